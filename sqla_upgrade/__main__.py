@@ -1,0 +1,3 @@
+from sqla_upgrade.cli.app import main
+
+main()

@@ -1,0 +1,282 @@
+"""The ``sqla-upgrade`` command line (Typer)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from sqla_upgrade import __version__
+from sqla_upgrade.cli import render
+from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
+from sqla_upgrade.codemods.discovery import DiscoveryError
+from sqla_upgrade.codemods.index.builder import IndexBuilder
+from sqla_upgrade.codemods.options import DEFAULT_ASYNC_DRIVERS, TARGETS, Options
+from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
+from sqla_upgrade.codemods.runner import RunReport, run, write_changes
+from sqla_upgrade.codemods.transform import transform_source
+
+EXIT_OK = 0
+EXIT_PENDING = 1
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+PROGRESS_THRESHOLD = 40
+
+app = typer.Typer(
+    name="sqla-upgrade",
+    help="Migrate legacy synchronous SQLAlchemy code to SQLAlchemy 2.0 and asyncio.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class UsageError(Exception):
+    """A wrong option or path: one line on stderr, exit code 2."""
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Files or directories (default: the current directory); - for stdin."),
+]
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", help="async (default) or 2.0 (sync select() style).")
+]
+OnlyOpt = Annotated[str | None, typer.Option("--only", help="Run only these passes (comma list).")]
+SkipOpt = Annotated[str | None, typer.Option("--skip", help="Skip these passes (comma list).")]
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
+]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _build_options(
+    paths: list[Path], target: str | None, only: str | None, skip: str | None, jobs: int | None
+) -> Options:
+    try:
+        config = load_config(paths)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    chosen_target = target or config.get("target", "async")
+    if chosen_target not in TARGETS:
+        raise UsageError(f"unknown target {chosen_target!r} (choose from: {', '.join(TARGETS)})")
+    try:
+        only_names = as_name_list(only, "only") if only else as_name_list(config.get("only", []), "only")
+        skip_names = as_name_list(skip, "skip") if skip else as_name_list(config.get("skip", []), "skip")
+        select_passes(chosen_target, only_names, skip_names)
+    except (ConfigError, UnknownPassError) as exc:
+        raise UsageError(str(exc)) from exc
+    chosen_jobs = jobs if jobs is not None else config.get("jobs", os.cpu_count() or 1)
+    if not isinstance(chosen_jobs, int) or chosen_jobs < 1:
+        raise UsageError("--jobs must be a whole number of at least 1")
+    drivers = dict(DEFAULT_ASYNC_DRIVERS)
+    drivers.update(config.get("async-drivers", {}))
+    return Options(
+        target=chosen_target,
+        only=only_names,
+        skip=skip_names,
+        jobs=chosen_jobs,
+        roots=tuple(p for p in paths if str(p) != "-"),
+        async_drivers=drivers,
+        sync_callables=as_name_list(config.get("sync-callables", []), "sync-callables"),
+        bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
+    )
+
+
+def _run_stdin(options: Options) -> RunReport:
+    source = sys.stdin.buffer.read()
+    builder = IndexBuilder()
+    builder.add(source, "__stdin__", "<stdin>", False)
+    passes = select_passes(options.target, options.only, options.skip)
+    result = transform_source(source, "<stdin>", "__stdin__", builder.build(), options, passes)
+    return RunReport(results=[result])
+
+
+def _run_with_progress(paths: list[Path], options: Options) -> RunReport:
+    stderr = _stderr()
+    if not stderr.is_terminal:
+        return run(paths, options)
+    with Progress(
+        TextColumn("[bold]sqla-upgrade"), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True
+    ) as progress:
+        task = progress.add_task("files", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if total > PROGRESS_THRESHOLD:
+                progress.update(task, completed=done, total=total)
+
+        return run(paths, options, progress=advance)
+
+
+def _execute(command: str, paths: list[Path] | None, **kwargs: Any) -> tuple[RunReport, Options, bool]:
+    chosen = paths or [Path(".")]
+    from_stdin = [str(p) for p in chosen] == ["-"]
+    if "-" in [str(p) for p in chosen] and not from_stdin:
+        raise UsageError("- (stdin) cannot be combined with other paths")
+    options = _build_options(chosen, **kwargs)
+    if from_stdin:
+        return _run_stdin(options), options, True
+    try:
+        report = _run_with_progress(chosen, options)
+    except DiscoveryError as exc:
+        raise UsageError(str(exc)) from exc
+    return report, options, False
+
+
+def _guard(func: Any) -> Any:
+    """Turn usage errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = func(*args, **kwargs)
+        except UsageError as exc:
+            _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(code)
+
+    return wrapper
+
+
+def _text_output(report: RunReport, verb: str, show_diff: bool) -> None:
+    out = Console(highlight=False)
+    if show_diff:
+        for result in report.changed:
+            render.print_diff(out, result)
+    err = _stderr()
+    render.print_notes(err, report)
+    render.print_summary(err, report, verb)
+
+
+@app.command()
+@_guard
+def diff(
+    paths: PathsArg = None,
+    target: TargetOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    jobs: JobsOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+) -> int:
+    """Show the changes as a unified diff; write nothing."""
+    report, options, _ = _execute("diff", paths, target=target, only=only, skip=skip, jobs=jobs)
+    if output_format is OutputFormat.json:
+        typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
+    else:
+        _text_output(report, "changed", show_diff=True)
+    return EXIT_PENDING if report.failed else EXIT_OK
+
+
+@app.command()
+@_guard
+def apply(
+    paths: PathsArg = None,
+    target: TargetOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    jobs: JobsOpt = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+) -> int:
+    """Write the changes in place (stdin: write the result to stdout)."""
+    report, options, from_stdin = _execute("apply", paths, target=target, only=only, skip=skip, jobs=jobs)
+    if from_stdin:
+        result = report.results[0]
+        sys.stdout.buffer.write(result.new if result.new is not None else result.old)
+        sys.stdout.flush()
+        render.print_notes(_stderr(), report)
+        return EXIT_FAILED if report.failed else EXIT_OK
+    write_changes(report)
+    if output_format is OutputFormat.json:
+        typer.echo(render.report_json(report, "apply", options.target, with_diff=False))
+    else:
+        _text_output(report, "changed", show_diff=False)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+@app.command()
+@_guard
+def check(
+    paths: PathsArg = None,
+    target: TargetOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    jobs: JobsOpt = None,
+    output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
+) -> int:
+    """Exit 1 while legacy code remains (changes pending), 3 if a file failed."""
+    report, options, _ = _execute("check", paths, target=target, only=only, skip=skip, jobs=jobs)
+    if output_format is CheckFormat.json:
+        typer.echo(render.report_json(report, "check", options.target, with_diff=False))
+    elif output_format is CheckFormat.github:
+        for line in render.github_annotations(report):
+            typer.echo(line)
+    else:
+        err = _stderr()
+        for result in report.changed:
+            err.print(f"{result.path}: would be changed", soft_wrap=True, highlight=False)
+        _text_output(report, "to change", show_diff=False)
+    if report.failed:
+        return EXIT_FAILED
+    return EXIT_PENDING if report.changed else EXIT_OK
+
+
+@app.command()
+def passes() -> None:
+    """List the passes in pipeline order."""
+    for pass_cls in all_passes():
+        targets = ",".join(sorted(pass_cls.targets))
+        typer.echo(f"{pass_cls.name:<24} [{targets}] {pass_cls.summary()}")
+
+
+@app.command()
+def explain(pass_name: Annotated[str, typer.Argument(metavar="PASS")]) -> None:
+    """Show what a pass rewrites, with before/after and its safety rules."""
+    try:
+        pass_cls = find_pass(pass_name)
+    except UnknownPassError as exc:
+        _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    module = sys.modules[pass_cls.__module__]
+    typer.echo(f"{pass_cls.name}: {pass_cls.summary()}\n")
+    typer.echo((module.__doc__ or "").strip())
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"sqla-upgrade {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Migrate legacy synchronous SQLAlchemy code to SQLAlchemy 2.0 and asyncio."""
+
+
+def main() -> None:
+    app()
+

@@ -1,0 +1,136 @@
+"""Rendering of run results: coloured diffs, notes, the summary table, JSON, annotations."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sqla_upgrade import __version__
+from sqla_upgrade.codemods.runner import RunReport
+from sqla_upgrade.codemods.transform import FileResult
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def unified_diff(result: FileResult) -> str:
+    if result.new is None:
+        return ""
+    old = _decode(result.old).splitlines(keepends=True)
+    new = _decode(result.new).splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, f"a/{result.path}", f"b/{result.path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def print_diff(console: Console, result: FileResult) -> None:
+    for line in unified_diff(result).splitlines():
+        style = ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        console.print(Text(line, style=style), soft_wrap=True, highlight=False)
+
+
+def print_notes(console: Console, report: RunReport) -> None:
+    for result in report.results:
+        for note in result.notes:
+            style = "yellow" if note.kind == "todo" else "dim"
+            console.print(Text(note.render(), style=style), soft_wrap=True, highlight=False)
+        if result.error:
+            line = f"{result.path}: error: {result.error}"
+            console.print(Text(line, style="bold red"), soft_wrap=True, highlight=False)
+
+
+def summary_counts(report: RunReport) -> dict[str, Any]:
+    rewrites: Counter[str] = Counter()
+    for result in report.results:
+        rewrites.update(result.rewrites)
+    return {
+        "files_scanned": len(report.results),
+        "files_changed": len(report.changed),
+        "files_failed": len(report.failed),
+        "todos": sum(len(r.todos) for r in report.results),
+        "rewrites": dict(sorted(rewrites.items())),
+    }
+
+
+def print_summary(console: Console, report: RunReport, verb: str) -> None:
+    counts = summary_counts(report)
+    table = Table(title=f"sqla-upgrade {verb}", show_header=True, header_style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("files scanned", str(counts["files_scanned"]))
+    table.add_row(f"files {verb}", str(counts["files_changed"]))
+    table.add_row("files failed", str(counts["files_failed"]))
+    table.add_row("TODOs left for review", str(counts["todos"]))
+    for name, amount in counts["rewrites"].items():
+        table.add_row(f"rewrites: {name}", str(amount))
+    console.print(table)
+
+
+def report_json(report: RunReport, command: str, target: str, with_diff: bool) -> str:
+    files = []
+    for result in report.results:
+        if not (result.changed or result.failed or result.notes):
+            continue
+        entry: dict[str, Any] = {
+            "path": result.path,
+            "changed": result.changed,
+            "error": result.error,
+            "rewrites": result.rewrites,
+            "notes": [n.to_json() for n in result.notes],
+        }
+        if with_diff:
+            entry["diff"] = unified_diff(result)
+        files.append(entry)
+    document = {
+        "tool": "sqla-upgrade",
+        "version": __version__,
+        "command": command,
+        "target": target,
+        "summary": summary_counts(report),
+        "files": files,
+    }
+    return json.dumps(document, indent=2, sort_keys=False)
+
+
+def _escape_property(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_annotations(report: RunReport) -> list[str]:
+    lines: list[str] = []
+    for result in report.results:
+        path = _escape_property(result.path)
+        if result.error:
+            lines.append(f"::error file={path}::{_escape_data('sqla-upgrade failed: ' + result.error)}")
+        elif result.changed:
+            lines.append(f"::error file={path}::{_escape_data('legacy SQLAlchemy code: run sqla-upgrade apply')}")
+        for note in result.notes:
+            level = "warning" if note.kind == "todo" else "notice"
+            lines.append(
+                f"::{level} file={path},line={note.line},col={note.column},"
+                f"title={_escape_property('sqla-upgrade ' + note.pass_name)}::{_escape_data(note.message)}"
+            )
+    return lines

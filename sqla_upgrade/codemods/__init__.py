@@ -1,0 +1,1 @@
+"""Passes, the ordered pipeline, the project index and the runner."""

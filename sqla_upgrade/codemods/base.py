@@ -1,0 +1,125 @@
+"""The base class every pass derives from.
+
+A pass is a libcst codemod (``VisitorBasedCodemodCommand``), so imports it needs are
+added through ``AddImportsVisitor`` and merged into existing ``from x import`` lines.
+On top of that it can:
+
+* ``self.note(node, message)`` — report a diagnostic at the node's position;
+* ``self.todo(node, message)`` — report it and put ``# TODO(sqla-upgrade): message``
+  above the statement that holds the node (never twice);
+* ``self.count_rewrite()`` — count one rewrite for the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider
+
+from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
+from sqla_upgrade.codemods.options import Options
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.index.model import ProjectIndex
+
+
+@dataclass
+class FileState:
+    """What the passes running over one file share and report."""
+
+    path: str
+    module_name: str
+    index: ProjectIndex
+    options: Options
+    notes: list[Note] = field(default_factory=list)
+    rewrites: dict[str, int] = field(default_factory=dict)
+
+
+class Pass(VisitorBasedCodemodCommand):
+    """A transform pass. Subclasses set ``name``, ``targets`` and ``triggers``."""
+
+    name: ClassVar[str] = ""
+    #: the targets (``"2.0"``, ``"async"``) whose pipeline includes this pass
+    targets: ClassVar[frozenset[str]] = frozenset({"2.0", "async"})
+    #: byte strings of which a file must contain at least one to be worth parsing
+    triggers: ClassVar[tuple[bytes, ...]] = ()
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, context: CodemodContext, state: FileState) -> None:
+        super().__init__(context)
+        self.state = state
+        self._statements: list[cst.CSTNode] = []
+        self._pending_todos: dict[int, list[str]] = {}
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    # -- reporting -------------------------------------------------------------------
+    def _position(self, node: cst.CSTNode) -> tuple[int, int]:
+        try:
+            pos = self.get_metadata(PositionProvider, node)
+        except KeyError:
+            return (0, 0)
+        return (pos.start.line, pos.start.column + 1)
+
+    def note(self, node: cst.CSTNode, message: str) -> None:
+        line, col = self._position(node)
+        self.state.notes.append(Note(self.state.path, line, col, self.name, message))
+
+    def todo(self, node: cst.CSTNode, message: str) -> None:
+        """Report ``message`` and mark the statement holding ``node`` with a TODO comment."""
+        line, col = self._position(node)
+        self.state.notes.append(Note(self.state.path, line, col, self.name, message, "todo"))
+        if self._statements:
+            holder = id(self._statements[-1])
+            messages = self._pending_todos.setdefault(holder, [])
+            if message not in messages:
+                messages.append(message)
+
+    def count_rewrite(self, amount: int = 1) -> None:
+        self.state.rewrites[self.name] = self.state.rewrites.get(self.name, 0) + amount
+
+    # -- statement tracking for TODO comments -----------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if _holds_leading_lines(node):
+            self._statements.append(node)
+        return super().on_visit(node)
+
+    def on_leave(
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = super().on_leave(original_node, updated_node)
+        if _holds_leading_lines(original_node):
+            self._statements.pop()
+            messages = self._pending_todos.pop(id(original_node), None)
+            if messages and isinstance(result, cst.CSTNode):
+                result = add_todo_comments(result, messages)
+        return result
+
+
+def _holds_leading_lines(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+
+
+def todo_comment_text(message: str) -> str:
+    return TODO_PREFIX + " ".join(message.split())
+
+
+def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
+    """Put one TODO comment per message above ``statement``, skipping ones already there."""
+    leading: list[cst.EmptyLine] = list(getattr(statement, "leading_lines", ()))
+    present = {line.comment.value for line in leading if line.comment is not None}
+    added = [
+        cst.EmptyLine(indent=True, comment=cst.Comment(text))
+        for text in map(todo_comment_text, messages)
+        if text not in present
+    ]
+    if not added:
+        return statement
+    return statement.with_changes(leading_lines=[*leading, *added])

@@ -1,0 +1,37 @@
+"""Run options shared by the CLI, the runner and the passes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TARGETS = ("async", "2.0")
+
+DEFAULT_ASYNC_DRIVERS: dict[str, str] = {
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql+pg8000": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+    "mysql": "mysql+aiomysql",
+    "mysql+pymysql": "mysql+aiomysql",
+    "mysql+mysqldb": "mysql+aiomysql",
+    "mariadb": "mariadb+aiomysql",
+    "mariadb+pymysql": "mariadb+aiomysql",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that decides what a run does, besides the files themselves."""
+
+    target: str = "async"
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    jobs: int = 1
+    roots: tuple[Path, ...] = ()
+    async_drivers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ASYNC_DRIVERS))
+    sync_callables: tuple[str, ...] = ()
+    bridge_to_thread: tuple[str, ...] = ()

@@ -1,0 +1,161 @@
+"""Discovery, the index phase, parallel transformation and atomic writes.
+
+Workers only compute results; the parent process alone writes files, in path order.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.discovery import SourceFile, discover
+from sqla_upgrade.codemods.index.builder import IndexBuilder
+from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.pipeline import select_passes
+from sqla_upgrade.codemods.transform import FileResult, transform_source
+
+# Bytes whose absence proves a file cannot contribute facts to the index.
+INDEX_TRIGGERS = (b"sqlalchemy", b"session", b"Session", b"query", b"db")
+
+
+@dataclass
+class RunReport:
+    results: list[FileResult] = field(default_factory=list)
+    index_failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> list[FileResult]:
+        return [r for r in self.results if r.changed]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.failed]
+
+
+def read_bytes(path: Path) -> bytes | str:
+    """The file's bytes, or a one-line reason it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+
+
+def build_index(files: list[SourceFile]) -> tuple[ProjectIndex, dict[str, str]]:
+    builder = IndexBuilder()
+    for source_file in files:
+        data = read_bytes(source_file.path)
+        if isinstance(data, bytes) and any(t in data for t in INDEX_TRIGGERS):
+            builder.add(data, source_file.module_name, str(source_file.path), source_file.is_package)
+    return builder.build(), builder.failures
+
+
+# -- workers -----------------------------------------------------------------------------
+_worker: dict[str, object] = {}
+
+
+def _init_worker(index: ProjectIndex, options: Options, passes: list[type[Pass]]) -> None:
+    _worker.update(index=index, options=options, passes=passes)
+
+
+def _transform_file(source_file: SourceFile) -> FileResult:
+    index = _worker["index"]
+    options = _worker["options"]
+    passes = _worker["passes"]
+    assert isinstance(index, ProjectIndex) and isinstance(options, Options)
+    data = read_bytes(source_file.path)
+    if isinstance(data, str):
+        return FileResult(path=str(source_file.path), old=b"", error=data)
+    return transform_source(
+        data,
+        str(source_file.path),
+        source_file.module_name,
+        index,
+        options,
+        passes,  # type: ignore[arg-type]
+    )
+
+
+def _results(
+    files: list[SourceFile],
+    index: ProjectIndex,
+    options: Options,
+    passes: list[type[Pass]],
+) -> Iterator[FileResult]:
+    if options.jobs <= 1 or len(files) < 2:
+        _init_worker(index, options, passes)
+        yield from map(_transform_file, files)
+        return
+    chunk = max(1, min(32, len(files) // (options.jobs * 4) or 1))
+    with ProcessPoolExecutor(
+        max_workers=options.jobs, initializer=_init_worker, initargs=(index, options, passes)
+    ) as pool:
+        yield from pool.map(_transform_file, files, chunksize=chunk)
+
+
+def run(
+    paths: list[Path],
+    options: Options,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunReport:
+    """Transform every file under ``paths`` (nothing is written here)."""
+    passes = select_passes(options.target, options.only, options.skip)
+    files = discover(paths)
+    index, failures = build_index(files)
+    report = RunReport(index_failures=failures)
+    for done, result in enumerate(_results(files, index, options, passes), start=1):
+        report.results.append(result)
+        if progress is not None:
+            progress(done, len(files))
+    return report
+
+
+# -- writing -------------------------------------------------------------------------------
+def write_atomic(path: Path, data: bytes) -> str | None:
+    """Replace the file's content at once, keeping its permissions. Returns an error or None."""
+    real = os.path.realpath(path)
+    try:
+        info = os.stat(real)
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}"
+    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return "cannot write: the file is read-only"
+    folder, name = os.path.split(real)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".sqla-upgrade", dir=folder)
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}"
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(temp, info.st_uid, info.st_gid)
+        except OSError:
+            pass
+        os.replace(temp, real)
+    except OSError as exc:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        return f"cannot write: {exc.strerror or exc}"
+    return None
+
+
+def write_changes(report: RunReport) -> None:
+    """Write every changed file; a write failure turns the result into a failure."""
+    for result in report.results:
+        if result.changed and result.new is not None:
+            error = write_atomic(Path(result.path), result.new)
+            if error is not None:
+                result.error = error
+                result.new = None
