@@ -53,7 +53,9 @@ def migrate_source(
         builder.add(text.encode(), name, name.replace(".", "/") + ".py", False)
     run_options = options or Options(target=target, only=only, skip=skip)
     passes = select_passes(run_options.target, run_options.only, run_options.skip)
-    result = transform_source(code.encode(), path, module_name, builder.build(), run_options, passes)
+    result = transform_source(
+        code.encode(), path, module_name, builder.build(), run_options, passes
+    )
     if result.error:
         raise MigrationError(result.error)
     new = result.new if result.new is not None else result.old

@@ -82,8 +82,12 @@ def _build_options(
     if chosen_target not in TARGETS:
         raise UsageError(f"unknown target {chosen_target!r} (choose from: {', '.join(TARGETS)})")
     try:
-        only_names = as_name_list(only, "only") if only else as_name_list(config.get("only", []), "only")
-        skip_names = as_name_list(skip, "skip") if skip else as_name_list(config.get("skip", []), "skip")
+        only_names = (
+            as_name_list(only, "only") if only else as_name_list(config.get("only", []), "only")
+        )
+        skip_names = (
+            as_name_list(skip, "skip") if skip else as_name_list(config.get("skip", []), "skip")
+        )
         select_passes(chosen_target, only_names, skip_names)
     except (ConfigError, UnknownPassError) as exc:
         raise UsageError(str(exc)) from exc
@@ -118,7 +122,11 @@ def _run_with_progress(paths: list[Path], options: Options) -> RunReport:
     if not stderr.is_terminal:
         return run(paths, options)
     with Progress(
-        TextColumn("[bold]sqla-upgrade"), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True
+        TextColumn("[bold]sqla-upgrade"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr,
+        transient=True,
     ) as progress:
         task = progress.add_task("files", total=None)
 
@@ -129,7 +137,9 @@ def _run_with_progress(paths: list[Path], options: Options) -> RunReport:
         return run(paths, options, progress=advance)
 
 
-def _execute(command: str, paths: list[Path] | None, **kwargs: Any) -> tuple[RunReport, Options, bool]:
+def _execute(
+    command: str, paths: list[Path] | None, **kwargs: Any
+) -> tuple[RunReport, Options, bool]:
     chosen = paths or [Path(".")]
     from_stdin = [str(p) for p in chosen] == ["-"]
     if "-" in [str(p) for p in chosen] and not from_stdin:
@@ -152,7 +162,7 @@ def _guard(func: Any) -> Any:
         try:
             code = func(*args, **kwargs)
         except UsageError as exc:
-            _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True)
+            _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True, markup=False)
             raise typer.Exit(EXIT_USAGE) from None
         raise typer.Exit(code)
 
@@ -199,7 +209,9 @@ def apply(
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> int:
     """Write the changes in place (stdin: write the result to stdout)."""
-    report, options, from_stdin = _execute("apply", paths, target=target, only=only, skip=skip, jobs=jobs)
+    report, options, from_stdin = _execute(
+        "apply", paths, target=target, only=only, skip=skip, jobs=jobs
+    )
     if from_stdin:
         result = report.results[0]
         sys.stdout.buffer.write(result.new if result.new is not None else result.old)
@@ -234,7 +246,7 @@ def check(
     else:
         err = _stderr()
         for result in report.changed:
-            err.print(f"{result.path}: would be changed", soft_wrap=True, highlight=False)
+            err.print(f"{result.path}: would be changed", soft_wrap=True, markup=False)
         _text_output(report, "to change", show_diff=False)
     if report.failed:
         return EXIT_FAILED
@@ -255,7 +267,7 @@ def explain(pass_name: Annotated[str, typer.Argument(metavar="PASS")]) -> None:
     try:
         pass_cls = find_pass(pass_name)
     except UnknownPassError as exc:
-        _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True)
+        _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     module = sys.modules[pass_cls.__module__]
     typer.echo(f"{pass_cls.name}: {pass_cls.summary()}\n")
@@ -271,7 +283,10 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """Migrate legacy synchronous SQLAlchemy code to SQLAlchemy 2.0 and asyncio."""
@@ -279,4 +294,3 @@ def _root(
 
 def main() -> None:
     app()
-

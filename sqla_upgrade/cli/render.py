@@ -31,7 +31,9 @@ def unified_diff(result: FileResult) -> str:
     old = _decode(result.old).splitlines(keepends=True)
     new = _decode(result.new).splitlines(keepends=True)
     lines = difflib.unified_diff(old, new, f"a/{result.path}", f"b/{result.path}")
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def print_diff(console: Console, result: FileResult) -> None:
@@ -112,7 +114,13 @@ def report_json(report: RunReport, command: str, target: str, with_diff: bool) -
 
 
 def _escape_property(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
 
 
 def _escape_data(value: str) -> str:
@@ -124,9 +132,13 @@ def github_annotations(report: RunReport) -> list[str]:
     for result in report.results:
         path = _escape_property(result.path)
         if result.error:
-            lines.append(f"::error file={path}::{_escape_data('sqla-upgrade failed: ' + result.error)}")
+            lines.append(
+                f"::error file={path}::{_escape_data('sqla-upgrade failed: ' + result.error)}"
+            )
         elif result.changed:
-            lines.append(f"::error file={path}::{_escape_data('legacy SQLAlchemy code: run sqla-upgrade apply')}")
+            lines.append(
+                f"::error file={path}::{_escape_data('legacy SQLAlchemy code: run sqla-upgrade apply')}"
+            )
         for note in result.notes:
             level = "warning" if note.kind == "todo" else "notice"
             lines.append(

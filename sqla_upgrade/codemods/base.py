@@ -13,11 +13,11 @@ On top of that it can:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider
+from libcst.metadata import BaseMetadataProvider, PositionProvider
 
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -47,7 +47,9 @@ class Pass(VisitorBasedCodemodCommand):
     #: byte strings of which a file must contain at least one to be worth parsing
     triggers: ClassVar[tuple[bytes, ...]] = ()
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+    )
 
     def __init__(self, context: CodemodContext, state: FileState) -> None:
         super().__init__(context)
@@ -91,7 +93,7 @@ class Pass(VisitorBasedCodemodCommand):
             self._statements.append(node)
         return super().on_visit(node)
 
-    def on_leave(
+    def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         result = super().on_leave(original_node, updated_node)

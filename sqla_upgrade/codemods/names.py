@@ -21,4 +21,3 @@ def qualified_names(transformer: ContextAwareTransformer, node: cst.CSTNode) -> 
 
 def refers_to(transformer: ContextAwareTransformer, node: cst.CSTNode, targets: set[str]) -> bool:
     return not qualified_names(transformer, node).isdisjoint(targets)
-

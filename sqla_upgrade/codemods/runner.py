@@ -5,6 +5,7 @@ Workers only compute results; the parent process alone writes files, in path ord
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -52,7 +53,9 @@ def build_index(files: list[SourceFile]) -> tuple[ProjectIndex, dict[str, str]]:
     for source_file in files:
         data = read_bytes(source_file.path)
         if isinstance(data, bytes) and any(t in data for t in INDEX_TRIGGERS):
-            builder.add(data, source_file.module_name, str(source_file.path), source_file.is_package)
+            builder.add(
+                data, source_file.module_name, str(source_file.path), source_file.is_package
+            )
     return builder.build(), builder.failures
 
 
@@ -110,6 +113,9 @@ def run(
     index, failures = build_index(files)
     report = RunReport(index_failures=failures)
     for done, result in enumerate(_results(files, index, options, passes), start=1):
+        if result.error is None and result.path in failures:
+            result.error = f"cannot parse: {failures[result.path]}"
+            result.new = None
         report.results.append(result)
         if progress is not None:
             progress(done, len(files))
@@ -137,16 +143,12 @@ def write_atomic(path: Path, data: bytes) -> str | None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, stat.S_IMODE(info.st_mode))
-        try:
+        with contextlib.suppress(OSError):
             os.chown(temp, info.st_uid, info.st_gid)
-        except OSError:
-            pass
         os.replace(temp, real)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         return f"cannot write: {exc.strerror or exc}"
     return None
 

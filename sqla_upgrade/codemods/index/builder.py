@@ -171,7 +171,9 @@ class _ModuleCollector:
             qualname=qualname,
             line=node.lineno,
             is_async=isinstance(node, ast.AsyncFunctionDef),
-            params=[a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)],
+            params=[
+                a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+            ],
             decorators=[d for d in map(self._decorator_name, node.decorator_list) if d],
         )
         local_calls: dict[str, str] = {}

@@ -14,7 +14,9 @@ class ObjectKind(str, Enum):
     """What a module-level name (or a function's result) is, for SQLAlchemy purposes."""
 
     SESSION_FACTORY = "session_factory"  # sessionmaker(...): calling it gives a session
-    SCOPED_SESSION = "scoped_session"  # scoped_session(...): acts as a session, and calling it gives one
+    SCOPED_SESSION = (
+        "scoped_session"  # scoped_session(...): acts as a session, and calling it gives one
+    )
     SESSION = "session"  # Session(...) instance
     SESSION_PROVIDER = "session_provider"  # function returning/yielding a session (get_db)
     FLASK_SQLALCHEMY = "flask_sqlalchemy"  # db = SQLAlchemy(): db.session is a session

@@ -16,8 +16,9 @@ extension classes stay where they are. The objects are the same, so meaning is k
 
 from __future__ import annotations
 
+from typing import Any
+
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
 
 from sqla_upgrade.codemods.base import Pass
@@ -33,6 +34,7 @@ MOVED_NAMES = frozenset(
     }
 )
 OLD_MODULE = "sqlalchemy.ext.declarative"
+NEW_MODULE = cst.Attribute(value=cst.Name("sqlalchemy"), attr=cst.Name("orm"))
 
 
 class DeclarativeImportPass(Pass):
@@ -40,6 +42,10 @@ class DeclarativeImportPass(Pass):
 
     name = "declarative-import"
     triggers = (b"sqlalchemy.ext.declarative",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._moved_out: list[cst.ImportAlias] = []
 
     def leave_ImportFrom(
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
@@ -56,14 +62,24 @@ class DeclarativeImportPass(Pass):
         self.count_rewrite(len(moved))
         kept = [a for a in updated_node.names if _plain_name(a) not in MOVED_NAMES]
         if not kept:
-            return updated_node.with_changes(module=cst.parse_expression("sqlalchemy.orm"))
-        for alias in moved:
-            asname = alias.evaluated_alias
-            AddImportsVisitor.add_needed_import(
-                self.context, "sqlalchemy.orm", alias.evaluated_name, asname
-            )
+            return updated_node.with_changes(module=NEW_MODULE)
+        self._moved_out.extend(moved)
         last = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(names=[*kept[:-1], last])
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        if not self._moved_out:
+            return updated_node
+        moved = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in self._moved_out]
+        self._moved_out = []
+        names = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in moved[:-1]
+        ]
+        new_import = cst.ImportFrom(module=NEW_MODULE, names=[*names, moved[-1]])
+        return cst.FlattenSentinel([updated_node, cst.SimpleStatementLine(body=[new_import])])
 
 
 def _plain_name(alias: cst.ImportAlias) -> str:

@@ -20,19 +20,21 @@ def add_product(sku, name, category, price_cents, supplier=None, substitute_sku=
     with session_scope() as session:
         if product_repo.sku_exists(session, sku):
             raise ServiceError("duplicate sku %s" % sku)
+        substitute = None
+        if substitute_sku:
+            substitute = product_repo.get_by_sku(session, substitute_sku)
+            if substitute is None:
+                raise NotFound("unknown substitute %s" % substitute_sku)
+        if supplier is not None:
+            supplier = product_repo.get_or_create_supplier(session, *supplier)
         product = Product(
             sku=sku,
             name=name,
             price_cents=price_cents,
             category=product_repo.get_or_create_category(session, category),
+            supplier=supplier,
+            substitute=substitute,
         )
-        if supplier is not None:
-            product.supplier = product_repo.get_or_create_supplier(session, *supplier)
-        if substitute_sku:
-            substitute = product_repo.get_by_sku(session, substitute_sku)
-            if substitute is None:
-                raise NotFound("unknown substitute %s" % substitute_sku)
-            product.substitute = substitute
         session.add(product)
         session.flush()
         return product.id

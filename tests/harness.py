@@ -1,0 +1,90 @@
+"""Test helpers for passes: exact output, compile(), fixed point, expected notes.
+
+``check_transformed`` and ``check_noop`` run the whole pipeline of a target (or a
+subset with ``only=``) over a source snippet, as the CLI would.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+from sqla_upgrade.api import Migration, migrate_source
+
+
+def _dedent(code: str) -> str:
+    return textwrap.dedent(code).lstrip("\n")
+
+
+def _migrate(
+    code: str,
+    target: str,
+    only: Sequence[str],
+    project: Mapping[str, str] | None,
+    module_name: str,
+) -> Migration:
+    return migrate_source(
+        code,
+        target=target,
+        only=tuple(only),
+        project={k: _dedent(v) for k, v in (project or {}).items()},
+        module_name=module_name,
+        path=module_name.replace(".", "/") + ".py",
+    )
+
+
+def _message_matches(expected: str, actual: Sequence[str]) -> bool:
+    return any(expected in message for message in actual)
+
+
+def check_transformed(
+    before: str,
+    after: str,
+    *,
+    target: str = "2.0",
+    only: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    todos: Sequence[str] = (),
+    project: Mapping[str, str] | None = None,
+    module_name: str = "app.module",
+) -> Migration:
+    """Assert ``before`` becomes exactly ``after``, compiles, and is a fixed point."""
+    source, expected = _dedent(before), _dedent(after)
+    result = _migrate(source, target, only, project, module_name)
+    assert result.code == expected, f"unexpected output:\n{result.code}"
+    compile(result.code, "<migrated>", "exec", dont_inherit=True)
+    again = _migrate(result.code, target, only, project, module_name)
+    assert again.code == result.code, f"second run changed the output:\n{again.code}"
+    _check_notes(result, notes, todos)
+    return result
+
+
+def check_noop(
+    code: str,
+    *,
+    target: str = "2.0",
+    only: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    project: Mapping[str, str] | None = None,
+    module_name: str = "app.module",
+) -> Migration:
+    """Assert the pipeline leaves ``code`` byte-identical."""
+    source = _dedent(code)
+    result = _migrate(source, target, only, project, module_name)
+    assert result.code == source, f"expected no change, got:\n{result.code}"
+    assert not result.changed
+    _check_notes(result, notes, ())
+    return result
+
+
+def _check_notes(result: Migration, notes: Sequence[str], todos: Sequence[str]) -> None:
+    messages = [n.message for n in result.notes if n.kind == "note"]
+    todo_messages = [n.message for n in result.todos]
+    for expected in notes:
+        assert _message_matches(expected, messages), f"missing note {expected!r} in {messages}"
+    for expected in todos:
+        assert _message_matches(expected, todo_messages), (
+            f"missing TODO {expected!r} in {todo_messages}"
+        )
+    if not todos:
+        assert not todo_messages, f"unexpected TODOs: {todo_messages}"

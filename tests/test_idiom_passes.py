@@ -1,0 +1,162 @@
+"""The small 1.x idiom passes: declarative import, select([...]), case([...])."""
+
+from tests.harness import check_noop, check_transformed
+
+
+def test_declarative_import_moves_whole_line() -> None:
+    check_transformed(
+        """
+        from sqlalchemy.ext.declarative import declarative_base
+        Base = declarative_base()
+        """,
+        """
+        from sqlalchemy.orm import declarative_base
+        Base = declarative_base()
+        """,
+    )
+
+
+def test_declarative_import_keeps_extension_names() -> None:
+    check_transformed(
+        """
+        from sqlalchemy.ext.declarative import ConcreteBase, declarative_base
+        Base = declarative_base()
+        """,
+        """
+        from sqlalchemy.ext.declarative import ConcreteBase
+        from sqlalchemy.orm import declarative_base
+        Base = declarative_base()
+        """,
+    )
+
+
+def test_declarative_import_noop_on_orm_import() -> None:
+    check_noop(
+        """
+        from sqlalchemy.orm import declarative_base
+        from sqlalchemy.ext.declarative import DeferredReflection
+        """
+    )
+
+
+def test_select_list_with_where_and_keywords() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        def q(t):
+            return select([t.c.id, t.c.name], t.c.id > 1, order_by=[t.c.id], limit=5)
+        """,
+        """
+        from sqlalchemy import select
+        def q(t):
+            return select(t.c.id, t.c.name).where(t.c.id > 1).order_by(t.c.id).limit(5)
+        """,
+    )
+
+
+def test_select_list_through_module_alias() -> None:
+    check_transformed(
+        """
+        import sqlalchemy as sa
+        stmt = sa.select([sa.func.count()], distinct=True, from_obj=[users])
+        """,
+        """
+        import sqlalchemy as sa
+        stmt = sa.select(sa.func.count()).distinct().select_from(users)
+        """,
+    )
+
+
+def test_select_list_comprehension_is_spread() -> None:
+    check_transformed(
+        """
+        from sqlalchemy.sql import select
+        stmt = select([c for c in table.c])
+        """,
+        """
+        from sqlalchemy.sql import select
+        stmt = select(*[c for c in table.c])
+        """,
+    )
+
+
+def test_select_list_unknown_keyword_is_left_with_todo() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        stmt = select([t], use_labels=True)
+        """,
+        """
+        from sqlalchemy import select
+        # TODO(sqla-upgrade): select() with 1.x arguments that have no exact 2.0 form
+        stmt = select([t], use_labels=True)
+        """,
+        todos=["no exact 2.0 form"],
+    )
+
+
+def test_select_of_other_library_is_untouched() -> None:
+    check_noop(
+        """
+        import select
+        from mylib import select as pick
+        ready = select.select([sock], [], [], 0)
+        rows = pick([1, 2])
+        """
+    )
+
+
+def test_select_list_noop_on_2_0_form() -> None:
+    check_noop(
+        """
+        from sqlalchemy import select
+        stmt = select(User.id, User.name).where(User.id > 1)
+        cols = [User.id]
+        stmt2 = select(*cols)
+        """
+    )
+
+
+def test_case_list_to_positional() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import case
+        label = case([(User.age < 18, "minor"), (User.age < 65, "adult")], else_="senior")
+        """,
+        """
+        from sqlalchemy import case
+        label = case((User.age < 18, "minor"), (User.age < 65, "adult"), else_="senior")
+        """,
+    )
+
+
+def test_case_whens_keyword() -> None:
+    check_transformed(
+        """
+        import sqlalchemy
+        label = sqlalchemy.case(whens=[(User.age < 18, "minor")], else_="adult")
+        """,
+        """
+        import sqlalchemy
+        label = sqlalchemy.case((User.age < 18, "minor"), else_="adult")
+        """,
+    )
+
+
+def test_case_dict_form_untouched() -> None:
+    check_noop(
+        """
+        from sqlalchemy import case
+        label = case({"a": 1, "b": 2}, value=User.kind)
+        other = case((User.age < 18, "minor"), else_="adult")
+        """
+    )
+
+
+def test_case_of_other_library_untouched() -> None:
+    check_noop(
+        """
+        from mylib import case
+        value = case([(1, 2)])
+        """
+    )
