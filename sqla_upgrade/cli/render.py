@@ -30,7 +30,8 @@ def unified_diff(result: FileResult) -> str:
         return ""
     old = _decode(result.old).splitlines(keepends=True)
     new = _decode(result.new).splitlines(keepends=True)
-    lines = difflib.unified_diff(old, new, f"a/{result.path}", f"b/{result.path}")
+    shown = result.path.lstrip("/")
+    lines = difflib.unified_diff(old, new, f"a/{shown}", f"b/{shown}")
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )

@@ -1,23 +1,49 @@
 """Name resolution helpers built on libcst's QualifiedNameProvider.
 
 A pass decides what a name is from its qualified name (``sqlalchemy.select`` however it
-was imported), never from its spelling.
+was imported), never from its spelling. Names defined in the file itself and relative
+imports are made absolute with the file's module name, so they match the project index.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
-from libcst.codemod import ContextAwareTransformer
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import QualifiedName, QualifiedNameProvider, QualifiedNameSource
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.base import Pass
 
 
-def qualified_names(transformer: ContextAwareTransformer, node: cst.CSTNode) -> set[str]:
+def qualified_names(transformer: Pass, node: cst.CSTNode) -> set[str]:
+    """Absolute qualified names ``node`` may refer to (empty when unknown)."""
     try:
-        names = transformer.get_metadata(QualifiedNameProvider, node, set())
+        names: set[QualifiedName] = transformer.get_metadata(QualifiedNameProvider, node, set())
     except KeyError:
         return set()
-    return {q.name for q in names}
+    state = transformer.state
+    return {absolute_name(q, state.module_name, state.path.endswith("__init__.py")) for q in names}
 
 
-def refers_to(transformer: ContextAwareTransformer, node: cst.CSTNode, targets: set[str]) -> bool:
+def absolute_name(name: QualifiedName, module: str, is_package: bool) -> str:
+    if name.source is QualifiedNameSource.LOCAL and "<locals>" not in name.name:
+        return f"{module}.{name.name}"
+    if name.source is QualifiedNameSource.IMPORT and name.name.startswith("."):
+        return resolve_relative(name.name, module, is_package)
+    return name.name
+
+
+def resolve_relative(dotted: str, module: str, is_package: bool) -> str:
+    level = len(dotted) - len(dotted.lstrip("."))
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: max(0, len(parts) - (level - 1))]
+    rest = dotted[level:]
+    return ".".join([*parts, rest]) if parts else rest
+
+
+def refers_to(transformer: Pass, node: cst.CSTNode, targets: frozenset[str] | set[str]) -> bool:
     return not qualified_names(transformer, node).isdisjoint(targets)

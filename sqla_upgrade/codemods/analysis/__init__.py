@@ -1,0 +1,1 @@
+"""Analyses shared by passes: session evidence, entity shapes, query chains."""

@@ -1,0 +1,159 @@
+"""What a ``query(...)`` argument is: a mapped class, a column expression or a table.
+
+The 2.0 reading of a query depends on it: one mapped class → ``session.scalars()``;
+anything else → ``session.execute()`` rows. An argument the analysis cannot classify
+makes the chain a review case instead of a guess.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import libcst as cst
+from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
+
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.names import qualified_names
+
+ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"})
+AGGREGATES = frozenset({"count", "sum", "min", "max", "avg"})
+EXISTS = frozenset(
+    {"sqlalchemy.exists", "sqlalchemy.sql.exists", "sqlalchemy.sql.expression.exists"}
+)
+
+
+class EntityKind(enum.Enum):
+    MAPPER = "mapper"  # a mapped class or an aliased one
+    COLUMN = "column"  # any column expression, function, literal, label
+    TABLE = "table"  # a Table: rows, no ORM entity
+    UNKNOWN = "unknown"
+
+
+class EntityClassifier:
+    def __init__(self, transformer: Pass) -> None:
+        self.t = transformer
+        self.index = transformer.state.index
+        self.assumed: list[str] = []
+
+    def model_name(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of the mapped class ``node`` names, if the index knows it."""
+        for qualname in qualified_names(self.t, node):
+            model = self.index.model(qualname)
+            if model is not None:
+                return model.qualname
+        return None
+
+    def classify(self, node: cst.BaseExpression) -> EntityKind:
+        if isinstance(node, cst.Name | cst.Attribute):
+            return self._classify_reference(node)
+        if isinstance(node, cst.Call):
+            return self._classify_call(node)
+        if isinstance(
+            node,
+            cst.BinaryOperation
+            | cst.Comparison
+            | cst.UnaryOperation
+            | cst.BaseNumber
+            | cst.BaseString
+            | cst.BooleanOperation,
+        ):
+            return EntityKind.COLUMN
+        return EntityKind.UNKNOWN
+
+    def _classify_reference(self, node: cst.Name | cst.Attribute) -> EntityKind:
+        if self.model_name(node) is not None:
+            return EntityKind.MAPPER
+        if isinstance(node, cst.Attribute):
+            if node.attr.value == "__table__" or node.attr.value == "c":
+                return EntityKind.TABLE
+            owner = self.classify(node.value)
+            if owner is EntityKind.MAPPER:
+                return EntityKind.COLUMN
+            if owner is EntityKind.TABLE or _is_table_columns(node):
+                return EntityKind.COLUMN
+            return EntityKind.UNKNOWN
+        bound = self._bound_value(node)
+        if bound is not None:
+            return self._classify_bound(bound)
+        if node.value[:1].isupper() and any(c.islower() for c in node.value):
+            self.assumed.append(node.value)
+            return EntityKind.MAPPER
+        return EntityKind.UNKNOWN
+
+    def _classify_bound(self, value: cst.BaseExpression) -> EntityKind:
+        if isinstance(value, cst.Call):
+            names = qualified_names(self.t, value.func)
+            if names & ALIASED:
+                return EntityKind.MAPPER
+            if names & TABLE:
+                return EntityKind.TABLE
+        return EntityKind.UNKNOWN
+
+    def _bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
+        """The value of the single plain assignment binding ``node``, if there is one."""
+        try:
+            scope = self.t.get_metadata(ScopeProvider, node)
+        except KeyError:
+            return None
+        if scope is None:
+            return None
+        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)]
+        if len(assignments) != 1:
+            return None
+        target = assignments[0].node
+        parent = self.t.get_metadata(ParentNodeProvider, target, None)
+        if isinstance(parent, cst.AssignTarget):
+            statement = self.t.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(statement, cst.Assign):
+                return statement.value
+        return None
+
+    def _classify_call(self, node: cst.Call) -> EntityKind:
+        names = qualified_names(self.t, node.func)
+        if names & ALIASED:
+            return EntityKind.MAPPER
+        if names & EXISTS:
+            return EntityKind.COLUMN
+        if any(n.startswith("sqlalchemy.") for n in names):
+            return EntityKind.COLUMN
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            # func.count(...), User.name.label("n"), User.id.desc(), q.exists()...
+            root = func.value
+            while isinstance(root, cst.Attribute):
+                root = root.value
+            if any(n.startswith("sqlalchemy.") for n in qualified_names(self.t, root)):
+                return EntityKind.COLUMN
+            if func.attr.value in ("label", "desc", "asc", "distinct", "exists", "scalar_subquery"):
+                return EntityKind.COLUMN
+            owner = self.classify(func.value)
+            if owner in (EntityKind.COLUMN, EntityKind.MAPPER):
+                return EntityKind.COLUMN
+        return EntityKind.UNKNOWN
+
+    def is_single_row_aggregate(self, node: cst.BaseExpression) -> bool:
+        """``func.count(...)``, ``func.max(...)``, ``exists(...)``: exactly one row."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value == "label":
+                return self.is_single_row_aggregate(node.func.value)
+            if node.func.attr.value == "exists":
+                return True
+            names = qualified_names(self.t, node.func)
+            return any(n.rsplit(".", 1)[-1] in AGGREGATES and ".func." in n for n in names) or (
+                node.func.attr.value in AGGREGATES and _is_func_namespace(self.t, node.func.value)
+            )
+        if isinstance(node, cst.Call):
+            return bool(qualified_names(self.t, node.func) & EXISTS)
+        return False
+
+
+def _is_func_namespace(transformer: Pass, node: cst.BaseExpression) -> bool:
+    names = qualified_names(transformer, node)
+    return bool(
+        names & {"sqlalchemy.func", "sqlalchemy.sql.func", "sqlalchemy.sql.expression.func"}
+    )
+
+
+def _is_table_columns(node: cst.Attribute) -> bool:
+    return isinstance(node.value, cst.Attribute) and node.value.attr.value == "c"

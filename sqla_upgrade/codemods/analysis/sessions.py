@@ -1,0 +1,341 @@
+"""Decide whether an expression is a SQLAlchemy session, from evidence.
+
+Evidence, strongest first:
+
+* the project index says so: ``SessionLocal = sessionmaker(...)`` makes ``SessionLocal()``
+  a session; ``Session = scoped_session(...)`` makes ``Session`` one; ``db = SQLAlchemy()``
+  makes ``db.session`` one; ``def get_db(): ... yield SessionLocal()`` is a provider;
+* a local bound from such an expression (``s = SessionLocal()``, ``with Session() as s``);
+* a parameter annotated ``Session``/``scoped_session``/``AsyncSession`` (also through
+  ``Annotated``) or defaulting to ``Depends(provider)``;
+* ``self.attr`` assigned one of the above in any method of the class;
+* ``object_session(x)``.
+
+A name spelled like a session (``session``, ``db_session``, ``db``...) with no contrary
+evidence is accepted as a fallback; the caller reports it as an assumption.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import libcst as cst
+from libcst.metadata import (
+    Assignment,
+    ParentNodeProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.names import qualified_names
+
+SESSION_TYPES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "flask_sqlalchemy.session.Session",
+    }
+)
+SESSION_CONSTRUCTORS = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+    }
+)
+OBJECT_SESSION = frozenset(
+    {
+        "sqlalchemy.orm.object_session",
+        "sqlalchemy.orm.session.object_session",
+        "sqlalchemy.orm.Session.object_session",
+        "sqlalchemy.orm.session.Session.object_session",
+    }
+)
+DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
+SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
+SESSION_KINDS = frozenset({ObjectKind.SESSION, ObjectKind.SCOPED_SESSION})
+FACTORY_KINDS = frozenset({ObjectKind.SESSION_FACTORY, ObjectKind.SCOPED_SESSION})
+
+
+class Evidence(enum.Enum):
+    PROOF = "proof"
+    ASSUMED = "assumed"
+    CONTRARY = "contrary"
+    NONE = "none"
+
+
+def combine(verdicts: Iterable[Evidence]) -> Evidence:
+    """All bindings must agree: any contrary one wins, then any assumption."""
+    result = Evidence.NONE
+    for verdict in verdicts:
+        if verdict is Evidence.CONTRARY:
+            return Evidence.CONTRARY
+        if verdict is Evidence.ASSUMED or result is Evidence.NONE:
+            result = verdict if result is not Evidence.ASSUMED else result
+    return result
+
+
+def looks_like_session(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered in SESSION_LIKE_NAMES or lowered.endswith("_session") or lowered.endswith("session")
+    )
+
+
+class SessionResolver:
+    """Session evidence for expressions of one file, through one pass's metadata."""
+
+    def __init__(self, transformer: Pass) -> None:
+        self.t = transformer
+        self.index = transformer.state.index
+        self._self_attrs: dict[int, dict[str, list[Evidence]]] = {}
+
+    # -- qualified names --------------------------------------------------------------
+    def qualnames(self, node: cst.CSTNode) -> set[str]:
+        return qualified_names(self.t, node)
+
+    def kind(self, node: cst.CSTNode) -> ObjectKind | None:
+        for qualname in self.qualnames(node):
+            kind = self.index.kind_of(qualname)
+            if kind is not None:
+                return kind
+        return None
+
+    # -- the question ---------------------------------------------------------------------
+    def evidence(self, node: cst.BaseExpression) -> Evidence:
+        if isinstance(node, cst.Name):
+            return self._name_evidence(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute_evidence(node)
+        if isinstance(node, cst.Call):
+            return Evidence.PROOF if self.produces_session(node) else Evidence.NONE
+        return Evidence.NONE
+
+    def produces_session(self, value: cst.BaseExpression) -> bool:
+        """Is ``value`` an expression whose result is a session (``SessionLocal()``, ...)?"""
+        if isinstance(value, cst.Call):
+            func = value.func
+            if self.qualnames(func) & (SESSION_CONSTRUCTORS | OBJECT_SESSION):
+                return True
+            kind = self.kind(func)
+            if kind in FACTORY_KINDS:
+                return True
+            if kind is ObjectKind.SESSION_PROVIDER:
+                return True
+            # SessionLocal.begin() yields a session from a sessionmaker
+            if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
+                return self.kind(func.value) in FACTORY_KINDS
+            # next(get_db()) on a generator provider
+            if self.qualnames(func) & {"builtins.next", "next"} and value.args:
+                inner = value.args[0].value
+                return (
+                    isinstance(inner, cst.Call)
+                    and self.kind(inner.func) is ObjectKind.SESSION_PROVIDER
+                )
+            return False
+        return self.evidence(value) is Evidence.PROOF
+
+    def _name_evidence(self, node: cst.Name) -> Evidence:
+        kind = self.kind(node)
+        if kind in SESSION_KINDS:
+            return Evidence.PROOF
+        if kind is not None:
+            return Evidence.CONTRARY
+        assignments = self._assignments(node)
+        if assignments is None:
+            return self._fallback(node.value)
+        if assignments and all(
+            isinstance(a.node, cst.Import | cst.ImportFrom) for a in assignments
+        ):
+            return self._imported_evidence(node)
+        verdicts = [self._binding_evidence(a, node.value) for a in assignments]
+        if not verdicts:
+            return self._fallback(node.value)
+        return combine(verdicts)
+
+    def _imported_evidence(self, node: cst.Name) -> Evidence:
+        """An imported name the index knows no kind for: a project module would have told."""
+        for qualname in self.qualnames(node):
+            module = qualname.rpartition(".")[0]
+            if module in self.index.modules or module.split(".")[0] in ("sqlalchemy",):
+                return Evidence.CONTRARY
+        return self._fallback(node.value)
+
+    def _assignments(self, node: cst.Name) -> list[Assignment] | None:
+        try:
+            scope: Scope | None = self.t.get_metadata(ScopeProvider, node)
+        except KeyError:
+            return None
+        if scope is None:
+            return None
+        found = [a for a in scope[node.value] if isinstance(a, Assignment)]
+        return found
+
+    def _binding_evidence(self, assignment: Assignment, name: str) -> Evidence:
+        bound = assignment.node
+        parent = self._parent(bound)
+        if isinstance(bound, cst.Param):
+            return self._param_evidence(bound)
+        if isinstance(bound, cst.Import | cst.ImportFrom):
+            return Evidence.NONE
+        if isinstance(parent, cst.AssignTarget):
+            statement = self._parent(parent)
+            if isinstance(statement, cst.Assign):
+                return self._value_evidence(statement.value, name)
+        if isinstance(parent, cst.AnnAssign) and parent.value is not None:
+            annotated = self._annotation_evidence(parent.annotation.annotation)
+            return (
+                annotated
+                if annotated is not Evidence.NONE
+                else self._value_evidence(parent.value, name)
+            )
+        if isinstance(parent, cst.AsName):
+            holder = self._parent(parent)
+            if isinstance(holder, cst.WithItem):
+                return self._value_evidence(holder.item, name)
+            return Evidence.NONE
+        if isinstance(bound, cst.FunctionDef | cst.ClassDef):
+            return Evidence.CONTRARY
+        return Evidence.NONE
+
+    def _value_evidence(self, value: cst.BaseExpression, name: str) -> Evidence:
+        if self.produces_session(value):
+            return Evidence.PROOF
+        if isinstance(value, cst.Name | cst.Attribute):
+            nested = self.evidence(value)
+            if nested is not Evidence.NONE:
+                return nested
+        if isinstance(value, cst.Call | cst.BaseString | cst.Dict | cst.List | cst.Integer):
+            return Evidence.CONTRARY
+        return self._fallback(name)
+
+    def _param_evidence(self, param: cst.Param) -> Evidence:
+        if param.annotation is not None:
+            annotated = self._annotation_evidence(param.annotation.annotation)
+            if annotated is not Evidence.NONE:
+                return annotated
+        default = param.default
+        if (
+            isinstance(default, cst.Call)
+            and self.qualnames(default.func) & DEPENDS
+            and default.args
+        ):
+            dependency = default.args[0].value
+            if self.kind(dependency) is ObjectKind.SESSION_PROVIDER:
+                return Evidence.PROOF
+        if param.annotation is not None:
+            return (
+                Evidence.CONTRARY if not looks_like_session(param.name.value) else Evidence.ASSUMED
+            )
+        return self._fallback(param.name.value)
+
+    def _annotation_evidence(self, annotation: cst.BaseExpression) -> Evidence:
+        if isinstance(annotation, cst.SimpleString):
+            text = annotation.evaluated_value
+            if isinstance(text, str) and text.rsplit(".", 1)[-1] in (
+                "Session",
+                "AsyncSession",
+                "scoped_session",
+            ):
+                return Evidence.PROOF
+            return Evidence.NONE
+        if self.qualnames(annotation) & SESSION_TYPES:
+            return Evidence.PROOF
+        if isinstance(annotation, cst.Subscript):
+            # Annotated[Session, Depends(...)], Optional[Session], scoped_session[Session]
+            if self.qualnames(annotation.value) & SESSION_TYPES:
+                return Evidence.PROOF
+            for element in annotation.slice:
+                if (
+                    isinstance(element.slice, cst.Index)
+                    and self._annotation_evidence(element.slice.value) is Evidence.PROOF
+                ):
+                    return Evidence.PROOF
+        if isinstance(annotation, cst.BinaryOperation):  # Session | None
+            for side in (annotation.left, annotation.right):
+                if self._annotation_evidence(side) is Evidence.PROOF:
+                    return Evidence.PROOF
+        return Evidence.NONE
+
+    def _attribute_evidence(self, node: cst.Attribute) -> Evidence:
+        kind = self.kind(node)
+        if kind in SESSION_KINDS:
+            return Evidence.PROOF
+        attr = node.attr.value
+        if attr == "session" and self.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY:
+            return Evidence.PROOF
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            return self._self_attribute_evidence(node)
+        if kind is not None:
+            return Evidence.CONTRARY
+        if attr == "session" and isinstance(node.value, cst.Name) and node.value.value == "db":
+            owner = self.evidence(node.value)
+            return Evidence.ASSUMED if owner is not Evidence.CONTRARY else Evidence.CONTRARY
+        return Evidence.NONE
+
+    def _self_attribute_evidence(self, node: cst.Attribute) -> Evidence:
+        klass = self._enclosing(node, cst.ClassDef)
+        if klass is None:
+            return self._fallback(node.attr.value)
+        attrs = self._self_attrs.get(id(klass))
+        if attrs is None:
+            attrs = self._collect_self_attributes(klass)
+            self._self_attrs[id(klass)] = attrs
+        verdicts = attrs.get(node.attr.value)
+        if not verdicts:
+            return self._fallback(node.attr.value)
+        return combine(verdicts)
+
+    def _collect_self_attributes(self, klass: cst.ClassDef) -> dict[str, list[Evidence]]:
+        found: dict[str, list[Evidence]] = {}
+        resolver = self
+
+        class Collector(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                for target in node.targets:
+                    t = target.target
+                    if (
+                        isinstance(t, cst.Attribute)
+                        and isinstance(t.value, cst.Name)
+                        and t.value.value == "self"
+                    ):
+                        found.setdefault(t.attr.value, []).append(
+                            resolver._value_evidence(node.value, t.attr.value)
+                        )
+
+            def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+                t = node.target
+                if isinstance(t, cst.Name):
+                    found.setdefault(t.value, []).append(
+                        resolver._annotation_evidence(node.annotation.annotation)
+                    )
+
+        klass.body.visit(Collector())
+        return {k: [v for v in vs if v is not Evidence.NONE] or vs for k, vs in found.items()}
+
+    def _fallback(self, name: str) -> Evidence:
+        return Evidence.ASSUMED if looks_like_session(name) else Evidence.NONE
+
+    # -- tree helpers -------------------------------------------------------------------------
+    def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        try:
+            return self.t.get_metadata(ParentNodeProvider, node)
+        except KeyError:
+            return None
+
+    def _enclosing(self, node: cst.CSTNode, kind: type[cst.CSTNode]) -> cst.CSTNode | None:
+        current = self._parent(node)
+        while current is not None and not isinstance(current, kind):
+            current = self._parent(current)
+        return current
+
+
+METADATA = (ScopeProvider, ParentNodeProvider, QualifiedNameProvider)

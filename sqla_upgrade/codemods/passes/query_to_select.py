@@ -1,0 +1,1069 @@
+"""Rewrite legacy ``Query`` chains to 2.0 ``select()`` executed by the session.
+
+Before::
+
+    users = session.query(User).filter(User.active == True).order_by(User.name).all()
+    first = session.query(User).filter_by(name=name).first()
+    total = session.query(User).join(User.orders).count()
+    q = session.query(User.id, User.name)
+    if only_active:
+        q = q.filter(User.active == True)
+    rows = q.all()
+    post = Post.query.get_or_404(post_id)          # Flask-SQLAlchemy
+
+After::
+
+    users = session.scalars(select(User).where(User.active == True).order_by(User.name)).all()
+    first = session.scalars(select(User).filter_by(name=name).limit(1)).first()
+    total = session.scalar(select(func.count()).select_from(select(User).join(User.orders).subquery()))
+    q = select(User.id, User.name)
+    if only_active:
+        q = q.where(User.active == True)
+    rows = session.execute(q).all()
+    post = db.get_or_404(Post, post_id)
+
+Safety:
+
+* Sessions are recognised from evidence (the project index, annotations, ``Depends``,
+  assignments); a session-like name with no definition is accepted and reported.
+* One mapped class reads with ``session.scalars()``, anything else with
+  ``session.execute()`` rows. Legacy ``Query`` de-duplicates results holding mapped
+  entities: ``.unique()`` is added unless the statement provably yields each entity once.
+* ``first()`` keeps its ``LIMIT 1``; ``scalar()`` keeps "one row or error";
+  ``count()`` counts the query's own rows through a subquery; ``get()`` keeps its
+  options; ``update()``/``delete()`` keep ``synchronize_session`` and return the row count.
+* A query stored in a variable is rewritten only when every assignment and every use
+  of the variable is understood; otherwise the whole chain is left as it is, with a
+  TODO. The same holds for a chain containing a method with no exact 2.0 form
+  (``from_self``, string joins, ``aliased=True``, ``union``...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import (
+    Access,
+    Assignment,
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.chains import (
+    EXECUTION_OPTION_BUILDERS,
+    FLASK_TERMINALS,
+    RENAMED_BUILDERS,
+    SAME_NAME_BUILDERS,
+    SQL_TERMINALS,
+    UNMAPPABLE,
+    BaseKind,
+    Chain,
+    Link,
+    keyword,
+    links_from_top,
+    method,
+    rebuild,
+    split_links,
+    with_separators,
+)
+from sqla_upgrade.codemods.analysis.entities import EntityClassifier, EntityKind
+from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.names import qualified_names
+
+ITERATING_BUILTINS = frozenset(
+    {
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "sorted",
+        "enumerate",
+        "iter",
+        "zip",
+        "dict",
+        "any",
+        "all",
+        "sum",
+        "min",
+        "max",
+    }
+)
+SQL_CONSUMER_METHODS = frozenset(
+    {
+        "in_",
+        "not_in",
+        "notin_",
+        "where",
+        "filter",
+        "having",
+        "join",
+        "outerjoin",
+        "select_from",
+        "any_",
+        "all_",
+        "contains",
+    }
+)
+JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
+DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
+
+
+class Refusal(Exception):
+    """The chain cannot be rewritten with the same meaning; the message says why."""
+
+
+@dataclass
+class QueryFacts:
+    """What the rewrite of a terminal needs to know about the query it consumes."""
+
+    session: cst.BaseExpression | None  # original node of the session expression
+    db: cst.BaseExpression | None = None  # Flask-SQLAlchemy object expression, if any
+    entity_kinds: list[EntityKind] = field(default_factory=list)
+    duplicates_possible: bool = False
+    joined_eager: bool = False
+    yield_per: bool = False
+    single_row: bool = False  # only aggregates: exactly one row
+    model: str | None = None  # qualified name of the one mapped class selected, if known
+
+    @property
+    def has_entity(self) -> bool:
+        return EntityKind.MAPPER in self.entity_kinds
+
+    @property
+    def single_entity(self) -> bool:
+        return self.entity_kinds == [EntityKind.MAPPER]
+
+    def unique_needed(self) -> bool:
+        if not self.has_entity or self.yield_per:
+            return False
+        return self.joined_eager or not self.single_entity or self.duplicates_possible
+
+
+@dataclass
+class VariableInfo:
+    facts: QueryFacts
+    assignments: list[cst.Assign]
+
+
+class QueryToSelectPass(Pass):
+    """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
+
+    name = "query-to-select"
+    triggers = (b"query",)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions = SessionResolver(self)
+        self.entities = EntityClassifier(self)
+        self.variables: dict[tuple[int, str], VariableInfo] = {}
+        self.rejected: dict[tuple[int, str], str] = {}
+        self._assumed_reported: set[str] = set()
+        self._imports_added: set[str] = set()
+
+    # -- entry points ---------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        VariableAnalysis(self).run(node)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        return self._leave_expression(original_node, updated_node)
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        return self._leave_expression(original_node, updated_node)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        info = self.variable_of_access(original_node)
+        if info is None or self.inside_chain(original_node):
+            return updated_node
+        if self.iteration_context(original_node):
+            self.count_rewrite()
+            return self.result_object(info.facts, updated_node)
+        return updated_node
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        return updated_node
+
+    # -- chains ---------------------------------------------------------------------------------
+    def _leave_expression(
+        self, original: cst.Call | cst.Attribute, updated: cst.Call | cst.Attribute
+    ) -> cst.BaseExpression:
+        if self.inside_chain(original):
+            return updated
+        chain = self.find_chain(original)
+        if chain is None:
+            return updated
+        try:
+            facts = self.chain_facts(chain)
+            plan = self.plan(chain, facts)
+        except Refusal as refusal:
+            self.todo(original, str(refusal))
+            return updated
+        updated_chain = self.find_chain(updated, like=chain)
+        if updated_chain is None:
+            return updated
+        self.count_rewrite()
+        return plan(updated_chain)
+
+    def inside_chain(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return True
+        return isinstance(parent, cst.Call) and parent.func is node
+
+    def find_chain(self, top: cst.BaseExpression, like: Chain | None = None) -> Chain | None:
+        """The query chain ending at ``top``; with ``like``, the same split on another tree."""
+        innermost, links = links_from_top(top)
+        if like is not None:
+            return self._split_like(top, innermost, links, like)
+        if isinstance(innermost, cst.Name) and self.variable_of_access(innermost) is not None:
+            chain = Chain(top=top, base_kind=BaseKind.VARIABLE, base=innermost)
+            split_links(chain, links)
+            return chain
+        for position, link in enumerate(links):
+            if link.name != "query":
+                continue
+            receiver = links[position - 1].node if position else innermost
+            chain = self._chain_at(top, link, receiver)
+            if chain is not None:
+                split_links(chain, links[position + 1 :])
+                return chain
+        return None
+
+    def _chain_at(
+        self, top: cst.BaseExpression, link: Link, receiver: cst.BaseExpression
+    ) -> Chain | None:
+        if link.call is not None:
+            evidence = self.sessions.evidence(receiver)
+            if evidence in (Evidence.NONE, Evidence.CONTRARY):
+                return None
+            if evidence is Evidence.ASSUMED:
+                self._report_assumption(receiver)
+            return Chain(
+                top=top,
+                base_kind=BaseKind.SESSION,
+                base=link.node,
+                session=receiver,
+                entities=link.args,
+            )
+        if self.flask_db_for_model(receiver) is not None:
+            return Chain(top=top, base_kind=BaseKind.MODEL, base=link.node, model=receiver)
+        return None
+
+    def _split_like(
+        self, top: cst.BaseExpression, innermost: cst.BaseExpression, links: list[Link], like: Chain
+    ) -> Chain:
+        skipped = len(links) - len(like.builders) - (like.terminal is not None) - len(like.after)
+        skipped -= like.unknown is not None
+        chain = Chain(top=top, base_kind=like.base_kind, base=innermost)
+        if like.base_kind is not BaseKind.VARIABLE:
+            base_link = links[skipped - 1]
+            chain.base = base_link.node
+            chain.session = links[skipped - 2].node if skipped >= 2 else innermost
+            chain.entities = base_link.args
+            chain.model = chain.session
+        split_links(chain, links[skipped:])
+        return chain
+
+    def _report_assumption(self, receiver: cst.BaseExpression) -> None:
+        text = cst.Module([]).code_for_node(receiver)
+        if text not in self._assumed_reported:
+            self._assumed_reported.add(text)
+            self.note(receiver, f"assumed {text!r} is a SQLAlchemy session (no definition found)")
+
+    # -- Flask-SQLAlchemy ------------------------------------------------------------------------
+    def flask_db_for_model(self, node: cst.BaseExpression) -> str | None:
+        """The qualified name of the ``SQLAlchemy()`` object behind ``Model`` (``Model.query``)."""
+        name = self.entities.model_name(node)
+        if name is None and isinstance(node, cst.Name) and node.value == "cls":
+            name = self._enclosing_model()
+        if name is None:
+            return None
+        return self._flask_db_of(name, set())
+
+    def _enclosing_model(self) -> str | None:
+        for statement in reversed(self._statements):
+            if isinstance(statement, cst.ClassDef):
+                return self.entities.model_name(statement.name)
+        return None
+
+    def _flask_db_of(self, model: str, seen: set[str]) -> str | None:
+        index = self.state.index
+        facts = index.model(model)
+        if facts is None or model in seen:
+            return None
+        seen.add(model)
+        for base in facts.bases:
+            resolved = index.resolve_alias(base)
+            owner, _, attr = resolved.rpartition(".")
+            if attr == "Model" and index.kind_of(owner) is ObjectKind.FLASK_SQLALCHEMY:
+                return index.resolve_alias(owner)
+            found = self._flask_db_of(resolved, seen)
+            if found:
+                return found
+        return None
+
+    def db_expression(self, db_qualname: str) -> cst.BaseExpression:
+        """A name for the Flask-SQLAlchemy object in this module, importing it if needed."""
+        index = self.state.index
+        module = index.modules.get(self.state.module_name)
+        if module is not None:
+            if index.resolve_alias(f"{module.name}.db") == db_qualname:
+                return cst.Name("db")
+            for local, imported in module.imports.items():
+                if index.resolve_alias(imported) == db_qualname:
+                    return cst.Name(local)
+        owner, _, attr = db_qualname.rpartition(".")
+        if module is not None and attr in module.imports:
+            raise Refusal(f"the name {attr!r} is taken here; import the Flask-SQLAlchemy object")
+        AddImportsVisitor.add_needed_import(self.context, owner, attr)
+        return cst.Name(attr)
+
+    # -- facts ----------------------------------------------------------------------------------------
+    def chain_facts(self, chain: Chain) -> QueryFacts:
+        if chain.unknown is not None:
+            name = chain.unknown.name
+            reason = UNMAPPABLE.get(name)
+            if reason is None:
+                raise Refusal(f"Query.{name} is not a Query method the tool can map")
+            raise Refusal(reason)
+        if chain.base_kind is BaseKind.VARIABLE:
+            info = self.variable_of_access(chain.base)
+            assert info is not None
+            facts = replace(info.facts, entity_kinds=list(info.facts.entity_kinds))
+        elif chain.base_kind is BaseKind.MODEL:
+            assert chain.model is not None
+            db = self.flask_db_for_model(chain.model)
+            assert db is not None
+            facts = QueryFacts(
+                session=None,
+                entity_kinds=[EntityKind.MAPPER],
+                model=self.entities.model_name(chain.model) or self._enclosing_model(),
+            )
+            facts.db = _DbMarker(db)  # type: ignore[assignment]
+        else:
+            facts = self._session_facts(chain)
+        self._apply_builders(chain, facts)
+        return facts
+
+    def _session_facts(self, chain: Chain) -> QueryFacts:
+        kinds = [self._entity_kind(arg) for arg in chain.entities]
+        facts = QueryFacts(session=chain.session, entity_kinds=kinds)
+        if kinds == [EntityKind.MAPPER]:
+            facts.model = self.entities.model_name(chain.entities[0].value)
+        session = chain.session
+        if isinstance(session, cst.Attribute) and session.attr.value == "session":
+            if self.sessions.kind(session.value) is ObjectKind.FLASK_SQLALCHEMY:
+                facts.db = session.value
+        facts.single_row = bool(chain.entities) and all(
+            self.entities.is_single_row_aggregate(a.value) for a in chain.entities
+        )
+        return facts
+
+    def _entity_kind(self, arg: cst.Arg) -> EntityKind:
+        if arg.star or arg.keyword is not None:
+            raise Refusal("query() with starred or keyword arguments")
+        kind = self.entities.classify(arg.value)
+        if kind is EntityKind.UNKNOWN:
+            text = cst.Module([]).code_for_node(arg.value)
+            raise Refusal(f"cannot tell whether {text} is a mapped class or a column expression")
+        return kind
+
+    def _apply_builders(self, chain: Chain, facts: QueryFacts) -> None:
+        for link in chain.builders:
+            self._check_builder(link)
+            if link.name in DUPLICATING_BUILDERS:
+                facts.duplicates_possible = True
+            elif link.name == "options" and self._has_joined_eager(link):
+                facts.joined_eager = True
+            elif link.name == "yield_per":
+                facts.yield_per = True
+            elif link.name == "with_entities":
+                facts.entity_kinds = [self._entity_kind(a) for a in link.args]
+                facts.model = None
+                facts.single_row = all(
+                    self.entities.is_single_row_aggregate(a.value) for a in link.args
+                )
+            elif link.name in ("add_columns", "add_entity"):
+                facts.entity_kinds = [
+                    *facts.entity_kinds,
+                    *(self._entity_kind(a) for a in link.args),
+                ]
+                facts.model = None
+                facts.single_row = False
+            if link.name in ("where", "filter", "having", "order_by", "group_by"):
+                if self._mentions_other_entities(link, facts.model):
+                    facts.duplicates_possible = True
+            if link.name in ("group_by", "having", "limit", "offset", "slice", "distinct"):
+                facts.single_row = False
+        self._check_with_entities_order(chain)
+
+    def _check_builder(self, link: Link) -> None:
+        if link.name in ("join", "outerjoin"):
+            for arg in link.args:
+                if isinstance(arg.value, cst.BaseString):
+                    raise Refusal(
+                        "string join targets are gone in 2.0; join on the relationship attribute"
+                    )
+                if isinstance(arg.value, cst.Tuple):
+                    raise Refusal("the tuple form of join() is gone in 2.0")
+                if arg.keyword is not None and arg.keyword.value in ("aliased", "from_joinpoint"):
+                    raise Refusal(f"join(..., {arg.keyword.value}=...) was removed; use aliased()")
+        if link.name in ("filter", "where", "order_by", "group_by", "having"):
+            for arg in link.args:
+                if isinstance(arg.value, cst.BaseString):
+                    raise Refusal(f"a raw SQL string in {link.name}() needs text() in 2.0")
+        if link.name == "with_parent" and len(link.args) < 2:
+            raise Refusal("Query.with_parent(instance) without the relationship cannot be mapped")
+        if link.name == "yield_per" and len(link.args) != 1:
+            raise Refusal("yield_per() with unexpected arguments")
+
+    def _check_with_entities_order(self, chain: Chain) -> None:
+        names = [link.name for link in chain.builders]
+        if "with_entities" not in names:
+            return
+        last = len(names) - 1 - names[::-1].index("with_entities")
+        before = set(names[:last])
+        if before & {"filter_by", "add_columns", "add_entity"}:
+            raise Refusal("with_entities() after filter_by()/add_columns() has no exact 2.0 form")
+
+    def _has_joined_eager(self, link: Link) -> bool:
+        found = False
+
+        class Finder(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                nonlocal found
+                if node.value in JOINED_EAGER:
+                    found = True
+
+        for arg in link.args:
+            arg.visit(Finder())
+        return found
+
+    def _mentions_other_entities(self, link: Link, model: str | None) -> bool:
+        other = False
+        analysis = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                nonlocal other
+                target = node
+                while isinstance(target.value, cst.Attribute):
+                    target = target.value
+                root = target.value
+                if isinstance(root, cst.Name):
+                    name = analysis.entities.model_name(root)
+                    if (name is not None and name != model) or (
+                        name is None
+                        and analysis.entities._classify_reference(root)
+                        in (
+                            EntityKind.MAPPER,
+                            EntityKind.TABLE,
+                        )
+                        and root.value[:1].isupper()
+                    ):
+                        other = True
+                return True
+
+        for arg in link.args:
+            arg.visit(Finder())
+        return other
+
+    # -- variables --------------------------------------------------------------------------------------
+    def variable_of_access(self, node: cst.CSTNode) -> VariableInfo | None:
+        if not isinstance(node, cst.Name):
+            return None
+        key = self.variable_key(node)
+        return self.variables.get(key) if key else None
+
+    def variable_key(self, node: cst.Name) -> tuple[int, str] | None:
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return None
+        return (id(scope), node.value)
+
+    # -- contexts -----------------------------------------------------------------------------------------
+    def iteration_context(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.For | cst.CompFor) and parent.iter is node:
+            return True
+        if isinstance(parent, cst.Arg) and parent.value is node and parent.keyword is None:
+            call = self.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(call, cst.Call) and call.args and call.args[0] is parent:
+                names = qualified_names(self, call.func)
+                return any(n.startswith("builtins.") and n[9:] in ITERATING_BUILTINS for n in names)
+        return False
+
+    def sql_context(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if not (isinstance(parent, cst.Arg) and parent.value is node):
+            return False
+        call = self.get_metadata(ParentNodeProvider, parent, None)
+        if not isinstance(call, cst.Call):
+            return False
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in SQL_CONSUMER_METHODS:
+            return True
+        return any(n.startswith("sqlalchemy.") for n in qualified_names(self, call.func))
+
+    def assigned_variable(self, node: cst.CSTNode) -> VariableInfo | None:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Name):
+                key = self.variable_key(target)
+                return self.variables.get(key) if key else None
+        return None
+
+    # -- planning ---------------------------------------------------------------------------------------
+    def plan(self, chain: Chain, facts: QueryFacts) -> Any:
+        """A function building the rewrite on the updated tree, or a Refusal."""
+        terminal = chain.terminal
+        if terminal is None:
+            return self._plan_open(chain, facts)
+        if terminal.name in SQL_TERMINALS:
+            self._check_sql_terminal(terminal)
+            return lambda c: self._reattach(c, self._sql_terminal(c, facts))
+        if terminal.name in FLASK_TERMINALS:
+            self._check_flask(chain, facts)
+        else:
+            self._check_result_terminal(chain, facts)
+        return lambda c: self._reattach(c, self._result_terminal(c, facts))
+
+    def _plan_open(self, chain: Chain, facts: QueryFacts) -> Any:
+        top = chain.top
+        if self.iteration_context(top):
+            self._need_session(facts)
+            return lambda c: self.result_object(facts, self.statement(c, facts))
+        if self.sql_context(top) or self.assigned_variable(top) is not None:
+            return lambda c: self.statement(c, facts)
+        if chain.base_kind is BaseKind.VARIABLE and not chain.builders:
+            raise Refusal("unreachable")
+        key = self._assigned_key(top)
+        if key is not None and key in self.rejected:
+            raise Refusal(self.rejected[key])
+        raise Refusal(
+            "this Query object is returned or passed on, so its consumers cannot be rewritten "
+            "with it; convert it and its consumers together"
+        )
+
+    def _assigned_key(self, node: cst.CSTNode) -> tuple[int, str] | None:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0].target
+            if isinstance(target, cst.Name):
+                return self.variable_key(target)
+        return None
+
+    def _need_session(self, facts: QueryFacts) -> None:
+        if facts.session is None and facts.db is None:
+            raise Refusal("no session found for this query")
+
+    def _check_sql_terminal(self, terminal: Link) -> None:
+        if terminal.name == "subquery":
+            for arg in terminal.args:
+                if arg.keyword is not None and arg.keyword.value in (
+                    "with_labels",
+                    "reduce_columns",
+                ):
+                    raise Refusal(f"subquery({arg.keyword.value}=...) has no direct Select form")
+
+    def _check_result_terminal(self, chain: Chain, facts: QueryFacts) -> None:
+        self._need_session(facts)
+        terminal = chain.terminal
+        assert terminal is not None
+        name = terminal.name
+        builders = chain.builder_names()
+        if name == "get":
+            if chain.base_kind is BaseKind.VARIABLE:
+                raise Refusal("get() on a stored query: use session.get(Model, pk)")
+            if not facts.single_entity:
+                raise Refusal("get() on a query that is not of one mapped class")
+            extra = builders - {"options", "populate_existing"}
+            if extra:
+                raise Refusal(f"get() after {', '.join(sorted(extra))}() has no exact 2.0 form")
+            if len(terminal.args) != 1:
+                raise Refusal("get() with unexpected arguments")
+        elif name in ("update", "delete"):
+            if chain.base_kind is BaseKind.VARIABLE:
+                raise Refusal(f"{name}() on a stored query: build {name}(Model).where(...) by hand")
+            if not facts.single_entity or (
+                chain.base_kind is BaseKind.SESSION
+                and not _is_simple_reference(chain.entities[0].value)
+            ):
+                raise Refusal(f"bulk {name}() on a query that is not of one mapped class")
+            extra = builders - {"filter", "filter_by", "where", "execution_options"}
+            if extra:
+                raise Refusal(f"bulk {name}() after {', '.join(sorted(extra))}()")
+            self._bulk_arguments(terminal)
+        elif name in ("all", "one", "one_or_none", "first", "scalar", "count"):
+            if terminal.args:
+                raise Refusal(f"{name}() with arguments")
+
+    def _check_flask(self, chain: Chain, facts: QueryFacts) -> None:
+        if facts.db is None:
+            raise Refusal("paginate()/..._or_404() need the Flask-SQLAlchemy object of this query")
+        if not facts.single_entity:
+            raise Refusal("Flask-SQLAlchemy helpers read one mapped class; this query selects more")
+        terminal = chain.terminal
+        assert terminal is not None
+        if terminal.name == "get_or_404":
+            if chain.builder_names() - {"options"} or chain.base_kind is BaseKind.VARIABLE:
+                raise Refusal("get_or_404() after other Query methods has no exact 2.0 form")
+        if terminal.name == "one_or_404" and facts.unique_needed():
+            raise Refusal("one_or_404() on a query that needs de-duplication")
+        if terminal.name == "first_or_404" and facts.joined_eager:
+            raise Refusal("first_or_404() with joined eager loading of a collection")
+        if terminal.name == "paginate" and len(terminal.args) > 4:
+            raise Refusal("paginate() with unexpected arguments")
+
+    def _bulk_arguments(self, terminal: Link) -> tuple[cst.Arg | None, cst.Arg | None]:
+        """The values argument and the synchronize_session argument of update()/delete()."""
+        values: cst.Arg | None = None
+        sync: cst.Arg | None = None
+        positional = [a for a in terminal.args if a.keyword is None]
+        keywords = {a.keyword.value: a for a in terminal.args if a.keyword is not None}
+        if set(keywords) - {"values", "synchronize_session"} or any(a.star for a in terminal.args):
+            raise Refusal(f"{terminal.name}() with arguments that have no 2.0 form")
+        if terminal.name == "update":
+            if positional:
+                values = positional.pop(0)
+            values = keywords.get("values", values)
+            if values is None:
+                raise Refusal("update() without values")
+        if positional:
+            sync = positional.pop(0)
+        sync = keywords.get("synchronize_session", sync)
+        if positional:
+            raise Refusal(f"{terminal.name}() with unexpected arguments")
+        return values, sync
+
+    # -- building -----------------------------------------------------------------------------------
+    def name_for(self, name: str, module: str = "sqlalchemy") -> cst.Name:
+        if name not in self._imports_added:
+            self._imports_added.add(name)
+            AddImportsVisitor.add_needed_import(self.context, module, name)
+        return cst.Name(name)
+
+    def statement(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
+        stmt: cst.BaseExpression
+        entity_link = self._last_with_entities(chain)
+        if chain.base_kind is BaseKind.VARIABLE:
+            stmt = chain.base
+        elif chain.base_kind is BaseKind.MODEL:
+            assert chain.model is not None
+            stmt = cst.Call(func=self.name_for("select"), args=[cst.Arg(chain.model)])
+        else:
+            assert isinstance(chain.base, cst.Call)
+            stmt = chain.base.with_changes(func=self.name_for("select"))
+        if entity_link is not None and entity_link.call is not None:
+            if chain.base_kind is BaseKind.VARIABLE:
+                stmt = method(stmt, "with_only_columns", entity_link.args)
+            else:
+                stmt = cst.Call(func=self.name_for("select"), args=entity_link.args)
+        for link in chain.builders:
+            stmt = self._builder(link, stmt)
+        return stmt
+
+    def _last_with_entities(self, chain: Chain) -> Link | None:
+        found = None
+        for link in chain.builders:
+            if link.name == "with_entities":
+                found = link
+        return found
+
+    def _builder(self, link: Link, stmt: cst.BaseExpression) -> cst.BaseExpression:
+        name = link.name
+        if name in SAME_NAME_BUILDERS:
+            return rebuild(link, stmt)
+        if name in RENAMED_BUILDERS:
+            return rebuild(link, stmt, RENAMED_BUILDERS[name])
+        if name in EXECUTION_OPTION_BUILDERS:
+            value = link.args[0].value if link.args else cst.Name("True")
+            call = link.call
+            assert call is not None
+            option = keyword(EXECUTION_OPTION_BUILDERS[name], value)
+            return rebuild(Link(name, call.with_changes(args=[option])), stmt, "execution_options")
+        if name == "with_parent":
+            args = with_separators(
+                [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in link.args]
+            )
+            condition = cst.Call(func=self.name_for("with_parent", "sqlalchemy.orm"), args=args)
+            call = link.call
+            assert call is not None
+            return rebuild(Link(name, call.with_changes(args=[cst.Arg(condition)])), stmt, "where")
+        if name == "with_entities":
+            return stmt
+        raise AssertionError(name)
+
+    def session_expression(self, facts: QueryFacts) -> cst.BaseExpression:
+        if facts.session is not None:
+            return facts.session.deep_clone()
+        db = facts.db
+        if isinstance(db, _DbMarker):
+            return cst.Attribute(value=self.db_expression(db.qualname), attr=cst.Name("session"))
+        raise Refusal("no session found for this query")
+
+    def db_object(self, facts: QueryFacts) -> cst.BaseExpression:
+        db = facts.db
+        if isinstance(db, _DbMarker):
+            return self.db_expression(db.qualname)
+        assert db is not None
+        return db.deep_clone()
+
+    def result_object(self, facts: QueryFacts, stmt: cst.BaseExpression) -> cst.BaseExpression:
+        """``session.scalars(stmt)`` / ``session.execute(stmt)``, de-duplicated as legacy did."""
+        reader = "scalars" if facts.single_entity else "execute"
+        result: cst.BaseExpression = method(self.session_expression(facts), reader, [cst.Arg(stmt)])
+        if facts.unique_needed():
+            result = method(result, "unique")
+        return result
+
+    def _result_terminal(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
+        terminal = chain.terminal
+        assert terminal is not None
+        name = terminal.name
+        if name == "get":
+            return self._get(chain, facts, terminal)
+        if name in ("update", "delete"):
+            return self._bulk(chain, facts, terminal)
+        if name in FLASK_TERMINALS:
+            return self._flask_terminal(chain, facts, terminal)
+        stmt = self.statement(chain, facts)
+        session = self.session_expression(facts)
+        if name == "count":
+            counted = method(
+                cst.Call(
+                    func=self.name_for("select"),
+                    args=[cst.Arg(method(self.name_for("func"), "count"))],
+                ),
+                "select_from",
+                [cst.Arg(method(stmt, "subquery"))],
+            )
+            return method(session, "scalar", [cst.Arg(counted)])
+        if name == "scalar":
+            if facts.single_row:
+                return method(session, "scalar", [cst.Arg(stmt)])
+            result: cst.BaseExpression = method(session, "execute", [cst.Arg(stmt)])
+            if facts.unique_needed():
+                result = method(result, "unique")
+            return method(result, "scalar_one_or_none")
+        if name == "first":
+            stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+            reader = "scalars" if facts.single_entity else "execute"
+            first: cst.BaseExpression = method(session, reader, [cst.Arg(stmt)])
+            if facts.joined_eager and facts.has_entity:
+                first = method(first, "unique")
+            return method(first, "first")
+        return method(self.result_object(facts, stmt), name)
+
+    def _get(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
+        model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+        assert model is not None
+        args = [cst.Arg(model), terminal.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        options = [a for link in chain.builders if link.name == "options" for a in link.args]
+        if options:
+            elements = [cst.Element(a.value) for a in options]
+            args.append(keyword("options", cst.List(elements)))
+        if "populate_existing" in chain.builder_names():
+            args.append(keyword("populate_existing", cst.Name("True")))
+        return method(self.session_expression(facts), "get", with_separators(args))
+
+    def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
+        values, sync = self._bulk_arguments(terminal)
+        model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+        assert model is not None
+        stmt: cst.BaseExpression = cst.Call(
+            func=self.name_for(terminal.name), args=[cst.Arg(model)]
+        )
+        for link in chain.builders:
+            stmt = self._builder(link, stmt)
+        if values is not None:
+            stmt = method(
+                stmt,
+                "values",
+                [
+                    values.with_changes(
+                        keyword=None,
+                        equal=cst.MaybeSentinel.DEFAULT,
+                        comma=cst.MaybeSentinel.DEFAULT,
+                    )
+                ],
+            )
+        if sync is not None:
+            option = keyword("synchronize_session", sync.value)
+            stmt = method(stmt, "execution_options", [option])
+        executed = method(self.session_expression(facts), "execute", [cst.Arg(stmt)])
+        return cst.Attribute(value=executed, attr=cst.Name("rowcount"))
+
+    def _flask_terminal(
+        self, chain: Chain, facts: QueryFacts, terminal: Link
+    ) -> cst.BaseExpression:
+        db = self.db_object(facts)
+        name = terminal.name
+        if name == "get_or_404":
+            model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+            assert model is not None
+            args = [cst.Arg(model), *terminal.args]
+            return method(db, "get_or_404", with_separators(args))
+        stmt = self.statement(chain, facts)
+        if name == "first_or_404":
+            stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+            return method(db, name, with_separators([cst.Arg(stmt), *terminal.args]))
+        if name == "one_or_404":
+            return method(db, name, with_separators([cst.Arg(stmt), *terminal.args]))
+        return method(
+            db, "paginate", with_separators([cst.Arg(stmt), *_paginate_keywords(terminal.args)])
+        )
+
+    def _sql_terminal(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
+        terminal = chain.terminal
+        assert terminal is not None
+        stmt = self.statement(chain, facts)
+        if terminal.name == "statement":
+            return stmt
+        if terminal.name == "as_scalar":
+            return rebuild(terminal, stmt, "scalar_subquery")
+        return rebuild(terminal, stmt)
+
+    def _reattach(self, chain: Chain, value: cst.BaseExpression) -> cst.BaseExpression:
+        for link in chain.after:
+            value = rebuild(link, value)
+        return value
+
+
+@dataclass
+class _DbMarker:
+    """A Flask-SQLAlchemy object known by qualified name, resolved to a local name lazily."""
+
+    qualname: str
+
+    def deep_clone(self) -> _DbMarker:
+        return self
+
+
+def _is_simple_reference(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name | cst.Attribute)
+
+
+PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
+
+
+def _paginate_keywords(args: list[cst.Arg]) -> list[cst.Arg]:
+    result = []
+    for position, arg in enumerate(args):
+        if arg.keyword is None and not arg.star and position < len(PAGINATE_POSITIONS):
+            result.append(keyword(PAGINATE_POSITIONS[position], arg.value))
+        else:
+            result.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
+    return result
+
+
+class VariableAnalysis:
+    """Decide which local variables hold queries the pass can follow everywhere.
+
+    A variable is accepted when every assignment binds a rewritable open chain and every
+    use is understood (a terminal chain, iteration, a SQL argument, or the base of another
+    accepted variable). Acceptance is a fixed point: rejecting one variable can reject
+    those built from it.
+    """
+
+    def __init__(self, query_pass: QueryToSelectPass) -> None:
+        self.p = query_pass
+
+    def run(self, module: cst.Module) -> None:
+        candidates = self._candidates(module)
+        accepted = dict(candidates)
+        self.p.variables = {key: VariableInfo(QueryFacts(session=None), []) for key in accepted}
+        changed = True
+        while changed:
+            changed = False
+            self.p.variables = {}
+            # facts of session/model-based assignments first, then derived ones
+            for _ in range(len(accepted) + 1):
+                progress = False
+                for key, assigns in accepted.items():
+                    if key in self.p.variables:
+                        continue
+                    info = self._info(key, assigns)
+                    if info is not None:
+                        self.p.variables[key] = info
+                        progress = True
+                if not progress:
+                    break
+            for key in list(accepted):
+                reason = None
+                if key not in self.p.variables:
+                    reason = (
+                        self.p.rejected.get(key)
+                        or "the query stored here is built in a way the tool cannot follow"
+                    )
+                else:
+                    reason = self._uses_problem(key, accepted[key])
+                if reason is not None:
+                    self.p.rejected[key] = reason
+                    del accepted[key]
+                    self.p.variables.pop(key, None)
+                    changed = True
+
+    def _candidates(self, module: cst.Module) -> dict[tuple[int, str], list[cst.Assign]]:
+        found: dict[tuple[int, str], list[cst.Assign]] = {}
+        analysis = self
+
+        class Collector(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+                    return
+                if analysis._could_be_query(node.value):
+                    key = analysis.p.variable_key(node.targets[0].target)
+                    if key is not None:
+                        found.setdefault(key, []).append(node)
+
+        module.visit(Collector())
+        return {k: v for k, v in found.items() if self._all_assignments_are(k, v)}
+
+    def _could_be_query(self, value: cst.BaseExpression) -> bool:
+        innermost, links = links_from_top(value)
+        names = [link.name for link in links]
+        return "query" in names or (isinstance(innermost, cst.Name) and bool(links))
+
+    def _all_assignments_are(self, key: tuple[int, str], assigns: list[cst.Assign]) -> bool:
+        target = assigns[0].targets[0].target
+        scope: Scope | None = self.p.get_metadata(ScopeProvider, target, None)
+        if scope is None:
+            return False
+        bound = [a for a in scope[key[1]] if isinstance(a, Assignment)]
+        assign_targets = {id(a.targets[0].target) for a in assigns}
+        return len(bound) == len(assigns) and all(id(a.node) in assign_targets for a in bound)
+
+    def _info(self, key: tuple[int, str], assigns: list[cst.Assign]) -> VariableInfo | None:
+        """Facts of the variable: its own derived assignments (``q = q.filter()``) are read
+        after the others, with the facts so far standing for the variable itself."""
+        own = [a for a in assigns if self._based_on(a, key)]
+        roots = [a for a in assigns if not self._based_on(a, key)]
+        if not roots:
+            return None
+        facts_list = self._facts_of(key, roots)
+        merged = self._merge(facts_list) if facts_list else None
+        if merged is not None and own:
+            self.p.variables[key] = VariableInfo(merged, roots)
+            derived = self._facts_of(key, own)
+            del self.p.variables[key]
+            merged = self._merge([merged, *derived]) if derived else None
+        if merged is None:
+            self.p.rejected.setdefault(
+                key,
+                "the assignments of this query variable differ in what they select or in "
+                "their session, or the session is not a plain name",
+            )
+            return None
+        return VariableInfo(merged, assigns)
+
+    def _based_on(self, assign: cst.Assign, key: tuple[int, str]) -> bool:
+        innermost, _ = links_from_top(assign.value)
+        return isinstance(innermost, cst.Name) and self.p.variable_key(innermost) == key
+
+    def _facts_of(self, key: tuple[int, str], assigns: list[cst.Assign]) -> list[QueryFacts]:
+        facts_list: list[QueryFacts] = []
+        for assign in assigns:
+            chain = self.p.find_chain(assign.value)
+            if chain is None or not chain.is_open:
+                return []
+            try:
+                facts_list.append(self.p.chain_facts(chain))
+            except Refusal as refusal:
+                self.p.rejected[key] = str(refusal)
+                return []
+        return facts_list
+
+    def _merge(self, facts_list: list[QueryFacts]) -> QueryFacts | None:
+        first = facts_list[0]
+        session_code = _code(first.session)
+        for facts in facts_list[1:]:
+            if facts.entity_kinds != first.entity_kinds or _code(facts.session) != session_code:
+                return None
+            if facts.model != first.model:
+                return None
+            if type(facts.db) is not type(first.db):
+                return None
+        if first.session is not None and not self._stable(first.session):
+            return None
+        merged = replace(first)
+        merged.duplicates_possible = any(f.duplicates_possible for f in facts_list)
+        merged.joined_eager = any(f.joined_eager for f in facts_list)
+        merged.yield_per = any(f.yield_per for f in facts_list)
+        merged.single_row = all(f.single_row for f in facts_list)
+        return merged
+
+    def _stable(self, session: cst.BaseExpression) -> bool:
+        """Can the session expression be evaluated again where the query is consumed?"""
+        node = session
+        while isinstance(node, cst.Attribute):
+            node = node.value
+        return isinstance(node, cst.Name)
+
+    def _uses_problem(self, key: tuple[int, str], assigns: list[cst.Assign]) -> str | None:
+        target = assigns[0].targets[0].target
+        scope: Scope | None = self.p.get_metadata(ScopeProvider, target, None)
+        if scope is None:
+            return "unknown scope"
+        accesses: set[Access] = scope.accesses[key[1]]
+        for access in accesses:
+            node = access.node
+            if not isinstance(node, cst.Name):
+                return "the query variable is used in a way the tool cannot follow"
+            problem = self._access_problem(node)
+            if problem is not None:
+                return problem
+        return None
+
+    def _access_problem(self, node: cst.Name) -> str | None:
+        top: cst.CSTNode = node
+        while self.p.inside_chain(top):
+            parent = self.p.get_metadata(ParentNodeProvider, top, None)
+            assert parent is not None
+            top = parent
+        if top is node:
+            if self.p.iteration_context(node) or self.p.sql_context(node):
+                return None
+            parent = self.p.get_metadata(ParentNodeProvider, node, None)
+            if isinstance(parent, cst.Assign | cst.AnnAssign):
+                return "the query variable is copied to another name"
+            return "the query object is returned or passed on; its consumers cannot be followed"
+        assert isinstance(top, cst.BaseExpression)
+        chain = self.p.find_chain(top)
+        if chain is None:
+            return "the query variable is used in a way the tool cannot follow"
+        try:
+            facts = self.p.chain_facts(chain)
+            if chain.is_open:
+                if self.p.assigned_variable(top) is None and not (
+                    self.p.iteration_context(top) or self.p.sql_context(top)
+                ):
+                    key = self.p._assigned_key(top)
+                    if key is not None and key in self.p.rejected:
+                        return self.p.rejected[key]
+                    return "a query built from this variable is returned or passed on"
+            else:
+                self.p.plan(chain, facts)
+        except Refusal as refusal:
+            return str(refusal)
+        return None
+
+
+def _code(node: cst.CSTNode | None) -> str:
+    return "" if node is None else cst.Module([]).code_for_node(node)
