@@ -31,5 +31,5 @@ def user_detail(user):
         is_active=user.is_active,
         todo_count=len(user.todos),
         open_count=len(open_todos),
-        projects=[p for p in user.projects if not p.archived],
+        projects=[schemas.Project.model_validate(p) for p in user.projects if not p.archived],
     )

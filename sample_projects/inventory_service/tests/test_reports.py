@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from inventory.services import catalog, maintenance, ordering, reports
 
 
@@ -63,13 +65,7 @@ def test_sales_since_raw_sql_with_params(seeded):
     assert reports.sales_since(7) == [("T-301", 1, 4900), ("K-100", 1, 4500), ("T-100", 2, 3000)]
     ordering.place_order("cat@example.com", "NYC", [("T-200", 3)])
     assert reports.sales_since(7)[0] == ("T-200", 3, 7500)
-    assert reports.sales_since(7, now=reports_future()) == []
-
-
-def reports_future():
-    from datetime import datetime, timedelta
-
-    return datetime.utcnow() + timedelta(days=30)
+    assert reports.sales_since(7, now=datetime.utcnow() + timedelta(days=30)) == []
 
 
 def test_top_and_inactive_customers(seeded):

@@ -232,21 +232,20 @@ class SessionResolver:
             if self.kind(dependency) is ObjectKind.SESSION_PROVIDER:
                 return Evidence.PROOF
         if param.annotation is not None:
-            return (
-                Evidence.CONTRARY if not looks_like_session(param.name.value) else Evidence.ASSUMED
-            )
+            return Evidence.CONTRARY
         return self._fallback(param.name.value)
 
     def _annotation_evidence(self, annotation: cst.BaseExpression) -> Evidence:
         if isinstance(annotation, cst.SimpleString):
             text = annotation.evaluated_value
-            if isinstance(text, str) and text.rsplit(".", 1)[-1] in (
-                "Session",
-                "AsyncSession",
-                "scoped_session",
+            if not isinstance(text, str):
+                return Evidence.NONE
+            prefix, _, last = text.strip().rpartition(".")
+            if last in ("Session", "AsyncSession", "scoped_session") and (
+                not prefix or prefix.endswith(("orm", "asyncio"))
             ):
                 return Evidence.PROOF
-            return Evidence.NONE
+            return Evidence.CONTRARY
         if self.qualnames(annotation) & SESSION_TYPES:
             return Evidence.PROOF
         if isinstance(annotation, cst.Subscript):

@@ -115,6 +115,7 @@ SQL_CONSUMER_METHODS = frozenset(
 )
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
+SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
 class Refusal(Exception):
@@ -218,7 +219,7 @@ class QueryToSelectPass(Pass):
         if updated_chain is None:
             return updated
         self.count_rewrite()
-        return plan(updated_chain)
+        return _keep_parentheses(updated, plan(updated_chain))
 
     def inside_chain(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)
@@ -460,6 +461,16 @@ class QueryToSelectPass(Pass):
         analysis = self
 
         class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> bool:
+                # subqueries and EXISTS (in_(), any(), has(), select()) add no FROM entry
+                func = node.func
+                if isinstance(func, cst.Attribute) and func.attr.value in SUBQUERY_METHODS:
+                    func.visit(self)
+                    return False
+                if isinstance(func, cst.Name) and func.value in ("select", "exists"):
+                    return False
+                return True
+
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 nonlocal other
                 target = node
@@ -854,6 +865,12 @@ class _DbMarker:
 
     def deep_clone(self) -> _DbMarker:
         return self
+
+
+def _keep_parentheses(old: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseExpression:
+    if old.lpar and not new.lpar:
+        return new.with_changes(lpar=old.lpar, rpar=old.rpar)
+    return new
 
 
 def _is_simple_reference(node: cst.BaseExpression) -> bool:

@@ -29,14 +29,11 @@ SALES_SQL = """
 
 def inventory_valuation():
     """Walk the whole catalogue (streamed) and value the stock on hand."""
-    session = Session()
     try:
-        on_hand = dict(
-            session.query(stock_repo.totals_subquery(session)).all()
-        )
+        on_hand = dict(Session.query(stock_repo.totals_subquery(Session)).all())
         products = units = value = 0
         query = (
-            session.query(Product)
+            Session.query(Product)
             .filter(Product.active == True)  # noqa: E712
             .order_by(Product.id)
             .yield_per(100)
