@@ -175,10 +175,17 @@ class QueryToSelectPass(Pass):
         self.rejected: dict[tuple[int, str], str] = {}
         self._assumed_reported: set[str] = set()
         self._imports_added: set[str] = set()
+        self._plans: dict[int, tuple[Chain, Any]] = {}
 
     # -- entry points ---------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         VariableAnalysis(self).run(node)
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        return self._visit_expression(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return self._visit_expression(node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         return self._leave_expression(original_node, updated_node)
@@ -197,24 +204,30 @@ class QueryToSelectPass(Pass):
             return self.result_object(info.facts, updated_node)
         return updated_node
 
-    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        return updated_node
-
     # -- chains ---------------------------------------------------------------------------------
+    def _visit_expression(self, original: cst.Call | cst.Attribute) -> bool:
+        """Plan the rewrite of a chain from its top; a refused chain is not entered at all,
+        so nothing inside it is rewritten either."""
+        if self.inside_chain(original):
+            return True
+        chain = self.find_chain(original)
+        if chain is None:
+            return True
+        try:
+            facts = self.chain_facts(chain)
+            self._plans[id(original)] = (chain, self.plan(chain, facts))
+        except Refusal as refusal:
+            self.todo(original, str(refusal))
+            return False
+        return True
+
     def _leave_expression(
         self, original: cst.Call | cst.Attribute, updated: cst.Call | cst.Attribute
     ) -> cst.BaseExpression:
-        if self.inside_chain(original):
+        planned = self._plans.pop(id(original), None)
+        if planned is None:
             return updated
-        chain = self.find_chain(original)
-        if chain is None:
-            return updated
-        try:
-            facts = self.chain_facts(chain)
-            plan = self.plan(chain, facts)
-        except Refusal as refusal:
-            self.todo(original, str(refusal))
-            return updated
+        chain, plan = planned
         updated_chain = self.find_chain(updated, like=chain)
         if updated_chain is None:
             return updated
