@@ -86,6 +86,7 @@ class _Pending:
         self.attr_of: dict[str, tuple[str, str]] = {}  # qualname -> (qualified owner, attribute)
         self.providers: dict[str, list[str]] = {}  # function -> callees of what it returns/yields
         self.bases: dict[str, list[str]] = {}  # class -> qualified bases
+        self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
 
 
 class _ModuleCollector:
@@ -159,6 +160,11 @@ class _ModuleCollector:
             if callee in DECLARATIVE_BASE_FACTORIES:
                 self.declarative_bases.add(qualname)
                 self.pending.bases[qualname] = ["<declarative>"]
+            bind = _bind_argument(value, callee)
+            if bind is not None:
+                engine = self.qualify(bind)
+                if engine is not None:
+                    self.pending.binds[qualname] = engine
             self.pending.calls[qualname] = callee
         elif isinstance(value, ast.Name | ast.Attribute):
             target = self.qualify(value)
@@ -262,6 +268,21 @@ class _ModuleCollector:
         return facts
 
 
+BINDABLE = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"}) | DECLARATIVE_BASE_FACTORIES
+
+
+def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:
+    """The engine given to ``MetaData(bind=e)`` / ``MetaData(e)`` / ``declarative_base(bind=e)``."""
+    if callee not in BINDABLE:
+        return None
+    for kw in call.keywords:
+        if kw.arg == "bind":
+            return kw.value
+    if callee in ("sqlalchemy.MetaData", "sqlalchemy.schema.MetaData") and call.args:
+        return call.args[0]
+    return None
+
+
 def _backref_name(value: ast.expr) -> str | None:
     if isinstance(value, ast.Constant) and isinstance(value.value, str):
         return value.value
@@ -309,6 +330,7 @@ class IndexBuilder:
         self.index.functions.update(facts.functions)
 
     def build(self) -> ProjectIndex:
+        self.index.metadata_binds = dict(self.pending.binds)
         self._resolve_objects()
         self._resolve_models()
         return self.index

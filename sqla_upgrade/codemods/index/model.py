@@ -75,6 +75,8 @@ class ProjectIndex:
     objects: dict[str, ObjectKind] = field(default_factory=dict)
     models: dict[str, ModelFacts] = field(default_factory=dict)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
+    #: bound MetaData objects and declarative bases (1.x ``bind=``) → the engine's name
+    metadata_binds: dict[str, str] = field(default_factory=dict)
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

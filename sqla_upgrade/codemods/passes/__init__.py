@@ -1,16 +1,24 @@
 """Every pass, one module each, registered here in pipeline order."""
 
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
 from sqla_upgrade.codemods.passes.case_list import CaseListPass
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
+from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
+from sqla_upgrade.codemods.passes.raw_sql import RawSqlPass
 from sqla_upgrade.codemods.passes.select_list import SelectListPass
+from sqla_upgrade.codemods.passes.session_autocommit import SessionAutocommitPass
 
 ALL_PASSES: tuple[type[Pass], ...] = (
     DeclarativeImportPass,
     SelectListPass,
     CaseListPass,
+    BoundMetadataPass,
     QueryToSelectPass,
+    EngineExecutePass,
+    RawSqlPass,
+    SessionAutocommitPass,
 )
 
 __all__ = ["ALL_PASSES"]

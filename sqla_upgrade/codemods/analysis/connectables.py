@@ -1,0 +1,117 @@
+"""Is an expression an ``Engine`` or a ``Connection``? Evidence as for sessions.
+
+Engines: names the index knows (``engine = create_engine(...)`` in any module),
+locals bound to ``create_engine(...)``, parameters annotated ``Engine``, ``db.engine``
+of a Flask-SQLAlchemy object. Connections: ``engine.connect()``/``engine.begin()``
+results (``with engine.connect() as conn``), ``session.connection()``, parameters
+annotated ``Connection``. Names like ``engine`` / ``conn`` with no contrary evidence are
+accepted and reported as assumptions.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
+
+from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver, combine
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.names import qualified_names
+
+ENGINE_TYPES = frozenset(
+    {"sqlalchemy.engine.Engine", "sqlalchemy.Engine", "sqlalchemy.engine.base.Engine"}
+)
+CONNECTION_TYPES = frozenset(
+    {"sqlalchemy.engine.Connection", "sqlalchemy.Connection", "sqlalchemy.engine.base.Connection"}
+)
+CREATE_ENGINE = frozenset(
+    {"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.engine_from_config"}
+)
+ENGINE_NAMES = frozenset({"engine", "db_engine", "eng"})
+CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
+
+
+class ConnectableResolver:
+    def __init__(self, transformer: Pass, sessions: SessionResolver | None = None) -> None:
+        self.t = transformer
+        self.sessions = sessions or SessionResolver(transformer)
+
+    # -- engines --------------------------------------------------------------------------------
+    def engine_evidence(self, node: cst.BaseExpression) -> Evidence:
+        if self.sessions.kind(node) is ObjectKind.ENGINE:
+            return Evidence.PROOF
+        if isinstance(node, cst.Attribute):
+            owner_kind = self.sessions.kind(node.value)
+            if node.attr.value == "engine" and owner_kind is ObjectKind.FLASK_SQLALCHEMY:
+                return Evidence.PROOF
+            if node.attr.value in ENGINE_NAMES and owner_kind is None:
+                return Evidence.ASSUMED
+            return Evidence.NONE
+        if isinstance(node, cst.Call):
+            return Evidence.PROOF if qualified_names(self.t, node.func) & CREATE_ENGINE else Evidence.NONE
+        if isinstance(node, cst.Name):
+            return self._name_evidence(node, self._engine_value, ENGINE_TYPES, ENGINE_NAMES)
+        return Evidence.NONE
+
+    def _engine_value(self, value: cst.BaseExpression) -> Evidence:
+        if isinstance(value, cst.Call):
+            return Evidence.PROOF if qualified_names(self.t, value.func) & CREATE_ENGINE else Evidence.CONTRARY
+        return self.engine_evidence(value)
+
+    # -- connections ------------------------------------------------------------------------------
+    def connection_evidence(self, node: cst.BaseExpression) -> Evidence:
+        if isinstance(node, cst.Call):
+            return self._connection_value(node)
+        if isinstance(node, cst.Name):
+            return self._name_evidence(node, self._connection_value, CONNECTION_TYPES, CONNECTION_NAMES)
+        return Evidence.NONE
+
+    def _connection_value(self, value: cst.BaseExpression) -> Evidence:
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            method = value.func.attr.value
+            owner = value.func.value
+            if method in ("connect", "begin") and self.engine_evidence(owner) is not Evidence.NONE:
+                return self.engine_evidence(owner)
+            if method == "connection" and self.sessions.evidence(owner) not in (
+                Evidence.NONE,
+                Evidence.CONTRARY,
+            ):
+                return Evidence.PROOF
+            return Evidence.CONTRARY
+        if isinstance(value, cst.Name):
+            return self.connection_evidence(value)
+        return Evidence.CONTRARY
+
+    # -- shared ---------------------------------------------------------------------------------------
+    def _name_evidence(self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]) -> Evidence:  # type: ignore[no-untyped-def]
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return Evidence.NONE
+        verdicts = []
+        for assignment in scope[node.value]:
+            if not isinstance(assignment, Assignment):
+                continue
+            verdicts.append(self._binding(assignment, value_evidence, types, names, node.value))
+        if not verdicts:
+            return Evidence.ASSUMED if node.value.lower() in names else Evidence.NONE
+        return combine(verdicts)
+
+    def _binding(self, assignment: Assignment, value_evidence, types: frozenset[str], names: frozenset[str], name: str) -> Evidence:  # type: ignore[no-untyped-def]
+        bound = assignment.node
+        if isinstance(bound, cst.Param):
+            if bound.annotation is not None:
+                annotated = qualified_names(self.t, bound.annotation.annotation)
+                return Evidence.PROOF if annotated & types else Evidence.CONTRARY
+            return Evidence.ASSUMED if name.lower() in names else Evidence.NONE
+        if isinstance(bound, cst.Import | cst.ImportFrom):
+            return Evidence.ASSUMED if name.lower() in names else Evidence.NONE
+        parent = self.t.get_metadata(ParentNodeProvider, bound, None)
+        if isinstance(parent, cst.AssignTarget):
+            statement = self.t.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(statement, cst.Assign):
+                return value_evidence(statement.value)
+        if isinstance(parent, cst.AsName):
+            holder = self.t.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(holder, cst.WithItem):
+                return value_evidence(holder.item)
+        return Evidence.NONE

@@ -1,0 +1,155 @@
+"""Wrap raw SQL strings given to ``execute()``: ``text()`` for sessions, driver SQL for
+connections.
+
+Before::
+
+    session.execute("UPDATE users SET active = :a", {"a": True})
+    conn.execute("SELECT * FROM users WHERE id = %s", 5)
+    conn.execute("DELETE FROM users WHERE id = %(id)s", id=5)
+
+After::
+
+    session.execute(text("UPDATE users SET active = :a"), {"a": True})
+    conn.exec_driver_sql("SELECT * FROM users WHERE id = %s", (5,))
+    conn.exec_driver_sql("DELETE FROM users WHERE id = %(id)s", {"id": 5})
+
+Safety: 1.x ``Session.execute(str)`` already treated the string as ``text()`` (``:name``
+parameters), so ``text()`` keeps its meaning. 1.x ``Connection.execute(str)`` passed the
+string to the driver with the driver's own parameter style (``%s``, ``?``), which is what
+``exec_driver_sql()`` does; positional and keyword parameters are packed the way 1.x
+did. Only literal strings (or names bound once to one) are touched: a variable that may
+hold a ``text()`` or ``select()`` object is left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import (
+    Assignment,
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.chains import with_separators
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.base import Pass
+
+EXECUTING = frozenset({"execute", "scalar"})
+
+
+class RawSqlPass(Pass):
+    """session.execute("sql") → execute(text("sql")); conn.execute("sql") → exec_driver_sql."""
+
+    name = "raw-sql"
+    triggers = (b".execute(", b".scalar(")
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connectables = ConnectableResolver(self)
+        self.sessions = self.connectables.sessions
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in EXECUTING):
+            return updated_node
+        if not original_node.args or original_node.args[0].keyword or original_node.args[0].star:
+            return updated_node
+        if not self._is_sql_string(original_node.args[0].value):
+            return updated_node
+        owner = func.value
+        if self.sessions.evidence(owner) in (Evidence.PROOF, Evidence.ASSUMED):
+            return self._session_text(updated_node)
+        if self.connectables.connection_evidence(owner) in (Evidence.PROOF, Evidence.ASSUMED):
+            return self._driver_sql(original_node, updated_node)
+        return updated_node
+
+    def _is_sql_string(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return True
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo):
+            return isinstance(value.left, cst.SimpleString | cst.ConcatenatedString)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            return value.func.attr.value == "format" and isinstance(value.func.value, cst.SimpleString)
+        if isinstance(value, cst.Name):
+            bound = self._single_value(value)
+            return bound is not None and self._is_sql_string(bound)
+        return False
+
+    def _single_value(self, name: cst.Name) -> cst.BaseExpression | None:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = [a for a in scope[name.value] if isinstance(a, Assignment)]
+        if len(assignments) != 1:
+            return None
+        parent = self.get_metadata(ParentNodeProvider, assignments[0].node, None)
+        statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        if isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign):
+            return statement.value
+        return None
+
+    def _session_text(self, call: cst.Call) -> cst.Call:
+        first = call.args[0]
+        self.count_rewrite()
+        AddImportsVisitor.add_needed_import(self.context, "sqlalchemy", "text")
+        wrapped = first.with_changes(value=cst.Call(func=cst.Name("text"), args=[cst.Arg(first.value)]))
+        return call.with_changes(args=[wrapped, *call.args[1:]])
+
+    def _driver_sql(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+        sql = call.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        positional = [a for a in call.args[1:] if a.keyword is None and not a.star]
+        keywords = [a for a in call.args[1:] if a.keyword is not None]
+        if any(a.star for a in call.args[1:]) or (positional and keywords):
+            self.todo(original, "raw SQL execute() with mixed parameters: use exec_driver_sql() by hand")
+            return call
+        args = [sql]
+        if len(positional) == 1 and not _is_scalar_literal(positional[0].value):
+            args.append(positional[0].with_changes(comma=cst.MaybeSentinel.DEFAULT))
+        elif positional:
+            elements = [cst.Element(a.value) for a in positional]
+            args.append(cst.Arg(cst.Tuple(with_tuple_commas(elements))))
+        elif keywords:
+            pairs = [
+                cst.DictElement(cst.SimpleString(repr(a.keyword.value)), a.value)  # type: ignore[union-attr]
+                for a in keywords
+            ]
+            args.append(cst.Arg(cst.Dict(with_dict_commas(pairs))))
+        self.count_rewrite()
+        new = cst.Call(
+            func=func.with_changes(attr=cst.Name("exec_driver_sql")), args=with_separators(args)
+        )
+        if func.attr.value == "scalar":
+            return cst.Call(func=cst.Attribute(value=new, attr=cst.Name("scalar")))
+        return new
+
+
+def _is_scalar_literal(value: cst.BaseExpression) -> bool:
+    return isinstance(value, cst.BaseNumber | cst.SimpleString | cst.ConcatenatedString)
+
+
+def with_tuple_commas(elements: list[cst.Element]) -> list[cst.Element]:
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if len(elements) == 1:
+        return [elements[0].with_changes(comma=cst.Comma())]
+    return [e.with_changes(comma=comma) for e in elements[:-1]] + [elements[-1]]
+
+
+def with_dict_commas(elements: list[cst.DictElement]) -> list[cst.DictElement]:
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    return [e.with_changes(comma=comma) for e in elements[:-1]] + elements[-1:]
+
