@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -11,6 +13,7 @@ if PROJECT_ROOT not in sys.path:
 
 if not os.environ.get("DATABASE_URL"):
     _tmpdir = tempfile.mkdtemp(prefix="fastapi_todo_")
+    atexit.register(shutil.rmtree, _tmpdir, ignore_errors=True)
     os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(_tmpdir, "todo.db")
 
 from todo_app import models  # noqa: E402

@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -10,6 +12,7 @@ if PROJECT_ROOT not in sys.path:
 
 if not os.environ.get("DATABASE_URL"):
     _tmpdir = tempfile.mkdtemp(prefix="flask_blog_")
+    atexit.register(shutil.rmtree, _tmpdir, ignore_errors=True)
     os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(_tmpdir, "blog.sqlite")
 
 from blog import create_app  # noqa: E402

@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -10,6 +12,7 @@ if PROJECT_ROOT not in sys.path:
 
 if not os.environ.get("DATABASE_URL"):
     _tmpdir = tempfile.mkdtemp(prefix="inventory_")
+    atexit.register(shutil.rmtree, _tmpdir, ignore_errors=True)
     os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(_tmpdir, "inventory.sqlite")
 
 from inventory import db  # noqa: E402

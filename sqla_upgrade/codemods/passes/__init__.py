@@ -3,6 +3,7 @@
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
 from sqla_upgrade.codemods.passes.case_list import CaseListPass
+from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocommitPass
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
@@ -18,6 +19,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     QueryToSelectPass,
     EngineExecutePass,
     RawSqlPass,
+    ConnectionAutocommitPass,
     SessionAutocommitPass,
 )
 

@@ -1,0 +1,196 @@
+"""Commit data changes made on ``engine.connect()`` connections, as 1.x autocommit did.
+
+Before::
+
+    with engine.connect() as conn:
+        conn.execute(users.insert(), rows)
+        total = conn.execute(select(func.count()).select_from(users)).scalar()
+
+After::
+
+    with engine.connect() as conn:
+        conn.execute(users.insert(), rows)
+        conn.commit()
+        total = conn.execute(select(func.count()).select_from(users)).scalar()
+
+Safety: SQLAlchemy 1.x committed each INSERT/UPDATE/DELETE/DDL statement run on a
+connection outside an explicit transaction; 2.0 rolls the work back when the connection
+closes, silently losing it. A ``commit()`` is added right after each statement that
+changes data (``insert()``/``update()``/``delete()`` constructs, ``text()`` or driver SQL
+starting with a data-changing keyword), which is the 1.x behaviour. Blocks that manage
+their own transaction (``conn.begin()``, ``conn.commit()``) are left alone; a statement
+whose kind cannot be told gets a TODO.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import (
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.names import qualified_names
+
+AUTOCOMMIT_SQL = re.compile(r"\s*(UPDATE|INSERT|CREATE|DELETE|DROP|ALTER|TRUNCATE|REPLACE|MERGE|GRANT|REVOKE|COMMENT)\b", re.I)
+DML_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.insert",
+        "sqlalchemy.update",
+        "sqlalchemy.delete",
+        "sqlalchemy.sql.insert",
+        "sqlalchemy.sql.update",
+        "sqlalchemy.sql.delete",
+        "sqlalchemy.sql.expression.insert",
+        "sqlalchemy.sql.expression.update",
+        "sqlalchemy.sql.expression.delete",
+        "sqlalchemy.dialects.postgresql.insert",
+        "sqlalchemy.dialects.sqlite.insert",
+        "sqlalchemy.dialects.mysql.insert",
+    }
+)
+READ_FUNCTIONS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.exists"})
+TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+EXECUTING = frozenset({"execute", "exec_driver_sql"})
+TRANSACTION_METHODS = frozenset({"begin", "commit", "rollback", "begin_nested", "execution_options"})
+
+
+class ConnectionAutocommitPass(Pass):
+    """with engine.connect() as conn: data changes → followed by conn.commit()."""
+
+    name = "connection-autocommit"
+    triggers = (b".connect()",)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connectables = ConnectableResolver(self)
+        self._commit_after: dict[int, str] = {}
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            call = item.item
+            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+                continue
+            if call.func.attr.value != "connect" or item.asname is None:
+                continue
+            if not isinstance(item.asname.name, cst.Name):
+                continue
+            if self.connectables.engine_evidence(call.func.value) not in (Evidence.PROOF, Evidence.ASSUMED):
+                continue
+            self._plan_block(node.body, item.asname.name.value)
+
+    def _plan_block(self, body: cst.BaseSuite, conn: str) -> None:
+        executions = _executions(body, conn)
+        if any(m in TRANSACTION_METHODS for m, _, _ in executions):
+            return
+        for _, statement, call in executions:
+            if call is None:
+                continue
+            verdict = self._changes_data(call)
+            if verdict is None:
+                self.todo(call, "1.x autocommitted data changes on this connection; add conn.commit() if this statement changes data")
+            elif verdict:
+                self._commit_after[id(statement)] = conn
+
+    def _changes_data(self, call: cst.Call) -> bool | None:
+        if not call.args:
+            return None
+        statement = call.args[0].value
+        return self._statement_changes_data(statement)
+
+    def _statement_changes_data(self, statement: cst.BaseExpression) -> bool | None:
+        if isinstance(statement, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return _sql_changes_data(statement)
+        if isinstance(statement, cst.Call):
+            names = qualified_names(self, statement.func)
+            if names & DML_FUNCTIONS:
+                return True
+            if names & READ_FUNCTIONS:
+                return False
+            if names & TEXT and statement.args:
+                return self._statement_changes_data(statement.args[0].value)
+            func = statement.func
+            if isinstance(func, cst.Attribute):
+                if func.attr.value in ("insert", "update", "delete"):
+                    return True
+                if func.attr.value in ("select", "where", "order_by", "limit", "join", "filter"):
+                    root = _root_call(func.value)
+                    return self._statement_changes_data(root) if root is not None else False
+                if func.attr.value in ("values", "returning", "on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update", "execution_options", "bindparams", "columns"):
+                    return self._statement_changes_data(func.value) if isinstance(func.value, cst.Call) else None
+        return None
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        conn = self._commit_after.pop(id(original_node), None)
+        if conn is None:
+            return updated_node
+        self.count_rewrite()
+        commit = cst.SimpleStatementLine(
+            body=[cst.Expr(cst.Call(func=cst.Attribute(value=cst.Name(conn), attr=cst.Name("commit"))))]
+        )
+        return cst.FlattenSentinel([updated_node, commit])
+
+
+def _root_call(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        inner = node.func.value
+        if not isinstance(inner, cst.Call):
+            return node
+        node = inner
+    return node
+
+
+def _sql_changes_data(value: cst.BaseExpression) -> bool | None:
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        return bool(AUTOCOMMIT_SQL.match(text)) if isinstance(text, str) else None
+    if isinstance(value, cst.ConcatenatedString):
+        return _sql_changes_data(value.left)
+    if isinstance(value, cst.FormattedString):
+        head = value.parts[0] if value.parts else None
+        if isinstance(head, cst.FormattedStringText):
+            return bool(AUTOCOMMIT_SQL.match(head.value))
+    return None
+
+
+def _executions(body: cst.BaseSuite, conn: str) -> list[tuple[str, cst.SimpleStatementLine, cst.Call | None]]:
+    """(method, statement, call) for every ``conn.method(...)`` in the block."""
+    found: list[tuple[str, cst.SimpleStatementLine, cst.Call | None]] = []
+    current: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            current.append(node)
+
+        def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+            current.pop()
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == conn:
+                method = func.attr.value
+                if current and (method in EXECUTING or method in TRANSACTION_METHODS):
+                    found.append((method, current[-1], node if method in EXECUTING else None))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
