@@ -46,6 +46,9 @@ class Pass(VisitorBasedCodemodCommand):
     targets: ClassVar[frozenset[str]] = frozenset({"2.0", "async"})
     #: byte strings of which a file must contain at least one to be worth parsing
     triggers: ClassVar[tuple[bytes, ...]] = ()
+    #: 1: the sync 2.0 rewrites; 2: the async rewrites, which run after the whole project
+    #: went through stage 1 and the async plan was computed from it
+    stage: ClassVar[int] = 1
 
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,

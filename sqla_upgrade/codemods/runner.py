@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.discovery import SourceFile, discover
@@ -20,7 +21,8 @@ from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
-from sqla_upgrade.codemods.transform import FileResult, transform_source
+from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
+from sqla_upgrade.codemods.transform import FileResult
 
 # Bytes whose absence proves a file cannot contribute facts to the index.
 INDEX_TRIGGERS = (b"sqlalchemy", b"session", b"Session", b"query", b"db")
@@ -30,6 +32,7 @@ INDEX_TRIGGERS = (b"sqlalchemy", b"session", b"Session", b"query", b"db")
 class RunReport:
     results: list[FileResult] = field(default_factory=list)
     index_failures: dict[str, str] = field(default_factory=dict)
+    async_plan: Any = None
 
     @property
     def changed(self) -> list[FileResult]:
@@ -67,39 +70,43 @@ def _init_worker(index: ProjectIndex, options: Options, passes: list[type[Pass]]
     _worker.update(index=index, options=options, passes=passes)
 
 
-def _transform_file(source_file: SourceFile) -> FileResult:
-    index = _worker["index"]
-    options = _worker["options"]
-    passes = _worker["passes"]
+def _context() -> tuple[ProjectIndex, Options, list[type[Pass]]]:
+    index, options, passes = _worker["index"], _worker["options"], _worker["passes"]
     assert isinstance(index, ProjectIndex) and isinstance(options, Options)
+    return index, options, passes  # type: ignore[return-value]
+
+
+def _stage_one_job(source_file: SourceFile) -> FileResult:
+    index, options, passes = _context()
     data = read_bytes(source_file.path)
     if isinstance(data, str):
         return FileResult(path=str(source_file.path), old=b"", error=data)
-    return transform_source(
-        data,
-        str(source_file.path),
-        source_file.module_name,
-        index,
-        options,
-        passes,  # type: ignore[arg-type]
-    )
+    result = FileResult(path=str(source_file.path), old=data)
+    return stage_one(result, source_file.module_name, index, options, passes)
 
 
-def _results(
-    files: list[SourceFile],
+def _stage_two_job(job: tuple[FileResult, str]) -> FileResult:
+    index, options, passes = _context()
+    result, module_name = job
+    return stage_two(result, module_name, index, options, passes)
+
+
+def _map(
+    func: Callable[[Any], FileResult],
+    jobs: list[Any],
     index: ProjectIndex,
     options: Options,
     passes: list[type[Pass]],
 ) -> Iterator[FileResult]:
-    if options.jobs <= 1 or len(files) < 2:
+    if options.jobs <= 1 or len(jobs) < 2:
         _init_worker(index, options, passes)
-        yield from map(_transform_file, files)
+        yield from map(func, jobs)
         return
-    chunk = max(1, min(32, len(files) // (options.jobs * 4) or 1))
+    chunk = max(1, min(32, len(jobs) // (options.jobs * 4) or 1))
     with ProcessPoolExecutor(
         max_workers=options.jobs, initializer=_init_worker, initargs=(index, options, passes)
     ) as pool:
-        yield from pool.map(_transform_file, files, chunksize=chunk)
+        yield from pool.map(func, jobs, chunksize=chunk)
 
 
 def run(
@@ -112,13 +119,28 @@ def run(
     files = discover(paths)
     index, failures = build_index(files)
     report = RunReport(index_failures=failures)
-    for done, result in enumerate(_results(files, index, options, passes), start=1):
+    two_stages = bool(split_stages(passes)[1])
+    total = len(files) * (2 if two_stages else 1)
+    done = 0
+    results: list[FileResult] = []
+    for result in _map(_stage_one_job, files, index, options, passes):
+        results.append(result)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    if two_stages:
+        attach_plan(index, results)
+    jobs = [(r, f.module_name) for r, f in zip(results, files, strict=True)]
+    for result in _map(_stage_two_job, jobs, index, options, passes):
         if result.error is None and result.path in failures:
             result.error = f"cannot parse: {failures[result.path]}"
             result.new = None
         report.results.append(result)
-        if progress is not None:
-            progress(done, len(files))
+        if two_stages:
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    report.async_plan = index.async_plan
     return report
 
 

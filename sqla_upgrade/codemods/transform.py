@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -23,6 +24,8 @@ class FileResult:
     notes: list[Note] = field(default_factory=list)
     rewrites: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    stage_code: bytes | None = None  # the code between stages
+    facts: object = None  # what the stage's collector gathered
 
     @property
     def changed(self) -> bool:
@@ -66,45 +69,72 @@ def _compile_error(code: bytes, path: str) -> str | None:
     return None
 
 
-def transform_source(
-    source: bytes,
-    path: str,
+def _parse(source: bytes) -> cst.Module | str:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return f"cannot parse: line {exc.raw_line}, column {exc.raw_column}: {exc.message}"
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        return f"cannot decode: {exc}"
+    except RecursionError:
+        return "cannot parse: nesting too deep"
+
+
+def run_stage(
+    result: FileResult,
     module_name: str,
     index: ProjectIndex,
     options: Options,
     passes: list[type[Pass]],
+    collect: Callable[[cst.Module, FileState], object] | None = None,
 ) -> FileResult:
-    result = FileResult(path=path, old=source)
-    if not any(_triggered(p, source) for p in passes):
+    """Run ``passes`` over the file's current code (``result.stage_code``), in place.
+
+    ``collect`` is called with the stage's output tree (when the file was parsed) and its
+    return value is kept in ``result.facts`` for the project-wide analysis between stages.
+    """
+    source = result.stage_code if result.stage_code is not None else result.old
+    wanted = any(_triggered(p, source) for p in passes)
+    if result.error is not None or not (wanted or collect is not None and collect_wanted(source)):
         return result
+    tree = _parse(source)
+    if isinstance(tree, str):
+        result.error = tree
+        return result
+    state = FileState(path=result.path, module_name=module_name, index=index, options=options)
     try:
-        tree = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        result.error = f"cannot parse: line {exc.raw_line}, column {exc.raw_column}: {exc.message}"
-        return result
-    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
-        result.error = f"cannot decode: {exc}"
-        return result
-    except RecursionError:
-        result.error = "cannot parse: nesting too deep"
-        return result
-    state = FileState(path=path, module_name=module_name, index=index, options=options)
-    try:
-        tree, changed = _apply_passes(tree, source, state, passes)
-        new = tree.bytes if changed else source
+        tree, changed = _apply_passes(tree, source, state, passes) if wanted else (tree, False)
+        result.stage_code = tree.bytes if changed else source
+        if collect is not None:
+            result.facts = collect(tree, state)
     except RecursionError:
         result.error = "cannot transform: nesting too deep"
         return result
     except Exception as exc:  # a bug of ours must not take other files down
         result.error = f"internal error in sqla-upgrade: {type(exc).__name__}: {exc}"
         return result
-    result.notes = sorted(state.notes)
-    result.rewrites = dict(state.rewrites)
-    if new == source:
+    result.notes = sorted({*result.notes, *state.notes})
+    for name, amount in state.rewrites.items():
+        result.rewrites[name] = result.rewrites.get(name, 0) + amount
+    return result
+
+
+def collect_wanted(source: bytes) -> bool:
+    """Could this file hold facts the async analysis needs (I/O on sessions, engines)?"""
+    return any(t in source for t in COLLECT_TRIGGERS)
+
+
+COLLECT_TRIGGERS: tuple[bytes, ...] = (b"",)  # every file: any may call a function that turns async
+
+
+def finish(result: FileResult) -> FileResult:
+    """Check the final code compiles and set ``result.new`` when the file changed."""
+    new = result.stage_code
+    if result.error is not None or new is None or new == result.old:
         return result
-    broken = _compile_error(new, path)
+    broken = _compile_error(new, result.path)
     if broken is not None:
-        original_broken = _compile_error(source, path)
+        original_broken = _compile_error(result.old, result.path)
         result.error = (
             f"does not compile: {original_broken}"
             if original_broken
@@ -113,3 +143,17 @@ def transform_source(
         return result
     result.new = new
     return result
+
+
+def transform_source(
+    source: bytes,
+    path: str,
+    module_name: str,
+    index: ProjectIndex,
+    options: Options,
+    passes: list[type[Pass]],
+) -> FileResult:
+    """All stages over one file, with only this file's facts between the stages."""
+    from sqla_upgrade.codemods.staging import transform_files
+
+    return transform_files([(source, path, module_name)], index, options, passes)[0]

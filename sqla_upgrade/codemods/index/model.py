@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class ObjectKind(str, Enum):
@@ -77,6 +78,8 @@ class ProjectIndex:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     #: bound MetaData objects and declarative bases (1.x ``bind=``) → the engine's name
     metadata_binds: dict[str, str] = field(default_factory=dict)
+    #: filled between the stages: functions that become async (``AsyncPlan``)
+    async_plan: Any = None
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

@@ -1,6 +1,8 @@
 """Every pass, one module each, registered here in pipeline order."""
 
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.passes.async_engine import AsyncEnginePass
+from sqla_upgrade.codemods.passes.awaits import AwaitPass
 from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
 from sqla_upgrade.codemods.passes.case_list import CaseListPass
 from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocommitPass
@@ -21,6 +23,8 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     RawSqlPass,
     ConnectionAutocommitPass,
     SessionAutocommitPass,
+    AsyncEnginePass,
+    AwaitPass,
 )
 
 __all__ = ["ALL_PASSES"]

@@ -1,0 +1,368 @@
+"""Which functions become ``async def``: a fixed point over the project's call graph.
+
+Between the sync stage (2.0 rewrites) and the async stage, every file's stage-one output
+is read once by ``IoFactsCollector``: for each function, whether it does I/O on a
+session, connection or engine (per ``IoDetector``) and which project functions it calls
+(per ``CallResolver``, shared with the await pass). ``plan_async`` then marks functions
+async from the I/O up through their callers, across modules, and records why, so the
+report can show the chain. Functions that cannot be coroutines (properties, ``__init__``,
+``__repr__``...) stop the propagation and are listed as blocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import (
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.io_calls import IoDetector
+from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.names import qualified_names
+
+CANNOT_BE_ASYNC = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__repr__",
+        "__str__",
+        "__eq__",
+        "__ne__",
+        "__lt__",
+        "__le__",
+        "__gt__",
+        "__ge__",
+        "__hash__",
+        "__bool__",
+        "__len__",
+        "__iter__",
+        "__next__",
+        "__contains__",
+        "__getitem__",
+        "__setitem__",
+        "__getattr__",
+        "__del__",
+        "__enter__",
+        "__exit__",
+        "__call__",
+        "__init_subclass__",
+        "__set_name__",
+        "__post_init__",
+    }
+)
+PROPERTY_DECORATORS = frozenset(
+    {"builtins.property", "functools.cached_property", "sqlalchemy.ext.hybrid.hybrid_property"}
+)
+
+
+@dataclass
+class FunctionIo:
+    qualname: str
+    line: int
+    direct_io: str | None = None  # why: "session.execute() at line 12"
+    calls: list[tuple[str, int]] = field(default_factory=list)  # (callee, line)
+    blocked: str | None = None  # why it cannot become a coroutine
+    is_async: bool = False
+
+
+@dataclass
+class FileIoFacts:
+    module: str
+    path: str
+    functions: dict[str, FunctionIo] = field(default_factory=dict)
+
+
+@dataclass
+class AsyncPlan:
+    """The outcome: functions to make async (with the reason) and blocked ones."""
+
+    functions: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def is_async(self, qualname: str | None) -> bool:
+        return qualname is not None and qualname in self.functions
+
+    def chain(self, qualname: str) -> list[str]:
+        """The call chain from ``qualname`` down to the I/O that made it async."""
+        steps = [qualname]
+        seen = {qualname}
+        reason = self.functions.get(qualname, "")
+        while reason.startswith("calls "):
+            callee = reason[len("calls ") :].split(" ", 1)[0]
+            if callee in seen:
+                break
+            steps.append(callee)
+            seen.add(callee)
+            reason = self.functions.get(callee, "")
+        if reason:
+            steps.append(reason)
+        return steps
+
+
+class CallResolver:
+    """The project function a call resolves to, as the index names it."""
+
+    def __init__(self, transformer: Pass) -> None:
+        self.t = transformer
+        self.index: ProjectIndex = transformer.state.index
+
+    def callee(self, call: cst.Call, enclosing_class: str | None) -> str | None:
+        func = call.func
+        for name in qualified_names(self.t, func):
+            resolved = self.index.resolve_alias(name)
+            if resolved in self.index.functions:
+                return resolved
+            constructor = f"{resolved}.__init__"
+            if constructor in self.index.functions:
+                return None
+        if isinstance(func, cst.Attribute):
+            return self._method(func, enclosing_class)
+        return None
+
+    def _method(self, func: cst.Attribute, enclosing_class: str | None) -> str | None:
+        owner = func.value
+        method = func.attr.value
+        if isinstance(owner, cst.Name) and owner.value in ("self", "cls") and enclosing_class:
+            return self.method_of(enclosing_class, method)
+        if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super":
+            if enclosing_class:
+                for base in self._bases(enclosing_class):
+                    found = self.method_of(base, method)
+                    if found:
+                        return found
+            return None
+        klass = self.instance_class(owner)
+        return self.method_of(klass, method) if klass else None
+
+    def instance_class(self, node: cst.BaseExpression) -> str | None:
+        """The project class of ``node`` when a constructor call or annotation says it."""
+        if isinstance(node, cst.Call):
+            return self._class_named(node.func)
+        if not isinstance(node, cst.Name):
+            return None
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return None
+        classes = set()
+        for assignment in scope[node.value]:
+            bound = getattr(assignment, "node", None)
+            klass = None
+            if isinstance(bound, cst.Param) and bound.annotation is not None:
+                klass = self._class_named(bound.annotation.annotation)
+            else:
+                parent = self.t.get_metadata(ParentNodeProvider, bound, None) if bound else None
+                holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
+                if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
+                    if isinstance(holder.value, cst.Call):
+                        klass = self._class_named(holder.value.func)
+            classes.add(klass)
+        if len(classes) == 1:
+            return classes.pop()
+        return None
+
+    def _class_named(self, node: cst.BaseExpression) -> str | None:
+        for name in qualified_names(self.t, node):
+            resolved = self.index.resolve_alias(name)
+            if self._is_class(resolved):
+                return resolved
+        return None
+
+    def _is_class(self, qualname: str) -> bool:
+        module, _, _ = qualname.rpartition(".")
+        facts = self.index.modules.get(module)
+        return facts is not None and qualname in facts.models
+
+    def _bases(self, klass: str) -> list[str]:
+        module = self.index.modules.get(klass.rpartition(".")[0])
+        if module is None or klass not in module.models:
+            return []
+        return [self.index.resolve_alias(b) for b in module.models[klass].bases]
+
+    def method_of(self, klass: str, method: str, depth: int = 0) -> str | None:
+        candidate = f"{klass}.{method}"
+        if candidate in self.index.functions:
+            return candidate
+        if depth > 20:
+            return None
+        for base in self._bases(klass):
+            found = self.method_of(base, method, depth + 1)
+            if found:
+                return found
+        return None
+
+
+class ScopeTracking(Pass):
+    """A pass that knows the qualified name of the function or class it is in."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scopes: list[tuple[str, cst.CSTNode]] = []
+
+    def current_qualname(self) -> str:
+        names = [self.state.module_name, *(name for name, _ in self.scopes)]
+        return ".".join(names)
+
+    def enclosing_class(self) -> str | None:
+        for position in range(len(self.scopes) - 1, -1, -1):
+            if isinstance(self.scopes[position][1], cst.ClassDef):
+                names = [self.state.module_name, *(n for n, _ in self.scopes[: position + 1])]
+                return ".".join(names)
+        return None
+
+    def enclosing_function(self) -> cst.FunctionDef | None:
+        for _, node in reversed(self.scopes):
+            if isinstance(node, cst.FunctionDef):
+                return node
+            if isinstance(node, cst.ClassDef):
+                return None
+        return None
+
+    def function_qualname(self) -> str | None:
+        for position in range(len(self.scopes) - 1, -1, -1):
+            if isinstance(self.scopes[position][1], cst.FunctionDef):
+                names = [self.state.module_name, *(n for n, _ in self.scopes[: position + 1])]
+                return ".".join(names)
+            if isinstance(self.scopes[position][1], cst.ClassDef):
+                return None
+        return None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
+        self.scopes.append((node.name.value, node))
+        return True
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        self.scopes.pop()
+        return updated_node
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
+        self.scopes.append((node.name.value, node))
+        return True
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        self.scopes.pop()
+        return updated_node
+
+
+def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
+    name = node.name.value
+    if name in CANNOT_BE_ASYNC:
+        return f"{name} cannot be a coroutine"
+    for decorator in node.decorators:
+        target = decorator.decorator
+        names = qualified_names(transformer, target)
+        if names & PROPERTY_DECORATORS:
+            return "a property cannot be awaited"
+        if isinstance(target, cst.Attribute) and target.attr.value in ("setter", "deleter", "expression"):
+            return "a property cannot be awaited"
+    return None
+
+
+class IoFactsCollector(ScopeTracking):
+    """Read-only pass: gathers ``FileIoFacts`` from a stage-one tree."""
+
+    name = "io-facts"
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.io = IoDetector(self)
+        self.calls = CallResolver(self)
+        self.facts = FileIoFacts(self.state.module_name, self.state.path)
+
+    def _current(self) -> FunctionIo | None:
+        qualname = self.function_qualname()
+        return self.facts.functions.get(qualname) if qualname else None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
+        super().visit_FunctionDef(node)
+        qualname = self.current_qualname()
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.facts.functions[qualname] = FunctionIo(
+            qualname,
+            line,
+            blocked=blocked_reason(self, node),
+            is_async=node.asynchronous is not None,
+        )
+        return True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        current = self._current()
+        if current is None:
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        if current.direct_io is None and self.io.io_call(node):
+            current.direct_io = f"{_code(node.func)}() at line {line}"
+        callee = self.calls.callee(node, self.enclosing_class())
+        if callee is not None:
+            current.calls.append((callee, line))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        current = self._current()
+        if current is not None and current.direct_io is None and self.io.io_context(node.item):
+            line = self.get_metadata(PositionProvider, node).start.line
+            current.direct_io = f"with {_code(node.item)} at line {line}"
+
+
+def collect_io_facts(tree: cst.Module, state: FileState) -> FileIoFacts:
+    from libcst.codemod import CodemodContext
+
+    context = CodemodContext(filename=state.path, full_module_name=state.module_name)
+    collector = IoFactsCollector(context, state)
+    collector.transform_module(tree)
+    return collector.facts
+
+
+def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
+    plan = AsyncPlan()
+    functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
+    for facts in all_facts:
+        for qualname, function in facts.functions.items():
+            plan.locations[qualname] = (facts.path, function.line)
+    for qualname, function in functions.items():
+        if function.direct_io is not None:
+            _mark(plan, function, function.direct_io)
+    changed = True
+    while changed:
+        changed = False
+        for qualname, function in functions.items():
+            if qualname in plan.functions or qualname in plan.blocked:
+                continue
+            for callee, line in function.calls:
+                if callee in plan.functions:
+                    _mark(plan, function, f"calls {callee} (line {line})")
+                    changed = True
+                    break
+    return plan
+
+
+def _mark(plan: AsyncPlan, function: FunctionIo, reason: str) -> None:
+    if function.blocked is not None:
+        plan.blocked[function.qualname] = f"{function.blocked}, but it {_lower(reason)}"
+    else:
+        plan.functions[function.qualname] = reason
+
+
+def _lower(reason: str) -> str:
+    return reason if reason.startswith("calls") else f"does I/O: {reason}"
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

@@ -1,0 +1,108 @@
+"""Which calls and ``with`` items do I/O once sessions, connections and engines are async.
+
+The same detector decides, before the async stage, which functions must become
+``async def`` and, during it, where ``await`` / ``async with`` go, so the two always
+agree.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
+from sqla_upgrade.codemods.base import Pass
+
+# AsyncSession coroutine methods (``add``, ``expire``... stay plain)
+SESSION_IO = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "get",
+        "get_one",
+        "stream",
+        "stream_scalars",
+        "commit",
+        "rollback",
+        "flush",
+        "refresh",
+        "merge",
+        "delete",
+        "close",
+        "run_sync",
+        "connection",
+        "invalidate",
+        "reset",
+    }
+)
+SCOPED_REGISTRY_IO = SESSION_IO | {"remove", "close_all"}
+CONNECTION_IO = frozenset(
+    {
+        "execute",
+        "scalar",
+        "scalars",
+        "exec_driver_sql",
+        "commit",
+        "rollback",
+        "close",
+        "run_sync",
+        "stream",
+        "stream_scalars",
+        "invalidate",
+    }
+)
+ENGINE_IO = frozenset({"dispose", "connect"})
+SESSION_CONTEXTS = frozenset({"begin", "begin_nested"})
+ENGINE_CONTEXTS = frozenset({"connect", "begin"})
+KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
+
+
+class IoDetector:
+    def __init__(self, transformer: Pass) -> None:
+        self.sessions = SessionResolver(transformer)
+        self.connectables = ConnectableResolver(transformer, self.sessions)
+
+    def is_session(self, node: cst.BaseExpression) -> bool:
+        return self.sessions.evidence(node) in KNOWN
+
+    def is_connection(self, node: cst.BaseExpression) -> bool:
+        return self.connectables.connection_evidence(node) in KNOWN
+
+    def is_engine(self, node: cst.BaseExpression) -> bool:
+        return self.connectables.engine_evidence(node) in KNOWN
+
+    def io_call(self, call: cst.Call) -> bool:
+        """Does this call return an awaitable once the objects are async?"""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        method = func.attr.value
+        owner = func.value
+        if method in SCOPED_REGISTRY_IO and self._is_scoped_registry(owner):
+            return True
+        if method in SESSION_IO and self.is_session(owner):
+            return True
+        if method in CONNECTION_IO and self.is_connection(owner):
+            return True
+        return method in ENGINE_IO and self.is_engine(owner)
+
+    def _is_scoped_registry(self, node: cst.BaseExpression) -> bool:
+        from sqla_upgrade.codemods.index.model import ObjectKind
+
+        return self.sessions.kind(node) is ObjectKind.SCOPED_SESSION
+
+    def io_context(self, item: cst.BaseExpression) -> bool:
+        """Is this ``with`` item a session/connection/transaction context?"""
+        if not isinstance(item, cst.Call):
+            return False
+        if self.sessions.produces_session(item):
+            return True
+        func = item.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        method = func.attr.value
+        owner = func.value
+        if method in SESSION_CONTEXTS and (self.is_session(owner) or self.is_connection(owner)):
+            return True
+        return method in ENGINE_CONTEXTS and self.is_engine(owner)

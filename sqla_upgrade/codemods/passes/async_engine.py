@@ -1,0 +1,286 @@
+"""Turn engines, session factories and sessions into their asyncio counterparts.
+
+Before::
+
+    engine = create_engine("postgresql://app@db/app", future=True)
+    SessionLocal = sessionmaker(bind=engine, autoflush=False)
+    Session = scoped_session(SessionLocal)
+    def repo(session: Session) -> None: ...
+    engine = create_engine(settings.DATABASE_URL)
+
+After::
+
+    engine = create_async_engine("postgresql+asyncpg://app@db/app")
+    SessionLocal = async_sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
+    Session = async_scoped_session(SessionLocal, scopefunc=asyncio.current_task)
+    def repo(session: AsyncSession) -> None: ...
+    engine = create_async_engine(async_database_url(settings.DATABASE_URL))
+
+Safety: literal URLs get the async driver of the configured driver map
+(``[tool.sqla-upgrade] async-drivers``); a URL computed at run time goes through a small
+``async_database_url()`` function written once into the module, so the migrated code
+depends on SQLAlchemy only. ``future=True`` is dropped (async engines are always 2.0
+style); ``strategy=`` and custom session classes are left with a TODO.
+``expire_on_commit=False`` is added to async session factories because reading an
+expired attribute after ``commit()`` would need a lazy load, which AsyncSession cannot do.
+Event listeners registered on an engine go to ``engine.sync_engine``. Annotations
+``Session``/``Engine``/``Connection`` become ``AsyncSession``/``AsyncEngine``/
+``AsyncConnection``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.chains import keyword, with_separators
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.names import qualified_names
+
+ASYNCIO = "sqlalchemy.ext.asyncio"
+CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
+ENGINE_FROM_CONFIG = frozenset({"sqlalchemy.engine_from_config", "sqlalchemy.engine.engine_from_config"})
+SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+SESSION = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
+EVENT_REGISTRATION = frozenset(
+    {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for", "sqlalchemy.event.api.listen", "sqlalchemy.event.api.listens_for"}
+)
+# sync annotation → (async name, module it is imported from)
+ANNOTATIONS: dict[str, tuple[str, str]] = {
+    "sqlalchemy.orm.Session": ("AsyncSession", ASYNCIO),
+    "sqlalchemy.orm.session.Session": ("AsyncSession", ASYNCIO),
+    "sqlalchemy.orm.scoped_session": ("async_scoped_session", ASYNCIO),
+    "sqlalchemy.orm.scoping.scoped_session": ("async_scoped_session", ASYNCIO),
+    "sqlalchemy.orm.sessionmaker": ("async_sessionmaker", ASYNCIO),
+    "sqlalchemy.engine.Engine": ("AsyncEngine", ASYNCIO),
+    "sqlalchemy.Engine": ("AsyncEngine", ASYNCIO),
+    "sqlalchemy.engine.base.Engine": ("AsyncEngine", ASYNCIO),
+    "sqlalchemy.engine.Connection": ("AsyncConnection", ASYNCIO),
+    "sqlalchemy.Connection": ("AsyncConnection", ASYNCIO),
+    "sqlalchemy.engine.base.Connection": ("AsyncConnection", ASYNCIO),
+}
+SYNC_IMPORTS = {
+    "sqlalchemy.orm": ("Session", "sessionmaker", "scoped_session"),
+    "sqlalchemy": ("create_engine", "engine_from_config", "Engine", "Connection"),
+    "sqlalchemy.engine": ("create_engine", "Engine", "Connection"),
+}
+URL_HELPER = "async_database_url"
+
+
+def async_url(url: str, drivers: dict[str, str]) -> str | None:
+    """The literal URL with an async driver, or None when the scheme is unknown."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    if scheme in drivers.values() or "+" in scheme and scheme.split("+")[1] in _async_driver_names(drivers):
+        return url
+    target = drivers.get(scheme)
+    return f"{target}://{rest}" if target else None
+
+
+def _async_driver_names(drivers: dict[str, str]) -> set[str]:
+    return {v.split("+", 1)[1] for v in drivers.values() if "+" in v}
+
+
+class AsyncEnginePass(Pass):
+    """create_engine/sessionmaker/Session/scoped_session → their sqlalchemy.ext.asyncio forms."""
+
+    name = "async-engine"
+    targets = frozenset({"async"})
+    stage = 2
+    triggers = (b"create_engine", b"engine_from_config", b"sessionmaker", b"Session", b"scoped_session", b"Engine", b"Connection", b"listen")
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connectables = ConnectableResolver(self)
+        self.needs_url_helper = False
+        self._annotation_depth = 0
+
+    # -- calls ------------------------------------------------------------------------------
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        names = qualified_names(self, original_node.func)
+        if names & CREATE_ENGINE:
+            return self._create_engine(original_node, updated_node, "create_async_engine")
+        if names & ENGINE_FROM_CONFIG:
+            return self._rename(updated_node, "async_engine_from_config")
+        if names & SESSIONMAKER:
+            return self._session_factory(original_node, updated_node, "async_sessionmaker")
+        if names & SESSION and self._annotation_depth == 0:
+            return self._session_factory(original_node, updated_node, "AsyncSession")
+        if names & SCOPED:
+            return self._scoped(updated_node)
+        if names & EVENT_REGISTRATION:
+            return self._event_target(original_node, updated_node)
+        return updated_node
+
+    def _rename(self, call: cst.Call, new_name: str) -> cst.Call:
+        AddImportsVisitor.add_needed_import(self.context, ASYNCIO, new_name)
+        self.count_rewrite()
+        return call.with_changes(func=cst.Name(new_name))
+
+    def _create_engine(self, original: cst.Call, call: cst.Call, new_name: str) -> cst.BaseExpression:
+        if any(a.keyword is not None and a.keyword.value == "strategy" for a in call.args):
+            self.todo(original, "create_engine(strategy=...) has no asyncio form")
+            return call
+        args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "future")]
+        url_position = next((i for i, a in enumerate(args) if a.keyword is None or a.keyword.value == "url"), None)
+        if url_position is not None:
+            url_arg = args[url_position]
+            converted = self._url(original, url_arg.value)
+            if converted is None:
+                return call
+            args[url_position] = url_arg.with_changes(value=converted)
+        return self._rename(call.with_changes(args=with_separators(args)), new_name)
+
+    def _url(self, original: cst.Call, value: cst.BaseExpression) -> cst.BaseExpression | None:
+        if isinstance(value, cst.SimpleString):
+            text = value.evaluated_value
+            if isinstance(text, str):
+                mapped = async_url(text, self.state.options.async_drivers)
+                if mapped is None:
+                    self.todo(original, f"no async driver is configured for {text.partition('://')[0]!r} URLs")
+                    return None
+                quote = value.quote
+                prefix = value.prefix
+                return value.with_changes(value=f"{prefix}{quote}{mapped}{quote}")
+        self.needs_url_helper = True
+        return cst.Call(func=cst.Name(URL_HELPER), args=[cst.Arg(value)])
+
+    def _session_factory(self, original: cst.Call, call: cst.Call, new_name: str) -> cst.Call:
+        args = list(call.args)
+        for arg in args:
+            if arg.keyword is not None and arg.keyword.value == "class_":
+                if qualified_names(self, arg.value) & SESSION:
+                    args = [a for a in args if a is not arg]
+                else:
+                    self.todo(original, "a custom session class must derive from AsyncSession")
+                    return call
+            if arg.keyword is not None and arg.keyword.value == "autocommit":
+                if not (isinstance(arg.value, cst.Name) and arg.value.value == "False"):
+                    return call
+        if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args):
+            args.append(keyword("expire_on_commit", cst.Name("False")))
+        return self._rename(call.with_changes(args=with_separators(args)), new_name)
+
+    def _scoped(self, call: cst.Call) -> cst.Call:
+        args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "scopefunc")]
+        current_task = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("current_task"))
+        args.append(keyword("scopefunc", current_task))
+        AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        return self._rename(call.with_changes(args=with_separators(args)), "async_scoped_session")
+
+    def _event_target(self, original: cst.Call, call: cst.Call) -> cst.Call:
+        if not call.args:
+            return call
+        target = original.args[0].value
+        if self.connectables.engine_evidence(target) not in (Evidence.PROOF, Evidence.ASSUMED):
+            return call
+        if isinstance(target, cst.Attribute) and target.attr.value == "sync_engine":
+            return call
+        first = call.args[0]
+        sync_engine = cst.Attribute(value=first.value, attr=cst.Name("sync_engine"))
+        self.count_rewrite()
+        return call.with_changes(args=[first.with_changes(value=sync_engine), *call.args[1:]])
+
+    # -- annotations -----------------------------------------------------------------------
+    def visit_Annotation(self, node: cst.Annotation) -> None:
+        self._annotation_depth += 1
+
+    def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
+        self._annotation_depth -= 1
+        return updated_node
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self._annotation_reference(original_node, updated_node)
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return self._annotation_reference(original_node, updated_node)
+
+    def _annotation_reference(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if self._annotation_depth == 0:
+            return updated
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        if isinstance(parent, cst.Attribute) and parent.value is original:
+            return updated
+        for name in qualified_names(self, original):
+            if name in ANNOTATIONS:
+                new_name, module = ANNOTATIONS[name]
+                AddImportsVisitor.add_needed_import(self.context, module, new_name)
+                self.count_rewrite()
+                return cst.Name(new_name)
+        return updated
+
+    # -- module ------------------------------------------------------------------------------
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        for module, names in SYNC_IMPORTS.items():
+            for name in names:
+                RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+        if not self.needs_url_helper:
+            return updated_node
+        return _insert_url_helper(updated_node, self.state.options.async_drivers, self.context)
+
+
+def _insert_url_helper(module: cst.Module, drivers: dict[str, str], context: Any) -> cst.Module:
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == URL_HELPER:
+            return module
+    AddImportsVisitor.add_needed_import(context, "sqlalchemy.engine", "make_url")
+    entries = "\n".join(f"        {k!r}: {v!r}," for k, v in sorted(drivers.items()))
+    helper = cst.parse_statement(
+        f'''def {URL_HELPER}(url):
+    """The database URL with its asyncio driver (added by sqla-upgrade)."""
+    url = make_url(url)
+    drivers = {{
+{entries}
+    }}
+    return url.set(drivername=drivers.get(url.drivername, url.drivername))
+''',
+        config=module.config_for_parsing,
+    )
+    position = _after_imports(module)
+    helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    body = list(module.body)
+    if position < len(body):
+        following = body[position]
+        blanks = len(following.leading_lines) - len(
+            [line for line in following.leading_lines if line.comment is not None]
+        )
+        if blanks < 2:
+            padding = [cst.EmptyLine()] * (2 - blanks)
+            body[position] = following.with_changes(
+                leading_lines=[*padding, *following.leading_lines]
+            )
+    body.insert(position, helper)
+    return module.with_changes(body=body)
+
+
+def _after_imports(module: cst.Module) -> int:
+    position = 0
+    for number, statement in enumerate(module.body):
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Import | cst.ImportFrom) for s in statement.body
+        ):
+            position = number + 1
+        elif number == 0 and isinstance(statement, cst.SimpleStatementLine) and isinstance(
+            statement.body[0], cst.Expr
+        ) and isinstance(statement.body[0].value, cst.SimpleString):
+            position = 1
+    return position
