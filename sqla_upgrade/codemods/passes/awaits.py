@@ -146,6 +146,9 @@ class AwaitPass(ScopeTracking):
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
+        if self.io.schema_call(original_node):
+            self.todo(original_node, "schema operations need `await conn.run_sync(...)` on an async connection")
+            return updated_node
         callee = self.calls.callee(original_node, self.enclosing_class())
         to_project_async = self.plan.is_async(callee)
         is_io = not to_project_async and self.io.io_call(original_node)

@@ -1,0 +1,198 @@
+"""Run schema operations, which have no async API, through ``run_sync``.
+
+Before::
+
+    def init_db():
+        Base.metadata.create_all(bind=engine)
+
+    # main.py, at import time
+    models.Base.metadata.create_all(bind=engine)
+    app = FastAPI()
+
+After::
+
+    async def init_db():
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with engine.begin() as conn:
+            await conn.run_sync(models.Base.metadata.create_all)
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+Safety: ``metadata.create_all/drop_all/reflect(engine)`` run the same DDL on a
+connection of the same engine; keyword arguments (``checkfirst``, ``tables``) are passed
+through ``run_sync``. Module-level calls cannot await: in a module that creates a FastAPI
+app they move into a ``lifespan`` handler, which runs at application startup (before the
+first request); anywhere else they are left with a TODO.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import (
+    BaseMetadataProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.names import qualified_names
+
+SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
+FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+
+
+def schema_call_engine(
+    transformer: Any, connectables: ConnectableResolver, call: cst.Call
+) -> cst.Arg | None:
+    """The engine argument of ``metadata.create_all(engine)``, if the call is one."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value in SCHEMA_METHODS):
+        return None
+    for position, arg in enumerate(call.args):
+        is_bind = (arg.keyword is None and position == 0) or (
+            arg.keyword is not None and arg.keyword.value == "bind"
+        )
+        if is_bind and connectables.engine_evidence(arg.value) in (Evidence.PROOF, Evidence.ASSUMED):
+            return arg
+    return None
+
+
+def run_sync_block(engine: cst.BaseExpression, call: cst.Call, bind: cst.Arg) -> cst.With:
+    """``async with engine.begin() as conn: await conn.run_sync(metadata.create_all, ...)``."""
+    func = call.func
+    rest = [a for a in call.args if a is not bind]
+    args = [cst.Arg(func), *rest]
+    args = [
+        a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        if i < len(args) - 1
+        else a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        for i, a in enumerate(args)
+    ]
+    run_sync = cst.Call(func=cst.Attribute(value=cst.Name("conn"), attr=cst.Name("run_sync")), args=args)
+    begin = cst.Call(func=cst.Attribute(value=engine, attr=cst.Name("begin")))
+    return cst.With(
+        items=[cst.WithItem(item=begin, asname=cst.AsName(name=cst.Name("conn")))],
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])]),
+        asynchronous=cst.Asynchronous(),
+    )
+
+
+class SchemaRunSyncPass(ScopeTracking):
+    """metadata.create_all(engine) → async with engine.begin() as conn: await conn.run_sync(...)."""
+
+    name = "schema-run-sync"
+    targets = frozenset({"async"})
+    stage = 2
+    triggers = (b"create_all", b"drop_all", b"reflect(")
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connectables = ConnectableResolver(self)
+        plan = self.state.index.async_plan
+        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.startup: list[cst.BaseStatement] = []
+
+    def _schema_statement(self, node: cst.SimpleStatementLine) -> tuple[cst.Call, cst.Arg] | None:
+        if len(node.body) != 1 or not isinstance(node.body[0], cst.Expr):
+            return None
+        call = node.body[0].value
+        if not isinstance(call, cst.Call):
+            return None
+        bind = schema_call_engine(self, self.connectables, call)
+        return (call, bind) if bind is not None else None
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.RemovalSentinel:
+        found = self._schema_statement(original_node)
+        if found is None:
+            return updated_node
+        call, bind = found
+        block = run_sync_block(bind.value.deep_clone(), call, bind)
+        function = self.enclosing_function()
+        if function is not None:
+            if function.asynchronous is None and not self.plan.is_async(self.function_qualname()):
+                self.todo(original_node, "schema changes need an async connection here; call this from async code")
+                return updated_node
+            self.count_rewrite()
+            return block.with_changes(leading_lines=updated_node.leading_lines)
+        if not self.scopes and self._creates_fastapi_app:
+            self.count_rewrite()
+            self.startup.append(block)
+            return cst.RemovalSentinel.REMOVE
+        self.todo(original_node, "module-level schema creation cannot await: run it at application startup")
+        return updated_node
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._creates_fastapi_app = any(self._fastapi_app(s) for s in node.body)
+
+    def _fastapi_app(self, statement: cst.CSTNode) -> cst.Call | None:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            assign = statement.body[0]
+            if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
+                if qualified_names(self, assign.value.func) & FASTAPI:
+                    if not any(a.keyword and a.keyword.value == "lifespan" for a in assign.value.args):
+                        return assign.value
+        return None
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.startup:
+            return updated_node
+        body = list(updated_node.body)
+        for position, statement in enumerate(body):
+            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+                assign = statement.body[0]
+                if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
+                    func = assign.value.func
+                    if cst.Module([]).code_for_node(func).endswith("FastAPI"):
+                        return self._add_lifespan(updated_node, body, position, statement, assign)
+        return updated_node
+
+    def _add_lifespan(
+        self,
+        module: cst.Module,
+        body: list[cst.BaseStatement],
+        position: int,
+        statement: cst.SimpleStatementLine,
+        assign: cst.Assign,
+    ) -> cst.Module:
+        AddImportsVisitor.add_needed_import(self.context, "contextlib", "asynccontextmanager")
+        yield_line = cst.SimpleStatementLine(body=[cst.Expr(cst.Yield())])
+        lifespan = cst.FunctionDef(
+            name=cst.Name("lifespan"),
+            params=cst.Parameters(params=[cst.Param(name=cst.Name("app"))]),
+            body=cst.IndentedBlock(body=[*self.startup, yield_line]),
+            decorators=[cst.Decorator(decorator=cst.Name("asynccontextmanager"))],
+            asynchronous=cst.Asynchronous(),
+            leading_lines=[*statement.leading_lines],
+        )
+        call = assign.value
+        assert isinstance(call, cst.Call)
+        args = list(call.args)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(cst.Arg(keyword=cst.Name("lifespan"), value=cst.Name("lifespan"), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+        new_assign = assign.with_changes(value=call.with_changes(args=args))
+        new_statement = statement.with_changes(
+            body=[new_assign], leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
+        )
+        body[position : position + 1] = [lifespan, new_statement]
+        return module.with_changes(body=body)
