@@ -16,7 +16,8 @@ from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
-from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.staging import transform_files
+from sqla_upgrade.codemods.transform import FileResult, transform_source
 
 
 class MigrationError(Exception):
@@ -58,6 +59,36 @@ def migrate_source(
     )
     if result.error:
         raise MigrationError(result.error)
+    new = result.new if result.new is not None else result.old
+    return Migration(
+        code=new.decode(), changed=result.changed, notes=result.notes, rewrites=result.rewrites
+    )
+
+
+def migrate_project(
+    modules: Mapping[str, str],
+    *,
+    target: str = "async",
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+    options: Options | None = None,
+) -> dict[str, Migration]:
+    """Migrate several modules together (``{"pkg.mod": source}``), as one project."""
+    builder = IndexBuilder()
+    items = []
+    for name, text in modules.items():
+        path = name.replace(".", "/") + ".py"
+        builder.add(text.encode(), name, path, False)
+        items.append((text.encode(), path, name))
+    run_options = options or Options(target=target, only=only, skip=skip)
+    passes = select_passes(run_options.target, run_options.only, run_options.skip)
+    results = transform_files(items, builder.build(), run_options, passes)
+    return {name: _migration(result) for name, result in zip(modules, results, strict=True)}
+
+
+def _migration(result: FileResult) -> Migration:
+    if result.error:
+        raise MigrationError(f"{result.path}: {result.error}")
     new = result.new if result.new is not None else result.old
     return Migration(
         code=new.decode(), changed=result.changed, notes=result.notes, rewrites=result.rewrites

@@ -88,3 +88,29 @@ def _check_notes(result: Migration, notes: Sequence[str], todos: Sequence[str]) 
         )
     if not todos:
         assert not todo_messages, f"unexpected TODOs: {todo_messages}"
+
+
+def check_project(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    *,
+    target: str = "async",
+    todos: Sequence[str] = (),
+) -> None:
+    """Several modules migrated together: exact output per module, compile, fixed point."""
+    from sqla_upgrade.api import migrate_project
+
+    sources = {name: _dedent(code) for name, code in before.items()}
+    result = migrate_project(sources, target=target)
+    for name, expected in after.items():
+        actual = result[name].code
+        assert actual == _dedent(expected), f"unexpected output for {name}:\n{actual}"
+        compile(actual, name, "exec", dont_inherit=True)
+    again = migrate_project({n: m.code for n, m in result.items()}, target=target)
+    for name, migration in again.items():
+        assert migration.code == result[name].code, f"second run changed {name}:\n{migration.code}"
+    todo_messages = [n.message for m in result.values() for n in m.todos]
+    for expected_todo in todos:
+        assert _message_matches(expected_todo, todo_messages), f"missing TODO {expected_todo!r} in {todo_messages}"
+    if not todos:
+        assert not todo_messages, f"unexpected TODOs: {todo_messages}"

@@ -77,13 +77,14 @@ class Pass(VisitorBasedCodemodCommand):
         line, col = self._position(node)
         self.state.notes.append(Note(self.state.path, line, col, self.name, message))
 
-    def todo(self, node: cst.CSTNode, message: str) -> None:
-        """Report ``message`` and mark the statement holding ``node`` with a TODO comment."""
+    def todo(self, node: cst.CSTNode, message: str, statement: cst.CSTNode | None = None) -> None:
+        """Report ``message`` and mark the statement holding ``node`` (or ``statement``, one
+        still to be visited) with a TODO comment."""
         line, col = self._position(node)
         self.state.notes.append(Note(self.state.path, line, col, self.name, message, "todo"))
-        if self._statements:
-            holder = id(self._statements[-1])
-            messages = self._pending_todos.setdefault(holder, [])
+        holder = statement if statement is not None else (self._statements or [None])[-1]
+        if holder is not None:
+            messages = self._pending_todos.setdefault(id(holder), [])
             if message not in messages:
                 messages.append(message)
 

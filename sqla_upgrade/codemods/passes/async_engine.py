@@ -165,20 +165,22 @@ class AsyncEnginePass(Pass):
         return cst.Call(func=cst.Name(URL_HELPER), args=[cst.Arg(value)])
 
     def _session_factory(self, original: cst.Call, call: cst.Call, new_name: str) -> cst.Call:
-        args = list(call.args)
-        for arg in args:
-            if arg.keyword is not None and arg.keyword.value == "class_":
-                if qualified_names(self, arg.value) & SESSION:
-                    args = [a for a in args if a is not arg]
-                else:
+        kept: list[cst.Arg] = []
+        for before, arg in zip(original.args, call.args, strict=True):
+            name = before.keyword.value if before.keyword is not None else None
+            if name == "class_":
+                if not qualified_names(self, before.value) & SESSION:
                     self.todo(original, "a custom session class must derive from AsyncSession")
                     return call
-            if arg.keyword is not None and arg.keyword.value == "autocommit":
-                if not (isinstance(arg.value, cst.Name) and arg.value.value == "False"):
-                    return call
-        if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args):
-            args.append(keyword("expire_on_commit", cst.Name("False")))
-        return self._rename(call.with_changes(args=with_separators(args)), new_name)
+                continue
+            if name == "autocommit" and not (
+                isinstance(before.value, cst.Name) and before.value.value == "False"
+            ):
+                return call
+            kept.append(arg)
+        if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in kept):
+            kept.append(keyword("expire_on_commit", cst.Name("False")))
+        return self._rename(call.with_changes(args=with_separators(kept)), new_name)
 
     def _scoped(self, call: cst.Call) -> cst.Call:
         args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "scopefunc")]

@@ -99,11 +99,16 @@ class ConnectionAutocommitPass(Pass):
         if any(m in TRANSACTION_METHODS for m, _, _ in executions):
             return
         for _, statement, call in executions:
-            if call is None:
+            if call is None or statement is None:
                 continue
             verdict = self._changes_data(call)
             if verdict is None:
-                self.todo(call, "1.x autocommitted data changes on this connection; add conn.commit() if this statement changes data")
+                self.todo(
+                    call,
+                    "1.x autocommitted data changes on this connection; add conn.commit() if "
+                    "this statement changes data",
+                    statement,
+                )
             elif verdict:
                 self._commit_after[id(statement)] = conn
 
@@ -170,9 +175,11 @@ def _sql_changes_data(value: cst.BaseExpression) -> bool | None:
     return None
 
 
-def _executions(body: cst.BaseSuite, conn: str) -> list[tuple[str, cst.SimpleStatementLine, cst.Call | None]]:
+def _executions(
+    body: cst.BaseSuite, conn: str
+) -> list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]]:
     """(method, statement, call) for every ``conn.method(...)`` in the block."""
-    found: list[tuple[str, cst.SimpleStatementLine, cst.Call | None]] = []
+    found: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]] = []
     current: list[cst.SimpleStatementLine] = []
 
     class Finder(cst.CSTVisitor):
@@ -186,8 +193,10 @@ def _executions(body: cst.BaseSuite, conn: str) -> list[tuple[str, cst.SimpleSta
             func = node.func
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == conn:
                 method = func.attr.value
-                if current and (method in EXECUTING or method in TRANSACTION_METHODS):
-                    found.append((method, current[-1], node if method in EXECUTING else None))
+                if method in TRANSACTION_METHODS:
+                    found.append((method, None, None))
+                elif current and method in EXECUTING:
+                    found.append((method, current[-1], node))
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False

@@ -1,0 +1,132 @@
+"""engine-execute, raw-sql, bound-metadata, connection-autocommit, session-autocommit."""
+
+from __future__ import annotations
+
+from tests.harness import check_noop, check_transformed
+
+ENGINE = "from sqlalchemy import create_engine, select, text\nengine = create_engine('sqlite://')\n"
+
+
+def test_engine_execute_discarded_result() -> None:
+    check_transformed(
+        ENGINE + "def seed(users):\n    engine.execute(users.insert(), [{'name': 'a'}])\n",
+        ENGINE + "def seed(users):\n    with engine.begin() as conn:\n        conn.execute(users.insert(), [{'name': 'a'}])\n",
+    )
+
+
+def test_engine_execute_consumed_result() -> None:
+    check_transformed(
+        ENGINE + "def names(users):\n    rows = engine.execute(select(users.c.name)).fetchall()\n    return rows\n",
+        ENGINE + "def names(users):\n    with engine.begin() as conn:\n        rows = conn.execute(select(users.c.name)).fetchall()\n    return rows\n",
+    )
+
+
+def test_engine_execute_in_for_loop_with_raw_sql() -> None:
+    check_transformed(
+        ENGINE + "def show():\n    for row in engine.execute('SELECT id FROM users'):\n        print(row)\n",
+        ENGINE
+        + "def show():\n    with engine.begin() as conn:\n        for row in conn.exec_driver_sql('SELECT id FROM users'):\n            print(row)\n",
+    )
+
+
+def test_engine_execute_result_kept_is_todo() -> None:
+    check_transformed(
+        ENGINE + "def f():\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
+        ENGINE
+        + "def f():\n    # TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
+        todos=["result is used later"],
+    )
+
+
+def test_connection_raw_sql_parameters() -> None:
+    check_transformed(
+        ENGINE
+        + "def f():\n    with engine.connect() as conn:\n        a = conn.execute('SELECT * FROM t WHERE id = %s', 5).fetchall()\n        b = conn.execute('SELECT * FROM t WHERE id = %s AND x = %s', 5, 6).fetchall()\n        c = conn.execute('SELECT * FROM t WHERE id = %(id)s', id=5).fetchall()\n        d = conn.execute('SELECT * FROM t WHERE id = %(id)s', {'id': 5}).fetchall()\n        n = conn.scalar('SELECT count(*) FROM t')\n    return a, b, c, d, n\n",
+        ENGINE
+        + "def f():\n    with engine.connect() as conn:\n        a = conn.exec_driver_sql('SELECT * FROM t WHERE id = %s', (5,)).fetchall()\n        b = conn.exec_driver_sql('SELECT * FROM t WHERE id = %s AND x = %s', (5, 6)).fetchall()\n        c = conn.exec_driver_sql('SELECT * FROM t WHERE id = %(id)s', {'id': 5}).fetchall()\n        d = conn.exec_driver_sql('SELECT * FROM t WHERE id = %(id)s', {'id': 5}).fetchall()\n        n = conn.exec_driver_sql('SELECT count(*) FROM t').scalar()\n    return a, b, c, d, n\n",
+    )
+
+
+def test_session_raw_sql_gets_text() -> None:
+    check_transformed(
+        "from sqlalchemy.orm import Session\ndef f(session: Session):\n    session.execute('UPDATE t SET a = :a', {'a': 1})\n    return session.scalar('SELECT count(*) FROM t')\n",
+        "from sqlalchemy.orm import Session\nfrom sqlalchemy import text\n\ndef f(session: Session):\n    session.execute(text('UPDATE t SET a = :a'), {'a': 1})\n    return session.scalar(text('SELECT count(*) FROM t'))\n",
+    )
+
+
+def test_raw_sql_lookalikes_untouched() -> None:
+    check_noop(
+        "import sqlite3\ndef f(cursor, stmt, session):\n    cursor.execute('SELECT 1')\n    sqlite3.connect(':memory:').execute('SELECT 1')\n    session.execute(stmt)\n    return session.execute(text('SELECT 1'))\n"
+    )
+
+
+def test_connect_block_commits_data_changes() -> None:
+    check_transformed(
+        ENGINE
+        + "def f(users):\n    with engine.connect() as conn:\n        conn.execute(users.insert(), [{'name': 'a'}])\n        n = conn.execute(select(users.c.id)).fetchall()\n        conn.execute(text('DELETE FROM users'))\n    return n\n",
+        ENGINE
+        + "def f(users):\n    with engine.connect() as conn:\n        conn.execute(users.insert(), [{'name': 'a'}])\n        conn.commit()\n        n = conn.execute(select(users.c.id)).fetchall()\n        conn.execute(text('DELETE FROM users'))\n        conn.commit()\n    return n\n",
+    )
+
+
+def test_connect_block_with_own_transaction_untouched() -> None:
+    check_noop(
+        ENGINE
+        + "def f(users):\n    with engine.connect() as conn:\n        with conn.begin():\n            conn.execute(users.insert(), [{'name': 'a'}])\n    with engine.connect() as conn:\n        conn.execute(users.insert(), [{'name': 'b'}])\n        conn.commit()\n"
+    )
+
+
+def test_connect_block_unknown_statement_is_todo() -> None:
+    check_transformed(
+        ENGINE + "def f(stmt):\n    with engine.connect() as conn:\n        conn.execute(stmt)\n",
+        ENGINE
+        + "def f(stmt):\n    with engine.connect() as conn:\n        # TODO(sqla-upgrade): 1.x autocommitted data changes on this connection; add conn.commit() if this statement changes data\n        conn.execute(stmt)\n",
+        todos=["autocommitted"],
+    )
+
+
+def test_bound_metadata_across_modules() -> None:
+    from sqla_upgrade.api import migrate_project
+
+    result = migrate_project(
+        {
+            "app.db": "from sqlalchemy import MetaData, create_engine, Table\nengine = create_engine('sqlite://')\nmetadata = MetaData(bind=engine)\nusers = Table('users', metadata, autoload=True)\n",
+            "app.setup": "from app.db import metadata\ndef init():\n    metadata.create_all()\n    metadata.drop_all(checkfirst=True)\n",
+        },
+        target="2.0",
+    )
+    assert result["app.db"].code == (
+        "from sqlalchemy import MetaData, create_engine, Table\nengine = create_engine('sqlite://')\nmetadata = MetaData()\nusers = Table('users', metadata, autoload_with=engine)\n"
+    )
+    assert result["app.setup"].code == (
+        "from app.db import engine, metadata\ndef init():\n    metadata.create_all(engine)\n    metadata.drop_all(engine, checkfirst=True)\n"
+    )
+
+
+def test_declarative_base_bind_and_base_metadata() -> None:
+    check_transformed(
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import declarative_base\nengine = create_engine('sqlite://')\nBase = declarative_base(bind=engine)\ndef init():\n    Base.metadata.create_all()\n",
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import declarative_base\nengine = create_engine('sqlite://')\nBase = declarative_base()\ndef init():\n    Base.metadata.create_all(engine)\n",
+    )
+
+
+def test_unbound_create_all_of_unknown_metadata_is_todo() -> None:
+    check_transformed(
+        "from sqlalchemy import MetaData\nmetadata = MetaData()\ndef init():\n    metadata.create_all()\n",
+        "from sqlalchemy import MetaData\nmetadata = MetaData()\ndef init():\n    # TODO(sqla-upgrade): create_all() needs the engine now that bound metadata is gone\n    metadata.create_all()\n",
+        todos=["needs the engine"],
+    )
+
+
+def test_create_all_with_engine_untouched() -> None:
+    check_noop(
+        "from sqlalchemy import MetaData, create_engine\nengine = create_engine('sqlite://')\nmetadata = MetaData()\nmetadata.create_all(engine)\nmetadata.create_all(bind=engine)\n"
+    )
+
+
+def test_autocommit_session_is_todo() -> None:
+    check_transformed(
+        "from sqlalchemy.orm import sessionmaker\nSession = sessionmaker(autocommit=True)\nOther = sessionmaker(autocommit=False)\n",
+        "from sqlalchemy.orm import sessionmaker\n# TODO(sqla-upgrade): autocommit=True sessions were removed in 2.0: drop it and commit explicitly or wrap work in `with session.begin():`\nSession = sessionmaker(autocommit=True)\nOther = sessionmaker(autocommit=False)\n",
+        todos=["autocommit=True"],
+    )
