@@ -160,3 +160,18 @@ def test_case_of_other_library_untouched() -> None:
         value = case([(1, 2)])
         """
     )
+
+
+def test_select_as_scalar_renamed() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select, func
+        n = select([func.count(orders.c.id)]).where(orders.c.user_id == users.c.id).as_scalar()
+        other = thing.as_scalar()
+        """,
+        """
+        from sqlalchemy import select, func
+        n = select(func.count(orders.c.id)).where(orders.c.user_id == users.c.id).scalar_subquery()
+        other = thing.as_scalar()
+        """,
+    )

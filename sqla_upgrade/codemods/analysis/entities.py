@@ -125,12 +125,21 @@ class EntityClassifier:
                 root = root.value
             if any(n.startswith("sqlalchemy.") for n in qualified_names(self.t, root)):
                 return EntityKind.COLUMN
+            if self._is_flask_db(root):  # db.func.count(...), db.literal(...)
+                return EntityKind.COLUMN
             if func.attr.value in ("label", "desc", "asc", "distinct", "exists", "scalar_subquery"):
                 return EntityKind.COLUMN
             owner = self.classify(func.value)
             if owner in (EntityKind.COLUMN, EntityKind.MAPPER):
                 return EntityKind.COLUMN
         return EntityKind.UNKNOWN
+
+    def _is_flask_db(self, node: cst.BaseExpression) -> bool:
+        from sqla_upgrade.codemods.index.model import ObjectKind
+
+        return any(
+            self.index.kind_of(n) is ObjectKind.FLASK_SQLALCHEMY for n in qualified_names(self.t, node)
+        )
 
     def is_single_row_aggregate(self, node: cst.BaseExpression) -> bool:
         """``func.count(...)``, ``func.max(...)``, ``exists(...)``: exactly one row."""

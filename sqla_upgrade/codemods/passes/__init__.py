@@ -10,6 +10,7 @@ from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPas
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
 from sqla_upgrade.codemods.passes.raw_sql import RawSqlPass
+from sqla_upgrade.codemods.passes.row_mapping import RowMappingPass
 from sqla_upgrade.codemods.passes.schema_run_sync import SchemaRunSyncPass
 from sqla_upgrade.codemods.passes.select_list import SelectListPass
 from sqla_upgrade.codemods.passes.session_autocommit import SessionAutocommitPass
@@ -21,6 +22,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     BoundMetadataPass,
     QueryToSelectPass,
     EngineExecutePass,
+    RowMappingPass,
     RawSqlPass,
     ConnectionAutocommitPass,
     SessionAutocommitPass,

@@ -94,6 +94,22 @@ class ConnectionAutocommitPass(Pass):
                 continue
             self._plan_block(node.body, item.asname.name.value)
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """``conn = engine.connect()`` held in a variable: the same rule over the function."""
+        for statement in node.body.body:
+            if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+                continue
+            assign = statement.body[0]
+            if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+                continue
+            target, value = assign.targets[0].target, assign.value
+            if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+                continue
+            func = value.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "connect":
+                if self.connectables.engine_evidence(func.value) in (Evidence.PROOF, Evidence.ASSUMED):
+                    self._plan_block(node.body, target.value)
+
     def _plan_block(self, body: cst.BaseSuite, conn: str) -> None:
         executions = _executions(body, conn)
         if any(m in TRANSACTION_METHODS for m, _, _ in executions):

@@ -115,6 +115,7 @@ SQL_CONSUMER_METHODS = frozenset(
 )
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
+CRITERIA_BUILDERS = frozenset({"filter", "filter_by", "where"})
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
@@ -134,6 +135,9 @@ class QueryFacts:
     yield_per: bool = False
     single_row: bool = False  # only aggregates: exactly one row
     model: str | None = None  # qualified name of the one mapped class selected, if known
+    entity_node: cst.BaseExpression | None = None  # the one mapped class, as written
+    builders: set[str] = field(default_factory=set)  # Query methods applied so far
+    has_criteria: bool = False  # filter()/filter_by() on every path
 
     @property
     def has_entity(self) -> bool:
@@ -359,7 +363,11 @@ class QueryToSelectPass(Pass):
         if chain.base_kind is BaseKind.VARIABLE:
             info = self.variable_of_access(chain.base)
             assert info is not None
-            facts = replace(info.facts, entity_kinds=list(info.facts.entity_kinds))
+            facts = replace(
+                info.facts,
+                entity_kinds=list(info.facts.entity_kinds),
+                builders=set(info.facts.builders),
+            )
         elif chain.base_kind is BaseKind.MODEL:
             assert chain.model is not None
             db = self.flask_db_for_model(chain.model)
@@ -368,6 +376,7 @@ class QueryToSelectPass(Pass):
                 session=None,
                 entity_kinds=[EntityKind.MAPPER],
                 model=self.entities.model_name(chain.model) or self._enclosing_model(),
+                entity_node=chain.model,
             )
             facts.db = _DbMarker(db)  # type: ignore[assignment]
         else:
@@ -380,6 +389,7 @@ class QueryToSelectPass(Pass):
         facts = QueryFacts(session=chain.session, entity_kinds=kinds)
         if kinds == [EntityKind.MAPPER]:
             facts.model = self.entities.model_name(chain.entities[0].value)
+            facts.entity_node = chain.entities[0].value
         session = chain.session
         if isinstance(session, cst.Attribute) and session.attr.value == "session":
             if self.sessions.kind(session.value) is ObjectKind.FLASK_SQLALCHEMY:
@@ -401,6 +411,9 @@ class QueryToSelectPass(Pass):
     def _apply_builders(self, chain: Chain, facts: QueryFacts) -> None:
         for link in chain.builders:
             self._check_builder(link)
+            facts.builders.add(link.name)
+            if link.name in CRITERIA_BUILDERS:
+                facts.has_criteria = True
             if link.name in DUPLICATING_BUILDERS:
                 facts.duplicates_possible = True
             elif link.name == "options" and self._has_joined_eager(link):
@@ -624,7 +637,15 @@ class QueryToSelectPass(Pass):
                 raise Refusal("get() with unexpected arguments")
         elif name in ("update", "delete"):
             if chain.base_kind is BaseKind.VARIABLE:
-                raise Refusal(f"{name}() on a stored query: build {name}(Model).where(...) by hand")
+                if facts.builders - (CRITERIA_BUILDERS | {"execution_options"}) or not (
+                    facts.has_criteria and facts.single_entity and facts.entity_node is not None
+                ):
+                    raise Refusal(
+                        f"{name}() on a stored query that is not a plain filtered query of one "
+                        f"mapped class: build {name}(Model).where(...) by hand"
+                    )
+                self._bulk_arguments(terminal)
+                return
             if not facts.single_entity or (
                 chain.base_kind is BaseKind.SESSION
                 and not _is_simple_reference(chain.entities[0].value)
@@ -809,11 +830,17 @@ class QueryToSelectPass(Pass):
 
     def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
         values, sync = self._bulk_arguments(terminal)
-        model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
-        assert model is not None
-        stmt: cst.BaseExpression = cst.Call(
-            func=self.name_for(terminal.name), args=[cst.Arg(model)]
-        )
+        stmt: cst.BaseExpression
+        if chain.base_kind is BaseKind.VARIABLE:
+            assert facts.entity_node is not None
+            model = facts.entity_node.deep_clone()
+            criteria = cst.Attribute(value=chain.base, attr=cst.Name("whereclause"))
+            stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(model)])
+            stmt = method(stmt, "where", [cst.Arg(criteria)])
+        else:
+            model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+            assert model is not None
+            stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(model)])
         for link in chain.builders:
             stmt = self._builder(link, stmt)
         if values is not None:
@@ -1037,6 +1064,8 @@ class VariableAnalysis:
         merged.joined_eager = any(f.joined_eager for f in facts_list)
         merged.yield_per = any(f.yield_per for f in facts_list)
         merged.single_row = all(f.single_row for f in facts_list)
+        merged.builders = set().union(*(f.builders for f in facts_list))
+        merged.has_criteria = all(f.has_criteria for f in facts_list)
         return merged
 
     def _stable(self, session: cst.BaseExpression) -> bool:

@@ -83,13 +83,18 @@ def method_call(base: cst.BaseExpression, method: str, args: list[cst.Arg]) -> c
 
 
 class SelectListPass(Pass):
-    """select([a, b], whereclause, order_by=...) → select(a, b).where(...).order_by(...)."""
+    """select([a, b], whereclause, order_by=...) → select(a, b).where(...).order_by(...); as_scalar()."""
 
     name = "select-list"
-    triggers = (b"select([", b"select(\n", b"select(\r\n", b"select( [")
+    triggers = (b"select([", b"select(\n", b"select(\r\n", b"select( [", b".as_scalar()")
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if self._is_select_as_scalar(original_node):
+            func = updated_node.func
+            assert isinstance(func, cst.Attribute)
+            self.count_rewrite()
+            return updated_node.with_changes(func=func.with_changes(attr=cst.Name("scalar_subquery")))
         if not updated_node.args or updated_node.args[0].keyword is not None:
             return updated_node
         first = updated_node.args[0]
@@ -103,6 +108,16 @@ class SelectListPass(Pass):
             return updated_node
         self.count_rewrite()
         return rewritten
+
+    def _is_select_as_scalar(self, call: cst.Call) -> bool:
+        """``select(...)....as_scalar()``: renamed ``scalar_subquery()`` in 1.4."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "as_scalar") or call.args:
+            return False
+        node = func.value
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        return isinstance(node, cst.Call) and is_sqlalchemy_select(self, node.func)
 
     def _rewrite(self, call: cst.Call) -> cst.BaseExpression | None:
         columns = list_to_args(call.args[0].value)

@@ -1,0 +1,30 @@
+"""row-mapping: name-based row access goes through row._mapping."""
+
+from tests.harness import check_noop, check_transformed
+
+HEAD = "from sqlalchemy import create_engine, select\nengine = create_engine('sqlite://')\n"
+
+
+def test_iterated_rows_by_name() -> None:
+    check_transformed(
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        for row in conn.execute(select(users)):\n            print(row['name'], row[users.c.id], dict(row), row.keys(), 'name' in row, row[0], row.name)\n",
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        for row in conn.execute(select(users)):\n            print(row._mapping['name'], row._mapping[users.c.id], dict(row._mapping), row._mapping.keys(), 'name' in row._mapping, row[0], row.name)\n",
+    )
+
+
+def test_fetchone_and_fetchall_rows() -> None:
+    check_transformed(
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        one = conn.execute(select(users)).fetchone()\n        rows = conn.execute(select(users)).fetchall()\n        return one['name'], rows[0]['name']\n",
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        one = conn.execute(select(users)).fetchone()\n        rows = conn.execute(select(users)).fetchall()\n        return one._mapping['name'], rows[0]._mapping['name']\n",
+    )
+
+
+def test_non_rows_untouched() -> None:
+    check_noop(
+        HEAD
+        + "def f(users, data, session):\n    for row in data:\n        print(row['name'])\n    item = {'a': 1}\n    with engine.connect() as conn:\n        for row in conn.execute(select(users)).scalars():\n            print(row)\n    return item['a'], dict(item)\n"
+    )
