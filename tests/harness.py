@@ -111,6 +111,8 @@ def check_project(
         assert migration.code == result[name].code, f"second run changed {name}:\n{migration.code}"
     todo_messages = [n.message for m in result.values() for n in m.todos]
     for expected_todo in todos:
-        assert _message_matches(expected_todo, todo_messages), f"missing TODO {expected_todo!r} in {todo_messages}"
+        assert _message_matches(expected_todo, todo_messages), (
+            f"missing TODO {expected_todo!r} in {todo_messages}"
+        )
     if not todos:
         assert not todo_messages, f"unexpected TODOs: {todo_messages}"

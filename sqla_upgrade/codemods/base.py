@@ -82,7 +82,9 @@ class Pass(VisitorBasedCodemodCommand):
         still to be visited) with a TODO comment."""
         line, col = self._position(node)
         self.state.notes.append(Note(self.state.path, line, col, self.name, message, "todo"))
-        holder = statement if statement is not None else (self._statements or [None])[-1]
+        holder = statement
+        if holder is None and self._statements:
+            holder = self._statements[-1]
         if holder is not None:
             messages = self._pending_todos.setdefault(id(holder), [])
             if message not in messages:

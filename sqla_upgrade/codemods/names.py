@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 def qualified_names(transformer: Pass, node: cst.CSTNode) -> set[str]:
     """Absolute qualified names ``node`` may refer to (empty when unknown)."""
     try:
-        names: set[QualifiedName] = transformer.get_metadata(QualifiedNameProvider, node, set())
+        names: set[QualifiedName] = transformer.get_metadata(
+            QualifiedNameProvider,  # type: ignore[arg-type]
+            node,
+            set(),
+        )
     except KeyError:
         return set()
     state = transformer.state

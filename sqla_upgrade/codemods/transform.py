@@ -95,7 +95,7 @@ def run_stage(
     """
     source = result.stage_code if result.stage_code is not None else result.old
     wanted = any(_triggered(p, source) for p in passes)
-    if result.error is not None or not (wanted or collect is not None and collect_wanted(source)):
+    if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
     tree = _parse(source)
     if isinstance(tree, str):

@@ -10,20 +10,24 @@ ENGINE = "from sqlalchemy import create_engine, select, text\nengine = create_en
 def test_engine_execute_discarded_result() -> None:
     check_transformed(
         ENGINE + "def seed(users):\n    engine.execute(users.insert(), [{'name': 'a'}])\n",
-        ENGINE + "def seed(users):\n    with engine.begin() as conn:\n        conn.execute(users.insert(), [{'name': 'a'}])\n",
+        ENGINE
+        + "def seed(users):\n    with engine.begin() as conn:\n        conn.execute(users.insert(), [{'name': 'a'}])\n",
     )
 
 
 def test_engine_execute_consumed_result() -> None:
     check_transformed(
-        ENGINE + "def names(users):\n    rows = engine.execute(select(users.c.name)).fetchall()\n    return rows\n",
-        ENGINE + "def names(users):\n    with engine.begin() as conn:\n        rows = conn.execute(select(users.c.name)).fetchall()\n    return rows\n",
+        ENGINE
+        + "def names(users):\n    rows = engine.execute(select(users.c.name)).fetchall()\n    return rows\n",
+        ENGINE
+        + "def names(users):\n    with engine.begin() as conn:\n        rows = conn.execute(select(users.c.name)).fetchall()\n    return rows\n",
     )
 
 
 def test_engine_execute_in_for_loop_with_raw_sql() -> None:
     check_transformed(
-        ENGINE + "def show():\n    for row in engine.execute('SELECT id FROM users'):\n        print(row)\n",
+        ENGINE
+        + "def show():\n    for row in engine.execute('SELECT id FROM users'):\n        print(row)\n",
         ENGINE
         + "def show():\n    with engine.begin() as conn:\n        for row in conn.exec_driver_sql('SELECT id FROM users'):\n            print(row)\n",
     )
@@ -31,7 +35,8 @@ def test_engine_execute_in_for_loop_with_raw_sql() -> None:
 
 def test_engine_execute_result_kept_is_todo() -> None:
     check_transformed(
-        ENGINE + "def f():\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
+        ENGINE
+        + "def f():\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
         ENGINE
         + "def f():\n    # TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
         todos=["result is used later"],

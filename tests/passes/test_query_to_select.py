@@ -11,7 +11,9 @@ from tests.passes.query_project import PROJECT
 ORM = "from sqlalchemy.orm import Session, aliased, joinedload\nfrom app.models import User, Address\n"
 
 
-def transformed(body_before: str, body_after: str, *, imports: str = "select", **kwargs: object) -> None:
+def transformed(
+    body_before: str, body_after: str, *, imports: str = "select", **kwargs: object
+) -> None:
     before = ORM + body_before
     after = ORM + f"from sqlalchemy import {imports}\n\n" + body_after
     check_transformed(before, after, project=PROJECT, module_name="app.views", **kwargs)  # type: ignore[arg-type]
@@ -222,7 +224,9 @@ def test_query_method(name: str, before: str, after: str, imports: str | None) -
     if imports is None:
         before_code = ORM + before
         after_code = ORM + after
-        after_code = after_code.replace("from sqlalchemy import func\n", "from sqlalchemy import select, func\n", 1)
+        after_code = after_code.replace(
+            "from sqlalchemy import func\n", "from sqlalchemy import select, func\n", 1
+        )
         check_transformed(before_code, after_code, project=PROJECT, module_name="app.views")
     else:
         transformed(before, after, imports=imports)
@@ -285,7 +289,10 @@ def test_returned_query_is_left_with_todo() -> None:
 
 
 def test_query_passed_to_helper_is_left_whole() -> None:
-    code_before = ORM + "def f(session: Session):\n    q = session.query(User).filter(User.id > 1)\n    return paginate(q).all()\n"
+    code_before = (
+        ORM
+        + "def f(session: Session):\n    q = session.query(User).filter(User.id > 1)\n    return paginate(q).all()\n"
+    )
     result = check_transformed(
         code_before,
         ORM

@@ -133,7 +133,11 @@ class CallResolver:
         method = func.attr.value
         if isinstance(owner, cst.Name) and owner.value in ("self", "cls") and enclosing_class:
             return self.method_of(enclosing_class, method)
-        if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super":
+        if (
+            isinstance(owner, cst.Call)
+            and isinstance(owner.func, cst.Name)
+            and owner.func.value == "super"
+        ):
             if enclosing_class:
                 for base in self._bases(enclosing_class):
                     found = self.method_of(base, method)
@@ -265,7 +269,11 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         names = qualified_names(transformer, target)
         if names & PROPERTY_DECORATORS:
             return "a property cannot be awaited"
-        if isinstance(target, cst.Attribute) and target.attr.value in ("setter", "deleter", "expression"):
+        if isinstance(target, cst.Attribute) and target.attr.value in (
+            "setter",
+            "deleter",
+            "expression",
+        ):
             return "a property cannot be awaited"
     return None
 
@@ -336,7 +344,7 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
     for facts in all_facts:
         for qualname, function in facts.functions.items():
             plan.locations[qualname] = (facts.path, function.line)
-    for qualname, function in functions.items():
+    for function in functions.values():
         if function.direct_io is not None:
             _mark(plan, function, function.direct_io)
     changed = True

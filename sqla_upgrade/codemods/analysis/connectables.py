@@ -48,14 +48,22 @@ class ConnectableResolver:
                 return Evidence.ASSUMED
             return Evidence.NONE
         if isinstance(node, cst.Call):
-            return Evidence.PROOF if qualified_names(self.t, node.func) & CREATE_ENGINE else Evidence.NONE
+            return (
+                Evidence.PROOF
+                if qualified_names(self.t, node.func) & CREATE_ENGINE
+                else Evidence.NONE
+            )
         if isinstance(node, cst.Name):
             return self._name_evidence(node, self._engine_value, ENGINE_TYPES, ENGINE_NAMES)
         return Evidence.NONE
 
     def _engine_value(self, value: cst.BaseExpression) -> Evidence:
         if isinstance(value, cst.Call):
-            return Evidence.PROOF if qualified_names(self.t, value.func) & CREATE_ENGINE else Evidence.CONTRARY
+            return (
+                Evidence.PROOF
+                if qualified_names(self.t, value.func) & CREATE_ENGINE
+                else Evidence.CONTRARY
+            )
         return self.engine_evidence(value)
 
     # -- connections ------------------------------------------------------------------------------
@@ -63,7 +71,9 @@ class ConnectableResolver:
         if isinstance(node, cst.Call):
             return self._connection_value(node)
         if isinstance(node, cst.Name):
-            return self._name_evidence(node, self._connection_value, CONNECTION_TYPES, CONNECTION_NAMES)
+            return self._name_evidence(
+                node, self._connection_value, CONNECTION_TYPES, CONNECTION_NAMES
+            )
         return Evidence.NONE
 
     def _connection_value(self, value: cst.BaseExpression) -> Evidence:
@@ -83,7 +93,9 @@ class ConnectableResolver:
         return Evidence.CONTRARY
 
     # -- shared ---------------------------------------------------------------------------------------
-    def _name_evidence(self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]) -> Evidence:  # type: ignore[no-untyped-def]
+    def _name_evidence(
+        self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]
+    ) -> Evidence:
         scope = self.t.get_metadata(ScopeProvider, node, None)
         if scope is None:
             return Evidence.NONE
@@ -96,7 +108,14 @@ class ConnectableResolver:
             return Evidence.ASSUMED if node.value.lower() in names else Evidence.NONE
         return combine(verdicts)
 
-    def _binding(self, assignment: Assignment, value_evidence, types: frozenset[str], names: frozenset[str], name: str) -> Evidence:  # type: ignore[no-untyped-def]
+    def _binding(
+        self,
+        assignment: Assignment,
+        value_evidence,
+        types: frozenset[str],
+        names: frozenset[str],
+        name: str,
+    ) -> Evidence:
         bound = assignment.node
         if isinstance(bound, cst.Param):
             if bound.annotation is not None:

@@ -138,7 +138,8 @@ class EntityClassifier:
         from sqla_upgrade.codemods.index.model import ObjectKind
 
         return any(
-            self.index.kind_of(n) is ObjectKind.FLASK_SQLALCHEMY for n in qualified_names(self.t, node)
+            self.index.kind_of(n) is ObjectKind.FLASK_SQLALCHEMY
+            for n in qualified_names(self.t, node)
         )
 
     def is_single_row_aggregate(self, node: cst.BaseExpression) -> bool:

@@ -157,9 +157,8 @@ class SessionResolver:
         ):
             return self._imported_evidence(node)
         verdicts = [self._binding_evidence(a, node.value) for a in assignments]
-        if not verdicts:
-            return self._fallback(node.value)
-        return combine(verdicts)
+        combined = combine(verdicts)
+        return self._fallback(node.value) if combined is Evidence.NONE else combined
 
     def _imported_evidence(self, node: cst.Name) -> Evidence:
         """An imported name the index knows no kind for: a project module would have told."""
@@ -201,6 +200,15 @@ class SessionResolver:
             holder = self._parent(parent)
             if isinstance(holder, cst.WithItem):
                 return self._value_evidence(holder.item, name)
+            return Evidence.NONE
+        if isinstance(parent, cst.For | cst.CompFor) and parent.target is bound:
+            # for db in get_db(): iterating a session provider
+            iterated = parent.iter
+            if (
+                isinstance(iterated, cst.Call)
+                and self.kind(iterated.func) is ObjectKind.SESSION_PROVIDER
+            ):
+                return Evidence.PROOF
             return Evidence.NONE
         if isinstance(bound, cst.FunctionDef | cst.ClassDef):
             return Evidence.CONTRARY
@@ -282,7 +290,7 @@ class SessionResolver:
 
     def _self_attribute_evidence(self, node: cst.Attribute) -> Evidence:
         klass = self._enclosing(node, cst.ClassDef)
-        if klass is None:
+        if not isinstance(klass, cst.ClassDef):
             return self._fallback(node.attr.value)
         attrs = self._self_attrs.get(id(klass))
         if attrs is None:

@@ -268,7 +268,9 @@ class _ModuleCollector:
         return facts
 
 
-BINDABLE = frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"}) | DECLARATIVE_BASE_FACTORIES
+BINDABLE = (
+    frozenset({"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData"}) | DECLARATIVE_BASE_FACTORIES
+)
 
 
 def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:

@@ -50,12 +50,19 @@ from sqla_upgrade.codemods.names import qualified_names
 
 ASYNCIO = "sqlalchemy.ext.asyncio"
 CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine"})
-ENGINE_FROM_CONFIG = frozenset({"sqlalchemy.engine_from_config", "sqlalchemy.engine.engine_from_config"})
+ENGINE_FROM_CONFIG = frozenset(
+    {"sqlalchemy.engine_from_config", "sqlalchemy.engine.engine_from_config"}
+)
 SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 SESSION = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
 SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
 EVENT_REGISTRATION = frozenset(
-    {"sqlalchemy.event.listen", "sqlalchemy.event.listens_for", "sqlalchemy.event.api.listen", "sqlalchemy.event.api.listens_for"}
+    {
+        "sqlalchemy.event.listen",
+        "sqlalchemy.event.listens_for",
+        "sqlalchemy.event.api.listen",
+        "sqlalchemy.event.api.listens_for",
+    }
 )
 # sync annotation → (async name, module it is imported from)
 ANNOTATIONS: dict[str, tuple[str, str]] = {
@@ -84,7 +91,9 @@ def async_url(url: str, drivers: dict[str, str]) -> str | None:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return None
-    if scheme in drivers.values() or "+" in scheme and scheme.split("+")[1] in _async_driver_names(drivers):
+    if scheme in drivers.values() or (
+        "+" in scheme and scheme.split("+")[1] in _async_driver_names(drivers)
+    ):
         return url
     target = drivers.get(scheme)
     return f"{target}://{rest}" if target else None
@@ -100,7 +109,16 @@ class AsyncEnginePass(Pass):
     name = "async-engine"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"create_engine", b"engine_from_config", b"sessionmaker", b"Session", b"scoped_session", b"Engine", b"Connection", b"listen")
+    triggers = (
+        b"create_engine",
+        b"engine_from_config",
+        b"sessionmaker",
+        b"Session",
+        b"scoped_session",
+        b"Engine",
+        b"Connection",
+        b"listen",
+    )
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
@@ -136,12 +154,16 @@ class AsyncEnginePass(Pass):
         self.count_rewrite()
         return call.with_changes(func=cst.Name(new_name))
 
-    def _create_engine(self, original: cst.Call, call: cst.Call, new_name: str) -> cst.BaseExpression:
+    def _create_engine(
+        self, original: cst.Call, call: cst.Call, new_name: str
+    ) -> cst.BaseExpression:
         if any(a.keyword is not None and a.keyword.value == "strategy" for a in call.args):
             self.todo(original, "create_engine(strategy=...) has no asyncio form")
             return call
         args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "future")]
-        url_position = next((i for i, a in enumerate(args) if a.keyword is None or a.keyword.value == "url"), None)
+        url_position = next(
+            (i for i, a in enumerate(args) if a.keyword is None or a.keyword.value == "url"), None
+        )
         if url_position is not None:
             url_arg = args[url_position]
             converted = self._url(original, url_arg.value)
@@ -156,7 +178,10 @@ class AsyncEnginePass(Pass):
             if isinstance(text, str):
                 mapped = async_url(text, self.state.options.async_drivers)
                 if mapped is None:
-                    self.todo(original, f"no async driver is configured for {text.partition('://')[0]!r} URLs")
+                    self.todo(
+                        original,
+                        f"no async driver is configured for {text.partition('://')[0]!r} URLs",
+                    )
                     return None
                 quote = value.quote
                 prefix = value.prefix
@@ -183,7 +208,9 @@ class AsyncEnginePass(Pass):
         return self._rename(call.with_changes(args=with_separators(kept)), new_name)
 
     def _scoped(self, call: cst.Call) -> cst.Call:
-        args = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "scopefunc")]
+        args = [
+            a for a in call.args if not (a.keyword is not None and a.keyword.value == "scopefunc")
+        ]
         current_task = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("current_task"))
         args.append(keyword("scopefunc", current_task))
         AddImportsVisitor.add_needed_import(self.context, "asyncio")
@@ -206,17 +233,23 @@ class AsyncEnginePass(Pass):
     def visit_Annotation(self, node: cst.Annotation) -> None:
         self._annotation_depth += 1
 
-    def leave_Annotation(self, original_node: cst.Annotation, updated_node: cst.Annotation) -> cst.Annotation:
+    def leave_Annotation(
+        self, original_node: cst.Annotation, updated_node: cst.Annotation
+    ) -> cst.Annotation:
         self._annotation_depth -= 1
         return updated_node
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self._annotation_reference(original_node, updated_node)
 
-    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
         return self._annotation_reference(original_node, updated_node)
 
-    def _annotation_reference(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+    def _annotation_reference(
+        self, original: cst.BaseExpression, updated: cst.BaseExpression
+    ) -> cst.BaseExpression:
         if self._annotation_depth == 0:
             return updated
         parent = self.get_metadata(ParentNodeProvider, original, None)
@@ -281,8 +314,11 @@ def _after_imports(module: cst.Module) -> int:
             isinstance(s, cst.Import | cst.ImportFrom) for s in statement.body
         ):
             position = number + 1
-        elif number == 0 and isinstance(statement, cst.SimpleStatementLine) and isinstance(
-            statement.body[0], cst.Expr
-        ) and isinstance(statement.body[0].value, cst.SimpleString):
+        elif (
+            number == 0
+            and isinstance(statement, cst.SimpleStatementLine)
+            and isinstance(statement.body[0], cst.Expr)
+            and isinstance(statement.body[0].value, cst.SimpleString)
+        ):
             position = 1
     return position

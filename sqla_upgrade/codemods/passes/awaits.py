@@ -118,7 +118,9 @@ class AwaitPass(ScopeTracking):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambda_depth += 1
 
-    def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.BaseExpression:
+    def leave_Lambda(
+        self, original_node: cst.Lambda, updated_node: cst.Lambda
+    ) -> cst.BaseExpression:
         self.lambda_depth -= 1
         return updated_node
 
@@ -131,11 +133,14 @@ class AwaitPass(ScopeTracking):
         if not self.plan.is_async(qualname) or original_node.asynchronous is not None:
             return result
         self.count_rewrite()
-        decorators = [self._async_decorator(d) for d in updated_node.decorators]
+        decorators = [
+            self._async_decorator(before, after)
+            for before, after in zip(original_node.decorators, updated_node.decorators, strict=True)
+        ]
         return updated_node.with_changes(asynchronous=cst.Asynchronous(), decorators=decorators)
 
-    def _async_decorator(self, decorator: cst.Decorator) -> cst.Decorator:
-        if qualified_names(self, decorator.decorator) & CONTEXTMANAGER:
+    def _async_decorator(self, original: cst.Decorator, decorator: cst.Decorator) -> cst.Decorator:
+        if qualified_names(self, original.decorator) & CONTEXTMANAGER:
             AddImportsVisitor.add_needed_import(self.context, "contextlib", "asynccontextmanager")
             RemoveImportsVisitor.remove_unused_import(self.context, "contextlib", "contextmanager")
             return decorator.with_changes(decorator=cst.Name("asynccontextmanager"))
@@ -147,7 +152,11 @@ class AwaitPass(ScopeTracking):
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
         if self.io.schema_call(original_node):
-            self.todo(original_node, "schema operations need `await conn.run_sync(...)` on an async connection")
+            if self.in_async_function():  # elsewhere schema-run-sync already said why
+                self.todo(
+                    original_node,
+                    "schema operations need `await conn.run_sync(...)` on an async connection",
+                )
             return updated_node
         callee = self.calls.callee(original_node, self.enclosing_class())
         to_project_async = self.plan.is_async(callee)
@@ -215,10 +224,16 @@ class AwaitPass(ScopeTracking):
         if not any(contexts):
             return updated_node
         if not all(contexts):
-            self.todo(original_node, "split this with statement: some of its context managers are now async")
+            self.todo(
+                original_node,
+                "split this with statement: some of its context managers are now async",
+            )
             return updated_node
         if not self.in_async_function():
-            self.todo(original_node, "this session/connection context is now async; use it in an async function")
+            self.todo(
+                original_node,
+                "this session/connection context is now async; use it in an async function",
+            )
             return updated_node
         self.count_rewrite()
         return updated_node.with_changes(asynchronous=cst.Asynchronous())
@@ -236,7 +251,10 @@ class AwaitPass(ScopeTracking):
             if self.in_async_function():
                 self.count_rewrite()
                 return updated_node.with_changes(asynchronous=cst.Asynchronous())
-            self.todo(original_node, "this loop iterates an async generator now; use it in an async function")
+            self.todo(
+                original_node,
+                "this loop iterates an async generator now; use it in an async function",
+            )
         return updated_node
 
     def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:

@@ -97,7 +97,10 @@ class BoundMetadataPass(Pass):
         engine = self._metadata_bind(func.value)
         if engine is None:
             if self._is_metadata(func.value):
-                self.todo(original, f"{func.attr.value}() needs the engine now that bound metadata is gone")
+                self.todo(
+                    original,
+                    f"{func.attr.value}() needs the engine now that bound metadata is gone",
+                )
             return call
         self.count_rewrite()
         first = cst.Arg(self._engine_expression(engine))
@@ -108,7 +111,9 @@ class BoundMetadataPass(Pass):
 
     def _autoload(self, original: cst.Call, call: cst.Call) -> cst.Call:
         autoload = [a for a in call.args if a.keyword is not None and a.keyword.value == "autoload"]
-        if not autoload or any(a.keyword is not None and a.keyword.value == "autoload_with" for a in call.args):
+        if not autoload or any(
+            a.keyword is not None and a.keyword.value == "autoload_with" for a in call.args
+        ):
             return call
         metadata = [a for a in original.args if a.keyword is None][1:2]
         engine = self._metadata_bind(metadata[0].value) if metadata else None

@@ -41,7 +41,10 @@ from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.names import qualified_names
 
-AUTOCOMMIT_SQL = re.compile(r"\s*(UPDATE|INSERT|CREATE|DELETE|DROP|ALTER|TRUNCATE|REPLACE|MERGE|GRANT|REVOKE|COMMENT)\b", re.I)
+AUTOCOMMIT_SQL = re.compile(
+    r"\s*(UPDATE|INSERT|CREATE|DELETE|DROP|ALTER|TRUNCATE|REPLACE|MERGE|GRANT|REVOKE|COMMENT)\b",
+    re.I,
+)
 DML_FUNCTIONS = frozenset(
     {
         "sqlalchemy.insert",
@@ -61,7 +64,9 @@ DML_FUNCTIONS = frozenset(
 READ_FUNCTIONS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.exists"})
 TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 EXECUTING = frozenset({"execute", "exec_driver_sql"})
-TRANSACTION_METHODS = frozenset({"begin", "commit", "rollback", "begin_nested", "execution_options"})
+TRANSACTION_METHODS = frozenset(
+    {"begin", "commit", "rollback", "begin_nested", "execution_options"}
+)
 
 
 class ConnectionAutocommitPass(Pass):
@@ -90,7 +95,10 @@ class ConnectionAutocommitPass(Pass):
                 continue
             if not isinstance(item.asname.name, cst.Name):
                 continue
-            if self.connectables.engine_evidence(call.func.value) not in (Evidence.PROOF, Evidence.ASSUMED):
+            if self.connectables.engine_evidence(call.func.value) not in (
+                Evidence.PROOF,
+                Evidence.ASSUMED,
+            ):
                 continue
             self._plan_block(node.body, item.asname.name.value)
 
@@ -107,7 +115,10 @@ class ConnectionAutocommitPass(Pass):
                 continue
             func = value.func
             if isinstance(func, cst.Attribute) and func.attr.value == "connect":
-                if self.connectables.engine_evidence(func.value) in (Evidence.PROOF, Evidence.ASSUMED):
+                if self.connectables.engine_evidence(func.value) in (
+                    Evidence.PROOF,
+                    Evidence.ASSUMED,
+                ):
                     self._plan_block(node.body, target.value)
 
     def _plan_block(self, body: cst.BaseSuite, conn: str) -> None:
@@ -152,8 +163,21 @@ class ConnectionAutocommitPass(Pass):
                 if func.attr.value in ("select", "where", "order_by", "limit", "join", "filter"):
                     root = _root_call(func.value)
                     return self._statement_changes_data(root) if root is not None else False
-                if func.attr.value in ("values", "returning", "on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update", "execution_options", "bindparams", "columns"):
-                    return self._statement_changes_data(func.value) if isinstance(func.value, cst.Call) else None
+                if func.attr.value in (
+                    "values",
+                    "returning",
+                    "on_conflict_do_nothing",
+                    "on_conflict_do_update",
+                    "on_duplicate_key_update",
+                    "execution_options",
+                    "bindparams",
+                    "columns",
+                ):
+                    return (
+                        self._statement_changes_data(func.value)
+                        if isinstance(func.value, cst.Call)
+                        else None
+                    )
         return None
 
     def leave_SimpleStatementLine(
@@ -164,7 +188,11 @@ class ConnectionAutocommitPass(Pass):
             return updated_node
         self.count_rewrite()
         commit = cst.SimpleStatementLine(
-            body=[cst.Expr(cst.Call(func=cst.Attribute(value=cst.Name(conn), attr=cst.Name("commit"))))]
+            body=[
+                cst.Expr(
+                    cst.Call(func=cst.Attribute(value=cst.Name(conn), attr=cst.Name("commit")))
+                )
+            ]
         )
         return cst.FlattenSentinel([updated_node, commit])
 
@@ -207,7 +235,11 @@ def _executions(
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == conn:
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value == conn
+            ):
                 method = func.attr.value
                 if method in TRANSACTION_METHODS:
                     found.append((method, None, None))

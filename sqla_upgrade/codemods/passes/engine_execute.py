@@ -127,7 +127,10 @@ class EngineExecutePass(Pass):
         if not calls:
             return True
         if len(calls) > 1 or (isinstance(node, cst.SimpleStatementLine) and len(node.body) > 1):
-            self.todo(node, "engine.execute() was removed; run these statements in `with engine.begin() as conn:`")
+            self.todo(
+                node,
+                "engine.execute() was removed; run these statements in `with engine.begin() as conn:`",
+            )
             return False
         call = calls[0]
         if not self._consumed(call, node):
@@ -169,7 +172,7 @@ class EngineExecutePass(Pass):
         return cst.With(
             items=[cst.WithItem(item=begin, asname=cst.AsName(name=cst.Name(conn)))],
             body=cst.IndentedBlock(body=[inner]),
-            leading_lines=updated.leading_lines,
+            leading_lines=getattr(updated, "leading_lines", ()),
         )
 
     def _engine_calls_pending(self, statement: cst.CSTNode) -> list[tuple[cst.Call, str]]:

@@ -40,6 +40,7 @@ Safety:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -257,10 +258,10 @@ class QueryToSelectPass(Pass):
             if link.name != "query":
                 continue
             receiver = links[position - 1].node if position else innermost
-            chain = self._chain_at(top, link, receiver)
-            if chain is not None:
-                split_links(chain, links[position + 1 :])
-                return chain
+            found = self._chain_at(top, link, receiver)
+            if found is not None:
+                split_links(found, links[position + 1 :])
+                return found
         return None
 
     def _chain_at(
@@ -493,9 +494,7 @@ class QueryToSelectPass(Pass):
                 if isinstance(func, cst.Attribute) and func.attr.value in SUBQUERY_METHODS:
                     func.visit(self)
                     return False
-                if isinstance(func, cst.Name) and func.value in ("select", "exists"):
-                    return False
-                return True
+                return not (isinstance(func, cst.Name) and func.value in ("select", "exists"))
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 nonlocal other
@@ -838,9 +837,9 @@ class QueryToSelectPass(Pass):
             stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(model)])
             stmt = method(stmt, "where", [cst.Arg(criteria)])
         else:
-            model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
-            assert model is not None
-            stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(model)])
+            written = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+            assert written is not None
+            stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(written)])
         for link in chain.builders:
             stmt = self._builder(link, stmt)
         if values is not None:
@@ -1080,7 +1079,7 @@ class VariableAnalysis:
         scope: Scope | None = self.p.get_metadata(ScopeProvider, target, None)
         if scope is None:
             return "unknown scope"
-        accesses: set[Access] = scope.accesses[key[1]]
+        accesses: Collection[Access] = scope.accesses[key[1]]
         for access in accesses:
             node = access.node
             if not isinstance(node, cst.Name):

@@ -82,7 +82,9 @@ class RawSqlPass(Pass):
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo):
             return isinstance(value.left, cst.SimpleString | cst.ConcatenatedString)
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
-            return value.func.attr.value == "format" and isinstance(value.func.value, cst.SimpleString)
+            return value.func.attr.value == "format" and isinstance(
+                value.func.value, cst.SimpleString
+            )
         if isinstance(value, cst.Name):
             bound = self._single_value(value)
             return bound is not None and self._is_sql_string(bound)
@@ -105,7 +107,9 @@ class RawSqlPass(Pass):
         first = call.args[0]
         self.count_rewrite()
         AddImportsVisitor.add_needed_import(self.context, "sqlalchemy", "text")
-        wrapped = first.with_changes(value=cst.Call(func=cst.Name("text"), args=[cst.Arg(first.value)]))
+        wrapped = first.with_changes(
+            value=cst.Call(func=cst.Name("text"), args=[cst.Arg(first.value)])
+        )
         return call.with_changes(args=[wrapped, *call.args[1:]])
 
     def _driver_sql(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
@@ -115,7 +119,9 @@ class RawSqlPass(Pass):
         positional = [a for a in call.args[1:] if a.keyword is None and not a.star]
         keywords = [a for a in call.args[1:] if a.keyword is not None]
         if any(a.star for a in call.args[1:]) or (positional and keywords):
-            self.todo(original, "raw SQL execute() with mixed parameters: use exec_driver_sql() by hand")
+            self.todo(
+                original, "raw SQL execute() with mixed parameters: use exec_driver_sql() by hand"
+            )
             return call
         args = [sql]
         if len(positional) == 1 and not _is_scalar_literal(positional[0].value):
@@ -152,4 +158,3 @@ def with_tuple_commas(elements: list[cst.Element]) -> list[cst.Element]:
 def with_dict_commas(elements: list[cst.DictElement]) -> list[cst.DictElement]:
     comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
     return [e.with_changes(comma=comma) for e in elements[:-1]] + elements[-1:]
-

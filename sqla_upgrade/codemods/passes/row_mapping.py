@@ -85,8 +85,10 @@ class RowMappingPass(Pass):
         return False
 
     def _is_rows_value(self, value: cst.BaseExpression) -> bool:
-        return isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and (
-            value.func.attr.value in ALL_ROWS and self._is_result(value.func.value)
+        return (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and (value.func.attr.value in ALL_ROWS and self._is_result(value.func.value))
         )
 
     def _is_row(self, node: cst.BaseExpression) -> bool:
@@ -131,14 +133,20 @@ class RowMappingPass(Pass):
             return False
         parent = self.get_metadata(ParentNodeProvider, assignments[0].node, None)
         statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
-        return isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign) and test(statement.value)
+        return (
+            isinstance(parent, cst.AssignTarget)
+            and isinstance(statement, cst.Assign)
+            and test(statement.value)
+        )
 
     # -- rewrites --------------------------------------------------------------------------------
     def _mapping(self, row: cst.BaseExpression) -> cst.Attribute:
         self.count_rewrite()
         return cst.Attribute(value=row, attr=cst.Name("_mapping"))
 
-    def leave_Subscript(self, original_node: cst.Subscript, updated_node: cst.Subscript) -> cst.BaseExpression:
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
         if len(original_node.slice) != 1:
             return updated_node
         element = original_node.slice[0].slice
@@ -158,21 +166,29 @@ class RowMappingPass(Pass):
         ):
             new_func = updated_node.func
             assert isinstance(new_func, cst.Attribute)
-            return updated_node.with_changes(func=new_func.with_changes(value=self._mapping(new_func.value)))
+            return updated_node.with_changes(
+                func=new_func.with_changes(value=self._mapping(new_func.value))
+            )
         if (
             len(original_node.args) == 1
             and qualified_names(self, func) & {"builtins.dict"}
             and self._is_row(original_node.args[0].value)
         ):
             arg = updated_node.args[0]
-            return updated_node.with_changes(args=[arg.with_changes(value=self._mapping(arg.value))])
+            return updated_node.with_changes(
+                args=[arg.with_changes(value=self._mapping(arg.value))]
+            )
         return updated_node
 
-    def leave_Comparison(self, original_node: cst.Comparison, updated_node: cst.Comparison) -> cst.BaseExpression:
+    def leave_Comparison(
+        self, original_node: cst.Comparison, updated_node: cst.Comparison
+    ) -> cst.BaseExpression:
         if len(original_node.comparisons) != 1 or not _is_key(original_node.left):
             return updated_node
         target = original_node.comparisons[0]
-        if not isinstance(target.operator, cst.In | cst.NotIn) or not self._is_row(target.comparator):
+        if not isinstance(target.operator, cst.In | cst.NotIn) or not self._is_row(
+            target.comparator
+        ):
             return updated_node
         new_target = updated_node.comparisons[0]
         return updated_node.with_changes(
@@ -184,4 +200,8 @@ def _is_key(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
         return True
     # users.c.name: a Column object used as key
-    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "c"
+    return (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "c"
+    )

@@ -64,7 +64,10 @@ def schema_call_engine(
         is_bind = (arg.keyword is None and position == 0) or (
             arg.keyword is not None and arg.keyword.value == "bind"
         )
-        if is_bind and connectables.engine_evidence(arg.value) in (Evidence.PROOF, Evidence.ASSUMED):
+        if is_bind and connectables.engine_evidence(arg.value) in (
+            Evidence.PROOF,
+            Evidence.ASSUMED,
+        ):
             return arg
     return None
 
@@ -80,11 +83,15 @@ def run_sync_block(engine: cst.BaseExpression, call: cst.Call, bind: cst.Arg) ->
         else a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         for i, a in enumerate(args)
     ]
-    run_sync = cst.Call(func=cst.Attribute(value=cst.Name("conn"), attr=cst.Name("run_sync")), args=args)
+    run_sync = cst.Call(
+        func=cst.Attribute(value=cst.Name("conn"), attr=cst.Name("run_sync")), args=args
+    )
     begin = cst.Call(func=cst.Attribute(value=engine, attr=cst.Name("begin")))
     return cst.With(
         items=[cst.WithItem(item=begin, asname=cst.AsName(name=cst.Name("conn")))],
-        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])]),
+        body=cst.IndentedBlock(
+            body=[cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])]
+        ),
         asynchronous=cst.Asynchronous(),
     )
 
@@ -130,7 +137,10 @@ class SchemaRunSyncPass(ScopeTracking):
         function = self.enclosing_function()
         if function is not None:
             if function.asynchronous is None and not self.plan.is_async(self.function_qualname()):
-                self.todo(original_node, "schema changes need an async connection here; call this from async code")
+                self.todo(
+                    original_node,
+                    "schema changes need an async connection here; call this from async code",
+                )
                 return updated_node
             self.count_rewrite()
             return block.with_changes(leading_lines=updated_node.leading_lines)
@@ -138,7 +148,10 @@ class SchemaRunSyncPass(ScopeTracking):
             self.count_rewrite()
             self.startup.append(block)
             return cst.RemovalSentinel.REMOVE
-        self.todo(original_node, "module-level schema creation cannot await: run it at application startup")
+        self.todo(
+            original_node,
+            "module-level schema creation cannot await: run it at application startup",
+        )
         return updated_node
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -148,9 +161,10 @@ class SchemaRunSyncPass(ScopeTracking):
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             assign = statement.body[0]
             if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
-                if qualified_names(self, assign.value.func) & FASTAPI:
-                    if not any(a.keyword and a.keyword.value == "lifespan" for a in assign.value.args):
-                        return assign.value
+                if qualified_names(self, assign.value.func) & FASTAPI and not any(
+                    a.keyword and a.keyword.value == "lifespan" for a in assign.value.args
+                ):
+                    return assign.value
         return None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
@@ -169,7 +183,7 @@ class SchemaRunSyncPass(ScopeTracking):
     def _add_lifespan(
         self,
         module: cst.Module,
-        body: list[cst.BaseStatement],
+        body: list[Any],
         position: int,
         statement: cst.SimpleStatementLine,
         assign: cst.Assign,
@@ -188,8 +202,16 @@ class SchemaRunSyncPass(ScopeTracking):
         assert isinstance(call, cst.Call)
         args = list(call.args)
         if args:
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(cst.Arg(keyword=cst.Name("lifespan"), value=cst.Name("lifespan"), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        args.append(
+            cst.Arg(
+                keyword=cst.Name("lifespan"),
+                value=cst.Name("lifespan"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
         new_assign = assign.with_changes(value=call.with_changes(args=args))
         new_statement = statement.with_changes(
             body=[new_assign], leading_lines=[cst.EmptyLine(), cst.EmptyLine()]

@@ -94,7 +94,9 @@ class SelectListPass(Pass):
             func = updated_node.func
             assert isinstance(func, cst.Attribute)
             self.count_rewrite()
-            return updated_node.with_changes(func=func.with_changes(attr=cst.Name("scalar_subquery")))
+            return updated_node.with_changes(
+                func=func.with_changes(attr=cst.Name("scalar_subquery"))
+            )
         if not updated_node.args or updated_node.args[0].keyword is not None:
             return updated_node
         first = updated_node.args[0]
