@@ -24,9 +24,6 @@ from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
 from sqla_upgrade.codemods.transform import FileResult
 
-# Bytes whose absence proves a file cannot contribute facts to the index.
-INDEX_TRIGGERS = (b"sqlalchemy", b"session", b"Session", b"query", b"db")
-
 
 @dataclass
 class RunReport:
@@ -55,7 +52,7 @@ def build_index(files: list[SourceFile]) -> tuple[ProjectIndex, dict[str, str]]:
     builder = IndexBuilder()
     for source_file in files:
         data = read_bytes(source_file.path)
-        if isinstance(data, bytes) and any(t in data for t in INDEX_TRIGGERS):
+        if isinstance(data, bytes):
             builder.add(
                 data, source_file.module_name, str(source_file.path), source_file.is_package
             )

@@ -78,6 +78,12 @@ class FileIoFacts:
     module: str
     path: str
     functions: dict[str, FunctionIo] = field(default_factory=dict)
+    #: functions handed over as values under a name (``set_defaults(func=cmd)``,
+    #: ``{"run": cmd}``): ``x.func(...)`` elsewhere calls one of them
+    escapes: dict[str, set[str]] = field(default_factory=dict)
+
+
+DYNAMIC = "<dynamic>."
 
 
 @dataclass
@@ -87,6 +93,8 @@ class AsyncPlan:
     functions: dict[str, str] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: names under which both async and sync functions are passed around
+    mixed_dynamic: set[str] = field(default_factory=set)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
@@ -321,6 +329,25 @@ class IoFactsCollector(ScopeTracking):
         callee = self.calls.callee(node, self.enclosing_class())
         if callee is not None:
             current.calls.append((callee, line))
+        elif isinstance(node.func, cst.Attribute):
+            current.calls.append((DYNAMIC + node.func.attr.value, line))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._escape(node.keyword.value, node.value)
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        key = node.key
+        if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+            self._escape(key.evaluated_value, node.value)
+
+    def _escape(self, key: str, value: cst.BaseExpression) -> None:
+        if not isinstance(value, cst.Name | cst.Attribute):
+            return
+        for name in qualified_names(self, value):
+            resolved = self.state.index.resolve_alias(name)
+            if resolved in self.state.index.functions:
+                self.facts.escapes.setdefault(key, set()).add(resolved)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         current = self._current()
@@ -341,6 +368,10 @@ def collect_io_facts(tree: cst.Module, state: FileState) -> FileIoFacts:
 def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
     plan = AsyncPlan()
     functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
+    escapes: dict[str, set[str]] = {}
+    for facts in all_facts:
+        for key, names in facts.escapes.items():
+            escapes.setdefault(key, set()).update(names)
     for facts in all_facts:
         for qualname, function in facts.functions.items():
             plan.locations[qualname] = (facts.path, function.line)
@@ -358,6 +389,14 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
                     _mark(plan, function, f"calls {callee} (line {line})")
                     changed = True
                     break
+        for key, names in escapes.items():
+            dynamic = DYNAMIC + key
+            if dynamic not in plan.functions and names and names <= set(plan.functions):
+                plan.functions[dynamic] = f"every function passed as {key!r} is async"
+                changed = True
+    for key, names in escapes.items():
+        if names & set(plan.functions) and not names <= set(plan.functions):
+            plan.mixed_dynamic.add(key)
     return plan
 
 

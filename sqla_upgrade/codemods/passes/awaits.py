@@ -52,7 +52,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, CallResolver, ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import (
+    DYNAMIC,
+    AsyncPlan,
+    CallResolver,
+    ScopeTracking,
+)
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -159,6 +164,16 @@ class AwaitPass(ScopeTracking):
                 )
             return updated_node
         callee = self.calls.callee(original_node, self.enclosing_class())
+        if callee is None and isinstance(original_node.func, cst.Attribute):
+            attr = original_node.func.attr.value
+            if attr in self.plan.mixed_dynamic:
+                self.todo(
+                    original_node,
+                    f"functions passed around as {attr!r} are partly async now: await the async ones",
+                )
+                return updated_node
+            if self.plan.is_async(DYNAMIC + attr) and not self.io.io_call(original_node):
+                callee = DYNAMIC + attr
         to_project_async = self.plan.is_async(callee)
         is_io = not to_project_async and self.io.io_call(original_node)
         if not (to_project_async or is_io):
