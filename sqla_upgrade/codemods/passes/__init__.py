@@ -2,6 +2,7 @@
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.passes.async_engine import AsyncEnginePass
+from sqla_upgrade.codemods.passes.async_tests import AsyncTestsPass
 from sqla_upgrade.codemods.passes.awaits import AwaitPass
 from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
 from sqla_upgrade.codemods.passes.case_list import CaseListPass
@@ -29,6 +30,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     AsyncEnginePass,
     SchemaRunSyncPass,
     AwaitPass,
+    AsyncTestsPass,
 )
 
 __all__ = ["ALL_PASSES"]

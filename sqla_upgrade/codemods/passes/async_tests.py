@@ -1,0 +1,142 @@
+"""Run the user's pytest tests and fixtures that became coroutines with pytest-asyncio.
+
+Before (after the await pass made them async)::
+
+    @pytest.fixture(scope="session")
+    async def database():
+        await db.init_db()
+        yield
+
+    async def test_seed():
+        assert await demo.seed()
+
+After::
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def database():
+        await db.init_db()
+        yield
+
+    @pytest.mark.asyncio(loop_scope="session")
+    async def test_seed():
+        assert await demo.seed()
+
+Safety: pytest does not run ``async def`` tests by itself; pytest-asyncio (the style most
+suites use, and the one used when the suite already marks tests with it) runs them. All
+converted tests and fixtures share one session-wide event loop, because an async engine's
+pooled connections belong to the loop that opened them. A suite written with the anyio
+plugin keeps its ``@pytest.mark.anyio`` style. ``unittest.TestCase`` methods that became
+coroutines get a TODO (``IsolatedAsyncioTestCase`` is the replacement). The migrated suite
+needs ``pytest-asyncio`` installed; the report says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
+
+from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.chains import keyword
+from sqla_upgrade.codemods.names import qualified_names
+
+FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
+ASYNC_FIXTURE = frozenset({"pytest_asyncio.fixture", "pytest_asyncio.plugin.fixture"})
+TESTCASE = frozenset({"unittest.TestCase", "unittest.case.TestCase"})
+
+
+def is_test_module(path: str) -> bool:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+class AsyncTestsPass(ScopeTracking):
+    """pytest tests/fixtures that became async → pytest-asyncio marks and fixtures."""
+
+    name = "async-tests"
+    targets = frozenset({"async"})
+    stage = 2
+    triggers = (b"async def",)
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plan = self.state.index.async_plan
+        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.enabled = is_test_module(self.state.path)
+        self.anyio_style = False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        code = node.code
+        self.anyio_style = "mark.anyio" in code and "mark.asyncio" not in code
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        qualname = self.current_qualname()
+        klass = self.enclosing_class()
+        result = super().leave_FunctionDef(original_node, updated_node)
+        if not self.enabled or original_node.asynchronous is None:
+            return result
+        if not self.plan.is_async(qualname):  # only what this migration made async
+            return result
+        if klass is not None and self._is_testcase(klass):
+            self.todo(original_node, "this TestCase method is a coroutine now: derive the class from unittest.IsolatedAsyncioTestCase")
+            return result
+        decorators = list(updated_node.decorators)
+        originals = list(original_node.decorators)
+        for position, decorator in enumerate(originals):
+            names = qualified_names(self, _decorator_target(decorator))
+            if names & ASYNC_FIXTURE:
+                return result
+            if names & FIXTURE:
+                if self.anyio_style:
+                    return result
+                decorators[position] = self._async_fixture(decorators[position])
+                self.count_rewrite()
+                return updated_node.with_changes(decorators=decorators)
+        if original_node.name.value.startswith("test") and not _has_async_mark(originals):
+            self.count_rewrite()
+            return updated_node.with_changes(decorators=[*decorators, self._mark()])
+        return result
+
+    def _is_testcase(self, klass: str) -> bool:
+        module = self.state.index.modules.get(klass.rpartition(".")[0])
+        facts = module.models.get(klass) if module else None
+        return facts is not None and any(b in TESTCASE for b in facts.bases)
+
+    def _async_fixture(self, decorator: cst.Decorator) -> cst.Decorator:
+        AddImportsVisitor.add_needed_import(self.context, "pytest_asyncio")
+        target = decorator.decorator
+        func = cst.Attribute(value=cst.Name("pytest_asyncio"), attr=cst.Name("fixture"))
+        args = list(target.args) if isinstance(target, cst.Call) else []
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(keyword("loop_scope", cst.SimpleString('"session"')))
+        return decorator.with_changes(decorator=cst.Call(func=func, args=args))
+
+    def _mark(self) -> cst.Decorator:
+        AddImportsVisitor.add_needed_import(self.context, "pytest")
+        if self.anyio_style:
+            mark = cst.parse_expression("pytest.mark.anyio")
+            return cst.Decorator(decorator=mark)
+        mark = cst.parse_expression('pytest.mark.asyncio(loop_scope="session")')
+        return cst.Decorator(decorator=mark)
+
+
+def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:
+    target = decorator.decorator
+    return target.func if isinstance(target, cst.Call) else target
+
+
+def _has_async_mark(decorators: list[cst.Decorator]) -> bool:
+    for decorator in decorators:
+        code = cst.Module([]).code_for_node(_decorator_target(decorator))
+        if code.endswith(("mark.asyncio", "mark.anyio")):
+            return True
+    return False
