@@ -22,6 +22,7 @@ from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
+from sqla_upgrade.codemods.templates import template_attribute_reads
 from sqla_upgrade.codemods.transform import FileResult
 
 
@@ -126,7 +127,7 @@ def run(
         if progress is not None:
             progress(done, total)
     if two_stages:
-        attach_plan(index, results)
+        attach_plan(index, results, template_attribute_reads(paths))
     jobs = [(r, f.module_name) for r, f in zip(results, files, strict=True)]
     for result in _map(_stage_two_job, jobs, index, options, passes):
         if result.error is None and result.path in failures:

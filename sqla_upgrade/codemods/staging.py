@@ -45,9 +45,12 @@ def stage_two(
     return finish(result)
 
 
-def attach_plan(index: ProjectIndex, results: list[FileResult]) -> None:
+def attach_plan(
+    index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
+) -> None:
     facts = [r.facts for r in results if isinstance(r.facts, FileIoFacts)]
     index.async_plan = plan_async(facts)
+    index.async_plan.read_attributes |= template_reads or set()
     for result in results:
         result.facts = None
 

@@ -81,6 +81,8 @@ class FileIoFacts:
     #: functions handed over as values under a name (``set_defaults(func=cmd)``,
     #: ``{"run": cmd}``): ``x.func(...)`` elsewhere calls one of them
     escapes: dict[str, set[str]] = field(default_factory=dict)
+    #: every attribute name read (``post.author`` → ``author``), for eager loading
+    attribute_reads: set[str] = field(default_factory=set)
 
 
 DYNAMIC = "<dynamic>."
@@ -95,6 +97,8 @@ class AsyncPlan:
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: names under which both async and sync functions are passed around
     mixed_dynamic: set[str] = field(default_factory=set)
+    #: attribute names read anywhere in the project (code and templates)
+    read_attributes: set[str] = field(default_factory=set)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
@@ -349,6 +353,9 @@ class IoFactsCollector(ScopeTracking):
             if resolved in self.state.index.functions:
                 self.facts.escapes.setdefault(key, set()).add(resolved)
 
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.facts.attribute_reads.add(node.attr.value)
+
     def visit_WithItem(self, node: cst.WithItem) -> None:
         current = self._current()
         if current is not None and current.direct_io is None and self.io.io_context(node.item):
@@ -370,6 +377,7 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
     functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
     escapes: dict[str, set[str]] = {}
     for facts in all_facts:
+        plan.read_attributes |= facts.attribute_reads
         for key, names in facts.escapes.items():
             escapes.setdefault(key, set()).update(names)
     for facts in all_facts:

@@ -8,6 +8,7 @@ from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
 from sqla_upgrade.codemods.passes.case_list import CaseListPass
 from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocommitPass
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
+from sqla_upgrade.codemods.passes.eager_relationships import EagerRelationshipsPass
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
 from sqla_upgrade.codemods.passes.raw_sql import RawSqlPass
@@ -28,6 +29,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     ConnectionAutocommitPass,
     SessionAutocommitPass,
     AsyncEnginePass,
+    EagerRelationshipsPass,
     SchemaRunSyncPass,
     AwaitPass,
     AsyncTestsPass,

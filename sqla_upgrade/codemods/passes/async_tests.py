@@ -86,7 +86,10 @@ class AsyncTestsPass(ScopeTracking):
         if not self.plan.is_async(qualname):  # only what this migration made async
             return result
         if klass is not None and self._is_testcase(klass):
-            self.todo(original_node, "this TestCase method is a coroutine now: derive the class from unittest.IsolatedAsyncioTestCase")
+            self.todo(
+                original_node,
+                "this TestCase method is a coroutine now: derive the class from unittest.IsolatedAsyncioTestCase",
+            )
             return result
         decorators = list(updated_node.decorators)
         originals = list(original_node.decorators)
@@ -116,7 +119,9 @@ class AsyncTestsPass(ScopeTracking):
         func = cst.Attribute(value=cst.Name("pytest_asyncio"), attr=cst.Name("fixture"))
         args = list(target.args) if isinstance(target, cst.Call) else []
         if args:
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args[-1] = args[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
         args.append(keyword("loop_scope", cst.SimpleString('"session"')))
         return decorator.with_changes(decorator=cst.Call(func=func, args=args))
 

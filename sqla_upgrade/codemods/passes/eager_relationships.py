@@ -1,0 +1,183 @@
+"""Load the relationships the project reads eagerly, so no lazy load happens under asyncio.
+
+Before::
+
+    class Post(Base):
+        author = relationship("User", back_populates="posts")
+        comments = relationship("Comment", backref="post")
+        tags = relationship("Tag", secondary=post_tags)      # never read anywhere
+
+    # elsewhere: post.author.name, {% for c in post.comments %}, c.post.title
+
+After::
+
+    class Post(Base):
+        author = relationship("User", back_populates="posts", lazy="selectin")
+        comments = relationship("Comment", backref=backref("post", lazy="selectin"), lazy="selectin")
+        tags = relationship("Tag", secondary=post_tags)
+
+Safety: an AsyncSession cannot lazy-load: reading a relationship that was not loaded
+raises ``MissingGreenlet``. Every relationship whose attribute name is read somewhere in
+the project (Python code, or Jinja templates beside it) gets the ``selectin`` strategy,
+so it is loaded together with its parent whichever query, ``get()`` or ``refresh()``
+loaded the parent; results are identical, only when the rows are fetched changes.
+Relationships never read, and those that already choose an eager or ``raise``
+strategy, are left alone. ``lazy="dynamic"`` cannot work with AsyncSession at all; it is
+left with a TODO (rewrite to ``lazy="write_only"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
+
+from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.chains import keyword
+from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
+
+LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
+
+
+class EagerRelationshipsPass(ScopeTracking):
+    """relationship(...) read anywhere → relationship(..., lazy="selectin")."""
+
+    name = "eager-relationships"
+    targets = frozenset({"async"})
+    stage = 2
+    triggers = (b"relationship(", b"relation(", b"backref(")
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
+        PositionProvider,
+        QualifiedNameProvider,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plan = self.state.index.async_plan
+        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        klass = self.enclosing_class()
+        if klass is None or self.enclosing_function() is not None:
+            return updated_node
+        if klass not in self.state.index.models or len(updated_node.targets) != 1:
+            return updated_node
+        target = updated_node.targets[0].target
+        value = updated_node.value
+        if not isinstance(target, cst.Name) or not _is_relationship(value):
+            return updated_node
+        assert isinstance(value, cst.Call)
+        return updated_node.with_changes(value=self._eager(original_node, target.value, value))
+
+    def leave_AnnAssign(
+        self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign
+    ) -> cst.AnnAssign:
+        klass = self.enclosing_class()
+        value = updated_node.value
+        if klass is None or klass not in self.state.index.models or value is None:
+            return updated_node
+        if not isinstance(updated_node.target, cst.Name) or not _is_relationship(value):
+            return updated_node
+        assert isinstance(value, cst.Call)
+        return updated_node.with_changes(
+            value=self._eager(original_node, updated_node.target.value, value)
+        )
+
+    def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
+        reads = self.plan.read_attributes
+        args = [self._eager_backref(a, reads) for a in call.args]
+        if name not in reads:
+            return call.with_changes(args=args) if args != list(call.args) else call
+        lazy = next((a for a in args if a.keyword is not None and a.keyword.value == "lazy"), None)
+        if lazy is None:
+            self.count_rewrite()
+            return call.with_changes(
+                args=_append(args, keyword("lazy", cst.SimpleString('"selectin"')))
+            )
+        strategy = _literal(lazy.value)
+        if strategy == "dynamic":
+            self.todo(
+                statement,
+                "lazy='dynamic' relationships do not work with AsyncSession: use "
+                "lazy='write_only' and query the collection with select()",
+            )
+            return call.with_changes(args=args)
+        if strategy in LAZY_STRATEGIES:
+            self.count_rewrite()
+            args = [
+                a.with_changes(value=cst.SimpleString('"selectin"')) if a is lazy else a
+                for a in args
+            ]
+        return call.with_changes(args=args)
+
+    def _eager_backref(self, arg: cst.Arg, reads: set[str]) -> cst.Arg:
+        """``backref="post"`` read somewhere → ``backref=backref("post", lazy="selectin")``."""
+        if arg.keyword is None or arg.keyword.value != "backref":
+            return arg
+        value = arg.value
+        if isinstance(value, cst.SimpleString):
+            name = _literal(value)
+            if name not in reads:
+                return arg
+            AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "backref")
+            self.count_rewrite()
+            call = cst.Call(
+                func=cst.Name("backref"),
+                args=[
+                    cst.Arg(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    keyword("lazy", cst.SimpleString('"selectin"')),
+                ],
+            )
+            return arg.with_changes(value=call)
+        if isinstance(value, cst.Call) and value.args and _literal(value.args[0].value) in reads:
+            if not any(a.keyword is not None and a.keyword.value == "lazy" for a in value.args):
+                self.count_rewrite()
+                return arg.with_changes(
+                    value=value.with_changes(
+                        args=_append(
+                            list(value.args), keyword("lazy", cst.SimpleString('"selectin"'))
+                        )
+                    )
+                )
+        return arg
+
+
+def _is_relationship(value: cst.BaseExpression) -> bool:
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return name in RELATIONSHIP_FUNCS
+
+
+def _literal(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
+
+
+def _append(args: list[cst.Arg], extra: cst.Arg) -> list[cst.Arg]:
+    """``args`` plus ``extra`` at the end, keeping a one-argument-per-line layout."""
+    if not args:
+        return [extra]
+    last = args[-1]
+    if isinstance(last.comma, cst.MaybeSentinel):
+        # the whitespace before ")" stays before ")"
+        spaced = last.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+            whitespace_after_arg=cst.SimpleWhitespace(""),
+        )
+        return [
+            *args[:-1],
+            spaced,
+            extra.with_changes(whitespace_after_arg=last.whitespace_after_arg),
+        ]
+    between = (
+        args[-2].comma if len(args) > 1 else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    )
+    return [*args[:-1], last.with_changes(comma=between), extra.with_changes(comma=last.comma)]
