@@ -176,6 +176,7 @@ def _text_output(report: RunReport, verb: str, show_diff: bool) -> None:
             render.print_diff(out, result)
     err = _stderr()
     render.print_notes(err, report)
+    render.print_async_functions(err, report)
     render.print_summary(err, report, verb)
 
 

@@ -110,8 +110,34 @@ def report_json(report: RunReport, command: str, target: str, with_diff: bool) -
         "target": target,
         "summary": summary_counts(report),
         "files": files,
+        "async_functions": async_functions(report),
     }
     return json.dumps(document, indent=2, sort_keys=False)
+
+
+def async_functions(report: RunReport) -> list[dict[str, Any]]:
+    """Every function the run makes async, with the call chain down to the I/O."""
+    plan = report.async_plan
+    if plan is None:
+        return []
+    entries = []
+    for qualname in sorted(plan.functions):
+        if qualname.startswith("<"):
+            continue
+        path, line = plan.locations.get(qualname, ("", 0))
+        entries.append({"function": qualname, "path": path, "line": line, "why": plan.chain(qualname)})
+    return entries
+
+
+def print_async_functions(console: Console, report: RunReport) -> None:
+    entries = async_functions(report)
+    if not entries:
+        return
+    console.print(Text(f"{len(entries)} functions become async:", style="bold"), highlight=False)
+    for entry in entries:
+        chain = " → ".join(entry["why"][1:])
+        line = f"{entry['path']}:{entry['line']}: {entry['function'].rsplit('.', 1)[-1]} ← {chain}"
+        console.print(Text(line, style="dim"), soft_wrap=True, highlight=False)
 
 
 def _escape_property(value: str) -> str:
