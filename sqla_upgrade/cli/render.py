@@ -125,7 +125,9 @@ def async_functions(report: RunReport) -> list[dict[str, Any]]:
         if qualname.startswith("<"):
             continue
         path, line = plan.locations.get(qualname, ("", 0))
-        entries.append({"function": qualname, "path": path, "line": line, "why": plan.chain(qualname)})
+        entries.append(
+            {"function": qualname, "path": path, "line": line, "why": plan.chain(qualname)}
+        )
     return entries
 
 

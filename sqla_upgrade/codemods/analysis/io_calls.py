@@ -64,12 +64,25 @@ class IoDetector:
         self.connectables = ConnectableResolver(transformer, self.sessions)
 
     def is_session(self, node: cst.BaseExpression) -> bool:
+        if self._is_flask_attribute(node, "session"):
+            return False  # Flask-SQLAlchemy's db.session stays synchronous
         return self.sessions.evidence(node) in KNOWN
+
+    def _is_flask_attribute(self, node: cst.BaseExpression, attr: str) -> bool:
+        from sqla_upgrade.codemods.index.model import ObjectKind
+
+        return (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == attr
+            and self.sessions.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY
+        )
 
     def is_connection(self, node: cst.BaseExpression) -> bool:
         return self.connectables.connection_evidence(node) in KNOWN
 
     def is_engine(self, node: cst.BaseExpression) -> bool:
+        if self._is_flask_attribute(node, "engine"):
+            return False
         return self.connectables.engine_evidence(node) in KNOWN
 
     def io_call(self, call: cst.Call) -> bool:

@@ -37,6 +37,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
+from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
 
@@ -58,11 +59,23 @@ class EagerRelationshipsPass(ScopeTracking):
         plan = self.state.index.async_plan
         self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
 
+    def _async_model(self, klass: str | None) -> bool:
+        """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
+        if klass is None or self.enclosing_function() is not None:
+            return False
+        model = self.state.index.models.get(klass)
+        if model is None:
+            return False
+        index = self.state.index
+        return not any(
+            b.endswith(".Model")
+            and index.kind_of(b.rpartition(".")[0]) is ObjectKind.FLASK_SQLALCHEMY
+            for b in _all_bases(index, klass)
+        )
+
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         klass = self.enclosing_class()
-        if klass is None or self.enclosing_function() is not None:
-            return updated_node
-        if klass not in self.state.index.models or len(updated_node.targets) != 1:
+        if not self._async_model(klass) or len(updated_node.targets) != 1:
             return updated_node
         target = updated_node.targets[0].target
         value = updated_node.value
@@ -76,7 +89,7 @@ class EagerRelationshipsPass(ScopeTracking):
     ) -> cst.AnnAssign:
         klass = self.enclosing_class()
         value = updated_node.value
-        if klass is None or klass not in self.state.index.models or value is None:
+        if not self._async_model(klass) or value is None:
             return updated_node
         if not isinstance(updated_node.target, cst.Name) or not _is_relationship(value):
             return updated_node
@@ -142,6 +155,16 @@ class EagerRelationshipsPass(ScopeTracking):
                     )
                 )
         return arg
+
+
+def _all_bases(index: ProjectIndex, klass: str, depth: int = 0) -> list[str]:
+    model = index.models.get(index.resolve_alias(klass))
+    if model is None or depth > 20:
+        return []
+    found = [index.resolve_alias(b) for b in model.bases]
+    for base in list(found):
+        found.extend(_all_bases(index, base, depth + 1))
+    return found
 
 
 def _is_relationship(value: cst.BaseExpression) -> bool:
