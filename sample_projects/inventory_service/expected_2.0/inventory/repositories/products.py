@@ -1,0 +1,128 @@
+from sqlalchemy import select, update, func, or_
+from sqlalchemy.orm import aliased
+
+from ..models import Category, Product, StockLevel, Supplier
+
+
+def get(session, product_id):
+    return session.get(Product, product_id)
+
+
+def get_by_sku(session, sku):
+    return session.scalars(select(Product).filter_by(sku=sku)).one_or_none()
+
+
+def sku_exists(session, sku):
+    return session.scalar(select(select(Product).where(Product.sku == sku).exists()))
+
+
+def get_category(session, name):
+    return session.scalars(select(Category).where(Category.name == name).limit(1)).first()
+
+
+def get_or_create_category(session, name):
+    category = get_category(session, name)
+    if category is None:
+        category = Category(name=name)
+        session.add(category)
+        session.flush()
+    return category
+
+
+def get_or_create_supplier(session, name, country):
+    supplier = session.scalars(select(Supplier).filter_by(name=name).limit(1)).first()
+    if supplier is None:
+        supplier = Supplier(name=name, country=country)
+        session.add(supplier)
+    return supplier
+
+
+def search_query(session, term=None, category=None, active_only=True):
+    # TODO(sqla-upgrade): the query object is returned or passed on; its consumers cannot be followed
+    query = session.query(Product).join(Category, Product.category_id == Category.id)
+    if term:
+        pattern = "%" + term + "%"
+        query = query.filter(or_(Product.name.ilike(pattern), Product.sku.ilike(pattern)))
+    if category:
+        query = query.filter(Category.name == category)
+    if active_only:
+        query = query.filter(Product.active == True)  # noqa: E712
+    return query
+
+
+def search(session, term=None, category=None, offset=0, limit=20):
+    return (
+        search_query(session, term, category)
+        .order_by(Product.sku)
+        .offset(offset)
+        .limit(limit)
+        .all()
+    )
+
+
+def count_matching(session, term=None, category=None):
+    return search_query(session, term, category).count()
+
+
+def skus_in_category(session, category):
+    rows = (
+        search_query(session, category=category)
+        .with_entities(Product.sku)
+        .order_by(Product.sku)
+        .all()
+    )
+    return [row.sku for row in rows]
+
+
+def category_summary(session, min_products=1):
+    return (
+        session.execute(select(
+            Category.name,
+            func.count(Product.id).label("products"),
+            func.sum(Product.price_cents).label("total_price"),
+            func.min(Product.price_cents).label("cheapest"),
+            func.max(Product.price_cents).label("dearest"),
+        )
+        .join(Product, Product.category_id == Category.id)
+        .where(Product.active == True)  # noqa: E712
+        .group_by(Category.id, Category.name)
+        .having(func.count(Product.id) >= min_products)
+        .order_by(Category.name)).all()
+    )
+
+
+def supplier_countries(session, category=None):
+    query = select(Supplier.country).join(Product, Product.supplier_id == Supplier.id)
+    if category is not None:
+        query = query.join(Category).where(Category.name == category)
+    return [row[0] for row in session.execute(query.distinct().order_by(Supplier.country)).all()]
+
+
+def substitutes(session, totals):
+    """(product, substitute, substitute units on hand) for every product that has one."""
+    Substitute = aliased(Product)
+    return (
+        session.execute(select(Product, Substitute, func.coalesce(totals.c.on_hand, 0))
+        .join(Substitute, Product.substitute)
+        .outerjoin(totals, totals.c.product_id == Substitute.id)
+        .order_by(Product.sku)).unique().all()
+    )
+
+
+def unstocked_query(session):
+    stocked = select(StockLevel.product_id).where(StockLevel.quantity > 0).subquery()
+    # TODO(sqla-upgrade): this Query object is returned or passed on, so its consumers cannot be rewritten with it; convert it and its consumers together
+    return session.query(Product).filter(
+        Product.active == True, ~Product.id.in_(stocked)  # noqa: E712
+    )
+
+
+def deactivate_unstocked(session):
+    return unstocked_query(session).update({"active": False}, synchronize_session=False)
+
+
+def reprice_category(session, category, delta_cents):
+    return (
+        session.execute(update(Product)
+        .where(Product.category_id == category.id, Product.active == True).values({Product.price_cents: Product.price_cents + delta_cents}).execution_options(synchronize_session=False)).rowcount
+    )

@@ -1,0 +1,78 @@
+"""End to end: migrate each sample project and run its own tests on each database.
+
+For every project x target (``2.0``, ``async``) x database (SQLite, PostgreSQL, MariaDB):
+
+1. copy the project (without ``expected_*`` folders and caches) and run
+   ``python -m sqla_upgrade apply --target T`` on the copy: exit 0;
+2. every ``.py`` file of the output compiles, and a second ``apply`` leaves the tree
+   byte-identical;
+3. the output equals the reviewed golden copy ``sample_projects/<name>/expected_<T>/``
+   when that folder exists (``SQLA_UPGRADE_UPDATE_GOLDEN=1`` rewrites it instead);
+4. the project's tests, run on a fresh database (sync drivers for ``2.0``, async drivers
+   and ``-W error::RuntimeWarning`` for ``async``), pass exactly as many tests as the
+   legacy code does on the same kind of database, with no failures.
+
+The migration of a project for a target is done once and shared by its three database
+cases; its problems are reported by each of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import DATABASES, PROJECTS, TARGETS, UPDATE_GOLDEN_ENV, record, server_admin_url
+from .scheduler import E2E
+
+# The async target does not yet migrate these samples to a passing state (issues #5-#7
+# are open: Flask-SQLAlchemy async sessions, lazy loads of objects created in the same
+# unit of work, one event loop shared by TestClient and fixtures). The cases still run,
+# so a fix shows up as XPASS; they are not counted as passing.
+ASYNC_NOT_YET = {
+    ("flask_blog", "async"): "Flask-SQLAlchemy apps keep a synchronous session (issue #5)",
+    ("inventory_service", "async"): "lazy load of a relationship on a new object (issue #7)",
+    ("fastapi_todo", "async"): "TestClient and test fixtures use different event loops (issue #6)",
+}
+
+
+def _case(project: str, target: str, database: str) -> object:
+    marks = []
+    reason = ASYNC_NOT_YET.get((project, target))
+    if reason is not None and not (project == "fastapi_todo" and database == "sqlite"):
+        marks.append(pytest.mark.xfail(reason=reason, strict=False))
+    return pytest.param(project, target, database, id=f"{project}-{target}-{database}", marks=marks)
+
+
+CASES = [
+    _case(project, target, database)
+    for project in PROJECTS
+    for target in TARGETS
+    for database in DATABASES
+]
+
+
+@pytest.mark.parametrize(("project", "target", "database"), CASES)
+def test_migrated_project(project: str, target: str, database: str, e2e: E2E) -> None:
+    admin_url = server_admin_url(database)  # skips (or fails in CI) without the server
+    migration = e2e.migration(project, target).result()
+    if not migration.applied:
+        pytest.fail("\n\n".join(migration.problems), pytrace=False)
+
+    baseline = e2e.checked_baseline(project, database)
+    run = e2e.migrated_run(project, target, database, admin_url).result()
+    assert run is not None
+    record(f"{project} --target {target} on {database}", run.result_line)
+
+    failures = list(migration.problems)
+    if run.returncode != 0 or run.failed or run.passed != baseline.passed:
+        failures.append(
+            f"the migrated tests do not match the legacy run on {database}: "
+            f"legacy {baseline.result_line!r}, migrated {run.result_line!r}\n" + run.describe()
+        )
+    if migration.golden_diff:
+        failures.append(
+            f"the migrated tree differs from sample_projects/{project}/expected_{target}/ "
+            f"(the tool's output or the sample changed: review the diff, then accept it "
+            f"with {UPDATE_GOLDEN_ENV}=1):\n" + migration.golden_diff
+        )
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
