@@ -12,12 +12,13 @@ On top of that it can:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import BaseMetadataProvider, PositionProvider
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import BaseMetadataProvider, MetadataWrapper, PositionProvider
 
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -89,6 +90,20 @@ class Pass(VisitorBasedCodemodCommand):
             messages = self._pending_todos.setdefault(id(holder), [])
             if message not in messages:
                 messages.append(message)
+
+    def run_with(self, wrapper: MetadataWrapper) -> cst.Module:
+        """Transform ``wrapper.module`` reusing the metadata already resolved on ``wrapper``
+        (passes that leave a file alone share one scope analysis), then add/remove imports."""
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            tree = self.transform_module_impl(wrapper.module)
+        for key, visitor in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if key in self.context.scratch:
+                tree = visitor(self.context).transform_module(tree)
+        return tree
 
     def count_rewrite(self, amount: int = 1) -> None:
         self.state.rewrites[self.name] = self.state.rewrites.get(self.name, 0) + amount

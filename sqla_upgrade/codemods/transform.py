@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 from libcst.codemod import CodemodContext
 
 from sqla_upgrade.codemods.base import FileState, Pass
@@ -46,19 +47,26 @@ def _triggered(pass_cls: type[Pass], code: bytes) -> bool:
 
 def _apply_passes(
     tree: cst.Module, source: bytes, state: FileState, passes: list[type[Pass]]
-) -> tuple[cst.Module, bool]:
+) -> tuple[cst.Module, bool, MetadataWrapper | None]:
+    """Run the passes in order. Metadata (scopes, qualified names...) is computed once and
+    shared by consecutive passes until one of them changes the tree."""
     code = source
     changed = False
+    wrapper: MetadataWrapper | None = None
     for pass_cls in passes:
         if not _triggered(pass_cls, code):
             continue
+        if wrapper is None:
+            wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
         before = (sum(state.rewrites.values()), len(state.notes))
         context = CodemodContext(filename=state.path, full_module_name=state.module_name)
-        tree = pass_cls(context, state).transform_module(tree)
+        new_tree = pass_cls(context, state).run_with(wrapper)
         if (sum(state.rewrites.values()), len(state.notes)) != before:
             changed = True
+            tree = new_tree
+            wrapper = None
             code = tree.bytes
-    return tree, changed
+    return tree, changed, wrapper
 
 
 def _compile_error(code: bytes, path: str) -> str | None:
@@ -86,7 +94,7 @@ def run_stage(
     index: ProjectIndex,
     options: Options,
     passes: list[type[Pass]],
-    collect: Callable[[cst.Module, FileState], object] | None = None,
+    collect: Callable[[MetadataWrapper, FileState], object] | None = None,
 ) -> FileResult:
     """Run ``passes`` over the file's current code (``result.stage_code``), in place.
 
@@ -103,10 +111,13 @@ def run_stage(
         return result
     state = FileState(path=result.path, module_name=module_name, index=index, options=options)
     try:
-        tree, changed = _apply_passes(tree, source, state, passes) if wanted else (tree, False)
+        wrapper = None
+        changed = False
+        if wanted:
+            tree, changed, wrapper = _apply_passes(tree, source, state, passes)
         result.stage_code = tree.bytes if changed else source
         if collect is not None:
-            result.facts = collect(tree, state)
+            result.facts = collect(wrapper or MetadataWrapper(tree, unsafe_skip_copy=True), state)
     except RecursionError:
         result.error = "cannot transform: nesting too deep"
         return result

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
+    MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
@@ -363,12 +364,12 @@ class IoFactsCollector(ScopeTracking):
             current.direct_io = f"with {_code(node.item)} at line {line}"
 
 
-def collect_io_facts(tree: cst.Module, state: FileState) -> FileIoFacts:
+def collect_io_facts(wrapper: MetadataWrapper, state: FileState) -> FileIoFacts:
     from libcst.codemod import CodemodContext
 
     context = CodemodContext(filename=state.path, full_module_name=state.module_name)
     collector = IoFactsCollector(context, state)
-    collector.transform_module(tree)
+    collector.run_with(wrapper)
     return collector.facts
 
 

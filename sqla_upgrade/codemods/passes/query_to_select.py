@@ -164,7 +164,7 @@ class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
     name = "query-to-select"
-    triggers = (b"query",)
+    triggers = (b".query",)
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
