@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 from libcst.codemod import CodemodContext
+from libcst.metadata import MetadataWrapper
 
 from sqla_upgrade.codemods.base import FileState, Pass
 from sqla_upgrade.codemods.index.model import ProjectIndex
