@@ -213,7 +213,7 @@ CASES = [
     (
         "parenthesized_multiline_chain",
         "def f(session: Session):\n    return (\n        session.query(User)\n        .filter(User.id > 1)\n        .all()\n    )\n",
-        "def f(session: Session):\n    return (\n        session.scalars(select(User)\n        .where(User.id > 1)).all()\n    )\n",
+        "def f(session: Session):\n    return (\n        session.scalars(select(User)\n        .where(User.id > 1))\n        .all()\n    )\n",
         "select",
     ),
 ]

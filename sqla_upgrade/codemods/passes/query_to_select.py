@@ -494,7 +494,7 @@ class QueryToSelectPass(Pass):
                 if isinstance(func, cst.Attribute) and func.attr.value in SUBQUERY_METHODS:
                     func.visit(self)
                     return False
-                return not (isinstance(func, cst.Name) and func.value in ("select", "exists"))
+                return not _builds_subquery(node)
 
             def visit_Attribute(self, node: cst.Attribute) -> bool:
                 nonlocal other
@@ -891,6 +891,7 @@ class QueryToSelectPass(Pass):
         return rebuild(terminal, stmt)
 
     def _reattach(self, chain: Chain, value: cst.BaseExpression) -> cst.BaseExpression:
+        value = _keep_terminal_layout(chain, value)
         for link in chain.after:
             value = rebuild(link, value)
         return value
@@ -904,6 +905,41 @@ class _DbMarker:
 
     def deep_clone(self) -> _DbMarker:
         return self
+
+
+def _builds_subquery(call: cst.Call) -> bool:
+    """``select(...)...``, ``exists()...``: a nested statement adds no FROM entry."""
+    node: cst.BaseExpression = call
+    while isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Name):
+            return func.value in ("select", "exists")
+        if not isinstance(func, cst.Attribute):
+            return False
+        node = func.value
+    return False
+
+
+def _keep_terminal_layout(chain: Chain, value: cst.BaseExpression) -> cst.BaseExpression:
+    """The terminal call is replaced; the line break and comments before its dot
+    (``...)  # noqa\n    .all()``) move to the dot of the outermost new call."""
+    terminal = chain.terminal
+    if terminal is None:
+        return value
+    old = terminal.node.func if isinstance(terminal.node, cst.Call) else terminal.node
+    if not isinstance(old, cst.Attribute) or not _has_layout(old.dot):
+        return value
+    target = value.func if isinstance(value, cst.Call) else value
+    if not isinstance(target, cst.Attribute):
+        return value
+    moved = target.with_changes(dot=old.dot)
+    return value.with_changes(func=moved) if isinstance(value, cst.Call) else moved
+
+
+def _has_layout(dot: cst.Dot) -> bool:
+    return not (
+        isinstance(dot.whitespace_before, cst.SimpleWhitespace) and dot.whitespace_before.value == ""
+    )
 
 
 def _keep_parentheses(old: cst.BaseExpression, new: cst.BaseExpression) -> cst.BaseExpression:

@@ -87,7 +87,8 @@ def delete_project(db: Session, db_project: models.Project):
 def complete_project_todos(db: Session, project_id: int):
     updated = (
         db.execute(update(models.Todo)
-        .where(models.Todo.project_id == project_id, models.Todo.done == False).values({models.Todo.done: True, models.Todo.completed_at: datetime.utcnow()}).execution_options(synchronize_session=False)).rowcount
+        .where(models.Todo.project_id == project_id, models.Todo.done == False).values({models.Todo.done: True, models.Todo.completed_at: datetime.utcnow()}).execution_options(synchronize_session=False))  # noqa: E712
+        .rowcount
     )
     db.commit()
     return updated
@@ -96,7 +97,8 @@ def complete_project_todos(db: Session, project_id: int):
 def project_progress(db: Session, project_id: int):
     total = db.scalar(select(func.count()).select_from(select(models.Todo).where(models.Todo.project_id == project_id).subquery()))
     done = (
-        db.scalar(select(func.count(models.Todo.id))
+        db  # noqa: E712
+        .scalar(select(func.count(models.Todo.id))
         .where(models.Todo.project_id == project_id, models.Todo.done == True))
     )
     percent = int(done * 100 / total) if total else 0
@@ -130,7 +132,8 @@ def tag_counts(db: Session, owner_id: int = None, limit: int = 20):
     rows = (
         db.execute(query.group_by(models.Tag.id, models.Tag.name)
         .order_by(func.count(models.Todo.id).desc(), models.Tag.name)
-        .limit(limit)).all()
+        .limit(limit))
+        .all()
     )
     return [{"name": name, "count": count} for name, count in rows]
 
@@ -202,7 +205,8 @@ def delete_todo(db: Session, db_todo: models.Todo):
 def delete_completed_todos(db: Session, owner_id: int):
     deleted = (
         db.execute(delete(models.Todo)
-        .where(models.Todo.owner_id == owner_id, models.Todo.done == True).execution_options(synchronize_session="fetch")).rowcount
+        .where(models.Todo.owner_id == owner_id, models.Todo.done == True).execution_options(synchronize_session="fetch"))  # noqa: E712
+        .rowcount
     )
     db.commit()
     return deleted
@@ -219,7 +223,8 @@ def user_stats(db: Session, user_id: int, today: date = None):
     by_priority = dict(
         db.execute(base.with_only_columns(models.Todo.priority, func.count(models.Todo.id))
         .where(models.Todo.done == False)  # noqa: E712
-        .group_by(models.Todo.priority)).all()
+        .group_by(models.Todo.priority))
+        .all()
     )
     return {
         "total": total,

@@ -92,7 +92,8 @@ def search_posts(term, limit=20):
         db.session.scalars(select(Post).where(Post.published == True)  # noqa: E712
         .where(or_(Post.title.ilike(pattern), Post.body.ilike(pattern)))
         .order_by(Post.id.desc())
-        .limit(limit)).all()
+        .limit(limit))
+        .all()
     )
 
 
@@ -104,7 +105,8 @@ def tag_cloud(limit=10):
         .where(Post.published == True)  # noqa: E712
         .group_by(Tag.id, Tag.name)
         .order_by(func.count(post_tags.c.post_id).desc(), Tag.name)
-        .limit(limit)).all()
+        .limit(limit))
+        .all()
     )
     return [{"name": name, "uses": uses} for name, uses in rows]
 
@@ -115,7 +117,8 @@ def top_authors(limit=3):
         .join(Post, Post.user_id == User.id)
         .group_by(User.id, User.username)
         .order_by(func.count(Post.id).desc(), User.id)
-        .limit(limit)).all()
+        .limit(limit))
+        .all()
     )
     return [{"username": u, "posts": int(n)} for u, n in rows]
 

@@ -42,7 +42,8 @@ def post(slug):
             db.session.scalars(select(Post).where(Post.tags.any(Tag.id.in_([t.id for t in post.tags])))
             .where(Post.id != post.id, Post.published == True)  # noqa: E712
             .order_by(Post.id.desc())
-            .limit(3)).all()
+            .limit(3))
+            .all()
         )
     return render_template("post.html", post=post, related=related)
 

@@ -70,7 +70,8 @@ def top_customers(session, limit=5):
         .where(Order.status.in_(BILLABLE))
         .group_by(Customer.id, Customer.name, Customer.email)
         .order_by(func.sum(totals.c.total).desc(), Customer.id)
-        .limit(limit)).all()
+        .limit(limit))
+        .all()
     )
 
 
@@ -78,12 +79,14 @@ def customers_without_orders(session):
     return (
         session.scalars(select(Customer)
         .where(~exists().where(Order.customer_id == Customer.id))
-        .order_by(Customer.id)).unique().all()
+        .order_by(Customer.id))
+        .all()
     )
 
 
 def expire_quotes(session, before):
     return (
         session.execute(update(Order)
-        .where(Order.status == "quote", Order.created_at < before).values({Order.status: "expired"}).execution_options(synchronize_session=False)).rowcount
+        .where(Order.status == "quote", Order.created_at < before).values({Order.status: "expired"}).execution_options(synchronize_session=False))
+        .rowcount
     )

@@ -87,7 +87,8 @@ def category_summary(session, min_products=1):
         .where(Product.active == True)  # noqa: E712
         .group_by(Category.id, Category.name)
         .having(func.count(Product.id) >= min_products)
-        .order_by(Category.name)).all()
+        .order_by(Category.name))
+        .all()
     )
 
 
@@ -105,7 +106,8 @@ def substitutes(session, totals):
         session.execute(select(Product, Substitute, func.coalesce(totals.c.on_hand, 0))
         .join(Substitute, Product.substitute)
         .outerjoin(totals, totals.c.product_id == Substitute.id)
-        .order_by(Product.sku)).unique().all()
+        .order_by(Product.sku)).unique()
+        .all()
     )
 
 
@@ -124,5 +126,6 @@ def deactivate_unstocked(session):
 def reprice_category(session, category, delta_cents):
     return (
         session.execute(update(Product)
-        .where(Product.category_id == category.id, Product.active == True).values({Product.price_cents: Product.price_cents + delta_cents}).execution_options(synchronize_session=False)).rowcount
+        .where(Product.category_id == category.id, Product.active == True).values({Product.price_cents: Product.price_cents + delta_cents}).execution_options(synchronize_session=False))  # noqa: E712
+        .rowcount
     )

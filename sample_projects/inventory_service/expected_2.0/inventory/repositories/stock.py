@@ -17,7 +17,8 @@ def totals_subquery(session):
 def get_level(session, product_id, warehouse_code):
     return (
         session.scalars(select(StockLevel)
-        .filter_by(product_id=product_id, warehouse_code=warehouse_code)).one_or_none()
+        .filter_by(product_id=product_id, warehouse_code=warehouse_code))
+        .one_or_none()
     )
 
 
@@ -73,5 +74,6 @@ def movement_count(session, product_id=None):
 def purge_movements(session, before):
     return (
         session.execute(delete(StockMovement)
-        .where(StockMovement.created_at < before).execution_options(synchronize_session="fetch")).rowcount
+        .where(StockMovement.created_at < before).execution_options(synchronize_session="fetch"))
+        .rowcount
     )
