@@ -930,8 +930,8 @@ def _keep_terminal_layout(chain: Chain, value: cst.BaseExpression) -> cst.BaseEx
     if not isinstance(old, cst.Attribute) or not _has_layout(old.dot):
         return value
     target = value.func if isinstance(value, cst.Call) else value
-    if not isinstance(target, cst.Attribute):
-        return value
+    if not isinstance(target, cst.Attribute) or not isinstance(target.value, cst.Call):
+        return value  # session.scalar(stmt): the break would land before the statement
     moved = target.with_changes(dot=old.dot)
     return value.with_changes(func=moved) if isinstance(value, cst.Call) else moved
 

@@ -97,8 +97,7 @@ def complete_project_todos(db: Session, project_id: int):
 def project_progress(db: Session, project_id: int):
     total = db.scalar(select(func.count()).select_from(select(models.Todo).where(models.Todo.project_id == project_id).subquery()))
     done = (
-        db  # noqa: E712
-        .scalar(select(func.count(models.Todo.id))
+        db.scalar(select(func.count(models.Todo.id))
         .where(models.Todo.project_id == project_id, models.Todo.done == True))
     )
     percent = int(done * 100 / total) if total else 0
