@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool, StaticPool
 
 from .models_src import load_models, seed
@@ -52,8 +52,35 @@ def _sqlite() -> Iterator[Engine]:
     engine.dispose()
 
 
-def _server(url_text: str) -> Iterator[Engine]:
+# drivers to try, in order, when a URL names none and the dialect's default is missing
+# (SQLAlchemy 2.1 defaults postgresql:// to psycopg 3, mysql:// to mysqlclient)
+FALLBACK_DRIVERS = {
+    "postgresql": ("psycopg2", "pg8000"),
+    "mysql": ("pymysql",),
+    "mariadb": ("pymysql",),
+}
+
+
+def _driver_url(url_text: str) -> URL:
+    """The URL with a driver that is installed, when it names none."""
     url = make_url(url_text)
+    if "+" in url.drivername:
+        return url
+    candidates = [url] + [
+        url.set(drivername=f"{url.drivername}+{driver}")
+        for driver in FALLBACK_DRIVERS.get(url.drivername, ())
+    ]
+    for candidate in candidates:
+        try:
+            candidate.get_dialect().import_dbapi()
+        except ImportError:
+            continue
+        return candidate
+    return url
+
+
+def _server(url_text: str) -> Iterator[Engine]:
+    url = _driver_url(url_text)
     name = f"sqla_diff_{secrets.token_hex(4)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     is_pg = url.get_backend_name() == "postgresql"

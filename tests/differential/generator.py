@@ -10,23 +10,26 @@ SQLAlchemy accepts (so the comparison is about results, not about errors):
   ``group_by``/``having``; spelled in ``query(...)`` or via ``with_entities`` /
   ``add_columns``;
 * joins: relationship attributes, ``(target, relationship)``, ``(target, onclause)``,
-  bare targets, aliased targets (``of_type``), ``outerjoin``/``isouter=True``;
+  bare targets, aliased targets (``of_type``), ``outerjoin``/``isouter=True``, and
+  implicit joins (the target enters the FROM list through a WHERE criterion);
 * filters: ``filter`` (several criteria, ``and_``/``or_``/``not_``/``~``, ``in_``,
   ``between``, ``is_(None)``, ``== None``, ``like``, ``in_`` of a nested query,
-  correlated ``exists()``), ``filter_by`` (on the last joined entity, as legacy does);
+  correlated ``exists()``, relationship ``any()``/``has()``), ``filter_by`` (on the
+  last joined entity, as legacy does);
 * ``order_by`` — when the terminal returns several rows in an order, the keys always
   end with a tiebreak that makes the order total (primary keys of every entity in the
   FROM clause; the selected columns under ``distinct``; the grouping columns under
   ``group_by``). Chains without ``order_by`` are compared as multisets and never get
   ``limit``/``offset``/``first()``;
 * ``limit``/``offset``/``slice``, ``distinct``, ``options`` (``joinedload``,
-  ``selectinload``, ``subqueryload``, nested, ``contains_eager``, ``load_only``,
-  ``defer``), ``yield_per``, ``populate_existing``;
+  ``selectinload``, ``subqueryload``, ``defaultload(...).x()``, nested,
+  ``contains_eager``, ``load_only``, ``defer``), ``yield_per``, ``populate_existing``;
 * terminals: ``all()``, ``first()``, ``one()``, ``one_or_none()``, ``scalar()``,
   ``count()``, iteration (comprehension, ``list(q)``, ``for`` loop),
   ``session.query(q.exists()).scalar()``, ``session.execute(q.statement)``;
   ``get(pk)``; bulk ``update()``/``delete()`` with every ``synchronize_session``;
   ``subquery()``/``scalar_subquery()``/``aliased(Model, subquery)`` in an outer query;
+  one query object used by several terminals (``count()``, ``first()``, ``all()``);
 * layouts: one expression, a parenthesized multi-line chain, or split statements
   (``q = session.query(...)``, ``if flag: q = q.filter(...)``, ``return q.all()``).
 """
@@ -46,6 +49,7 @@ from sqlalchemy.orm import (
     Session,
     aliased,
     contains_eager,
+    defaultload,
     defer,
     joinedload,
     load_only,
@@ -61,12 +65,17 @@ from diffmodels import Address, Item, Order, User
 # --------------------------------------------------------------------------- schema
 # column name -> type tag ("?" suffix: nullable)
 COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "User": [("id", "int"), ("name", "str"), ("age", "int?"), ("active", "bool"),
-             ("manager_id", "int?")],
+    "User": [
+        ("id", "int"),
+        ("name", "str"),
+        ("age", "int?"),
+        ("active", "bool"),
+        ("manager_id", "int?"),
+    ],
     "Address": [("id", "int"), ("user_id", "int"), ("email", "str"), ("city", "str?")],
     "Order": [("id", "int"), ("user_id", "int"), ("total", "int?"), ("status", "str")],
     "Item": [("id", "int"), ("name", "str"), ("price", "num?")],
-}  # fmt: skip
+}
 
 LITERALS: dict[tuple[str, str], list[str]] = {
     ("User", "id"): ["1", "2", "3", "5", "7", "11", "12", "99"],
@@ -123,6 +132,20 @@ RELS = [
 # pairs a bare ``.join(Target)`` can infer the ON clause for (one foreign key path)
 BARE_JOINABLE = {("User", "Address"), ("User", "Order"), ("Address", "User"), ("Order", "User")}
 
+# relationship comparators (EXISTS subqueries that correlate to everything but their target)
+RELATIONSHIP_CRITERIA: dict[str, list[str]] = {
+    "User": [
+        '{e}.addresses.any(Address.city == "Paris")',
+        "{e}.orders.any()",
+        "~{e}.orders.any(Order.total > 100)",
+        "{e}.manager.has(User.active == True)",
+        "{e}.reports.any()",
+    ],
+    "Address": ["{e}.user.has(User.age > 30)", "~{e}.user.has(User.active == True)"],
+    "Order": ["{e}.items.any(Item.price > 5)", '{e}.user.has(User.name.like("%a%"))'],
+    "Item": ['{e}.orders.any(Order.status == "open")', "~{e}.orders.any()"],
+}
+
 NESTED_MODEL = re.compile(r"session\.query\((\w+)")
 
 NUMERIC_AGGREGATES = {"User": ["age"], "Address": [], "Order": ["total"], "Item": ["price"]}
@@ -138,13 +161,22 @@ class Ent:
 
 
 @dataclass(frozen=True)
-class Item_:
+class Selected:
     """One element of the projection."""
 
     text: str
     kind: str  # "entity" | "column" | "aggregate"
     ent: Ent | None = None
     column: str | None = None  # for columns: the column expression (without label)
+
+
+def chance(draw: st.DrawFn, n: int) -> bool:
+    """True about once in ``n`` draws.
+
+    Hypothesis favours the smallest choice (its shrink target) far above uniform,
+    so the rare outcome is put at the top of the range, not at 0.
+    """
+    return draw(st.integers(1, n)) == n
 
 
 # --------------------------------------------------------------------------- filters
@@ -162,30 +194,49 @@ def _literal(draw: st.DrawFn, ent: Ent, name: str) -> str:
 @st.composite
 def atom(draw: st.DrawFn, ents: list[Ent], allow_nested: bool = True) -> str:
     """One boolean criterion over the columns of ``ents``."""
-    if allow_nested and draw(st.integers(0, 9)) == 0:
+    if allow_nested and chance(draw, 10):
         return draw(nested_criterion(ents))
+    if allow_nested and chance(draw, 8):
+        ent = draw(st.sampled_from(ents))
+        return draw(st.sampled_from(RELATIONSHIP_CRITERIA[ent.model])).format(e=ent.expr)
     ent, name, typ = draw(column_of(ents))
     col = ent.col(name)
     base = typ.rstrip("?")
     nullable = typ.endswith("?")
     choices: list[str] = []
     if base == "bool":
-        choices = [f"{col} == True", f"{col} == False", f"{col}.is_(True)", col,
-                   f"not_({col})", f"{col} != True"]  # fmt: skip
+        choices = [
+            f"{col} == True",
+            f"{col} == False",
+            f"{col}.is_(True)",
+            col,
+            f"not_({col})",
+            f"{col} != True",
+        ]
     elif base in ("int", "num"):
         lit = _literal(draw, ent, name)
         lit2 = _literal(draw, ent, name)
         op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
-        many = draw(st.lists(st.sampled_from(LITERALS[(ent.model, name)]), min_size=1,
-                             max_size=3, unique=True))  # fmt: skip
+        many = draw(
+            st.lists(
+                st.sampled_from(LITERALS[(ent.model, name)]), min_size=1, max_size=3, unique=True
+            )
+        )
         lo, hi = sorted([lit, lit2], key=float)
-        choices = [f"{col} {op} {lit}", f"{col}.in_([{', '.join(many)}])",
-                   f"{col}.between({lo}, {hi})", f"~{col}.in_([{', '.join(many)}])",
-                   f"{col}.not_in([{', '.join(many)}])"]  # fmt: skip
+        choices = [
+            f"{col} {op} {lit}",
+            f"{col}.in_([{', '.join(many)}])",
+            f"{col}.between({lo}, {hi})",
+            f"~{col}.in_([{', '.join(many)}])",
+            f"{col}.not_in([{', '.join(many)}])",
+        ]
     else:  # str
         lit = _literal(draw, ent, name)
-        many = draw(st.lists(st.sampled_from(LITERALS[(ent.model, name)]), min_size=1,
-                             max_size=3, unique=True))  # fmt: skip
+        many = draw(
+            st.lists(
+                st.sampled_from(LITERALS[(ent.model, name)]), min_size=1, max_size=3, unique=True
+            )
+        )
         choices = [f"{col} == {lit}", f"{col} != {lit}", f"{col}.in_([{', '.join(many)}])"]
         if (ent.model, name) in LIKE_PATTERNS:
             pat = draw(st.sampled_from(LIKE_PATTERNS[(ent.model, name)]))
@@ -194,8 +245,13 @@ def atom(draw: st.DrawFn, ents: list[Ent], allow_nested: bool = True) -> str:
             prefix = draw(st.sampled_from(PREFIXES[(ent.model, name)]))
             choices.append(f"{col}.startswith({prefix})")
     if nullable:
-        choices += [f"{col}.is_(None)", f"{col}.isnot(None)", f"{col}.is_not(None)",
-                    f"{col} == None", f"{col} != None"]  # fmt: skip
+        choices += [
+            f"{col}.is_(None)",
+            f"{col}.isnot(None)",
+            f"{col}.is_not(None)",
+            f"{col} == None",
+            f"{col} != None",
+        ]
     return draw(st.sampled_from(choices))
 
 
@@ -250,8 +306,10 @@ def filter_call(draw: st.DrawFn, ents: list[Ent], by_target: Ent) -> str:
     # filter_by applies to the last joined entity (or the first entity)
     names = [n for n, _ in COLUMNS[by_target.model]]
     keys = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
-    args = ", ".join(f"{k}={_literal(draw, by_target, k) if (by_target.model, k) in LITERALS else 'True'}"  # noqa: E501
-                     for k in keys)  # fmt: skip
+    args = ", ".join(
+        f"{k}={_literal(draw, by_target, k) if (by_target.model, k) in LITERALS else 'True'}"
+        for k in keys
+    )
     return f".filter_by({args})"
 
 
@@ -264,13 +322,8 @@ class Chain:
     aliases: list[str] = field(default_factory=list)  # statements defining aliases
     ents: list[Ent] = field(default_factory=list)  # FROM entities, base first
     joins: list[tuple[Ent, Rel, Ent]] = field(default_factory=list)  # (target, rel, owner)
-    head: str = ""  # "session.query(...)" plus with_entities/add_columns handled below
     steps: list[tuple[str, bool]] = field(default_factory=list)  # (text, may be conditional)
-    ordered: bool = False  # a total order on the returned rows
-    single_row: bool = False  # aggregate without group_by: exactly one row
     features: list[str] = field(default_factory=list)
-    has_entity: bool = False  # some selected item is a mapped entity
-    base_entity_selected: bool = False
     bare_join: bool = False  # a join whose left side legacy infers from the FROM list
 
 
@@ -286,10 +339,18 @@ def join_step(draw: st.DrawFn, chain: Chain) -> None:
     if not candidates:
         return
     owner, rel = draw(st.sampled_from(candidates))
+    target_taken = any(e.model == rel.target for e in chain.ents)
+    if not target_taken and rel.onclause and chance(draw, 6):
+        # an implicit join: the target enters the FROM list through a WHERE criterion
+        target = Ent(rel.target, rel.target)
+        onclause = rel.onclause.format(a=owner.expr, b=target.expr)
+        chain.steps.append((f".filter({onclause})", False))
+        chain.ents.append(target)
+        chain.features.append("join:implicit")
+        return
     method = draw(st.sampled_from(["join", "join", "outerjoin", "join+isouter"]))
     isouter = method == "join+isouter"
     method = "join" if isouter else method
-    target_taken = any(e.model == rel.target for e in chain.ents)
     if target_taken:
         alias = _alias_name(chain, rel.target)
         named = draw(st.booleans())
@@ -299,15 +360,20 @@ def join_step(draw: st.DrawFn, chain: Chain) -> None:
             else f"{alias} = aliased({rel.target})"
         )
         target = Ent(alias, rel.target)
-        forms = [f"{target.expr}, {owner.expr}.{rel.attr}",
-                 f"{owner.expr}.{rel.attr}.of_type({target.expr})"]  # fmt: skip
+        forms = [
+            f"{target.expr}, {owner.expr}.{rel.attr}",
+            f"{owner.expr}.{rel.attr}.of_type({target.expr})",
+        ]
         if rel.onclause:
             forms.append(f"{target.expr}, " + rel.onclause.format(a=owner.expr, b=target.expr))
         chain.features.append("join:aliased")
     else:
         target = Ent(rel.target, rel.target)
-        forms = [f"{owner.expr}.{rel.attr}", f"{owner.expr}.{rel.attr}",
-                 f"{target.expr}, {owner.expr}.{rel.attr}"]  # fmt: skip
+        forms = [
+            f"{owner.expr}.{rel.attr}",
+            f"{owner.expr}.{rel.attr}",
+            f"{target.expr}, {owner.expr}.{rel.attr}",
+        ]
         if rel.onclause:
             forms.append(f"{target.expr}, " + rel.onclause.format(a=owner.expr, b=target.expr))
         if (
@@ -354,13 +420,22 @@ def build_from(draw: st.DrawFn, chain: Chain, max_joins: int = 2) -> None:
 
 # --------------------------------------------------------------------------- projection
 @st.composite
-def projection(draw: st.DrawFn, chain: Chain) -> list[Item_]:
+def projection(draw: st.DrawFn, chain: Chain) -> list[Selected]:
     kind = draw(
         st.sampled_from(
-            ["entity", "entity", "entity", "entities", "mixed", "columns", "columns",
-             "aggregate", "aggregate"]
+            [
+                "entity",
+                "entity",
+                "entity",
+                "entities",
+                "mixed",
+                "columns",
+                "columns",
+                "aggregate",
+                "aggregate",
+            ]
         )
-    )  # fmt: skip
+    )
     if kind == "entities" and len(chain.ents) < 2:
         kind = "entity"
     if kind == "mixed" and len(chain.ents) < 2 and draw(st.booleans()):
@@ -368,16 +443,19 @@ def projection(draw: st.DrawFn, chain: Chain) -> list[Item_]:
     chain.features.append(f"select:{kind}")
     base = chain.base
     if kind == "entity":
-        return [Item_(base.expr, "entity", base)]
+        return [Selected(base.expr, "entity", base)]
     if kind == "entities":
-        others = draw(st.lists(st.sampled_from(chain.ents[1:]), min_size=1, max_size=2,
-                               unique=True))  # fmt: skip
-        return [Item_(base.expr, "entity", base)] + [Item_(e.expr, "entity", e) for e in others]
+        others = draw(
+            st.lists(st.sampled_from(chain.ents[1:]), min_size=1, max_size=2, unique=True)
+        )
+        return [Selected(base.expr, "entity", base)] + [
+            Selected(e.expr, "entity", e) for e in others
+        ]
     if kind == "mixed":
-        items = [Item_(base.expr, "entity", base)]
+        items = [Selected(base.expr, "entity", base)]
         for _ in range(draw(st.integers(1, 2))):
             ent, name, _ = draw(column_of(chain.ents))
-            items.append(Item_(ent.col(name), "column", ent, ent.col(name)))
+            items.append(Selected(ent.col(name), "column", ent, ent.col(name)))
         return _dedupe(items)
     if kind == "columns":
         name, _ = draw(st.sampled_from(COLUMNS[base.model]))
@@ -387,37 +465,44 @@ def projection(draw: st.DrawFn, chain: Chain) -> list[Item_]:
             items.append(_column_item(draw, ent, name))
         return _dedupe(items)
     # aggregate
-    groups: list[Item_] = []
-    for _ in range(draw(st.integers(0, 2))):
+    groups: list[Selected] = []
+    for _ in range(draw(st.sampled_from([1, 2, 0]))):
         ent, name, _ = draw(column_of(chain.ents))
         groups.append(_column_item(draw, ent, name, label_ok=False))
     groups = _dedupe(groups)
-    aggs: list[Item_] = []
+    aggs: list[Selected] = []
     for i in range(draw(st.integers(1, 2))):
         ent = draw(st.sampled_from(chain.ents))
         numeric = NUMERIC_AGGREGATES[ent.model]
-        forms = [f"func.count({ent.col('id')})", "func.count()",
-                 f"func.count(distinct({ent.col(COLUMNS[ent.model][1][0])}))",
-                 f"func.max({ent.col('id')})"]  # fmt: skip
+        forms = [
+            f"func.count({ent.col('id')})",
+            "func.count()",
+            f"func.count(distinct({ent.col(COLUMNS[ent.model][1][0])}))",
+            f"func.max({ent.col('id')})",
+        ]
         for col in numeric:
-            forms += [f"func.sum({ent.col(col)})", f"func.max({ent.col(col)})",
-                      f"func.min({ent.col(col)})", f"func.avg({ent.col(col)})"]  # fmt: skip
+            forms += [
+                f"func.sum({ent.col(col)})",
+                f"func.max({ent.col(col)})",
+                f"func.min({ent.col(col)})",
+                f"func.avg({ent.col(col)})",
+            ]
         text = draw(st.sampled_from(forms))
         if draw(st.booleans()):
             text = f'{text}.label("agg{i}")'
-        aggs.append(Item_(text, "aggregate"))
+        aggs.append(Selected(text, "aggregate"))
     chain.features.append(f"group_by:{len(groups)}")
     return groups + aggs
 
 
-def _column_item(draw: st.DrawFn, ent: Ent, name: str, label_ok: bool = True) -> Item_:
+def _column_item(draw: st.DrawFn, ent: Ent, name: str, label_ok: bool = True) -> Selected:
     text = ent.col(name)
-    if label_ok and draw(st.integers(0, 4)) == 0:
+    if label_ok and chance(draw, 5):
         text = f'{text}.label("{ent.expr.lower()}_{name}")'
-    return Item_(text, "column", ent, ent.col(name))
+    return Selected(text, "column", ent, ent.col(name))
 
 
-def _dedupe(items: list[Item_]) -> list[Item_]:
+def _dedupe(items: list[Selected]) -> list[Selected]:
     seen: set[str] = set()
     out = []
     for item in items:
@@ -431,6 +516,7 @@ def _dedupe(items: list[Item_]) -> list[Item_]:
 # --------------------------------------------------------------------------- chains
 TERMINALS_MANY = ["all", "all", "all", "iter_comp", "list", "for_loop", "statement"]
 TERMINALS_ONE = ["first", "one", "one_or_none", "scalar"]
+ALL_SELECT_TERMINALS = (*TERMINALS_MANY, *TERMINALS_ONE, "count", "exists")
 
 
 @dataclass
@@ -448,24 +534,22 @@ class Built:
 
 
 @st.composite
-def select_chain(draw: st.DrawFn) -> Built:
+def select_chain(draw: st.DrawFn, terminals: tuple[str, ...] = ()) -> Built:
     model = draw(st.sampled_from(["User", "User", "User", "Address", "Order", "Item"]))
-    aliased_base = draw(st.integers(0, 7)) == 0
+    aliased_base = chance(draw, 8)
     chain = Chain(base=Ent(model, model))
     if aliased_base:
         chain.base = Ent(f"{model[0]}1", model)
         chain.aliases.append(f"{chain.base.expr} = aliased({model})")
         chain.features.append("aliased-base")
     chain.ents.append(chain.base)
-    terminal = draw(
-        st.sampled_from(TERMINALS_MANY * 2 + TERMINALS_ONE + ["count", "count", "exists"])
-    )
+    terminal = draw(st.sampled_from(terminals or ALL_SELECT_TERMINALS))
     chain.features.append(f"terminal:{terminal}")
     draw(build_from(chain))
     base = chain.base
 
     # a primary-key filter makes one()/scalar() interesting (0 or 1 entity, maybe many rows)
-    if terminal in ("one", "one_or_none", "scalar") and draw(st.integers(0, 4)) < 3:
+    if terminal in ("one", "one_or_none", "scalar") and not chance(draw, 3):
         pk = draw(st.sampled_from(LITERALS[(base.model, "id")]))
         chain.steps.append((f".filter({base.col('id')} == {pk})", True))
         chain.features.append("filter:pk")
@@ -478,9 +562,9 @@ def select_chain(draw: st.DrawFn) -> Built:
     # how the projection is spelled
     head_items = ", ".join(i.text for i in items)
     spelled = "query"
-    if not aggregate and len(items) >= 1 and draw(st.integers(0, 5)) == 0:
+    if not aggregate and len(items) >= 1 and chance(draw, 6):
         spelled = "with_entities"
-    elif len(items) >= 2 and items[0].kind == "entity" and draw(st.integers(0, 5)) == 0:
+    elif len(items) >= 2 and items[0].kind == "entity" and chance(draw, 3):
         spelled = "add_columns"
     if spelled == "query":
         head = f"session.query({head_items})"
@@ -495,7 +579,7 @@ def select_chain(draw: st.DrawFn) -> Built:
         chain.features.append("add_columns")
     foreign = any(i.ent is not None and i.ent != base for i in items)
     if (aggregate and (chain.joins or items[0].kind == "aggregate")) or (
-        chain.bare_join and foreign
+        foreign and (chain.bare_join or len(chain.joins) > 1)
     ):
         chain.steps.insert(0, (f".select_from({base.expr})", False))
         chain.features.append("select_from")
@@ -503,21 +587,26 @@ def select_chain(draw: st.DrawFn) -> Built:
     # group_by / having
     if aggregate and groups:
         chain.steps.append((f".group_by({', '.join(g.column or g.text for g in groups)})", False))
-        if draw(st.integers(0, 2)) == 0:
+        if chance(draw, 3):
             ent = draw(st.sampled_from(chain.ents))
-            cond = draw(st.sampled_from([
-                f"func.count({ent.col('id')}) > 1",
-                f"func.count({ent.col('id')}) >= 2",
-                "func.count() < 3",
-            ]))  # fmt: skip
+            cond = draw(
+                st.sampled_from(
+                    [
+                        f"func.count({ent.col('id')}) > 1",
+                        f"func.count({ent.col('id')}) >= 2",
+                        "func.count() < 3",
+                    ]
+                )
+            )
             chain.steps.append((f".having({cond})", False))
             chain.features.append("having")
 
-    distinct = not aggregate and draw(st.integers(0, 5)) == 0
+    # (EXISTS replaces the columns by "1": DISTINCT + ORDER BY would fail on PostgreSQL)
+    distinct = not aggregate and terminal != "exists" and chance(draw, 6)
     single_row = aggregate and not groups
 
     # ordering
-    want_order = terminal in ("first",) or draw(st.integers(0, 3)) > 0
+    want_order = terminal == "first" or (terminal != "exists" and not chance(draw, 4))
     ordered = single_row
     if want_order and not single_row:
         keys = _order_keys(draw, chain, items, aggregate, groups, distinct)
@@ -532,8 +621,8 @@ def select_chain(draw: st.DrawFn) -> Built:
         chain.features.append("distinct")
 
     # limit / offset / slice (only on a total order)
-    if ordered and not single_row and draw(st.integers(0, 3)) == 0:
-        shape = draw(st.sampled_from(["limit", "offset", "both", "slice"]))
+    if ordered and not single_row and chance(draw, 3):
+        shape = draw(st.sampled_from(["limit", "both", "slice", "offset"]))
         if shape == "limit":
             chain.steps.append((f".limit({draw(st.integers(0, 5))})", False))
         elif shape == "offset":
@@ -548,16 +637,10 @@ def select_chain(draw: st.DrawFn) -> Built:
         chain.features.append(shape)
 
     # loader options
-    yield_per = terminal in ("all", "iter_comp", "list", "for_loop") and draw(
-        st.integers(0, 7)
-    ) == 0
+    yield_per = terminal in (*TERMINALS_MANY, *TERMINALS_ONE) and chance(draw, 8)
     base_selected = bool(items) and items[0].kind == "entity" and spelled != "with_entities"
-    if base_selected and not distinct and terminal not in ("count", "exists"):
-        opts = draw(loader_options(chain, yield_per))
-        if opts:
-            chain.steps.append((f".options({', '.join(opts)})", False))
-            chain.features.append("options")
-    elif base_selected and draw(st.integers(0, 6)) == 0:
+    options_odds = 2 if terminal not in ("count", "exists") else 6
+    if base_selected and not distinct and chance(draw, options_odds):
         opts = draw(loader_options(chain, yield_per))
         if opts:
             chain.steps.append((f".options({', '.join(opts)})", False))
@@ -565,7 +648,7 @@ def select_chain(draw: st.DrawFn) -> Built:
     if yield_per:
         chain.steps.append((f".yield_per({draw(st.integers(1, 3))})", False))
         chain.features.append("yield_per")
-    if has_entity and draw(st.integers(0, 7)) == 0:
+    if has_entity and chance(draw, 8):
         chain.steps.append((".populate_existing()", False))
         chain.features.append("populate_existing")
 
@@ -580,16 +663,15 @@ def select_chain(draw: st.DrawFn) -> Built:
 
 
 def _direction(draw: st.DrawFn, expr: str) -> str:
-    return draw(st.sampled_from([expr, expr, f"{expr}.desc()", f"desc({expr})",
-                                 f"{expr}.asc()"]))  # fmt: skip
+    return draw(st.sampled_from([expr, expr, f"{expr}.desc()", f"desc({expr})", f"{expr}.asc()"]))
 
 
 def _order_keys(
     draw: st.DrawFn,
     chain: Chain,
-    items: list[Item_],
+    items: list[Selected],
     aggregate: bool,
-    groups: list[Item_],
+    groups: list[Selected],
     distinct: bool,
 ) -> list[str]:
     keys: list[str] = []
@@ -615,8 +697,9 @@ def _order_keys(
         for expr in draw(st.lists(st.sampled_from(pool), max_size=2, unique=True)):
             keys.append(_direction(draw, expr))
         tiebreak = [e.col("id") for e in chain.ents]
-    used = {k.split(".desc()")[0].split(".asc()")[0].removeprefix("desc(").rstrip(")")
-            for k in keys}  # fmt: skip
+    used = {
+        k.split(".desc()")[0].split(".asc()")[0].removeprefix("desc(").rstrip(")") for k in keys
+    }
     keys += [t for t in tiebreak if t not in used]
     return keys
 
@@ -626,19 +709,27 @@ def loader_options(draw: st.DrawFn, chain: Chain, yield_per: bool) -> list[str]:
     base = chain.base
     rels = [r for r in RELS if r.owner == base.model]
     opts: list[str] = []
-    chosen = draw(st.lists(st.sampled_from(rels), max_size=2, unique=True))
+    chosen = draw(st.lists(st.sampled_from(rels), min_size=1, max_size=2, unique=True))
     for rel in chosen:
-        loaders = ["selectinload"] if yield_per and rel.collection else [
-            "joinedload", "selectinload", "subqueryload", "joinedload", "selectinload"]
+        loaders = (
+            ["selectinload"]
+            if yield_per and rel.collection
+            else ["joinedload", "selectinload", "subqueryload", "joinedload", "selectinload"]
+        )
+        if not yield_per and chance(draw, 6):
+            loaders = ["defaultload"]  # only meaningful with a nested option below
         if yield_per:
             loaders = [x for x in loaders if x != "subqueryload"] or ["selectinload"]
         loader = draw(st.sampled_from(loaders))
         text = f"{loader}({base.expr}.{rel.attr})"
         nested = [r for r in RELS if r.owner == rel.target and r.target != base.model]
-        if nested and draw(st.integers(0, 3)) == 0:
+        if nested and (loader == "defaultload" or chance(draw, 4)):
             sub = draw(st.sampled_from(nested))
-            sub_loader = "selectinload" if yield_per else draw(
-                st.sampled_from(["joinedload", "selectinload"]))
+            sub_loader = (
+                "selectinload"
+                if yield_per
+                else draw(st.sampled_from(["joinedload", "selectinload"]))
+            )
             text += f".{sub_loader}({rel.target}.{sub.attr})"
         opts.append(text)
     # contains_eager for a plain join along a relationship of the base
@@ -648,15 +739,16 @@ def loader_options(draw: st.DrawFn, chain: Chain, yield_per: bool) -> list[str]:
             and rel not in chosen
             and target.expr == target.model
             and not yield_per
-            and draw(st.integers(0, 2)) == 0
+            and chance(draw, 3)
         ):
             opts.append(f"contains_eager({base.expr}.{rel.attr})")
             break
-    if draw(st.integers(0, 6)) == 0:
+    if chance(draw, 7):
         cols = [n for n, _ in COLUMNS[base.model] if n != "id"]
         col = draw(st.sampled_from(cols))
-        opts.append(draw(st.sampled_from([f"load_only({base.expr}.{col})",
-                                          f"defer({base.expr}.{col})"])))  # fmt: skip
+        opts.append(
+            draw(st.sampled_from([f"load_only({base.expr}.{col})", f"defer({base.expr}.{col})"]))
+        )
     return list(dict.fromkeys(opts))
 
 
@@ -672,7 +764,7 @@ def get_chain(draw: st.DrawFn) -> Built:
         loader = draw(st.sampled_from(["joinedload", "selectinload"]))
         steps.append((f".options({loader}({model}.{rel.attr}))", False))
         features.append("options")
-    if draw(st.integers(0, 3)) == 0:
+    if chance(draw, 4):
         steps.append((".populate_existing()", False))
         features.append("populate_existing")
     return Built([], f"session.query({model})", steps, "get", True, features, terminal_args=pk)
@@ -681,13 +773,18 @@ def get_chain(draw: st.DrawFn) -> Built:
 @st.composite
 def dml_chain(draw: st.DrawFn) -> Built:
     kind = draw(st.sampled_from(["update", "update", "delete"]))
-    model = draw(st.sampled_from(["User", "Address", "Order", "Item"] if kind == "update"
-                                 else ["Address", "Address", "Order"]))  # fmt: skip
+    model = draw(
+        st.sampled_from(
+            ["User", "Address", "Order", "Item"]
+            if kind == "update"
+            else ["Address", "Address", "Order"]
+        )
+    )
     ent = Ent(model, model)
     steps: list[tuple[str, bool]] = []
     features = [f"terminal:{kind}", f"dml:{model}"]
     for _ in range(draw(st.integers(0 if kind == "update" else 1, 2))):
-        if draw(st.integers(0, 4)) == 0:
+        if chance(draw, 5):
             names = [n for n, t in COLUMNS[model] if (model, n) in LITERALS]
             key = draw(st.sampled_from(names))
             steps.append((f".filter_by({key}={_literal(draw, ent, key)})", True))
@@ -700,25 +797,48 @@ def dml_chain(draw: st.DrawFn) -> Built:
     sync_arg = f"synchronize_session={sync}" if sync else ""
     features.append(f"sync:{sync or 'default'}")
     if kind == "delete":
-        return Built([], f"session.query({model})", steps, "delete", True, features,
-                     writes=True, terminal_args=sync_arg)  # fmt: skip
+        return Built(
+            [],
+            f"session.query({model})",
+            steps,
+            "delete",
+            True,
+            features,
+            writes=True,
+            terminal_args=sync_arg,
+        )
     values = draw(update_values(model))
     args = values + (f", {sync_arg}" if sync_arg else "")
-    return Built([], f"session.query({model})", steps, "update", True, features,
-                 writes=True, terminal_args=args)  # fmt: skip
+    return Built(
+        [],
+        f"session.query({model})",
+        steps,
+        "update",
+        True,
+        features,
+        writes=True,
+        terminal_args=args,
+    )
 
 
 @st.composite
 def update_values(draw: st.DrawFn, model: str) -> str:
     options = {
-        "User": [("age", "User.age + 1"), ("age", "None"), ("name", '"renamed"'),
-                 ("active", "False"), ("name", "func.upper(User.name)"), ("age", "40")],
+        "User": [
+            ("age", "User.age + 1"),
+            ("age", "None"),
+            ("name", '"renamed"'),
+            ("active", "False"),
+            ("name", "func.upper(User.name)"),
+            ("age", "40"),
+        ],
         "Address": [("city", '"Nice"'), ("city", "None"), ("email", '"x@y.z"')],
         "Order": [("total", "Order.total * 2"), ("status", '"archived"'), ("total", "0")],
         "Item": [("price", "Item.price + 1"), ("name", '"renamed"')],
-    }[model]  # fmt: skip
-    chosen = draw(st.lists(st.sampled_from(options), min_size=1, max_size=2,
-                           unique_by=lambda kv: kv[0]))  # fmt: skip
+    }[model]
+    chosen = draw(
+        st.lists(st.sampled_from(options), min_size=1, max_size=2, unique_by=lambda kv: kv[0])
+    )
     by_attr = draw(st.booleans())
     pairs = [(f"{model}.{k}" if by_attr else f'"{k}"', v) for k, v in chosen]
     return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
@@ -735,9 +855,14 @@ def subquery_case(draw: st.DrawFn) -> Case:
         inner_filter = ""
         if draw(st.booleans()):
             inner_filter = f".filter({draw(atom([Ent(child, child)], allow_nested=False))})"
-        agg = draw(st.sampled_from([f"func.count({child}.id)",
-                                    "func.sum(Order.total)" if child == "Order"
-                                    else f"func.max({child}.id)"]))  # fmt: skip
+        agg = draw(
+            st.sampled_from(
+                [
+                    f"func.count({child}.id)",
+                    "func.sum(Order.total)" if child == "Order" else f"func.max({child}.id)",
+                ]
+            )
+        )
         lines.append(
             f'sub = session.query({child}.{fk}.label("uid"), {agg}.label("n"))'
             f"{inner_filter}.group_by({child}.{fk}).subquery()"
@@ -745,9 +870,15 @@ def subquery_case(draw: st.DrawFn) -> Case:
         join = draw(st.sampled_from(["join", "outerjoin"]))
         outer_filter = ""
         if draw(st.booleans()):
-            outer_filter = draw(st.sampled_from([".filter(sub.c.n > 1)",
-                                                 ".filter(sub.c.n.is_(None))",
-                                                 f".filter({draw(atom([Ent('User', 'User')]))})"]))  # fmt: skip
+            outer_filter = draw(
+                st.sampled_from(
+                    [
+                        ".filter(sub.c.n > 1)",
+                        ".filter(sub.c.n.is_(None))",
+                        f".filter({draw(atom([Ent('User', 'User')]))})",
+                    ]
+                )
+            )
         order = draw(st.sampled_from(["User.id", "sub.c.n.desc(), User.id"]))
         entity = draw(st.sampled_from(["User.name, sub.c.n", "User, sub.c.n"]))
         terminal = draw(st.sampled_from(["all()", "first()", "count()"]))
@@ -760,29 +891,29 @@ def subquery_case(draw: st.DrawFn) -> Case:
         cond = draw(atom([Ent("User", "User")], allow_nested=False))
         lines.append(f"sub = session.query(User).filter({cond}).subquery()")
         lines.append("U2 = aliased(User, sub)")
-        extra = draw(st.sampled_from(["", ".filter(U2.active == True)",
-                                      ".join(U2.addresses)", ".outerjoin(U2.orders)"]))  # fmt: skip
+        extra = draw(
+            st.sampled_from(
+                ["", ".filter(U2.active == True)", ".join(U2.addresses)", ".outerjoin(U2.orders)"]
+            )
+        )
         terminal = draw(st.sampled_from(["all()", "count()", "first()"]))
-        order = "U2.id" if "join" not in extra else (
-            "U2.id, Address.id" if "addresses" in extra else "U2.id, Order.id")
+        order = (
+            "U2.id"
+            if "join" not in extra
+            else ("U2.id, Address.id" if "addresses" in extra else "U2.id, Order.id")
+        )
         lines.append(f"return session.query(U2){extra}.order_by({order}).{terminal}")
         features.append(f"terminal:{terminal[:-2]}")
     elif shape == "scalar_col":
         child = draw(st.sampled_from(["Address", "Order"]))
         method = draw(st.sampled_from(["scalar_subquery()", "as_scalar()"]))
         agg = draw(st.sampled_from([f"func.count({child}.id)", f"func.max({child}.id)"]))
-        lines.append(
-            f"n = session.query({agg}).filter({child}.user_id == User.id).{method}"
-        )
+        lines.append(f"n = session.query({agg}).filter({child}.user_id == User.id).{method}")
         use = draw(st.sampled_from(["column", "filter"]))
         if use == "column":
-            lines.append(
-                'return session.query(User.id, n.label("n")).order_by(User.id).all()'
-            )
+            lines.append('return session.query(User.id, n.label("n")).order_by(User.id).all()')
         else:
-            lines.append(
-                "return session.query(User).filter(n > 1).order_by(User.id).all()"
-            )
+            lines.append("return session.query(User).filter(n > 1).order_by(User.id).all()")
         features.append(f"scalar_subquery:{use}")
     else:
         cond = draw(atom([Ent("Address", "Address")], allow_nested=False))
@@ -817,12 +948,20 @@ def terminal_expr(q: str, built: Built) -> tuple[list[str], str]:
         return [], f"session.query({q}.exists()).scalar()"
     if t == "statement":
         return [], f"session.execute({q}.statement).all()"
+    if t == "reuse":  # one query object, several terminals (pagination-style code)
+        first = f"{q}.first()" if built.ordered else "None"
+        return [f"total = {q}.count()", f"first = {first}", f"rows = {q}.all()"], (
+            "total, first, rows"
+        )
     raise AssertionError(t)
 
 
 @st.composite
 def render(draw: st.DrawFn, built: Built) -> Case:
-    layout = draw(st.sampled_from(["inline", "inline", "multiline", "split", "split", "var"]))
+    layouts = ["inline", "inline", "multiline", "split", "split", "var"]
+    if built.terminal == "reuse":  # the query object is used several times
+        layouts = ["var", "split"]
+    layout = draw(st.sampled_from(layouts))
     has_conditional = any(cond for _, cond in built.steps)
     flag_default = draw(st.booleans())
     lines: list[str] = list(built.aliases)
@@ -846,7 +985,7 @@ def render(draw: st.DrawFn, built: Built) -> Case:
     else:
         lines.append(f"q = {built.head}")
         for text, conditional in built.steps:
-            if conditional and has_conditional and draw(st.integers(0, 2)) == 0:
+            if conditional and has_conditional and chance(draw, 3):
                 lines.append("if flag:")
                 lines.append(f"    q = q{text}")
                 params = f", flag={flag_default}"
@@ -861,20 +1000,53 @@ def render(draw: st.DrawFn, built: Built) -> Case:
             lines.append(f"result = {expr}")
             lines.append("return result")
     body = "".join(f"    {line}\n" if line else "\n" for line in "\n".join(lines).split("\n"))
-    source = HEADER + f"def run(session: Session{params}):\n" + body
+    # the session parameter goes by many names in real code
+    name = draw(st.sampled_from(["session", "session", "db", "sess", "s"]))
+    if name != "session":
+        body = re.sub(r"\bsession\b", name, body)
+        features.append("session-name")
+    source = HEADER + f"def run({name}: Session{params}):\n" + body
     ordered = built.ordered
-    return Case(source, ordered=ordered, writes=built.writes, name="generated",
-                features=tuple(features))  # fmt: skip
+    return Case(
+        source, ordered=ordered, writes=built.writes, name="generated", features=tuple(features)
+    )
+
+
+# Families of cases and their share of the examples (the default 300 examples are split
+# by these weights). The hypothesis test runs one family at a time: hypothesis does not
+# sample uniformly, and a bounded number of derandomized examples drawn from one big
+# ``one_of`` can miss whole terminals. The select families are named by their terminal.
+FAMILIES: dict[str, int] = {
+    "all": 40,
+    "iter_comp": 12,  # [row for row in q]
+    "list": 12,  # list(q)
+    "for_loop": 12,
+    "statement": 16,  # session.execute(q.statement).all()
+    "first": 20,
+    "one": 12,
+    "one_or_none": 12,
+    "scalar": 16,
+    "count": 24,
+    "exists": 14,  # session.query(q.exists()).scalar()
+    "reuse": 20,  # q = ...; q.count(); q.first(); q.all()
+    "get": 18,
+    "dml": 48,  # update() / delete()
+    "subquery": 24,  # subquery(), scalar_subquery(), aliased(Model, subquery), in_(query)
+}
+SELECT_FAMILIES = frozenset(ALL_SELECT_TERMINALS) | {"reuse"}
 
 
 @st.composite
-def chains(draw: st.DrawFn) -> Case:
-    """Any legacy chain case (the strategy the hypothesis test draws from)."""
-    shape = draw(st.integers(0, 19))
-    if shape < 13:
-        return draw(render(draw(select_chain())))
-    if shape < 14:
+def chains(draw: st.DrawFn, family: str | None = None) -> Case:
+    """A legacy chain case of ``family`` (any family when None)."""
+    if family is None:
+        family = draw(st.sampled_from([f for f, w in FAMILIES.items() for _ in range(w // 2)]))
+    if family in SELECT_FAMILIES:
+        return draw(render(draw(select_chain((family,)))))
+    if family == "get":
         return draw(render(draw(get_chain())))
-    if shape < 17:
+    if family == "dml":
         return draw(render(draw(dml_chain())))
-    return draw(subquery_case())
+    if family == "subquery":
+        return draw(subquery_case())
+    raise ValueError(f"unknown family {family!r}")

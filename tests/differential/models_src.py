@@ -26,7 +26,7 @@ from decimal import Decimal
 
 MODULE_NAME = "diffmodels"
 
-MODELS_SOURCE = '''\
+MODELS_SOURCE = """\
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, Numeric, String, Table
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -86,7 +86,7 @@ class Item(Base):
     price = Column(Numeric(10, 2), nullable=True)
 
     orders = relationship("Order", secondary=order_items, back_populates="items")
-'''
+"""
 
 # (id, name, age, active, manager_id)
 USERS = [

@@ -25,6 +25,7 @@ aside: a "left for review" case, counted, not a failure).
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import os
@@ -54,7 +55,6 @@ else:
     IMPORT_ERROR = None
 
 PROJECT = {MODULE_NAME: MODELS_SOURCE}
-TODO_LINE = re.compile(r"^\s*# TODO\(sqla-upgrade\):.*$")
 UNLOADED = "<unloaded>"
 RESULT_COUNT_ERRORS = frozenset({"NoResultFound", "MultipleResultsFound"})
 
@@ -93,20 +93,54 @@ class MigrationCheck:
 _MIGRATIONS: dict[str, MigrationCheck] = {}
 
 
-def run_body(source: str) -> str:
-    """The text from ``def run`` to the end, TODO comment lines removed."""
-    start = source.find("def run(")
-    text = source[start:] if start >= 0 else source
-    return "\n".join(line for line in text.split("\n") if not TODO_LINE.match(line))
-
-
 def migrate(source: str) -> MigrationCheck:
-    """Migrate ``source`` (cached) and run the static checks on the output."""
+    """Migrate ``source`` (cached per process) and run the static checks on the output."""
     cached = _MIGRATIONS.get(source)
-    if cached is not None:
-        return cached
+    if cached is None:
+        cached = _MIGRATIONS[source] = _migrate_and_check(source)
+    return cached
+
+
+def migrate_many(sources: Iterable[str], jobs: int | None = None) -> None:
+    """Fill the cache for ``sources``, migrating in parallel worker processes.
+
+    Migrating is the slow part of a case (two ``migrate_source`` runs, for the
+    idempotence check), and it is pure: workers return the checks, the parent caches.
+    """
+    todo = list(dict.fromkeys(s for s in sources if s not in _MIGRATIONS))
+    if not todo:
+        return
+    jobs = jobs or _default_jobs()
+    if jobs <= 1 or len(todo) < 8:
+        for source in todo:
+            migrate(source)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            chunk = max(1, len(todo) // (jobs * 4))
+            for source, check in zip(
+                todo, pool.map(_migrate_and_check, todo, chunksize=chunk), strict=True
+            ):
+                _MIGRATIONS[source] = check
+    except Exception:  # no worker processes here: fall back to doing it in-process
+        for source in todo:
+            migrate(source)
+
+
+def _default_jobs() -> int:
+    configured = os.environ.get("SQLA_DIFF_JOBS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _migrate_and_check(source: str) -> MigrationCheck:
     check = MigrationCheck(legacy=source)
-    _MIGRATIONS[source] = check
     if migrate_source is None:
         check.problems.append(f"sqla_upgrade.api cannot be imported: {IMPORT_ERROR!r}")
         return check
@@ -132,30 +166,121 @@ def migrate(source: str) -> MigrationCheck:
     except SyntaxError as exc:
         check.problems.append(f"migrated output does not compile: {exc}")
         return check
-    # 2. idempotence
-    try:
-        again = migrate_source(
-            result.code, target="2.0", module_name="chains", path="chains.py", project=PROJECT
-        )
-    except Exception as exc:
-        check.problems.append(f"second migration raised {type(exc).__name__}: {exc}")
-    else:
-        if again.changed or again.code != result.code:
-            check.problems.append(
-                "not idempotent: a second migration changes the output:\n" + again.code
-            )
+    # 2. idempotence (an unchanged output is the input again: nothing more to learn)
+    if result.code != source or result.changed:
+        _check_idempotent(check, result.code)
     # 3. no legacy Query left, unless left for review with a TODO and untouched
     if ".query(" in result.code:
         if not check.todos:
             check.problems.append("`.query(` left in the output without a TODO note")
-        elif run_body(result.code) != run_body(source):
-            check.problems.append(
-                "left with a TODO but the legacy chain was partially rewritten "
-                f"(TODOs: {check.todos})"
-            )
         else:
-            check.left_for_review = True
+            where = partially_rewritten(source, result.code)
+            if where:
+                check.problems.append(
+                    "left with a TODO but the legacy chain was partially rewritten "
+                    f"(TODOs: {check.todos}): {where}"
+                )
+            else:
+                check.left_for_review = True
     return check
+
+
+def _check_idempotent(check: MigrationCheck, code: str) -> None:
+    try:
+        again = migrate_source(
+            code, target="2.0", module_name="chains", path="chains.py", project=PROJECT
+        )
+    except Exception as exc:
+        check.problems.append(f"second migration raised {type(exc).__name__}: {exc}")
+        return
+    if again.changed or again.code != code:
+        check.problems.append(
+            "not idempotent: a second migration changes the output:\n" + again.code
+        )
+
+
+def partially_rewritten(legacy: str, migrated: str) -> str | None:
+    """Where the code left for review differs from the legacy code, or None.
+
+    Imports and comments (the TODO markers) aside, the two modules must be the same
+    syntax tree, except for expressions in which every ``session.query(...)`` chain
+    still present is an untouched copy of a legacy chain: other chains in the same
+    statement (a nested ``in_(session.query(...))``, the outer
+    ``session.query(q.exists()).scalar()``) may be rewritten on their own.
+    """
+    legacy_tree = ast.parse(legacy)
+    legacy_chains = {ast.dump(c) for c in query_chains(legacy_tree)}
+    old = [s for s in legacy_tree.body if not isinstance(s, ast.Import | ast.ImportFrom)]
+    new = [s for s in ast.parse(migrated).body if not isinstance(s, ast.Import | ast.ImportFrom)]
+    if len(old) != len(new):
+        return "module-level statements added or removed"
+    for a, b in zip(old, new, strict=True):
+        where = _tree_difference(a, b, legacy_chains)
+        if where:
+            return where
+    return None
+
+
+def _tree_difference(a: Any, b: Any, legacy_chains: set[str]) -> str | None:
+    if isinstance(a, list) or isinstance(b, list):
+        if not (isinstance(a, list) and isinstance(b, list)) or len(a) != len(b):
+            return f"{_show(a)} became {_show(b)}"
+        for x, y in zip(a, b, strict=True):
+            where = _tree_difference(x, y, legacy_chains)
+            if where:
+                return where
+        return None
+    if not isinstance(a, ast.AST) or not isinstance(b, ast.AST):
+        return None if a == b else f"{a!r} became {b!r}"
+    if ast.dump(a) == ast.dump(b):
+        return None
+    if isinstance(a, ast.expr) and isinstance(b, ast.expr):
+        # an expression holding whole chains: those still legacy must be untouched copies
+        left = [ast.dump(c) for c in query_chains(b)]
+        if all(c in legacy_chains for c in left):
+            return None
+    if type(a) is not type(b):
+        return f"{_show(a)} became {_show(b)}"
+    for name, value in ast.iter_fields(a):
+        where = _tree_difference(value, getattr(b, name), legacy_chains)
+        if where:
+            return where
+    return None
+
+
+def query_chains(tree: ast.AST) -> list[ast.expr]:
+    """The maximal method chains starting at a ``<session>.query(...)`` call."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "query"
+        ):
+            top: ast.expr = node
+            while True:
+                parent = parents.get(top)
+                extends = (isinstance(parent, ast.Attribute) and parent.value is top) or (
+                    isinstance(parent, ast.Call) and parent.func is top
+                )
+                if not extends:
+                    break
+                top = parent  # type: ignore[assignment]
+            found.append(top)
+    return found
+
+
+def _show(node: Any) -> str:
+    if isinstance(node, list):
+        return "[" + ", ".join(_show(n) for n in node) + "]"
+    if isinstance(node, ast.AST):
+        text = ast.unparse(node)
+        return repr(text if len(text) < 160 else text[:160] + "...")
+    return repr(node)
 
 
 # --------------------------------------------------------------------------- execution
@@ -260,7 +385,11 @@ def normalize(value: Any, depth: int = 0) -> Any:
     if _is_mapped_instance(value):
         return normalize_instance(value, depth)
     if isinstance(value, Row):
-        return ("Row", tuple(value._fields), tuple(normalize(v, depth) for v in value))
+        fields = tuple(value._fields)
+        named = tuple(
+            (key, normalize(value._mapping[key], depth)) for key in fields if fields.count(key) == 1
+        )
+        return ("Row", fields, tuple(normalize(v, depth) for v in value), named)
     if isinstance(value, tuple):
         return ("tuple", tuple(normalize(v, depth) for v in value))
     if isinstance(value, list):
@@ -303,7 +432,8 @@ def normalize_state(obj: Any) -> Any:
     """An object's in-session state, without loading anything (after bulk DML)."""
     state = inspect(obj)
     flags = tuple(
-        name for name in ("transient", "pending", "persistent", "deleted", "detached")
+        name
+        for name in ("transient", "pending", "persistent", "deleted", "detached")
         if getattr(state, name)
     )
     values = tuple(
@@ -316,8 +446,46 @@ def normalize_state(obj: Any) -> Any:
 def unordered(value: Any) -> Any:
     """For chains without a total order: top-level lists compared as multisets."""
     if isinstance(value, list) and value[:1] == ["list"]:
-        return ["list(unordered)", *sorted(value[1:], key=repr)]
+        return ["list(unordered)", *sorted(value[1:], key=lambda v: repr(_values_only(v)))]
+    if isinstance(value, tuple) and value[:1] == ("tuple",):  # run() returned a tuple
+        return ("tuple", tuple(unordered(v) for v in value[1]))
     return value
+
+
+def _values_only(value: Any) -> Any:
+    if isinstance(value, tuple) and value[:1] == ("Row",):
+        return ("Row", tuple(_values_only(v) for v in value[2]))
+    if isinstance(value, list):
+        return [_values_only(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_values_only(v) for v in value)
+    return value
+
+
+def equivalent(legacy: Any, migrated: Any) -> bool:
+    """Equal, except that a migrated ``Row`` may carry more keys than the legacy one.
+
+    Legacy ``Query`` rows hide the keys of unlabeled SQL functions and repeat
+    duplicated names (``("name", "name")``), where ``select()`` rows have ``max`` or
+    ``name_1``. Code written against the legacy row cannot have used those keys, so they
+    are tolerated; every key a legacy row offers unambiguously must still give the same
+    value, and all values must be equal position by position.
+    """
+    if isinstance(legacy, tuple) and legacy[:1] == ("Row",):
+        if not (isinstance(migrated, tuple) and migrated[:1] == ("Row",)):
+            return False
+        lv, mv = legacy[2], migrated[2]
+        if len(lv) != len(mv) or not all(map(equivalent, lv, mv)):
+            return False
+        named = dict(migrated[3])
+        return all(k in named and equivalent(v, named[k]) for k, v in legacy[3])
+    if isinstance(legacy, list | tuple):
+        return (
+            type(legacy) is type(migrated)
+            and len(legacy) == len(migrated)
+            and all(map(equivalent, legacy, migrated))
+        )
+    return bool(legacy == migrated)
 
 
 def compare(legacy: Outcome, migrated: Outcome, ordered: bool) -> list[str]:
@@ -334,7 +502,7 @@ def compare(legacy: Outcome, migrated: Outcome, ordered: bool) -> list[str]:
     lv, mv = legacy.value, migrated.value
     if not ordered:
         lv, mv = unordered(lv), unordered(mv)
-    if lv != mv:
+    if not equivalent(lv, mv):
         diffs.append(
             f"returned values differ{'' if ordered else ' (compared unordered)'}:\n"
             f"  legacy   {short_repr(lv)}\n  migrated {short_repr(mv)}"
@@ -369,6 +537,7 @@ class CaseResult:
     legacy: Outcome
     migrated: Outcome | None
     problems: list[str]
+    tolerated_row_keys: bool = False  # equal, except for extra keys on migrated rows
 
     @property
     def ok(self) -> bool:
@@ -399,10 +568,13 @@ def check_case(engine: Engine, db: str, case: Case, kind: str = "hand") -> CaseR
     problems = list(migration.problems)
     legacy = execute(engine, case.source, case, "chains_legacy")
     migrated = None
+    tolerated = False
     if migration.migrated is not None:
         migrated = execute(engine, migration.migrated, case, "chains_migrated")
-        problems.extend(compare(legacy, migrated, case.ordered))
-    result = CaseResult(case, db, migration, legacy, migrated, problems)
+        differences = compare(legacy, migrated, case.ordered)
+        problems.extend(differences)
+        tolerated = not differences and legacy.value != migrated.value
+    result = CaseResult(case, db, migration, legacy, migrated, problems, tolerated)
     STATS.record(result, kind)
     return result
 
@@ -419,15 +591,29 @@ class Stats:
     legacy_raised: Counter[str] = field(default_factory=Counter)
     legacy_invalid: Counter[str] = field(default_factory=Counter)
     problem_kinds: Counter[str] = field(default_factory=Counter)
+    tolerated_row_keys: Counter[str] = field(default_factory=Counter)
+    review_reasons: Counter[str] = field(default_factory=Counter)  # TODO text -> cases
+    generated_terminals: Counter[str] = field(default_factory=Counter)  # first database only
+    _terminals_db: str | None = None
     failures: list[CaseResult] = field(default_factory=list)
     skipped_dbs: dict[str, str] = field(default_factory=dict)
 
     def record(self, result: CaseResult, kind: str) -> None:
         key = f"{result.db}/{kind}"
+        if kind == "generated":
+            self._terminals_db = self._terminals_db or result.db
+            if result.db == self._terminals_db:
+                self.generated_terminals.update(
+                    f.split(":", 1)[1] for f in result.case.features if f.startswith("terminal:")
+                )
         self.executed[key] += 1
         self.distinct_sources[key].add(result.case.source)
         if result.migration.left_for_review:
             self.left_for_review[key] += 1
+            if result.db == "sqlite":
+                self.review_reasons.update(set(result.migration.todos))
+        if result.tolerated_row_keys:
+            self.tolerated_row_keys[key] += 1
         if result.legacy.error is not None:
             self.legacy_raised[key] += 1
             if result.legacy.error not in RESULT_COUNT_ERRORS:
@@ -446,10 +632,20 @@ class Stats:
                 f"({len(self.distinct_sources[key])} distinct), "
                 f"{self.failed[key]} failed, {self.left_for_review[key]} left for review "
                 f"(TODO), legacy raised in {self.legacy_raised[key]} "
-                f"({self.legacy_invalid[key]} other than NoResultFound/MultipleResultsFound)"
+                f"({self.legacy_invalid[key]} other than NoResultFound/MultipleResultsFound), "
+                f"{self.tolerated_row_keys[key]} equal but for extra row keys"
+            )
+        if self.generated_terminals:
+            lines.append(
+                "generated cases by terminal: "
+                + ", ".join(f"{t}={n}" for t, n in sorted(self.generated_terminals.items()))
             )
         for db, reason in sorted(self.skipped_dbs.items()):
             lines.append(f"{db}: skipped ({reason})")
+        if self.review_reasons:
+            lines.append("TODO reasons of the cases left for review (SQLite runs):")
+            for reason, count in self.review_reasons.most_common(12):
+                lines.append(f"  {count:5d}  {reason}")
         if self.problem_kinds:
             lines.append("problem kinds:")
             for kind, count in self.problem_kinds.most_common():
@@ -500,5 +696,3 @@ def render_failures(results: Iterable[CaseResult], limit: int = 25) -> str:
     if len(results) > limit:
         parts.append(f"... and {len(results) - limit} more failing cases")
     return "\n\n".join(parts)
-
-

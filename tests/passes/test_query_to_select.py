@@ -165,8 +165,20 @@ CASES = [
     (
         "exists_in_scalar",
         "def f(session: Session):\n    q = session.query(User).filter(User.name == 'x')\n    return session.query(q.exists()).scalar()\n",
-        "def f(session: Session):\n    q = select(User).where(User.name == 'x')\n    return session.scalar(select(q.exists()))\n",
+        "def f(session: Session):\n    q = select(User).where(User.name == 'x')\n    return session.scalar(select(q.with_only_columns(literal_column(\"1\"), maintain_column_froms=True).exists()))\n",
+        "literal_column, select",
+    ),
+    (
+        "filter_by_after_join_names_the_joined_entity",
+        "def f(session: Session):\n    return session.query(User).join(User.addresses).filter_by(email='x').all()\n",
+        "def f(session: Session):\n    return session.scalars(select(User).join(User.addresses).where(Address.email == 'x')).unique().all()\n",
         "select",
+    ),
+    (
+        "exists_of_aggregate_selects_one",
+        "from sqlalchemy import func\ndef f(session: Session):\n    return session.query(session.query(func.count(Address.id)).exists()).scalar()\n",
+        'from sqlalchemy import literal_column, select, func\ndef f(session: Session):\n    return session.scalar(select(select(func.count(Address.id)).with_only_columns(literal_column("1"), maintain_column_froms=True).exists()))\n',
+        None,
     ),
     (
         "inline_subquery_argument",

@@ -117,6 +117,7 @@ SQL_CONSUMER_METHODS = frozenset(
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
 CRITERIA_BUILDERS = frozenset({"filter", "filter_by", "where"})
+JOINS = frozenset({"join", "outerjoin"})
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
@@ -139,6 +140,8 @@ class QueryFacts:
     entity_node: cst.BaseExpression | None = None  # the one mapped class, as written
     builders: set[str] = field(default_factory=set)  # Query methods applied so far
     has_criteria: bool = False  # filter()/filter_by() on every path
+    #: position of a filter_by() after a join → the joined entity it applies to
+    filter_by_entities: dict[int, str] = field(default_factory=dict)
 
     @property
     def has_entity(self) -> bool:
@@ -368,6 +371,7 @@ class QueryToSelectPass(Pass):
                 info.facts,
                 entity_kinds=list(info.facts.entity_kinds),
                 builders=set(info.facts.builders),
+                filter_by_entities={},
             )
         elif chain.base_kind is BaseKind.MODEL:
             assert chain.model is not None
@@ -410,8 +414,35 @@ class QueryToSelectPass(Pass):
         return kind
 
     def _apply_builders(self, chain: Chain, facts: QueryFacts) -> None:
-        for link in chain.builders:
+        # what legacy filter_by() applies to: the last joined entity, else the first
+        # select_from(), else the first selected entity
+        stored_query = chain.base_kind is BaseKind.VARIABLE
+        ambiguous = stored_query and (
+            self._joined_earlier(chain) or facts.entity_kinds != [EntityKind.MAPPER]
+        )
+        zero = None if stored_query else self._first_entity(chain)
+        for position, link in enumerate(chain.builders):
             self._check_builder(link)
+            if link.name in JOINS:
+                zero = self._joined_entity(link)
+                ambiguous = True
+            elif link.name == "select_from":
+                zero = self._plain_entity(link.args[0].value) if link.args else None
+                ambiguous = True
+            elif (
+                link.name == "with_entities"
+                and "select_from" not in facts.builders
+                and not (facts.builders & JOINS)
+            ):
+                zero = self._plain_entity(link.args[0].value) if link.args else None
+            elif link.name == "filter_by" and (
+                ambiguous or facts.entity_kinds != [EntityKind.MAPPER]
+            ):
+                # 2.x Select.filter_by() looks in every FROM entity: name the entity
+                if zero is None:
+                    raise Refusal("filter_by() whose entity cannot be named here; use where()")
+                self._check_filter_by(link)
+                facts.filter_by_entities[position] = zero
             facts.builders.add(link.name)
             if link.name in CRITERIA_BUILDERS:
                 facts.has_criteria = True
@@ -440,6 +471,81 @@ class QueryToSelectPass(Pass):
             if link.name in ("group_by", "having", "limit", "offset", "slice", "distinct"):
                 facts.single_row = False
         self._check_with_entities_order(chain)
+
+    def _joined_earlier(self, chain: Chain) -> bool:
+        """Was a join (or select_from) added to this stored query above this line?"""
+        info = self.variable_of_access(chain.base)
+        if info is None:
+            return True
+        line = self._position(chain.top)[0]
+        for assign in info.assignments:
+            _, links = links_from_top(assign.value)
+            if {link.name for link in links} & (JOINS | {"select_from"}):
+                if self._position(assign)[0] < line:
+                    return True
+        return False
+
+    def _first_entity(self, chain: Chain) -> str | None:
+        if chain.base_kind is BaseKind.MODEL and chain.model is not None:
+            return cst.Module([]).code_for_node(chain.model)
+        return self._plain_entity(chain.entities[0].value) if chain.entities else None
+
+    def _plain_entity(self, node: cst.BaseExpression) -> str | None:
+        """``User`` or ``alias`` for a mapped entity; ``User`` for ``User.name``."""
+        kind = self.entities.classify(node) if isinstance(node, cst.Name | cst.Attribute) else None
+        if kind is EntityKind.MAPPER:
+            return cst.Module([]).code_for_node(node)
+        if kind is EntityKind.COLUMN and isinstance(node, cst.Attribute):
+            return self._plain_entity(node.value)
+        return None
+
+    def _joined_entity(self, link: Link) -> str | None:
+        """The entity a join() adds, as it can be written here (``Address``, ``mgr``)."""
+        if not link.args:
+            return None
+        target = link.args[0].value
+        if isinstance(target, cst.Attribute):
+            related = self._relationship_target(target)
+            if related is not None:
+                return related
+        if isinstance(target, cst.Name | cst.Attribute):
+            if self.entities.classify(target) is EntityKind.MAPPER:
+                return cst.Module([]).code_for_node(target)
+        return None
+
+    def _relationship_target(self, attribute: cst.Attribute) -> str | None:
+        """``User.addresses`` → the local name of the class the relationship points to."""
+        index = self.state.index
+        owner = self.entities.model_name(attribute.value)
+        if owner is None:
+            return None
+        relationship = index.models[owner].relationships.get(attribute.attr.value)
+        if relationship is None or relationship.target is None:
+            return None
+        model = index.model(relationship.target) or index.model_by_short_name(
+            relationship.target.rsplit(".", 1)[-1]
+        )
+        return None if model is None else self._local_name_of(model.qualname)
+
+    def _local_name_of(self, qualname: str) -> str | None:
+        """How code in this module can name ``qualname``: ``Todo`` or ``models.Todo``."""
+        index = self.state.index
+        module = index.modules.get(self.state.module_name)
+        owner, _, name = qualname.rpartition(".")
+        if owner == self.state.module_name:
+            return name
+        if module is not None:
+            for local, imported in module.imports.items():
+                if index.resolve_alias(imported) == qualname:
+                    return local
+            for local, imported in module.imports.items():
+                if imported == owner:  # from . import models / import app.models as models
+                    return f"{local}.{name}"
+        return None
+
+    def _check_filter_by(self, link: Link) -> None:
+        if any(a.keyword is None or a.star for a in link.args):
+            raise Refusal("filter_by(**criteria) after a join has no exact 2.x form")
 
     def _check_builder(self, link: Link) -> None:
         if link.name in ("join", "outerjoin"):
@@ -719,9 +825,34 @@ class QueryToSelectPass(Pass):
                 stmt = method(stmt, "with_only_columns", entity_link.args)
             else:
                 stmt = cst.Call(func=self.name_for("select"), args=entity_link.args)
-        for link in chain.builders:
-            stmt = self._builder(link, stmt)
+        for position, link in enumerate(chain.builders):
+            entity = facts.filter_by_entities.get(position)
+            stmt = (
+                self._filter_by_where(link, stmt, entity) if entity else self._builder(link, stmt)
+            )
         return stmt
+
+    def _filter_by_where(
+        self, link: Link, stmt: cst.BaseExpression, entity: str
+    ) -> cst.BaseExpression:
+        """``filter_by(k=v)`` → ``where(Entity.k == v)`` for the entity the join added."""
+        conditions = [
+            cst.Arg(
+                cst.Comparison(
+                    left=cst.Attribute(
+                        value=cst.parse_expression(entity), attr=cst.Name(a.keyword.value)
+                    ),
+                    comparisons=[cst.ComparisonTarget(cst.Equal(), a.value)],
+                )
+            )
+            for a in link.args
+            if a.keyword is not None
+        ]
+        call = link.call
+        assert call is not None
+        return rebuild(
+            Link(link.name, call.with_changes(args=with_separators(conditions))), stmt, "where"
+        )
 
     def _last_with_entities(self, chain: Chain) -> Link | None:
         found = None
@@ -888,7 +1019,29 @@ class QueryToSelectPass(Pass):
             return stmt
         if terminal.name == "as_scalar":
             return rebuild(terminal, stmt, "scalar_subquery")
+        if terminal.name == "exists" and self._selects_expressions(chain):
+            # legacy Query.exists() selects 1: an aggregate column would make EXISTS true
+            one = cst.Call(
+                func=self.name_for("literal_column"), args=[cst.Arg(cst.SimpleString('"1"'))]
+            )
+            args = [cst.Arg(one), keyword("maintain_column_froms", cst.Name("True"))]
+            stmt = method(stmt, "with_only_columns", with_separators(args))
         return rebuild(terminal, stmt)
+
+    def _selects_expressions(self, chain: Chain) -> bool:
+        """Does the statement select computed expressions (functions, aggregates)?"""
+        selected = [a.value for a in chain.entities]
+        for link in chain.builders:
+            if link.name == "with_entities":
+                selected = [a.value for a in link.args]
+            elif link.name in ("add_columns", "add_entity"):
+                selected.extend(a.value for a in link.args)
+        names = {link.name for link in chain.builders}
+        return (
+            bool(names & {"group_by", "having"})
+            or any(not isinstance(value, cst.Name | cst.Attribute) for value in selected)
+            or chain.base_kind is BaseKind.VARIABLE
+        )
 
     def _reattach(self, chain: Chain, value: cst.BaseExpression) -> cst.BaseExpression:
         value = _keep_terminal_layout(chain, value)
@@ -938,7 +1091,8 @@ def _keep_terminal_layout(chain: Chain, value: cst.BaseExpression) -> cst.BaseEx
 
 def _has_layout(dot: cst.Dot) -> bool:
     return not (
-        isinstance(dot.whitespace_before, cst.SimpleWhitespace) and dot.whitespace_before.value == ""
+        isinstance(dot.whitespace_before, cst.SimpleWhitespace)
+        and dot.whitespace_before.value == ""
     )
 
 
