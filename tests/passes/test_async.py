@@ -490,3 +490,88 @@ def test_flask_sqlalchemy_app_stays_synchronous_with_todo() -> None:
         },
         todos=["Flask-SQLAlchemy's db.session stays synchronous"],
     )
+
+
+def test_functions_dispatched_by_name_are_awaited() -> None:
+    check_project(
+        {
+            "app.cli": """
+                import argparse
+                from sqlalchemy.orm import Session
+                def cmd_add(args, session: Session):
+                    session.commit()
+                def cmd_drop(args, session: Session):
+                    session.rollback()
+                def main(argv, session):
+                    parser = argparse.ArgumentParser()
+                    sub = parser.add_subparsers()
+                    sub.add_parser("add").set_defaults(func=cmd_add)
+                    sub.add_parser("drop").set_defaults(func=cmd_drop)
+                    args = parser.parse_args(argv)
+                    args.func(args, session)
+            """,
+        },
+        {
+            "app.cli": """
+                import argparse
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def cmd_add(args, session: AsyncSession):
+                    await session.commit()
+                async def cmd_drop(args, session: AsyncSession):
+                    await session.rollback()
+                async def main(argv, session):
+                    parser = argparse.ArgumentParser()
+                    sub = parser.add_subparsers()
+                    sub.add_parser("add").set_defaults(func=cmd_add)
+                    sub.add_parser("drop").set_defaults(func=cmd_drop)
+                    args = parser.parse_args(argv)
+                    await args.func(args, session)
+            """,
+        },
+    )
+
+
+def test_pytest_tests_and_fixtures_that_became_async() -> None:
+    check_project(
+        {
+            "app.db": """
+                from sqlalchemy import create_engine
+                from sqlalchemy.orm import sessionmaker
+                engine = create_engine("sqlite://")
+                SessionLocal = sessionmaker(bind=engine)
+                def count():
+                    with SessionLocal() as session:
+                        return session.scalar("select 1")
+            """,
+            "tests.test_db": """
+                import pytest
+                from app import db
+                @pytest.fixture(scope="session")
+                def engine():
+                    yield db.engine
+                    db.engine.dispose()
+                def test_count(engine):
+                    assert db.count() == 1
+                def test_plain():
+                    assert 1 + 1 == 2
+            """,
+        },
+        {
+            "tests.test_db": """
+                import pytest
+                from app import db
+                import pytest_asyncio
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def engine():
+                    yield db.engine
+                    await db.engine.dispose()
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_count(engine):
+                    assert await db.count() == 1
+                def test_plain():
+                    assert 1 + 1 == 2
+            """,
+        },
+    )

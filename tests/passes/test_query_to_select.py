@@ -502,3 +502,25 @@ def f(session):
     return session.get(User, 1), users, n
 """
     )
+
+
+def test_comment_before_replaced_terminal_is_kept() -> None:
+    transformed(
+        "def f(session: Session):\n    return (\n        session.query(User)\n        .filter(User.name == None)  # noqa: E711\n        .all()\n    )\n",
+        "def f(session: Session):\n    return (\n        session.scalars(select(User)\n        .where(User.name == None))  # noqa: E711\n        .all()\n    )\n",
+    )
+
+
+def test_stored_filtered_query_bulk_update() -> None:
+    transformed(
+        "def f(session: Session, ids):\n    idle = session.query(User).filter(~User.id.in_(ids))\n    return idle.update({User.name: 'idle'}, synchronize_session=False)\n",
+        "def f(session: Session, ids):\n    idle = select(User).where(~User.id.in_(ids))\n    return session.execute(update(User).where(idle.whereclause).values({User.name: 'idle'}).execution_options(synchronize_session=False)).rowcount\n",
+        imports="select, update",
+    )
+
+
+def test_filter_by_before_a_later_join_of_a_stored_query_stays() -> None:
+    transformed(
+        "def f(session: Session, name, email):\n    q = session.query(User)\n    if name:\n        q = q.filter_by(name=name)\n    if email:\n        q = q.join(User.addresses).filter_by(email=email)\n    return q.all()\n",
+        "def f(session: Session, name, email):\n    q = select(User)\n    if name:\n        q = q.filter_by(name=name)\n    if email:\n        q = q.join(User.addresses).where(Address.email == email)\n    return session.scalars(q).unique().all()\n",
+    )
