@@ -524,3 +524,10 @@ def test_filter_by_before_a_later_join_of_a_stored_query_stays() -> None:
         "def f(session: Session, name, email):\n    q = session.query(User)\n    if name:\n        q = q.filter_by(name=name)\n    if email:\n        q = q.join(User.addresses).filter_by(email=email)\n    return q.all()\n",
         "def f(session: Session, name, email):\n    q = select(User)\n    if name:\n        q = q.filter_by(name=name)\n    if email:\n        q = q.join(User.addresses).where(Address.email == email)\n    return session.scalars(q).unique().all()\n",
     )
+
+
+def test_unknown_model_query_is_noted_not_changed() -> None:
+    untouched(
+        "class Repo:\n    model = None\n    def all(self):\n        return self.model.query.filter_by(a=1).all()\n",
+        notes=["self.model.query looks like Flask-SQLAlchemy's Model.query"],
+    )

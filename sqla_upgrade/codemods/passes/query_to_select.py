@@ -117,6 +117,22 @@ SQL_CONSUMER_METHODS = frozenset(
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
 CRITERIA_BUILDERS = frozenset({"filter", "filter_by", "where"})
+LEGACY_MODEL_QUERY_METHODS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "get",
+        "get_or_404",
+        "all",
+        "first",
+        "first_or_404",
+        "order_by",
+        "count",
+        "paginate",
+        "options",
+        "join",
+    }
+)
 JOINS = frozenset({"join", "outerjoin"})
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
@@ -265,7 +281,21 @@ class QueryToSelectPass(Pass):
             if found is not None:
                 split_links(found, links[position + 1 :])
                 return found
+            self._note_unknown_model_query(receiver, link, links[position + 1 :])
         return None
+
+    def _note_unknown_model_query(
+        self, receiver: cst.BaseExpression, link: Link, rest: list[Link]
+    ) -> None:
+        """``self.model.query.filter(...)``: legacy-looking, but the model is unknown."""
+        if link.call is not None or not rest or rest[0].name not in LEGACY_MODEL_QUERY_METHODS:
+            return
+        text = cst.Module([]).code_for_node(receiver)
+        self.note(
+            receiver,
+            f"{text}.query looks like Flask-SQLAlchemy's Model.query, but {text} is not a "
+            "model the tool knows; left unchanged",
+        )
 
     def _chain_at(
         self, top: cst.BaseExpression, link: Link, receiver: cst.BaseExpression
