@@ -575,3 +575,71 @@ def test_pytest_tests_and_fixtures_that_became_async() -> None:
             """,
         },
     )
+
+
+def test_new_objects_start_with_empty_collections_they_read() -> None:
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy import Column, ForeignKey, Integer
+                from sqlalchemy.orm import declarative_base, relationship
+                Base = declarative_base()
+                class Order(Base):
+                    __tablename__ = "orders"
+                    id = Column(Integer, primary_key=True)
+                    lines = relationship("Line", backref="order")
+                    notes = relationship("Note")
+                class Line(Base):
+                    __tablename__ = "lines"
+                    id = Column(Integer, primary_key=True)
+                    order_id = Column(ForeignKey("orders.id"))
+                class Note(Base):
+                    __tablename__ = "notes"
+                    id = Column(Integer, primary_key=True)
+                    order_id = Column(ForeignKey("orders.id"))
+            """,
+            "app.service": """
+                from sqlalchemy.orm import Session
+                from app.models import Line, Order
+                def place(session: Session, stored: Order):
+                    order = Order(id=1)
+                    session.add(order)
+                    session.flush()
+                    order.lines.append(Line())
+                    copy = session.merge(Order(id=2))
+                    return order, copy
+            """,
+        },
+        {
+            "app.models": """
+                from sqlalchemy import Column, ForeignKey, Integer
+                from sqlalchemy.orm import declarative_base, relationship
+                Base = declarative_base()
+                class Order(Base):
+                    __tablename__ = "orders"
+                    id = Column(Integer, primary_key=True)
+                    lines = relationship("Line", backref="order", lazy="selectin")
+                    notes = relationship("Note")
+                class Line(Base):
+                    __tablename__ = "lines"
+                    id = Column(Integer, primary_key=True)
+                    order_id = Column(ForeignKey("orders.id"))
+                class Note(Base):
+                    __tablename__ = "notes"
+                    id = Column(Integer, primary_key=True)
+                    order_id = Column(ForeignKey("orders.id"))
+            """,
+            "app.service": """
+                from app.models import Line, Order
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def place(session: AsyncSession, stored: Order):
+                    order = Order(id=1, lines=[])
+                    session.add(order)
+                    await session.flush()
+                    order.lines.append(Line())
+                    copy = await session.merge(Order(id=2))
+                    return order, copy
+            """,
+        },
+    )

@@ -10,6 +10,7 @@ project and computes object kinds as a fixed point (``SessionLocal = sessionmake
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 
 from sqla_upgrade.codemods.index.model import (
@@ -225,6 +226,7 @@ class _ModuleCollector:
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                model.has_init = model.has_init or getattr(stmt, "name", "") == "__init__"
                 self.statement(stmt, qualname, in_function=False)
             elif isinstance(stmt, ast.Assign | ast.AnnAssign):
                 self.class_attribute(model, stmt)
@@ -234,6 +236,12 @@ class _ModuleCollector:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = [t.id for t in targets if isinstance(t, ast.Name)]
         value = stmt.value
+        if (
+            "__tablename__" in names
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+        ):
+            model.table = value.value
         if not names or not isinstance(value, ast.Call):
             return
         callee = self.qualify(value.func) or ""
@@ -243,6 +251,7 @@ class _ModuleCollector:
                 model.relationships[name] = self.relationship(name, value)
         elif short in ("Column", "mapped_column", "column_property"):
             model.columns.extend(names)
+            model.foreign_tables |= _foreign_tables(value)
 
     def relationship(self, name: str, call: ast.Call) -> RelationshipFacts:
         target = None
@@ -265,6 +274,8 @@ class _ModuleCollector:
                 facts.back_populates = str(value.value)
             elif kw.arg == "backref":
                 facts.backref = _backref_name(value)
+            elif kw.arg == "remote_side":
+                facts.remote_side = True
         return facts
 
 
@@ -283,6 +294,35 @@ def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:
     if callee in ("sqlalchemy.MetaData", "sqlalchemy.schema.MetaData") and call.args:
         return call.args[0]
     return None
+
+
+def _foreign_tables(column: ast.Call) -> set[str]:
+    """Tables named by ``ForeignKey("table.column")`` arguments of a column."""
+    tables = set()
+    for argument in [*column.args, *(k.value for k in column.keywords)]:
+        if (
+            isinstance(argument, ast.Call)
+            and _short_name(argument.func) == "ForeignKey"
+            and argument.args
+        ):
+            target = argument.args[0]
+            if isinstance(target, ast.Constant) and isinstance(target.value, str):
+                tables.add(target.value.rsplit(".", 1)[0].split(".")[-1])
+            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute):
+                if target.value.attr == "c" and isinstance(target.value.value, ast.Name):
+                    tables.add(target.value.value.id)
+    return tables
+
+
+def _short_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def snake_table_name(class_name: str) -> str:
+    """Flask-SQLAlchemy's default table name: ``OrderLine`` → ``order_line``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", class_name).lower()
 
 
 def _backref_name(value: ast.expr) -> str | None:
@@ -396,7 +436,19 @@ class IndexBuilder:
             for qualname, model in module.models.items():
                 if check(qualname) and not self._is_declarative_base(qualname):
                     self.index.models[qualname] = model
+                    if model.table is None and self._is_flask_model(qualname):
+                        model.table = snake_table_name(qualname.rsplit(".", 1)[-1])
                     self._qualify_relationship_targets(module, model)
+
+    def _is_flask_model(self, qualname: str, depth: int = 0) -> bool:
+        for base in self.pending.bases.get(qualname, []):
+            resolved = self.index.resolve_alias(base)
+            owner, _, attr = resolved.rpartition(".")
+            if attr == "Model" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+                return True
+            if depth < 20 and self._is_flask_model(resolved, depth + 1):
+                return True
+        return False
 
     def _is_declarative_base(self, qualname: str) -> bool:
         bases = self.pending.bases.get(qualname, [])

@@ -34,6 +34,7 @@ class RelationshipFacts:
     secondary: bool = False
     back_populates: str | None = None
     backref: str | None = None
+    remote_side: bool = False
     line: int = 0
 
 
@@ -44,6 +45,9 @@ class ModelFacts:
     relationships: dict[str, RelationshipFacts] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     line: int = 0
+    table: str | None = None  # __tablename__, or Flask-SQLAlchemy's default
+    foreign_tables: set[str] = field(default_factory=set)  # tables its ForeignKeys point to
+    has_init: bool = False  # defines its own __init__
 
 
 @dataclass
@@ -102,6 +106,43 @@ class ProjectIndex:
         if qualname is None:
             return None
         return self.models.get(self.resolve_alias(qualname))
+
+    def relationship_target(
+        self, model: ModelFacts, relationship: RelationshipFacts
+    ) -> ModelFacts | None:
+        if relationship.target is None:
+            return None
+        return self.model(relationship.target) or self.model_by_short_name(
+            relationship.target.rsplit(".", 1)[-1]
+        )
+
+    def is_collection(self, model: ModelFacts, relationship: RelationshipFacts) -> bool | None:
+        """Does the relationship hold a list? None when the mapping cannot be told."""
+        if relationship.uselist is not None:
+            return relationship.uselist
+        if relationship.secondary:
+            return True
+        target = self.relationship_target(model, relationship)
+        if target is None:
+            return None
+        if target is model:  # self-referential: remote_side marks the many-to-one side
+            return not relationship.remote_side
+        if target.table and target.table in model.foreign_tables:
+            return False
+        if model.table and model.table in target.foreign_tables:
+            return True
+        return None
+
+    def collections(self, model: ModelFacts) -> set[str]:
+        """Collection relationships of ``model``, including those backrefs give it."""
+        found = {n for n, r in model.relationships.items() if self.is_collection(model, r)}
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                if relationship.backref and self.relationship_target(other, relationship) is model:
+                    forward = self.is_collection(other, relationship)
+                    if relationship.secondary or forward is False:
+                        found.add(relationship.backref)
+        return found
 
     def model_by_short_name(self, name: str) -> ModelFacts | None:
         matches = [m for q, m in self.models.items() if q.rsplit(".", 1)[-1] == name]

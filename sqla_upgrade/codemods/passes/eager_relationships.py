@@ -73,6 +73,15 @@ class EagerRelationshipsPass(ScopeTracking):
             for b in _all_bases(index, klass)
         )
 
+    def _self_referential(self, name: str) -> bool:
+        klass = self.enclosing_class()
+        index = self.state.index
+        model = index.models.get(klass or "")
+        relationship = model.relationships.get(name) if model else None
+        if model is None or relationship is None:
+            return False
+        return index.relationship_target(model, relationship) is model
+
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         klass = self.enclosing_class()
         if not self._async_model(klass) or len(updated_node.targets) != 1:
@@ -106,9 +115,11 @@ class EagerRelationshipsPass(ScopeTracking):
         lazy = next((a for a in args if a.keyword is not None and a.keyword.value == "lazy"), None)
         if lazy is None:
             self.count_rewrite()
-            return call.with_changes(
-                args=_append(args, keyword("lazy", cst.SimpleString('"selectin"')))
-            )
+            args = _append(args, keyword("lazy", cst.SimpleString('"selectin"')))
+            if self._self_referential(name) and not _has_keyword(args, "join_depth"):
+                # eager loaders do not follow a class to itself unless told how deep
+                args = _append(args, keyword("join_depth", cst.Integer("1")))
+            return call.with_changes(args=args)
         strategy = _literal(lazy.value)
         if strategy == "dynamic":
             self.todo(
@@ -155,6 +166,10 @@ class EagerRelationshipsPass(ScopeTracking):
                     )
                 )
         return arg
+
+
+def _has_keyword(args: list[cst.Arg], name: str) -> bool:
+    return any(a.keyword is not None and a.keyword.value == name for a in args)
 
 
 def _all_bases(index: ProjectIndex, klass: str, depth: int = 0) -> list[str]:
