@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import BaseMetadataProvider, MetadataWrapper, PositionProvider
+from libcst.metadata import (
+    BaseMetadataProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -37,6 +44,15 @@ class FileState:
     options: Options
     notes: list[Note] = field(default_factory=list)
     rewrites: dict[str, int] = field(default_factory=dict)
+
+
+#: the metadata most passes resolve: positions, qualified names, scopes, parents
+ANALYSIS_METADATA: tuple[type[BaseMetadataProvider[Any]], ...] = (
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+    ParentNodeProvider,
+)
 
 
 class Pass(VisitorBasedCodemodCommand):

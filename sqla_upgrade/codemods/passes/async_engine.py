@@ -37,15 +37,12 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.chains import keyword, with_separators
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 from sqla_upgrade.codemods.names import qualified_names
 
 ASYNCIO = "sqlalchemy.ext.asyncio"
@@ -123,12 +120,7 @@ class AsyncEnginePass(Pass):
         b"Connection",
         b"listen",
     )
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -47,9 +47,6 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import (
@@ -59,6 +56,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     ScopeTracking,
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.names import qualified_names
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
@@ -85,12 +83,7 @@ class AwaitPass(ScopeTracking):
     name = "await"
     targets = frozenset({"async"})
     stage = 2
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -30,15 +30,11 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 from sqla_upgrade.codemods.names import qualified_names
 
 AUTOCOMMIT_SQL = re.compile(
@@ -74,12 +70,7 @@ class ConnectionAutocommitPass(Pass):
 
     name = "connection-autocommit"
     triggers = (b".connect()",)
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -51,8 +51,6 @@ from libcst.metadata import (
     Assignment,
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
     Scope,
     ScopeProvider,
 )
@@ -76,7 +74,7 @@ from sqla_upgrade.codemods.analysis.chains import (
 )
 from sqla_upgrade.codemods.analysis.entities import EntityClassifier, EntityKind
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -184,12 +182,7 @@ class QueryToSelectPass(Pass):
 
     name = "query-to-select"
     triggers = (b".query",)
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

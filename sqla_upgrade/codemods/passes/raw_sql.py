@@ -31,15 +31,13 @@ from libcst.metadata import (
     Assignment,
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.chains import with_separators
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 
 EXECUTING = frozenset({"execute", "scalar"})
 
@@ -49,12 +47,7 @@ class RawSqlPass(Pass):
 
     name = "raw-sql"
     triggers = (b".execute(", b".scalar(")
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,14 +26,12 @@ from libcst.metadata import (
     Assignment,
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
     ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 from sqla_upgrade.codemods.names import qualified_names
 
 EXECUTING = frozenset({"execute", "exec_driver_sql"})
@@ -48,12 +46,7 @@ class RowMappingPass(Pass):
 
     name = "row-mapping"
     triggers = (b"execute(",)
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

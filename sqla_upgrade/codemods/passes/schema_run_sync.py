@@ -38,15 +38,12 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.names import qualified_names
 
 SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
@@ -103,12 +100,7 @@ class SchemaRunSyncPass(ScopeTracking):
     targets = frozenset({"async"})
     stage = 2
     triggers = (b"create_all", b"drop_all", b"reflect(")
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
