@@ -29,7 +29,6 @@ from .scheduler import E2E
 # so a fix shows up as XPASS; they are not counted as passing.
 ASYNC_NOT_YET = {
     ("flask_blog", "async"): "Flask-SQLAlchemy apps keep a synchronous session (issue #5)",
-    ("inventory_service", "async"): "query factories (a Query returned to its callers) stay legacy (issue #3 TODO, #8)",
     ("fastapi_todo", "async"): "TestClient and test fixtures use different event loops (issue #6)",
 }
 

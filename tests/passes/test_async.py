@@ -643,3 +643,74 @@ def test_new_objects_start_with_empty_collections_they_read() -> None:
             """,
         },
     )
+
+
+def test_legacy_query_left_with_todo_runs_through_run_sync() -> None:
+    async_case(
+        """
+        from sqlalchemy.orm import Session
+        def f(session: Session, thing):
+            return len(session.query(thing).from_self().all())
+        """,
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def f(session: AsyncSession, thing):
+            # TODO(sqla-upgrade): Query.from_self() was removed; rewrite with aliased(Model, stmt.subquery())
+            return len(await session.run_sync(lambda sync_session: sync_session.query(thing).from_self().all()))
+        """,
+        todos=["from_self"],
+    )
+
+
+def test_query_factory_consumers_run_through_run_sync() -> None:
+    check_project(
+        {
+            "app.repo": """
+                from sqlalchemy.orm import Session
+                def search(session: Session, term):
+                    return session.query(Item).filter(Item.name == term)
+                def count(session: Session, term):
+                    return search(session, term).count()
+            """,
+        },
+        {
+            "app.repo": """
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                def search(session: AsyncSession, term):
+                    # TODO(sqla-upgrade): this Query object is returned or passed on, so its consumers cannot be rewritten with it; convert it and its consumers together
+                    return session.query(Item).filter(Item.name == term)
+                async def count(session: AsyncSession, term):
+                    return await session.run_sync(lambda sync_session: search(sync_session, term).count())
+            """,
+        },
+        todos=["returned or passed on"],
+    )
+
+
+def test_streamed_loop_uses_stream_scalars_without_eager_loads() -> None:
+    async_case(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        def total(session: Session):
+            query = select(Item).execution_options(yield_per=100)
+            n = 0
+            for item in session.scalars(query):
+                n += item.price
+            return n
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from sqlalchemy.orm import raiseload
+
+        async def total(session: AsyncSession):
+            query = select(Item).execution_options(yield_per=100)
+            n = 0
+            async for item in await session.stream_scalars(query.options(raiseload("*", sql_only=True))):
+                n += item.price
+            return n
+        """,
+    )

@@ -323,7 +323,11 @@ class IoFactsCollector(ScopeTracking):
         if current is None:
             return
         line = self.get_metadata(PositionProvider, node).start.line
-        if current.direct_io is None and (self.io.io_call(node) or self.io.schema_call(node)):
+        if current.direct_io is None and (
+            self.io.io_call(node)
+            or self.io.schema_call(node)
+            or self.io.legacy_query_receiver(node) is not None
+        ):
             current.direct_io = f"{_code(node.func)}() at line {line}"
         callee = self.calls.callee(node, self.enclosing_class())
         if callee is not None:

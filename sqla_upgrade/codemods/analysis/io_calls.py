@@ -53,6 +53,9 @@ CONNECTION_IO = frozenset(
     }
 )
 ENGINE_IO = frozenset({"dispose", "connect"})
+LEGACY_TERMINALS = frozenset(
+    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
+)
 SESSION_CONTEXTS = frozenset({"begin", "begin_nested"})
 ENGINE_CONTEXTS = frozenset({"connect", "begin"})
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
@@ -60,8 +63,12 @@ KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 class IoDetector:
     def __init__(self, transformer: Pass) -> None:
+        from sqla_upgrade.codemods.analysis.async_plan import CallResolver
+
         self.sessions = SessionResolver(transformer)
         self.connectables = ConnectableResolver(transformer, self.sessions)
+        self.calls = CallResolver(transformer)
+        self.index = transformer.state.index
 
     def is_session(self, node: cst.BaseExpression) -> bool:
         if self._is_flask_attribute(node, "session"):
@@ -84,6 +91,42 @@ class IoDetector:
         if self._is_flask_attribute(node, "engine"):
             return False
         return self.connectables.engine_evidence(node) in KNOWN
+
+    def legacy_query_receiver(
+        self, call: cst.Call
+    ) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+        """A legacy Query the 2.0 stage left as it was (a TODO), run by the chain ending at
+        ``call`` (``.all()``, ``.count()``...): the session, and the node to replace by
+        the synchronous session (the receiver of ``.query()``, or the session argument of
+        a project function that returns a Query)."""
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in LEGACY_TERMINALS):
+            return None
+        node: cst.BaseExpression = call.func.value
+        while isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute):
+                if func.attr.value == "query" and self.is_session(func.value):
+                    return func.value, func.value
+                node = func.value
+                continue
+            return self._factory_session(node)
+        return None
+
+    def _factory_session(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+        callee = self.calls.callee(call, None)
+        facts = self.index.functions.get(callee or "")
+        if facts is None or facts.query_session_param is None:
+            return None
+        name = facts.query_session_param
+        position = facts.params.index(name)
+        if facts.params and facts.params[0] in ("self", "cls"):
+            position -= 1
+        for index, arg in enumerate(call.args):
+            if (arg.keyword is not None and arg.keyword.value == name) or (
+                arg.keyword is None and not arg.star and index == position
+            ):
+                return (arg.value, arg.value) if self.is_session(arg.value) else None
+        return None
 
     def io_call(self, call: cst.Call) -> bool:
         """Does this call return an awaitable once the objects are async?"""

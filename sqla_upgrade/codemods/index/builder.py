@@ -202,6 +202,7 @@ class _ModuleCollector:
             elif isinstance(sub, ast.Return | ast.Yield) and sub.value is not None:
                 facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                 returned.append(self._returned_callee(sub.value, local_calls))
+        facts.query_session_param = _query_factory_param(node, facts.params)
         self.facts.functions[qualname] = facts
         if returned:
             self.pending.providers[qualname] = [r for r in returned if r]
@@ -293,6 +294,43 @@ def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:
             return kw.value
     if callee in ("sqlalchemy.MetaData", "sqlalchemy.schema.MetaData") and call.args:
         return call.args[0]
+    return None
+
+
+def _query_factory_param(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+) -> str | None:
+    """The parameter whose ``.query(...)`` every ``return`` of the function hands back."""
+    assigned: dict[str, ast.expr] = {}
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.Assign)
+            and len(sub.targets) == 1
+            and isinstance(sub.targets[0], ast.Name)
+        ):
+            assigned.setdefault(sub.targets[0].id, sub.value)
+    found: set[str] = set()
+    returns = [r for r in ast.walk(node) if isinstance(r, ast.Return)]
+    for ret in returns:
+        value = ret.value
+        if isinstance(value, ast.Name) and value.id in assigned:
+            value = assigned[value.id]
+        receiver = _query_receiver(value) if value is not None else None
+        if receiver is None or receiver not in params:
+            return None
+        found.add(receiver)
+    return found.pop() if len(found) == 1 else None
+
+
+def _query_receiver(value: ast.expr) -> str | None:
+    """``session`` in ``session.query(...).filter(...)`` (an open chain, no terminal)."""
+    node = value
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "query" and isinstance(node.func.value, ast.Name):
+            return node.func.value.id
+        if node.func.attr in ("all", "first", "one", "one_or_none", "scalar", "count", "get"):
+            return None
+        node = node.func.value
     return None
 
 

@@ -59,6 +59,8 @@ class FunctionFacts:
     params: list[str] = field(default_factory=list)
     decorators: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)  # qualified callee names, best effort
+    #: returns a legacy Query built on this parameter's session (a "query factory")
+    query_session_param: str | None = None
 
 
 @dataclass

@@ -47,6 +47,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
     ParentNodeProvider,
+    ScopeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import (
@@ -57,9 +58,11 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
+STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -156,6 +159,12 @@ class AwaitPass(ScopeTracking):
                     "schema operations need `await conn.run_sync(...)` on an async connection",
                 )
             return updated_node
+        legacy = self.io.legacy_query_receiver(original_node)
+        if legacy is not None and not self._inside_chain(original_node):
+            receiver, replaced = legacy
+            if self._bridged(receiver):
+                return updated_node
+            return self._run_sync(original_node, updated_node, receiver, replaced)
         callee = self.calls.callee(original_node, self.enclosing_class())
         if callee is None and isinstance(original_node.func, cst.Attribute):
             attr = original_node.func.attr.value
@@ -186,6 +195,58 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _bridged(self, receiver: cst.BaseExpression) -> bool:
+        """Is ``receiver`` the parameter of a ``run_sync(lambda sync_session: ...)``?"""
+        if not isinstance(receiver, cst.Name):
+            return False
+        scope = self.get_metadata(ScopeProvider, receiver, None)
+        for assignment in scope[receiver.value] if scope else ():
+            param = getattr(assignment, "node", None)
+            if not isinstance(param, cst.Param):
+                continue
+            holder = self.get_metadata(ParentNodeProvider, param, None)
+            while holder is not None and not isinstance(holder, cst.Lambda):
+                holder = self.get_metadata(ParentNodeProvider, holder, None)
+            arg = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+            call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
+                return call.func.attr.value == "run_sync"
+        return False
+
+    def _inside_chain(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return True
+        return isinstance(parent, cst.Call) and parent.func is node
+
+    def _run_sync(
+        self,
+        original: cst.Call,
+        updated: cst.Call,
+        receiver: cst.BaseExpression,
+        replaced: cst.CSTNode,
+    ) -> cst.BaseExpression:
+        """A legacy query chain kept as it was: run it on the sync session behind the
+        AsyncSession, ``await session.run_sync(lambda sync_session: ...)``."""
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(
+                original, "this legacy Query needs a synchronous session; run it through run_sync"
+            )
+            return updated
+        body = _replace_node(original, replaced, cst.Name("sync_session"))
+        lambda_ = cst.Lambda(
+            params=cst.Parameters(params=[cst.Param(cst.Name("sync_session"))]), body=body
+        )
+        session = receiver.deep_clone()
+        if self.io.sessions.kind(receiver) is ObjectKind.SCOPED_SESSION:
+            session = cst.Call(func=session)  # the registry does not proxy run_sync
+        run = cst.Call(
+            func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(run, self._needs_parentheses(original, parent))
 
     def _runs_in_asyncio(self, parent: cst.CSTNode | None) -> bool:
         """Is the call already handed to ``asyncio.run()`` (or another asyncio runner)?"""
@@ -255,6 +316,9 @@ class AwaitPass(ScopeTracking):
         return False
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
+        streamed = self._streamed_loop(original_node, updated_node)
+        if streamed is not None:
+            return streamed
         if self._iterates_async_generator(original_node.iter):
             if self.in_async_function():
                 self.count_rewrite()
@@ -264,6 +328,91 @@ class AwaitPass(ScopeTracking):
                 "this loop iterates an async generator now; use it in an async function",
             )
         return updated_node
+
+    def _streamed_loop(self, original: cst.For, updated: cst.For) -> cst.For | None:
+        """``for x in await s.scalars(stmt)`` where ``stmt`` streams (``yield_per``): an
+        AsyncSession streams with ``async for x in await s.stream_scalars(stmt)``."""
+        call = original.iter
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return None
+        method = STREAMING.get(call.func.attr.value)
+        if method is None or not call.args or not self.io.io_call(call):
+            return None
+        if not self._uses_yield_per(call.args[0].value) or not self.in_async_function():
+            return None
+        awaited_iter = updated.iter
+        if not isinstance(awaited_iter, cst.Await) or not isinstance(
+            awaited_iter.expression, cst.Call
+        ):
+            return None
+        inner = awaited_iter.expression
+        assert isinstance(inner.func, cst.Attribute)
+        renamed = inner.with_changes(func=inner.func.with_changes(attr=cst.Name(method)))
+        if self._reads_relationships(original):
+            self.todo(
+                original,
+                "eager loads of relationships run extra queries while this stream is open, "
+                "which MySQL/MariaDB drivers do not allow: buffer the rows or load them per batch",
+            )
+        else:
+            renamed = self._without_eager_loads(renamed)
+        self.count_rewrite()
+        return updated.with_changes(
+            iter=awaited_iter.with_changes(expression=renamed), asynchronous=cst.Asynchronous()
+        )
+
+    def _reads_relationships(self, loop: cst.For) -> bool:
+        """Does the loop body read a relationship attribute of the loop variable?"""
+        if not isinstance(loop.target, cst.Name):
+            return True
+        variable = loop.target.value
+        relationships = {
+            name for model in self.state.index.models.values() for name in model.relationships
+        } | {
+            r.backref
+            for m in self.state.index.models.values()
+            for r in m.relationships.values()
+            if r.backref
+        }
+        found = False
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                nonlocal found
+                if isinstance(node.value, cst.Name) and node.value.value == variable:
+                    found = found or node.attr.value in relationships
+
+            def visit_Call(self, node: cst.Call) -> None:
+                nonlocal found  # the entity handed to a helper may be read there
+                found = found or any(
+                    isinstance(a.value, cst.Name) and a.value.value == variable for a in node.args
+                )
+
+        loop.body.visit(Finder())
+        return found
+
+    def _without_eager_loads(self, call: cst.Call) -> cst.Call:
+        """Streamed rows must not trigger eager-load queries while the cursor is open."""
+        AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "raiseload")
+        option = cst.parse_expression('raiseload("*", sql_only=True)')
+        first = call.args[0]
+        statement = cst.Call(
+            func=cst.Attribute(value=first.value, attr=cst.Name("options")), args=[cst.Arg(option)]
+        )
+        return call.with_changes(args=[first.with_changes(value=statement), *call.args[1:]])
+
+    def _uses_yield_per(self, statement: cst.BaseExpression) -> bool:
+        if isinstance(statement, cst.Name):
+            scope = self.get_metadata(ScopeProvider, statement, None)
+            values = []
+            for assignment in scope[statement.value] if scope else ():
+                target = getattr(assignment, "node", None)
+                parent = self.get_metadata(ParentNodeProvider, target, None) if target else None
+                holder = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+                if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
+                    values.append(holder.value)
+            return any("yield_per" in cst.Module([]).code_for_node(v) for v in values)
+        return "yield_per" in cst.Module([]).code_for_node(statement)
 
     def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:
         if self._iterates_async_generator(original_node.iter) and self.in_async_function():
@@ -279,3 +428,15 @@ class AwaitPass(ScopeTracking):
             return False
         function = self.state.index.functions.get(callee or "")
         return function is not None and function.is_generator
+
+
+def _replace_node(tree: cst.Call, target: cst.CSTNode, replacement: cst.BaseExpression) -> cst.Call:
+    """``tree`` (an original node) with ``target`` swapped for ``replacement``."""
+
+    class Swap(cst.CSTTransformer):
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+            return replacement if original_node is target else updated_node
+
+    result = tree.visit(Swap())
+    assert isinstance(result, cst.Call)
+    return result
