@@ -284,6 +284,9 @@ class QueryToSelectPass(Pass):
         if link.call is not None or not rest or rest[0].name not in LEGACY_MODEL_QUERY_METHODS:
             return
         text = cst.Module([]).code_for_node(receiver)
+        last = text.rsplit(".", 1)[-1]
+        if not (last[:1].isupper() or last.lower().endswith("model")):
+            return  # url.query, request.query: not a class
         self.note(
             receiver,
             f"{text}.query looks like Flask-SQLAlchemy's Model.query, but {text} is not a "
