@@ -120,6 +120,12 @@ class AsyncPlan:
         return steps
 
 
+def plan_of(state: FileState) -> AsyncPlan:
+    """The project's async plan (an empty one before it is computed, or for 2.0)."""
+    plan = state.index.async_plan
+    return plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+
+
 class CallResolver:
     """The project function a call resolves to, as the index names it."""
 

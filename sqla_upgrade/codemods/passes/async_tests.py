@@ -38,7 +38,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -66,8 +66,7 @@ class AsyncTestsPass(ScopeTracking):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        plan = self.state.index.async_plan
-        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.plan = plan_of(self.state)
         self.enabled = is_test_module(self.state.path)
         self.anyio_style = False
 

@@ -52,9 +52,9 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import (
     DYNAMIC,
-    AsyncPlan,
     CallResolver,
     ScopeTracking,
+    plan_of,
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
@@ -90,8 +90,7 @@ class AwaitPass(ScopeTracking):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        plan = self.state.index.async_plan
-        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.plan = plan_of(self.state)
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
         self.main_guard_depth = 0

@@ -34,7 +34,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
 from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
@@ -56,8 +56,7 @@ class EagerRelationshipsPass(ScopeTracking):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        plan = self.state.index.async_plan
-        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.plan = plan_of(self.state)
 
     def _async_model(self, klass: str | None) -> bool:
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""

@@ -31,7 +31,7 @@ from libcst.metadata import (
     QualifiedNameProvider,
 )
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
+from sqla_upgrade.codemods.analysis.async_plan import plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword, with_separators
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ModelFacts
@@ -53,8 +53,7 @@ class InitCollectionsPass(Pass):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        plan = self.state.index.async_plan
-        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.plan = plan_of(self.state)
         self._collections: dict[str, set[str]] = {}
         self._merged: set[str] = set()
 

@@ -40,7 +40,7 @@ from libcst.metadata import (
     BaseMetadataProvider,
 )
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
@@ -105,8 +105,7 @@ class SchemaRunSyncPass(ScopeTracking):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connectables = ConnectableResolver(self)
-        plan = self.state.index.async_plan
-        self.plan: AsyncPlan = plan if isinstance(plan, AsyncPlan) else AsyncPlan()
+        self.plan = plan_of(self.state)
         self.startup: list[cst.BaseStatement] = []
 
     def _schema_statement(self, node: cst.SimpleStatementLine) -> tuple[cst.Call, cst.Arg] | None:
