@@ -663,7 +663,7 @@ def test_legacy_query_left_with_todo_runs_through_run_sync() -> None:
     )
 
 
-def test_query_factory_consumers_run_through_run_sync() -> None:
+def test_query_factory_and_its_consumers_are_rewritten_together() -> None:
     check_project(
         {
             "app.repo": """
@@ -676,11 +676,38 @@ def test_query_factory_consumers_run_through_run_sync() -> None:
         },
         {
             "app.repo": """
+                from sqlalchemy import func, select
                 from sqlalchemy.ext.asyncio import AsyncSession
 
                 def search(session: AsyncSession, term):
-                    # TODO(sqla-upgrade): this Query object is returned or passed on, so its consumers cannot be rewritten with it; convert it and its consumers together
+                    return select(Item).where(Item.name == term)
+                async def count(session: AsyncSession, term):
+                    return await session.scalar(select(func.count()).select_from(search(session, term).subquery()))
+            """,
+        },
+    )
+
+
+def test_query_factory_used_elsewhere_runs_through_run_sync() -> None:
+    check_project(
+        {
+            "app.repo": """
+                from sqlalchemy.orm import Session
+                def search(session: Session, term):
                     return session.query(Item).filter(Item.name == term)
+            """,
+            "app.service": """
+                from sqlalchemy.orm import Session
+                from app.repo import search
+                def count(session: Session, term):
+                    return search(session, term).count()
+            """,
+        },
+        {
+            "app.service": """
+                from app.repo import search
+                from sqlalchemy.ext.asyncio import AsyncSession
+
                 async def count(session: AsyncSession, term):
                     return await session.run_sync(lambda sync_session: search(sync_session, term).count())
             """,

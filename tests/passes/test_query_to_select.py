@@ -531,3 +531,21 @@ def test_unknown_model_query_is_noted_not_changed() -> None:
         "class Repo:\n    model = None\n    def all(self):\n        return self.model.query.filter_by(a=1).all()\n",
         notes=["self.model.query looks like Flask-SQLAlchemy's Model.query"],
     )
+
+
+def test_query_factory_of_this_module_is_rewritten_with_its_callers() -> None:
+    transformed(
+        "def search(session: Session, name=None):\n    query = session.query(User).join(User.addresses)\n    if name:\n        query = query.filter(User.name == name)\n    return query\ndef count(session: Session, name):\n    return search(session, name).count()\ndef page(session: Session, n):\n    return search(session).order_by(User.id).limit(n).all()\n",
+        "def search(session: Session, name=None):\n    query = select(User).join(User.addresses)\n    if name:\n        query = query.where(User.name == name)\n    return query\ndef count(session: Session, name):\n    return session.scalar(select(func.count()).select_from(search(session, name).subquery()))\ndef page(session: Session, n):\n    return session.scalars(search(session).order_by(User.id).limit(n)).unique().all()\n",
+        imports="func, select",
+    )
+
+
+def test_query_factory_with_a_caller_that_keeps_the_query_is_left_whole() -> None:
+    code = (
+        ORM
+        + "def search(session: Session):\n    return session.query(User)\ndef keep(session: Session):\n    saved = search(session)\n    return saved\n"
+    )
+    migrated = migrate_source(code, target="2.0", project=PROJECT, module_name="app.views")
+    assert "session.query(User)" in migrated.code
+    assert any("returned or passed on" in n.message for n in migrated.todos)

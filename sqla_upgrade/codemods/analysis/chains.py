@@ -92,6 +92,7 @@ class BaseKind(enum.Enum):
     SESSION = "session"  # session.query(...)
     MODEL = "model"  # Model.query (Flask-SQLAlchemy or query_property)
     VARIABLE = "variable"  # a local holding a converted query
+    FACTORY = "factory"  # a call to a function of this module that returns a query
 
 
 @dataclass

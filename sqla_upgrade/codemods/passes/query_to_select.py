@@ -193,9 +193,23 @@ class QueryToSelectPass(Pass):
         self._assumed_reported: set[str] = set()
         self._imports_added: set[str] = set()
         self._plans: dict[int, tuple[Chain, Any]] = {}
+        #: functions of this module returning a query, with the facts of what they return
+        self.factories: dict[str, FactoryInfo] = {}
 
     # -- entry points ---------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
+        candidates = FactoryAnalysis(self).candidates(node)
+        for _ in range(len(candidates) + 1):
+            self.factories = dict(candidates)
+            self.rejected = {}
+            VariableAnalysis(self).run(node)
+            accepted = FactoryAnalysis(self).validate(node)
+            if accepted.keys() == candidates.keys():
+                self.factories = accepted
+                return
+            candidates = {k: v for k, v in candidates.items() if k in accepted}
+        self.factories = {}
+        self.rejected = {}
         VariableAnalysis(self).run(node)
 
     def visit_Call(self, node: cst.Call) -> bool:
@@ -266,6 +280,10 @@ class QueryToSelectPass(Pass):
             chain = Chain(top=top, base_kind=BaseKind.VARIABLE, base=innermost)
             split_links(chain, links)
             return chain
+        if isinstance(innermost, cst.Call) and self.factory_of_call(innermost) is not None:
+            chain = Chain(top=top, base_kind=BaseKind.FACTORY, base=innermost)
+            split_links(chain, links)
+            return chain
         for position, link in enumerate(links):
             if link.name != "query":
                 continue
@@ -319,7 +337,7 @@ class QueryToSelectPass(Pass):
         skipped = len(links) - len(like.builders) - (like.terminal is not None) - len(like.after)
         skipped -= like.unknown is not None
         chain = Chain(top=top, base_kind=like.base_kind, base=innermost)
-        if like.base_kind is not BaseKind.VARIABLE:
+        if like.base_kind not in (BaseKind.VARIABLE, BaseKind.FACTORY):
             base_link = links[skipped - 1]
             chain.base = base_link.node
             chain.session = links[skipped - 2].node if skipped >= 2 else innermost
@@ -399,6 +417,9 @@ class QueryToSelectPass(Pass):
                 builders=set(info.facts.builders),
                 filter_by_entities={},
             )
+        elif chain.base_kind is BaseKind.FACTORY:
+            assert isinstance(chain.base, cst.Call)
+            facts = self.factory_facts(chain.base)
         elif chain.base_kind is BaseKind.MODEL:
             assert chain.model is not None
             db = self.flask_db_for_model(chain.model)
@@ -652,6 +673,44 @@ class QueryToSelectPass(Pass):
             arg.visit(Finder())
         return other
 
+    # -- query factories --------------------------------------------------------------------
+    def factory_of_call(self, call: cst.Call) -> FactoryInfo | None:
+        for name in qualified_names(self, call.func):
+            info = self.factories.get(name)
+            if info is not None and info.facts is not None:
+                return info
+        return None
+
+    def factory_facts(self, call: cst.Call) -> QueryFacts:
+        """The factory's facts, with the session the caller passes in."""
+        info = self.factory_of_call(call)
+        assert info is not None and info.facts is not None
+        session = _argument(call, info.session_param, info.session_position)
+        if session is None or not _stable(session):
+            raise Refusal("the session handed to this query factory is not a plain name")
+        return replace(
+            info.facts,
+            session=session,
+            entity_kinds=list(info.facts.entity_kinds),
+            builders=set(info.facts.builders),
+            filter_by_entities={},
+        )
+
+    def returned_by_factory(self, node: cst.CSTNode) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(parent, cst.Return):
+            return False
+        function = self._enclosing_function(parent)
+        if function is None:
+            return False
+        return f"{self.state.module_name}.{function.name.value}" in self.factories
+
+    def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        current = self.get_metadata(ParentNodeProvider, node, None)
+        while current is not None and not isinstance(current, cst.FunctionDef):
+            current = self.get_metadata(ParentNodeProvider, current, None)
+        return current
+
     # -- variables --------------------------------------------------------------------------------------
     def variable_of_access(self, node: cst.CSTNode) -> VariableInfo | None:
         if not isinstance(node, cst.Name):
@@ -719,6 +778,8 @@ class QueryToSelectPass(Pass):
             return lambda c: self.result_object(facts, self.statement(c, facts))
         if self.sql_context(top) or self.assigned_variable(top) is not None:
             return lambda c: self.statement(c, facts)
+        if self.returned_by_factory(top):
+            return lambda c: self.statement(c, facts)
         if chain.base_kind is BaseKind.VARIABLE and not chain.builders:
             raise Refusal("unreachable")
         key = self._assigned_key(top)
@@ -757,7 +818,7 @@ class QueryToSelectPass(Pass):
         name = terminal.name
         builders = chain.builder_names()
         if name == "get":
-            if chain.base_kind is BaseKind.VARIABLE:
+            if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
                 raise Refusal("get() on a stored query: use session.get(Model, pk)")
             if not facts.single_entity:
                 raise Refusal("get() on a query that is not of one mapped class")
@@ -767,7 +828,7 @@ class QueryToSelectPass(Pass):
             if len(terminal.args) != 1:
                 raise Refusal("get() with unexpected arguments")
         elif name in ("update", "delete"):
-            if chain.base_kind is BaseKind.VARIABLE:
+            if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
                 if facts.builders - (CRITERIA_BUILDERS | {"execution_options"}) or not (
                     facts.has_criteria and facts.single_entity and facts.entity_node is not None
                 ):
@@ -838,7 +899,7 @@ class QueryToSelectPass(Pass):
     def statement(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
         stmt: cst.BaseExpression
         entity_link = self._last_with_entities(chain)
-        if chain.base_kind is BaseKind.VARIABLE:
+        if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
             stmt = chain.base
         elif chain.base_kind is BaseKind.MODEL:
             assert chain.model is not None
@@ -847,7 +908,7 @@ class QueryToSelectPass(Pass):
             assert isinstance(chain.base, cst.Call)
             stmt = chain.base.with_changes(func=self.name_for("select"))
         if entity_link is not None and entity_link.call is not None:
-            if chain.base_kind is BaseKind.VARIABLE:
+            if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
                 stmt = method(stmt, "with_only_columns", entity_link.args)
             else:
                 stmt = cst.Call(func=self.name_for("select"), args=entity_link.args)
@@ -987,7 +1048,7 @@ class QueryToSelectPass(Pass):
     def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
         values, sync = self._bulk_arguments(terminal)
         stmt: cst.BaseExpression
-        if chain.base_kind is BaseKind.VARIABLE:
+        if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
             assert facts.entity_node is not None
             model = facts.entity_node.deep_clone()
             criteria = cst.Attribute(value=chain.base, attr=cst.Name("whereclause"))
@@ -1317,6 +1378,8 @@ class VariableAnalysis:
             parent = self.p.get_metadata(ParentNodeProvider, node, None)
             if isinstance(parent, cst.Assign | cst.AnnAssign):
                 return "the query variable is copied to another name"
+            if self.p.returned_by_factory(node):
+                return None
             return "the query object is returned or passed on; its consumers cannot be followed"
         assert isinstance(top, cst.BaseExpression)
         chain = self.p.find_chain(top)
@@ -1326,7 +1389,9 @@ class VariableAnalysis:
             facts = self.p.chain_facts(chain)
             if chain.is_open:
                 if self.p.assigned_variable(top) is None and not (
-                    self.p.iteration_context(top) or self.p.sql_context(top)
+                    self.p.iteration_context(top)
+                    or self.p.sql_context(top)
+                    or self.p.returned_by_factory(top)
                 ):
                     key = self.p._assigned_key(top)
                     if key is not None and key in self.p.rejected:
@@ -1341,3 +1406,183 @@ class VariableAnalysis:
 
 def _code(node: cst.CSTNode | None) -> str:
     return "" if node is None else cst.Module([]).code_for_node(node)
+
+
+@dataclass
+class FactoryInfo:
+    """A function of this module that returns a query built on one of its parameters."""
+
+    qualname: str
+    node: cst.FunctionDef
+    session_param: str
+    session_position: int
+    facts: QueryFacts | None = None
+
+
+def _argument(call: cst.Call, name: str, position: int) -> cst.BaseExpression | None:
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if (arg.keyword is not None and arg.keyword.value == name) or (
+            arg.keyword is None and index == position
+        ):
+            return arg.value
+    return None
+
+
+def _stable(node: cst.BaseExpression) -> bool:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+class FactoryAnalysis:
+    """Query factories: module-level functions returning a Query on a session parameter,
+    called only from this module, and only where the result is consumed (a terminal,
+    iteration, or a SQL argument). Their returns become ``select()`` and each call site
+    is read with the session it passes."""
+
+    def __init__(self, query_pass: QueryToSelectPass) -> None:
+        self.p = query_pass
+        self.index = query_pass.state.index
+        self.module = query_pass.state.module_name
+
+    def candidates(self, module: cst.Module) -> dict[str, FactoryInfo]:
+        found: dict[str, FactoryInfo] = {}
+        for statement in module.body:
+            if not isinstance(statement, cst.FunctionDef):
+                continue
+            qualname = f"{self.module}.{statement.name.value}"
+            facts = self.index.functions.get(qualname)
+            if facts is None or facts.query_session_param is None or self._used_elsewhere(qualname):
+                continue
+            found[qualname] = FactoryInfo(
+                qualname,
+                statement,
+                facts.query_session_param,
+                facts.params.index(facts.query_session_param),
+            )
+        return found
+
+    def _used_elsewhere(self, qualname: str) -> bool:
+        for name, module in self.index.modules.items():
+            if name != self.module and any(
+                self.index.resolve_alias(v) == qualname for v in module.imports.values()
+            ):
+                return True
+        return any(
+            qualname in f.calls
+            for q, f in self.index.functions.items()
+            if not q.startswith(self.module + ".")
+        )
+
+    def validate(self, module: cst.Module) -> dict[str, FactoryInfo]:
+        """The candidates whose returns and call sites all check out (a new dict)."""
+        with_facts: dict[str, FactoryInfo] = {}
+        for qualname, info in self.p.factories.items():
+            info.facts = self._return_facts(info)
+            if info.facts is not None:
+                with_facts[qualname] = info
+        self.p.factories = with_facts
+        return {q: i for q, i in with_facts.items() if self._uses_ok(module, q)}
+
+    def _return_facts(self, info: FactoryInfo) -> QueryFacts | None:
+        facts_list: list[QueryFacts] = []
+        returns: list[cst.Return] = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Return(self, node: cst.Return) -> None:
+                returns.append(node)
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node is info.node
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+        info.node.visit(Finder())
+        for ret in returns:
+            value = ret.value
+            if value is None:
+                return None
+            if isinstance(value, cst.Name):
+                variable = self.p.variable_of_access(value)
+                if variable is None:
+                    return None
+                facts_list.append(variable.facts)
+                continue
+            chain = self.p.find_chain(value)
+            if chain is None or not chain.is_open or chain.base_kind is not BaseKind.SESSION:
+                return None
+            try:
+                facts_list.append(self.p.chain_facts(chain))
+            except Refusal:
+                return None
+        if not facts_list:
+            return None
+        for facts in facts_list:
+            if not (
+                isinstance(facts.session, cst.Name) and facts.session.value == info.session_param
+            ):
+                return None
+            if (
+                facts.entity_kinds != facts_list[0].entity_kinds
+                or facts.model != facts_list[0].model
+            ):
+                return None
+        merged = replace(facts_list[0], builders=set().union(*(f.builders for f in facts_list)))
+        merged.duplicates_possible = any(f.duplicates_possible for f in facts_list)
+        merged.joined_eager = any(f.joined_eager for f in facts_list)
+        merged.yield_per = any(f.yield_per for f in facts_list)
+        merged.single_row = all(f.single_row for f in facts_list)
+        merged.has_criteria = all(f.has_criteria for f in facts_list)
+        merged.filter_by_entities = {}
+        return merged
+
+    def _uses_ok(self, module: cst.Module, qualname: str) -> bool:
+        """Every reference to the factory is a call whose query is consumed right there."""
+        short = qualname.rsplit(".", 1)[-1]
+        problems: list[str] = []
+        calls: list[cst.Call] = []
+        p = self.p
+
+        class Finder(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value != short or qualname not in qualified_names(p, node):
+                    return
+                parent = p.get_metadata(ParentNodeProvider, node, None)
+                if isinstance(parent, cst.FunctionDef) and parent.name is node:
+                    return
+                if not (isinstance(parent, cst.Call) and parent.func is node):
+                    problems.append("referenced without a call")
+                    return
+                calls.append(parent)
+                problem = FactoryAnalysis.consumer_problem(p, parent)
+                if problem:
+                    problems.append(problem)
+
+        module.visit(Finder())
+        # with no caller in the project, its callers are elsewhere: keep returning a Query
+        return bool(calls) and not problems
+
+    @staticmethod
+    def consumer_problem(p: QueryToSelectPass, call: cst.Call) -> str | None:
+        top: cst.CSTNode = call
+        while p.inside_chain(top):
+            parent = p.get_metadata(ParentNodeProvider, top, None)
+            assert parent is not None
+            top = parent
+        assert isinstance(top, cst.BaseExpression)
+        chain = p.find_chain(top)
+        if chain is None or chain.base_kind is not BaseKind.FACTORY or chain.base is not call:
+            return "the query is used in a way the tool cannot follow"
+        try:
+            facts = p.chain_facts(chain)
+            if chain.is_open:
+                if not (p.iteration_context(top) or p.sql_context(top)):
+                    return "the query is stored or passed on"
+            else:
+                p.plan(chain, facts)
+        except Refusal as refusal:
+            return str(refusal)
+        return None

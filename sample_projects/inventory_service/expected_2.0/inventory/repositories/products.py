@@ -38,37 +38,35 @@ def get_or_create_supplier(session, name, country):
 
 
 def search_query(session, term=None, category=None, active_only=True):
-    # TODO(sqla-upgrade): the query object is returned or passed on; its consumers cannot be followed
-    query = session.query(Product).join(Category, Product.category_id == Category.id)
+    query = select(Product).join(Category, Product.category_id == Category.id)
     if term:
         pattern = "%" + term + "%"
-        query = query.filter(or_(Product.name.ilike(pattern), Product.sku.ilike(pattern)))
+        query = query.where(or_(Product.name.ilike(pattern), Product.sku.ilike(pattern)))
     if category:
-        query = query.filter(Category.name == category)
+        query = query.where(Category.name == category)
     if active_only:
-        query = query.filter(Product.active == True)  # noqa: E712
+        query = query.where(Product.active == True)  # noqa: E712
     return query
 
 
 def search(session, term=None, category=None, offset=0, limit=20):
     return (
-        search_query(session, term, category)
+        session.scalars(search_query(session, term, category)
         .order_by(Product.sku)
         .offset(offset)
-        .limit(limit)
+        .limit(limit)).unique()
         .all()
     )
 
 
 def count_matching(session, term=None, category=None):
-    return search_query(session, term, category).count()
+    return session.scalar(select(func.count()).select_from(search_query(session, term, category).subquery()))
 
 
 def skus_in_category(session, category):
     rows = (
-        search_query(session, category=category)
-        .with_entities(Product.sku)
-        .order_by(Product.sku)
+        session.execute(search_query(session, category=category).with_only_columns(Product.sku)
+        .order_by(Product.sku))
         .all()
     )
     return [row.sku for row in rows]
@@ -113,14 +111,13 @@ def substitutes(session, totals):
 
 def unstocked_query(session):
     stocked = select(StockLevel.product_id).where(StockLevel.quantity > 0).subquery()
-    # TODO(sqla-upgrade): this Query object is returned or passed on, so its consumers cannot be rewritten with it; convert it and its consumers together
-    return session.query(Product).filter(
+    return select(Product).where(
         Product.active == True, ~Product.id.in_(stocked)  # noqa: E712
     )
 
 
 def deactivate_unstocked(session):
-    return unstocked_query(session).update({"active": False}, synchronize_session=False)
+    return session.execute(update(Product).where(unstocked_query(session).whereclause).values({"active": False}).execution_options(synchronize_session=False)).rowcount
 
 
 def reprice_category(session, category, delta_cents):
