@@ -282,6 +282,8 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
     name = node.name.value
     if name in CANNOT_BE_ASYNC:
         return f"{name} cannot be a coroutine"
+    if _uses_yield_from(node):
+        return "a generator using `yield from` cannot be an async generator"
     for decorator in node.decorators:
         target = decorator.decorator
         names = qualified_names(transformer, target)
@@ -294,6 +296,24 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         ):
             return "a property cannot be awaited"
     return None
+
+
+def _uses_yield_from(function: cst.FunctionDef) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Yield(self, node: cst.Yield) -> None:
+            nonlocal found
+            found = found or isinstance(node.value, cst.From)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    function.visit(Finder())
+    return found
 
 
 class IoFactsCollector(ScopeTracking):

@@ -35,6 +35,7 @@ class ConnectableResolver:
     def __init__(self, transformer: Pass, sessions: SessionResolver | None = None) -> None:
         self.t = transformer
         self.sessions = sessions or SessionResolver(transformer)
+        self._depth = 0
 
     # -- engines --------------------------------------------------------------------------------
     def engine_evidence(self, node: cst.BaseExpression) -> Evidence:
@@ -94,6 +95,18 @@ class ConnectableResolver:
 
     # -- shared ---------------------------------------------------------------------------------------
     def _name_evidence(
+        self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]
+    ) -> Evidence:
+        """Evidence from the bindings of ``node`` (guarded against binding cycles)."""
+        if self._depth > 25:
+            return Evidence.NONE
+        self._depth += 1
+        try:
+            return self._bindings_evidence(node, value_evidence, types, names)
+        finally:
+            self._depth -= 1
+
+    def _bindings_evidence(
         self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]
     ) -> Evidence:
         scope = self.t.get_metadata(ScopeProvider, node, None)

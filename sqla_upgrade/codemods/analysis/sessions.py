@@ -61,6 +61,7 @@ OBJECT_SESSION = frozenset(
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
+MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
 SESSION_KINDS = frozenset({ObjectKind.SESSION, ObjectKind.SCOPED_SESSION})
 FACTORY_KINDS = frozenset({ObjectKind.SESSION_FACTORY, ObjectKind.SCOPED_SESSION})
 
@@ -97,6 +98,7 @@ class SessionResolver:
         self.t = transformer
         self.index = transformer.state.index
         self._self_attrs: dict[int, dict[str, list[Evidence]]] = {}
+        self._depth = 0
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -111,6 +113,16 @@ class SessionResolver:
 
     # -- the question ---------------------------------------------------------------------
     def evidence(self, node: cst.BaseExpression) -> Evidence:
+        """How sure we are that ``node`` is a session (guarded against binding cycles)."""
+        if self._depth > MAX_DEPTH:
+            return Evidence.NONE
+        self._depth += 1
+        try:
+            return self._evidence(node)
+        finally:
+            self._depth -= 1
+
+    def _evidence(self, node: cst.BaseExpression) -> Evidence:
         if isinstance(node, cst.Name):
             return self._name_evidence(node)
         if isinstance(node, cst.Attribute):
@@ -294,6 +306,7 @@ class SessionResolver:
             return self._fallback(node.attr.value)
         attrs = self._self_attrs.get(id(klass))
         if attrs is None:
+            self._self_attrs[id(klass)] = {}  # self.a = self.b; self.b = self.a: no loop
             attrs = self._collect_self_attributes(klass)
             self._self_attrs[id(klass)] = attrs
         verdicts = attrs.get(node.attr.value)
