@@ -46,8 +46,4 @@ def resolve_relative(dotted: str, module: str, is_package: bool) -> str:
     if level > 1:
         parts = parts[: max(0, len(parts) - (level - 1))]
     rest = dotted[level:]
-    return ".".join([*parts, rest]) if parts else rest
-
-
-def refers_to(transformer: Pass, node: cst.CSTNode, targets: frozenset[str] | set[str]) -> bool:
-    return not qualified_names(transformer, node).isdisjoint(targets)
+    return ".".join([*parts, rest] if rest else parts)

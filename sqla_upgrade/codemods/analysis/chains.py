@@ -191,12 +191,6 @@ def keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
     )
 
 
-def strip_last_comma(args: list[cst.Arg]) -> list[cst.Arg]:
-    if args and not isinstance(args[-1].comma, cst.MaybeSentinel):
-        args = [*args[:-1], args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-    return args
-
-
 def with_separators(args: list[cst.Arg]) -> list[cst.Arg]:
     """Args joined by ``, `` where they lack a comma (the last one keeps none)."""
     result = []

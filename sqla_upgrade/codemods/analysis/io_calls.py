@@ -147,7 +147,7 @@ class IoDetector:
         """``metadata.create_all(engine)`` and co.: I/O that needs ``run_sync``."""
         from sqla_upgrade.codemods.passes.schema_run_sync import schema_call_engine
 
-        return schema_call_engine(None, self.connectables, call) is not None
+        return schema_call_engine(self.connectables, call) is not None
 
     def _is_scoped_registry(self, node: cst.BaseExpression) -> bool:
         from sqla_upgrade.codemods.index.model import ObjectKind

@@ -21,6 +21,7 @@ from sqla_upgrade.codemods.index.model import (
     ProjectIndex,
     RelationshipFacts,
 )
+from sqla_upgrade.codemods.names import resolve_relative
 
 # Callables whose result has a known kind, by qualified name.
 CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
@@ -61,21 +62,6 @@ DECLARATIVE_BASE_CLASSES = {
     "sqlalchemy.orm.decl_api.DeclarativeBase",
 }
 RELATIONSHIP_FUNCS = {"relationship", "relation", "dynamic_loader"}
-
-
-def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
-    """``from ..x import y`` inside ``module`` → the absolute module ``x`` names."""
-    if level == 0:
-        return target or ""
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level > 1:
-        parts = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
-    base = ".".join(parts)
-    if target:
-        return f"{base}.{target}" if base else target
-    return base
 
 
 class _Pending:
@@ -137,7 +123,10 @@ class _ModuleCollector:
                 if alias.name.split(".")[0] in ("sqlalchemy", "flask_sqlalchemy"):
                     self.facts.uses_sqlalchemy = True
             return
-        module = resolve_relative(self.facts.name, self.is_package, stmt.level, stmt.module)
+        dotted = "." * stmt.level + (stmt.module or "")
+        module = (
+            resolve_relative(dotted, self.facts.name, self.is_package) if stmt.level else dotted
+        )
         if module.split(".")[0] in ("sqlalchemy", "flask_sqlalchemy"):
             self.facts.uses_sqlalchemy = True
         for alias in stmt.names:

@@ -780,8 +780,6 @@ class QueryToSelectPass(Pass):
             return lambda c: self.statement(c, facts)
         if self.returned_by_factory(top):
             return lambda c: self.statement(c, facts)
-        if chain.base_kind is BaseKind.VARIABLE and not chain.builders:
-            raise Refusal("unreachable")
         key = self._assigned_key(top)
         if key is not None and key in self.rejected:
             raise Refusal(self.rejected[key])

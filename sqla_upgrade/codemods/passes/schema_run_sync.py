@@ -50,9 +50,7 @@ SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
 FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 
 
-def schema_call_engine(
-    transformer: Any, connectables: ConnectableResolver, call: cst.Call
-) -> cst.Arg | None:
+def schema_call_engine(connectables: ConnectableResolver, call: cst.Call) -> cst.Arg | None:
     """The engine argument of ``metadata.create_all(engine)``, if the call is one."""
     func = call.func
     if not (isinstance(func, cst.Attribute) and func.attr.value in SCHEMA_METHODS):
@@ -114,7 +112,7 @@ class SchemaRunSyncPass(ScopeTracking):
         call = node.body[0].value
         if not isinstance(call, cst.Call):
             return None
-        bind = schema_call_engine(self, self.connectables, call)
+        bind = schema_call_engine(self.connectables, call)
         return (call, bind) if bind is not None else None
 
     def leave_SimpleStatementLine(
