@@ -437,7 +437,6 @@ def test_relationships_read_anywhere_load_eagerly() -> None:
                 class User(Base):
                     __tablename__ = "users"
                     posts = relationship("Post", back_populates="author", lazy="selectin")
-                    # TODO(sqla-upgrade): lazy='dynamic' relationships do not work with AsyncSession: use lazy='write_only' and query the collection with select()
                     drafts = relationship("Post", lazy="dynamic")
                     unused = relationship("Post")
                 class Post(Base):
@@ -449,46 +448,6 @@ def test_relationships_read_anywhere_load_eagerly() -> None:
                     tags = relationship("Tag", lazy="joined")
             """,
         },
-        todos=["lazy='dynamic'"],
-    )
-
-
-def test_flask_sqlalchemy_app_stays_synchronous_with_todo() -> None:
-    check_project(
-        {
-            "app.ext": """
-                from flask_sqlalchemy import SQLAlchemy
-                db = SQLAlchemy()
-                class Post(db.Model):
-                    id = db.Column(db.Integer, primary_key=True)
-                    comments = db.relationship("Comment", backref="post")
-            """,
-            "app.views": """
-                from app.ext import Post, db
-                def show(post_id):
-                    post = Post.query.get_or_404(post_id)
-                    db.session.commit()
-                    return [c.post for c in post.comments]
-            """,
-        },
-        {
-            "app.ext": """
-                from flask_sqlalchemy import SQLAlchemy
-                # TODO(sqla-upgrade): Flask-SQLAlchemy's db.session stays synchronous, so this app's views keep using it; moving them to AsyncSession needs an async engine and a session per request, which is not automated yet
-                db = SQLAlchemy()
-                class Post(db.Model):
-                    id = db.Column(db.Integer, primary_key=True)
-                    comments = db.relationship("Comment", backref="post")
-            """,
-            "app.views": """
-                from app.ext import Post, db
-                def show(post_id):
-                    post = db.get_or_404(Post, post_id)
-                    db.session.commit()
-                    return [c.post for c in post.comments]
-            """,
-        },
-        todos=["Flask-SQLAlchemy's db.session stays synchronous"],
     )
 
 

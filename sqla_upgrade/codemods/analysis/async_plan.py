@@ -87,6 +87,17 @@ class FileIoFacts:
 
 DYNAMIC = "<dynamic>."
 
+# calls that fetch one ORM object: by class and key, by statement, from a result
+ROW_BY_KEY = frozenset({"get", "get_one", "get_or_404"})
+ROW_OF_STATEMENT = frozenset({"first_or_404", "one_or_404", "scalar"})
+ONE_ROW = frozenset({"first", "one", "one_or_none", "scalar_one", "scalar_one_or_none"})
+
+
+def _called_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
+
 
 @dataclass
 class AsyncPlan:
@@ -184,12 +195,47 @@ class CallResolver:
                 parent = self.t.get_metadata(ParentNodeProvider, bound, None) if bound else None
                 holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
                 if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
-                    if isinstance(holder.value, cst.Call):
-                        klass = self._class_named(holder.value.func)
+                    klass = self._assigned_class(holder.value)
             classes.add(klass)
         if len(classes) == 1:
             return classes.pop()
         return None
+
+    def _assigned_class(self, value: cst.BaseExpression) -> str | None:
+        """``Model(...)``, or one ``Model`` row fetched by a query (``session.get(Model,
+        ..)``, ``(await s.scalars(select(Model)...)).first()``, ``db.first_or_404(...)``)."""
+        while isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call):
+            return None
+        func = value.func
+        if not isinstance(func, cst.Attribute):
+            return self._class_named(func) or self._fetched_class(value)
+        return self._fetched_class(value)
+
+    def _fetched_class(self, call: cst.Call) -> str | None:
+        name = _called_name(call.func)
+        if name in ROW_BY_KEY and call.args:
+            return self._class_named(call.args[0].value)
+        if name in ROW_OF_STATEMENT and call.args:
+            return self._selected_class(call.args[0].value)
+        if name in ONE_ROW and isinstance(call.func, cst.Attribute):
+            rows = call.func.value
+            while isinstance(rows, cst.Await):
+                rows = rows.expression
+            if isinstance(rows, cst.Call) and _called_name(rows.func) in ("scalars", "scalar"):
+                return self._selected_class(rows.args[0].value) if rows.args else None
+        return None
+
+    def _selected_class(self, statement: cst.BaseExpression) -> str | None:
+        """``User`` for ``select(User).where(...).limit(1)``."""
+        while isinstance(statement, cst.Call) and isinstance(statement.func, cst.Attribute):
+            statement = statement.func.value
+        if not isinstance(statement, cst.Call) or len(statement.args) != 1:
+            return None
+        if _called_name(statement.func) != "select":
+            return None
+        return self._class_named(statement.args[0].value)
 
     def _class_named(self, node: cst.BaseExpression) -> str | None:
         for name in qualified_names(self.t, node):
@@ -278,6 +324,21 @@ class ScopeTracking(Pass):
         return updated_node
 
 
+# Flask app/blueprint decorators whose functions run inside ``render_template``
+FLASK_TEMPLATE_HOOKS = frozenset(
+    {
+        "context_processor",
+        "app_context_processor",
+        "template_filter",
+        "app_template_filter",
+        "template_global",
+        "app_template_global",
+        "template_test",
+        "app_template_test",
+    }
+)
+
+
 def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
     name = node.name.value
     if name in CANNOT_BE_ASYNC:
@@ -295,7 +356,17 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             "expression",
         ):
             return "a property cannot be awaited"
+        hook = _decorator_attribute(target)
+        if hook in FLASK_TEMPLATE_HOOKS:
+            return f"Flask calls @{hook} functions synchronously while rendering a template"
     return None
+
+
+def _decorator_attribute(decorator: cst.BaseExpression) -> str | None:
+    """``template_filter`` for ``@app.template_filter("x")`` or ``@bp.app_template_filter``."""
+    if isinstance(decorator, cst.Call):
+        decorator = decorator.func
+    return decorator.attr.value if isinstance(decorator, cst.Attribute) else None
 
 
 def _uses_yield_from(function: cst.FunctionDef) -> bool:

@@ -53,6 +53,8 @@ CONNECTION_IO = frozenset(
     }
 )
 ENGINE_IO = frozenset({"dispose", "connect"})
+# Flask-SQLAlchemy ``db.`` helpers that run a query; async forms are written into the app
+FLASK_IO_HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 LEGACY_TERMINALS = frozenset(
     {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
 )
@@ -71,8 +73,7 @@ class IoDetector:
         self.index = transformer.state.index
 
     def is_session(self, node: cst.BaseExpression) -> bool:
-        if self._is_flask_attribute(node, "session"):
-            return False  # Flask-SQLAlchemy's db.session stays synchronous
+        """Flask-SQLAlchemy's ``db.session`` counts: it becomes an async scoped session."""
         return self.sessions.evidence(node) in KNOWN
 
     def _is_flask_attribute(self, node: cst.BaseExpression, attr: str) -> bool:
@@ -94,14 +95,23 @@ class IoDetector:
 
     def legacy_query_receiver(
         self, call: cst.Call
-    ) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+    ) -> tuple[cst.BaseExpression, cst.CSTNode | None] | None:
         """A legacy Query the 2.0 stage left as it was (a TODO), run by the chain ending at
         ``call`` (``.all()``, ``.count()``...): the session, and the node to replace by
         the synchronous session (the receiver of ``.query()``, or the session argument of
-        a project function that returns a Query)."""
+        a project function that returns a Query; None for a ``lazy="dynamic"``
+        relationship, whose query runs on its object's session)."""
         if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in LEGACY_TERMINALS):
             return None
-        node: cst.BaseExpression = call.func.value
+        return self.query_chain_session(call.func.value)
+
+    def query_chain_session(
+        self, node: cst.BaseExpression
+    ) -> tuple[cst.BaseExpression, cst.CSTNode | None] | None:
+        """The session of the legacy Query built by ``node`` (see legacy_query_receiver)."""
+        dynamic = self.dynamic_relationship_owner(node)
+        if dynamic is not None:
+            return cst.Call(func=cst.Name("async_object_session"), args=[cst.Arg(dynamic)]), None
         while isinstance(node, cst.Call):
             func = node.func
             if isinstance(func, cst.Attribute):
@@ -111,6 +121,16 @@ class IoDetector:
                 continue
             return self._factory_session(node)
         return None
+
+    def dynamic_relationship_owner(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """``user`` for a chain on ``user.posts``, a ``lazy="dynamic"`` relationship."""
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        if not isinstance(node, cst.Attribute):
+            return None
+        if node.attr.value not in self.index.dynamic_relationships():
+            return None
+        return node.value if isinstance(node.value, cst.Name | cst.Attribute) else None
 
     def _factory_session(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
         callee = self.calls.callee(call, None)
@@ -137,6 +157,8 @@ class IoDetector:
         owner = func.value
         if method in SCOPED_REGISTRY_IO and self._is_scoped_registry(owner):
             return True
+        if method in FLASK_IO_HELPERS and self.is_flask_db(owner):
+            return True
         if method in SESSION_IO and self.is_session(owner):
             return True
         if method in CONNECTION_IO and self.is_connection(owner):
@@ -152,7 +174,17 @@ class IoDetector:
     def _is_scoped_registry(self, node: cst.BaseExpression) -> bool:
         from sqla_upgrade.codemods.index.model import ObjectKind
 
+        if self._is_flask_attribute(node, "session"):
+            return True
         return self.sessions.kind(node) is ObjectKind.SCOPED_SESSION
+
+    def is_scoped_registry(self, node: cst.BaseExpression) -> bool:
+        return self._is_scoped_registry(node)
+
+    def is_flask_db(self, node: cst.BaseExpression) -> bool:
+        from sqla_upgrade.codemods.index.model import ObjectKind
+
+        return self.sessions.kind(node) is ObjectKind.FLASK_SQLALCHEMY
 
     def io_context(self, item: cst.BaseExpression) -> bool:
         """Is this ``with`` item a session/connection/transaction context?"""

@@ -264,6 +264,7 @@ class _ModuleCollector:
                 facts.back_populates = str(value.value)
             elif kw.arg == "backref":
                 facts.backref = _backref_name(value)
+                facts.backref_lazy = _backref_lazy(value)
             elif kw.arg == "remote_side":
                 facts.remote_side = True
         return facts
@@ -359,6 +360,14 @@ def _backref_name(value: ast.expr) -> str | None:
         first = value.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             return first.value
+    return None
+
+
+def _backref_lazy(value: ast.expr) -> str | None:
+    if isinstance(value, ast.Call):
+        for keyword in value.keywords:
+            if keyword.arg == "lazy" and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
     return None
 
 

@@ -25,6 +25,10 @@ class ObjectKind(str, Enum):
     METADATA = "metadata"  # MetaData(...) or Base.metadata
 
 
+# relationship loaders whose attribute is a query, never a loaded list
+QUERY_LOADERS = frozenset({"dynamic", "write_only"})
+
+
 @dataclass
 class RelationshipFacts:
     name: str
@@ -34,6 +38,7 @@ class RelationshipFacts:
     secondary: bool = False
     back_populates: str | None = None
     backref: str | None = None
+    backref_lazy: str | None = None  # ``backref("x", lazy="dynamic")``
     remote_side: bool = False
     line: int = 0
 
@@ -137,14 +142,31 @@ class ProjectIndex:
 
     def collections(self, model: ModelFacts) -> set[str]:
         """Collection relationships of ``model``, including those backrefs give it."""
-        found = {n for n, r in model.relationships.items() if self.is_collection(model, r)}
+        found = {
+            n
+            for n, r in model.relationships.items()
+            if self.is_collection(model, r) and r.lazy not in QUERY_LOADERS
+        }
         for other in self.models.values():
             for relationship in other.relationships.values():
                 if relationship.backref and self.relationship_target(other, relationship) is model:
                     forward = self.is_collection(other, relationship)
-                    if relationship.secondary or forward is False:
+                    if (
+                        relationship.secondary or forward is False
+                    ) and relationship.backref_lazy not in QUERY_LOADERS:
                         found.add(relationship.backref)
         return found
+
+    def dynamic_relationships(self) -> frozenset[str]:
+        """Names of ``lazy="dynamic"`` relationships (backrefs included) of every model."""
+        names = set()
+        for model in self.models.values():
+            for name, relationship in model.relationships.items():
+                if relationship.lazy == "dynamic":
+                    names.add(name)
+                if relationship.backref and relationship.backref_lazy == "dynamic":
+                    names.add(relationship.backref)
+        return frozenset(names)
 
     def model_by_short_name(self, name: str) -> ModelFacts | None:
         matches = [m for q, m in self.models.items() if q.rsplit(".", 1)[-1] == name]

@@ -10,6 +10,7 @@ from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocom
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
 from sqla_upgrade.codemods.passes.eager_relationships import EagerRelationshipsPass
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
+from sqla_upgrade.codemods.passes.flask_async_session import FlaskAsyncSessionPass
 from sqla_upgrade.codemods.passes.init_collections import InitCollectionsPass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
 from sqla_upgrade.codemods.passes.raw_sql import RawSqlPass
@@ -35,6 +36,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     SchemaRunSyncPass,
     AwaitPass,
     AsyncTestsPass,
+    FlaskAsyncSessionPass,
 )
 
 __all__ = ["ALL_PASSES"]

@@ -52,9 +52,6 @@ ENGINE_FROM_CONFIG = frozenset(
 )
 SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 SESSION = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
-FLASK_SQLALCHEMY = frozenset(
-    {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
-)
 SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
 EVENT_REGISTRATION = frozenset(
     {
@@ -110,7 +107,6 @@ class AsyncEnginePass(Pass):
     targets = frozenset({"async"})
     stage = 2
     triggers = (
-        b"SQLAlchemy(",
         b"create_engine",
         b"engine_from_config",
         b"sessionmaker",
@@ -143,13 +139,6 @@ class AsyncEnginePass(Pass):
             return self._scoped(updated_node)
         if names & EVENT_REGISTRATION:
             return self._event_target(original_node, updated_node)
-        if names & FLASK_SQLALCHEMY:
-            self.todo(
-                original_node,
-                "Flask-SQLAlchemy's db.session stays synchronous, so this app's views keep "
-                "using it; moving them to AsyncSession needs an async engine and a session "
-                "per request, which is not automated yet",
-            )
         return updated_node
 
     def _rename(self, call: cst.Call, new_name: str) -> cst.Call:

@@ -58,7 +58,6 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
-from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
@@ -161,7 +160,7 @@ class AwaitPass(ScopeTracking):
         legacy = self.io.legacy_query_receiver(original_node)
         if legacy is not None and not self._inside_chain(original_node):
             receiver, replaced = legacy
-            if self._bridged(receiver):
+            if self._bridged(receiver) or (replaced is None and self._in_run_sync(original_node)):
                 return updated_node
             return self._run_sync(original_node, updated_node, receiver, replaced)
         callee = self.calls.callee(original_node, self.enclosing_class())
@@ -213,6 +212,19 @@ class AwaitPass(ScopeTracking):
                 return call.func.attr.value == "run_sync"
         return False
 
+    def _in_run_sync(self, node: cst.CSTNode) -> bool:
+        """Is ``node`` inside ``x.run_sync(lambda ...: <here>)``?"""
+        holder = self.get_metadata(ParentNodeProvider, node, None)
+        while holder is not None and not isinstance(holder, cst.Lambda):
+            holder = self.get_metadata(ParentNodeProvider, holder, None)
+        arg = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+        return (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "run_sync"
+        )
+
     def _inside_chain(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)
         if isinstance(parent, cst.Attribute) and parent.value is node:
@@ -224,7 +236,7 @@ class AwaitPass(ScopeTracking):
         original: cst.Call,
         updated: cst.Call,
         receiver: cst.BaseExpression,
-        replaced: cst.CSTNode,
+        replaced: cst.CSTNode | None,
     ) -> cst.BaseExpression:
         """A legacy query chain kept as it was: run it on the sync session behind the
         AsyncSession, ``await session.run_sync(lambda sync_session: ...)``."""
@@ -233,19 +245,35 @@ class AwaitPass(ScopeTracking):
                 original, "this legacy Query needs a synchronous session; run it through run_sync"
             )
             return updated
-        body = _replace_node(original, replaced, cst.Name("sync_session"))
-        lambda_ = cst.Lambda(
-            params=cst.Parameters(params=[cst.Param(cst.Name("sync_session"))]), body=body
-        )
-        session = receiver.deep_clone()
-        if self.io.sessions.kind(receiver) is ObjectKind.SCOPED_SESSION:
-            session = cst.Call(func=session)  # the registry does not proxy run_sync
-        run = cst.Call(
-            func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
-        )
+        run = self._run_sync_call(original, receiver, replaced)
         self.count_rewrite()
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return awaited(run, self._needs_parentheses(original, parent))
+
+    def _run_sync_call(
+        self,
+        original: cst.BaseExpression,
+        receiver: cst.BaseExpression,
+        replaced: cst.CSTNode | None,
+    ) -> cst.Call:
+        """``session.run_sync(lambda sync_session: <original>)``; a ``lazy="dynamic"``
+        chain runs on the session of its object, ``async_object_session(obj)``."""
+        if replaced is None:
+            AddImportsVisitor.add_needed_import(
+                self.context, "sqlalchemy.ext.asyncio", "async_object_session"
+            )
+            body = original.deep_clone()
+            param = "_sync_session"
+        else:
+            body = _replace_node(original, replaced, cst.Name("sync_session"))
+            param = "sync_session"
+        lambda_ = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(param))]), body=body)
+        session = receiver.deep_clone()
+        if replaced is not None and self.io.is_scoped_registry(receiver):
+            session = cst.Call(func=session)  # the registry does not proxy run_sync
+        return cst.Call(
+            func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
+        )
 
     def _runs_in_asyncio(self, parent: cst.CSTNode | None) -> bool:
         """Is the call already handed to ``asyncio.run()`` (or another asyncio runner)?"""
@@ -318,6 +346,9 @@ class AwaitPass(ScopeTracking):
         streamed = self._streamed_loop(original_node, updated_node)
         if streamed is not None:
             return streamed
+        owner = self.io.dynamic_relationship_owner(original_node.iter)
+        if owner is not None and not isinstance(original_node.iter, cst.Await):
+            return self._dynamic_loop(original_node, updated_node, owner)
         if self._iterates_async_generator(original_node.iter):
             if self.in_async_function():
                 self.count_rewrite()
@@ -327,6 +358,20 @@ class AwaitPass(ScopeTracking):
                 "this loop iterates an async generator now; use it in an async function",
             )
         return updated_node
+
+    def _dynamic_loop(
+        self, original: cst.For, updated: cst.For, owner: cst.BaseExpression
+    ) -> cst.BaseStatement:
+        """``for x in user.posts.order_by(...)`` on a ``lazy="dynamic"`` relationship:
+        ``for x in await async_object_session(user).run_sync(lambda _: [*user.posts...])``."""
+        if not self.in_async_function():
+            self.todo(original, "this loop runs a query; run it through run_sync")
+            return updated
+        listed = cst.List(elements=[cst.StarredElement(value=original.iter.deep_clone())])
+        session = cst.Call(func=cst.Name("async_object_session"), args=[cst.Arg(owner)])
+        run = self._run_sync_call(listed, session, None)
+        self.count_rewrite()
+        return updated.with_changes(iter=awaited(run, False))
 
     def _streamed_loop(self, original: cst.For, updated: cst.For) -> cst.For | None:
         """``for x in await s.scalars(stmt)`` where ``stmt`` streams (``yield_per``): an
@@ -429,7 +474,9 @@ class AwaitPass(ScopeTracking):
         return function is not None and function.is_generator
 
 
-def _replace_node(tree: cst.Call, target: cst.CSTNode, replacement: cst.BaseExpression) -> cst.Call:
+def _replace_node(
+    tree: cst.BaseExpression, target: cst.CSTNode, replacement: cst.BaseExpression
+) -> cst.BaseExpression:
     """``tree`` (an original node) with ``target`` swapped for ``replacement``."""
 
     class Swap(cst.CSTTransformer):
@@ -437,5 +484,5 @@ def _replace_node(tree: cst.Call, target: cst.CSTNode, replacement: cst.BaseExpr
             return replacement if original_node is target else updated_node
 
     result = tree.visit(Swap())
-    assert isinstance(result, cst.Call)
+    assert isinstance(result, cst.BaseExpression)
     return result

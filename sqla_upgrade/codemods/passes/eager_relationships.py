@@ -37,7 +37,6 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
-from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
 
@@ -62,15 +61,7 @@ class EagerRelationshipsPass(ScopeTracking):
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
         if klass is None or self.enclosing_function() is not None:
             return False
-        model = self.state.index.models.get(klass)
-        if model is None:
-            return False
-        index = self.state.index
-        return not any(
-            b.endswith(".Model")
-            and index.kind_of(b.rpartition(".")[0]) is ObjectKind.FLASK_SQLALCHEMY
-            for b in _all_bases(index, klass)
-        )
+        return klass in self.state.index.models
 
     def _self_referential(self, name: str) -> bool:
         klass = self.enclosing_class()
@@ -121,10 +112,10 @@ class EagerRelationshipsPass(ScopeTracking):
             return call.with_changes(args=args)
         strategy = _literal(lazy.value)
         if strategy == "dynamic":
-            self.todo(
+            self.note(
                 statement,
-                "lazy='dynamic' relationships do not work with AsyncSession: use "
-                "lazy='write_only' and query the collection with select()",
+                "lazy='dynamic' queries run on the AsyncSession's synchronous session "
+                "through run_sync; lazy='write_only' with select() is the native asyncio form",
             )
             return call.with_changes(args=args)
         if strategy in LAZY_STRATEGIES:
@@ -169,16 +160,6 @@ class EagerRelationshipsPass(ScopeTracking):
 
 def _has_keyword(args: list[cst.Arg], name: str) -> bool:
     return any(a.keyword is not None and a.keyword.value == name for a in args)
-
-
-def _all_bases(index: ProjectIndex, klass: str, depth: int = 0) -> list[str]:
-    model = index.models.get(index.resolve_alias(klass))
-    if model is None or depth > 20:
-        return []
-    found = [index.resolve_alias(b) for b in model.bases]
-    for base in list(found):
-        found.extend(_all_bases(index, base, depth + 1))
-    return found
 
 
 def _is_relationship(value: cst.BaseExpression) -> bool:

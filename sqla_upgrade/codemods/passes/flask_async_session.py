@@ -1,0 +1,544 @@
+"""Flask-SQLAlchemy apps: request code moves from ``db.session`` to an ``AsyncSession``.
+
+Flask-SQLAlchemy has no asyncio session. Its models, tables and ``db.create_all()`` keep
+working (they stay on its synchronous engine); what request code used through
+``db.session`` moves to ``async_session``, an ``async_scoped_session`` written into the
+module that creates ``db``, next to a few small helpers:
+
+* ``init_async_session(app)`` (called after ``db.init_app(app)``) builds an async engine
+  from ``SQLALCHEMY_DATABASE_URI`` with the asyncio driver, and wraps every coroutine Flask
+  runs (views, hooks, error handlers) so it gets its own ``AsyncSession``, removed when it
+  returns. Flask runs each async view in a new event loop and a pooled connection cannot
+  move between loops, so the engine opens one connection per session (``NullPool``).
+* ``get_or_404`` / ``first_or_404`` / ``one_or_404`` / ``paginate``: async forms of the
+  ``db.`` helpers of the same name (``paginate`` returns Flask-SQLAlchemy's
+  ``Pagination``, so templates keep working).
+* ``async_command``: Flask CLI commands that became ``async def`` run like an async view.
+
+Before::
+
+    db = SQLAlchemy()
+
+    def create_app():
+        db.init_app(app)
+
+    @bp.route("/users/<int:id>")
+    def user(id):
+        user = db.get_or_404(User, id)
+        db.session.commit()
+
+After::
+
+    db = SQLAlchemy()
+    async_session = async_scoped_session(...)  # and the helpers
+
+    def create_app():
+        db.init_app(app)
+        init_async_session(app)
+
+    @bp.route("/users/<int:id>")
+    async def user(id):
+        user = await get_or_404(User, id)
+        await async_session.commit()
+
+Safety: the await pass decides what is awaited (``db.session`` counts as a scoped
+session there); this pass only renames. A ``db.session`` I/O call left in a function that
+could not become async (a property, a template filter...) keeps the synchronous
+``db.session`` and its TODO. The app needs ``flask[async]`` (asgiref).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
+
+from sqla_upgrade.codemods.analysis.async_plan import plan_of
+from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
+from sqla_upgrade.codemods.analysis.sessions import SessionResolver
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.names import qualified_names, resolve_relative
+
+FLASK_SQLALCHEMY = frozenset(
+    {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
+)
+SESSION_NAME = "async_session"
+INIT_NAME = "init_async_session"
+COMMAND_DECORATOR = "async_command"
+WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
+
+HELPERS_TEMPLATE = '''
+# Request code uses this AsyncSession where it used db.session (added by sqla-upgrade):
+# one session per asyncio task, bound to the app's async engine by init_async_session().
+{session} = async_scoped_session(
+    async_sessionmaker(expire_on_commit=False), scopefunc=asyncio.current_task
+)
+
+
+def {init}(app):
+    """Give ``app`` an async engine and run every coroutine Flask runs for it (views,
+    hooks, error handlers, async CLI commands) with its own ``{session}``.
+
+    Flask runs each async view in a new event loop, and a pooled connection cannot move
+    from one loop to another, so the engine opens a connection per session (NullPool).
+    ``db.create_all()`` still goes through Flask-SQLAlchemy's synchronous engine: an
+    in-memory SQLite database is not shared between the two engines.
+    """
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    drivers = {{
+{drivers}
+    }}
+    url = url.set(drivername=drivers.get(url.drivername, url.drivername))
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    engine = create_async_engine(url, poolclass=StaticPool if in_memory else NullPool)
+    {session}.session_factory.configure(bind=engine)
+    app.extensions["sqla_async_engine"] = engine
+    run_coroutine = app.async_to_sync
+
+    def async_to_sync(func):
+        @functools.wraps(func)
+        async def with_session(*args, **kwargs):
+            {session}(bind=engine)
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                await {session}.remove()
+
+        return run_coroutine(with_session)
+
+    app.async_to_sync = async_to_sync
+
+
+def {command}(command):
+    """Run an ``async def`` Flask CLI command the way Flask runs an async view."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        return current_app.ensure_sync(command)(*args, **kwargs)
+
+    return run
+
+
+async def get_or_404(entity, ident, *, description=None):
+    """``db.get_or_404`` on ``{session}``."""
+    value = await {session}.get(entity, ident)
+    if value is None:
+        abort(404, description=description)
+    return value
+
+
+async def first_or_404(statement, *, description=None):
+    """``db.first_or_404`` on ``{session}``."""
+    value = (await {session}.execute(statement)).scalar()
+    if value is None:
+        abort(404, description=description)
+    return value
+
+
+async def one_or_404(statement, *, description=None):
+    """``db.one_or_404`` on ``{session}``."""
+    try:
+        return (await {session}.execute(statement)).scalar_one()
+    except (NoResultFound, MultipleResultsFound):
+        abort(404, description=description)
+
+
+class FetchedPagination(Pagination):
+    """A Flask-SQLAlchemy ``Pagination`` over the page and total ``paginate`` fetched."""
+
+    def _query_items(self):
+        return self._query_args["items"]
+
+    def _query_count(self):
+        return self._query_args["total"]
+
+
+async def paginate(
+    statement, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True
+):
+    """``db.paginate`` on ``{session}``."""
+    page, per_page = Pagination._prepare_page_args(
+        page=page, per_page=per_page, max_per_page=max_per_page, error_out=error_out
+    )
+    page_rows = statement.limit(per_page).offset((page - 1) * per_page)
+    items = list((await {session}.execute(page_rows)).unique().scalars())
+    total = None
+    if count:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = await {session}.scalar(counted)
+    return FetchedPagination(
+        page=page,
+        per_page=per_page,
+        max_per_page=max_per_page,
+        error_out=error_out,
+        count=count,
+        items=items,
+        total=total,
+    )
+'''
+
+HELPER_IMPORTS: tuple[tuple[str, str | None], ...] = (
+    ("asyncio", None),
+    ("functools", None),
+    ("flask", "abort"),
+    ("flask", "current_app"),
+    ("flask_sqlalchemy.pagination", "Pagination"),
+    ("sqlalchemy", "func"),
+    ("sqlalchemy", "select"),
+    ("sqlalchemy.engine", "make_url"),
+    ("sqlalchemy.exc", "MultipleResultsFound"),
+    ("sqlalchemy.exc", "NoResultFound"),
+    ("sqlalchemy.ext.asyncio", "async_scoped_session"),
+    ("sqlalchemy.ext.asyncio", "async_sessionmaker"),
+    ("sqlalchemy.ext.asyncio", "create_async_engine"),
+    ("sqlalchemy.pool", "NullPool"),
+    ("sqlalchemy.pool", "StaticPool"),
+)
+
+
+class FlaskAsyncSessionPass(Pass):
+    """Flask-SQLAlchemy: db.session → an AsyncSession per request, async db.*_or_404 helpers."""
+
+    name = "flask-async-session"
+    targets = frozenset({"async"})
+    stage = 2
+    triggers = (b"session", b"_or_404", b"paginate", b"init_app", b"SQLAlchemy", b"command")
+    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions = SessionResolver(self)
+        self.functions: list[cst.FunctionDef] = []
+        self.wanted: dict[tuple[str, str | None], set[str]] = {}
+        # id of an updated ``db = SQLAlchemy(...)`` statement → its app argument (or True)
+        self.db_assignments: dict[int, tuple[cst.BaseExpression | bool, cst.CSTNode]] = {}
+
+    # -- where the names come from ------------------------------------------------------------
+    def _is_flask_db(self, node: cst.BaseExpression) -> bool:
+        return self.sessions.kind(node) is ObjectKind.FLASK_SQLALCHEMY
+
+    def _import_helper(self, db: cst.BaseExpression, name: str) -> None:
+        """Import ``name`` from the module that defines the Flask-SQLAlchemy object ``db``
+        (added to the statement that imports ``db`` when there is one, at the end)."""
+        qualname = self._db_qualname(db)
+        if qualname is not None:
+            self._want(qualname, db.value if isinstance(db, cst.Name) else None, name)
+
+    def _want(self, db_qualname: str, local: str | None, name: str) -> None:
+        module = db_qualname.rpartition(".")[0]
+        if module != self.state.module_name:
+            self.wanted.setdefault((module, local), set()).add(name)
+
+    def _add_imports(self, body: list[Any]) -> list[Any]:
+        out = list(body)
+        for (module, local), names in sorted(self.wanted.items(), key=lambda kv: kv[0][0]):
+            position = _position_of_import(out, local) if local else None
+            if position is None:
+                for name in sorted(names):
+                    AddImportsVisitor.add_needed_import(self.context, module, name)
+                continue
+            out[position] = _with_names(out[position], names)
+        return out
+
+    def _db_qualname(self, db: cst.BaseExpression) -> str | None:
+        index = self.state.index
+        for name in sorted(qualified_names(self, db)):
+            if index.kind_of(name) is ObjectKind.FLASK_SQLALCHEMY:
+                return index.resolve_alias(name)
+        return None
+
+    # -- module ---------------------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> bool:
+        self._module = node
+        # an app whose code does no I/O through sessions needs no async session layer
+        return bool(plan_of(self.state).functions)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.functions.pop()
+        if original_node.asynchronous is None or not self._is_cli_command(original_node):
+            return updated_node
+        if any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == COMMAND_DECORATOR
+            for d in updated_node.decorators
+        ):
+            return updated_node
+        self._import_command_decorator(original_node)
+        self.count_rewrite()
+        decorator = cst.Decorator(decorator=cst.Name(COMMAND_DECORATOR))
+        return updated_node.with_changes(decorators=[*updated_node.decorators, decorator])
+
+    def _is_cli_command(self, node: cst.FunctionDef) -> bool:
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if qualified_names(self, target) & WITH_APPCONTEXT:
+                return True
+            if isinstance(target, cst.Call):
+                target = target.func
+            if (
+                isinstance(target, cst.Attribute)
+                and target.attr.value == "command"
+                and isinstance(target.value, cst.Attribute)
+                and target.value.attr.value == "cli"
+            ):
+                return True
+        return False
+
+    def _import_command_decorator(self, node: cst.FunctionDef) -> None:
+        """Import the decorator from where the ``db`` this module imports is defined."""
+        index = self.state.index
+        is_package = self.state.path.endswith("__init__.py")
+        for statement in self._module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                    continue
+                module = cst.Module([]).code_for_node(small.module) if small.module else ""
+                module = "." * len(small.relative) + module
+                if small.relative:
+                    module = resolve_relative(module, self.state.module_name, is_package)
+                for alias in small.names:
+                    bound = alias.asname.name if alias.asname else alias.name
+                    qualname = f"{module}.{cst.Module([]).code_for_node(alias.name)}"
+                    if isinstance(bound, cst.Name) and (
+                        index.kind_of(qualname) is ObjectKind.FLASK_SQLALCHEMY
+                    ):
+                        self._want(index.resolve_alias(qualname), bound.value, COMMAND_DECORATOR)
+                        return
+
+    # -- db.session, db.get_or_404(...) ---------------------------------------------------------
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        if original_node.attr.value != "session" or not self._is_flask_db(original_node.value):
+            return updated_node
+        if self._stays_synchronous(original_node):
+            return updated_node
+        self._import_helper(original_node.value, SESSION_NAME)
+        self.count_rewrite()
+        return cst.Name(SESSION_NAME)
+
+    def _stays_synchronous(self, session: cst.Attribute) -> bool:
+        """``db.session.commit()`` in a function that could not become async (it has a TODO)."""
+        if not self.functions or self.functions[-1].asynchronous is not None:
+            return False
+        method = self.get_metadata(ParentNodeProvider, session, None)
+        if not isinstance(method, cst.Attribute) or method.attr.value not in SCOPED_REGISTRY_IO:
+            return False
+        return isinstance(self.get_metadata(ParentNodeProvider, method, None), cst.Call)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in FLASK_IO_HELPERS
+            and self._is_flask_db(func.value)
+            and self.get_metadata(ParentNodeProvider, original_node, None) is not None
+            and isinstance(self.get_metadata(ParentNodeProvider, original_node), cst.Await)
+        ):
+            self._import_helper(func.value, func.attr.value)
+            self.count_rewrite()
+            return updated_node.with_changes(func=cst.Name(func.attr.value))
+        return updated_node
+
+    # -- statements: db.init_app(app), db = SQLAlchemy(...) -------------------------------------
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        app = self._flask_sqlalchemy_assignment(original_node)
+        if app is not None:
+            self.db_assignments[id(updated_node)] = (app, original_node)
+        return updated_node
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        return updated_node.with_changes(
+            body=self._after_init_app(original_node.body, updated_node.body)
+        )
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not plan_of(self.state).functions:
+            return updated_node
+        body = self._after_init_app(original_node.body, updated_node.body)
+        body = self._with_helpers(body, updated_node)
+        return updated_node.with_changes(body=self._add_imports(body))
+
+    def _after_init_app(self, original: Any, updated: Any) -> list[Any]:
+        """``db.init_app(app)`` → the same, then ``init_async_session(app)``."""
+        statements = list(updated)
+        out: list[Any] = []
+        for position, (before, statement) in enumerate(zip(original, statements, strict=True)):
+            out.append(statement)
+            app = self._init_app_argument(statement)
+            if app is None:
+                continue
+            following = statements[position + 1] if position + 1 < len(statements) else None
+            if following is not None and _calls(following, INIT_NAME):
+                continue
+            db = self._init_app_receiver(before)
+            if not self._is_flask_db(db):
+                continue
+            self._import_helper(db, INIT_NAME)
+            self.count_rewrite()
+            out.append(
+                cst.SimpleStatementLine(
+                    body=[cst.Expr(cst.Call(func=cst.Name(INIT_NAME), args=[cst.Arg(app)]))]
+                )
+            )
+        return out
+
+    def _init_app_argument(self, statement: cst.CSTNode) -> cst.BaseExpression | None:
+        call = _expression_call(statement)
+        if call is None or not call.args:
+            return None
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "init_app":
+            return call.args[0].value.deep_clone()
+        return None
+
+    def _init_app_receiver(self, statement: cst.CSTNode) -> cst.BaseExpression:
+        call = _expression_call(statement)
+        assert call is not None and isinstance(call.func, cst.Attribute)
+        return call.func.value
+
+    def _with_helpers(self, body: list[Any], module: cst.Module) -> list[Any]:
+        """Write ``async_session`` and the helpers after ``db = SQLAlchemy(...)``."""
+        if any(_defines(statement, SESSION_NAME) for statement in body):
+            return body
+        for position, statement in enumerate(body):
+            found = self.db_assignments.get(id(statement))
+            if found is None:
+                continue
+            app, original = found
+            self.note(
+                original,
+                "views that await async_session run as Flask async views: install flask[async]",
+            )
+            helpers = self._helpers(module)
+            extra: list[Any] = []
+            if isinstance(app, cst.BaseExpression):
+                extra.append(
+                    cst.SimpleStatementLine(
+                        body=[cst.Expr(cst.Call(func=cst.Name(INIT_NAME), args=[cst.Arg(app)]))],
+                        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+                    )
+                )
+            for module_name, name in HELPER_IMPORTS:
+                AddImportsVisitor.add_needed_import(self.context, module_name, name)
+            self.count_rewrite()
+            return [*body[: position + 1], *helpers, *extra, *body[position + 1 :]]
+        return body
+
+    def _flask_sqlalchemy_assignment(
+        self, statement: cst.CSTNode
+    ) -> cst.BaseExpression | bool | None:
+        """For ``db = SQLAlchemy(app)``: ``app``; ``True`` without an app; else None."""
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        assign = statement.body[0]
+        if not isinstance(assign, cst.Assign | cst.AnnAssign) or not isinstance(
+            assign.value, cst.Call
+        ):
+            return None
+        call = assign.value
+        if not qualified_names(self, call.func) & FLASK_SQLALCHEMY:
+            return None
+        for position, arg in enumerate(call.args):
+            if (arg.keyword is None and position == 0) or (
+                arg.keyword is not None and arg.keyword.value == "app"
+            ):
+                if not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+                    return arg.value.deep_clone()
+        return True
+
+    def _helpers(self, module: cst.Module) -> list[cst.BaseStatement]:
+        drivers = "\n".join(
+            f'        "{k}": "{v}",' for k, v in sorted(self.state.options.async_drivers.items())
+        )
+        code = HELPERS_TEMPLATE.format(
+            session=SESSION_NAME, init=INIT_NAME, command=COMMAND_DECORATOR, drivers=drivers
+        )
+        parsed = cst.parse_module(code.lstrip("\n"), config=module.config_for_parsing)
+        first, *rest = parsed.body
+        assert isinstance(first, cst.SimpleStatementLine)
+        first = first.with_changes(
+            leading_lines=[cst.EmptyLine(), *parsed.header, *first.leading_lines]
+        )
+        return [first, *rest]
+
+
+def _expression_call(statement: cst.CSTNode) -> cst.Call | None:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    expression = statement.body[0]
+    if isinstance(expression, cst.Expr) and isinstance(expression.value, cst.Call):
+        return expression.value
+    return None
+
+
+def _calls(statement: cst.CSTNode, name: str) -> bool:
+    call = _expression_call(statement)
+    return call is not None and isinstance(call.func, cst.Name) and call.func.value == name
+
+
+def _defines(statement: cst.CSTNode, name: str) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    return True
+    return False
+
+
+def _position_of_import(body: list[Any], local: str) -> int | None:
+    """Where the top-level ``from ... import <local>`` statement is."""
+    for position, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        small = statement.body[0]
+        if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            for alias in small.names:
+                bound = alias.asname.name if alias.asname else alias.name
+                if isinstance(bound, cst.Name) and bound.value == local:
+                    return position
+    return None
+
+
+def _with_names(statement: cst.SimpleStatementLine, names: set[str]) -> cst.SimpleStatementLine:
+    """``from m import db`` + {"async_session"} → ``from m import async_session, db``."""
+    small = statement.body[0]
+    assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
+    present = {alias.name.value for alias in small.names if isinstance(alias.name, cst.Name)}
+    missing = sorted(names - present)
+    if not missing:
+        return statement
+    aliases = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in small.names]
+    aliases += [cst.ImportAlias(name=cst.Name(name)) for name in missing]
+    aliases.sort(key=lambda a: cst.Module([]).code_for_node(a.name))
+    multiline = small.lpar is not None
+    if multiline:
+        comma = cst.Comma(
+            whitespace_after=cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(),
+                indent=True,
+                last_line=cst.SimpleWhitespace("    "),
+            )
+        )
+        aliases = [a.with_changes(comma=comma) for a in aliases]
+    else:
+        aliases = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in aliases[:-1]
+        ] + [aliases[-1]]
+    return statement.with_changes(body=[small.with_changes(names=aliases)])

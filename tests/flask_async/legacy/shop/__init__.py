@@ -1,0 +1,15 @@
+from flask import Flask
+
+from .ext import db
+
+
+def create_app(database_url):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    db.init_app(app)
+
+    from . import cli, views
+
+    app.register_blueprint(views.bp)
+    cli.register(app)
+    return app

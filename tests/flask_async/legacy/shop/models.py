@@ -1,0 +1,19 @@
+from .ext import db
+
+
+class Customer(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(50), unique=True, nullable=False)
+    orders = db.relationship("Order", backref="customer", lazy="dynamic")
+
+    def order_count(self):
+        return self.orders.count()
+
+    def big_orders(self, minimum):
+        return self.orders.filter(Order.total >= minimum).order_by(Order.id).all()
+
+
+class Order(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    total = db.Column(db.Integer, nullable=False)
+    customer_id = db.Column(db.Integer, db.ForeignKey("customer.id"), nullable=False)
