@@ -1,0 +1,82 @@
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+from fastapi.testclient import TestClient
+import pytest_asyncio
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if PROJECT_ROOT not in sys.path:
+    sys.path.insert(0, PROJECT_ROOT)
+
+if not os.environ.get("DATABASE_URL"):
+    _tmpdir = tempfile.mkdtemp(prefix="fastapi_todo_")
+    atexit.register(shutil.rmtree, _tmpdir, ignore_errors=True)
+    os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(_tmpdir, "todo.db")
+
+from todo_app import models  # noqa: E402
+from todo_app.database import engine  # noqa: E402
+from todo_app.main import app  # noqa: E402
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def client():
+    # start from a clean schema even if a previous run was interrupted
+    async with engine.begin() as conn:
+        await conn.run_sync(models.Base.metadata.drop_all)
+    async with engine.begin() as conn:
+        await conn.run_sync(models.Base.metadata.create_all)
+    with TestClient(app) as test_client:
+        yield test_client
+    async with engine.begin() as conn:
+        await conn.run_sync(models.Base.metadata.drop_all)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def clean_tables(client):
+    yield
+    async with engine.begin() as conn:
+        for table in reversed(models.Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+
+
+def _create_user(client, email, full_name=None):
+    response = client.post(
+        "/users/", json={"email": email, "full_name": full_name, "password": "secret123"}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def make_user(client):
+    def make(email, full_name=None):
+        return _create_user(client, email, full_name)
+
+    return make
+
+
+@pytest.fixture
+def make_todo(client):
+    def make(user_id, title, **fields):
+        payload = {"title": title}
+        payload.update(fields)
+        response = client.post("/users/%d/todos/" % user_id, json=payload)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com", "Alice Adams")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob@example.com", "Bob Brown")

@@ -1,0 +1,1 @@
+"""Inventory and order management service."""

@@ -1,0 +1,1 @@
+"""Data access functions. Every function takes the session as first argument."""
