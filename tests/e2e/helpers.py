@@ -42,6 +42,17 @@ ASYNC_DRIVERS = {
     "mariadb": "mysql+aiomysql",
 }
 
+# Flask-SQLAlchemy apps keep their synchronous URL after the migration: models and
+# db.create_all() stay on Flask-SQLAlchemy's engine, and the generated
+# init_async_session() derives the asyncio driver for request code from that URL
+# (tests/flask_async/ checks which driver it picks).
+SYNC_URL_AFTER_ASYNC_MIGRATION = frozenset({"flask_blog"})
+
+
+def project_takes_async_url(project: str) -> bool:
+    return project not in SYNC_URL_AFTER_ASYNC_MIGRATION
+
+
 # set to 1 to rewrite the existing ``expected_<target>/`` folders with the tool's output
 UPDATE_GOLDEN_ENV = "SQLA_UPGRADE_UPDATE_GOLDEN"
 

@@ -20,6 +20,7 @@ from .helpers import (
     copy_tree,
     fresh_database,
     migrate,
+    project_takes_async_url,
     record,
     run_project_tests,
     server_admin_url,
@@ -89,7 +90,7 @@ class E2E:
             return None
         scratch = self.scratch(f"{result.project}-{target}-{database}")
         tree = copy_tree(result.tree, scratch / result.project)
-        mode = "async" if target == "async" else "sync"
+        mode = "async" if target == "async" and project_takes_async_url(result.project) else "sync"
         # coroutines never awaited fail the run; SQLAlchemy's own SAWarning (a
         # RuntimeWarning subclass the legacy code already emits) stays a warning
         extra = (

@@ -23,15 +23,11 @@ import pytest
 from .helpers import DATABASES, PROJECTS, TARGETS, UPDATE_GOLDEN_ENV, record, server_admin_url
 from .scheduler import E2E
 
-# The async target does not yet migrate these samples to a passing state (issues #4-#7
-# are open). flask_blog: a context processor and a property read by a template do I/O
-# (Flask calls them synchronously while rendering), methods called on objects returned
-# by project functions are not typed yet, and expire_on_commit=False keeps an assigned
-# collection in assignment order where the legacy app reloaded it sorted after commit.
-# fastapi_todo: one event loop shared by TestClient and test fixtures. The cases still
-# run, so a fix shows up as XPASS; they are not counted as passing.
+# fastapi_todo under async on the servers: the sync TestClient runs the app on its own
+# event loop while the async fixtures use pytest-asyncio's, and pooled connections cannot
+# move between loops. The cases still run, so a fix shows up as XPASS; they are not
+# counted as passing.
 ASYNC_NOT_YET = {
-    ("flask_blog", "async"): "template-time I/O and untyped method calls (issue #6)",
     ("fastapi_todo", "async"): "TestClient and test fixtures use different event loops (issue #6)",
 }
 

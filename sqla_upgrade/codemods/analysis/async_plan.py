@@ -71,6 +71,7 @@ class FunctionIo:
     calls: list[tuple[str, int]] = field(default_factory=list)  # (callee, line)
     blocked: str | None = None  # why it cannot become a coroutine
     is_async: bool = False
+    method: str | None = None  # its name, when it is defined directly in a class
 
 
 @dataclass
@@ -86,6 +87,99 @@ class FileIoFacts:
 
 
 DYNAMIC = "<dynamic>."
+
+# method names that objects of other libraries have too: a call ``x.get()`` on an object
+# of unknown type is never assumed to be a project method
+COMMON_METHOD_NAMES = frozenset(
+    [
+        "add",
+        "all",
+        "append",
+        "apply",
+        "begin",
+        "call",
+        "clear",
+        "close",
+        "commit",
+        "connect",
+        "copy",
+        "count",
+        "create",
+        "debug",
+        "decode",
+        "delete",
+        "dispatch",
+        "dispose",
+        "dump",
+        "dumps",
+        "emit",
+        "encode",
+        "error",
+        "exception",
+        "execute",
+        "exists",
+        "extend",
+        "fetch",
+        "filter",
+        "filter_by",
+        "find",
+        "first",
+        "flush",
+        "format",
+        "get",
+        "handle",
+        "head",
+        "index",
+        "info",
+        "insert",
+        "items",
+        "join",
+        "keys",
+        "list",
+        "load",
+        "loads",
+        "log",
+        "lower",
+        "match",
+        "merge",
+        "one",
+        "open",
+        "options",
+        "patch",
+        "pop",
+        "post",
+        "process",
+        "put",
+        "query",
+        "read",
+        "recv",
+        "refresh",
+        "remove",
+        "render",
+        "replace",
+        "rollback",
+        "run",
+        "save",
+        "scalar",
+        "scalars",
+        "search",
+        "send",
+        "set",
+        "sort",
+        "split",
+        "start",
+        "stop",
+        "strip",
+        "sub",
+        "to_dict",
+        "update",
+        "upper",
+        "validate",
+        "values",
+        "warning",
+        "write",
+    ]
+)
 
 # calls that fetch one ORM object: by class and key, by statement, from a result
 ROW_BY_KEY = frozenset({"get", "get_one", "get_or_404"})
@@ -110,6 +204,8 @@ class AsyncPlan:
     mixed_dynamic: set[str] = field(default_factory=set)
     #: attribute names read anywhere in the project (code and templates)
     read_attributes: set[str] = field(default_factory=set)
+    #: attribute names read in templates
+    template_reads: set[str] = field(default_factory=set)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
@@ -143,6 +239,7 @@ class CallResolver:
     def __init__(self, transformer: Pass) -> None:
         self.t = transformer
         self.index: ProjectIndex = transformer.state.index
+        self._typing: set[int] = set()  # variables being typed (``x = f(x)`` cycles)
 
     def callee(self, call: cst.Call, enclosing_class: str | None) -> str | None:
         func = call.func
@@ -180,8 +277,15 @@ class CallResolver:
         """The project class of ``node`` when a constructor call or annotation says it."""
         if isinstance(node, cst.Call):
             return self._class_named(node.func)
-        if not isinstance(node, cst.Name):
+        if not isinstance(node, cst.Name) or id(node) in self._typing:
             return None
+        self._typing.add(id(node))
+        try:
+            return self._variable_class(node)
+        finally:
+            self._typing.discard(id(node))
+
+    def _variable_class(self, node: cst.Name) -> str | None:
         scope = self.t.get_metadata(ScopeProvider, node, None)
         if scope is None:
             return None
@@ -210,8 +314,22 @@ class CallResolver:
             return None
         func = value.func
         if not isinstance(func, cst.Attribute):
-            return self._class_named(func) or self._fetched_class(value)
-        return self._fetched_class(value)
+            found = self._class_named(func) or self._fetched_class(value)
+        else:
+            found = self._fetched_class(value)
+        return found or self._returned_class(value)
+
+    def _returned_class(self, call: cst.Call) -> str | None:
+        """The model a project function returns an instance of (``return User(...)``)."""
+        callee = self.callee(call, None)
+        facts = self.index.functions.get(callee or "")
+        if facts is None or not facts.returns:
+            return None
+        classes = {self.index.resolve_alias(name) for name in facts.returns}
+        if len(classes) != 1:
+            return None
+        klass = classes.pop()
+        return klass if self._is_class(klass) else None
 
     def _fetched_class(self, call: cst.Call) -> str | None:
         name = _called_name(call.func)
@@ -324,11 +442,10 @@ class ScopeTracking(Pass):
         return updated_node
 
 
-# Flask app/blueprint decorators whose functions run inside ``render_template``
+# Flask app/blueprint decorators whose functions Jinja calls while rendering (context
+# processors are called through ``app.ensure_sync`` and may be async)
 FLASK_TEMPLATE_HOOKS = frozenset(
     {
-        "context_processor",
-        "app_context_processor",
         "template_filter",
         "app_template_filter",
         "template_global",
@@ -407,11 +524,13 @@ class IoFactsCollector(ScopeTracking):
         super().visit_FunctionDef(node)
         qualname = self.current_qualname()
         line = self.get_metadata(PositionProvider, node).start.line
+        in_class = len(self.scopes) > 1 and isinstance(self.scopes[-2][1], cst.ClassDef)
         self.facts.functions[qualname] = FunctionIo(
             qualname,
             line,
             blocked=blocked_reason(self, node),
             is_async=node.asynchronous is not None,
+            method=node.name.value if in_class else None,
         )
         return True
 
@@ -498,10 +617,29 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
             if dynamic not in plan.functions and names and names <= set(plan.functions):
                 plan.functions[dynamic] = f"every function passed as {key!r} is async"
                 changed = True
+        for name, methods in _methods_by_name(functions).items():
+            dynamic = DYNAMIC + name
+            if dynamic not in plan.functions and methods <= set(plan.functions):
+                plan.functions[dynamic] = f"every project method named {name!r} is async"
+                changed = True
     for key, names in escapes.items():
         if names & set(plan.functions) and not names <= set(plan.functions):
             plan.mixed_dynamic.add(key)
+    for name, methods in _methods_by_name(functions).items():
+        if methods & set(plan.functions) and not methods <= set(plan.functions):
+            plan.mixed_dynamic.add(name)
     return plan
+
+
+def _methods_by_name(functions: dict[str, FunctionIo]) -> dict[str, set[str]]:
+    """Project methods by name, for calls on objects of unknown type (``obj.follow()``);
+    names that other libraries' objects commonly have too are left out."""
+    found: dict[str, set[str]] = {}
+    for qualname, function in functions.items():
+        name = function.method
+        if name is not None and name not in COMMON_METHOD_NAMES and not name.startswith("__"):
+            found.setdefault(name, set()).add(qualname)
+    return found
 
 
 def _mark(plan: AsyncPlan, function: FunctionIo, reason: str) -> None:

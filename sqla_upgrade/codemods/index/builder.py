@@ -195,6 +195,8 @@ class _ModuleCollector:
         self.facts.functions[qualname] = facts
         if returned:
             self.pending.providers[qualname] = [r for r in returned if r]
+            if all(returned):
+                facts.returns = sorted(set(returned))
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.statement(stmt, qualname, in_function=True)

@@ -66,6 +66,8 @@ class FunctionFacts:
     calls: list[str] = field(default_factory=list)  # qualified callee names, best effort
     #: returns a legacy Query built on this parameter's session (a "query factory")
     query_session_param: str | None = None
+    #: qualified names of the callables whose results it returns (``return User(...)``)
+    returns: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqla_upgrade.codemods.passes.flask_async_session import FlaskAsyncSessionPa
 from sqla_upgrade.codemods.passes.init_collections import InitCollectionsPass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
 from sqla_upgrade.codemods.passes.raw_sql import RawSqlPass
+from sqla_upgrade.codemods.passes.refresh_after_commit import RefreshAfterCommitPass
 from sqla_upgrade.codemods.passes.row_mapping import RowMappingPass
 from sqla_upgrade.codemods.passes.schema_run_sync import SchemaRunSyncPass
 from sqla_upgrade.codemods.passes.select_list import SelectListPass
@@ -35,6 +36,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     InitCollectionsPass,
     SchemaRunSyncPass,
     AwaitPass,
+    RefreshAfterCommitPass,
     AsyncTestsPass,
     FlaskAsyncSessionPass,
 )

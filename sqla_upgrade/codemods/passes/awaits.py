@@ -169,7 +169,7 @@ class AwaitPass(ScopeTracking):
             if attr in self.plan.mixed_dynamic:
                 self.todo(
                     original_node,
-                    f"functions passed around as {attr!r} are partly async now: await the async ones",
+                    f"some functions or methods called as {attr!r} are async now and some are not: await the async ones",
                 )
                 return updated_node
             if self.plan.is_async(DYNAMIC + attr) and not self.io.io_call(original_node):
@@ -359,9 +359,7 @@ class AwaitPass(ScopeTracking):
             )
         return updated_node
 
-    def _dynamic_loop(
-        self, original: cst.For, updated: cst.For, owner: cst.BaseExpression
-    ) -> cst.BaseStatement:
+    def _dynamic_loop(self, original: Any, updated: Any, owner: cst.BaseExpression) -> Any:
         """``for x in user.posts.order_by(...)`` on a ``lazy="dynamic"`` relationship:
         ``for x in await async_object_session(user).run_sync(lambda _: [*user.posts...])``."""
         if not self.in_async_function():
@@ -459,6 +457,9 @@ class AwaitPass(ScopeTracking):
         return "yield_per" in cst.Module([]).code_for_node(statement)
 
     def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:
+        owner = self.io.dynamic_relationship_owner(original_node.iter)
+        if owner is not None and not isinstance(original_node.iter, cst.Await):
+            return self._dynamic_loop(original_node, updated_node, owner)
         if self._iterates_async_generator(original_node.iter) and self.in_async_function():
             self.count_rewrite()
             return updated_node.with_changes(asynchronous=cst.Asynchronous())

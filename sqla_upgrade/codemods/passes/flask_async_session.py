@@ -68,7 +68,16 @@ FLASK_SQLALCHEMY = frozenset(
 SESSION_NAME = "async_session"
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
+RENDER_HELPER = "render_with_session"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
+RENDER_TEMPLATE = frozenset(
+    {
+        "flask.render_template",
+        "flask.render_template_string",
+        "flask.templating.render_template",
+        "flask.templating.render_template_string",
+    }
+)
 
 HELPERS_TEMPLATE = '''
 # Request code uses this AsyncSession where it used db.session (added by sqla-upgrade):
@@ -107,7 +116,20 @@ def {init}(app):
             finally:
                 await {session}.remove()
 
-        return run_coroutine(with_session)
+        run_in_new_loop = run_coroutine(with_session)
+
+        def run(*args, **kwargs):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return run_in_new_loop(*args, **kwargs)
+            # called while an async view renders a template (an async context
+            # processor): run it on its own loop in a worker thread
+            context = contextvars.copy_context()
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                return worker.submit(context.run, run_in_new_loop, *args, **kwargs).result()
+
+        return run
 
     app.async_to_sync = async_to_sync
 
@@ -120,6 +142,13 @@ def {command}(command):
         return current_app.ensure_sync(command)(*args, **kwargs)
 
     return run
+
+
+async def {render}(render, *args, **kwargs):
+    """``render(*args, **kwargs)`` (``render_template``...) run inside ``{session}``'s
+    ``run_sync``, where the template's reads of ``lazy="dynamic"`` relationships and of
+    properties that query can run their synchronous queries."""
+    return await {session}().run_sync(lambda _sync_session: render(*args, **kwargs))
 
 
 async def get_or_404(entity, ident, *, description=None):
@@ -182,7 +211,9 @@ async def paginate(
 
 HELPER_IMPORTS: tuple[tuple[str, str | None], ...] = (
     ("asyncio", None),
+    ("contextvars", None),
     ("functools", None),
+    ("concurrent.futures", "ThreadPoolExecutor"),
     ("flask", "abort"),
     ("flask", "current_app"),
     ("flask_sqlalchemy.pagination", "Pagination"),
@@ -292,7 +323,10 @@ class FlaskAsyncSessionPass(Pass):
         return False
 
     def _import_command_decorator(self, node: cst.FunctionDef) -> None:
-        """Import the decorator from where the ``db`` this module imports is defined."""
+        self._import_from_db_module(COMMAND_DECORATOR)
+
+    def _import_from_db_module(self, helper: str) -> None:
+        """Import ``helper`` from where the ``db`` this module imports is defined."""
         index = self.state.index
         is_package = self.state.path.endswith("__init__.py")
         for statement in self._module.body:
@@ -311,7 +345,7 @@ class FlaskAsyncSessionPass(Pass):
                     if isinstance(bound, cst.Name) and (
                         index.kind_of(qualname) is ObjectKind.FLASK_SQLALCHEMY
                     ):
-                        self._want(index.resolve_alias(qualname), bound.value, COMMAND_DECORATOR)
+                        self._want(index.resolve_alias(qualname), bound.value, helper)
                         return
 
     # -- db.session, db.get_or_404(...) ---------------------------------------------------------
@@ -336,6 +370,8 @@ class FlaskAsyncSessionPass(Pass):
         return isinstance(self.get_metadata(ParentNodeProvider, method, None), cst.Call)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if qualified_names(self, original_node.func) & RENDER_TEMPLATE:
+            return self._render_in_greenlet(original_node, updated_node)
         func = original_node.func
         if (
             isinstance(func, cst.Attribute)
@@ -348,6 +384,42 @@ class FlaskAsyncSessionPass(Pass):
             self.count_rewrite()
             return updated_node.with_changes(func=cst.Name(func.attr.value))
         return updated_node
+
+    def _render_in_greenlet(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``render_template(...)`` in an async view, when templates read attributes that
+        run queries (``lazy="dynamic"`` relationships, properties doing I/O):
+        ``await render_with_session(render_template, ...)``, which renders inside
+        ``async_session().run_sync()``, where those synchronous queries can run."""
+        if not self.functions or self.functions[-1].asynchronous is None:
+            return updated
+        if not self._templates_do_io() or self._in_run_sync(original):
+            return updated
+        self._import_from_db_module(RENDER_HELPER)
+        self.count_rewrite()
+        return cst.Await(
+            expression=updated.with_changes(
+                func=cst.Name(RENDER_HELPER),
+                args=[cst.Arg(updated.func.deep_clone()), *updated.args],
+            )
+        )
+
+    def _templates_do_io(self) -> bool:
+        plan = plan_of(self.state)
+        querying = {q.rpartition(".")[2] for q in plan.blocked}
+        querying |= self.state.index.dynamic_relationships()
+        return bool(plan.template_reads & querying)
+
+    def _in_run_sync(self, node: cst.CSTNode) -> bool:
+        holder = self.get_metadata(ParentNodeProvider, node, None)
+        while holder is not None and not isinstance(holder, cst.Lambda):
+            holder = self.get_metadata(ParentNodeProvider, holder, None)
+        arg = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+        return (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "run_sync"
+        )
 
     # -- statements: db.init_app(app), db = SQLAlchemy(...) -------------------------------------
     def leave_SimpleStatementLine(
@@ -465,7 +537,11 @@ class FlaskAsyncSessionPass(Pass):
             f'        "{k}": "{v}",' for k, v in sorted(self.state.options.async_drivers.items())
         )
         code = HELPERS_TEMPLATE.format(
-            session=SESSION_NAME, init=INIT_NAME, command=COMMAND_DECORATOR, drivers=drivers
+            session=SESSION_NAME,
+            init=INIT_NAME,
+            command=COMMAND_DECORATOR,
+            render=RENDER_HELPER,
+            drivers=drivers,
         )
         parsed = cst.parse_module(code.lstrip("\n"), config=module.config_for_parsing)
         first, *rest = parsed.body

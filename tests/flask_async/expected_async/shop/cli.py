@@ -14,4 +14,5 @@ def register(app):
         customer = (await async_session.scalars(select(Customer).filter_by(name=old))).one()
         customer.name = new
         await async_session.commit()
+        await async_session.refresh(customer)
         click.echo("renamed %d" % customer.id)

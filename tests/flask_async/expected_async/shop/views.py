@@ -12,6 +12,7 @@ async def add_customer():
     customer = Customer(name=request.json["name"])
     async_session.add(customer)
     await async_session.commit()
+    await async_session.refresh(customer)
     return jsonify(id=customer.id), 201
 
 
@@ -31,6 +32,7 @@ async def add_order(name):
     order = Order(total=request.json["total"], customer=customer)
     async_session.add(order)
     await async_session.commit()
+    await async_session.refresh(order)
     return jsonify(id=order.id), 201
 
 
