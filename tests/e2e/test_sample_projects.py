@@ -23,21 +23,9 @@ import pytest
 from .helpers import DATABASES, PROJECTS, TARGETS, UPDATE_GOLDEN_ENV, record, server_admin_url
 from .scheduler import E2E
 
-# fastapi_todo under async on the servers: the sync TestClient runs the app on its own
-# event loop while the async fixtures use pytest-asyncio's, and pooled connections cannot
-# move between loops. The cases still run, so a fix shows up as XPASS; they are not
-# counted as passing.
-ASYNC_NOT_YET = {
-    ("fastapi_todo", "async"): "TestClient and test fixtures use different event loops (issue #6)",
-}
-
 
 def _case(project: str, target: str, database: str) -> object:
-    marks = []
-    reason = ASYNC_NOT_YET.get((project, target))
-    if reason is not None and not (project == "fastapi_todo" and database == "sqlite"):
-        marks.append(pytest.mark.xfail(reason=reason, strict=False))
-    return pytest.param(project, target, database, id=f"{project}-{target}-{database}", marks=marks)
+    return pytest.param(project, target, database, id=f"{project}-{target}-{database}")
 
 
 CASES = [

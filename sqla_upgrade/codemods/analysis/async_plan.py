@@ -72,6 +72,8 @@ class FunctionIo:
     blocked: str | None = None  # why it cannot become a coroutine
     is_async: bool = False
     method: str | None = None  # its name, when it is defined directly in a class
+    gives_test_client: bool = False  # a pytest fixture giving a TestClient
+    client_io: str | None = None  # a request through a test client: "client.get() at line 3"
 
 
 @dataclass
@@ -252,7 +254,17 @@ class CallResolver:
                 return None
         if isinstance(func, cst.Attribute):
             return self._method(func, enclosing_class)
+        if isinstance(func, cst.Name) and self.is_parameter(func):
+            return self.index.fixture_factories().get(func.value)
         return None
+
+    def is_parameter(self, name: cst.Name) -> bool:
+        """Is ``name`` bound by a parameter of the function it is used in?"""
+        scope = self.t.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        bound = [getattr(a, "node", None) for a in scope[name.value]]
+        return bool(bound) and all(isinstance(b, cst.Param) for b in bound)
 
     def _method(self, func: cst.Attribute, enclosing_class: str | None) -> str | None:
         owner = func.value
@@ -531,14 +543,23 @@ class IoFactsCollector(ScopeTracking):
             blocked=blocked_reason(self, node),
             is_async=node.asynchronous is not None,
             method=node.name.value if in_class else None,
+            gives_test_client=self._gives_test_client(qualname),
         )
         return True
+
+    def _gives_test_client(self, qualname: str) -> bool:
+        facts = self.state.index.functions.get(qualname)
+        return facts is not None and facts.gives_test_client
 
     def visit_Call(self, node: cst.Call) -> None:
         current = self._current()
         if current is None:
             return
         line = self.get_metadata(PositionProvider, node).start.line
+        if self.io.is_client_call(node):
+            if current.client_io is None:
+                current.client_io = f"{_code(node.func)}() at line {line}"
+            return
         if current.direct_io is None and (
             self.io.io_call(node)
             or self.io.schema_call(node)
@@ -601,6 +622,12 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
     for function in functions.values():
         if function.direct_io is not None:
             _mark(plan, function, function.direct_io)
+    if plan.functions:  # the app becomes async: its tests' clients become httpx.AsyncClient
+        for function in functions.values():
+            if function.gives_test_client:
+                _mark(plan, function, "gives a test client, now an httpx.AsyncClient")
+            elif function.client_io is not None and function.qualname not in plan.functions:
+                _mark(plan, function, function.client_io)
     changed = True
     while changed:
         changed = False

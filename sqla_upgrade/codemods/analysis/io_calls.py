@@ -8,6 +8,7 @@ agree.
 from __future__ import annotations
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
@@ -53,6 +54,9 @@ CONNECTION_IO = frozenset(
     }
 )
 ENGINE_IO = frozenset({"dispose", "connect"})
+# requests of a Starlette/FastAPI TestClient, coroutines on httpx.AsyncClient
+CLIENT_IO = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
 # Flask-SQLAlchemy ``db.`` helpers that run a query; async forms are written into the app
 FLASK_IO_HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 LEGACY_TERMINALS = frozenset(
@@ -71,6 +75,7 @@ class IoDetector:
         self.connectables = ConnectableResolver(transformer, self.sessions)
         self.calls = CallResolver(transformer)
         self.index = transformer.state.index
+        self.transformer = transformer
 
     def is_session(self, node: cst.BaseExpression) -> bool:
         """Flask-SQLAlchemy's ``db.session`` counts: it becomes an async scoped session."""
@@ -159,6 +164,8 @@ class IoDetector:
             return True
         if method in FLASK_IO_HELPERS and self.is_flask_db(owner):
             return True
+        if self.is_client_call(call):
+            return True
         if method in SESSION_IO and self.is_session(owner):
             return True
         if method in CONNECTION_IO and self.is_connection(owner):
@@ -177,6 +184,57 @@ class IoDetector:
         if self._is_flask_attribute(node, "session"):
             return True
         return self.sessions.kind(node) is ObjectKind.SCOPED_SESSION
+
+    def is_client_call(self, call: cst.Call) -> bool:
+        """``client.get(...)`` on a test client (see is_test_client)."""
+        func = call.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in CLIENT_IO
+            and self.is_test_client(func.value)
+        )
+
+    def is_test_client(self, node: cst.BaseExpression) -> bool:
+        """A test client of the app in a module that becomes async: ``with TestClient(app)
+        as client``, ``client = TestClient(app)``, or a parameter named after a fixture that
+        gives one (``def test_x(client)``). It becomes an ``httpx.AsyncClient``."""
+        if not isinstance(node, cst.Name):
+            return False
+        from sqla_upgrade.codemods.names import qualified_names
+
+        scope = self.transformer.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        assignments = list(scope[node.value])
+        if not assignments:
+            return False
+        for assignment in assignments:
+            bound = getattr(assignment, "node", None)
+            if isinstance(bound, cst.Param):
+                if node.value not in self.index.test_client_fixtures():
+                    return False
+                continue
+            value = self._bound_value(bound)
+            if not (
+                isinstance(value, cst.Call)
+                and qualified_names(self.transformer, value.func) & TEST_CLIENTS
+                and _only_the_app(value)
+            ):
+                return False
+        return True
+
+    def _bound_value(self, bound: cst.CSTNode | None) -> cst.BaseExpression | None:
+        """The value a name is bound to by ``x = value`` or ``with value as x``."""
+        if bound is None:
+            return None
+        parent = self.transformer.get_metadata(ParentNodeProvider, bound, None)
+        if isinstance(parent, cst.AsName):
+            item = self.transformer.get_metadata(ParentNodeProvider, parent, None)
+            return item.item if isinstance(item, cst.WithItem) else None
+        holder = self.transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
+            return holder.value
+        return None
 
     def is_scoped_registry(self, node: cst.BaseExpression) -> bool:
         return self._is_scoped_registry(node)
@@ -200,3 +258,11 @@ class IoDetector:
         if method in SESSION_CONTEXTS and (self.is_session(owner) or self.is_connection(owner)):
             return True
         return method in ENGINE_CONTEXTS and self.is_engine(owner)
+
+
+def _only_the_app(call: cst.Call) -> bool:
+    """``TestClient(app)``: options other than the app have no AsyncClient twin."""
+    if len(call.args) != 1:
+        return False
+    keyword = call.args[0].keyword
+    return keyword is None or keyword.value == "app"

@@ -192,6 +192,9 @@ class _ModuleCollector:
                 facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                 returned.append(self._returned_callee(sub.value, local_calls))
         facts.query_session_param = _query_factory_param(node, facts.params)
+        if any(d.endswith("fixture") for d in facts.decorators):
+            facts.gives_test_client = self._gives_test_client(node)
+        facts.returns_local = _returned_local_function(node, qualname)
         self.facts.functions[qualname] = facts
         if returned:
             self.pending.providers[qualname] = [r for r in returned if r]
@@ -200,6 +203,27 @@ class _ModuleCollector:
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.statement(stmt, qualname, in_function=True)
+
+    def _gives_test_client(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """``with TestClient(app) as c: yield c`` / ``return TestClient(app)``."""
+        clients: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.withitem) and self._is_test_client(sub.context_expr):
+                if isinstance(sub.optional_vars, ast.Name):
+                    clients.add(sub.optional_vars.id)
+            elif isinstance(sub, ast.Assign) and self._is_test_client(sub.value):
+                clients.update(t.id for t in sub.targets if isinstance(t, ast.Name))
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Return | ast.Yield) and sub.value is not None:
+                value = sub.value
+                if self._is_test_client(value) or (
+                    isinstance(value, ast.Name) and value.id in clients
+                ):
+                    return True
+        return False
+
+    def _is_test_client(self, value: ast.expr) -> bool:
+        return isinstance(value, ast.Call) and (self.qualify(value.func) or "") in TEST_CLIENTS
 
     def _returned_callee(self, value: ast.expr, local_calls: dict[str, str]) -> str:
         if isinstance(value, ast.Name) and value.id in local_calls:
@@ -362,6 +386,21 @@ def _backref_name(value: ast.expr) -> str | None:
         first = value.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             return first.value
+    return None
+
+
+TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
+
+
+def _returned_local_function(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str
+) -> str | None:
+    """``f"{qualname}.make"`` when the function defines ``make`` and returns it."""
+    local = {s.name for s in node.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    for statement in node.body:
+        if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name):
+            if statement.value.id in local:
+                return f"{qualname}.{statement.value.id}"
     return None
 
 

@@ -68,6 +68,10 @@ class FunctionFacts:
     query_session_param: str | None = None
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
+    #: a pytest fixture giving a test client (``with TestClient(app) as c: yield c``)
+    gives_test_client: bool = False
+    #: the nested function it returns (``def make(): ...; return make``), qualified
+    returns_local: str | None = None
 
 
 @dataclass
@@ -158,6 +162,20 @@ class ProjectIndex:
                     ) and relationship.backref_lazy not in QUERY_LOADERS:
                         found.add(relationship.backref)
         return found
+
+    def test_client_fixtures(self) -> frozenset[str]:
+        """Names of the pytest fixtures that give a (Starlette/FastAPI) test client."""
+        return frozenset(
+            q.rpartition(".")[2] for q, f in self.functions.items() if f.gives_test_client
+        )
+
+    def fixture_factories(self) -> dict[str, str]:
+        """Fixture name → the nested function it returns (tests call it by that name)."""
+        return {
+            q.rpartition(".")[2]: f.returns_local
+            for q, f in self.functions.items()
+            if f.returns_local is not None and any(d.endswith("fixture") for d in f.decorators)
+        }
 
     def dynamic_relationships(self) -> frozenset[str]:
         """Names of ``lazy="dynamic"`` relationships (backrefs included) of every model."""

@@ -2,6 +2,7 @@
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.passes.async_engine import AsyncEnginePass
+from sqla_upgrade.codemods.passes.async_test_client import AsyncTestClientPass
 from sqla_upgrade.codemods.passes.async_tests import AsyncTestsPass
 from sqla_upgrade.codemods.passes.awaits import AwaitPass
 from sqla_upgrade.codemods.passes.bound_metadata import BoundMetadataPass
@@ -37,6 +38,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     SchemaRunSyncPass,
     AwaitPass,
     RefreshAfterCommitPass,
+    AsyncTestClientPass,
     AsyncTestsPass,
     FlaskAsyncSessionPass,
 )

@@ -178,6 +178,8 @@ class AwaitPass(ScopeTracking):
         is_io = not to_project_async and self.io.io_call(original_node)
         if not (to_project_async or is_io):
             return updated_node
+        if is_io and not self.in_async_function() and self.io.is_client_call(original_node):
+            return updated_node  # the app stays synchronous: so do its tests' clients
         if to_project_async and self._is_generator_or_manager(callee, original_node):
             return updated_node
         if self.lambda_depth:

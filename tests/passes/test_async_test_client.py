@@ -1,0 +1,135 @@
+"""async-test-client: tests of an app that became async use httpx.AsyncClient."""
+
+from __future__ import annotations
+
+from tests.harness import check_project
+
+APP = {
+    "app.db": """
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+
+        engine = create_engine("sqlite:///app.db")
+        SessionLocal = sessionmaker(bind=engine)
+    """,
+    "app.main": """
+        from fastapi import Depends, FastAPI
+        from sqlalchemy import text
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def get_db():
+            db = SessionLocal()
+            try:
+                yield db
+            finally:
+                db.close()
+
+
+        @app.get("/count")
+        def count(db=Depends(get_db)):
+            return {"n": db.execute(text("select 1")).scalar()}
+    """,
+}
+
+CONFTEST = """
+    import pytest
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+
+    @pytest.fixture
+    def client():
+        with TestClient(app) as test_client:
+            yield test_client
+
+
+    @pytest.fixture
+    def get_count(client):
+        def get():
+            return client.get("/count").json()["n"]
+
+        return get
+"""
+
+TESTS = """
+    def test_count(client, get_count):
+        assert client.get("/count").status_code == 200
+        assert get_count() == 1
+"""
+
+
+def test_fixture_tests_and_factory_fixtures_move_to_async_client() -> None:
+    check_project(
+        {**APP, "tests.conftest": CONFTEST, "tests.test_count": TESTS},
+        {
+            "tests.conftest": """
+                import pytest
+
+                from app.main import app
+                from httpx import ASGITransport, AsyncClient
+                import pytest_asyncio
+
+
+                @pytest_asyncio.fixture(loop_scope="session")
+                async def client():
+                    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as test_client:
+                        yield test_client
+
+
+                @pytest.fixture
+                def get_count(client):
+                    async def get():
+                        return (await client.get("/count")).json()["n"]
+
+                    return get
+            """,
+            "tests.test_count": """
+                import pytest
+
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_count(client, get_count):
+                    assert (await client.get("/count")).status_code == 200
+                    assert await get_count() == 1
+            """,
+        },
+    )
+
+
+def test_tests_of_an_app_without_database_io_keep_test_client() -> None:
+    app = {
+        "app.main": """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+
+            @app.get("/health")
+            def health():
+                return {"ok": True}
+        """,
+    }
+    tests = {"tests.conftest": CONFTEST, "tests.test_count": TESTS}
+    check_project({**app, **tests}, tests)
+
+
+def test_test_client_with_options_stays_a_sync_test() -> None:
+    """``TestClient(app, ...)`` options have no AsyncClient twin: the test stays
+    synchronous (a sync TestClient drives an async app on its own loop)."""
+    tests = {
+        "tests.test_count": """
+            from fastapi.testclient import TestClient
+
+            from app.main import app
+
+
+            def test_count():
+                with TestClient(app, raise_server_exceptions=False) as client:
+                    assert client.get("/count").status_code == 200
+        """,
+    }
+    check_project({**APP, **tests}, tests)
