@@ -174,9 +174,14 @@ class IoDetector:
 
     def schema_call(self, call: cst.Call) -> bool:
         """``metadata.create_all(engine)`` and co.: I/O that needs ``run_sync``."""
-        from sqla_upgrade.codemods.passes.schema_run_sync import schema_call_engine
+        from sqla_upgrade.codemods.passes.schema_run_sync import (
+            inspected_connectable,
+            schema_call_engine,
+        )
 
-        return schema_call_engine(self.connectables, call) is not None
+        if schema_call_engine(self.connectables, call) is not None:
+            return True
+        return inspected_connectable(self.transformer, self.connectables, call) is not None
 
     def _is_scoped_registry(self, node: cst.BaseExpression) -> bool:
         from sqla_upgrade.codemods.index.model import ObjectKind

@@ -150,6 +150,8 @@ class AwaitPass(ScopeTracking):
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
+        if isinstance(parent, cst.WithItem) and self.io.io_context(original_node):
+            return updated_node  # ``async with engine.connect()`` enters it, no await
         if self.io.schema_call(original_node):
             if self.in_async_function():  # elsewhere schema-run-sync already said why
                 self.todo(

@@ -38,6 +38,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
+    ParentNodeProvider,
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
@@ -64,6 +65,30 @@ def schema_call_engine(connectables: ConnectableResolver, call: cst.Call) -> cst
             Evidence.ASSUMED,
         ):
             return arg
+    return None
+
+
+INSPECT = frozenset({"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"})
+KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
+
+
+def inspected_connectable(
+    transformer: Any, connectables: ConnectableResolver, call: cst.Call
+) -> tuple[cst.Call, str] | None:
+    """For ``inspect(engine).get_table_names()``: the ``inspect(...)`` call and
+    ``"engine"`` or ``"connection"``; None for anything else (``inspect(obj)`` of an ORM
+    object does no I/O)."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)):
+        return None
+    inner = func.value
+    if len(inner.args) != 1 or not qualified_names(transformer, inner.func) & INSPECT:
+        return None
+    target = inner.args[0].value
+    if connectables.engine_evidence(target) in KNOWN:
+        return inner, "engine"
+    if connectables.connection_evidence(target) in KNOWN:
+        return inner, "connection"
     return None
 
 
@@ -97,7 +122,7 @@ class SchemaRunSyncPass(ScopeTracking):
     name = "schema-run-sync"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"create_all", b"drop_all", b"reflect(")
+    triggers = (b"create_all", b"drop_all", b"reflect(", b"inspect(")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -115,9 +140,51 @@ class SchemaRunSyncPass(ScopeTracking):
         bind = schema_call_engine(self.connectables, call)
         return (call, bind) if bind is not None else None
 
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self.inspections: list[tuple[cst.Call, cst.Call, str]] = []
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        """``inspect(engine).get_table_names()`` → ``await inspect_conn.run_sync(lambda
+        sync_conn: inspect(sync_conn).get_table_names())``, in an async function."""
+        found = inspected_connectable(self, self.connectables, original_node)
+        if found is None:
+            return updated_node
+        inspect_call, kind = found
+        function = self.enclosing_function()
+        if function is None or (
+            function.asynchronous is None and not self.plan.is_async(self.function_qualname())
+        ):
+            self.todo(original_node, "inspection needs a connection's run_sync in async code")
+            return updated_node
+        target = inspect_call.args[0].value
+        connection = cst.Name("inspect_conn") if kind == "engine" else target.deep_clone()
+        if kind == "engine":
+            self.inspections.append((original_node, inspect_call, "engine"))
+        assert isinstance(updated_node.func, cst.Attribute)
+        inner = updated_node.func.value
+        assert isinstance(inner, cst.Call)
+        sync_inspect = inner.with_changes(args=[cst.Arg(cst.Name("sync_conn"))])
+        body = updated_node.with_changes(func=updated_node.func.with_changes(value=sync_inspect))
+        lambda_ = cst.Lambda(
+            params=cst.Parameters(params=[cst.Param(cst.Name("sync_conn"))]), body=body
+        )
+        run = cst.Call(
+            func=cst.Attribute(value=connection, attr=cst.Name("run_sync")),
+            args=[cst.Arg(lambda_)],
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        if isinstance(parent, cst.Attribute | cst.Subscript | cst.Call):
+            return cst.Await(expression=run, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return cst.Await(expression=run)
+
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.RemovalSentinel:
+        inspections = getattr(self, "inspections", [])
+        self.inspections = []
+        if inspections:
+            return self._in_connection(inspections, updated_node)
         found = self._schema_statement(original_node)
         if found is None:
             return updated_node
@@ -142,6 +209,24 @@ class SchemaRunSyncPass(ScopeTracking):
             "module-level schema creation cannot await: run it at application startup",
         )
         return updated_node
+
+    def _in_connection(
+        self, inspections: list[tuple[cst.Call, cst.Call, str]], statement: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        """Open the connection the inspections in ``statement`` run on."""
+        engine = inspections[0][1].args[0].value
+        if any(
+            cst.Module([]).code_for_node(i[1].args[0].value) != cst.Module([]).code_for_node(engine)
+            for i in inspections
+        ):
+            return statement
+        connect = cst.Call(func=cst.Attribute(value=engine.deep_clone(), attr=cst.Name("connect")))
+        return cst.With(
+            items=[cst.WithItem(item=connect, asname=cst.AsName(name=cst.Name("inspect_conn")))],
+            body=cst.IndentedBlock(body=[statement.with_changes(leading_lines=[])]),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=statement.leading_lines,
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         self._creates_fastapi_app = any(self._fastapi_app(s) for s in node.body)
