@@ -74,6 +74,10 @@ class FunctionIo:
     method: str | None = None  # its name, when it is defined directly in a class
     gives_test_client: bool = False  # a pytest fixture giving a TestClient
     client_io: str | None = None  # a request through a test client: "client.get() at line 3"
+    decorators: list[str] = field(default_factory=list)  # project decorators applied to it
+    #: for the wrapper a decorator returns (``@functools.wraps(func) def wrapper``): the
+    #: decorator's qualified name and the parameter holding the decorated function
+    wraps: tuple[str, str] | None = None
 
 
 @dataclass
@@ -183,6 +187,8 @@ COMMON_METHOD_NAMES = frozenset(
     ]
 )
 
+WRAPS = frozenset({"functools.wraps"})
+
 # calls that fetch one ORM object: by class and key, by statement, from a result
 ROW_BY_KEY = frozenset({"get", "get_one", "get_or_404"})
 ROW_OF_STATEMENT = frozenset({"first_or_404", "one_or_404", "scalar"})
@@ -208,6 +214,11 @@ class AsyncPlan:
     read_attributes: set[str] = field(default_factory=set)
     #: attribute names read in templates
     template_reads: set[str] = field(default_factory=set)
+    #: wrapper functions of decorators applied to async functions → the parameter holding
+    #: the decorated function, whose calls the wrapper now awaits
+    awaited_wrapped: dict[str, str] = field(default_factory=dict)
+    #: decorators applied to both async and sync functions → why
+    mixed_decorators: dict[str, str] = field(default_factory=dict)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
@@ -544,8 +555,34 @@ class IoFactsCollector(ScopeTracking):
             is_async=node.asynchronous is not None,
             method=node.name.value if in_class else None,
             gives_test_client=self._gives_test_client(qualname),
+            decorators=self._project_decorators(node),
+            wraps=self._wrapped_by(node, qualname),
         )
         return True
+
+    def _project_decorators(self, node: cst.FunctionDef) -> list[str]:
+        found = []
+        for decorator in node.decorators:
+            for name in qualified_names(self, decorator.decorator):
+                resolved = self.state.index.resolve_alias(name)
+                if resolved in self.state.index.functions:
+                    found.append(resolved)
+        return found
+
+    def _wrapped_by(self, node: cst.FunctionDef, qualname: str) -> tuple[str, str] | None:
+        """``("m.timed", "func")`` for ``wrapper`` in ``def timed(func): @wraps(func) def
+        wrapper(...): ...; return wrapper``."""
+        if not any(
+            qualified_names(self, d.decorator.func) & WRAPS
+            for d in node.decorators
+            if isinstance(d.decorator, cst.Call)
+        ):
+            return None
+        outer = qualname.rpartition(".")[0]
+        facts = self.state.index.functions.get(outer)
+        if facts is None or facts.returns_local != qualname or not facts.params:
+            return None
+        return outer, facts.params[0]
 
     def _gives_test_client(self, qualname: str) -> bool:
         facts = self.state.index.functions.get(qualname)
@@ -649,6 +686,7 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
             if dynamic not in plan.functions and methods <= set(plan.functions):
                 plan.functions[dynamic] = f"every project method named {name!r} is async"
                 changed = True
+    _plan_decorators(plan, functions)
     for key, names in escapes.items():
         if names & set(plan.functions) and not names <= set(plan.functions):
             plan.mixed_dynamic.add(key)
@@ -656,6 +694,33 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
         if methods & set(plan.functions) and not methods <= set(plan.functions):
             plan.mixed_dynamic.add(name)
     return plan
+
+
+def _plan_decorators(plan: AsyncPlan, functions: dict[str, FunctionIo]) -> None:
+    """A decorator of the project applied only to functions that became async gets an
+    async wrapper that awaits them; applied to both kinds, it gets a TODO."""
+    users: dict[str, set[str]] = {}
+    for qualname, function in functions.items():
+        for decorator in function.decorators:
+            users.setdefault(decorator, set()).add(qualname)
+    for qualname, function in functions.items():
+        if function.wraps is None:
+            continue
+        decorator, param = function.wraps
+        decorated = users.get(decorator, set())
+        if any(functions[f].is_async for f in decorated):
+            continue  # already used on coroutines: it knows how to wrap them
+        async_ones = decorated & set(plan.functions)
+        if not async_ones:
+            continue
+        if async_ones == decorated and function.blocked is None:
+            plan.functions[qualname] = f"wraps async functions ({sorted(async_ones)[0]})"
+            plan.awaited_wrapped[qualname] = param
+        else:
+            plan.mixed_decorators[decorator] = (
+                "it decorates both async and sync functions now; give it an async wrapper "
+                "for the async ones"
+            )
 
 
 def _methods_by_name(functions: dict[str, FunctionIo]) -> dict[str, set[str]]:

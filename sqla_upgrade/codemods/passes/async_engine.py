@@ -282,6 +282,13 @@ def _insert_url_helper(module: cst.Module, drivers: dict[str, str], context: Any
 ''',
         config=module.config_for_parsing,
     )
+    return insert_after_imports(module, helper)
+
+
+def insert_after_imports(
+    module: cst.Module, helper: cst.SimpleStatementLine | cst.BaseCompoundStatement
+) -> cst.Module:
+    """``module`` with ``helper`` after its imports, two blank lines around it."""
     position = _after_imports(module)
     helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
     body = list(module.body)

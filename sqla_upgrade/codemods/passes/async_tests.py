@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
@@ -45,6 +45,10 @@ from sqla_upgrade.codemods.names import qualified_names
 FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
 ASYNC_FIXTURE = frozenset({"pytest_asyncio.fixture", "pytest_asyncio.plugin.fixture"})
 TESTCASE = frozenset({"unittest.TestCase", "unittest.case.TestCase"})
+ISOLATED = frozenset(
+    {"unittest.IsolatedAsyncioTestCase", "unittest.async_case.IsolatedAsyncioTestCase"}
+)
+ASYNC_HOOKS = {"setUp": "asyncSetUp", "tearDown": "asyncTearDown"}
 
 
 def is_test_module(path: str) -> bool:
@@ -69,6 +73,8 @@ class AsyncTestsPass(ScopeTracking):
         self.plan = plan_of(self.state)
         self.enabled = is_test_module(self.state.path)
         self.anyio_style = False
+        self._direct_testcases: set[str] = set()
+        self.async_testcases: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         code = node.code
@@ -84,12 +90,10 @@ class AsyncTestsPass(ScopeTracking):
             return result
         if not self.plan.is_async(qualname):  # only what this migration made async
             return result
-        if klass is not None and self._is_testcase(klass):
-            self.todo(
-                original_node,
-                "this TestCase method is a coroutine now: derive the class from unittest.IsolatedAsyncioTestCase",
-            )
-            return result
+        if klass is not None and self._is_testcase(klass, ISOLATED):
+            return result  # unittest runs its coroutines already
+        if klass is not None and self._is_testcase(klass, TESTCASE):
+            return self._testcase_method(original_node, updated_node, klass, result)
         decorators = list(updated_node.decorators)
         originals = list(original_node.decorators)
         for position, decorator in enumerate(originals):
@@ -107,10 +111,64 @@ class AsyncTestsPass(ScopeTracking):
             return updated_node.with_changes(decorators=[*decorators, self._mark()])
         return result
 
-    def _is_testcase(self, klass: str) -> bool:
+    def _testcase_method(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef, klass: str, result: Any
+    ) -> Any:
+        """``setUp``/``tearDown`` → ``asyncSetUp``/``asyncTearDown``; the class becomes an
+        ``IsolatedAsyncioTestCase`` (in leave_ClassDef)."""
+        name = original.name.value
+        if name in ("setUpClass", "tearDownClass") or klass not in self._direct_testcases:
+            self.todo(
+                original,
+                f"{name} is a coroutine now: unittest has no async form for it here; "
+                "move the work into asyncSetUp/asyncTearDown of an IsolatedAsyncioTestCase",
+            )
+            return result
+        self.async_testcases.add(klass)
+        renamed = ASYNC_HOOKS.get(name)
+        self.count_rewrite()
+        return updated.with_changes(name=cst.Name(renamed)) if renamed else updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
+        result = super().visit_ClassDef(node)
+        qualname = self.current_qualname()
+        if any(qualified_names(self, b.value) & TESTCASE for b in node.bases):
+            self._direct_testcases.add(qualname)
+        return result
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        qualname = self.current_qualname()
+        result = super().leave_ClassDef(original_node, updated_node)
+        if qualname not in self.async_testcases:
+            return result
+        bases = [
+            self._isolated_base(before, after)
+            for before, after in zip(original_node.bases, updated_node.bases, strict=True)
+        ]
+        self.note(
+            original_node,
+            "IsolatedAsyncioTestCase runs each test on a new event loop: pooled async "
+            "connections cannot move between loops (dispose the engine in asyncTearDown)",
+        )
+        return updated_node.with_changes(bases=bases)
+
+    def _isolated_base(self, original: cst.Arg, base: cst.Arg) -> cst.Arg:
+        if not qualified_names(self, original.value) & TESTCASE:
+            return base
+        if isinstance(base.value, cst.Attribute):
+            return base.with_changes(
+                value=base.value.with_changes(attr=cst.Name("IsolatedAsyncioTestCase"))
+            )
+        AddImportsVisitor.add_needed_import(self.context, "unittest", "IsolatedAsyncioTestCase")
+        RemoveImportsVisitor.remove_unused_import(self.context, "unittest", "TestCase")
+        return base.with_changes(value=cst.Name("IsolatedAsyncioTestCase"))
+
+    def _is_testcase(self, klass: str, bases: frozenset[str]) -> bool:
         module = self.state.index.modules.get(klass.rpartition(".")[0])
         facts = module.models.get(klass) if module else None
-        return facts is not None and any(b in TESTCASE for b in facts.bases)
+        return facts is not None and any(b in bases for b in facts.bases)
 
     def _async_fixture(self, decorator: cst.Decorator) -> cst.Decorator:
         AddImportsVisitor.add_needed_import(self.context, "pytest_asyncio")

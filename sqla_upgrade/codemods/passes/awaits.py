@@ -58,9 +58,25 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
+CLICK_COMMANDS = frozenset({"click.command", "click.decorators.command", "click.group"})
+CLICK_GROUPS = frozenset({"click.group", "click.decorators.group"})
+FLASK_APP_CONTEXT = frozenset({"flask.cli.with_appcontext"})
+COMMAND_RUNNER = "run_with_asyncio"
+COMMAND_RUNNER_CODE = f'''def {COMMAND_RUNNER}(command):
+    """Let click call the ``async def`` command: run it with asyncio.run() (added by
+    sqla-upgrade)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        return asyncio.run(command(*args, **kwargs))
+
+    return run
+'''
 STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
 
 
@@ -95,6 +111,7 @@ class AwaitPass(ScopeTracking):
         self.main_guard_depth = 0
         self.lambda_depth = 0
         self.async_generators: set[str] = set()
+        self.needs_command_runner = False
 
     # -- context ------------------------------------------------------------------------------
     def in_async_function(self) -> bool:
@@ -123,12 +140,26 @@ class AwaitPass(ScopeTracking):
         self.lambda_depth -= 1
         return updated_node
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.needs_command_runner or any(
+            isinstance(s, cst.FunctionDef) and s.name.value == COMMAND_RUNNER
+            for s in updated_node.body
+        ):
+            return updated_node
+        AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        AddImportsVisitor.add_needed_import(self.context, "functools")
+        helper = cst.parse_statement(COMMAND_RUNNER_CODE, config=updated_node.config_for_parsing)
+        return insert_after_imports(updated_node, helper)
+
     # -- functions ------------------------------------------------------------------------------
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         qualname = self.current_qualname()
         result = super().leave_FunctionDef(original_node, updated_node)
+        mixed = self.plan.mixed_decorators.get(qualname)
+        if mixed is not None:
+            self.todo(original_node, f"decorator {original_node.name.value}: {mixed}")
         if not self.plan.is_async(qualname) or original_node.asynchronous is not None:
             return result
         self.count_rewrite()
@@ -136,7 +167,48 @@ class AwaitPass(ScopeTracking):
             self._async_decorator(before, after)
             for before, after in zip(original_node.decorators, updated_node.decorators, strict=True)
         ]
+        if self._is_click_command(original_node):
+            self.needs_command_runner = True
+            decorators.append(cst.Decorator(decorator=cst.Name(COMMAND_RUNNER)))
         return updated_node.with_changes(asynchronous=cst.Asynchronous(), decorators=decorators)
+
+    def _is_click_command(self, node: cst.FunctionDef) -> bool:
+        """A click command (``@click.command()``, ``@group.command()``): click calls it
+        synchronously. Flask's ``app.cli.command`` of a Flask-SQLAlchemy app is left to
+        the flask-async-session pass (``@async_command`` runs it like a view)."""
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            names = qualified_names(self, target)
+            if names & CLICK_COMMANDS:
+                return True
+            if names & FLASK_APP_CONTEXT:
+                return not self._flask_sqlalchemy_module()
+            if isinstance(target, cst.Attribute) and target.attr.value in ("command", "group"):
+                owner = target.value
+                if isinstance(owner, cst.Attribute) and owner.attr.value == "cli":
+                    return not self._flask_sqlalchemy_module()
+                if self._is_click_group(owner):
+                    return True
+        return False
+
+    def _is_click_group(self, owner: cst.BaseExpression) -> bool:
+        """``cli`` in ``@cli.command()``, a function decorated ``@click.group()``."""
+        for name in qualified_names(self, owner):
+            facts = self.state.index.functions.get(self.state.index.resolve_alias(name))
+            if facts is not None and any(d in CLICK_GROUPS for d in facts.decorators):
+                return True
+        return False
+
+    def _flask_sqlalchemy_module(self) -> bool:
+        module = self.state.index.modules.get(self.state.module_name)
+        if module is None:
+            return False
+        return any(
+            self.state.index.kind_of(target) is ObjectKind.FLASK_SQLALCHEMY
+            for target in module.imports.values()
+        )
 
     def _async_decorator(self, original: cst.Decorator, decorator: cst.Decorator) -> cst.Decorator:
         if qualified_names(self, original.decorator) & CONTEXTMANAGER:
@@ -176,6 +248,8 @@ class AwaitPass(ScopeTracking):
                 return updated_node
             if self.plan.is_async(DYNAMIC + attr) and not self.io.io_call(original_node):
                 callee = DYNAMIC + attr
+        if callee is None and self._calls_wrapped_function(original_node):
+            return self._await_wrapped(original_node, updated_node)
         to_project_async = self.plan.is_async(callee)
         is_io = not to_project_async and self.io.io_call(original_node)
         if not (to_project_async or is_io):
@@ -197,6 +271,19 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _calls_wrapped_function(self, call: cst.Call) -> bool:
+        """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""
+        function = self.function_qualname()
+        param = self.plan.awaited_wrapped.get(function or "")
+        return param is not None and isinstance(call.func, cst.Name) and call.func.value == param
+
+    def _await_wrapped(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if self.lambda_depth or not self.in_async_function():
+            return updated
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(updated, self._needs_parentheses(original, parent))
 
     def _bridged(self, receiver: cst.BaseExpression) -> bool:
         """Is ``receiver`` the parameter of a ``run_sync(lambda sync_session: ...)``?"""
