@@ -665,6 +665,7 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
                 _mark(plan, function, "gives a test client, now an httpx.AsyncClient")
             elif function.client_io is not None and function.qualname not in plan.functions:
                 _mark(plan, function, function.client_io)
+    methods_by_name = _methods_by_name(functions)
     changed = True
     while changed:
         changed = False
@@ -678,20 +679,20 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
                     break
         for key, names in escapes.items():
             dynamic = DYNAMIC + key
-            if dynamic not in plan.functions and names and names <= set(plan.functions):
+            if dynamic not in plan.functions and names and names <= plan.functions.keys():
                 plan.functions[dynamic] = f"every function passed as {key!r} is async"
                 changed = True
-        for name, methods in _methods_by_name(functions).items():
+        for name, methods in methods_by_name.items():
             dynamic = DYNAMIC + name
-            if dynamic not in plan.functions and methods <= set(plan.functions):
+            if dynamic not in plan.functions and methods <= plan.functions.keys():
                 plan.functions[dynamic] = f"every project method named {name!r} is async"
                 changed = True
     _plan_decorators(plan, functions)
     for key, names in escapes.items():
-        if names & set(plan.functions) and not names <= set(plan.functions):
+        if names & plan.functions.keys() and not names <= plan.functions.keys():
             plan.mixed_dynamic.add(key)
-    for name, methods in _methods_by_name(functions).items():
-        if methods & set(plan.functions) and not methods <= set(plan.functions):
+    for name, methods in methods_by_name.items():
+        if methods & plan.functions.keys() and not methods <= plan.functions.keys():
             plan.mixed_dynamic.add(name)
     return plan
 
@@ -710,7 +711,7 @@ def _plan_decorators(plan: AsyncPlan, functions: dict[str, FunctionIo]) -> None:
         decorated = users.get(decorator, set())
         if any(functions[f].is_async for f in decorated):
             continue  # already used on coroutines: it knows how to wrap them
-        async_ones = decorated & set(plan.functions)
+        async_ones = decorated & plan.functions.keys()
         if not async_ones:
             continue
         if async_ones == decorated and function.blocked is None:

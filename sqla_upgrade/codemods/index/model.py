@@ -163,22 +163,38 @@ class ProjectIndex:
                         found.add(relationship.backref)
         return found
 
+    def _derived(self, key: str, compute: Any) -> Any:
+        """A fact computed once from the index (which does not change once built)."""
+        cache = self.__dict__.setdefault("_derived_cache", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     def test_client_fixtures(self) -> frozenset[str]:
         """Names of the pytest fixtures that give a (Starlette/FastAPI) test client."""
-        return frozenset(
-            q.rpartition(".")[2] for q, f in self.functions.items() if f.gives_test_client
+        return self._derived(
+            "test_client_fixtures",
+            lambda: frozenset(
+                q.rpartition(".")[2] for q, f in self.functions.items() if f.gives_test_client
+            ),
         )
 
     def fixture_factories(self) -> dict[str, str]:
         """Fixture name → the nested function it returns (tests call it by that name)."""
-        return {
-            q.rpartition(".")[2]: f.returns_local
-            for q, f in self.functions.items()
-            if f.returns_local is not None and any(d.endswith("fixture") for d in f.decorators)
-        }
+        return self._derived(
+            "fixture_factories",
+            lambda: {
+                q.rpartition(".")[2]: f.returns_local
+                for q, f in self.functions.items()
+                if f.returns_local is not None and any(d.endswith("fixture") for d in f.decorators)
+            },
+        )
 
     def dynamic_relationships(self) -> frozenset[str]:
         """Names of ``lazy="dynamic"`` relationships (backrefs included) of every model."""
+        return self._derived("dynamic_relationships", self._dynamic_relationships)
+
+    def _dynamic_relationships(self) -> frozenset[str]:
         names = set()
         for model in self.models.values():
             for name, relationship in model.relationships.items():
