@@ -5,7 +5,7 @@ import sys
 import tempfile
 
 import pytest
-from fastapi.testclient import TestClient
+from httpx import ASGITransport, AsyncClient
 import pytest_asyncio
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +29,7 @@ async def client():
         await conn.run_sync(models.Base.metadata.drop_all)
     async with engine.begin() as conn:
         await conn.run_sync(models.Base.metadata.create_all)
-    with TestClient(app) as test_client:
+    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as test_client:
         yield test_client
     async with engine.begin() as conn:
         await conn.run_sync(models.Base.metadata.drop_all)
@@ -44,8 +44,8 @@ async def clean_tables(client):
             await conn.execute(table.delete())
 
 
-def _create_user(client, email, full_name=None):
-    response = client.post(
+async def _create_user(client, email, full_name=None):
+    response = await client.post(
         "/users/", json={"email": email, "full_name": full_name, "password": "secret123"}
     )
     assert response.status_code == 201, response.text
@@ -54,29 +54,29 @@ def _create_user(client, email, full_name=None):
 
 @pytest.fixture
 def make_user(client):
-    def make(email, full_name=None):
-        return _create_user(client, email, full_name)
+    async def make(email, full_name=None):
+        return await _create_user(client, email, full_name)
 
     return make
 
 
 @pytest.fixture
 def make_todo(client):
-    def make(user_id, title, **fields):
+    async def make(user_id, title, **fields):
         payload = {"title": title}
         payload.update(fields)
-        response = client.post("/users/%d/todos/" % user_id, json=payload)
+        response = await client.post("/users/%d/todos/" % user_id, json=payload)
         assert response.status_code == 201, response.text
         return response.json()
 
     return make
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice@example.com", "Alice Adams")
+@pytest_asyncio.fixture(loop_scope="session")
+async def alice(make_user):
+    return await make_user("alice@example.com", "Alice Adams")
 
 
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob@example.com", "Bob Brown")
+@pytest_asyncio.fixture(loop_scope="session")
+async def bob(make_user):
+    return await make_user("bob@example.com", "Bob Brown")

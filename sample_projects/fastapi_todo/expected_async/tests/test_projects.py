@@ -1,5 +1,8 @@
-def test_create_and_list_projects(client, alice, bob):
-    response = client.post(
+import pytest
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_create_and_list_projects(client, alice, bob):
+    response = await client.post(
         "/users/%d/projects/" % alice["id"], json={"name": "garden", "description": "Spring work"}
     )
     assert response.status_code == 201
@@ -11,69 +14,74 @@ def test_create_and_list_projects(client, alice, bob):
         "owner_id": alice["id"],
         "archived": False,
     }
-    client.post("/users/%d/projects/" % alice["id"], json={"name": "kitchen"})
-    client.post("/users/%d/projects/" % bob["id"], json={"name": "garden"})
-    names = [p["name"] for p in client.get("/users/%d/projects/" % alice["id"]).json()]
+    await client.post("/users/%d/projects/" % alice["id"], json={"name": "kitchen"})
+    await client.post("/users/%d/projects/" % bob["id"], json={"name": "garden"})
+    names = [p["name"] for p in (await client.get("/users/%d/projects/" % alice["id"])).json()]
     assert names == ["garden", "kitchen"]
-    dup = client.post("/users/%d/projects/" % alice["id"], json={"name": "garden"})
+    dup = await client.post("/users/%d/projects/" % alice["id"], json={"name": "garden"})
     assert dup.status_code == 409
 
 
-def test_project_detail_reads_todos_owner_and_progress(client, alice, make_todo):
-    project = client.post("/users/%d/projects/" % alice["id"], json={"name": "move"}).json()
-    first = make_todo(alice["id"], "pack boxes", project_id=project["id"], tags=["Heavy"])
-    make_todo(alice["id"], "hire van", project_id=project["id"], priority=1)
-    make_todo(alice["id"], "unrelated")
-    client.patch("/todos/%d" % first["id"], json={"done": True})
-    detail = client.get("/projects/%d" % project["id"]).json()
+@pytest.mark.asyncio(loop_scope="session")
+async def test_project_detail_reads_todos_owner_and_progress(client, alice, make_todo):
+    project = (await client.post("/users/%d/projects/" % alice["id"], json={"name": "move"})).json()
+    first = await make_todo(alice["id"], "pack boxes", project_id=project["id"], tags=["Heavy"])
+    await make_todo(alice["id"], "hire van", project_id=project["id"], priority=1)
+    await make_todo(alice["id"], "unrelated")
+    await client.patch("/todos/%d" % first["id"], json={"done": True})
+    detail = (await client.get("/projects/%d" % project["id"])).json()
     assert detail["owner_email"] == "alice@example.com"
     assert [t["title"] for t in detail["todos"]] == ["pack boxes", "hire van"]
     assert detail["todos"][0]["tags"] == [{"name": "heavy"}]
     assert detail["todos"][0]["done"] is True
     assert detail["progress"] == {"done": 1, "total": 2, "percent": 50}
-    assert client.get("/projects/999999").status_code == 404
+    assert (await client.get("/projects/999999")).status_code == 404
 
 
-def test_complete_project_bulk_update(client, alice, make_todo):
-    project = client.post("/users/%d/projects/" % alice["id"], json={"name": "release"}).json()
+@pytest.mark.asyncio(loop_scope="session")
+async def test_complete_project_bulk_update(client, alice, make_todo):
+    project = (await client.post("/users/%d/projects/" % alice["id"], json={"name": "release"})).json()
     for title in ("write notes", "tag version", "publish"):
-        make_todo(alice["id"], title, project_id=project["id"])
-    other = make_todo(alice["id"], "elsewhere")
-    response = client.post("/projects/%d/complete" % project["id"])
+        await make_todo(alice["id"], title, project_id=project["id"])
+    other = await make_todo(alice["id"], "elsewhere")
+    response = await client.post("/projects/%d/complete" % project["id"])
     assert response.json() == {"updated": 3, "progress": {"done": 3, "total": 3, "percent": 100}}
-    again = client.post("/projects/%d/complete" % project["id"])
+    again = await client.post("/projects/%d/complete" % project["id"])
     assert again.json()["updated"] == 0
-    todos = client.get("/todos/?project_id=%d" % project["id"]).json()
+    todos = (await client.get("/todos/?project_id=%d" % project["id"])).json()
     assert all(t["done"] for t in todos)
-    assert client.get("/todos/%d" % other["id"]).json()["done"] is False
+    assert (await client.get("/todos/%d" % other["id"])).json()["done"] is False
 
 
-def test_archive_project(client, alice):
-    project = client.post("/users/%d/projects/" % alice["id"], json={"name": "2019 goals"}).json()
-    archived = client.post("/projects/%d/archive" % project["id"]).json()
+@pytest.mark.asyncio(loop_scope="session")
+async def test_archive_project(client, alice):
+    project = (await client.post("/users/%d/projects/" % alice["id"], json={"name": "2019 goals"})).json()
+    archived = (await client.post("/projects/%d/archive" % project["id"])).json()
     assert archived["archived"] is True
-    assert client.get("/users/%d/projects/" % alice["id"]).json() == []
-    listed = client.get("/users/%d/projects/?include_archived=true" % alice["id"]).json()
+    assert (await client.get("/users/%d/projects/" % alice["id"])).json() == []
+    listed = (await client.get("/users/%d/projects/?include_archived=true" % alice["id"])).json()
     assert [p["name"] for p in listed] == ["2019 goals"]
-    response = client.post("/users/%d/todos/" % alice["id"], json={"title": "late", "project_id": project["id"]})
+    response = await client.post("/users/%d/todos/" % alice["id"], json={"title": "late", "project_id": project["id"]})
     assert response.status_code == 400
     assert response.json() == {"detail": "Project is archived"}
 
 
-def test_delete_project_cascades_todos(client, alice, make_todo):
-    project = client.post("/users/%d/projects/" % alice["id"], json={"name": "temp"}).json()
-    todo = make_todo(alice["id"], "temporary", project_id=project["id"], tags=["tmp"])
-    keep = make_todo(alice["id"], "keep me", tags=["tmp"])
-    response = client.delete("/projects/%d" % project["id"])
+@pytest.mark.asyncio(loop_scope="session")
+async def test_delete_project_cascades_todos(client, alice, make_todo):
+    project = (await client.post("/users/%d/projects/" % alice["id"], json={"name": "temp"})).json()
+    todo = await make_todo(alice["id"], "temporary", project_id=project["id"], tags=["tmp"])
+    keep = await make_todo(alice["id"], "keep me", tags=["tmp"])
+    response = await client.delete("/projects/%d" % project["id"])
     assert response.status_code == 204
-    assert client.get("/projects/%d" % project["id"]).status_code == 404
-    assert client.get("/todos/%d" % todo["id"]).status_code == 404
-    assert client.get("/todos/%d" % keep["id"]).status_code == 200
-    assert client.get("/tags/").json() == [{"name": "tmp", "count": 1}]
+    assert (await client.get("/projects/%d" % project["id"])).status_code == 404
+    assert (await client.get("/todos/%d" % todo["id"])).status_code == 404
+    assert (await client.get("/todos/%d" % keep["id"])).status_code == 200
+    assert (await client.get("/tags/")).json() == [{"name": "tmp", "count": 1}]
 
 
-def test_cannot_use_someone_elses_project(client, alice, bob):
-    project = client.post("/users/%d/projects/" % bob["id"], json={"name": "secret"}).json()
-    response = client.post("/users/%d/todos/" % alice["id"], json={"title": "sneaky", "project_id": project["id"]})
+@pytest.mark.asyncio(loop_scope="session")
+async def test_cannot_use_someone_elses_project(client, alice, bob):
+    project = (await client.post("/users/%d/projects/" % bob["id"], json={"name": "secret"})).json()
+    response = await client.post("/users/%d/todos/" % alice["id"], json={"title": "sneaky", "project_id": project["id"]})
     assert response.status_code == 400
     assert response.json() == {"detail": "Unknown project"}

@@ -76,6 +76,7 @@ async def create_project(db: AsyncSession, project: schemas.ProjectCreate, owner
 async def archive_project(db: AsyncSession, db_project: models.Project):
     db_project.archived = True
     await db.commit()
+    await db.refresh(db_project)
     return db_project
 
 

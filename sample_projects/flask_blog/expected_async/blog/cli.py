@@ -75,7 +75,7 @@ async def seed_database(now=None):
             await services.add_comment(post, name, body)
 
     for follower, followed in SEED_FOLLOWS:
-        users[follower].follow(users[followed])
+        await users[follower].follow(users[followed])
     await async_session.commit()
     return created
 

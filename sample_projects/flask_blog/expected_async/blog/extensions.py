@@ -1,6 +1,8 @@
 from flask_sqlalchemy import SQLAlchemy
 import asyncio
+import contextvars
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from flask import abort, current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
@@ -58,7 +60,20 @@ def init_async_session(app):
             finally:
                 await async_session.remove()
 
-        return run_coroutine(with_session)
+        run_in_new_loop = run_coroutine(with_session)
+
+        def run(*args, **kwargs):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return run_in_new_loop(*args, **kwargs)
+            # called while an async view renders a template (an async context
+            # processor): run it on its own loop in a worker thread
+            context = contextvars.copy_context()
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                return worker.submit(context.run, run_in_new_loop, *args, **kwargs).result()
+
+        return run
 
     app.async_to_sync = async_to_sync
 
@@ -71,6 +86,13 @@ def async_command(command):
         return current_app.ensure_sync(command)(*args, **kwargs)
 
     return run
+
+
+async def render_with_session(render, *args, **kwargs):
+    """``render(*args, **kwargs)`` (``render_template``...) run inside ``async_session``'s
+    ``run_sync``, where the template's reads of ``lazy="dynamic"`` relationships and of
+    properties that query can run their synchronous queries."""
+    return await async_session().run_sync(lambda _sync_session: render(*args, **kwargs))
 
 
 async def get_or_404(entity, ident, *, description=None):

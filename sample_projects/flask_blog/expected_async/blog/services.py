@@ -51,6 +51,7 @@ async def create_user(username, email, about_me=None):
     user = User(username=username, email=email, about_me=about_me)
     async_session.add(user)
     await async_session.commit()
+    await async_session.refresh(user)
     return user
 
 
@@ -71,6 +72,7 @@ async def create_post(author, title, body, tags=None, published=True, timestamp=
     async_session.add(post)
     await post.set_tags(parse_tags(tags))
     await async_session.commit()
+    await async_session.refresh(post)
     return post
 
 
@@ -84,6 +86,7 @@ async def add_comment(post, author_name, body):
         comment.approved = False
     async_session.add(comment)
     await async_session.commit()
+    await async_session.refresh(comment)
     return comment
 
 
@@ -137,7 +140,7 @@ async def site_stats():
 
 async def suggested_users(user, limit=5):
     """Users followed by the people `user` follows, that `user` does not follow yet."""
-    already = [u.id for u in await async_object_session(user).run_sync(lambda _sync_session: user.followed.all())] + [user.id]
+    already = [u.id for u in await async_object_session(user).run_sync(lambda _sync_session: [*user.followed.all()])] + [user.id]
     candidates = {}
     for friend in await async_object_session(user).run_sync(lambda _sync_session: [*user.followed.order_by(User.id)]):
         for other in await async_object_session(friend).run_sync(lambda _sync_session: [*friend.followed.order_by(User.id)]):

@@ -76,6 +76,7 @@ async def update_post(id):
     if "tags" in data:
         await post.set_tags(services.parse_tags(data["tags"]))
     await async_session.commit()
+    await async_session.refresh(post)
     return jsonify(post.to_dict())
 
 

@@ -20,7 +20,7 @@ async def create_user():
         if "taken" in str(exc):
             return error_response(409, str(exc))
         raise
-    response = jsonify(user.to_dict(include_email=True))
+    response = jsonify(await user.to_dict(include_email=True))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_user", id=user.id)
     return response
@@ -49,7 +49,7 @@ async def followers(username):
         {
             "username": user.username,
             "count": await async_object_session(user).run_sync(lambda _sync_session: user.followers.count()),
-            "followers": [u.username for u in user.followers.order_by(User.id)],
+            "followers": [u.username for u in await async_object_session(user).run_sync(lambda _sync_session: [*user.followers.order_by(User.id)])],
         }
     )
 
@@ -76,6 +76,7 @@ async def follow(username):
         return error_response(400, "unknown follower")
     changed = await follower.follow(target)
     await async_session.commit()
+    await async_session.refresh(target)
     return jsonify({"changed": changed, "follower_count": await async_object_session(target).run_sync(lambda _sync_session: target.followers.count())})
 
 
@@ -86,6 +87,7 @@ async def unfollow(username):
     follower = await first_or_404(select(User).filter_by(username=data.get("follower")).limit(1))
     changed = await follower.unfollow(target)
     await async_session.commit()
+    await async_session.refresh(target)
     return jsonify({"changed": changed, "follower_count": await async_object_session(target).run_sync(lambda _sync_session: target.followers.count())})
 
 

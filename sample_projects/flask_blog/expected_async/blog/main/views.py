@@ -10,16 +10,15 @@ from flask import (
 
 from . import bp
 from .. import services
-from ..extensions import async_session, db, first_or_404, get_or_404
+from ..extensions import async_session, db, first_or_404, get_or_404, render_with_session
 from ..models import Post, Tag, User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_object_session
 
 
 @bp.app_context_processor
-def inject_sidebar():
-    # TODO(sqla-upgrade): blog.services.tag_cloud() is now a coroutine but cannot be awaited here (Flask calls @app_context_processor functions synchronously while rendering a template); use an async method or run_sync
-    return {"popular_tags": services.tag_cloud(limit=5)}
+async def inject_sidebar():
+    return {"popular_tags": await services.tag_cloud(limit=5)}
 
 
 @bp.route("/")
@@ -47,7 +46,7 @@ async def post(slug):
             .limit(3)))
             .all()
         )
-    return render_template("post.html", post=post, related=related)
+    return await render_with_session(render_template, "post.html", post=post, related=related)
 
 
 @bp.route("/post/<slug>/comment", methods=["POST"])
@@ -59,7 +58,7 @@ async def comment(slug):
         )
     except services.ValidationError as exc:
         flash(str(exc))
-        return render_template("post.html", post=post, related=[]), 400
+        return await render_with_session(render_template, "post.html", post=post, related=[]), 400
     if comment.approved:
         flash("Your comment has been published.")
     else:
@@ -73,7 +72,7 @@ async def new_post():
         author = await services.find_user(request.form.get("author", ""))
         if author is None:
             flash("Unknown author.")
-            return render_template("new_post.html", form=request.form), 400
+            return await render_with_session(render_template, "new_post.html", form=request.form), 400
         try:
             post = await services.create_post(
                 author,
@@ -84,12 +83,12 @@ async def new_post():
             )
         except services.ValidationError as exc:
             flash(str(exc))
-            return render_template("new_post.html", form=request.form), 400
+            return await render_with_session(render_template, "new_post.html", form=request.form), 400
         flash("Post created.")
         if not post.published:
             return redirect(url_for("main.post", slug=post.slug, preview=1))
         return redirect(url_for("main.post", slug=post.slug))
-    return render_template("new_post.html", form={})
+    return await render_with_session(render_template, "new_post.html", form={})
 
 
 @bp.route("/post/<int:post_id>/delete", methods=["POST"])
@@ -112,8 +111,8 @@ async def user(username):
         .all()
     ))
     followers = await async_object_session(user).run_sync(lambda _sync_session: user.followers.order_by(User.username).all())
-    return render_template(
-        "user.html",
+    return await render_with_session(
+        render_template, "user.html",
         user=user,
         posts=posts,
         followers=followers,
@@ -125,7 +124,7 @@ async def user(username):
 async def feed(username):
     user = await first_or_404(select(User).filter_by(username=username).limit(1))
     posts = user.followed_posts().limit(current_app.config["FEED_SIZE"]).all()
-    return render_template("feed.html", user=user, posts=posts)
+    return await render_with_session(render_template, "feed.html", user=user, posts=posts)
 
 
 @bp.route("/follow/<username>", methods=["POST"])
@@ -162,11 +161,11 @@ async def tag(name):
         .order_by(Post.id.desc())
         .all()
     ))
-    return render_template("tag.html", tag=tag, posts=posts)
+    return await render_with_session(render_template, "tag.html", tag=tag, posts=posts)
 
 
 @bp.route("/search")
 async def search():
     q = request.args.get("q", "").strip()
     results = await services.search_posts(q) if q else []
-    return render_template("search.html", q=q, posts=results)
+    return await render_with_session(render_template, "search.html", q=q, posts=results)
