@@ -601,6 +601,7 @@ class IoFactsCollector(ScopeTracking):
             self.io.io_call(node)
             or self.io.schema_call(node)
             or self.io.legacy_query_receiver(node) is not None
+            or self.io.sync_only_call(node) is not None
         ):
             current.direct_io = f"{_code(node.func)}() at line {line}"
         callee = self.calls.callee(node, self.enclosing_class())

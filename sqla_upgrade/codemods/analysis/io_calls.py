@@ -7,6 +7,8 @@ agree.
 
 from __future__ import annotations
 
+import sys
+
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
@@ -54,6 +56,9 @@ CONNECTION_IO = frozenset(
     }
 )
 ENGINE_IO = frozenset({"dispose", "connect"})
+# top-level packages whose functions are never bridged: SQLAlchemy itself (the other
+# passes handle it) and the frameworks whose calls take sessions as values
+NOT_BRIDGED = frozenset({"sqlalchemy", "builtins", "pytest", "pytest_asyncio", "fastapi", "flask"})
 # requests of a Starlette/FastAPI TestClient, coroutines on httpx.AsyncClient
 CLIENT_IO = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
 TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
@@ -152,6 +157,57 @@ class IoDetector:
             ):
                 return (arg.value, arg.value) if self.is_session(arg.value) else None
         return None
+
+    def sync_only_call(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+        """A call into code this run does not migrate (a package outside the project or
+        outside PATHS, or a ``sync-callables`` entry) that is handed a session or a
+        connection: the argument, which ``run_sync`` replaces by its synchronous twin."""
+        names = self._callee_names(call)
+        if not names:
+            return None
+        forced = bool(names & set(self.transformer.state.options.sync_callables))
+        if not forced and not all(self._outside_project(name) for name in names):
+            return None
+        for arg in call.args:
+            if arg.star:
+                continue
+            if self.is_session(arg.value) or self.is_connection(arg.value):
+                return arg.value, arg.value
+        return None
+
+    def _project_packages(self) -> set[str]:
+        """Top-level names of the project's modules (``app`` for ``app.models``)."""
+        if not hasattr(self, "_packages"):
+            self._packages = {m.split(".", 1)[0] for m in self.index.modules}
+        return self._packages
+
+    def engine_to_sync_only(self, call: cst.Call) -> bool:
+        """A call into code that is not migrated, handed an (async) engine."""
+        names = self._callee_names(call)
+        if not names or not all(self._outside_project(name) for name in names):
+            return False
+        return any(not arg.star and self.is_engine(arg.value) for arg in call.args)
+
+    def _callee_names(self, call: cst.Call) -> set[str]:
+        from sqla_upgrade.codemods.names import qualified_names
+
+        return {self.index.resolve_alias(n) for n in qualified_names(self.transformer, call.func)}
+
+    def _outside_project(self, name: str) -> bool:
+        module, _, _ = name.rpartition(".")
+        top = name.split(".", 1)[0]
+        if not module or "<locals>" in name or top in NOT_BRIDGED:
+            return False
+        if top in sys.stdlib_module_names or top in self._project_packages():
+            return False
+        index = self.index
+        return not (
+            name in index.functions
+            or name in index.models
+            or module in index.modules
+            or name in index.modules
+            or index.kind_of(name) is not None
+        )
 
     def io_call(self, call: cst.Call) -> bool:
         """Does this call return an awaitable once the objects are async?"""

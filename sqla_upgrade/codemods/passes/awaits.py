@@ -237,6 +237,18 @@ class AwaitPass(ScopeTracking):
             if self._bridged(receiver) or (replaced is None and self._in_run_sync(original_node)):
                 return updated_node
             return self._run_sync(original_node, updated_node, receiver, replaced)
+        if self._bridge_to_thread(original_node):
+            return self._to_thread(original_node, updated_node)
+        if self.io.engine_to_sync_only(original_node) and not self._in_run_sync(original_node):
+            self.todo(
+                original_node,
+                "this code needs a synchronous engine or connection: call it as `async with "
+                "engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`",
+            )
+            return updated_node
+        bridged = self.io.sync_only_call(original_node)
+        if bridged is not None and not self._in_run_sync(original_node):
+            return self._run_sync(original_node, updated_node, *bridged, what="this call")
         callee = self.calls.callee(original_node, self.enclosing_class())
         if callee is None and isinstance(original_node.func, cst.Attribute):
             attr = original_node.func.attr.value
@@ -271,6 +283,28 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _bridge_to_thread(self, call: cst.Call) -> bool:
+        """A blocking call listed in ``bridge-to-thread``, now inside async code."""
+        listed = self.state.options.bridge_to_thread
+        if not listed or not self.in_async_function() or self.lambda_depth:
+            return False
+        names = {self.state.index.resolve_alias(n) for n in qualified_names(self, call.func)}
+        return bool(names & set(listed))
+
+    def _to_thread(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``f(a, b=1)`` → ``await asyncio.to_thread(f, a, b=1)``, off the event loop."""
+        AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        self.count_rewrite()
+        args = [cst.Arg(updated.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+        to_thread = cst.Call(
+            func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("to_thread")),
+            args=[*args, *updated.args]
+            if updated.args
+            else [args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+        )
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(to_thread, self._needs_parentheses(original, parent))
 
     def _calls_wrapped_function(self, call: cst.Call) -> bool:
         """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""
@@ -328,13 +362,13 @@ class AwaitPass(ScopeTracking):
         updated: cst.Call,
         receiver: cst.BaseExpression,
         replaced: cst.CSTNode | None,
+        what: str = "this legacy Query",
     ) -> cst.BaseExpression:
-        """A legacy query chain kept as it was: run it on the sync session behind the
-        AsyncSession, ``await session.run_sync(lambda sync_session: ...)``."""
+        """A legacy query chain kept as it was, or a call into code that is not migrated:
+        run it on the sync session behind the AsyncSession,
+        ``await session.run_sync(lambda sync_session: ...)``."""
         if not self.in_async_function() or self.lambda_depth:
-            self.todo(
-                original, "this legacy Query needs a synchronous session; run it through run_sync"
-            )
+            self.todo(original, f"{what} needs a synchronous session; run it through run_sync")
             return updated
         run = self._run_sync_call(original, receiver, replaced)
         self.count_rewrite()
