@@ -40,11 +40,11 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BaseMetadataProvider
 
 from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass
 from sqla_upgrade.codemods.names import qualified_names
 
 
-class AsyncTestClientPass(Pass):
+class AsyncTestClientPass(FunctionStackPass):
     """TestClient(app) in async tests and fixtures → httpx.AsyncClient(ASGITransport(app))."""
 
     name = "async-test-client"
@@ -52,22 +52,6 @@ class AsyncTestClientPass(Pass):
     stage = 2
     triggers = (b"TestClient",)
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.functions: list[cst.FunctionDef] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(node)
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self.functions.pop()
-        return updated_node
-
-    def _in_async_function(self) -> bool:
-        return bool(self.functions) and self.functions[-1].asynchronous is not None
 
     def _app_of(self, call: cst.BaseExpression) -> cst.BaseExpression | None:
         """``app`` for ``TestClient(app)``; None for anything else."""
@@ -80,7 +64,7 @@ class AsyncTestClientPass(Pass):
         return call.args[0].value
 
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement:
-        if not self._in_async_function():
+        if not self.in_async_def():
             return updated_node
         apps = [self._app_of(item.item) for item in original_node.items]
         if not any(app is not None for app in apps):
@@ -97,7 +81,7 @@ class AsyncTestClientPass(Pass):
         return updated_node.with_changes(items=items, asynchronous=cst.Asynchronous())
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
-        if not self._in_async_function():
+        if not self.in_async_def():
             return updated_node
         app = self._app_of(original_node.value)
         if app is None:

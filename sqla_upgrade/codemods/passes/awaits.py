@@ -57,7 +57,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     plan_of,
 )
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
@@ -338,17 +338,7 @@ class AwaitPass(ScopeTracking):
         return False
 
     def _in_run_sync(self, node: cst.CSTNode) -> bool:
-        """Is ``node`` inside ``x.run_sync(lambda ...: <here>)``?"""
-        holder = self.get_metadata(ParentNodeProvider, node, None)
-        while holder is not None and not isinstance(holder, cst.Lambda):
-            holder = self.get_metadata(ParentNodeProvider, holder, None)
-        arg = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
-        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
-        return (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value == "run_sync"
-        )
+        return in_run_sync_lambda(self, node)
 
     def _inside_chain(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)

@@ -58,7 +58,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 from sqla_upgrade.codemods.analysis.async_plan import plan_of
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names, resolve_relative
 
@@ -230,7 +230,7 @@ HELPER_IMPORTS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-class FlaskAsyncSessionPass(Pass):
+class FlaskAsyncSessionPass(FunctionStackPass):
     """Flask-SQLAlchemy: db.session → an AsyncSession per request, async db.*_or_404 helpers."""
 
     name = "flask-async-session"
@@ -242,7 +242,6 @@ class FlaskAsyncSessionPass(Pass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = SessionResolver(self)
-        self.functions: list[cst.FunctionDef] = []
         self.wanted: dict[tuple[str, str | None], set[str]] = {}
         # id of an updated ``db = SQLAlchemy(...)`` statement → its app argument (or True)
         self.db_assignments: dict[int, tuple[cst.BaseExpression | bool, cst.CSTNode]] = {}
@@ -287,13 +286,10 @@ class FlaskAsyncSessionPass(Pass):
         # an app whose code does no I/O through sessions needs no async session layer
         return bool(plan_of(self.state).functions)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(node)
-
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
-        self.functions.pop()
+        super().leave_FunctionDef(original_node, updated_node)
         if original_node.asynchronous is None or not self._is_cli_command(original_node):
             return updated_node
         if any(
@@ -390,9 +386,9 @@ class FlaskAsyncSessionPass(Pass):
         run queries (``lazy="dynamic"`` relationships, properties doing I/O):
         ``await render_with_session(render_template, ...)``, which renders inside
         ``async_session().run_sync()``, where those synchronous queries can run."""
-        if not self.functions or self.functions[-1].asynchronous is None:
+        if not self.in_async_def():
             return updated
-        if not self._templates_do_io() or self._in_run_sync(original):
+        if not self._templates_do_io() or in_run_sync_lambda(self, original):
             return updated
         self._import_from_db_module(RENDER_HELPER)
         self.count_rewrite()
@@ -408,18 +404,6 @@ class FlaskAsyncSessionPass(Pass):
         querying = {q.rpartition(".")[2] for q in plan.blocked}
         querying |= self.state.index.dynamic_relationships()
         return bool(plan.template_reads & querying)
-
-    def _in_run_sync(self, node: cst.CSTNode) -> bool:
-        holder = self.get_metadata(ParentNodeProvider, node, None)
-        while holder is not None and not isinstance(holder, cst.Lambda):
-            holder = self.get_metadata(ParentNodeProvider, holder, None)
-        arg = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
-        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
-        return (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value == "run_sync"
-        )
 
     # -- statements: db.init_app(app), db = SQLAlchemy(...) -------------------------------------
     def leave_SimpleStatementLine(

@@ -45,10 +45,10 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass
 
 
-class RefreshAfterCommitPass(Pass):
+class RefreshAfterCommitPass(FunctionStackPass):
     """await session.refresh(obj) after commit() for objects read afterwards."""
 
     name = "refresh-after-commit"
@@ -61,18 +61,8 @@ class RefreshAfterCommitPass(Pass):
         super().__init__(*args, **kwargs)
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
-        self.functions: list[cst.FunctionDef] = []
         # id of an updated commit statement → the refresh statements to put after it
         self.refreshes: dict[int, list[cst.SimpleStatementLine]] = {}
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(node)
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        self.functions.pop()
-        return updated_node
 
     # -- commits --------------------------------------------------------------------------------
     def leave_SimpleStatementLine(
