@@ -168,8 +168,7 @@ def _raw_sites(diff: _FileDiff, path: str) -> list[Site]:
             continue
         changed = [_changed_line_site(diff, path, line, seen) for line in range(i1 + 1, i2 + 1)]
         sites.extend(site for site in changed if site is not None)
-        at = min(i1 + 1, len(diff.old_lines))
-        sites.extend(_inserted_sites(diff, path, at, j1, j2, new_code_is_site=tag == "insert"))
+        sites.extend(_inserted_sites(diff, path, (i1, i2), (j1, j2), tag == "insert"))
     return sites
 
 
@@ -187,21 +186,30 @@ def _changed_line_site(diff: _FileDiff, path: str, line: int, seen: set[int]) ->
 
 
 def _inserted_sites(
-    diff: _FileDiff, path: str, line: int, j1: int, j2: int, new_code_is_site: bool
+    diff: _FileDiff,
+    path: str,
+    old_span: tuple[int, int],
+    new_span: tuple[int, int],
+    new_code_is_site: bool,
 ) -> list[Site]:
-    """TODO comments added, and code added where no changed statement explains it."""
-    todos: list[str] = []
+    """TODO comments added (at the statement below them), and code added where no
+    changed statement explains it (at the chunk)."""
+    i1, i2 = old_span
+    last = max(len(diff.old_lines), 1)
+    sites: list[Site] = []
     code: list[str] = []
-    for number in range(j1 + 1, j2 + 1):
+    rewritten = 0  # new lines of the chunk above this one that are not TODO comments
+    for number in range(new_span[0] + 1, new_span[1] + 1):
         text = diff.new_lines[number - 1].strip()
         if text.startswith(TODO_PREFIX.strip()):
-            todos.append(text)
-        elif text and number not in diff.new_import_lines:
+            below = max(1, min(i1 + 1 + rewritten, i2 + 1, last))
+            sites.append(Site(path, below, text, "todo"))
+            continue
+        rewritten += 1
+        if text and number not in diff.new_import_lines:
             code.append(text)
-    line = max(line, 1)
-    sites = [Site(path, line, text, "todo") for text in todos]
     if code and new_code_is_site:
-        sites.append(Site(path, line, "\n".join(code), "rewrite"))
+        sites.append(Site(path, max(1, min(i1 + 1, last)), "\n".join(code), "rewrite"))
     return sites
 
 
