@@ -22,6 +22,7 @@ from sqla_upgrade.cli import render
 from sqla_upgrade.cli.sites import legacy_sites
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
 from sqla_upgrade.codemods.analysis.lazy_reads import LAZY_STRATEGIES, LazyReadAnalysis
+from sqla_upgrade.codemods.discovery import module_name
 from sqla_upgrade.codemods.index.model import ModelFacts, ObjectKind, ProjectIndex
 from sqla_upgrade.codemods.runner import RunReport, read_bytes
 from sqla_upgrade.codemods.transform import FileResult
@@ -52,9 +53,13 @@ def _module_names(index: ProjectIndex | None) -> dict[str, str]:
 
 
 def _package(module: str, path: str) -> str:
+    """The dotted package of a module; for a file outside packages, its folder."""
     if path.endswith("__init__.py"):
         return module
-    return module.rpartition(".")[0] or TOP_LEVEL
+    if "." in module:
+        return module.rpartition(".")[0]
+    folder = Path(path).parent.name
+    return f"{folder}/" if folder else TOP_LEVEL
 
 
 def _status(result: FileResult) -> str:
@@ -65,8 +70,8 @@ def _status(result: FileResult) -> str:
     return "manual" if result.todos else "done"
 
 
-def _file_row(result: FileResult, modules: dict[str, str]) -> dict[str, Any]:
-    module = modules.get(result.path, Path(result.path).stem)
+def _file_row(result: FileResult) -> dict[str, Any]:
+    module = module_name(Path(result.path))[0]
     return {
         "path": result.path,
         "module": module,
@@ -189,7 +194,6 @@ def build(report: RunReport, target: str) -> dict[str, Any]:
     index = report.index
     plan = report.async_plan if isinstance(report.async_plan, AsyncPlan) else None
     reported = {r.path for r in report.results}
-    modules = _module_names(index)
     relationships = _relationship_rows(index, plan, target) if index is not None else []
     risks = _risk_rows(report, index, relationships) if index is not None else []
     document: dict[str, Any] = {
@@ -199,7 +203,7 @@ def build(report: RunReport, target: str) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "target": target,
         "async_plan": plan is not None,
-        "files": [_file_row(r, modules) for r in report.results],
+        "files": [_file_row(r) for r in report.results],
         "todos": _todo_rows(report),
         "async_functions": _async_rows(report),
         "blocked_functions": _blocked_rows(plan, reported),

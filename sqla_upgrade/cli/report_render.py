@@ -308,13 +308,12 @@ def to_html(document: dict[str, Any]) -> str:
         f"<h1>{_e(title)}</h1>",
         f"<p>sqla-upgrade {_e(document['version'])}: {_e(document['summary']['files_scanned'])} files.</p>",
         _cards(document),
-        "<h2>Progress by package</h2>",
-        _package_chart(document),
-        "<h2>Legacy constructs by kind</h2>",
-        _kind_chart(document) if document["by_kind"] else '<p class="empty">None left.</p>',
     ]
+    charts = {"Progress by package": _package_chart, "Legacy constructs by kind": _kind_chart}
     for table_title, header, rows, empty in _tables(document):
         parts.append(f"<h2>{_e(table_title)}</h2>")
+        if table_title in charts and rows:
+            parts.append(charts[table_title](document))
         parts.append(_html_table(_slug(table_title), header, rows, empty))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
