@@ -8,7 +8,9 @@ are listed: what a pull request must not add.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqla_upgrade import __version__
@@ -84,16 +86,18 @@ def github_annotations(report: RunReport, new_sites: Iterable[Site] | None = Non
 
 
 # -- SARIF ----------------------------------------------------------------------------------
+def _uri(path: str) -> str:
+    """The path relative to the working directory (the repository root in CI)."""
+    relative = os.path.relpath(os.path.abspath(path))
+    chosen = os.path.abspath(path) if relative.startswith("..") else relative
+    return Path(chosen).as_posix()
+
+
 def _location(path: str, line: int, column: int = 0) -> dict[str, Any]:
     region: dict[str, int] = {"startLine": max(line, 1)}
     if column:
         region["startColumn"] = column
-    return {
-        "physicalLocation": {
-            "artifactLocation": {"uri": path.replace("\\", "/")},
-            "region": region,
-        }
-    }
+    return {"physicalLocation": {"artifactLocation": {"uri": _uri(path)}, "region": region}}
 
 
 def _site_result(site: Site) -> dict[str, Any]:
@@ -102,7 +106,7 @@ def _site_result(site: Site) -> dict[str, Any]:
         "level": "error",
         "message": {"text": site_message(site)},
         "locations": [_location(site.path, site.line)],
-        "partialFingerprints": {"sqlaUpgradeSite/v1": site.fingerprint(site.path)},
+        "partialFingerprints": {"sqlaUpgradeSite/v1": site.fingerprint(_uri(site.path))},
     }
 
 
