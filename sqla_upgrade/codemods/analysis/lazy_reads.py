@@ -4,7 +4,8 @@ Read-only analysis for the readiness report, on the original code with ``ast`` a
 project index. Within each function, objects are followed from the session they came
 from to the reads of their relationships:
 
-* a session is opened by ``with <session factory / Session / session provider>() as s:``;
+* a session is opened by ``with <session factory / Session / session provider>() as s:``
+  or ``s = <the same>()``;
 * a name bound inside that block from an expression using ``s`` (or an object loaded
   from it: ``for line in order.lines``) holds a loaded object;
 * when the block ends, or ``s.close()`` runs, those objects are detached;
@@ -66,6 +67,8 @@ def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.As
                 for child in ast.iter_child_nodes(node):
                     if isinstance(child, ast.stmt):
                         yield from walk([child], prefix)
+                    elif isinstance(child, ast.excepthandler | ast.match_case):
+                        yield from walk(child.body, prefix)
 
     for name, node in walk(tree.body, ""):
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
@@ -173,6 +176,9 @@ class _FunctionWalk:
 
     def bind(self, target: ast.expr, value: ast.expr) -> None:
         names = _bound_names(target)
+        if self.opens_session(value):  # session = Session(): open until session.close()
+            self.open_sessions.update(names)
+            return
         source = self._source(value, [*self.open_sessions, *self.loaded])
         reason = self.detached_call(value)
         from_detached = self._source(value, self.detached)
@@ -213,21 +219,24 @@ class _FunctionWalk:
 
     def reads(self, node: ast.AST) -> None:
         for child in ast.walk(node):
-            if (
-                isinstance(child, ast.Attribute)
-                and isinstance(child.value, ast.Name)
-                and child.value.id in self.detached
-                and child.attr in self.relationships
-            ):
-                self.risks.append(
-                    LazyRisk(
-                        path=self.module.path,
-                        line=child.lineno,
-                        expression=f"{child.value.id}.{child.attr}",
-                        relationships=tuple(sorted(self.relationships[child.attr])),
-                        reason=self.detached[child.value.id],
+            if isinstance(child, ast.Attribute) and child.attr in self.relationships:
+                reason = self.detached_reason(child.value)
+                if reason is not None:
+                    self.risks.append(
+                        LazyRisk(
+                            path=self.module.path,
+                            line=child.lineno,
+                            expression=ast.unparse(child),
+                            relationships=tuple(sorted(self.relationships[child.attr])),
+                            reason=reason,
+                        )
                     )
-                )
+
+    def detached_reason(self, owner: ast.expr) -> str | None:
+        """Why ``owner`` holds a detached object (``order``, ``load(i)``), or None."""
+        if isinstance(owner, ast.Name):
+            return self.detached.get(owner.id)
+        return self.detached_call(owner)
 
 
 SCALAR_METHODS = frozenset({"count", "scalar", "exists", "scalar_one", "scalar_one_or_none"})
