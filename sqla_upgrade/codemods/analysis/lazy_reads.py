@@ -67,7 +67,7 @@ def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.As
                 for child in ast.iter_child_nodes(node):
                     if isinstance(child, ast.stmt):
                         yield from walk([child], prefix)
-                    elif isinstance(child, ast.excepthandler | ast.match_case):
+                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
                         yield from walk(child.body, prefix)
 
     for name, node in walk(tree.body, ""):
