@@ -241,7 +241,3 @@ def legacy_sites(result: FileResult) -> list[Site]:
     if not sites:  # changed, yet nothing to pin it on: the file as a whole
         sites = [Site(result.path, 1, "<file>", "rewrite")]
     return _number(sites)
-
-
-def report_sites(results: Iterable[FileResult]) -> list[Site]:
-    return [site for result in results for site in legacy_sites(result)]
