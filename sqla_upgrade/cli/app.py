@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
-from sqla_upgrade.cli import render
+from sqla_upgrade.cli import ci_output, render
 from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
+from sqla_upgrade.cli.selection import SelectionError, file_filter
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.options import DEFAULT_ASYNC_DRIVERS, TARGETS, Options
@@ -47,6 +49,7 @@ class CheckFormat(str, Enum):
     text = "text"
     json = "json"
     github = "github"
+    sarif = "sarif"
 
 
 class UsageError(Exception):
@@ -64,6 +67,16 @@ OnlyOpt = Annotated[str | None, typer.Option("--only", help="Run only these pass
 SkipOpt = Annotated[str | None, typer.Option("--skip", help="Skip these passes (comma list).")]
 JobsOpt = Annotated[
     int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option("--shard", metavar="K/N", help="Process only shard K of N (CI matrices)."),
+]
+ChangedSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--changed-since", metavar="REV", help="Process only files changed since git REV."
+    ),
 ]
 
 
@@ -117,10 +130,12 @@ def _run_stdin(options: Options) -> RunReport:
     return RunReport(results=[result])
 
 
-def _run_with_progress(paths: list[Path], options: Options) -> RunReport:
+def _run_with_progress(
+    paths: list[Path], options: Options, keep: Callable[[Path], bool] | None = None
+) -> RunReport:
     stderr = _stderr()
     if not stderr.is_terminal:
-        return run(paths, options)
+        return run(paths, options, keep=keep)
     with Progress(
         TextColumn("[bold]sqla-upgrade"),
         BarColumn(),
@@ -134,11 +149,15 @@ def _run_with_progress(paths: list[Path], options: Options) -> RunReport:
             if total > PROGRESS_THRESHOLD:
                 progress.update(task, completed=done, total=total)
 
-        return run(paths, options, progress=advance)
+        return run(paths, options, progress=advance, keep=keep)
 
 
 def _execute(
-    command: str, paths: list[Path] | None, **kwargs: Any
+    command: str,
+    paths: list[Path] | None,
+    shard: str | None = None,
+    changed_since: str | None = None,
+    **kwargs: Any,
 ) -> tuple[RunReport, Options, bool]:
     chosen = paths or [Path(".")]
     from_stdin = [str(p) for p in chosen] == ["-"]
@@ -146,10 +165,13 @@ def _execute(
         raise UsageError("- (stdin) cannot be combined with other paths")
     options = _build_options(chosen, **kwargs)
     if from_stdin:
+        if shard or changed_since:
+            raise UsageError("--shard and --changed-since need paths, not - (stdin)")
         return _run_stdin(options), options, True
     try:
-        report = _run_with_progress(chosen, options)
-    except DiscoveryError as exc:
+        keep = file_filter(shard, changed_since, chosen)
+        report = _run_with_progress(chosen, options, keep)
+    except (DiscoveryError, SelectionError) as exc:
         raise UsageError(str(exc)) from exc
     return report, options, False
 
@@ -189,9 +211,13 @@ def diff(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+    shard: ShardOpt = None,
+    changed_since: ChangedSinceOpt = None,
 ) -> int:
     """Show the changes as a unified diff; write nothing."""
-    report, options, _ = _execute("diff", paths, target=target, only=only, skip=skip, jobs=jobs)
+    report, options, _ = _execute(
+        "diff", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
+    )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
     else:
@@ -208,10 +234,12 @@ def apply(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+    shard: ShardOpt = None,
+    changed_since: ChangedSinceOpt = None,
 ) -> int:
     """Write the changes in place (stdin: write the result to stdout)."""
     report, options, from_stdin = _execute(
-        "apply", paths, target=target, only=only, skip=skip, jobs=jobs
+        "apply", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
     )
     if from_stdin:
         result = report.results[0]
@@ -236,14 +264,28 @@ def check(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
+    shard: ShardOpt = None,
+    changed_since: ChangedSinceOpt = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", metavar="FILE", help="Fail only on sites not in FILE."),
+    ] = None,
 ) -> int:
     """Exit 1 while legacy code remains (changes pending), 3 if a file failed."""
-    report, options, _ = _execute("check", paths, target=target, only=only, skip=skip, jobs=jobs)
+    report, options, from_stdin = _execute(
+        "check", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
+    )
+    if baseline is not None:
+        if from_stdin:
+            raise UsageError("--baseline needs paths, not - (stdin)")
+        return commands.check_against_baseline(report, options, baseline, output_format.value)
     if output_format is CheckFormat.json:
         typer.echo(render.report_json(report, "check", options.target, with_diff=False))
     elif output_format is CheckFormat.github:
-        for line in render.github_annotations(report):
+        for line in ci_output.github_annotations(report):
             typer.echo(line)
+    elif output_format is CheckFormat.sarif:
+        typer.echo(ci_output.sarif_document(report))
     else:
         err = _stderr()
         for result in report.changed:
@@ -295,3 +337,7 @@ def _root(
 
 def main() -> None:
     app()
+
+
+# the ratchet, readiness report and merge commands register themselves on ``app``
+from sqla_upgrade.cli import commands  # noqa: E402

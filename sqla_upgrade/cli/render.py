@@ -88,7 +88,17 @@ def print_summary(console: Console, report: RunReport, verb: str) -> None:
     console.print(table)
 
 
+SCHEMA_VERSION = 1
+
+
 def report_json(report: RunReport, command: str, target: str, with_diff: bool) -> str:
+    return json.dumps(report_document(report, command, target, with_diff), indent=2)
+
+
+def report_document(
+    report: RunReport, command: str, target: str, with_diff: bool
+) -> dict[str, Any]:
+    """The JSON document of a run (``schemas/run-report.schema.json``)."""
     files = []
     for result in report.results:
         if not (result.changed or result.failed or result.notes):
@@ -103,16 +113,16 @@ def report_json(report: RunReport, command: str, target: str, with_diff: bool) -
         if with_diff:
             entry["diff"] = unified_diff(result)
         files.append(entry)
-    document = {
+    return {
         "tool": "sqla-upgrade",
         "version": __version__,
+        "schema_version": SCHEMA_VERSION,
         "command": command,
         "target": target,
         "summary": summary_counts(report),
         "files": files,
         "async_functions": async_functions(report),
     }
-    return json.dumps(document, indent=2, sort_keys=False)
 
 
 def async_functions(report: RunReport) -> list[dict[str, Any]]:
@@ -121,10 +131,13 @@ def async_functions(report: RunReport) -> list[dict[str, Any]]:
     if plan is None:
         return []
     entries = []
+    reported = {r.path for r in report.results}  # a shard lists the functions of its files
     for qualname in sorted(plan.functions):
         if qualname.startswith("<"):
             continue
         path, line = plan.locations.get(qualname, ("", 0))
+        if path not in reported:
+            continue
         entries.append(
             {"function": qualname, "path": path, "line": line, "why": plan.chain(qualname)}
         )
@@ -140,38 +153,3 @@ def print_async_functions(console: Console, report: RunReport) -> None:
         chain = " → ".join(entry["why"][1:])
         line = f"{entry['path']}:{entry['line']}: {entry['function'].rsplit('.', 1)[-1]} ← {chain}"
         console.print(Text(line, style="dim"), soft_wrap=True, highlight=False)
-
-
-def _escape_property(value: str) -> str:
-    return (
-        value.replace("%", "%25")
-        .replace("\r", "%0D")
-        .replace("\n", "%0A")
-        .replace(":", "%3A")
-        .replace(",", "%2C")
-    )
-
-
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def github_annotations(report: RunReport) -> list[str]:
-    lines: list[str] = []
-    for result in report.results:
-        path = _escape_property(result.path)
-        if result.error:
-            lines.append(
-                f"::error file={path}::{_escape_data('sqla-upgrade failed: ' + result.error)}"
-            )
-        elif result.changed:
-            lines.append(
-                f"::error file={path}::{_escape_data('legacy SQLAlchemy code: run sqla-upgrade apply')}"
-            )
-        for note in result.notes:
-            level = "warning" if note.kind == "todo" else "notice"
-            lines.append(
-                f"::{level} file={path},line={note.line},col={note.column},"
-                f"title={_escape_property('sqla-upgrade ' + note.pass_name)}::{_escape_data(note.message)}"
-            )
-    return lines

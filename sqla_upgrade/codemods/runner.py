@@ -31,6 +31,7 @@ class RunReport:
     results: list[FileResult] = field(default_factory=list)
     index_failures: dict[str, str] = field(default_factory=dict)
     async_plan: Any = None
+    index: ProjectIndex | None = None
 
     @property
     def changed(self) -> list[FileResult]:
@@ -111,24 +112,35 @@ def run(
     paths: list[Path],
     options: Options,
     progress: Callable[[int, int], None] | None = None,
+    keep: Callable[[Path], bool] | None = None,
 ) -> RunReport:
-    """Transform every file under ``paths`` (nothing is written here)."""
+    """Transform every file under ``paths`` (nothing is written here).
+
+    ``keep`` narrows the files transformed and reported (``--shard``, ``--changed-since``);
+    the index, and for ``--target async`` the stage-one analysis behind the async plan,
+    still cover every file, so each kept file gets exactly its result of a full run.
+    """
     passes = select_passes(options.target, options.only, options.skip)
     files = discover(paths)
     index, failures = build_index(files)
-    report = RunReport(index_failures=failures)
+    report = RunReport(index_failures=failures, index=index)
     two_stages = bool(split_stages(passes)[1])
-    total = len(files) * (2 if two_stages else 1)
+    kept = [f for f in files if keep is None or keep(f.path)]
+    analysed = files if two_stages else kept
+    total = len(analysed) + (len(kept) if two_stages else 0)
     done = 0
     results: list[FileResult] = []
-    for result in _map(_stage_one_job, files, index, options, passes):
+    for result in _map(_stage_one_job, analysed, index, options, passes):
         results.append(result)
         done += 1
         if progress is not None:
             progress(done, total)
     if two_stages:
         attach_plan(index, results, template_attribute_reads(paths))
-    jobs = [(r, f.module_name) for r, f in zip(results, files, strict=True)]
+    kept_paths = {f.path for f in kept}
+    jobs = [
+        (r, f.module_name) for r, f in zip(results, analysed, strict=True) if f.path in kept_paths
+    ]
     for result in _map(_stage_two_job, jobs, index, options, passes):
         if result.error is None and result.path in failures:
             result.error = f"cannot parse: {failures[result.path]}"
