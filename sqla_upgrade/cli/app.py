@@ -14,14 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
-from sqla_upgrade.cli import render
+from sqla_upgrade.cli import render, safety
 from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
+from sqla_upgrade.codemods.interrupts import Interrupted, raising_on_signals
 from sqla_upgrade.codemods.options import DEFAULT_ASYNC_DRIVERS, TARGETS, Options
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
-from sqla_upgrade.codemods.runner import RunReport, run, write_changes
+from sqla_upgrade.codemods.runner import RunReport, run
 from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.writer import WriteOptions
 
 EXIT_OK = 0
 EXIT_PENDING = 1
@@ -65,6 +67,10 @@ SkipOpt = Annotated[str | None, typer.Option("--skip", help="Skip these passes (
 JobsOpt = Annotated[
     int | None, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Seconds a file may take; then it is reported as failed."),
+]
 
 
 def _stderr() -> Console:
@@ -72,7 +78,12 @@ def _stderr() -> Console:
 
 
 def _build_options(
-    paths: list[Path], target: str | None, only: str | None, skip: str | None, jobs: int | None
+    paths: list[Path],
+    target: str | None,
+    only: str | None,
+    skip: str | None,
+    jobs: int | None,
+    timeout: float | None = None,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -94,6 +105,8 @@ def _build_options(
     chosen_jobs = jobs if jobs is not None else config.get("jobs", os.cpu_count() or 1)
     if not isinstance(chosen_jobs, int) or chosen_jobs < 1:
         raise UsageError("--jobs must be a whole number of at least 1")
+    if timeout is not None and not timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0")
     drivers = dict(DEFAULT_ASYNC_DRIVERS)
     drivers.update(config.get("async-drivers", {}))
     return Options(
@@ -105,6 +118,7 @@ def _build_options(
         async_drivers=drivers,
         sync_callables=as_name_list(config.get("sync-callables", []), "sync-callables"),
         bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
+        timeout=timeout,
     )
 
 
@@ -160,10 +174,15 @@ def _guard(func: Any) -> Any:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            code = func(*args, **kwargs)
+            with raising_on_signals():
+                code = func(*args, **kwargs)
         except UsageError as exc:
             _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True, markup=False)
             raise typer.Exit(EXIT_USAGE) from None
+        except Interrupted as exc:
+            message = f"sqla-upgrade: interrupted by {exc.signal_name}; no file was written"
+            _stderr().print(message, soft_wrap=True, markup=False)
+            raise typer.Exit(exc.exit_code) from None
         raise typer.Exit(code)
 
     return wrapper
@@ -188,10 +207,13 @@ def diff(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> int:
     """Show the changes as a unified diff; write nothing."""
-    report, options, _ = _execute("diff", paths, target=target, only=only, skip=skip, jobs=jobs)
+    report, options, _ = _execute(
+        "diff", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
+    )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
     else:
@@ -207,11 +229,22 @@ def apply(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Write files with uncommitted git changes too.")
+    ] = False,
+    backup: Annotated[
+        bool, typer.Option("--backup", help="Keep each changed file's old content as NAME.orig.")
+    ] = False,
+    preserve_links: Annotated[
+        bool,
+        typer.Option("--preserve-links", help="Write hard-linked files in place (not atomic)."),
+    ] = False,
 ) -> int:
     """Write the changes in place (stdin: write the result to stdout)."""
     report, options, from_stdin = _execute(
-        "apply", paths, target=target, only=only, skip=skip, jobs=jobs
+        "apply", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
     )
     if from_stdin:
         result = report.results[0]
@@ -219,7 +252,12 @@ def apply(
         sys.stdout.flush()
         render.print_notes(_stderr(), report)
         return EXIT_FAILED if report.failed else EXIT_OK
-    write_changes(report)
+    refusal = None if allow_dirty else safety.uncommitted_message(report)
+    if refusal is not None:
+        raise UsageError(refusal)
+    interrupted = safety.write_report(report, WriteOptions(backup, preserve_links), _stderr())
+    if interrupted is not None:
+        return interrupted
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "apply", options.target, with_diff=False))
     else:
@@ -235,10 +273,13 @@ def check(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
 ) -> int:
     """Exit 1 while legacy code remains (changes pending), 3 if a file failed."""
-    report, options, _ = _execute("check", paths, target=target, only=only, skip=skip, jobs=jobs)
+    report, options, _ = _execute(
+        "check", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
+    )
     if output_format is CheckFormat.json:
         typer.echo(render.report_json(report, "check", options.target, with_diff=False))
     elif output_format is CheckFormat.github:

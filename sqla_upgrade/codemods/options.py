@@ -35,3 +35,5 @@ class Options:
     async_drivers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ASYNC_DRIVERS))
     sync_callables: tuple[str, ...] = ()
     bridge_to_thread: tuple[str, ...] = ()
+    #: seconds one file may take in a stage before its worker is killed (None: no limit)
+    timeout: float | None = None

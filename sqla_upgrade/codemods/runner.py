@@ -5,13 +5,8 @@ Workers only compute results; the parent process alone writes files, in path ord
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
-import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +19,7 @@ from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
 from sqla_upgrade.codemods.templates import template_attribute_reads
 from sqla_upgrade.codemods.transform import FileResult
+from sqla_upgrade.codemods.workers import JobFailure, run_jobs
 
 
 @dataclass
@@ -89,22 +85,45 @@ def _stage_two_job(job: tuple[FileResult, str]) -> FileResult:
     return stage_two(result, module_name, index, options, passes)
 
 
+def _stage_one_failure(source_file: SourceFile, reason: str) -> FileResult:
+    return FileResult(path=str(source_file.path), old=b"", error=reason)
+
+
+def _unparsable(source_file: SourceFile, reason: str) -> FileResult:
+    return FileResult(path=str(source_file.path), old=b"", error=f"cannot parse: {reason}")
+
+
+def _stage_two_failure(job: tuple[FileResult, str], reason: str) -> FileResult:
+    return replace(job[0], error=reason, new=None)
+
+
 def _map(
     func: Callable[[Any], FileResult],
     jobs: list[Any],
     index: ProjectIndex,
     options: Options,
     passes: list[type[Pass]],
-) -> Iterator[FileResult]:
-    if options.jobs <= 1 or len(jobs) < 2:
+    failure: Callable[[Any, str], FileResult],
+) -> Generator[FileResult, None, None]:
+    """``func`` over ``jobs``, results in job order: in this process when one job at a time
+    and no time limit are asked for, else in worker processes (see ``workers``), where a
+    job that times out or kills its worker becomes ``failure(job, reason)``."""
+    if options.timeout is None and (options.jobs <= 1 or len(jobs) < 2):
         _init_worker(index, options, passes)
         yield from map(func, jobs)
         return
-    chunk = max(1, min(32, len(jobs) // (options.jobs * 4) or 1))
-    with ProcessPoolExecutor(
-        max_workers=options.jobs, initializer=_init_worker, initargs=(index, options, passes)
-    ) as pool:
-        yield from pool.map(func, jobs, chunksize=chunk)
+    finished: dict[int, FileResult] = {}
+    following = 0
+    outcomes = run_jobs(
+        func, jobs, options.jobs, options.timeout, _init_worker, (index, options, passes)
+    )
+    for position, outcome in outcomes:
+        if isinstance(outcome, JobFailure):
+            outcome = failure(jobs[position], outcome.reason)
+        finished[position] = outcome
+        while following in finished:
+            yield finished.pop(following)
+            following += 1
 
 
 def run(
@@ -121,18 +140,26 @@ def run(
     total = len(files) * (2 if two_stages else 1)
     done = 0
     results: list[FileResult] = []
-    for result in _map(_stage_one_job, files, index, options, passes):
-        results.append(result)
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    # a file Python's own parser rejects is never handed to libcst, whose native parser
+    # can exhaust its stack on some of them (thousands of nested brackets)
+    parsed = [f for f in files if str(f.path) not in failures]
+    transformed = _map(_stage_one_job, parsed, index, options, passes, _stage_one_failure)
+    try:
+        for source_file in files:
+            reason = failures.get(str(source_file.path))
+            if reason is None:
+                results.append(next(transformed))
+            else:
+                results.append(_unparsable(source_file, reason))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    finally:
+        transformed.close()
     if two_stages:
         attach_plan(index, results, template_attribute_reads(paths))
     jobs = [(r, f.module_name) for r, f in zip(results, files, strict=True)]
-    for result in _map(_stage_two_job, jobs, index, options, passes):
-        if result.error is None and result.path in failures:
-            result.error = f"cannot parse: {failures[result.path]}"
-            result.new = None
+    for result in _map(_stage_two_job, jobs, index, options, passes, _stage_two_failure):
         report.results.append(result)
         if two_stages:
             done += 1
@@ -140,44 +167,3 @@ def run(
                 progress(done, total)
     report.async_plan = index.async_plan
     return report
-
-
-# -- writing -------------------------------------------------------------------------------
-def write_atomic(path: Path, data: bytes) -> str | None:
-    """Replace the file's content at once, keeping its permissions. Returns an error or None."""
-    real = os.path.realpath(path)
-    try:
-        info = os.stat(real)
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        return "cannot write: the file is read-only"
-    folder, name = os.path.split(real)
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".sqla-upgrade", dir=folder)
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
-        with contextlib.suppress(OSError):
-            os.chown(temp, info.st_uid, info.st_gid)
-        os.replace(temp, real)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        return f"cannot write: {exc.strerror or exc}"
-    return None
-
-
-def write_changes(report: RunReport) -> None:
-    """Write every changed file; a write failure turns the result into a failure."""
-    for result in report.results:
-        if result.changed and result.new is not None:
-            error = write_atomic(Path(result.path), result.new)
-            if error is not None:
-                result.error = error
-                result.new = None
