@@ -19,7 +19,12 @@ from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.interrupts import Interrupted, raising_on_signals
-from sqla_upgrade.codemods.options import DEFAULT_ASYNC_DRIVERS, TARGETS, Options
+from sqla_upgrade.codemods.options import (
+    DEFAULT_ASYNC_DRIVERS,
+    DEFAULT_MAX_FILE_MB,
+    TARGETS,
+    Options,
+)
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
 from sqla_upgrade.codemods.runner import RunReport, run
 from sqla_upgrade.codemods.transform import transform_source
@@ -71,6 +76,10 @@ TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", help="Seconds a file may take; then it is reported as failed."),
 ]
+MaxSizeOpt = Annotated[
+    float,
+    typer.Option("--max-file-size", help="Megabytes; larger files are reported, not parsed."),
+]
 
 
 def _stderr() -> Console:
@@ -84,6 +93,7 @@ def _build_options(
     skip: str | None,
     jobs: int | None,
     timeout: float | None = None,
+    max_file_size: float = DEFAULT_MAX_FILE_MB,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -107,6 +117,8 @@ def _build_options(
         raise UsageError("--jobs must be a whole number of at least 1")
     if timeout is not None and not timeout > 0:
         raise UsageError("--timeout must be a number of seconds above 0")
+    if not max_file_size > 0:
+        raise UsageError("--max-file-size must be a number of megabytes above 0")
     drivers = dict(DEFAULT_ASYNC_DRIVERS)
     drivers.update(config.get("async-drivers", {}))
     return Options(
@@ -119,6 +131,7 @@ def _build_options(
         sync_callables=as_name_list(config.get("sync-callables", []), "sync-callables"),
         bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
         timeout=timeout,
+        max_file_mb=max_file_size,
     )
 
 
@@ -208,11 +221,19 @@ def diff(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
 ) -> int:
     """Show the changes as a unified diff; write nothing."""
     report, options, _ = _execute(
-        "diff", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
+        "diff",
+        paths,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
@@ -230,6 +251,7 @@ def apply(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="Write files with uncommitted git changes too.")
@@ -244,7 +266,14 @@ def apply(
 ) -> int:
     """Write the changes in place (stdin: write the result to stdout)."""
     report, options, from_stdin = _execute(
-        "apply", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
+        "apply",
+        paths,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if from_stdin:
         result = report.results[0]
@@ -274,11 +303,19 @@ def check(
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
 ) -> int:
     """Exit 1 while legacy code remains (changes pending), 3 if a file failed."""
     report, options, _ = _execute(
-        "check", paths, target=target, only=only, skip=skip, jobs=jobs, timeout=timeout
+        "check",
+        paths,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if output_format is CheckFormat.json:
         typer.echo(render.report_json(report, "check", options.target, with_diff=False))

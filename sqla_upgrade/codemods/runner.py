@@ -14,6 +14,7 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.discovery import SourceFile, discover
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
@@ -89,8 +90,23 @@ def _stage_one_failure(source_file: SourceFile, reason: str) -> FileResult:
     return FileResult(path=str(source_file.path), old=b"", error=reason)
 
 
-def _unparsable(source_file: SourceFile, reason: str) -> FileResult:
-    return FileResult(path=str(source_file.path), old=b"", error=f"cannot parse: {reason}")
+def _decided_without_parsing(
+    big: dict[str, int], failures: dict[str, str], options: Options, passes: list[type[Pass]]
+) -> dict[str, FileResult]:
+    """Outcomes of the files no worker gets: those over the size limit, and those Python's
+    own parser rejects (never handed to libcst, whose native parser can exhaust its
+    stack on some of them, such as thousands of nested brackets)."""
+    decided = {path: _unparsable(path, reason) for path, reason in failures.items()}
+    for path, size in big.items():
+        assert options.max_file_mb is not None
+        decided[path] = oversized_result(path, size, options.max_file_mb, passes)
+    return decided
+
+
+def _unparsable(path: str, reason: str) -> FileResult:
+    if reason.startswith(("RecursionError", "MemoryError")):
+        reason = f"nested too deeply for Python's own parser ({reason})"
+    return FileResult(path=path, old=b"", error=f"cannot parse: {reason}")
 
 
 def _stage_two_failure(job: tuple[FileResult, str], reason: str) -> FileResult:
@@ -134,23 +150,20 @@ def run(
     """Transform every file under ``paths`` (nothing is written here)."""
     passes = select_passes(options.target, options.only, options.skip)
     files = discover(paths)
-    index, failures = build_index(files)
+    big = oversized(files, options.max_file_mb)
+    index, failures = build_index([f for f in files if str(f.path) not in big])
     report = RunReport(index_failures=failures)
     two_stages = bool(split_stages(passes)[1])
     total = len(files) * (2 if two_stages else 1)
     done = 0
     results: list[FileResult] = []
-    # a file Python's own parser rejects is never handed to libcst, whose native parser
-    # can exhaust its stack on some of them (thousands of nested brackets)
-    parsed = [f for f in files if str(f.path) not in failures]
+    decided = _decided_without_parsing(big, failures, options, passes)
+    parsed = [f for f in files if str(f.path) not in decided]
     transformed = _map(_stage_one_job, parsed, index, options, passes, _stage_one_failure)
     try:
         for source_file in files:
-            reason = failures.get(str(source_file.path))
-            if reason is None:
-                results.append(next(transformed))
-            else:
-                results.append(_unparsable(source_file, reason))
+            result = decided.get(str(source_file.path))
+            results.append(result if result is not None else next(transformed))
             done += 1
             if progress is not None:
                 progress(done, total)
