@@ -10,6 +10,7 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
 from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
@@ -124,12 +125,19 @@ def run_stage(
         wrapper = None
         changed = False
         if wanted:
+            parsed = tree
             tree, changed, wrapper = _apply_passes(tree, source, state, passes)
-        result.stage_code = tree.bytes if changed else source
+            if changed and (problem := round_trip_problem(parsed, source)) is not None:
+                result.error = f"cannot transform: {problem}"
+                return result
+        result.stage_code = keep_final_newline(source, tree.bytes) if changed else source
         if collect is not None:
             result.facts = collect(wrapper or MetadataWrapper(tree, unsafe_skip_copy=True), state)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
+        return result
+    except UnicodeEncodeError as exc:
+        result.error = f"cannot transform: the new code does not fit the file's encoding ({exc})"
         return result
     except Exception as exc:  # a bug of ours must not take other files down
         result.error = f"internal error in sqla-upgrade: {type(exc).__name__}: {exc}"

@@ -68,9 +68,9 @@ def _fill(fd: int, temp: str, data: bytes, info: os.stat_result) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.chmod(temp, stat.S_IMODE(info.st_mode))
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # before chmod: chown clears setuid/setgid bits
         os.chown(temp, info.st_uid, info.st_gid)
+    os.chmod(temp, stat.S_IMODE(info.st_mode))
 
 
 def replace_atomically(real: str, data: bytes, info: os.stat_result) -> None:
@@ -163,11 +163,15 @@ def write_changes(
     """Write every changed result; a failed write turns the result into a failure."""
     chosen = options or WriteOptions()
     summary = WriteSummary()
+    written_in_place: dict[tuple[int, int], bytes] = {}
     for result in results:
         if not result.changed or result.new is None:
             continue
         if stop is not None and stop():
             summary.not_written.append(result.path)
+            continue
+        if _same_file_already_written(result, written_in_place):
+            summary.written.append(result.path)
             continue
         try:
             messages = write_file(Path(result.path), result.old, result.new, chosen)
@@ -177,4 +181,19 @@ def write_changes(
             continue
         summary.written.append(result.path)
         result.notes.extend(Note(result.path, 1, 1, "write", message) for message in messages)
+        if chosen.preserve_links:
+            written_in_place[_inode(result.path)] = result.new
     return summary
+
+
+def _inode(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _same_file_already_written(result: FileResult, written: dict[tuple[int, int], bytes]) -> bool:
+    """A hard link of a file this run wrote in place, with the same new content."""
+    try:
+        return written.get(_inode(result.path)) == result.new
+    except OSError:
+        return False
