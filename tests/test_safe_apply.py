@@ -334,3 +334,40 @@ def test_timeout_turns_a_hanging_file_into_a_failure(tmp_path: Path, target: str
 def test_timeout_must_be_positive(tmp_path: Path) -> None:
     result = invoke("diff", str(tmp_path), "--timeout", "0")
     assert result.exit_code == 2 and "--timeout" in result.output
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    make_files(tmp_path / "proj", 3)
+    (tmp_path / "proj" / "slow.py").write_text(LEGACY.format(name="slow") + "# HOOK: pid\n")
+    pid_file = tmp_path / "worker.pid"
+    process = cli_process(
+        ["diff", str(tmp_path / "proj"), "--target", "2.0", "--jobs", "2"],
+        tmp_path / "hooks",
+        HOOK_PID_FILE=str(pid_file),
+    )
+    wait_for(lambda: pid_file.exists() and pid_file.read_text())
+    busy = int(pid_file.read_text())
+    others = [pid for pid in _children(process.pid) if pid != busy]
+    assert others, "the second worker is gone already"
+    process.kill()
+    process.wait()  # not communicate(): the busy worker still holds the output pipes
+    try:
+        wait_for(lambda: not any(_alive(pid) for pid in others), 20)
+    finally:
+        os.kill(busy, signal.SIGKILL)
+        for stream in (process.stdout, process.stderr):
+            assert stream is not None
+            stream.close()

@@ -11,6 +11,7 @@ import os
 import signal
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,21 @@ def test_an_interrupted_parent_leaves_no_worker_behind(tmp_path: Path) -> None:
 )
 def test_describe_exit(code: int, words: str) -> None:
     assert describe_exit(code) == words
+
+
+def test_an_idle_worker_that_died_is_replaced() -> None:
+    from sqla_upgrade.codemods import workers
+
+    pool = workers._Pool(square, 1, None, None, ())
+    try:
+        idle = pool.workers[0]
+        idle.process.kill()
+        idle.process.join()
+        pending = deque(enumerate([3, 4]))
+        results = {}
+        while pending or pool.busy():
+            pool.feed(pending)
+            results.update(pool.collect())
+        assert results == {0: 9, 1: 16}
+    finally:
+        pool.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import time
 from collections import deque
@@ -29,6 +30,8 @@ from typing import Any
 
 #: how long a worker may take to stop once asked, before it is killed
 STOP_GRACE_SECONDS = 2.0
+#: how often an idle worker checks that its parent still lives
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,21 +41,32 @@ class JobFailure:
     reason: str
 
 
+def _next_message(conn: Connection, parent: int) -> Any:
+    """The parent's next message; None once the parent is gone (even killed outright)."""
+    while not conn.poll(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent:
+            return None
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
 def _worker_main(
     conn: Connection,
+    parent_end: Connection,
     func: Callable[[Any], Any],
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
 ) -> None:
+    parent_end.close()  # a forked child holds a copy: only the parent may keep it open
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
     if initializer is not None:
         initializer(*initargs)
     while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):  # the parent went away
-            return
+        message = _next_message(conn, parent)
         if message is None:
             return
         position, item = message
@@ -82,7 +96,7 @@ class _Worker:
         parent_end, child_end = context.Pipe()
         self.conn: Connection = parent_end
         self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child_end, *target_args), daemon=True
+            target=_worker_main, args=(child_end, parent_end, *target_args), daemon=True
         )
         self.process.start()
         child_end.close()
@@ -139,18 +153,25 @@ class _Pool:
         return [w for w in self.workers if w.position is not None]
 
     def feed(self, pending: deque[tuple[int, Any]]) -> None:
-        for worker in self.workers:
+        for worker in list(self.workers):
             if worker.position is None and pending:
                 position, item = pending.popleft()
-                worker.assign(position, item, self.timeout)
+                try:
+                    worker.assign(position, item, self.timeout)
+                except OSError:  # the idle worker died: a fresh one takes the job
+                    worker.position = None
+                    pending.appendleft((position, item))
+                    self.replace(worker)
 
     def wait_time(self) -> float | None:
         deadlines = [w.deadline for w in self.busy() if w.deadline is not None]
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
     def collect(self) -> Iterator[tuple[int, Any]]:
-        """Wait for one event at least; yield the jobs that ended."""
+        """Wait for one event at least (when a job runs); yield the jobs that ended."""
         busy = self.busy()
+        if not busy:  # every idle worker had died: fresh ones take the jobs next round
+            return
         wait([*(w.conn for w in busy), *(w.process.sentinel for w in busy)], self.wait_time())
         now = time.monotonic()
         for worker in busy:
