@@ -165,7 +165,7 @@ def test_form_feed_before_a_statement_is_a_clear_failure(tmp_path: Path) -> None
     before = legacy.read_bytes()
     code, output = apply(str(tmp_path))
     assert code == 3
-    assert "legacy.py: error: cannot transform: libcst would drop a form feed" in output
+    assert "legacy.py: error: cannot transform: libcst would not keep the whitespace" in output
     assert "plain.py" not in output
     assert legacy.read_bytes() == before
 

@@ -148,7 +148,9 @@ def _holds_leading_lines(node: cst.CSTNode) -> bool:
 
 #: typographic characters of our own messages, spelled in ASCII in TODO comments so that
 #: a comment fits any source encoding (a latin-1 file has no "→")
-ASCII_SPELLING = str.maketrans({"→": "->", "←": "<-", "\u2014": "-", "\u2013": "-", "\u2026": "..."})
+ASCII_SPELLING = str.maketrans(
+    {"→": "->", "←": "<-", "\u2014": "-", "\u2013": "-", "\u2026": "..."}
+)
 
 
 def todo_comment_text(message: str) -> str:

@@ -6,7 +6,8 @@ Two exceptions are known (libcst 1.x):
 * a file with CR-only line endings (classic Mac OS) loses its final ``\\r``: the run
   puts it back;
 * a form feed (``^L``) at the start of a line that begins a statement at module level is
-  dropped: such a file is reported as failed rather than rewritten without it.
+  dropped, and so are blank lines before a form feed that ends the file: such a file is
+  reported as failed rather than rewritten without them.
 
 The check only costs anything for files holding a form feed or a bare CR.
 """
@@ -33,16 +34,26 @@ def keep_final_newline(source: bytes, code: bytes) -> bytes:
     return code
 
 
+def _first_difference(left: bytes, right: bytes) -> int:
+    for position, (a, b) in enumerate(zip(left, right, strict=False)):
+        if a != b:
+            return position
+    return min(len(left), len(right))
+
+
 def round_trip_problem(tree: cst.Module, source: bytes) -> str | None:
     """Why libcst would not give back ``source`` unchanged (after ``keep_final_newline``),
     or None."""
     if not _needs_check(source):
         return None
-    if keep_final_newline(source, tree.bytes) == source:
+    again = keep_final_newline(source, tree.bytes)
+    if again == source:
         return None
+    line = source[: _first_difference(source, again)].count(b"\n") + 1
     if FORM_FEED in source:
         return (
-            "libcst would drop a form feed (^L) that begins a line of this file; "
-            "remove it (or put it on a line of its own) to migrate this file"
+            f"libcst would not keep the whitespace of this file byte for byte near line {line} "
+            "(a form feed, ^L, that begins a line or ends the file); remove the form feed to "
+            "migrate this file"
         )
-    return "libcst cannot reproduce this file byte for byte (its line endings)"
+    return f"libcst would not keep the line endings of this file byte for byte (line {line})"

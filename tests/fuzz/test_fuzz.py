@@ -4,7 +4,9 @@ For every generated module (``modules.py``) and target, through ``migrate_source
 module) and ``migrate_project`` (the header as ``app.models``, the segments in
 ``app.views``):
 
-* no crash: the migration raises nothing (the input is valid Python);
+* no crash: the migration raises nothing (the input is valid Python), except the one
+  documented refusal: libcst does not keep some whitespace around form feeds byte for
+  byte, and the tool then reports the file instead of rewriting it (``fidelity.py``);
 * the output compiles;
 * a second run is a no-op, byte for byte;
 * every filler block (code around the legacy nodes) appears verbatim in the output.
@@ -23,7 +25,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from sqla_upgrade.api import Migration, migrate_project, migrate_source
+from sqla_upgrade.api import Migration, MigrationError, migrate_project, migrate_source
 
 from .modules import Module, modules
 
@@ -51,10 +53,20 @@ def _check_fillers(module: Module, output: str) -> None:
         assert filler in output, f"filler block changed:\n{filler!r}\noutput:\n{output}"
 
 
-def _single(module: Module, target: str) -> Migration:
-    return migrate_source(
-        module.source(), target=target, module_name="app.fuzzed", path="app/fuzzed.py"
-    )
+def _single(module: Module, target: str) -> Migration | None:
+    try:
+        return migrate_source(
+            module.source(), target=target, module_name="app.fuzzed", path="app/fuzzed.py"
+        )
+    except MigrationError as exc:
+        _expected_refusal(module, exc)
+        return None
+
+
+def _expected_refusal(module: Module, exc: MigrationError) -> None:
+    """Re-raise unless ``exc`` is the documented form-feed refusal."""
+    if "\x0c" not in module.body or "libcst would not keep the whitespace" not in str(exc):
+        raise exc
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -65,6 +77,8 @@ def test_generated_module(target: str) -> None:
         source = module.source()
         _compiles(source, "<generated>")
         migrated = _single(module, target)
+        if migrated is None:
+            return
         _compiles(migrated.code, "<migrated>")
         again = migrate_source(
             migrated.code, target=target, module_name="app.fuzzed", path="app/fuzzed.py"
@@ -83,7 +97,11 @@ def test_generated_project(target: str) -> None:
         sources = module.project()
         for name, code in sources.items():
             _compiles(code, name)
-        migrated = migrate_project(sources, target=target)
+        try:
+            migrated = migrate_project(sources, target=target)
+        except MigrationError as exc:
+            _expected_refusal(module, exc)
+            return
         outputs = {name: migration.code for name, migration in migrated.items()}
         for name, code in outputs.items():
             _compiles(code, name)
