@@ -52,6 +52,8 @@ def migrate_source(
     builder.add(code.encode(), module_name, path, path.endswith("__init__.py"))
     for name, text in (project or {}).items():
         builder.add(text.encode(), name, name.replace(".", "/") + ".py", False)
+    if path in builder.failures:  # never hand libcst what Python's parser rejects
+        raise MigrationError(f"cannot parse: {builder.failures[path]}")
     run_options = options or Options(target=target, only=only, skip=skip)
     passes = select_passes(run_options.target, run_options.only, run_options.skip)
     result = transform_source(
@@ -79,6 +81,8 @@ def migrate_project(
     for name, text in modules.items():
         path = name.replace(".", "/") + ".py"
         builder.add(text.encode(), name, path, False)
+        if path in builder.failures:
+            raise MigrationError(f"{path}: cannot parse: {builder.failures[path]}")
         items.append((text.encode(), path, name))
     run_options = options or Options(target=target, only=only, skip=skip)
     passes = select_passes(run_options.target, run_options.only, run_options.skip)

@@ -15,15 +15,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
-from sqla_upgrade.cli import ci_output, render
+from sqla_upgrade.cli import ci_output, render, safety
 from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
 from sqla_upgrade.cli.selection import SelectionError, file_filter
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
-from sqla_upgrade.codemods.options import DEFAULT_ASYNC_DRIVERS, TARGETS, Options
+from sqla_upgrade.codemods.interrupts import Interrupted, raising_on_signals
+from sqla_upgrade.codemods.options import (
+    DEFAULT_ASYNC_DRIVERS,
+    DEFAULT_MAX_FILE_MB,
+    TARGETS,
+    Options,
+)
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
-from sqla_upgrade.codemods.runner import RunReport, run, write_changes
+from sqla_upgrade.codemods.runner import RunReport, run
 from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.writer import WriteOptions
 
 EXIT_OK = 0
 EXIT_PENDING = 1
@@ -78,6 +85,14 @@ ChangedSinceOpt = Annotated[
         "--changed-since", metavar="REV", help="Process only files changed since git REV."
     ),
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Seconds a file may take; then it is reported as failed."),
+]
+MaxSizeOpt = Annotated[
+    float,
+    typer.Option("--max-file-size", help="Megabytes; larger files are reported, not parsed."),
+]
 
 
 def _stderr() -> Console:
@@ -85,7 +100,13 @@ def _stderr() -> Console:
 
 
 def _build_options(
-    paths: list[Path], target: str | None, only: str | None, skip: str | None, jobs: int | None
+    paths: list[Path],
+    target: str | None,
+    only: str | None,
+    skip: str | None,
+    jobs: int | None,
+    timeout: float | None = None,
+    max_file_size: float = DEFAULT_MAX_FILE_MB,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -107,6 +128,10 @@ def _build_options(
     chosen_jobs = jobs if jobs is not None else config.get("jobs", os.cpu_count() or 1)
     if not isinstance(chosen_jobs, int) or chosen_jobs < 1:
         raise UsageError("--jobs must be a whole number of at least 1")
+    if timeout is not None and not timeout > 0:
+        raise UsageError("--timeout must be a number of seconds above 0")
+    if not max_file_size > 0:
+        raise UsageError("--max-file-size must be a number of megabytes above 0")
     drivers = dict(DEFAULT_ASYNC_DRIVERS)
     drivers.update(config.get("async-drivers", {}))
     return Options(
@@ -118,6 +143,8 @@ def _build_options(
         async_drivers=drivers,
         sync_callables=as_name_list(config.get("sync-callables", []), "sync-callables"),
         bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
+        timeout=timeout,
+        max_file_mb=max_file_size,
     )
 
 
@@ -182,10 +209,15 @@ def _guard(func: Any) -> Any:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            code = func(*args, **kwargs)
+            with raising_on_signals():
+                code = func(*args, **kwargs)
         except UsageError as exc:
             _stderr().print(f"sqla-upgrade: error: {exc}", soft_wrap=True, markup=False)
             raise typer.Exit(EXIT_USAGE) from None
+        except Interrupted as exc:
+            message = f"sqla-upgrade: interrupted by {exc.signal_name}; no file was written"
+            _stderr().print(message, soft_wrap=True, markup=False)
+            raise typer.Exit(exc.exit_code) from None
         raise typer.Exit(code)
 
     return wrapper
@@ -210,13 +242,24 @@ def diff(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
 ) -> int:
     """Show the changes as a unified diff; write nothing."""
     report, options, _ = _execute(
-        "diff", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
+        "diff",
+        paths,
+        shard,
+        changed_since,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
@@ -233,13 +276,34 @@ def apply(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Write files with uncommitted git changes too.")
+    ] = False,
+    backup: Annotated[
+        bool, typer.Option("--backup", help="Keep each changed file's old content as NAME.orig.")
+    ] = False,
+    preserve_links: Annotated[
+        bool,
+        typer.Option("--preserve-links", help="Write hard-linked files in place (not atomic)."),
+    ] = False,
 ) -> int:
     """Write the changes in place (stdin: write the result to stdout)."""
     report, options, from_stdin = _execute(
-        "apply", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
+        "apply",
+        paths,
+        shard,
+        changed_since,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if from_stdin:
         result = report.results[0]
@@ -247,7 +311,12 @@ def apply(
         sys.stdout.flush()
         render.print_notes(_stderr(), report)
         return EXIT_FAILED if report.failed else EXIT_OK
-    write_changes(report)
+    refusal = None if allow_dirty else safety.uncommitted_message(report)
+    if refusal is not None:
+        raise UsageError(refusal)
+    interrupted = safety.write_report(report, WriteOptions(backup, preserve_links), _stderr())
+    if interrupted is not None:
+        return interrupted
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "apply", options.target, with_diff=False))
     else:
@@ -263,6 +332,8 @@ def check(
     only: OnlyOpt = None,
     skip: SkipOpt = None,
     jobs: JobsOpt = None,
+    timeout: TimeoutOpt = None,
+    max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -273,7 +344,16 @@ def check(
 ) -> int:
     """Exit 1 while legacy code remains (changes pending), 3 if a file failed."""
     report, options, from_stdin = _execute(
-        "check", paths, shard, changed_since, target=target, only=only, skip=skip, jobs=jobs
+        "check",
+        paths,
+        shard,
+        changed_since,
+        target=target,
+        only=only,
+        skip=skip,
+        jobs=jobs,
+        timeout=timeout,
+        max_file_size=max_file_size,
     )
     if baseline is not None:
         if from_stdin:

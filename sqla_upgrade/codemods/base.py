@@ -146,8 +146,15 @@ def _holds_leading_lines(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
 
 
+#: typographic characters of our own messages, spelled in ASCII in TODO comments so that
+#: a comment fits any source encoding (a latin-1 file has no "→")
+ASCII_SPELLING = str.maketrans(
+    {"→": "->", "←": "<-", "\u2014": "-", "\u2013": "-", "\u2026": "..."}
+)
+
+
 def todo_comment_text(message: str) -> str:
-    return TODO_PREFIX + " ".join(message.split())
+    return TODO_PREFIX + " ".join(message.translate(ASCII_SPELLING).split())
 
 
 def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:

@@ -199,15 +199,24 @@ def _is_virtualenv(path: Path) -> bool:
     return (path / "pyvenv.cfg").is_file()
 
 
+def _inside(real: str, folders: list[str]) -> bool:
+    return any(os.path.commonpath([real, folder]) == folder for folder in folders)
+
+
 def discover(paths: list[Path]) -> list[SourceFile]:
-    """Every Python file under ``paths``, deduplicated by real path, in a stable order."""
+    """Every Python file under ``paths``, deduplicated by real path, in a stable order.
+
+    A symlinked file found in a folder counts where it points: once, and only when that
+    is inside one of ``paths`` (a file elsewhere is third-party and never modified).
+    """
     found: list[SourceFile] = []
     seen: set[str] = set()
+    folders = [os.path.realpath(p) for p in paths if p.is_dir()]
     for path in paths:
         if not os.path.lexists(path):
             raise DiscoveryError(f"{path}: no such file or directory")
         if path.is_dir():
-            candidates = list(_walk(path))
+            candidates = [c for c in _walk(path) if _inside(os.path.realpath(c), folders)]
         elif path.is_file():
             candidates = [path]
         else:

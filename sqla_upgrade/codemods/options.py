@@ -7,6 +7,9 @@ from pathlib import Path
 
 TARGETS = ("async", "2.0")
 
+#: the default of ``--max-file-size``, in megabytes (10**6 bytes); see ``limits``
+DEFAULT_MAX_FILE_MB = 1.0
+
 DEFAULT_ASYNC_DRIVERS: dict[str, str] = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+psycopg2": "postgresql+asyncpg",
@@ -35,3 +38,7 @@ class Options:
     async_drivers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ASYNC_DRIVERS))
     sync_callables: tuple[str, ...] = ()
     bridge_to_thread: tuple[str, ...] = ()
+    #: seconds one file may take in a stage before its worker is killed (None: no limit)
+    timeout: float | None = None
+    #: files larger than this many megabytes are not parsed (None: no limit)
+    max_file_mb: float | None = DEFAULT_MAX_FILE_MB

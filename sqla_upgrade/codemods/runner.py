@@ -5,13 +5,8 @@ Workers only compute results; the parent process alone writes files, in path ord
 
 from __future__ import annotations
 
-import contextlib
-import os
-import stat
-import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +14,13 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.discovery import SourceFile, discover
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
 from sqla_upgrade.codemods.templates import template_attribute_reads
 from sqla_upgrade.codemods.transform import FileResult
+from sqla_upgrade.codemods.workers import JobFailure, run_jobs
 
 
 @dataclass
@@ -90,22 +87,60 @@ def _stage_two_job(job: tuple[FileResult, str]) -> FileResult:
     return stage_two(result, module_name, index, options, passes)
 
 
+def _stage_one_failure(source_file: SourceFile, reason: str) -> FileResult:
+    return FileResult(path=str(source_file.path), old=b"", error=reason)
+
+
+def _decided_without_parsing(
+    big: dict[str, int], failures: dict[str, str], options: Options, passes: list[type[Pass]]
+) -> dict[str, FileResult]:
+    """Outcomes of the files no worker gets: those over the size limit, and those Python's
+    own parser rejects (never handed to libcst, whose native parser can exhaust its
+    stack on some of them, such as thousands of nested brackets)."""
+    decided = {path: _unparsable(path, reason) for path, reason in failures.items()}
+    for path, size in big.items():
+        assert options.max_file_mb is not None
+        decided[path] = oversized_result(path, size, options.max_file_mb, passes)
+    return decided
+
+
+def _unparsable(path: str, reason: str) -> FileResult:
+    if reason.startswith(("RecursionError", "MemoryError")):
+        reason = f"nested too deeply for Python's own parser ({reason})"
+    return FileResult(path=path, old=b"", error=f"cannot parse: {reason}")
+
+
+def _stage_two_failure(job: tuple[FileResult, str], reason: str) -> FileResult:
+    return replace(job[0], error=reason, new=None)
+
+
 def _map(
     func: Callable[[Any], FileResult],
     jobs: list[Any],
     index: ProjectIndex,
     options: Options,
     passes: list[type[Pass]],
-) -> Iterator[FileResult]:
-    if options.jobs <= 1 or len(jobs) < 2:
+    failure: Callable[[Any, str], FileResult],
+) -> Generator[FileResult, None, None]:
+    """``func`` over ``jobs``, results in job order: in this process when one job at a time
+    and no time limit are asked for, else in worker processes (see ``workers``), where a
+    job that times out or kills its worker becomes ``failure(job, reason)``."""
+    if options.timeout is None and (options.jobs <= 1 or len(jobs) < 2):
         _init_worker(index, options, passes)
         yield from map(func, jobs)
         return
-    chunk = max(1, min(32, len(jobs) // (options.jobs * 4) or 1))
-    with ProcessPoolExecutor(
-        max_workers=options.jobs, initializer=_init_worker, initargs=(index, options, passes)
-    ) as pool:
-        yield from pool.map(func, jobs, chunksize=chunk)
+    finished: dict[int, FileResult] = {}
+    following = 0
+    outcomes = run_jobs(
+        func, jobs, options.jobs, options.timeout, _init_worker, (index, options, passes)
+    )
+    for position, outcome in outcomes:
+        if isinstance(outcome, JobFailure):
+            outcome = failure(jobs[position], outcome.reason)
+        finished[position] = outcome
+        while following in finished:
+            yield finished.pop(following)
+            following += 1
 
 
 def run(
@@ -122,7 +157,8 @@ def run(
     """
     passes = select_passes(options.target, options.only, options.skip)
     files = discover(paths)
-    index, failures = build_index(files)
+    big = oversized(files, options.max_file_mb)
+    index, failures = build_index([f for f in files if str(f.path) not in big])
     report = RunReport(index_failures=failures, index=index)
     two_stages = bool(split_stages(passes)[1])
     kept = [f for f in files if keep is None or keep(f.path)]
@@ -130,21 +166,25 @@ def run(
     total = len(analysed) + (len(kept) if two_stages else 0)
     done = 0
     results: list[FileResult] = []
-    for result in _map(_stage_one_job, analysed, index, options, passes):
-        results.append(result)
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    decided = _decided_without_parsing(big, failures, options, passes)
+    parsed = [f for f in analysed if str(f.path) not in decided]
+    transformed = _map(_stage_one_job, parsed, index, options, passes, _stage_one_failure)
+    try:
+        for source_file in analysed:
+            result = decided.get(str(source_file.path))
+            results.append(result if result is not None else next(transformed))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    finally:
+        transformed.close()
     if two_stages:
         attach_plan(index, results, template_attribute_reads(paths))
     kept_paths = {f.path for f in kept}
     jobs = [
         (r, f.module_name) for r, f in zip(results, analysed, strict=True) if f.path in kept_paths
     ]
-    for result in _map(_stage_two_job, jobs, index, options, passes):
-        if result.error is None and result.path in failures:
-            result.error = f"cannot parse: {failures[result.path]}"
-            result.new = None
+    for result in _map(_stage_two_job, jobs, index, options, passes, _stage_two_failure):
         report.results.append(result)
         if two_stages:
             done += 1
@@ -152,44 +192,3 @@ def run(
                 progress(done, total)
     report.async_plan = index.async_plan
     return report
-
-
-# -- writing -------------------------------------------------------------------------------
-def write_atomic(path: Path, data: bytes) -> str | None:
-    """Replace the file's content at once, keeping its permissions. Returns an error or None."""
-    real = os.path.realpath(path)
-    try:
-        info = os.stat(real)
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    if not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        return "cannot write: the file is read-only"
-    folder, name = os.path.split(real)
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".sqla-upgrade", dir=folder)
-    except OSError as exc:
-        return f"cannot write: {exc.strerror or exc}"
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
-        with contextlib.suppress(OSError):
-            os.chown(temp, info.st_uid, info.st_gid)
-        os.replace(temp, real)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        return f"cannot write: {exc.strerror or exc}"
-    return None
-
-
-def write_changes(report: RunReport) -> None:
-    """Write every changed file; a write failure turns the result into a failure."""
-    for result in report.results:
-        if result.changed and result.new is not None:
-            error = write_atomic(Path(result.path), result.new)
-            if error is not None:
-                result.error = error
-                result.new = None

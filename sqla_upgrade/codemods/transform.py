@@ -10,6 +10,7 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
 from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
@@ -41,7 +42,15 @@ class FileResult:
         return [n for n in self.notes if n.kind == "todo"]
 
 
-def _triggered(pass_cls: type[Pass], code: bytes) -> bool:
+#: why a file whose syntax tree exceeds Python's recursion limit in libcst fails
+TOO_DEEP = (
+    "expressions nested too deeply for libcst (Python's recursion limit); "
+    "split the longest expression or chain of calls"
+)
+
+
+def triggered(pass_cls: type[Pass], code: bytes) -> bool:
+    """Does ``code`` hold one of the byte strings the pass needs (its prefilter)?"""
     return not pass_cls.triggers or any(t in code for t in pass_cls.triggers)
 
 
@@ -54,7 +63,7 @@ def _apply_passes(
     changed = False
     wrapper: MetadataWrapper | None = None
     for pass_cls in passes:
-        if not _triggered(pass_cls, code):
+        if not triggered(pass_cls, code):
             continue
         if wrapper is None:
             wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
@@ -74,6 +83,8 @@ def _compile_error(code: bytes, path: str) -> str | None:
         compile(code, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
+    except (RecursionError, MemoryError) as exc:
+        return f"{type(exc).__name__}: nested too deeply for Python's compiler"
     return None
 
 
@@ -85,7 +96,7 @@ def _parse(source: bytes) -> cst.Module | str:
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return f"cannot decode: {exc}"
     except RecursionError:
-        return "cannot parse: nesting too deep"
+        return f"cannot parse: {TOO_DEEP}"
 
 
 def run_stage(
@@ -102,7 +113,7 @@ def run_stage(
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
     source = result.stage_code if result.stage_code is not None else result.old
-    wanted = any(_triggered(p, source) for p in passes)
+    wanted = any(triggered(p, source) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
     tree = _parse(source)
@@ -114,12 +125,19 @@ def run_stage(
         wrapper = None
         changed = False
         if wanted:
+            parsed = tree
             tree, changed, wrapper = _apply_passes(tree, source, state, passes)
-        result.stage_code = tree.bytes if changed else source
+            if changed and (problem := round_trip_problem(parsed, source)) is not None:
+                result.error = f"cannot transform: {problem}"
+                return result
+        result.stage_code = keep_final_newline(source, tree.bytes) if changed else source
         if collect is not None:
             result.facts = collect(wrapper or MetadataWrapper(tree, unsafe_skip_copy=True), state)
     except RecursionError:
-        result.error = "cannot transform: nesting too deep"
+        result.error = f"cannot transform: {TOO_DEEP}"
+        return result
+    except UnicodeEncodeError as exc:
+        result.error = f"cannot transform: the new code does not fit the file's encoding ({exc})"
         return result
     except Exception as exc:  # a bug of ours must not take other files down
         result.error = f"internal error in sqla-upgrade: {type(exc).__name__}: {exc}"
