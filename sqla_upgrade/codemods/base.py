@@ -171,28 +171,6 @@ def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNod
     return statement.with_changes(leading_lines=[*leading, *added])
 
 
-class FunctionStackPass(Pass):
-    """A pass that knows the functions it is inside (``self.functions``, innermost last)."""
-
-    def __init__(self, context: CodemodContext, state: FileState) -> None:
-        super().__init__(context, state)
-        self.functions: list[cst.FunctionDef] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
-        self.functions.append(node)
-        return True
-
-    def leave_FunctionDef(
-        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
-        self.functions.pop()
-        return updated_node
-
-    def in_async_def(self) -> bool:
-        """Is the innermost enclosing function an ``async def`` (as the tree stands)?"""
-        return bool(self.functions) and self.functions[-1].asynchronous is not None
-
-
 def in_run_sync_lambda(transformer: Pass, node: cst.CSTNode) -> bool:
     """Is ``node`` inside ``x.run_sync(lambda ...: <here>)``? (needs ParentNodeProvider)"""
     holder = transformer.get_metadata(ParentNodeProvider, node, None)

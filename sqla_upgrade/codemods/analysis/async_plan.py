@@ -435,6 +435,11 @@ class ScopeTracking(Pass):
                 return None
         return None
 
+    def in_async_def(self) -> bool:
+        """Is the enclosing function an ``async def`` (as the tree stands)?"""
+        function = self.enclosing_function()
+        return function is not None and function.asynchronous is not None
+
     def function_qualname(self) -> str | None:
         for position in range(len(self.scopes) - 1, -1, -1):
             if isinstance(self.scopes[position][1], cst.FunctionDef):

@@ -39,12 +39,13 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BaseMetadataProvider
 
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
 from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.names import qualified_names
 
 
-class AsyncTestClientPass(FunctionStackPass):
+class AsyncTestClientPass(ScopeTracking):
     """TestClient(app) in async tests and fixtures → httpx.AsyncClient(ASGITransport(app))."""
 
     name = "async-test-client"

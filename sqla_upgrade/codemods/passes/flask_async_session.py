@@ -55,10 +55,10 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import plan_of
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass, in_run_sync_lambda
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names, resolve_relative
 
@@ -230,7 +230,7 @@ HELPER_IMPORTS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-class FlaskAsyncSessionPass(FunctionStackPass):
+class FlaskAsyncSessionPass(ScopeTracking):
     """Flask-SQLAlchemy: db.session → an AsyncSession per request, async db.*_or_404 helpers."""
 
     name = "flask-async-session"
@@ -358,7 +358,7 @@ class FlaskAsyncSessionPass(FunctionStackPass):
 
     def _stays_synchronous(self, session: cst.Attribute) -> bool:
         """``db.session.commit()`` in a function that could not become async (it has a TODO)."""
-        if not self.functions or self.functions[-1].asynchronous is not None:
+        if self.enclosing_function() is None or self.in_async_def():
             return False
         method = self.get_metadata(ParentNodeProvider, session, None)
         if not isinstance(method, cst.Attribute) or method.attr.value not in SCOPED_REGISTRY_IO:

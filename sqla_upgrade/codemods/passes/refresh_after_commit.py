@@ -43,12 +43,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.analysis.async_plan import CallResolver
+from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTracking
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FunctionStackPass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 
 
-class RefreshAfterCommitPass(FunctionStackPass):
+class RefreshAfterCommitPass(ScopeTracking):
     """await session.refresh(obj) after commit() for objects read afterwards."""
 
     name = "refresh-after-commit"
@@ -69,9 +69,9 @@ class RefreshAfterCommitPass(FunctionStackPass):
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
         session = self._committed_session(original_node)
-        if session is None or not self.functions:
+        function = self.enclosing_function()
+        if session is None or function is None:
             return updated_node
-        function = self.functions[-1]
         if function.asynchronous is None:
             return updated_node
         names = self._stale_objects(function, original_node)
