@@ -39,10 +39,11 @@ from libcst.metadata import (
     ParentNodeProvider,
 )
 
-from sqla_upgrade.codemods.analysis.chains import keyword, with_separators
+from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 
 ASYNCIO = "sqlalchemy.ext.asyncio"
@@ -162,7 +163,7 @@ class AsyncEnginePass(Pass):
             if converted is None:
                 return call
             args[url_position] = url_arg.with_changes(value=converted)
-        return self._rename(call.with_changes(args=with_separators(args)), new_name)
+        return self._rename(call.with_changes(args=relaid_arguments(call, args)), new_name)
 
     def _url(self, original: cst.Call, value: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(value, cst.SimpleString):
@@ -197,7 +198,7 @@ class AsyncEnginePass(Pass):
             kept.append(arg)
         if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in kept):
             kept.append(keyword("expire_on_commit", cst.Name("False")))
-        return self._rename(call.with_changes(args=with_separators(kept)), new_name)
+        return self._rename(call.with_changes(args=relaid_arguments(call, kept)), new_name)
 
     def _scoped(self, call: cst.Call) -> cst.Call:
         args = [
@@ -206,7 +207,9 @@ class AsyncEnginePass(Pass):
         current_task = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("current_task"))
         args.append(keyword("scopefunc", current_task))
         AddImportsVisitor.add_needed_import(self.context, "asyncio")
-        return self._rename(call.with_changes(args=with_separators(args)), "async_scoped_session")
+        return self._rename(
+            call.with_changes(args=relaid_arguments(call, args)), "async_scoped_session"
+        )
 
     def _event_target(self, original: cst.Call, call: cst.Call) -> cst.Call:
         if not call.args:

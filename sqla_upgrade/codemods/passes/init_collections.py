@@ -32,9 +32,10 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import plan_of
-from sqla_upgrade.codemods.analysis.chains import keyword, with_separators
+from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ModelFacts
+from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 
 
@@ -105,7 +106,9 @@ class InitCollectionsPass(Pass):
             return updated_node
         self.count_rewrite(len(missing))
         extra = [keyword(name, cst.List([])) for name in missing]
-        return updated_node.with_changes(args=with_separators([*updated_node.args, *extra]))
+        return updated_node.with_changes(
+            args=relaid_arguments(updated_node, [*updated_node.args, *extra])
+        )
 
     def _inherits_init(self, model: ModelFacts) -> bool:
         index = self.state.index

@@ -33,7 +33,9 @@ async def create_user(db: AsyncSession, user: schemas.UserCreate):
         email=user.email,
         full_name=user.full_name,
         hashed_password=fake_hash_password(user.password),
-    projects=[], todos=[])
+        projects=[],
+        todos=[],
+    )
     db.add(db_user)
     await db.commit()
     await db.refresh(db_user)

@@ -66,7 +66,9 @@ async def create_post(author, title, body, tags=None, published=True, timestamp=
         slug=await Post.unique_slug(title),
         published=published,
         author=author,
-    comments=[], tags=[])
+        comments=[],
+        tags=[],
+    )
     if timestamp is not None:
         post.timestamp = timestamp
     async_session.add(post)

@@ -34,7 +34,8 @@ async def add_product(sku, name, category, price_cents, supplier=None, substitut
             category=await product_repo.get_or_create_category(session, category),
             supplier=supplier,
             substitute=substitute,
-        stock_levels=[])
+            stock_levels=[],
+        )
         session.add(product)
         await session.flush()
         return product.id
@@ -139,8 +140,9 @@ async def import_products(rows, batch_size=100):
             if category not in categories:
                 categories[category] = await product_repo.get_or_create_category(session, category)
             product = Product(
-                sku=sku, name=name, price_cents=price_cents, category=categories[category], 
-            stock_levels=[])
+                sku=sku, name=name, price_cents=price_cents, category=categories[category],
+                stock_levels=[]
+            )
             session.add(product)
             await session.flush()
             await stock_repo.adjust(session, product, warehouse_code, quantity, "import")
