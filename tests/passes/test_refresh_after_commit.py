@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.harness import check_noop, check_project, check_transformed
+import asyncio
+import types
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session
+
+from sqla_upgrade.api import migrate_project
+from tests.harness import _dedent, check_noop, check_project, check_transformed
 
 MODELS = {
     "app.models": """
@@ -176,3 +185,119 @@ def test_lists_and_unknown_objects_are_not_refreshed() -> None:
         target="async",
         project=MODELS,
     )
+
+
+def test_object_that_may_be_none_is_refreshed_only_when_present() -> None:
+    case(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def latest(session: AsyncSession, lookup):
+            post = (await session.scalars(select(Post).limit(1))).first()
+            other = await lookup(session)
+            await session.commit()
+            return post, other
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def latest(session: AsyncSession, lookup):
+            post = (await session.scalars(select(Post).limit(1))).first()
+            other = await lookup(session)
+            await session.commit()
+            if post is not None:
+                await session.refresh(post)
+            return post, other
+        """,
+    )
+
+
+def test_objects_proven_present_are_refreshed_without_a_guard() -> None:
+    case(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def touch(session: AsyncSession, given: Post, post_id):
+            one = (await session.scalars(select(Post).where(Post.id == post_id))).one()
+            checked = await session.get(Post, post_id)
+            if checked is None:
+                raise LookupError(post_id)
+            session.add(given)
+            await session.commit()
+            return one, checked, given
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def touch(session: AsyncSession, given: Post, post_id):
+            one = (await session.scalars(select(Post).where(Post.id == post_id))).one()
+            checked = await session.get(Post, post_id)
+            if checked is None:
+                raise LookupError(post_id)
+            session.add(given)
+            await session.commit()
+            await session.refresh(one)
+            await session.refresh(checked)
+            await session.refresh(given)
+            return one, checked, given
+        """,
+    )
+
+
+def test_guarded_refresh_runs_when_nothing_was_found(tmp_path: Path) -> None:
+    legacy = _dedent(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+        class Base(DeclarativeBase):
+            pass
+
+        class Post(Base):
+            __tablename__ = "posts"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            title: Mapped[str]
+
+        def find_and_commit(session: Session, title):
+            post = session.scalars(select(Post).where(Post.title == title)).first()
+            session.commit()
+            return post and post.title
+        """
+    )
+    migrated = migrate_project({"app.run": legacy}, target="async")["app.run"].code
+    assert "if post is not None:" in migrated, migrated
+    old = _module(legacy)
+    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    old.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(old.Post(title="kept"))
+        session.commit()
+        expected = [old.find_and_commit(session, t) for t in ("kept", "missing")]
+    new = _module(migrated)
+
+    async def run() -> list[object]:
+        async_engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+        async with async_engine.begin() as conn:
+            await conn.run_sync(new.Base.metadata.create_all)
+        async with AsyncSession(async_engine, expire_on_commit=False) as session:
+            session.add(new.Post(title="kept"))
+            await session.commit()
+            found = [await new.find_and_commit(session, t) for t in ("kept", "missing")]
+        await async_engine.dispose()
+        return found
+
+    assert asyncio.run(run()) == expected == ["kept", None]
+
+
+def _module(code: str) -> types.SimpleNamespace:
+    namespace: dict[str, object] = {}
+    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
+    return types.SimpleNamespace(**namespace)

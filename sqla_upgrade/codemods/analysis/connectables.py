@@ -27,6 +27,19 @@ CONNECTION_TYPES = frozenset(
 CREATE_ENGINE = frozenset(
     {"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.engine_from_config"}
 )
+#: what stage 1 of ``--target async`` turned the above into: stage-2 passes read its output
+ASYNC_ENGINE_TYPES = frozenset(
+    {"sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine"}
+)
+ASYNC_CONNECTION_TYPES = frozenset(
+    {"sqlalchemy.ext.asyncio.AsyncConnection", "sqlalchemy.ext.asyncio.engine.AsyncConnection"}
+)
+CREATE_ASYNC_ENGINE = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.engine.create_async_engine",
+    }
+)
 ENGINE_NAMES = frozenset({"engine", "db_engine", "eng"})
 CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
 
@@ -36,6 +49,12 @@ class ConnectableResolver:
         self.t = transformer
         self.sessions = sessions or SessionResolver(transformer)
         self._depth = 0
+        migrated = getattr(transformer, "stage", 1) == 2
+        self.engine_factories = CREATE_ENGINE | (CREATE_ASYNC_ENGINE if migrated else frozenset())
+        self.engine_types = ENGINE_TYPES | (ASYNC_ENGINE_TYPES if migrated else frozenset())
+        self.connection_types = CONNECTION_TYPES | (
+            ASYNC_CONNECTION_TYPES if migrated else frozenset()
+        )
 
     # -- engines --------------------------------------------------------------------------------
     def engine_evidence(self, node: cst.BaseExpression) -> Evidence:
@@ -51,18 +70,18 @@ class ConnectableResolver:
         if isinstance(node, cst.Call):
             return (
                 Evidence.PROOF
-                if qualified_names(self.t, node.func) & CREATE_ENGINE
+                if qualified_names(self.t, node.func) & self.engine_factories
                 else Evidence.NONE
             )
         if isinstance(node, cst.Name):
-            return self._name_evidence(node, self._engine_value, ENGINE_TYPES, ENGINE_NAMES)
+            return self._name_evidence(node, self._engine_value, self.engine_types, ENGINE_NAMES)
         return Evidence.NONE
 
     def _engine_value(self, value: cst.BaseExpression) -> Evidence:
         if isinstance(value, cst.Call):
             return (
                 Evidence.PROOF
-                if qualified_names(self.t, value.func) & CREATE_ENGINE
+                if qualified_names(self.t, value.func) & self.engine_factories
                 else Evidence.CONTRARY
             )
         return self.engine_evidence(value)
@@ -73,7 +92,7 @@ class ConnectableResolver:
             return self._connection_value(node)
         if isinstance(node, cst.Name):
             return self._name_evidence(
-                node, self._connection_value, CONNECTION_TYPES, CONNECTION_NAMES
+                node, self._connection_value, self.connection_types, CONNECTION_NAMES
             )
         return Evidence.NONE
 

@@ -62,7 +62,7 @@ class RefreshAfterCommitPass(ScopeTracking):
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
         # id of an updated commit statement → the refresh statements to put after it
-        self.refreshes: dict[int, list[cst.SimpleStatementLine]] = {}
+        self.refreshes: dict[int, list[cst.BaseStatement]] = {}
 
     # -- commits --------------------------------------------------------------------------------
     def leave_SimpleStatementLine(
@@ -76,7 +76,10 @@ class RefreshAfterCommitPass(ScopeTracking):
             return updated_node
         names = self._stale_objects(function, original_node)
         if names:
-            self.refreshes[id(updated_node)] = [_refresh(session, name) for name in names]
+            self.refreshes[id(updated_node)] = [
+                _refresh(session, name, guarded=self._may_be_none(name, original_node))
+                for name in names
+            ]
         return updated_node
 
     def _committed_session(self, statement: cst.SimpleStatementLine) -> cst.BaseExpression | None:
@@ -123,6 +126,53 @@ class RefreshAfterCommitPass(ScopeTracking):
         if self._constructed(name):
             return any(self._argument_of(n, ("add", "merge")) for n in uses)
         return bool(uses)
+
+    def _may_be_none(self, name: str, commit: cst.SimpleStatementLine) -> bool:
+        """Can ``name`` hold ``None`` at the commit (``get()``, ``first()``, a helper's
+        result)? Then the refresh is guarded: ``refresh(None)`` raises, an unread
+        ``None`` did not."""
+        if self._dereferenced_before(name, commit):
+            return False
+        scope = self.get_metadata(ScopeProvider, commit, None)
+        if scope is None or name not in scope:
+            return True
+        return not all(self._never_none(getattr(a, "node", None)) for a in scope[name])
+
+    def _never_none(self, bound: cst.CSTNode | None) -> bool:
+        if bound is None:
+            return False
+        if isinstance(bound, cst.Param):
+            return bound.annotation is not None and not _optional(bound.annotation.annotation)
+        target = self.get_metadata(ParentNodeProvider, bound, None)
+        holder = self.get_metadata(ParentNodeProvider, target, None) if target else None
+        if not isinstance(holder, cst.Assign):
+            return False
+        value = holder.value.expression if isinstance(holder.value, cst.Await) else holder.value
+        if not isinstance(value, cst.Call):
+            return False
+        if (
+            isinstance(value.func, cst.Name | cst.Attribute)
+            and _called_name(value.func) in NEVER_NONE
+        ):
+            return True
+        return self.calls.instance_class(value) is not None  # Model(...)
+
+    def _dereferenced_before(self, name: str, commit: cst.SimpleStatementLine) -> bool:
+        """Did a statement just before the commit, in its block, read an attribute of
+        ``name`` or leave the block when ``name`` is None?"""
+        block = self.get_metadata(ParentNodeProvider, commit, None)
+        if not isinstance(block, cst.IndentedBlock | cst.Module):
+            return False
+        for statement in block.body:
+            if statement is commit:
+                return False
+            if isinstance(statement, cst.SimpleStatementLine) and _reads_attribute_of(
+                statement, name
+            ):
+                return True
+            if isinstance(statement, cst.If) and _leaves_when_none(statement, name):
+                return True
+        return False
 
     def _constructed(self, name: cst.Name) -> bool:
         """Is ``name`` assigned ``Model(...)`` (a new object) rather than fetched?"""
@@ -177,12 +227,92 @@ class RefreshAfterCommitPass(ScopeTracking):
         return updated_node.with_changes(body=body)
 
 
-def _refresh(session: cst.BaseExpression, name: str) -> cst.SimpleStatementLine:
+#: result methods and Flask helpers that return an object or raise, never ``None``
+NEVER_NONE = frozenset(
+    {"one", "scalar_one", "get_one", "get_or_404", "first_or_404", "one_or_404", "merge"}
+)
+
+
+def _refresh(session: cst.BaseExpression, name: str, *, guarded: bool) -> cst.BaseStatement:
     call = cst.Call(
         func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("refresh")),
         args=[cst.Arg(cst.Name(name))],
     )
-    return cst.SimpleStatementLine(body=[cst.Expr(cst.Await(expression=call))])
+    refresh = cst.SimpleStatementLine(body=[cst.Expr(cst.Await(expression=call))])
+    if not guarded:
+        return refresh
+    not_none = cst.Comparison(
+        left=cst.Name(name),
+        comparisons=[cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))],
+    )
+    return cst.If(test=not_none, body=cst.IndentedBlock(body=[refresh]))
+
+
+def _optional(annotation: cst.BaseExpression) -> bool:
+    """``Optional[X]``, ``X | None``, ``"X | None"``... (anything mentioning None)."""
+    if isinstance(annotation, cst.SimpleString):
+        return "None" in annotation.value or "Optional" in annotation.value
+    mentions: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            mentions.append(node.value)
+
+    annotation.visit(Finder())
+    return bool({"None", "Optional", "Any"} & set(mentions))
+
+
+def _reads_attribute_of(statement: cst.SimpleStatementLine, name: str) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            nonlocal found
+            if isinstance(node.value, cst.Name) and node.value.value == name:
+                found = True
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    statement.visit(Finder())
+    return found
+
+
+def _leaves_when_none(statement: cst.If, name: str) -> bool:
+    """``if name is None: raise/return/abort(...)`` (or ``if not name:``)."""
+    test = statement.test
+    checks_none = (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == name
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.Is)
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
+    ) or (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Name)
+        and test.expression.value == name
+    )
+    if not checks_none or not isinstance(statement.body, cst.IndentedBlock):
+        return False
+    last = statement.body.body[-1] if statement.body.body else None
+    if not isinstance(last, cst.SimpleStatementLine) or not last.body:
+        return False
+    final = last.body[-1]
+    if isinstance(final, cst.Raise | cst.Return | cst.Continue | cst.Break):
+        return True
+    return (
+        isinstance(final, cst.Expr)
+        and isinstance(final.value, cst.Call)
+        and isinstance(final.value.func, cst.Name | cst.Attribute)
+        and _called_name(final.value.func) == "abort"
+    )
+
+
+def _called_name(func: cst.Name | cst.Attribute) -> str:
+    return func.value if isinstance(func, cst.Name) else func.attr.value
 
 
 def _names(body: cst.CSTNode) -> list[cst.Name]:
