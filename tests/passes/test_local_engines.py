@@ -76,14 +76,46 @@ def test_schema_and_connections_of_a_local_engine_go_async() -> None:
 
         async def build(url):
             engine = create_async_engine(async_database_url(url))
-            async with engine.begin() as conn:
-                await conn.run_sync(Base.metadata.create_all)
+            async with engine.begin() as schema_conn:
+                await schema_conn.run_sync(Base.metadata.create_all)
             async with engine.connect() as conn:
                 count = len((await conn.execute(select(Item))).all())
             async with AsyncSession(engine, expire_on_commit=False) as session:
                 session.add(Item(id=1))
                 await session.commit()
                 return count, (await session.scalars(select(Item))).all()[0].id
+        """,
+        target="async",
+    )
+
+
+def test_schema_operations_on_a_connection_run_through_its_run_sync() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import Connection
+        engine = create_engine("sqlite://")
+
+        def reset(metadata):
+            with engine.begin() as conn:
+                metadata.drop_all(conn, checkfirst=True)
+                metadata.create_all(bind=conn)
+
+        def build(conn: Connection, metadata):
+            metadata.create_all(conn)
+        """,
+        """
+        from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+
+        async def reset(metadata):
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.drop_all, checkfirst=True)
+                await conn.run_sync(metadata.create_all)
+
+        async def build(conn: AsyncConnection, metadata):
+            await conn.run_sync(metadata.create_all)
         """,
         target="async",
     )

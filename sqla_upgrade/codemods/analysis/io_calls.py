@@ -232,10 +232,13 @@ class IoDetector:
         """``metadata.create_all(engine)`` and co.: I/O that needs ``run_sync``."""
         from sqla_upgrade.codemods.passes.schema_run_sync import (
             inspected_connectable,
+            schema_call_connection,
             schema_call_engine,
         )
 
         if schema_call_engine(self.connectables, call) is not None:
+            return True
+        if schema_call_connection(self.connectables, call) is not None:
             return True
         return inspected_connectable(self.transformer, self.connectables, call) is not None
 

@@ -49,27 +49,38 @@ from sqla_upgrade.codemods.names import qualified_names
 
 SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
 FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 
 def schema_call_engine(connectables: ConnectableResolver, call: cst.Call) -> cst.Arg | None:
     """The engine argument of ``metadata.create_all(engine)``, if the call is one."""
+    bind = _schema_bind(call)
+    if bind is not None and connectables.engine_evidence(bind.value) in KNOWN:
+        return bind
+    return None
+
+
+def schema_call_connection(connectables: ConnectableResolver, call: cst.Call) -> cst.Arg | None:
+    """The connection argument of ``metadata.create_all(conn)``, if the call is one."""
+    bind = _schema_bind(call)
+    if bind is None or schema_call_engine(connectables, call) is not None:
+        return None
+    return bind if connectables.connection_evidence(bind.value) in KNOWN else None
+
+
+def _schema_bind(call: cst.Call) -> cst.Arg | None:
     func = call.func
     if not (isinstance(func, cst.Attribute) and func.attr.value in SCHEMA_METHODS):
         return None
     for position, arg in enumerate(call.args):
-        is_bind = (arg.keyword is None and position == 0) or (
+        if (arg.keyword is None and position == 0 and not arg.star) or (
             arg.keyword is not None and arg.keyword.value == "bind"
-        )
-        if is_bind and connectables.engine_evidence(arg.value) in (
-            Evidence.PROOF,
-            Evidence.ASSUMED,
         ):
             return arg
     return None
 
 
 INSPECT = frozenset({"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"})
-KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 
 def inspected_connectable(
@@ -92,28 +103,55 @@ def inspected_connectable(
     return None
 
 
-def run_sync_block(engine: cst.BaseExpression, call: cst.Call, bind: cst.Arg) -> cst.With:
+def run_sync_block(
+    engine: cst.BaseExpression, call: cst.Call, bind: cst.Arg, connection: str = "conn"
+) -> cst.With:
     """``async with engine.begin() as conn: await conn.run_sync(metadata.create_all, ...)``."""
-    func = call.func
+    begin = cst.Call(func=cst.Attribute(value=engine, attr=cst.Name("begin")))
+    run_sync = run_sync_statement(cst.Name(connection), call, bind)
+    return cst.With(
+        items=[cst.WithItem(item=begin, asname=cst.AsName(name=cst.Name(connection)))],
+        body=cst.IndentedBlock(body=[run_sync]),
+        asynchronous=cst.Asynchronous(),
+    )
+
+
+def run_sync_statement(
+    connection: cst.BaseExpression, call: cst.Call, bind: cst.Arg
+) -> cst.SimpleStatementLine:
+    """``await conn.run_sync(metadata.create_all, ...)``, the other arguments kept."""
     rest = [a for a in call.args if a is not bind]
-    args = [cst.Arg(func), *rest]
+    args = [cst.Arg(call.func), *rest]
     args = [
         a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         if i < len(args) - 1
         else a.with_changes(comma=cst.MaybeSentinel.DEFAULT)
         for i, a in enumerate(args)
     ]
-    run_sync = cst.Call(
-        func=cst.Attribute(value=cst.Name("conn"), attr=cst.Name("run_sync")), args=args
-    )
-    begin = cst.Call(func=cst.Attribute(value=engine, attr=cst.Name("begin")))
-    return cst.With(
-        items=[cst.WithItem(item=begin, asname=cst.AsName(name=cst.Name("conn")))],
-        body=cst.IndentedBlock(
-            body=[cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])]
-        ),
-        asynchronous=cst.Asynchronous(),
-    )
+    run_sync = cst.Call(func=cst.Attribute(value=connection, attr=cst.Name("run_sync")), args=args)
+    return cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])
+
+
+def free_name(function: cst.CSTNode | None, *candidates: str) -> str:
+    """The first of ``candidates`` (then the last one numbered) that ``function`` does not
+    use: binding a used name would shadow the user's variable, or turn a global or
+    closure read local."""
+    if function is None:
+        return candidates[0]
+    used: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            used.add(node.value)
+
+    function.visit(Names())
+    for candidate in candidates:
+        if candidate not in used:
+            return candidate
+    number = 2
+    while f"{candidates[-1]}_{number}" in used:
+        number += 1
+    return f"{candidates[-1]}_{number}"
 
 
 class SchemaRunSyncPass(ScopeTracking):
@@ -131,14 +169,38 @@ class SchemaRunSyncPass(ScopeTracking):
         self.plan = plan_of(self.state)
         self.startup: list[cst.BaseStatement] = []
 
-    def _schema_statement(self, node: cst.SimpleStatementLine) -> tuple[cst.Call, cst.Arg] | None:
+    def _schema_statement(
+        self, node: cst.SimpleStatementLine
+    ) -> tuple[cst.Call, cst.Arg, str] | None:
+        """``metadata.create_all(engine)`` → its call, bind argument and ``"engine"`` (or
+        ``"connection"``)."""
         if len(node.body) != 1 or not isinstance(node.body[0], cst.Expr):
             return None
         call = node.body[0].value
         if not isinstance(call, cst.Call):
             return None
         bind = schema_call_engine(self.connectables, call)
-        return (call, bind) if bind is not None else None
+        if bind is not None:
+            return call, bind, "engine"
+        bind = schema_call_connection(self.connectables, call)
+        return (call, bind, "connection") if bind is not None else None
+
+    def _on_connection(
+        self,
+        original: cst.SimpleStatementLine,
+        updated: cst.SimpleStatementLine,
+        call: cst.Call,
+        bind: cst.Arg,
+    ) -> cst.BaseStatement:
+        """``metadata.create_all(conn)`` → ``await conn.run_sync(metadata.create_all)``."""
+        function = self.enclosing_function()
+        if function is None or (
+            function.asynchronous is None and not self.plan.is_async(self.function_qualname())
+        ):
+            return updated  # a synchronous connection stays one
+        self.count_rewrite()
+        statement = run_sync_statement(bind.value.deep_clone(), call, bind)
+        return statement.with_changes(leading_lines=updated.leading_lines)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self.inspections: list[tuple[cst.Call, cst.Call, str]] = []
@@ -188,9 +250,12 @@ class SchemaRunSyncPass(ScopeTracking):
         found = self._schema_statement(original_node)
         if found is None:
             return updated_node
-        call, bind = found
-        block = run_sync_block(bind.value.deep_clone(), call, bind)
+        call, bind, kind = found
         function = self.enclosing_function()
+        if kind == "connection":
+            return self._on_connection(original_node, updated_node, call, bind)
+        connection = free_name(function, "conn", "schema_conn")
+        block = run_sync_block(bind.value.deep_clone(), call, bind, connection)
         if function is not None:
             if function.asynchronous is None and not self.plan.is_async(self.function_qualname()):
                 self.todo(
