@@ -228,6 +228,30 @@ CASES = [
         "def f(session: Session):\n    return (\n        session.scalars(select(User)\n        .where(User.id > 1))\n        .all()\n    )\n",
         "select",
     ),
+    (
+        "getitem_slice",
+        "def f(session: Session):\n    return session.query(User)[2:5]\n",
+        "def f(session: Session):\n    return session.scalars(select(User).slice(2, 5)).all()\n",
+        "select",
+    ),
+    (
+        "getitem_computed_page",
+        "def f(session: Session, page, size):\n    return session.query(User.id).order_by(User.id)[page * size:page * size + size]\n",
+        "def f(session: Session, page, size):\n    return session.execute(select(User.id).order_by(User.id).slice(page * size, page * size + size)).all()\n",
+        "select",
+    ),
+    (
+        "getitem_head_and_tail",
+        "def f(session: Session):\n    return session.query(User)[:3], session.query(User)[3:]\n",
+        "def f(session: Session):\n    return session.scalars(select(User).limit(3)).all(), session.scalars(select(User).slice(3, None)).all()\n",
+        "select",
+    ),
+    (
+        "getitem_index",
+        "def f(session: Session, i):\n    return session.query(User)[0], session.query(User)[4], session.query(User)[i]\n",
+        "def f(session: Session, i):\n    return session.scalars(select(User).limit(1)).all()[0], session.scalars(select(User).slice(4, 5)).all()[0], session.scalars(select(User).slice(i, i + 1)).all()[0]\n",
+        "select",
+    ),
 ]
 
 
@@ -329,6 +353,11 @@ def test_query_passed_to_helper_is_left_whole() -> None:
         ("session.query(User).filter(User.id > 1).get(1)", "get() after filter"),
         ("session.query(User, Address).delete()", "bulk delete()"),
         ("session.query(User).frobnicate().all()", "frobnicate"),
+        ("session.query(User)[-1]", "negative Query indexes"),
+        ("session.query(User)[:-2]", "negative Query indexes"),
+        ("session.query(User)[::2]", "step"),
+        ("session.query(User)[4:2]", "empty slice"),
+        ("session.query(User)[thing():3]", "computed by calls"),
     ],
 )
 def test_unmappable_chains_are_left_whole_with_todo(chain: str, reason: str) -> None:

@@ -32,6 +32,10 @@ Safety:
 * ``first()`` keeps its ``LIMIT 1``; ``scalar()`` keeps "one row or error";
   ``count()`` counts the query's own rows through a subquery; ``get()`` keeps its
   options; ``update()``/``delete()`` keep ``synchronize_session`` and return the row count.
+* ``query[a:b]`` is legacy ``list(query.slice(a, b))`` and ``query[i]`` is
+  ``list(query[i:i + 1])[0]``: the same ``slice()`` on the statement, read with ``.all()``.
+  Bounds are taken as the non-negative offsets legacy required; negative literals, steps
+  and literal empty slices (legacy returned ``[]`` without a query) are refused.
 * A query stored in a variable is rewritten only when every assignment and every use
   of the variable is understood; otherwise the whole chain is left as it is, with a
   TODO. The same holds for a chain containing a method with no exact 2.0 form
@@ -193,6 +197,8 @@ class QueryToSelectPass(Pass):
         self._assumed_reported: set[str] = set()
         self._imports_added: set[str] = set()
         self._plans: dict[int, tuple[Chain, Any]] = {}
+        #: ``query[...]`` subscripts whose query became a list: id → keep ``[0]`` (an index)
+        self._subscripts: dict[int, bool] = {}
         #: functions of this module returning a query, with the facts of what they return
         self.factories: dict[str, FactoryInfo] = {}
 
@@ -225,6 +231,18 @@ class QueryToSelectPass(Pass):
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
         return self._leave_expression(original_node, updated_node)
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        """``query[2:5]`` / ``query[3]``: the query became the list of the sliced rows."""
+        index = self._subscripts.pop(id(original_node), None)
+        if index is None:
+            return updated_node
+        if not index:
+            return updated_node.value
+        first = cst.SubscriptElement(cst.Index(cst.Integer("0")))
+        return updated_node.with_changes(slice=[first])
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         info = self.variable_of_access(original_node)
@@ -773,6 +791,9 @@ class QueryToSelectPass(Pass):
 
     def _plan_open(self, chain: Chain, facts: QueryFacts) -> Any:
         top = chain.top
+        subscript = self._subscript_of(top)
+        if subscript is not None:
+            return self._plan_subscript(subscript, facts)
         if self.iteration_context(top):
             self._need_session(facts)
             return lambda c: self.result_object(facts, self.statement(c, facts))
@@ -787,6 +808,55 @@ class QueryToSelectPass(Pass):
             "this Query object is returned or passed on, so its consumers cannot be rewritten "
             "with it; convert it and its consumers together"
         )
+
+    def _subscript_of(self, node: cst.CSTNode) -> cst.Subscript | None:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Subscript) and parent.value is node and len(parent.slice) == 1:
+            return parent
+        return None
+
+    def _plan_subscript(self, subscript: cst.Subscript, facts: QueryFacts) -> Any:
+        """``query[a:b]`` is ``list(query.slice(a, b))``; ``query[i]`` is
+        ``list(query[i:i + 1])[0]`` (legacy ``Query.__getitem__``)."""
+        element = subscript.slice[0].slice
+        if isinstance(element, cst.Slice):
+            if element.step is not None:
+                raise Refusal("a Query sliced with a step: slice the list of rows instead")
+            bounds = [element.lower, element.upper]
+            if any(_negative(b) for b in bounds):
+                raise Refusal(
+                    "negative Query indexes are not accepted by SQL; order the query the other way"
+                )
+            lower, upper = bounds
+            if (
+                isinstance(lower, cst.Integer)
+                and isinstance(upper, cst.Integer)
+                and upper.evaluated_value <= lower.evaluated_value
+            ):
+                raise Refusal("an empty slice of a Query runs no query; write [] instead")
+        else:
+            assert isinstance(element, cst.Index)
+            index = element.value
+            if _negative(index):
+                raise Refusal(
+                    "negative Query indexes are not accepted by SQL; order the query the other way"
+                )
+            bounds = [index, _plus_one(index)]
+        if any(b is not None and _calls_something(b) for b in bounds):
+            raise Refusal("a Query subscript computed by calls: slice with .slice() instead")
+        self._need_session(facts)
+        self._subscripts[id(subscript)] = not isinstance(element, cst.Slice)
+        args = [cst.Arg(b if b is not None else cst.Name("None")) for b in bounds]
+
+        def rewrite(chain: Chain) -> cst.BaseExpression:
+            stmt = self.statement(chain, facts)
+            if (bounds[0] is None or _is_zero(bounds[0])) and bounds[1] is not None:
+                sliced = method(stmt, "limit", [cst.Arg(bounds[1])])
+            else:
+                sliced = method(stmt, "slice", with_separators(args))
+            return method(self.result_object(facts, sliced), "all")
+
+        return rewrite
 
     def _assigned_key(self, node: cst.CSTNode) -> tuple[int, str] | None:
         parent = self.get_metadata(ParentNodeProvider, node, None)
@@ -1156,6 +1226,38 @@ def _builds_subquery(call: cst.Call) -> bool:
             return False
         node = func.value
     return False
+
+
+def _negative(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
+
+
+def _calls_something(node: cst.BaseExpression) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = True
+
+    node.visit(Finder())
+    return found
+
+
+def _is_zero(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Integer) and node.evaluated_value == 0
+
+
+def _plus_one(index: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(index, cst.Integer):
+        return cst.Integer(str(index.evaluated_value + 1))
+    return cst.BinaryOperation(
+        left=index.deep_clone(),
+        operator=cst.Add(
+            whitespace_before=cst.SimpleWhitespace(" "), whitespace_after=cst.SimpleWhitespace(" ")
+        ),
+        right=cst.Integer("1"),
+    )
 
 
 def _keep_terminal_layout(chain: Chain, value: cst.BaseExpression) -> cst.BaseExpression:
