@@ -74,6 +74,8 @@ class _Pending:
         self.providers: dict[str, list[str]] = {}  # function -> callees of what it returns/yields
         self.bases: dict[str, list[str]] = {}  # class -> qualified bases
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
+        #: class given ``query = session.query_property()`` -> that (scoped) session
+        self.query_properties: dict[str, str] = {}
 
 
 class _ModuleCollector:
@@ -141,6 +143,22 @@ class _ModuleCollector:
         for target in targets:
             if isinstance(target, ast.Name):
                 self.bind(f"{scope}.{target.id}", value)
+            elif isinstance(target, ast.Attribute) and target.attr == "query":
+                owner = self.qualify(target.value)
+                if owner is not None:
+                    self.query_property(owner, value)
+
+    def query_property(self, owner: str, value: ast.expr) -> None:
+        """``Base.query = db_session.query_property()``: ``Model.query`` of every class
+        derived from ``Base`` is a ``Query`` on ``db_session``."""
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "query_property"
+        ):
+            session = self.qualify(value.func.value)
+            if session is not None:
+                self.pending.query_properties[owner] = session
 
     def bind(self, qualname: str, value: ast.expr) -> None:
         if isinstance(value, ast.Call):
@@ -252,6 +270,8 @@ class _ModuleCollector:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = [t.id for t in targets if isinstance(t, ast.Name)]
         value = stmt.value
+        if "query" in names and value is not None:
+            self.query_property(model.qualname, value)
         if (
             "__tablename__" in names
             and isinstance(value, ast.Constant)
@@ -450,6 +470,7 @@ class IndexBuilder:
 
     def build(self) -> ProjectIndex:
         self.index.metadata_binds = dict(self.pending.binds)
+        self.index.query_properties = dict(self.pending.query_properties)
         self._resolve_objects()
         self._resolve_models()
         return self.index

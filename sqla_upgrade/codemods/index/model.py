@@ -95,6 +95,8 @@ class ProjectIndex:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     #: bound MetaData objects and declarative bases (1.x ``bind=``) → the engine's name
     metadata_binds: dict[str, str] = field(default_factory=dict)
+    #: classes given ``query = session.query_property()`` → that session's name
+    query_properties: dict[str, str] = field(default_factory=dict)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
 

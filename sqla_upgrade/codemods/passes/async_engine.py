@@ -43,6 +43,7 @@ from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -116,6 +117,7 @@ class AsyncEnginePass(Pass):
         b"Engine",
         b"Connection",
         b"listen",
+        b"query_property",
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
@@ -141,6 +143,42 @@ class AsyncEnginePass(Pass):
         if names & EVENT_REGISTRATION:
             return self._event_target(original_node, updated_node)
         return updated_node
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        """``Base.query = db_session.query_property()``: ``async_scoped_session`` has no
+        ``query_property()`` (the module would fail at import), and ``Model.query`` has no
+        asyncio form: its uses became ``select()`` run by the session."""
+        if not self._is_query_property(original_node):
+            return updated_node
+        self.count_rewrite()
+        self.note(
+            original_node,
+            "removed Model.query (query_property): an AsyncSession has none; its uses now "
+            "run select() on the session",
+        )
+        return cst.RemovalSentinel.REMOVE
+
+    def _is_query_property(self, statement: cst.SimpleStatementLine) -> bool:
+        if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
+            return False
+        assign = statement.body[0]
+        value = assign.value
+        if not (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "query_property"
+        ):
+            return False
+        targets = [t.target for t in assign.targets]
+        queried = all(
+            (isinstance(t, cst.Attribute) and t.attr.value == "query")
+            or (isinstance(t, cst.Name) and t.value == "query")
+            for t in targets
+        )
+        session = value.func.value
+        return queried and self.connectables.sessions.kind(session) is ObjectKind.SCOPED_SESSION
 
     def _rename(self, call: cst.Call, new_name: str) -> cst.Call:
         AddImportsVisitor.add_needed_import(self.context, ASYNCIO, new_name)

@@ -345,7 +345,7 @@ class QueryToSelectPass(Pass):
                 session=receiver,
                 entities=link.args,
             )
-        if self.flask_db_for_model(receiver) is not None:
+        if self.flask_db_for_model(receiver) is not None or self.query_property_session(receiver):
             return Chain(top=top, base_kind=BaseKind.MODEL, base=link.node, model=receiver)
         return None
 
@@ -402,19 +402,47 @@ class QueryToSelectPass(Pass):
                 return found
         return None
 
+    def query_property_session(self, node: cst.BaseExpression) -> str | None:
+        """``Model.query`` from ``Base.query = db_session.query_property()``: the qualified
+        name of ``db_session``."""
+        name = self.entities.model_name(node)
+        if name is None and isinstance(node, cst.Name) and node.value == "cls":
+            name = self._enclosing_model()
+        return self._query_property_of(name, set()) if name else None
+
+    def _query_property_of(self, qualname: str, seen: set[str]) -> str | None:
+        index = self.state.index
+        resolved = index.resolve_alias(qualname)
+        if resolved in seen:
+            return None
+        seen.add(resolved)
+        if resolved in index.query_properties:
+            return index.resolve_alias(index.query_properties[resolved])
+        facts = index.model(resolved)
+        for base in facts.bases if facts else ():
+            found = self._query_property_of(base, seen)
+            if found:
+                return found
+        return None
+
     def db_expression(self, db_qualname: str) -> cst.BaseExpression:
         """A name for the Flask-SQLAlchemy object in this module, importing it if needed."""
+        return self.local_expression(db_qualname, "Flask-SQLAlchemy object")
+
+    def local_expression(self, qualname: str, what: str) -> cst.BaseExpression:
+        """A name for the module-level object ``qualname`` in this module, importing it
+        if needed."""
         index = self.state.index
         module = index.modules.get(self.state.module_name)
+        owner, _, attr = qualname.rpartition(".")
         if module is not None:
-            if index.resolve_alias(f"{module.name}.db") == db_qualname:
-                return cst.Name("db")
+            if index.resolve_alias(f"{module.name}.{attr}") == qualname:
+                return cst.Name(attr)
             for local, imported in module.imports.items():
-                if index.resolve_alias(imported) == db_qualname:
+                if index.resolve_alias(imported) == qualname:
                     return cst.Name(local)
-        owner, _, attr = db_qualname.rpartition(".")
         if module is not None and attr in module.imports:
-            raise Refusal(f"the name {attr!r} is taken here; import the Flask-SQLAlchemy object")
+            raise Refusal(f"the name {attr!r} is taken here; import the {what}")
         AddImportsVisitor.add_needed_import(self.context, owner, attr)
         return cst.Name(attr)
 
@@ -441,14 +469,15 @@ class QueryToSelectPass(Pass):
         elif chain.base_kind is BaseKind.MODEL:
             assert chain.model is not None
             db = self.flask_db_for_model(chain.model)
-            assert db is not None
+            session = None if db else self.query_property_session(chain.model)
             facts = QueryFacts(
-                session=None,
+                session=self.local_expression(session, "session") if session else None,
                 entity_kinds=[EntityKind.MAPPER],
                 model=self.entities.model_name(chain.model) or self._enclosing_model(),
                 entity_node=chain.model,
             )
-            facts.db = _DbMarker(db)  # type: ignore[assignment]
+            if db is not None:
+                facts.db = _DbMarker(db)  # type: ignore[assignment]
         else:
             facts = self._session_facts(chain)
         self._apply_builders(chain, facts)
