@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "legacy_programs"
-PROGRAMS = ("plain_orm", "flask_models", "core_13")
+PROGRAMS = ("plain_orm", "flask_models", "core_13", "recipes")
 EXPECTED = "expected_output.txt"
 LEGACY_PYTHON_ENV = "SQLA_UPGRADE_LEGACY_PYTHON"
 TIMEOUT = 300
@@ -58,7 +58,8 @@ runpy.run_path(script, run_name="__main__")
 # What must not survive the migration (searched in code, comments and strings blanked).
 LEGACY_PATTERNS = {
     ".query(": re.compile(r"\.query\s*\("),
-    "Model.query access": re.compile(r"\b\w+\.query\b(?!\s*\()"),
+    # reading Model.query (defining it with query_property() is still valid 2.0)
+    "Model.query access": re.compile(r"\b\w+\.query\b(?!\s*\()(?!\s*=[^=])"),
     "select([": re.compile(r"\bselect\s*\(\s*\["),
 }
 
@@ -110,6 +111,20 @@ LEGACY_FEATURES = {
         "MetaData(bind=engine)",
         "metadata.create_all()",
         "sessionmaker(bind=engine, autocommit=False)",
+    ],
+    "recipes": [
+        "Base.query = db_session.query_property()",
+        "cls.query.filter_by(",
+        "Author.query.get(2)",
+        ".order_by(Book.id)[start:start + size]",
+        ".order_by(Book.title)[0]",
+        '[:2]',
+        '[7:]',
+        'conn.execute(events.insert(), kind="seed", detail="authors")',
+        '{"kind": "seed", "detail": "books"}, {"kind": "seed", "detail": "done"})',
+        "events.select().where(",
+        "engine.table_names()",
+        'engine.has_table("books")',
     ],
 }
 

@@ -135,3 +135,82 @@ def test_autocommit_session_is_todo() -> None:
         "from sqlalchemy.orm import sessionmaker\n# TODO(sqla-upgrade): autocommit=True sessions were removed in 2.0: drop it and commit explicitly or wrap work in `with session.begin():`\nSession = sessionmaker(autocommit=True)\nOther = sessionmaker(autocommit=False)\n",
         todos=["autocommit=True"],
     )
+
+
+def test_keyword_and_several_dict_parameters_become_one_argument() -> None:
+    check_transformed(
+        ENGINE
+        + "def seed(users):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        conn.execute(users.insert(), name='a', age=3)\n"
+        + "        conn.execute(users.insert(), {'name': 'b'}, {'name': 'c'})\n"
+        + "        conn.execute(text('UPDATE users SET age = :a'), a=4, execution_options={})\n",
+        ENGINE
+        + "def seed(users):\n"
+        + "    with engine.connect() as conn:\n"
+        + '        conn.execute(users.insert(), {"name": \'a\', "age": 3})\n'
+        + "        conn.commit()\n"
+        + "        conn.execute(users.insert(), [{'name': 'b'}, {'name': 'c'}])\n"
+        + "        conn.commit()\n"
+        + '        conn.execute(text(\'UPDATE users SET age = :a\'), {"a": 4}, execution_options={})\n'
+        + "        conn.commit()\n",
+    )
+
+
+def test_session_keywords_and_single_parameters_are_left_alone() -> None:
+    check_noop(
+        "from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n"
+        "def f(session: Session, conn, users, rows):\n"
+        "    session.execute(text('SELECT 1'), {'a': 1}, bind_arguments={'mapper': users})\n"
+        "    conn.execute(users.select(), {'id': 1})\n"
+        "    conn.execute(users.insert(), rows)\n"
+        "    conn.commit()\n"
+    )
+
+
+def test_mixed_parameters_are_left_with_a_todo() -> None:
+    check_transformed(
+        ENGINE + "def f(users, conn):\n    conn.execute(users.insert(), {'a': 1}, b=2)\n",
+        ENGINE
+        + "def f(users, conn):\n"
+        + "    # TODO(sqla-upgrade): execute() with mixed parameters: pass one dictionary\n"
+        + "    conn.execute(users.insert(), {'a': 1}, b=2)\n",
+        todos=["mixed parameters"],
+    )
+
+
+def test_reads_on_a_connection_need_no_commit_and_no_todo() -> None:
+    check_noop(
+        ENGINE
+        + "from sqlalchemy import exists, func\n"
+        + "def f(users):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        a = conn.execute(select(func.count()).select_from(users).group_by(users.c.id)).all()\n"
+        + "        b = conn.execute(users.select().where(users.c.id > 1).order_by(users.c.id)).all()\n"
+        + "        c = conn.execute(text('SELECT 1').columns(users.c.id)).all()\n"
+        + "        d = conn.execute(select(exists().where(users.c.id == 1))).scalar()\n"
+        + "    return a, b, c, d\n"
+    )
+
+
+def test_engine_inspection_shortcuts_use_the_inspector() -> None:
+    check_transformed(
+        ENGINE
+        + "def tables(conn):\n"
+        + "    if not engine.has_table('users', schema='main'):\n"
+        + "        return []\n"
+        + "    return engine.table_names() + engine.table_names(connection=conn)\n",
+        "from sqlalchemy import inspect, create_engine, select, text\n"
+        + "engine = create_engine('sqlite://')\n"
+        + "def tables(conn):\n"
+        + "    if not inspect(engine).has_table('users', schema='main'):\n"
+        + "        return []\n"
+        + "    return inspect(engine).get_table_names() + inspect(conn).get_table_names()\n",
+    )
+
+
+def test_table_names_of_other_objects_are_left_alone() -> None:
+    check_noop(
+        "def f(catalog, inspector):\n"
+        "    return catalog.table_names(), inspector.has_table('users')\n"
+    )

@@ -11,6 +11,7 @@ from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocom
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
 from sqla_upgrade.codemods.passes.eager_relationships import EagerRelationshipsPass
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
+from sqla_upgrade.codemods.passes.engine_inspection import EngineInspectionPass
 from sqla_upgrade.codemods.passes.flask_async_session import FlaskAsyncSessionPass
 from sqla_upgrade.codemods.passes.init_collections import InitCollectionsPass
 from sqla_upgrade.codemods.passes.query_to_select import QueryToSelectPass
@@ -28,6 +29,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     BoundMetadataPass,
     QueryToSelectPass,
     EngineExecutePass,
+    EngineInspectionPass,
     RowMappingPass,
     RawSqlPass,
     ConnectionAutocommitPass,

@@ -57,7 +57,18 @@ DML_FUNCTIONS = frozenset(
         "sqlalchemy.dialects.mysql.insert",
     }
 )
-READ_FUNCTIONS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.exists"})
+READ_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.select",
+        "sqlalchemy.sql.select",
+        "sqlalchemy.sql.expression.select",
+        "sqlalchemy.exists",
+        "sqlalchemy.sql.exists",
+        "sqlalchemy.union",
+        "sqlalchemy.union_all",
+    }
+)
+TEXT_KEEPING = frozenset({"bindparams", "columns", "execution_options"})
 TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 EXECUTING = frozenset({"execute", "exec_driver_sql"})
 TRANSACTION_METHODS = frozenset(
@@ -139,36 +150,20 @@ class ConnectionAutocommitPass(Pass):
     def _statement_changes_data(self, statement: cst.BaseExpression) -> bool | None:
         if isinstance(statement, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
             return _sql_changes_data(statement)
-        if isinstance(statement, cst.Call):
-            names = qualified_names(self, statement.func)
+        root, methods = _unchain(statement)
+        if isinstance(root, cst.Call):
+            names = qualified_names(self, root.func)
             if names & DML_FUNCTIONS:
                 return True
             if names & READ_FUNCTIONS:
-                return False
-            if names & TEXT and statement.args:
-                return self._statement_changes_data(statement.args[0].value)
-            func = statement.func
-            if isinstance(func, cst.Attribute):
-                if func.attr.value in ("insert", "update", "delete"):
-                    return True
-                if func.attr.value in ("select", "where", "order_by", "limit", "join", "filter"):
-                    root = _root_call(func.value)
-                    return self._statement_changes_data(root) if root is not None else False
-                if func.attr.value in (
-                    "values",
-                    "returning",
-                    "on_conflict_do_nothing",
-                    "on_conflict_do_update",
-                    "on_duplicate_key_update",
-                    "execution_options",
-                    "bindparams",
-                    "columns",
-                ):
-                    return (
-                        self._statement_changes_data(func.value)
-                        if isinstance(func.value, cst.Call)
-                        else None
-                    )
+                return False  # whatever is chained on a SELECT, it stays one
+            if names & TEXT and root.args and not methods_change_kind(methods):
+                return self._statement_changes_data(root.args[0].value)
+            return None
+        if methods and methods[0] in ("insert", "update", "delete"):
+            return True  # ``users.insert().values(...)``
+        if methods and methods[0] == "select":
+            return False  # ``users.select().where(...)``
         return None
 
     def leave_SimpleStatementLine(
@@ -188,13 +183,21 @@ class ConnectionAutocommitPass(Pass):
         return cst.FlattenSentinel([updated_node, commit])
 
 
-def _root_call(node: cst.BaseExpression) -> cst.BaseExpression | None:
+def _unchain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]]:
+    """``users.select().where(c).limit(3)`` → ``(users, ["select", "where", "limit"])``;
+    ``select(t).where(c)`` → ``(select(t), ["where"])``."""
+    methods: list[str] = []
     while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        inner = node.func.value
-        if not isinstance(inner, cst.Call):
-            return node
-        node = inner
-    return node
+        methods.append(node.func.attr.value)
+        node = node.func.value
+    methods.reverse()
+    return node, methods
+
+
+def methods_change_kind(methods: list[str]) -> bool:
+    """Methods on ``text()`` that keep it the same SQL (``columns()`` makes it a
+    ``TextualSelect`` of the same text)."""
+    return any(m not in TEXT_KEEPING for m in methods)
 
 
 def _sql_changes_data(value: cst.BaseExpression) -> bool | None:

@@ -6,18 +6,24 @@ Before::
     session.execute("UPDATE users SET active = :a", {"a": True})
     conn.execute("SELECT * FROM users WHERE id = %s", 5)
     conn.execute("DELETE FROM users WHERE id = %(id)s", id=5)
+    conn.execute(users.insert(), name="ann")
+    conn.execute(users.insert(), {"name": "a"}, {"name": "b"})
 
 After::
 
     session.execute(text("UPDATE users SET active = :a"), {"a": True})
     conn.exec_driver_sql("SELECT * FROM users WHERE id = %s", (5,))
     conn.exec_driver_sql("DELETE FROM users WHERE id = %(id)s", {"id": 5})
+    conn.execute(users.insert(), {"name": "ann"})
+    conn.execute(users.insert(), [{"name": "a"}, {"name": "b"}])
 
 Safety: 1.x ``Session.execute(str)`` already treated the string as ``text()`` (``:name``
 parameters), so ``text()`` keeps its meaning. 1.x ``Connection.execute(str)`` passed the
 string to the driver with the driver's own parameter style (``%s``, ``?``), which is what
 ``exec_driver_sql()`` does; positional and keyword parameters are packed the way 1.x
-did. Only literal strings (or names bound once to one) are touched: a variable that may
+did; so are the keyword and several-dictionary parameters 1.x took for statement
+objects, which 2.0's ``Connection.execute(statement, parameters)`` refuses (session
+keywords are bind arguments, not parameters, and stay). Only literal strings (or names bound once to one) are touched: a variable that may
 hold a ``text()`` or ``select()`` object is left alone.
 """
 
@@ -60,9 +66,11 @@ class RawSqlPass(Pass):
             return updated_node
         if not original_node.args or original_node.args[0].keyword or original_node.args[0].star:
             return updated_node
-        if not self._is_sql_string(original_node.args[0].value):
-            return updated_node
         owner = func.value
+        if not self._is_sql_string(original_node.args[0].value):
+            if self.connectables.connection_evidence(owner) in (Evidence.PROOF, Evidence.ASSUMED):
+                return self._packed_parameters(original_node, updated_node)
+            return updated_node
         if self.sessions.evidence(owner) in (Evidence.PROOF, Evidence.ASSUMED):
             return self._session_text(updated_node)
         if self.connectables.connection_evidence(owner) in (Evidence.PROOF, Evidence.ASSUMED):
@@ -123,11 +131,7 @@ class RawSqlPass(Pass):
             elements = [cst.Element(a.value) for a in positional]
             args.append(cst.Arg(cst.Tuple(with_tuple_commas(elements))))
         elif keywords:
-            pairs = [
-                cst.DictElement(cst.SimpleString(repr(a.keyword.value)), a.value)  # type: ignore[union-attr]
-                for a in keywords
-            ]
-            args.append(cst.Arg(cst.Dict(with_dict_commas(pairs))))
+            args.append(cst.Arg(keyword_dict(keywords, _quote_of(sql.value))))
         self.count_rewrite()
         new = cst.Call(
             func=func.with_changes(attr=cst.Name("exec_driver_sql")), args=with_separators(args)
@@ -135,6 +139,48 @@ class RawSqlPass(Pass):
         if func.attr.value == "scalar":
             return cst.Call(func=cst.Attribute(value=new, attr=cst.Name("scalar")))
         return new
+
+    def _packed_parameters(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        """``conn.execute(stmt, name="x")`` → ``conn.execute(stmt, {"name": "x"})`` and
+        ``conn.execute(stmt, {...}, {...})`` → ``conn.execute(stmt, [{...}, {...}])``: 2.0
+        takes one dictionary (or a list of them) where 1.x took keywords or several."""
+        rest = call.args[1:]
+        keywords = [a for a in rest if a.keyword is not None and a.keyword.value not in KEPT]
+        kept = [a for a in rest if a.keyword is not None and a.keyword.value in KEPT]
+        positional = [a for a in rest if a.keyword is None]
+        if not keywords and len(positional) < 2:
+            return call
+        if any(a.star for a in rest) or (keywords and positional):
+            self.todo(original, "execute() with mixed parameters: pass one dictionary")
+            return call
+        if keywords:
+            packed = cst.Arg(keyword_dict(keywords, '"'))
+        else:
+            elements = [cst.Element(a.value) for a in positional]
+            packed = cst.Arg(cst.List(with_tuple_commas(elements)))
+        self.count_rewrite()
+        first = call.args[0]
+        return call.with_changes(args=with_separators([first, packed, *kept]))
+
+
+#: ``Connection.execute()`` keywords that keep their meaning in 2.0
+KEPT = frozenset({"parameters", "execution_options"})
+
+
+def keyword_dict(keywords: list[cst.Arg], quote: str) -> cst.Dict:
+    """``name=value, ...`` → ``{"name": value, ...}``."""
+    pairs = [
+        cst.DictElement(cst.SimpleString(f"{quote}{a.keyword.value}{quote}"), a.value)  # type: ignore[union-attr]
+        for a in keywords
+    ]
+    return cst.Dict(with_dict_commas(pairs))
+
+
+def _quote_of(value: cst.BaseExpression) -> str:
+    """The quote of a literal string (so keys added beside it match), else ``"``."""
+    if isinstance(value, cst.SimpleString) and value.value[-1:] in ("'", '"'):
+        return value.value[-1]
+    return '"'
 
 
 def _is_scalar_literal(value: cst.BaseExpression) -> bool:
