@@ -152,7 +152,7 @@ def test_keyword_and_several_dict_parameters_become_one_argument() -> None:
         + "        conn.commit()\n"
         + "        conn.execute(users.insert(), [{'name': 'b'}, {'name': 'c'}])\n"
         + "        conn.commit()\n"
-        + '        conn.execute(text(\'UPDATE users SET age = :a\'), {"a": 4}, execution_options={})\n'
+        + "        conn.execute(text('UPDATE users SET age = :a'), {\"a\": 4}, execution_options={})\n"
         + "        conn.commit()\n",
     )
 

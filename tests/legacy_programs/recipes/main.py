@@ -9,9 +9,11 @@ from database import DB_DIR, Author, Book, db_session, engine, events, init_db
 
 
 def seed():
-    for name, titles in (("le guin", ["Earthsea", "The Dispossessed", "Lathe"]),
-                         ("herbert", ["Dune", "Children of Dune"]),
-                         ("banks", ["Excession", "Look to Windward", "Matter", "Surface Detail"])):
+    for name, titles in (
+        ("le guin", ["Earthsea", "The Dispossessed", "Lathe"]),
+        ("herbert", ["Dune", "Children of Dune"]),
+        ("banks", ["Excession", "Look to Windward", "Matter", "Surface Detail"]),
+    ):
         author = Author(name=name)
         db_session.add(author)
         for position, title in enumerate(titles):
@@ -19,12 +21,14 @@ def seed():
     db_session.commit()
     with engine.connect() as conn:
         conn.execute(events.insert(), kind="seed", detail="authors")
-        conn.execute(events.insert(), {"kind": "seed", "detail": "books"}, {"kind": "seed", "detail": "done"})
+        conn.execute(
+            events.insert(), {"kind": "seed", "detail": "books"}, {"kind": "seed", "detail": "done"}
+        )
 
 
 def page(number, size=3):
     start = (number - 1) * size
-    return Book.query.order_by(Book.id)[start:start + size]
+    return Book.query.order_by(Book.id)[start : start + size]
 
 
 def report():
