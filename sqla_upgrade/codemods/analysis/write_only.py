@@ -88,8 +88,12 @@ class WriteOnlyPlan:
 
 
 def write_only_plan(state: FileState) -> WriteOnlyPlan:
+    """The project's plan; an empty one when the ``await`` pass, which makes the reading
+    functions async (and awaits their callers), is not part of the run."""
     plan = getattr(state.index, "write_only_plan", None)
-    return plan if isinstance(plan, WriteOnlyPlan) else WriteOnlyPlan()
+    options = state.options
+    awaited = (not options.only or "await" in options.only) and "await" not in options.skip
+    return plan if isinstance(plan, WriteOnlyPlan) and awaited else WriteOnlyPlan()
 
 
 def deletes_children(cascade: str | None) -> bool:
@@ -280,7 +284,10 @@ class DynamicUseCollector(ScopeTracking):
         if use == "mutation":
             return None
         if use is None:
-            return "used as a value"
+            holder = self._parent(node)
+            if isinstance(holder, cst.AssignTarget | cst.AugAssign | cst.Del):
+                return "assigned"
+            return "used as a value (not a query this tool rewrites)"
         if self.lambdas:
             return "read in a lambda"
         function = self.function_qualname()

@@ -105,7 +105,7 @@ class DynamicWriteOnlyPass(ScopeTracking):
         value = self._declaration(original_node, updated_node.target, updated_node.value)
         if value is None:
             return updated_node
-        annotation = self._write_only_annotation(updated_node.annotation.annotation)
+        annotation = self._write_only_annotation(original_node.annotation.annotation)
         if annotation is not None:
             updated_node = updated_node.with_changes(
                 annotation=updated_node.annotation.with_changes(annotation=annotation)
