@@ -573,6 +573,100 @@ def test_deletes() -> None:
     )
 
 
+def test_flask() -> None:
+    """Flask-SQLAlchemy: `db.relationship`, reads in views, `db.session.delete` of the owner."""
+    before = {
+        "app.ext": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+        """,
+        "app.models": """
+            from app.ext import db
+
+
+            class Customer(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                orders = db.relationship("Order", backref="customer", lazy="dynamic", cascade="all, delete-orphan")
+
+
+            class Order(db.Model):
+                id = db.Column(db.Integer, primary_key=True)
+                total = db.Column(db.Integer)
+                customer_id = db.Column(db.Integer, db.ForeignKey("customer.id"))
+        """,
+        "app.views": """
+            # views
+            from flask import Blueprint, jsonify
+
+            from app.ext import db
+            from app.models import Customer, Order
+
+            bp = Blueprint("shop", __name__)
+
+
+            @bp.route("/customers/<int:id>")
+            def show(id):
+                customer = db.get_or_404(Customer, id)
+                return jsonify(count=customer.orders.count(), big=[o.total for o in customer.orders.filter(Order.total > 50)])
+
+
+            @bp.route("/customers/<int:id>", methods=["DELETE"])
+            def remove(id):
+                customer = Customer.query.get_or_404(id)
+                db.session.delete(customer)
+                db.session.commit()
+                return "", 204
+        """,
+    }
+    check_project(
+        before,
+        {
+            "app.models": """
+                from app.ext import db
+
+
+                class Customer(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+                    orders = db.relationship("Order", backref="customer", lazy="write_only", cascade="all, delete-orphan", passive_deletes=True)
+
+
+                class Order(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+                    total = db.Column(db.Integer)
+                    customer_id = db.Column(db.Integer, db.ForeignKey("customer.id"))
+            """,
+            "app.views": """
+                # views
+                from flask import Blueprint, jsonify
+
+                from app.ext import async_session, db, get_or_404
+                from app.models import Customer, Order
+                from sqlalchemy.ext.asyncio import async_object_session
+                from sqlalchemy import func, select
+
+                bp = Blueprint("shop", __name__)
+
+
+                @bp.route("/customers/<int:id>")
+                async def show(id):
+                    customer = await get_or_404(Customer, id)
+                    return jsonify(count=await async_object_session(customer).scalar(select(func.count()).select_from(customer.orders.select().subquery())), big=[o.total for o in await async_object_session(customer).scalars(customer.orders.select().where(Order.total > 50))])
+
+
+                @bp.route("/customers/<int:id>", methods=["DELETE"])
+                async def remove(id):
+                    customer = await get_or_404(Customer, id)
+                    for _dependent in await async_session.scalars(customer.orders.select()):
+                        await async_session.delete(_dependent)
+                    await async_session.delete(customer)
+                    await async_session.commit()
+                    return "", 204
+            """,
+        },
+    )
+
+
 def test_kept_property() -> None:
     """A property cannot await: the relationship keeps the run_sync route."""
     before = {
@@ -1158,3 +1252,98 @@ def test_kept_merge() -> None:
         },
     )
     assert any("session.merge() at app/views.py:13" in note for note in _kept_note(before))
+
+
+def test_kept_delete_of_helper_result() -> None:
+    """The deleted object comes from a helper: its model is not known."""
+    before = {
+        "app.models": """
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy.orm import declarative_base, relationship
+
+            Base = declarative_base()
+
+
+            class User(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+                posts = relationship("Post", lazy="dynamic", order_by="Post.id")
+
+
+            class Post(Base):
+                __tablename__ = "posts"
+                id = Column(Integer, primary_key=True)
+                title = Column(String)
+                user_id = Column(ForeignKey("users.id"))
+        """,
+        "app.views": """
+            # views
+            from sqlalchemy.orm import Session
+
+            from app.models import User
+
+
+            def count(session: Session, user_id):
+                user = session.get(User, user_id)
+                return user.posts.count()
+
+
+            def find(session, user_id):
+                return session.get(User, user_id)
+
+
+            def remove(session: Session, user_id):
+                user = find(session, user_id)
+                session.delete(user)
+                session.commit()
+        """,
+    }
+    check_project(
+        before,
+        {
+            "app.models": """
+                from sqlalchemy import Column, ForeignKey, Integer, String
+                from sqlalchemy.orm import declarative_base, relationship
+
+                Base = declarative_base()
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id = Column(Integer, primary_key=True)
+                    posts = relationship("Post", lazy="dynamic", order_by="Post.id")
+
+
+                class Post(Base):
+                    __tablename__ = "posts"
+                    id = Column(Integer, primary_key=True)
+                    title = Column(String)
+                    user_id = Column(ForeignKey("users.id"))
+            """,
+            "app.views": """
+                # views
+
+                from app.models import User
+                from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
+
+
+                async def count(session: AsyncSession, user_id):
+                    user = await session.get(User, user_id)
+                    return await async_object_session(user).run_sync(lambda _sync_session: user.posts.count())
+
+
+                async def find(session, user_id):
+                    return await session.get(User, user_id)
+
+
+                async def remove(session: AsyncSession, user_id):
+                    user = await find(session, user_id)
+                    await session.delete(user)
+                    await session.commit()
+            """,
+        },
+    )
+    assert any(
+        "session.delete() of an object of unknown model at app/views.py:18" in note
+        for note in _kept_note(before)
+    )

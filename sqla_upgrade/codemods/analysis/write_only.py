@@ -123,8 +123,9 @@ def relationship_owner(
 
 def model_of(transformer: ScopeTracking, node: cst.BaseExpression, function: Any) -> str | None:
     """The model of the object ``node`` names in ``function``: ``self`` in a model's method,
-    a parameter annotated with a model, or a local assigned once from an expression naming
-    exactly one model (``session.get(User, 1)``, ``User(...)``, ``select(User)...``)."""
+    a parameter annotated with a model, or a local assigned once from ``User(...)``,
+    ``session.get(User, pk)`` (``get_one``, ``get_or_404``) or the scalars of a
+    ``select(User)`` statement."""
     index = transformer.state.index
     if not isinstance(node, cst.Name) or function is None:
         return None
@@ -139,7 +140,64 @@ def model_of(transformer: ScopeTracking, node: cst.BaseExpression, function: Any
     values = _assigned_values(function, node.value)
     if len(values) != 1:
         return None
-    return _single_model(transformer, values[0])
+    return _produced_model(transformer, values[0])
+
+
+GETTERS = frozenset({"get", "get_one", "get_or_404"})
+SCALARS = frozenset({"scalars", "scalar", "first_or_404", "one_or_404"})
+ROW_PICKERS = frozenset({"first", "one", "one_or_none", "scalar_one", "scalar_one_or_none"})
+
+
+def _produced_model(transformer: ScopeTracking, value: cst.BaseExpression) -> str | None:
+    """The model of the one object ``value`` evaluates to, for the forms that tell it."""
+    while True:
+        if isinstance(value, cst.Await):
+            value = value.expression
+        elif (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in ROW_PICKERS
+            and not value.args
+        ):
+            value = value.func.value
+        else:
+            break
+    if not isinstance(value, cst.Call):
+        return None
+    name = _call_name(value.func)
+    model = _model_named(transformer, value.func)
+    if model is not None:
+        return model  # the constructor
+    first = value.args[0].value if value.args and value.args[0].keyword is None else None
+    if first is None:
+        return None
+    if name in GETTERS:
+        return _model_named(transformer, first)
+    if name in SCALARS:
+        return _selected_model(transformer, first)
+    return None
+
+
+def _selected_model(transformer: ScopeTracking, statement: cst.BaseExpression) -> str | None:
+    """``User`` for ``select(User).where(...).order_by(...)``."""
+    while isinstance(statement, cst.Call) and isinstance(statement.func, cst.Attribute):
+        statement = statement.func.value
+    if not isinstance(statement, cst.Call) or len(statement.args) != 1:
+        return None
+    names = qualified_names(transformer, statement.func)
+    if not any(n == "sqlalchemy.select" or n.endswith(".select") for n in names):
+        if _call_name(statement.func) != "select":
+            return None
+    return _model_named(transformer, statement.args[0].value)
+
+
+def _model_named(transformer: ScopeTracking, node: cst.BaseExpression) -> str | None:
+    index = transformer.state.index
+    for qualname in qualified_names(transformer, node):
+        model = index.model(qualname)
+        if model is not None:
+            return model.qualname
+    return None
 
 
 def _assigned_values(function: cst.FunctionDef, name: str) -> list[cst.BaseExpression]:

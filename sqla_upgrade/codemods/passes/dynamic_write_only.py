@@ -65,6 +65,7 @@ from sqla_upgrade.codemods.names import qualified_names
 RENAMED_MUTATORS = {"append": "add", "extend": "add_all"}
 DEPENDENT = "_dependent"
 WRITE_ONLY = '"write_only"'
+DYNAMIC_NOTE = "lazy='dynamic' queries run on the AsyncSession's synchronous session"
 
 
 class DynamicWriteOnlyPass(ScopeTracking):
@@ -81,6 +82,7 @@ class DynamicWriteOnlyPass(ScopeTracking):
         self.plan = write_only_plan(self.state)
         self.noted: set[str] = set()
         self.lambdas = 0
+        self.declarations = {"rewritten": 0, "kept": 0}
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambdas += 1
@@ -129,6 +131,8 @@ class DynamicWriteOnlyPass(ScopeTracking):
             self._explain(statement, target.value)
             if target.value in self.plan.names:
                 call = self._write_only(call, model.qualname, target.value)
+            else:
+                self.declarations["kept"] += 1
         backref = _keyword_arg(call, "backref")
         if backref is not None and isinstance(backref.value, cst.Call):
             rewritten = self._backref(statement, model.qualname, target.value, backref.value)
@@ -150,6 +154,7 @@ class DynamicWriteOnlyPass(ScopeTracking):
         backref_name = first.evaluated_value
         self._explain(statement, backref_name)
         if backref_name not in self.plan.names:
+            self.declarations["kept"] += 1
             return None
         index = self.state.index
         model = index.models[owner]
@@ -159,6 +164,7 @@ class DynamicWriteOnlyPass(ScopeTracking):
 
     def _write_only(self, call: cst.Call, owner: str, name: str) -> cst.Call:
         self.count_rewrite()
+        self.declarations["rewritten"] += 1
         args = [
             a.with_changes(value=cst.SimpleString(WRITE_ONLY))
             if a.keyword is not None and a.keyword.value == "lazy"
@@ -169,6 +175,16 @@ class DynamicWriteOnlyPass(ScopeTracking):
         if name in on_delete and _keyword_arg(call, "passive_deletes") is None:
             args = _append(args, keyword("passive_deletes", cst.Name("True")))
         return call.with_changes(args=args)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self.declarations["rewritten"] and not self.declarations["kept"]:
+            # eager-relationships said these dynamic relationships stay on run_sync
+            self.state.notes[:] = [
+                n
+                for n in self.state.notes
+                if not (n.pass_name == "eager-relationships" and n.message.startswith(DYNAMIC_NOTE))
+            ]
+        return updated_node
 
     def _explain(self, statement: cst.CSTNode, name: str) -> None:
         reason = self.plan.kept.get(name)
