@@ -64,7 +64,8 @@ def attach_plan(
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
     dynamic_uses = [uses for _, uses in collected if uses is not None]
-    index.write_only_plan = plan_write_only(index, dynamic_uses, index.async_plan)
+    unread = sorted(r.path for r in results if r.error is not None)
+    index.write_only_plan = plan_write_only(index, dynamic_uses, index.async_plan, unread)
     for result in results:
         result.facts = None
 

@@ -810,10 +810,12 @@ def test_dynamic_relationship_queries_run_through_run_sync() -> None:
                     first = [p.id for p in await async_object_session(user).run_sync(lambda _sync_session: [*user.posts.order_by(Post.id)])]
                     for post in await async_object_session(user).run_sync(lambda _sync_session: [*user.posts.filter(Post.id > 3)]):
                         first.append(post.id)
+                    # TODO(sqla-upgrade): lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`
                     export(user.posts)  # third-party code: keeps lazy="dynamic"
                     return first, await user.post_count(), await async_object_session(user).run_sync(lambda _sync_session: user.posts.all())
             """,
         },
+        todos=["lazy='dynamic' relationship 'posts' queries the database here"],
     )
 
 

@@ -101,6 +101,11 @@ def report(session: Session, user_id):
     print("first", best.title if best else None, [p.title for p in user.posts.limit(1)])
     print("desc", [p.title for p in user.posts.order_by(Post.score.desc()).all()])
     print("limited", [p.title for p in user.posts.offset(1).limit(1)])
+    if user.posts.count() > 1:
+        print("indexed", user.posts[1].title, [p.title for p in user.posts[1:3]])
+    print("sliced", [p.title for p in user.posts.filter(Post.score > 0)[1:]])
+    anyone = session.get(Post, 1)
+    print("in", anyone in user.posts, anyone not in user.posts.filter(Post.score > 2))
     print("followed", [u.name for u in user.followed.order_by(User.id)])
     print("followers", user.followers.count(), user.followers.filter(User.id > 1).count())
     for post in user.posts:

@@ -573,6 +573,83 @@ def test_deletes() -> None:
     )
 
 
+def test_indexes() -> None:
+    """`rel[i]`, `rel[a:b]` (OFFSET/LIMIT as the dynamic query's slicing) and `x in rel`."""
+    before = {
+        "app.models": """
+            from sqlalchemy import Column, ForeignKey, Integer, String
+            from sqlalchemy.orm import declarative_base, relationship
+
+            Base = declarative_base()
+
+
+            class User(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+                posts = relationship("Post", lazy="dynamic", order_by="Post.id")
+
+
+            class Post(Base):
+                __tablename__ = "posts"
+                id = Column(Integer, primary_key=True)
+                title = Column(String)
+                user_id = Column(ForeignKey("users.id"))
+        """,
+        "app.views": """
+            # views
+            from sqlalchemy.orm import Session
+
+            from app.models import Post, User
+
+
+            def pick(session: Session, user_id, post):
+                user = session.get(User, user_id)
+                second = user.posts[1]
+                window = user.posts.filter(Post.title != "x")[1:3]
+                rest = user.posts[2:]
+                return second, window, rest, post in user.posts, post not in user.posts.filter_by(title="a")
+        """,
+    }
+    check_project(
+        before,
+        {
+            "app.models": """
+                from sqlalchemy import Column, ForeignKey, Integer, String
+                from sqlalchemy.orm import declarative_base, relationship
+
+                Base = declarative_base()
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id = Column(Integer, primary_key=True)
+                    posts = relationship("Post", lazy="write_only", order_by="Post.id")
+
+
+                class Post(Base):
+                    __tablename__ = "posts"
+                    id = Column(Integer, primary_key=True)
+                    title = Column(String)
+                    user_id = Column(ForeignKey("users.id"))
+            """,
+            "app.views": """
+                # views
+
+                from app.models import Post, User
+                from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
+
+
+                async def pick(session: AsyncSession, user_id, post):
+                    user = await session.get(User, user_id)
+                    second = (await async_object_session(user).scalars(user.posts.select().offset(1).limit(1))).all()[0]
+                    window = (await async_object_session(user).scalars(user.posts.select().where(Post.title != "x").offset(1).limit(2))).all()
+                    rest = (await async_object_session(user).scalars(user.posts.select().offset(2))).all()
+                    return second, window, rest, post in (await async_object_session(user).scalars(user.posts.select())).all(), post not in (await async_object_session(user).scalars(user.posts.select().filter_by(title="a"))).all()
+            """,
+        },
+    )
+
+
 def test_flask() -> None:
     """Flask-SQLAlchemy: `db.relationship`, reads in views, `db.session.delete` of the owner."""
     before = {
@@ -827,9 +904,13 @@ def test_kept_passed_on() -> None:
 
                 async def export(session: AsyncSession, user_id):
                     user = await session.get(User, user_id)
+                    # TODO(sqla-upgrade): lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`
                     return list(user.posts)
             """,
         },
+        todos=[
+            "lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`"
+        ],
     )
     assert any(
         "used as a value (not a query this tool rewrites) at app/views.py:14" in note
@@ -1167,9 +1248,13 @@ def test_kept_assigned() -> None:
 
                 async def reset(session: AsyncSession, user_id):
                     user = await session.get(User, user_id)
+                    # TODO(sqla-upgrade): lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`
                     user.posts = []
             """,
         },
+        todos=[
+            "lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`"
+        ],
     )
     assert any("assigned at app/views.py:14" in note for note in _kept_note(before))
 

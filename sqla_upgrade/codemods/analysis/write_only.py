@@ -26,6 +26,7 @@ decided for the whole project between the stages (``plan_write_only``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -65,6 +66,7 @@ class Cascade:
     is_backref: bool
     cascade: str | None  # None: the default; "?" when not a literal
     dynamic_loader: bool = False
+    viewonly: bool = False  # takes no part in flushes, deletes included
 
 
 @dataclass
@@ -295,6 +297,70 @@ def _cascade_literal(call: cst.Call) -> str | None:
     return "?"
 
 
+def dynamic_use(
+    node: cst.Attribute, parent_of: Callable[[cst.CSTNode], cst.CSTNode | None]
+) -> str | None:
+    """How ``obj.rel`` (``node``) is used: ``"read"`` (a query chain ending in a terminal,
+    or iterated), ``"mutation"`` (``append``/``remove``/``extend``), None for anything else."""
+    parent = parent_of(node)
+    if isinstance(parent, cst.Attribute) and parent.attr.value in MUTATORS:
+        call = parent_of(parent)
+        if isinstance(call, cst.Call) and call.func is parent and len(call.args) == 1:
+            argument = call.args[0]
+            return "mutation" if not argument.star and argument.keyword is None else None
+        return None
+    current: cst.CSTNode = node
+    while True:
+        parent = parent_of(current)
+        if not isinstance(parent, cst.Attribute) or parent.value is not current:
+            break
+        call = parent_of(parent)
+        if not (isinstance(call, cst.Call) and call.func is parent):
+            return None
+        if parent.attr.value in TERMINALS:
+            return "read" if not call.args else None
+        if parent.attr.value not in CHAIN_METHODS:
+            return None
+        current = call
+    holder = parent_of(current)
+    if isinstance(holder, cst.For | cst.CompFor) and holder.iter is current:
+        return "read"
+    if isinstance(holder, cst.Subscript) and holder.value is current and literal_window(holder):
+        return "read"
+    if (
+        isinstance(holder, cst.ComparisonTarget)
+        and holder.comparator is current
+        and isinstance(holder.operator, cst.In | cst.NotIn)
+    ):
+        return "read"
+    return None
+
+
+def literal_window(subscript: cst.Subscript) -> tuple[int, int | None] | None:
+    """``(offset, limit)`` of ``q[2]`` (limit 1) or ``q[1:3]`` with non-negative literal
+    bounds and no step; None otherwise (a negative index loads every row)."""
+    if len(subscript.slice) != 1:
+        return None
+    element = subscript.slice[0].slice
+    if isinstance(element, cst.Index):
+        value = _non_negative(element.value)
+        return None if value is None else (value, 1)
+    if not isinstance(element, cst.Slice) or element.step is not None:
+        return None
+    lower = 0 if element.lower is None else _non_negative(element.lower)
+    upper = None if element.upper is None else _non_negative(element.upper)
+    if lower is None or (element.upper is not None and upper is None):
+        return None
+    return lower, None if upper is None else max(upper - lower, 0)
+
+
+def _non_negative(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        value = node.evaluated_value
+        return value if isinstance(value, int) and value >= 0 else None
+    return None
+
+
 class DynamicUseCollector(ScopeTracking):
     """Read-only pass: gathers ``DynamicUseFacts`` from a stage-one tree."""
 
@@ -338,7 +404,7 @@ class DynamicUseCollector(ScopeTracking):
             return None  # ``User.posts.any(...)``, ``join(User.posts)``: the same on write_only
         if not isinstance(node.value, cst.Name | cst.Attribute):
             return "used on an expression"
-        use = self._use(node)
+        use = dynamic_use(node, self._parent)
         if use == "mutation":
             return None
         if use is None:
@@ -352,33 +418,6 @@ class DynamicUseCollector(ScopeTracking):
         if function is None:
             return "read outside a function"
         self.facts.readers.setdefault(node.attr.value, set()).add(function)
-        return None
-
-    def _use(self, node: cst.Attribute) -> str | None:
-        parent = self._parent(node)
-        if isinstance(parent, cst.Attribute) and parent.attr.value in MUTATORS:
-            call = self._parent(parent)
-            if isinstance(call, cst.Call) and call.func is parent and len(call.args) == 1:
-                return (
-                    "mutation" if not call.args[0].star and call.args[0].keyword is None else None
-                )
-            return None
-        current: cst.CSTNode = node
-        while True:
-            parent = self._parent(current)
-            if not isinstance(parent, cst.Attribute) or parent.value is not current:
-                break
-            call = self._parent(parent)
-            if not (isinstance(call, cst.Call) and call.func is parent):
-                return None
-            if parent.attr.value in TERMINALS:
-                return "read" if not call.args else None
-            if parent.attr.value not in CHAIN_METHODS:
-                return None
-            current = call
-        holder = self._parent(current)
-        if isinstance(holder, cst.For | cst.CompFor) and holder.iter is current:
-            return "read"
         return None
 
     def _is_model_class(self, node: cst.BaseExpression) -> bool:
@@ -420,8 +459,16 @@ class DynamicUseCollector(ScopeTracking):
             return
         owner = self.enclosing_class() or ""
         loader = _call_name(call.func) == "dynamic_loader"
+        viewonly = _keyword(call, "viewonly")
         self.facts.cascades.append(
-            Cascade(owner, target.value, False, _cascade_literal(call), loader)
+            Cascade(
+                owner,
+                target.value,
+                False,
+                _cascade_literal(call),
+                loader,
+                isinstance(viewonly, cst.Name) and viewonly.value == "True",
+            )
         )
         backref = _keyword(call, "backref")
         if isinstance(backref, cst.Call) and _call_name(backref.func) in BACKREF_CALLS:
@@ -460,11 +507,18 @@ class _Dynamic:
 
 
 def plan_write_only(
-    index: ProjectIndex, all_facts: list[DynamicUseFacts], async_plan: AsyncPlan
+    index: ProjectIndex,
+    all_facts: list[DynamicUseFacts],
+    async_plan: AsyncPlan,
+    unread: list[str] | None = None,
 ) -> WriteOnlyPlan:
+    """``unread``: files of the run that could not be analysed (their uses are unknown)."""
     dynamics, kept = _dynamic_relationships(index)
     if not dynamics:
         return WriteOnlyPlan()
+    if unread:
+        reason = f"{unread[0]} could not be analysed"
+        return WriteOnlyPlan(frozenset(), {name: reason for name in dynamics})
     for name in async_plan.template_reads & dynamics.keys():
         kept.setdefault(name, "read by a template")
     cascades = {(c.owner, c.name, c.is_backref): c for f in all_facts for c in f.cascades}
@@ -594,6 +648,8 @@ def _pre_deletes(
             if dynamic.owner.qualname not in deleted:
                 continue
             cascade = cascades.get((dynamic.declaring, name, dynamic.is_backref))
+            if cascade is not None and cascade.viewonly:
+                continue
             children = deletes_children(cascade.cascade if cascade else None)
             pre.setdefault(dynamic.owner.qualname, []).append((name, children))
     return pre

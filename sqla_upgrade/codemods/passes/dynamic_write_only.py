@@ -42,11 +42,12 @@ the relationship gets ``passive_deletes=True``. Relationships it cannot prove ke
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import BaseMetadataProvider
+from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
 from sqla_upgrade.codemods.analysis.chains import keyword
@@ -54,7 +55,10 @@ from sqla_upgrade.codemods.analysis.write_only import (
     CHAIN_METHODS,
     RELATIONSHIP_CALLS,
     TERMINALS,
+    WriteOnlyPlan,
     chain_root,
+    dynamic_use,
+    literal_window,
     model_of,
     relationship_owner,
     write_only_plan,
@@ -74,8 +78,17 @@ class DynamicWriteOnlyPass(ScopeTracking):
     name = "dynamic-write-only"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"dynamic", b"run_sync", b".append(", b".extend(", b".delete(")
+    triggers = (b"dynamic",)
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
+
+    @classmethod
+    def index_triggers(cls, index: Any) -> tuple[bytes, ...]:
+        """``.posts`` for every dynamic relationship ``posts`` (its use sites), and
+        ``.delete(`` when deletes of owners are emulated."""
+        names = tuple(f".{name}".encode() for name in sorted(index.dynamic_relationships()))
+        plan = getattr(index, "write_only_plan", None)
+        deletes = (b".delete(",) if isinstance(plan, WriteOnlyPlan) and plan.pre_deletes else ()
+        return names + deletes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,6 +99,28 @@ class DynamicWriteOnlyPass(ScopeTracking):
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.lambdas += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        """A use of a relationship that stays dynamic which nothing runs on the synchronous
+        session, in async code: it would raise ``MissingGreenlet``."""
+        name = node.attr.value
+        if name in self.plan.names or name not in self.state.index.dynamic_relationships():
+            return
+        if self.lambdas or not self.in_async_def():
+            return
+        if not isinstance(node.value, cst.Name | cst.Attribute):
+            return
+        if any(self.state.index.model(q) for q in qualified_names(self, node.value)):
+            return  # ``User.posts`` in a query
+        parent = functools.partial(self.get_metadata, ParentNodeProvider, default=None)
+        if dynamic_use(node, parent) == "mutation":
+            return
+        self.todo(
+            node,
+            f"lazy='dynamic' relationship {name!r} queries the database here, which async "
+            f"code cannot do synchronously: run it in `await async_object_session(obj)"
+            f".run_sync(lambda _: ...)` or query with `select()`",
+        )
 
     def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.Lambda:
         self.lambdas -= 1
@@ -334,8 +369,6 @@ class DynamicWriteOnlyPass(ScopeTracking):
         return cst.Call(func=cst.Attribute(value=bare, attr=cst.Name("select")))
 
     def _iterated(self, node: cst.Await) -> bool:
-        from libcst.metadata import ParentNodeProvider
-
         parent = self.get_metadata(ParentNodeProvider, node, None)
         return isinstance(parent, cst.For | cst.CompFor) and parent.iter is node
 
@@ -361,6 +394,63 @@ class DynamicWriteOnlyPass(ScopeTracking):
         )
         self.count_rewrite()
         return replacement
+
+    def leave_Subscript(
+        self, original_node: cst.Subscript, updated_node: cst.Subscript
+    ) -> cst.BaseExpression:
+        """``o.rel[2]`` → ``(await s.scalars(o.rel.select().offset(2).limit(1))).all()[0]``;
+        ``o.rel[1:3]`` → ``(await s.scalars(o.rel.select().offset(1).limit(2))).all()``
+        (what the dynamic query's ``__getitem__`` ran)."""
+        window = literal_window(original_node)
+        if window is None:
+            return updated_node
+        rows = self._raw_rows(updated_node.value, window)
+        if rows is None:
+            return updated_node
+        self.count_rewrite()
+        element = original_node.slice[0].slice
+        if isinstance(element, cst.Index):
+            return cst.Subscript(
+                value=rows, slice=[cst.SubscriptElement(cst.Index(cst.Integer("0")))]
+            )
+        return rows
+
+    def leave_ComparisonTarget(
+        self, original_node: cst.ComparisonTarget, updated_node: cst.ComparisonTarget
+    ) -> cst.ComparisonTarget:
+        """``x in o.rel.filter(...)`` → ``x in (await s.scalars(...)).all()``."""
+        if not isinstance(original_node.operator, cst.In | cst.NotIn):
+            return updated_node
+        rows = self._raw_rows(updated_node.comparator, None)
+        if rows is None:
+            return updated_node
+        self.count_rewrite()
+        return updated_node.with_changes(comparator=rows)
+
+    def _raw_rows(
+        self, chain: cst.BaseExpression, window: tuple[int, int | None] | None
+    ) -> cst.BaseExpression | None:
+        """``(await async_object_session(o).scalars(<statement>)).all()`` for a dynamic
+        chain in async code the ``await`` pass left alone."""
+        if self.lambdas or not self.in_async_def():
+            return None
+        owner = relationship_owner(chain_root(chain), self.plan.names)
+        statement = self._statement(chain) if owner is not None else None
+        if owner is None or statement is None:
+            return None
+        if window is not None:
+            offset, limit = window
+            statement = _method(statement, "offset", cst.Integer(str(offset)))
+            if limit is not None:
+                statement = _method(statement, "limit", cst.Integer(str(limit)))
+        AddImportsVisitor.add_needed_import(
+            self.context, "sqlalchemy.ext.asyncio", "async_object_session"
+        )
+        session = cst.Call(
+            func=cst.Name("async_object_session"), args=[cst.Arg(owner.deep_clone())]
+        )
+        scalars = _parenthesized(_await(_method(session, "scalars", statement)))
+        return cst.Call(func=cst.Attribute(value=scalars, attr=cst.Name("all")))
 
     # -- writes: o.rel.append(x) → o.rel.add(x) -------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
