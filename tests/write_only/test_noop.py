@@ -59,3 +59,25 @@ def test_a_module_without_relationships_is_left_alone() -> None:
         target="async",
         only=("dynamic-write-only",),
     )
+
+
+def test_a_file_that_cannot_be_analysed_keeps_every_dynamic_relationship(tmp_path) -> None:
+    """Its uses of the relationship are unknown: rewriting the declaration could break it."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    (tmp_path / "models.py").write_text(textwrap.dedent(DYNAMIC_MODULE))
+    (tmp_path / "broken.py").write_text("def f(:\n    user.posts.count()\n")
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    done = subprocess.run(
+        [sys.executable, "-m", "sqla_upgrade", "diff", "--target", "async", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "write_only" not in done.stdout
+    assert "broken.py could not be analysed" in done.stderr
+    assert "run_sync(lambda _sync_session: user.posts.count())" in done.stdout

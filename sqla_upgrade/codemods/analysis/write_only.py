@@ -537,9 +537,9 @@ def plan_write_only(
                 kept.setdefault(name, "declared with dynamic_loader()")
             elif cascade is None or cascade.cascade == "?":
                 kept.setdefault(name, "its declaration (cascade) could not be read")
-            reason = blocked_models.get(dynamic.owner.qualname)
-            if reason is not None:
-                kept.setdefault(name, reason)
+            owner_blocked = blocked_models.get(dynamic.owner.qualname)
+            if owner_blocked is not None:
+                kept.setdefault(name, owner_blocked)
     names = frozenset(dynamics.keys() - kept.keys())
     return WriteOnlyPlan(names, kept, _pre_deletes(dynamics, names, cascades, all_facts))
 
