@@ -1432,3 +1432,120 @@ def test_kept_delete_of_helper_result() -> None:
         "session.delete() of an object of unknown model at app/views.py:18" in note
         for note in _kept_note(before)
     )
+
+
+def test_kept_delete_on_a_shared_line() -> None:
+    """A delete sharing its line with other statements."""
+    before = {
+        "app.models": """
+            from sqlalchemy import Column, ForeignKey, Integer, Table
+            from sqlalchemy.orm import declarative_base, relationship
+
+            Base = declarative_base()
+
+            members = Table(
+                "members",
+                Base.metadata,
+                Column("team_id", ForeignKey("teams.id"), primary_key=True),
+                Column("user_id", ForeignKey("users.id"), primary_key=True),
+            )
+
+
+            class Team(Base):
+                __tablename__ = "teams"
+                id = Column(Integer, primary_key=True)
+                tasks = relationship("Task", lazy="dynamic", cascade="all, delete-orphan")
+                notes = relationship("Note", lazy="dynamic")
+                users = relationship("User", secondary=members, lazy="dynamic")
+
+
+            class Task(Base):
+                __tablename__ = "tasks"
+                id = Column(Integer, primary_key=True)
+                team_id = Column(ForeignKey("teams.id"))
+
+
+            class Note(Base):
+                __tablename__ = "notes"
+                id = Column(Integer, primary_key=True)
+                team_id = Column(ForeignKey("teams.id"))
+
+
+            class User(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+        """,
+        "app.views": """
+            # views
+            from sqlalchemy.orm import Session
+
+            from app.models import Team
+
+
+            def disband(session: Session, team_id):
+                team = session.get(Team, team_id)
+                # the team goes, with its tasks
+                session.delete(team); session.commit()
+                return team.tasks.count()
+        """,
+    }
+    check_project(
+        before,
+        {
+            "app.models": """
+                from sqlalchemy import Column, ForeignKey, Integer, Table
+                from sqlalchemy.orm import declarative_base, relationship
+
+                Base = declarative_base()
+
+                members = Table(
+                    "members",
+                    Base.metadata,
+                    Column("team_id", ForeignKey("teams.id"), primary_key=True),
+                    Column("user_id", ForeignKey("users.id"), primary_key=True),
+                )
+
+
+                class Team(Base):
+                    __tablename__ = "teams"
+                    id = Column(Integer, primary_key=True)
+                    tasks = relationship("Task", lazy="dynamic", cascade="all, delete-orphan")
+                    notes = relationship("Note", lazy="dynamic")
+                    users = relationship("User", secondary=members, lazy="dynamic")
+
+
+                class Task(Base):
+                    __tablename__ = "tasks"
+                    id = Column(Integer, primary_key=True)
+                    team_id = Column(ForeignKey("teams.id"))
+
+
+                class Note(Base):
+                    __tablename__ = "notes"
+                    id = Column(Integer, primary_key=True)
+                    team_id = Column(ForeignKey("teams.id"))
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id = Column(Integer, primary_key=True)
+            """,
+            "app.views": """
+                # views
+
+                from app.models import Team
+                from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
+
+
+                async def disband(session: AsyncSession, team_id):
+                    team = await session.get(Team, team_id)
+                    # the team goes, with its tasks
+                    await session.delete(team); await session.commit()
+                    return await async_object_session(team).run_sync(lambda _sync_session: team.tasks.count())
+            """,
+        },
+    )
+    assert any(
+        "session.delete() not on a line of its own at app/views.py:10" in note
+        for note in _kept_note(before)
+    )

@@ -436,7 +436,13 @@ class DynamicUseCollector(ScopeTracking):
     def _delete_site(self, call: cst.Call, method: str) -> None:
         model = model_of(self, call.args[0].value, self.enclosing_function())
         statement = self._parent(call)
-        plain = isinstance(statement, cst.Expr) and statement.value is call
+        line = self._parent(statement) if statement is not None else None
+        plain = (
+            isinstance(statement, cst.Expr)
+            and statement.value is call
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+        )
         function = self.function_qualname()
         rewritable = plain and not self.lambdas and function is not None
         self.facts.deletes.append(
@@ -597,7 +603,9 @@ def _blocked_models(
                     key, f"session.delete() of an object of unknown model at {site.where}"
                 )
             elif not site.rewritable:
-                blocked.setdefault(key, f"session.delete() inside an expression at {site.where}")
+                blocked.setdefault(
+                    key, f"session.delete() not on a line of its own at {site.where}"
+                )
             else:
                 function = site.function
                 if not async_plan.is_async(function) and not _already_async(index, function or ""):
