@@ -67,6 +67,12 @@ class Pass(VisitorBasedCodemodCommand):
     #: went through stage 1 and the async plan was computed from it
     stage: ClassVar[int] = 1
 
+    @classmethod
+    def index_triggers(cls, index: Any) -> tuple[bytes, ...]:
+        """More prefilter byte strings, known once the project index (and, in stage 2, the
+        async plan) is built: names of the project's own models or relationships."""
+        return ()
+
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
     )

@@ -9,7 +9,14 @@ the runner does the same with worker processes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts, plan_async
+from sqla_upgrade.codemods.analysis.write_only import (
+    DynamicUseFacts,
+    collect_dynamic_uses,
+    plan_write_only,
+)
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
@@ -28,8 +35,12 @@ def stage_one(
     passes: list[type[Pass]],
 ) -> FileResult:
     first, second = split_stages(passes)
-    collect = collect_io_facts if second else None
+    collect = _collect_facts if second else None
     return run_stage(result, module_name, index, options, first, collect)
+
+
+def _collect_facts(wrapper: Any, state: Any) -> tuple[FileIoFacts, DynamicUseFacts | None]:
+    return collect_io_facts(wrapper, state), collect_dynamic_uses(wrapper, state)
 
 
 def stage_two(
@@ -48,10 +59,13 @@ def stage_two(
 def attach_plan(
     index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
 ) -> None:
-    facts = [r.facts for r in results if isinstance(r.facts, FileIoFacts)]
-    index.async_plan = plan_async(facts)
+    collected = [r.facts for r in results if isinstance(r.facts, tuple)]
+    index.async_plan = plan_async([io for io, _ in collected])
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
+    dynamic_uses = [uses for _, uses in collected if uses is not None]
+    unread = sorted(r.path for r in results if r.error is not None)
+    index.write_only_plan = plan_write_only(index, dynamic_uses, index.async_plan, unread)
     for result in results:
         result.facts = None
 

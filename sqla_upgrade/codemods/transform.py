@@ -49,9 +49,14 @@ TOO_DEEP = (
 )
 
 
-def triggered(pass_cls: type[Pass], code: bytes) -> bool:
-    """Does ``code`` hold one of the byte strings the pass needs (its prefilter)?"""
-    return not pass_cls.triggers or any(t in code for t in pass_cls.triggers)
+def triggered(pass_cls: type[Pass], code: bytes, index: ProjectIndex | None = None) -> bool:
+    """Does ``code`` hold one of the byte strings the pass needs (its prefilter), including
+    those the pass derives from the project index?"""
+    if not pass_cls.triggers:
+        return True
+    if any(t in code for t in pass_cls.triggers):
+        return True
+    return index is not None and any(t in code for t in pass_cls.index_triggers(index))
 
 
 def _apply_passes(
@@ -63,7 +68,7 @@ def _apply_passes(
     changed = False
     wrapper: MetadataWrapper | None = None
     for pass_cls in passes:
-        if not triggered(pass_cls, code):
+        if not triggered(pass_cls, code, state.index):
             continue
         if wrapper is None:
             wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
@@ -113,7 +118,7 @@ def run_stage(
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
     source = result.stage_code if result.stage_code is not None else result.old
-    wanted = any(triggered(p, source) for p in passes)
+    wanted = any(triggered(p, source, index) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
     tree = _parse(source)

@@ -769,6 +769,7 @@ def test_dynamic_relationship_queries_run_through_run_sync() -> None:
             **DYNAMIC_MODELS,
             "app.views": """
                 from sqlalchemy.orm import Session
+                from reporting import export
                 from app.models import Post, User
 
                 def titles(session: Session, user_id):
@@ -776,6 +777,7 @@ def test_dynamic_relationship_queries_run_through_run_sync() -> None:
                     first = [p.id for p in user.posts.order_by(Post.id)]
                     for post in user.posts.filter(Post.id > 3):
                         first.append(post.id)
+                    export(user.posts)  # third-party code: keeps lazy="dynamic"
                     return first, user.post_count(), user.posts.all()
             """,
         },
@@ -799,6 +801,7 @@ def test_dynamic_relationship_queries_run_through_run_sync() -> None:
                     __tablename__ = "posts"
             """,
             "app.views": """
+                from reporting import export
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -807,9 +810,12 @@ def test_dynamic_relationship_queries_run_through_run_sync() -> None:
                     first = [p.id for p in await async_object_session(user).run_sync(lambda _sync_session: [*user.posts.order_by(Post.id)])]
                     for post in await async_object_session(user).run_sync(lambda _sync_session: [*user.posts.filter(Post.id > 3)]):
                         first.append(post.id)
+                    # TODO(sqla-upgrade): lazy='dynamic' relationship 'posts' queries the database here, which async code cannot do synchronously: run it in `await async_object_session(obj).run_sync(lambda _: ...)` or query with `select()`
+                    export(user.posts)  # third-party code: keeps lazy="dynamic"
                     return first, await user.post_count(), await async_object_session(user).run_sync(lambda _sync_session: user.posts.all())
             """,
         },
+        todos=["lazy='dynamic' relationship 'posts' queries the database here"],
     )
 
 

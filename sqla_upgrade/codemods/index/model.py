@@ -99,6 +99,8 @@ class ProjectIndex:
     query_properties: dict[str, str] = field(default_factory=dict)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
+    #: filled between the stages: ``lazy="dynamic"`` relationships that become write-only
+    write_only_plan: Any = None
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:
