@@ -134,6 +134,24 @@ class E2E:
         key = ("run", project, target, database)
         return self._submit(key, self._migrated_run, migration, target, database, admin_url)
 
+    def strict_option_migration(self, project: str) -> Future[Migration]:
+        """``apply --target async --strict-loading``."""
+        key = ("migration-strict-option", project)
+        return self._submit(
+            key,
+            lambda: migrate(
+                project, "async", self.scratch("migrate-strict-option"), ("--strict-loading",)
+            ),
+        )
+
+    def strict_option_run(
+        self, project: str, database: str, admin_url: str | None
+    ) -> Future[ProjectRun | None]:
+        """The tests of the ``--strict-loading`` migration (as they are, no plugin)."""
+        migration = self.strict_option_migration(project)
+        key = ("strict-option-run", project, database)
+        return self._submit(key, self._migrated_run, migration, "async", database, admin_url)
+
     def strict_run(
         self, project: str, database: str, admin_url: str | None
     ) -> Future[ProjectRun | None]:
@@ -162,6 +180,9 @@ class E2E:
                 if can_run:
                     self.baseline(params["project"], database, admin_url)
                     self.strict_run(params["project"], database, admin_url)
+            elif name == "test_strict_loading_option_keeps_tests_passing":
+                self.baseline(params["project"], "sqlite", None)
+                self.strict_option_run(params["project"], "sqlite", None)
             elif name == "test_legacy_code_fails_with_async_driver":
                 self.baseline(params["project"], "sqlite", None)
                 self.legacy_async(params["project"])

@@ -58,3 +58,24 @@ def test_no_lazy_load_in_migrated_tests(project: str, database: str, e2e: E2E) -
         )
     if problems:
         pytest.fail("\n".join(problems) + "\n" + run.describe(), pytrace=False)
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_strict_loading_option_keeps_tests_passing(project: str, e2e: E2E) -> None:
+    """``apply --target async --strict-loading``: compiles, a second run is a no-op, and
+    the project's tests pass as the legacy ones do, on SQLite."""
+    migration = e2e.strict_option_migration(project).result()
+    if not migration.applied:
+        pytest.fail("\n\n".join(migration.problems), pytrace=False)
+    baseline = e2e.checked_baseline(project, "sqlite")
+    run = e2e.strict_option_run(project, "sqlite", None).result()
+    assert run is not None
+    record(f"{project} --target async --strict-loading on sqlite", run.result_line)
+    problems = list(migration.problems)
+    if run.returncode != 0 or run.failed or run.passed != baseline.passed:
+        problems.append(
+            f"legacy {baseline.result_line!r}, migrated with --strict-loading "
+            f"{run.result_line!r}\n" + run.describe()
+        )
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
