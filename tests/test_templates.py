@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from sqla_upgrade.cli.app import app
 from sqla_upgrade.codemods import templates
 from sqla_upgrade.codemods.templates import (
     JINJA_MISSING,
@@ -180,6 +183,37 @@ def test_namespace_attributes(tmp_path: Path) -> None:
     assert reads(tmp_path, {"page.html": page}) == {"posts": {("author", "name")}}
 
 
+def test_extensions_and_other_statements(tmp_path: Path) -> None:
+    files = {
+        "forms.html": "{% macro field(f) %}{{ f.label }}{{ user.locale }}{% endmacro %}",
+        "page.html": (
+            "{% import 'forms.html' as forms with context %}{{ forms.field(form.name) }}"
+            "{% trans n=post.comments|length %}{{ n }} comments{% endtrans %}"
+            "{% filter upper %}{{ post.author.name }}{% endfilter %}"
+            "{% set summary %}{{ post.editor.name }}{% endset %}"
+            "{% for p in posts %}{% if p.hidden %}{% continue %}{% endif %}"
+            "{% do seen.append(p.author) %}{% endfor %}"
+            "{% autoescape false %}{{ post.body }}{% endautoescape %}"
+        ),
+    }
+    assert reads(tmp_path, files) == {
+        "form": {("name", "label")},
+        "user": {("locale",)},
+        "post": {("comments",), ("author", "name"), ("editor", "name"), ("body",)},
+        "posts": {("hidden",), ("author",)},
+        "seen": {("append",)},
+        "gettext": frozenset(),  # what ``trans`` calls
+    }
+
+
+def test_macros_imported_without_context_do_not_read_it(tmp_path: Path) -> None:
+    files = {
+        "forms.html": "{% macro field(f) %}{{ f.label }}{{ user.locale }}{% endmacro %}",
+        "page.html": "{% from 'forms.html' import field %}{{ field(form.name) }}",
+    }
+    assert reads(tmp_path, files) == {"form": {("name", "label")}}
+
+
 def test_blueprint_template_folder(tmp_path: Path) -> None:
     roots = project(
         tmp_path,
@@ -267,3 +301,32 @@ def test_notice_only_when_jinja_is_missing_and_templates_exist(tmp_path: Path) -
 def test_no_templates_no_notice(tmp_path: Path, without_jinja: None) -> None:
     roots = project(tmp_path, {"app/models.py": "x = 1\n"})
     assert jinja_missing_notice(roots) is None
+
+
+def test_the_run_says_once_that_jinja_is_missing(tmp_path: Path, without_jinja: None) -> None:
+    from tests.test_ci_output import validate
+
+    project(
+        tmp_path,
+        {
+            "app/models.py": "from sqlalchemy.orm import relationship\n",
+            "app/templates/a.html": "{{ a.b }}",
+            "app/templates/b.html": "{{ c.d }}",
+        },
+    )
+    runner = CliRunner()
+    text = runner.invoke(app, ["diff", "--jobs", "1", str(tmp_path)])
+    assert text.exit_code == 0, text.output
+    assert text.output.count(JINJA_MISSING) == 1
+    document = runner.invoke(app, ["diff", "--jobs", "1", "--format", "json", str(tmp_path)])
+    report = json.loads(document.stdout)
+    assert report["notices"] == [JINJA_MISSING]
+    validate(report, "run-report.schema.json")
+    two_point_o = runner.invoke(app, ["diff", "--target", "2.0", "--jobs", "1", str(tmp_path)])
+    assert JINJA_MISSING not in two_point_o.output  # templates are not read for 2.0
+
+
+def test_no_notice_with_jinja(tmp_path: Path) -> None:
+    project(tmp_path, {"app/templates/a.html": "{{ a.b }}"})
+    document = CliRunner().invoke(app, ["diff", "--jobs", "1", "--format", "json", str(tmp_path)])
+    assert "notices" not in json.loads(document.stdout)

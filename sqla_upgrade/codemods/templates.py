@@ -174,9 +174,12 @@ def _parse_cached(path: str, size: int, mtime_ns: int) -> Any:
 
 @lru_cache(maxsize=1)
 def _environment() -> Any:
-    # ``do`` and loop controls are common extensions; parsing with them enabled accepts
-    # the templates of projects that use them, and changes nothing for the others
-    return _jinja().Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    # ``do``, loop controls and ``trans`` (Flask-Babel) are common extensions; parsing
+    # with them enabled accepts the templates of projects that use them, and changes
+    # nothing for the others (other unknown tags make a template unparsable: None)
+    return _jinja().Environment(
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "jinja2.ext.i18n"]
+    )
 
 
 # -- the project-wide attribute names ------------------------------------------------------
