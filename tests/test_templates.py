@@ -330,3 +330,46 @@ def test_no_notice_with_jinja(tmp_path: Path) -> None:
     project(tmp_path, {"app/templates/a.html": "{{ a.b }}"})
     document = CliRunner().invoke(app, ["diff", "--jobs", "1", "--format", "json", str(tmp_path)])
     assert "notices" not in json.loads(document.stdout)
+
+
+def test_objects_handed_back_by_unknown_code_have_unknown_paths(tmp_path: Path) -> None:
+    # printing what a custom filter, a global or a method returns reads nothing more
+    printed = (
+        "{{ post.created|datefmt }} {{ moment(post.created) }}"
+        "{{ user.posts.count() }} {{ post.title|truncate(10)|upper }}"
+    )
+    assert reads(tmp_path, {"page.html": printed}) == {
+        "post": {("created",), ("title",)},
+        "user": {("posts", "count")},
+        "moment": frozenset(),
+    }
+    # attributes of what such code returns: which objects, at which path, is unknown
+    for page in (
+        "{{ (post|approved_comments)[0].author.name }}",
+        "{% for c in post.visible_comments() %}{{ c.author.name }}{% endfor %}",
+        "{% set first = helper(posts)|first %}{{ first.author }}",
+    ):
+        assert reads(tmp_path, {"page.html": page}) is None, page
+
+
+def test_variables_narrow_the_answer(tmp_path: Path) -> None:
+    roots = project(
+        tmp_path,
+        {
+            "app/templates/page.html": (
+                "{{ post.author.name }}{{ moment(post.created).fromNow() }}"
+                "{{ current_user.avatar(32).url }}"
+            )
+        },
+    )
+    # ``moment(post.created)`` was handed ``post``: its result's attributes are unknown
+    assert template_context_reads("page.html", roots) is None
+    assert template_context_reads("page.html", roots, ["post"]) is None
+    plain = project(
+        tmp_path / "other",
+        {"app/templates/page.html": "{{ post.author.name }}{{ current_user.avatar(32).url }}"},
+    )
+    assert template_context_reads("page.html", plain) is None
+    assert template_context_reads("page.html", plain, ["post", "posts"]) == {
+        "post": {("author", "name")}
+    }

@@ -22,7 +22,9 @@ counts dotted words inside string literals, and ``template_context_reads`` answe
 ``jinja_missing_notice()`` says so once per run. Both analyses over-approximate: a name
 that only looks like a read costs an eager load, never correctness. A template that cannot
 be found or parsed, or names another template through an expression, gives None, and the
-caller keeps its conservative behaviour.
+caller keeps its conservative behaviour; so does reading attributes from what a custom
+filter, a global or a method returned when handed the caller's objects (which objects, at
+which path, is unknown).
 
 Templates are looked up, like Flask does, in every ``templates`` folder under the roots and
 in every folder named by a ``template_folder="..."`` literal in a Python file there
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -221,19 +223,31 @@ def _attribute_names(tree: Any) -> set[str]:
 # -- one template's reads, per context variable --------------------------------------------
 
 
-def template_context_reads(template_name: str, roots: Sequence[Path]) -> ContextReads | None:
+def template_context_reads(
+    template_name: str,
+    roots: Sequence[Path],
+    variables: Collection[str] | None = None,
+) -> ContextReads | None:
     """For each context variable ``template_name`` reads, the attribute paths read from it.
 
     Keys are the names the template (with what it extends, includes and imports) takes
-    from its context; values the longest paths read (``("tags", "name")`` for
-    ``post.tags[0].name``; an item of a collection is read at the collection's path). A
-    value handed to a filter, test, global or method jinja does not define is recorded at
-    its own path: what Python code reads from it is the Python analysis' business. None
-    when jinja2 is missing, or the template (or one it needs) cannot be found or parsed.
+    from its context (only ``variables``, the names the caller passes, when given);
+    values the longest paths read (``("tags", "name")`` for ``post.tags[0].name``; an item
+    of a collection is read at the collection's path).
+
+    A value handed to a filter, test, global or method jinja does not define is recorded
+    at its own path (what that Python code reads from it is the Python analysis'
+    business); if attributes are then read from what such code returns
+    (``(post|custom).author``, ``post.get_comments()[0].author``), their paths are
+    unknown and the answer is None (with ``variables``: only if one of them is affected).
+    None too when jinja2 is missing, or the template (or one it needs) cannot be found,
+    parsed or named statically, or recursion over the data makes the paths unbounded.
     """
     if not jinja_available():
         return None
-    return _context_reads(template_name, _template_folders(tuple(roots)))
+    folders = _template_folders(tuple(roots))
+    wanted = None if variables is None else frozenset(variables)
+    return _context_reads(template_name, folders, wanted)
 
 
 def clear_cache() -> None:
@@ -247,15 +261,20 @@ class Unresolvable(Exception):
     """A template the analysis needs cannot be found, parsed or named statically."""
 
 
-def _context_reads(template_name: str, folders: tuple[Path, ...]) -> ContextReads | None:
+def _context_reads(
+    template_name: str, folders: tuple[Path, ...], wanted: frozenset[str] | None
+) -> ContextReads | None:
     analysis = _Analysis(folders)
     try:
         analysis.render(template_name, _Scope(context=True))
-    except Unresolvable:
+    except (Unresolvable, RecursionError):
         return None
-    except RecursionError:
+    result = analysis.result()
+    if wanted is None:
+        return None if analysis.poisoned else result
+    if analysis.poisoned & wanted:
         return None
-    return analysis.result()
+    return {var: paths for var, paths in result.items() if var in wanted}
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,10 +293,26 @@ class _Value:
     origins: frozenset[Origin] = frozenset()
     macros: tuple[_Macro, ...] = ()
     module: dict[str, _Value] | None = None
+    #: context variables whose objects code jinja does not define (a custom filter, a
+    #: global, a method) may have handed back, at a path nobody knows
+    derived: frozenset[str] = frozenset()
 
     def __or__(self, other: _Value) -> _Value:
         module = self.module if other.module is None else {**(self.module or {}), **other.module}
-        return _Value(self.origins | other.origins, self.macros + other.macros, module)
+        return _Value(
+            self.origins | other.origins,
+            self.macros + other.macros,
+            module,
+            self.derived | other.derived,
+        )
+
+    def items(self) -> _Value:
+        """An item of the collection (or the value itself), read at the same path."""
+        return _Value(self.origins, derived=self.derived)
+
+    def sources(self) -> frozenset[str]:
+        """The context variables this value may hold objects of."""
+        return frozenset(var for var, _ in self.origins) | self.derived
 
 
 EMPTY = _Value()
@@ -335,6 +370,43 @@ ATTRIBUTE_KEYWORD_FILTERS = frozenset(
     {"map", "sort", "sum", "min", "max", "unique", "groupby", "join"}
 )
 NO_ARGUMENT_VIEWS = frozenset({"items", "values", "keys"})
+# builtin filters that return text, numbers or markup: nothing to read attributes from
+VALUE_FILTERS = frozenset(
+    {
+        "length",
+        "count",
+        "string",
+        "e",
+        "escape",
+        "forceescape",
+        "safe",
+        "striptags",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "truncate",
+        "wordcount",
+        "wordwrap",
+        "center",
+        "indent",
+        "format",
+        "replace",
+        "int",
+        "float",
+        "abs",
+        "round",
+        "filesizeformat",
+        "join",
+        "sum",
+        "tojson",
+        "urlencode",
+        "urlize",
+        "xmlattr",
+        "pprint",
+    }
+)
 
 
 def _constant_string(node: Any) -> str | None:
@@ -376,6 +448,9 @@ class _Analysis:
     def __init__(self, folders: tuple[Path, ...]) -> None:
         self.folders = folders
         self.reads: dict[str, set[AttrPath]] = {}
+        #: variables whose objects attributes were read from after code jinja does not
+        #: define handed them back (their paths are unknown)
+        self.poisoned: set[str] = set()
         self.depth = 0
         self._seen_calls: set[tuple[int, int, int, frozenset[Origin]]] = set()
 
@@ -502,7 +577,7 @@ class _Analysis:
         while fresh := pending - done:
             done |= fresh
             inner = scope.child()
-            current = _Value(frozenset(fresh))
+            current = _Value(frozenset(fresh), derived=items.derived)
             self.bind(node.target, current, inner)
             inner.names["loop"] = _loop_variable(current)
             self.body(node.body, inner, blocks)
@@ -617,6 +692,10 @@ class _Analysis:
     def attribute(self, owner: _Value, attr: str) -> _Value:
         if owner.module is not None and attr in owner.module:
             return owner.module[attr]
+        if owner.derived:
+            # ``(post|custom).author``: read from objects reached no one knows how
+            self.poisoned |= owner.derived
+            return _Value(derived=owner.derived)
         origins = _extend(owner.origins, (attr,))
         self.read(origins)
         return _Value(origins)
@@ -628,7 +707,7 @@ class _Analysis:
             return self.attribute(owner, key)
         self.expr(node.arg, scope)
         # ``posts[0]``, ``posts[1:]``: an item of the collection, read at its path
-        return _Value(owner.origins)
+        return owner.items()
 
     def expr_CondExpr(self, node: Any, scope: _Scope) -> _Value:
         self.expr(node.test, scope)
@@ -650,33 +729,34 @@ class _Analysis:
 
     def expr_Filter(self, node: Any, scope: _Scope) -> _Value:
         subject = self.expr(node.node, scope) if node.node is not None else EMPTY
-        self.arguments(node, scope)
+        arguments = self.arguments(node, scope)
         for path in _filter_attribute_paths(node):
             self.read(_extend(subject.origins, path))
         if node.name == "groupby" and node.args:
             return self.groups(subject, node.args[0])
-        if node.name == "map":
-            paths = _filter_attribute_paths(node)
-            return _Value(_extend(subject.origins, paths[0])) if paths else EMPTY
-        if node.name == "attr" and node.args:
-            text = _constant_string(node.args[0])
-            return _Value(_extend(subject.origins, _dotted(text))) if text else EMPTY
+        paths = _filter_attribute_paths(node)
+        if node.name in {"map", "attr"} and paths:
+            return self.attribute_path(subject, paths[0])
         if node.name in PASS_THROUGH_FILTERS:
-            extra = (
-                self.expr(node.args[0], scope)
-                if node.name in {"default", "d"} and node.args
-                else EMPTY
-            )
-            return _Value(subject.origins) | extra
-        return EMPTY
+            extra = arguments[0] if node.name in {"default", "d"} and arguments else EMPTY
+            return subject.items() | extra
+        if node.name in VALUE_FILTERS:
+            return EMPTY
+        return _opaque(subject, *arguments)
+
+    def attribute_path(self, owner: _Value, path: AttrPath) -> _Value:
+        value = owner.items()
+        for attr in path:
+            value = self.attribute(value, attr)
+        return value
 
     def groups(self, subject: _Value, attribute: Any) -> _Value:
         """``posts|groupby("author")``: ``(grouper, list)`` pairs, read as ``g.grouper``,
         ``g.list`` or unpacked."""
         text = _constant_string(attribute)
-        grouper = _Value(_extend(subject.origins, _dotted(text))) if text else EMPTY
-        pairs = {"grouper": grouper, "list": _Value(subject.origins)}
-        return _Value(subject.origins | grouper.origins, module=pairs)
+        grouper = self.attribute_path(subject, _dotted(text)) if text else EMPTY
+        pairs = {"grouper": grouper, "list": subject.items()}
+        return _Value(subject.origins | grouper.origins, module=pairs, derived=subject.derived)
 
     def expr_Test(self, node: Any, scope: _Scope) -> _Value:
         self.expr(node.node, scope)
@@ -704,14 +784,14 @@ class _Analysis:
             and not node.kwargs
         ):
             # ``d.items()``: the same objects, not an attribute called ``items``
-            return _Value(self.expr(callee_node.node, scope).origins)
+            return self.expr(callee_node.node, scope).items()
         if isinstance(callee_node, nodes.Name) and callee_node.name == "namespace":
             if scope.lookup("namespace") is None:
                 return _Value(module={kw.key: self.expr(kw.value, scope) for kw in node.kwargs})
         callee = self.expr(callee_node, scope)
         if not callee.macros:
-            self.arguments(node, scope)
-            return EMPTY
+            # a global, a method: what it returns may hold the objects it was given
+            return _opaque(callee, *self.arguments(node, scope))
         for macro in callee.macros:
             self.enter_macro(macro, node, scope, caller)
         return EMPTY
@@ -752,6 +832,11 @@ class _Analysis:
             inner.names["caller"] = caller
         with self.deeper():
             self.body(node.body, inner, {})
+
+
+def _opaque(*inputs: _Value) -> _Value:
+    """What code jinja does not define returns when given ``inputs``."""
+    return _Value(derived=frozenset(var for value in inputs for var in value.sources()))
 
 
 def _loop_variable(items: _Value) -> _Value:
