@@ -6,8 +6,9 @@ the ``author`` and ``comments`` relationships as surely as Python code does.
 Two questions are answered:
 
 * ``template_attribute_reads(roots)``: every attribute name any template under ``roots``
-  reads from a variable (the project-wide, name-only view the ``eager-relationships`` pass
-  uses);
+  reads from any expression, what custom filters and globals return included (the
+  project-wide, name-only view the ``eager-relationships`` pass uses; names inside string
+  literals are not reads);
 * ``template_context_reads(name, roots)``: for one template, as ``render_template(name,
   var=...)`` renders it, the attribute paths read from each context variable
   (``{% for p in posts %}{{ p.author.name }}`` gives ``posts: {("author", "name")}``),
@@ -59,7 +60,7 @@ MAX_PYTHON_BYTES = 1_000_000
 #: attribute paths longer than this are cut (recursive macros and loops stop growing)
 MAX_PATH = 8
 #: how deep macro calls, includes and recursive loops are followed
-MAX_DEPTH = 12
+MAX_DEPTH = 24
 
 JINJA_MISSING = (
     "jinja2 is not installed: templates were scanned for dotted names instead of parsed "
