@@ -24,7 +24,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -606,7 +606,7 @@ class IoFactsCollector(ScopeTracking):
             self.io.io_call(node)
             or self.io.schema_call(node)
             or self.io.legacy_query_receiver(node) is not None
-            or self.io.sync_only_call(node) is not None
+            or self._bridged_to_sync(node)
         ):
             current.direct_io = f"{_code(node.func)}() at line {line}"
         callee = self.calls.callee(node, self.enclosing_class())
@@ -614,6 +614,12 @@ class IoFactsCollector(ScopeTracking):
             current.calls.append((callee, line))
         elif isinstance(node.func, cst.Attribute):
             current.calls.append((DYNAMIC + node.func.attr.value, line))
+
+    def _bridged_to_sync(self, call: cst.Call) -> bool:
+        """A call the await pass runs through ``run_sync`` (not one already inside it)."""
+        if in_run_sync_lambda(self, call):
+            return False
+        return self.io.sync_only_call(call) is not None or self.io.engine_bridge(call) is not None
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None:

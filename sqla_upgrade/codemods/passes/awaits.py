@@ -40,6 +40,7 @@ the code is left as it is with a TODO saying what to do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -56,7 +57,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     ScopeTracking,
     plan_of,
 )
-from sqla_upgrade.codemods.analysis.io_calls import IoDetector
+from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
@@ -112,6 +113,7 @@ class AwaitPass(ScopeTracking):
         self.lambda_depth = 0
         self.async_generators: set[str] = set()
         self.needs_command_runner = False
+        self._engine_blocks: dict[int, EngineBlock] = {}
 
     # -- context ------------------------------------------------------------------------------
     def in_async_function(self) -> bool:
@@ -239,16 +241,17 @@ class AwaitPass(ScopeTracking):
             return self._run_sync(original_node, updated_node, receiver, replaced)
         if self._bridge_to_thread(original_node):
             return self._to_thread(original_node, updated_node)
-        if self.io.engine_to_sync_only(original_node) and not self._in_run_sync(original_node):
-            self.todo(
-                original_node,
-                "this code needs a synchronous engine or connection: call it as `async with "
-                "engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`",
-            )
-            return updated_node
-        bridged = self.io.sync_only_call(original_node)
-        if bridged is not None and not self._in_run_sync(original_node):
-            return self._run_sync(original_node, updated_node, *bridged, what="this call")
+        if isinstance(original_node.func, cst.Attribute) and self._bridged(
+            original_node.func.value
+        ):
+            return updated_node  # ``sync_session.connection()`` in ``run_sync(lambda ...)``
+        if not self._in_run_sync(original_node):
+            engine_bridge = self.io.engine_bridge(original_node)
+            if engine_bridge is not None:
+                return self._bridge_engine(original_node, updated_node, engine_bridge)
+            session_bridge = self.io.sync_only_call(original_node)
+            if session_bridge is not None:
+                return self._bridge_session(original_node, updated_node, session_bridge)
         callee = self.calls.callee(original_node, self.enclosing_class())
         if callee is None and isinstance(original_node.func, cst.Attribute):
             attr = original_node.func.attr.value
@@ -305,6 +308,146 @@ class AwaitPass(ScopeTracking):
         )
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return awaited(to_thread, self._needs_parentheses(original, parent))
+
+    # -- bridges to code that stays synchronous ---------------------------------------------
+    def _bridge_session(
+        self, original: cst.Call, updated: cst.Call, bridge: SessionBridge
+    ) -> cst.BaseExpression:
+        """``f(session, x=session.bind)`` → ``await session.run_sync(lambda sync_session:
+        f(sync_session, x=sync_session.bind))`` (``sync_conn`` for a connection)."""
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, "this call needs a synchronous session; run it through run_sync")
+            return updated
+        param = self._fresh_name("sync_conn" if bridge.connection else "sync_session", original)
+        replacements = {}
+        for position, arg in enumerate(original.args):
+            for value, node in zip(bridge.arguments, bridge.replaced, strict=True):
+                if arg.value is value:
+                    replacements[position] = _replace_node(value, node, cst.Name(param))
+        body = self._sync_call(original, updated, replacements)
+        if body is None:
+            return updated
+        lambda_ = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(param))]), body=body)
+        session = bridge.session.deep_clone()
+        run = cst.Call(
+            func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(run, self._needs_parentheses(original, parent))
+
+    def _bridge_engine(
+        self, original: cst.Call, updated: cst.Call, bridge: EngineBridge
+    ) -> cst.BaseExpression:
+        """``df = f(q, con=engine)`` → ``async with engine.connect() as conn: df = await
+        conn.run_sync(lambda sync_conn: f(q, con=sync_conn))`` (the ``async with`` is added
+        around the statement in leave_SimpleStatementLine)."""
+        engines = [original.args[p].value for p in bridge.positions]
+        how = "`async with engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`"
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, self._engine_outside_async_reason(original, how))
+            return updated
+        statement = self._statements[-1] if self._statements else None
+        if not isinstance(statement, cst.SimpleStatementLine):
+            self.todo(
+                original,
+                f"this call needs a synchronous engine: move it into its own statement, run as {how}",
+            )
+            return updated
+        engine_code = _code(engines[0])
+        pending = self._engine_blocks.get(id(statement))
+        if any(_code(e) != engine_code for e in engines) or (
+            pending is not None and pending.engine_code != engine_code
+        ):
+            self.todo(original, f"these calls need synchronous engines: run each as {how}")
+            return updated
+        if pending is None:
+            pending = EngineBlock(engines[0], engine_code, self._fresh_name("conn", statement))
+            self._engine_blocks[id(statement)] = pending
+        param = self._fresh_name("sync_conn", statement)
+        handed: cst.BaseExpression = cst.Name(param)
+        if bridge.hands_engine:
+            handed = cst.Attribute(value=handed, attr=cst.Name("engine"))
+        body = self._sync_call(original, updated, dict.fromkeys(bridge.positions, handed))
+        if body is None:
+            if not pending.calls:
+                del self._engine_blocks[id(statement)]
+            return updated
+        if bridge.opening == "begin":
+            pending.opening = "begin"
+        pending.calls += 1
+        lambda_ = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(param))]), body=body)
+        run = cst.Call(
+            func=cst.Attribute(value=cst.Name(pending.name), attr=cst.Name("run_sync")),
+            args=[cst.Arg(lambda_)],
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(run, self._needs_parentheses(original, parent))
+
+    def _engine_outside_async_reason(self, call: cst.Call, how: str) -> str:
+        if self.enclosing_function() is None and self.io.engine_bridge(call) is not None:
+            if qualified_names(self, call.func) & TABLE:
+                return (
+                    "reflection with autoload_with needs a synchronous connection and nothing "
+                    "can await at import time: reflect at startup, in async code, with "
+                    "`async with engine.connect() as conn: table = await conn.run_sync(lambda "
+                    "sync_conn: Table(..., autoload_with=sync_conn))`, or with a synchronous "
+                    "engine (create_engine with the synchronous driver)"
+                )
+        return f"this call needs a synchronous engine: in async code run it as {how}"
+
+    def _sync_call(
+        self, original: cst.Call, updated: cst.Call, replacements: dict[int, cst.BaseExpression]
+    ) -> cst.Call | None:
+        """``updated`` with the arguments at ``replacements``' positions replaced, to run
+        inside a ``run_sync`` lambda; None (and a TODO) when another argument awaits,
+        which a lambda cannot."""
+        args = []
+        for position, arg in enumerate(updated.args):
+            if position in replacements:
+                args.append(arg.with_changes(value=replacements[position]))
+                continue
+            if _contains_await(arg.value):
+                self.todo(
+                    original,
+                    "this call must run inside run_sync, but an argument awaits: assign that "
+                    "argument to a variable first",
+                )
+                return None
+            args.append(arg)
+        if _contains_await(updated.func):
+            self.todo(original, "this call must run inside run_sync, but its callee awaits")
+            return None
+        return updated.with_changes(args=args)
+
+    def _fresh_name(self, base: str, near: cst.CSTNode) -> str:
+        """``base`` (or ``base_2``...) unused in the enclosing function and in ``near``."""
+        function = self.enclosing_function()
+        taken = _names_in(function) if function is not None else set()
+        taken |= _names_in(near)
+        taken |= {block.name for block in self._engine_blocks.values()}
+        candidate, number = base, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}_{number}"
+        return candidate
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        block = self._engine_blocks.pop(id(original_node), None)
+        if block is None:
+            return updated_node
+        opening = cst.Call(
+            func=cst.Attribute(value=block.engine.deep_clone(), attr=cst.Name(block.opening))
+        )
+        return cst.With(
+            items=[cst.WithItem(item=opening, asname=cst.AsName(name=cst.Name(block.name)))],
+            body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=updated_node.leading_lines,
+        )
 
     def _calls_wrapped_function(self, call: cst.Call) -> bool:
         """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""
@@ -588,6 +731,48 @@ class AwaitPass(ScopeTracking):
             return False
         function = self.state.index.functions.get(callee or "")
         return function is not None and function.is_generator
+
+
+@dataclass
+class EngineBlock:
+    """The ``async with engine.<opening>() as <name>:`` a statement gets, for the calls in it
+    that need a synchronous connection of ``engine``."""
+
+    engine: cst.BaseExpression
+    engine_code: str
+    name: str
+    opening: str = "connect"
+    calls: int = 0
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _contains_await(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    node.visit(Collector())
+    return names
 
 
 def _replace_node(
