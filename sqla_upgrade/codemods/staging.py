@@ -49,7 +49,7 @@ def attach_plan(
     index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
 ) -> None:
     facts = [r.facts for r in results if isinstance(r.facts, FileIoFacts)]
-    index.async_plan = plan_async(facts)
+    index.async_plan = plan_async(facts, template_reads or set())
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
     for result in results:
