@@ -181,26 +181,62 @@ def test_map_over_a_lambda_becomes_a_comprehension() -> None:
     )
 
 
-def test_lambdas_called_by_sync_code_keep_a_todo() -> None:
+def test_sorted_min_max_keys_are_computed_first() -> None:
     check_transformed(
         HEADER
         + """
 
     def ranked(session, names):
-        lengths = map(lambda n: score(session, n), names)
-        return sorted(names, key=lambda n: score(session, n)), lengths
+        best = min(names, key=lambda n: score(session, n))
+        return sorted(names, key=lambda n: score(session, n), reverse=True), best
     """,
         MIGRATED_HEADER
         + """
 
     async def ranked(session, names):
-        # TODO(sqla-upgrade): a lambda cannot await and map() calls it synchronously: compute the awaited values before the call (e.g. `values = [await f(x) for x in items]`)
-        lengths = map(lambda n: score(session, n), names)
-        # TODO(sqla-upgrade): a lambda cannot await and sorted() calls it synchronously: compute the awaited values before the call (e.g. `values = [await f(x) for x in items]`)
-        return sorted(names, key=lambda n: score(session, n)), lengths
+        best = min([(await score(session, n), n) for n in names], key=lambda pair: pair[0])[1]
+        return [pair[1] for pair in sorted([(await score(session, n), n) for n in names], reverse=True, key=lambda pair: pair[0])], best
     """,
         target="async",
-        todos=["map() calls it synchronously", "sorted() calls it synchronously"],
+    )
+
+
+def test_lambdas_called_by_sync_code_keep_a_todo() -> None:
+    check_transformed(
+        """
+        import threading
+
+        from sqlalchemy import text
+
+
+        def score(session, name):
+            return session.execute(text("select length(:n)"), {"n": name}).scalar()
+
+
+        def later(session, names):
+            lengths = map(lambda n: score(session, n), names)
+            threading.Timer(1, lambda: score(session, "x")).start()
+            return lengths
+        """,
+        """
+        import threading
+
+        from sqlalchemy import text
+
+
+        async def score(session, name):
+            return (await session.execute(text("select length(:n)"), {"n": name})).scalar()
+
+
+        async def later(session, names):
+            # TODO(sqla-upgrade): a lambda cannot await and map() calls it synchronously: compute the awaited values before the call (e.g. `values = [await f(x) for x in items]`)
+            lengths = map(lambda n: score(session, n), names)
+            # TODO(sqla-upgrade): a lambda cannot await and threading.Timer() calls it synchronously: compute the awaited values before the call (e.g. `values = [await f(x) for x in items]`)
+            threading.Timer(1, lambda: score(session, "x")).start()
+            return lengths
+        """,
+        target="async",
+        todos=["map() calls it synchronously", "threading.Timer() calls it synchronously"],
     )
 
 
@@ -305,7 +341,8 @@ def report(session, names):
     streamed = []
     for value in map(lambda n: score(session, n) + len(streamed), names):
         streamed.append(value)
-    return lengths, lates, doubled, sorted(unique), streamed, handlers["score"]("abcd"), handlers["upper"]("x")
+    ranked = sorted(names, key=lambda n: -score(session, n)), min(names, key=lambda n: score(session, n))
+    return lengths, lates, doubled, sorted(unique), streamed, handlers["score"]("abcd"), handlers["upper"]("x"), ranked
 
 
 def main():
@@ -345,5 +382,5 @@ def test_converted_lambdas_behave_as_before_on_aiosqlite(tmp_path: Path) -> None
     assert (
         outputs[0]
         == outputs[1]
-        == "([1, 2, 3], [11, 12, 13], [2, 4, 6], [1, 2, 3], [1, 3, 5], 4, 'X')\n105\n"
+        == "([1, 2, 3], [11, 12, 13], [2, 4, 6], [1, 2, 3], [1, 3, 5], 4, 'X', (['ccc', 'bb', 'a'], 'a'))\n105\n"
     )

@@ -89,6 +89,8 @@ COMMAND_RUNNER_CODE = f'''def {COMMAND_RUNNER}(command):
     return run
 '''
 STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
+#: builtins calling a ``key=`` function once per item, in order (see _keyed_conversion)
+KEYED = {"sorted": "sorted", "min": "min", "max": "max"}
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -219,6 +221,8 @@ class AwaitPass(ScopeTracking):
             return None
         if site.kind == "other" and site.callee == "map":
             return self._map_conversion(node)
+        if site.kind == "other" and site.callee in KEYED:
+            return self._keyed_conversion(node)
         statement = self._statements[-1] if self._statements else None
         if (
             site.kind not in ("name", "attribute", "key")
@@ -276,6 +280,67 @@ class AwaitPass(ScopeTracking):
         self._map_calls[id(call)] = conversion
         return conversion
 
+    def _keyed_conversion(self, node: cst.Lambda) -> LocalAsyncDef | None:
+        """``sorted(xs, key=lambda x: f(x))`` → ``[pair[1] for pair in sorted([(await f(x),
+        x) for x in xs], key=lambda pair: pair[0])]``; ``min``/``max`` → ``min([...],
+        key=lambda pair: pair[0])[1]``. The key is computed once per item, in order, and
+        only keys are compared, as ``sorted`` does (stable, ``reverse=`` kept)."""
+        if not _one_plain_parameter(node) or not self.in_async_function():
+            return None
+        if self.lambda_depth or self.lambdas:
+            return None
+        arg = self.get_metadata(ParentNodeProvider, node, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not isinstance(call, cst.Call) or not isinstance(arg, cst.Arg):
+            return None
+        name = KEYED.get(_code(call.func))
+        if name is None or f"builtins.{name}" not in qualified_names(self, call.func):
+            return None
+        positional = [a for a in call.args if a.keyword is None]
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        allowed = {"key", "reverse"} if name == "sorted" else {"key"}
+        if len(positional) != 1 or positional[0].star or not keywords <= allowed:
+            return None
+        if arg.keyword is None or arg.keyword.value != "key":
+            return None
+        conversion = LocalAsyncDef("", call, map_into=name)
+        self._map_calls[id(call)] = conversion
+        return conversion
+
+    def _keyed(self, conversion: LocalAsyncDef, updated: cst.Call) -> cst.BaseExpression:
+        key_arg = next(a for a in updated.args if a.keyword and a.keyword.value == "key")
+        lambda_ = key_arg.value
+        assert isinstance(lambda_, cst.Lambda)
+        param = lambda_.params.params[0].name
+        iterable = next(a for a in updated.args if a.keyword is None).value
+        pairs = cst.ListComp(
+            elt=cst.Tuple(elements=[cst.Element(lambda_.body), cst.Element(param)]),
+            for_in=cst.CompFor(target=param, iter=iterable),
+        )
+        args = [
+            cst.Arg(pairs) if a.keyword is None else a
+            for a in updated.args
+            if not (a.keyword and a.keyword.value == "key")
+        ]
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args = [a.with_changes(comma=comma) for a in args[:1]] + [
+            a.with_changes(comma=comma) for a in args[1:]
+        ]
+        args.append(
+            cst.Arg(
+                cst.parse_expression("lambda pair: pair[0]"),
+                keyword=cst.Name("key"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
+        inner = updated.with_changes(args=args)
+        if conversion.map_into == "sorted":
+            return cst.ListComp(
+                elt=cst.parse_expression("pair[1]"),
+                for_in=cst.CompFor(target=cst.Name("pair"), iter=inner),
+            )
+        return cst.Subscript(value=inner, slice=[cst.SubscriptElement(cst.Index(cst.Integer("1")))])
+
     def _map_consumer(self, call: cst.Call) -> str | None:
         """``"list"``, ``"set"``, ``"tuple"`` or ``"for"``: what consumes the map whole."""
         parent = self.get_metadata(ParentNodeProvider, call, None)
@@ -294,6 +359,9 @@ class AwaitPass(ScopeTracking):
         conversion = self._map_calls.pop(id(original), None)
         if conversion is None:
             return None
+        if conversion.map_into in KEYED.values():
+            self.count_rewrite()
+            return self._keyed(conversion, updated)
         lambda_ = updated.args[0].value
         assert isinstance(lambda_, cst.Lambda)
         target = lambda_.params.params[0].name
@@ -1101,6 +1169,18 @@ class EngineBlock:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+def _one_plain_parameter(node: cst.Lambda) -> bool:
+    params = node.params
+    return (
+        len(params.params) == 1
+        and params.params[0].default is None
+        and not params.posonly_params
+        and not params.kwonly_params
+        and isinstance(params.star_arg, cst.MaybeSentinel)
+        and params.star_kwarg is None
+    )
 
 
 def _snake(name: str) -> str:
