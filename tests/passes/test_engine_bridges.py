@@ -161,6 +161,36 @@ def test_table_autoload_with_in_a_function_reflects_through_run_sync() -> None:
     )
 
 
+def test_table_autoload_with_a_connection_or_session_bind_runs_on_it() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import MetaData, Table, create_engine
+        from sqlalchemy.orm import Session
+
+        engine = create_engine("sqlite:///app.db")
+
+
+        def tables(session: Session):
+            with engine.connect() as conn:
+                users = Table("users", MetaData(), autoload_with=conn)
+            return users, Table("orders", MetaData(), autoload_with=session.bind)
+        """,
+        """
+        from sqlalchemy import MetaData, Table
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+        engine = create_async_engine("sqlite+aiosqlite:///app.db")
+
+
+        async def tables(session: AsyncSession):
+            async with engine.connect() as conn:
+                users = await conn.run_sync(lambda sync_conn: Table("users", MetaData(), autoload_with=sync_conn))
+            return users, await session.run_sync(lambda sync_session: Table("orders", MetaData(), autoload_with=sync_session.bind))
+        """,
+        target="async",
+    )
+
+
 def test_table_autoload_with_at_module_level_gets_a_todo() -> None:
     check_transformed(
         """

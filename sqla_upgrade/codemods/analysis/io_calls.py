@@ -204,7 +204,8 @@ class IoDetector:
         connection, or what a session gives (``session.bind``, ``session.get_bind()``,
         ``session.connection()``): ``run_sync`` replaces them by their synchronous twins.
         All of them must come from one session or connection."""
-        if not self._not_migrated(call) and not self._writes_dataframe(call):
+        reflects = bool(self._callee_names(call) & TABLE)  # ``autoload_with=conn``
+        if not (reflects or self._not_migrated(call) or self._writes_dataframe(call)):
             return None
         found: list[tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression, bool]] = []
         for arg in call.args:
