@@ -68,7 +68,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     subscript_keys,
 )
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, add_todo_comments, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
@@ -137,6 +137,7 @@ class AwaitPass(ScopeTracking):
         self._unwrap: set[int] = set()
         #: unittest fixtures whose body becomes an async helper run by asyncio.run()
         self._wrapped_bodies: set[str] = set()
+        self._async_property_names = {q.rpartition(".")[2] for q in self.plan.async_properties}
 
     # -- context ------------------------------------------------------------------------------
     def in_async_function(self) -> bool:
@@ -165,7 +166,7 @@ class AwaitPass(ScopeTracking):
     ) -> cst.BaseExpression:
         """``obj.total`` of a property that became ``async def total(self)`` →
         ``await obj.total()``."""
-        if not self.plan.async_properties:
+        if original_node.attr.value not in self._async_property_names:
             return updated_node
         resolved = resolve_property_read(self, self.calls, original_node, self.enclosing_class())
         if resolved not in self.plan.async_properties:
@@ -847,12 +848,19 @@ class AwaitPass(ScopeTracking):
         local_defs = self._local_defs.pop(id(original_node), [])
         if not local_defs:
             return statement
-        functions = [d.function for d in local_defs if d.function is not None]
+        functions: list[cst.BaseStatement] = [
+            d.function for d in local_defs if d.function is not None
+        ]
         leading = list(updated_node.leading_lines)
         functions[0] = functions[0].with_changes(leading_lines=leading)
+        # TODO comments of this statement: the base class cannot place them on a flattened
+        # result, so they go above the statement (or the function replacing it) here
+        todos = self._pending_todos.pop(id(original_node), [])
         if any(d.replaces_statement for d in local_defs):
+            functions[-1] = _with_todos(functions[-1], todos)
             return cst.FlattenSentinel(functions)
-        return cst.FlattenSentinel([*functions, statement.with_changes(leading_lines=[])])
+        rest = _with_todos(statement.with_changes(leading_lines=[]), todos)
+        return cst.FlattenSentinel([*functions, rest])
 
     def _calls_wrapped_function(self, call: cst.Call) -> bool:
         """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""
@@ -1169,6 +1177,12 @@ class EngineBlock:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+def _with_todos(statement: cst.BaseStatement, todos: list[str]) -> cst.BaseStatement:
+    marked = add_todo_comments(statement, todos) if todos else statement
+    assert isinstance(marked, cst.BaseStatement)
+    return marked
 
 
 def _one_plain_parameter(node: cst.Lambda) -> bool:
