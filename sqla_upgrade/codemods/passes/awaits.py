@@ -745,7 +745,9 @@ class AwaitPass(ScopeTracking):
             self.todo(original, self._engine_outside_async_reason(original, how))
             return updated
         statement = self._statements[-1] if self._statements else None
-        if not isinstance(statement, cst.SimpleStatementLine):
+        # in a lambda becoming a local async def, a connection opened around the statement
+        # would be closed before the function runs
+        if not isinstance(statement, cst.SimpleStatementLine) or self.lambdas:
             self.todo(
                 original,
                 f"this call needs a synchronous engine: move it into its own statement, run as {how}",
