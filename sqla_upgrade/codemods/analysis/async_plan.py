@@ -589,6 +589,11 @@ def lambda_site(transformer: Pass, node: cst.Lambda) -> LambdaSite:
     return LambdaSite("other")
 
 
+def dict_key(key: str) -> str:
+    """The escape name of the callables stored under ``key`` in dict literals."""
+    return f"[{key!r}]"
+
+
 def subscript_keys(transformer: Pass, func: cst.BaseExpression) -> list[str] | None:
     """The dict keys a call through ``func`` may reach: ``["count"]`` for
     ``handlers["count"](...)``; every key of the dict literal bound to ``handlers`` for
@@ -673,7 +678,8 @@ class IoFactsCollector(ScopeTracking):
         facts = FunctionIo(f"{scope}.<lambda{number}>", line)
         self.facts.functions[facts.qualname] = facts
         if site.kind in ("attribute", "key"):
-            self.facts.escapes.setdefault(site.name, set()).add(facts.qualname)
+            key = site.name if site.kind == "attribute" else dict_key(site.name)
+            self.facts.escapes.setdefault(key, set()).add(facts.qualname)
         elif owner is not None:
             owner.calls.append((facts.qualname, line))
         self._lambdas.append(facts)
@@ -778,7 +784,7 @@ class IoFactsCollector(ScopeTracking):
             current.calls.append((DYNAMIC + node.func.attr.value, line))
         else:
             for key in subscript_keys(self, node.func) or ():
-                current.calls.append((DYNAMIC + key, line))
+                current.calls.append((DYNAMIC + dict_key(key), line))
 
     def _bridged_to_sync(self, call: cst.Call) -> bool:
         """A call the await pass runs through ``run_sync`` (not one already inside it)."""
@@ -794,6 +800,21 @@ class IoFactsCollector(ScopeTracking):
         key = node.key
         if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
             self._escape(key.evaluated_value, node.value)
+            self._dict_value(key.evaluated_value, node.value)
+
+    def _dict_value(self, key: str, value: cst.BaseExpression) -> None:
+        """Callables stored under a dict key, for calls ``d["key"](...)``: a project
+        function, a lambda (see visit_Lambda), or anything else (never awaited)."""
+        if isinstance(value, cst.Lambda):
+            return
+        for name in (
+            qualified_names(self, value) if isinstance(value, cst.Name | cst.Attribute) else ()
+        ):
+            resolved = self.state.index.resolve_alias(name)
+            if resolved in self.state.index.functions:
+                self.facts.escapes.setdefault(dict_key(key), set()).add(resolved)
+                return
+        self.facts.escapes.setdefault(dict_key(key), set()).add(f"<value {_code(value)}>")
 
     def _escape(self, key: str, value: cst.BaseExpression) -> None:
         if not isinstance(value, cst.Name | cst.Attribute):
@@ -802,12 +823,6 @@ class IoFactsCollector(ScopeTracking):
             resolved = self.state.index.resolve_alias(name)
             if resolved in self.state.index.functions:
                 self.facts.escapes.setdefault(key, set()).add(resolved)
-                return
-        if isinstance(value, cst.Name) and isinstance(
-            self.get_metadata(ParentNodeProvider, value, None), cst.DictElement
-        ):
-            # a dict value the plan cannot follow: calls through its key stay unresolved
-            self.facts.escapes.setdefault(key, set()).add(f"<value {_code(value)}>")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.facts.attribute_reads.add(node.attr.value)

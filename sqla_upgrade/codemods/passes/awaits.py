@@ -62,6 +62,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     CallResolver,
     LambdaSite,
     ScopeTracking,
+    dict_key,
     lambda_site,
     plan_of,
     resolve_property_read,
@@ -243,8 +244,8 @@ class AwaitPass(ScopeTracking):
                 return None
             self._converted_names.add(id(target))
             return LocalAsyncDef(site.name, statement, replaces_statement=True)
-        dynamic = DYNAMIC + site.name
-        if not self.plan.is_async(dynamic) or site.name in self.plan.mixed_dynamic:
+        escape = site.name if site.kind == "attribute" else dict_key(site.name)
+        if not self.plan.is_async(DYNAMIC + escape) or escape in self.plan.mixed_dynamic:
             return None
         return LocalAsyncDef(self._fresh_name(f"_{site.name}", statement), statement)
 
@@ -441,13 +442,10 @@ class AwaitPass(ScopeTracking):
         keys = subscript_keys(self, call.func)
         if not keys:
             return None
-        dynamic = [DYNAMIC + key for key in keys]
-        if all(self.plan.is_async(d) for d in dynamic):
-            return dynamic[0]
-        if any(
-            self.plan.is_async(d) or key in self.plan.mixed_dynamic
-            for d, key in zip(dynamic, keys, strict=True)
-        ):
+        escapes = [dict_key(key) for key in keys]
+        if all(self.plan.is_async(DYNAMIC + e) for e in escapes):
+            return DYNAMIC + escapes[0]
+        if any(self.plan.is_async(DYNAMIC + e) or e in self.plan.mixed_dynamic for e in escapes):
             return "mixed"
         return None
 
@@ -677,7 +675,8 @@ class AwaitPass(ScopeTracking):
                 f"a lambda cannot await and {site.callee}() calls it synchronously: compute the "
                 "awaited values before the call (e.g. `values = [await f(x) for x in items]`)"
             )
-        if site.kind in ("attribute", "key") and site.name in self.plan.mixed_dynamic:
+        escape = site.name if site.kind == "attribute" else dict_key(site.name)
+        if site.kind in ("attribute", "key") and escape in self.plan.mixed_dynamic:
             return (
                 f"a lambda cannot await; other callables stored as {site.name!r} stay synchronous: "
                 "make them all async (local async def) and await their calls"
