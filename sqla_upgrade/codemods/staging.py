@@ -60,7 +60,7 @@ def attach_plan(
     index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
 ) -> None:
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
-    index.async_plan = plan_async([io for io, _ in collected])
+    index.async_plan = plan_async([io for io, _ in collected], template_reads or set())
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
     dynamic_uses = [uses for _, uses in collected if uses is not None]

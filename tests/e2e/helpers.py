@@ -56,6 +56,28 @@ def project_takes_async_url(project: str) -> bool:
 # set to 1 to rewrite the existing ``expected_<target>/`` folders with the tool's output
 UPDATE_GOLDEN_ENV = "SQLA_UPGRADE_UPDATE_GOLDEN"
 
+# pytest options of the migrated async suites' runs: a coroutine never awaited fails the
+# run. Python reports it from the coroutine's finalizer, where a RuntimeWarning turned
+# into an error cannot propagate: pytest records it as PytestUnraisableExceptionWarning,
+# so that one is an error too. SQLAlchemy's own SAWarning (a RuntimeWarning subclass the
+# legacy code already emits) stays a warning.
+ASYNC_WARNING_ARGS = (
+    "-W",
+    "error::RuntimeWarning",
+    "-W",
+    "error::pytest.PytestUnraisableExceptionWarning",
+    "-W",
+    "default::sqlalchemy.exc.SAWarning",
+)
+# what the output of a migrated async suite must never show, even from code whose
+# exception a test or the app swallowed (a view answering 500, a logged error)
+ASYNC_FAILURE_MARKERS = (
+    "MissingGreenlet",
+    "was never awaited",
+    "cannot use AsyncToSync in the same thread",
+    "greenlet_spawn has not been called",
+)
+
 APPLY_TIMEOUT = 300
 PYTEST_TIMEOUT = 300
 
@@ -435,6 +457,11 @@ class ProjectRun:
             if _SUMMARY.match(line.strip("= ")):
                 return line.strip("= ")
         return f"(no pytest result line; exit code {self.returncode})"
+
+    def async_failures(self) -> list[str]:
+        """The markers of ``ASYNC_FAILURE_MARKERS`` found in the run's output."""
+        lowered = self.output.lower()
+        return [marker for marker in ASYNC_FAILURE_MARKERS if marker.lower() in lowered]
 
     def describe(self, limit: int = 12000) -> str:
         tail = self.output[-limit:]

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 
 from .helpers import (
+    ASYNC_WARNING_ARGS,
     SERVER_ENV,
     STRICT_PLUGIN,
     Migration,
@@ -95,13 +96,7 @@ class E2E:
         scratch = self.scratch(label)
         tree = copy_tree(result.tree, scratch / result.project)
         mode = "async" if target == "async" and project_takes_async_url(result.project) else "sync"
-        # coroutines never awaited fail the run; SQLAlchemy's own SAWarning (a
-        # RuntimeWarning subclass the legacy code already emits) stays a warning
-        extra = (
-            ("-W", "error::RuntimeWarning", "-W", "default::sqlalchemy.exc.SAWarning")
-            if target == "async"
-            else ()
-        )
+        extra: tuple[str, ...] = ASYNC_WARNING_ARGS if target == "async" else ()
         env = None
         if strict:
             extra = (*extra, "-p", STRICT_PLUGIN)

@@ -270,7 +270,7 @@ def test_generators_context_managers_lambdas_and_listeners() -> None:
         async def direct():
             session = AsyncSession(engine, expire_on_commit=False)
             await session.commit()
-            # TODO(sqla-upgrade): a lambda cannot await; turn it into a local async def
+            # TODO(sqla-upgrade): a lambda cannot await; turn it into a local async def and await its calls
             handler = lambda: session.commit()
             return handler
         def untouched(a, b):

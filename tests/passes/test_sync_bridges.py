@@ -61,15 +61,14 @@ def test_session_and_connection_arguments_run_through_run_sync() -> None:
 
         async def raw():
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda sync_session: build_report(sync_session))
+                return await conn.run_sync(lambda sync_conn: build_report(sync_conn))
 
 
-        def dump():
-            # TODO(sqla-upgrade): this code needs a synchronous engine or connection: call it as `async with engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`
-            return export(engine)
+        async def dump():
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda sync_conn: export(sync_conn.engine))
         """,
         target="async",
-        todos=["needs a synchronous engine"],
     )
 
 

@@ -24,7 +24,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -78,6 +78,8 @@ class FunctionIo:
     #: for the wrapper a decorator returns (``@functools.wraps(func) def wrapper``): the
     #: decorator's qualified name and the parameter holding the decorated function
     wraps: tuple[str, str] | None = None
+    #: a plain ``@property`` getter (which may become an async method)
+    is_property: bool = False
 
 
 @dataclass
@@ -90,6 +92,15 @@ class FileIoFacts:
     escapes: dict[str, set[str]] = field(default_factory=dict)
     #: every attribute name read (``post.author`` → ``author``), for eager loading
     attribute_reads: set[str] = field(default_factory=set)
+    #: uses of attributes named like a project property: (name, the property it provably
+    #: is, or None when the receiver's type is unknown or the use is not a plain read;
+    #: the function reading it, None at module level or in a lambda)
+    property_reads: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    #: properties with a setter or deleter
+    property_setters: set[str] = field(default_factory=set)
+    #: names assigned or annotated in class bodies → the classes (``label: str`` of a
+    #: pydantic schema may be read from an ORM object by name, out of our sight)
+    class_fields: dict[str, set[str]] = field(default_factory=dict)
 
 
 DYNAMIC = "<dynamic>."
@@ -222,6 +233,13 @@ class AsyncPlan:
     awaited_wrapped: dict[str, str] = field(default_factory=dict)
     #: decorators applied to both async and sync functions → why
     mixed_decorators: dict[str, str] = field(default_factory=dict)
+    #: ``@property`` getters doing I/O that become ``async def`` methods: every use in the
+    #: project was found (``obj.prop`` → ``await obj.prop()``)
+    async_properties: set[str] = field(default_factory=set)
+    #: unittest class/module fixtures doing I/O (``setUpClass``...) → why: unittest calls
+    #: them synchronously, outside any event loop, so they stay synchronous and run their
+    #: body with ``asyncio.run()``
+    loop_boundaries: dict[str, str] = field(default_factory=dict)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
@@ -535,6 +553,95 @@ def _uses_yield_from(function: cst.FunctionDef) -> bool:
     return found
 
 
+@dataclass(frozen=True)
+class LambdaSite:
+    """Where a lambda sits, which decides how it becomes a local ``async def``.
+
+    ``kind``: ``"name"`` (``f = lambda ...`` in a function, called as ``f(...)`` there),
+    ``"attribute"`` (``obj.on_done = lambda ...``, called as ``x.on_done(...)``),
+    ``"key"`` (``{"count": lambda ...}``, called as ``d["count"](...)`` or
+    ``x.count(...)``), ``"run_sync"`` (the synchronous body of ``run_sync(lambda ...)``),
+    or ``"other"`` (handed to code that calls it synchronously: ``sorted(key=...)``,
+    ``map``, a third-party callback)."""
+
+    kind: str
+    #: the local name, the attribute or the dict key
+    name: str = ""
+    #: the callee the lambda is handed to, for ``"other"`` (``sorted``)
+    callee: str = ""
+
+
+def lambda_site(transformer: Pass, node: cst.Lambda) -> LambdaSite:
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    if isinstance(parent, cst.Arg):
+        call = transformer.get_metadata(ParentNodeProvider, parent, None)
+        if isinstance(call, cst.Call):
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "run_sync":
+                return LambdaSite("run_sync")
+            return LambdaSite("other", callee=_code(call.func))
+    if isinstance(parent, cst.DictElement) and parent.value is node:
+        key = parent.key
+        if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+            return LambdaSite("key", key.evaluated_value)
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        if isinstance(target, cst.Name):
+            return LambdaSite("name", target.value)
+        if isinstance(target, cst.Attribute):
+            return LambdaSite("attribute", target.attr.value)
+    return LambdaSite("other")
+
+
+def dict_key(key: str) -> str:
+    """The escape name of the callables stored under ``key`` in dict literals."""
+    return f"[{key!r}]"
+
+
+def subscript_keys(transformer: Pass, func: cst.BaseExpression) -> list[str] | None:
+    """The dict keys a call through ``func`` may reach: ``["count"]`` for
+    ``handlers["count"](...)``; every key of the dict literal bound to ``handlers`` for
+    ``handlers[name](...)`` / ``handlers.get(name)(...)``; None for anything else."""
+    if isinstance(func, cst.Subscript) and len(func.slice) == 1:
+        index = func.slice[0].slice
+        if isinstance(index, cst.Index):
+            value = index.value
+            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+                return [value.evaluated_value]
+        return _literal_keys(transformer, func.value)
+    if (
+        isinstance(func, cst.Call)
+        and isinstance(func.func, cst.Attribute)
+        and func.func.attr.value == "get"
+    ):
+        return _literal_keys(transformer, func.func.value)
+    return None
+
+
+def _literal_keys(transformer: Pass, holder: cst.BaseExpression) -> list[str] | None:
+    if not isinstance(holder, cst.Name):
+        return None
+    scope = transformer.get_metadata(ScopeProvider, holder, None)
+    if scope is None:
+        return None
+    values = []
+    for assignment in scope[holder.value]:
+        bound = getattr(assignment, "node", None)
+        parent = transformer.get_metadata(ParentNodeProvider, bound, None) if bound else None
+        statement = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        if not (isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+            return None
+        values.append(statement.value)
+    if len(values) != 1 or not isinstance(values[0], cst.Dict):
+        return None
+    keys = []
+    for element in values[0].elements:
+        key = element.key if isinstance(element, cst.DictElement) else None
+        if not (isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str)):
+            return None
+        keys.append(key.evaluated_value)
+    return keys
+
+
 class IoFactsCollector(ScopeTracking):
     """Read-only pass: gathers ``FileIoFacts`` from a stage-one tree."""
 
@@ -546,16 +653,55 @@ class IoFactsCollector(ScopeTracking):
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
         self.facts = FileIoFacts(self.state.module_name, self.state.path)
+        #: lambdas being visited: their facts, or None for one whose calls belong to the
+        #: enclosing function (the synchronous body of ``run_sync(lambda ...)``)
+        self._lambdas: list[FunctionIo | None] = []
+        self._lambda_numbers: dict[str, int] = {}
 
     def _current(self) -> FunctionIo | None:
+        for facts in reversed(self._lambdas):
+            if facts is not None:
+                return facts
         qualname = self.function_qualname()
         return self.facts.functions.get(qualname) if qualname else None
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        """A lambda is a function of its own in the call graph (it becomes a local ``async
+        def`` when it does I/O); the code that calls it is its caller: the enclosing
+        function, or whoever calls the attribute / dict key holding it."""
+        site = lambda_site(self, node)
+        if site.kind == "run_sync":
+            self._lambdas.append(None)
+            return
+        owner = self._current()
+        scope = owner.qualname if owner is not None else self.current_qualname()
+        number = self._lambda_numbers.get(scope, 0) + 1
+        self._lambda_numbers[scope] = number
+        line = self.get_metadata(PositionProvider, node).start.line
+        facts = FunctionIo(f"{scope}.<lambda{number}>", line)
+        self.facts.functions[facts.qualname] = facts
+        if site.kind in ("attribute", "key"):
+            key = site.name if site.kind == "attribute" else dict_key(site.name)
+            self.facts.escapes.setdefault(key, set()).add(facts.qualname)
+        elif owner is not None:
+            owner.calls.append((facts.qualname, line))
+        self._lambdas.append(facts)
+
+    def leave_Lambda(
+        self, original_node: cst.Lambda, updated_node: cst.Lambda
+    ) -> cst.BaseExpression:
+        self._lambdas.pop()
+        return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
         super().visit_FunctionDef(node)
         qualname = self.current_qualname()
         line = self.get_metadata(PositionProvider, node).start.line
         in_class = len(self.scopes) > 1 and isinstance(self.scopes[-2][1], cst.ClassDef)
+        if _is_property_accessor(node):
+            self.facts.property_setters.add(qualname)
+            if qualname in self.facts.functions:
+                return True  # the getter's facts stay
         self.facts.functions[qualname] = FunctionIo(
             qualname,
             line,
@@ -565,8 +711,30 @@ class IoFactsCollector(ScopeTracking):
             gives_test_client=self._gives_test_client(qualname),
             decorators=self._project_decorators(node),
             wraps=self._wrapped_by(node, qualname),
+            is_property=in_class
+            and any(
+                qualified_names(self, d.decorator) == {"builtins.property"} for d in node.decorators
+            ),
         )
         return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
+        result = super().visit_ClassDef(node)
+        qualname = self.current_qualname()
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        for statement in body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                targets: list[cst.BaseExpression] = []
+                if isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                elif isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                for target in targets:
+                    if isinstance(target, cst.Name):
+                        self.facts.class_fields.setdefault(target.value, set()).add(qualname)
+        return result
 
     def _project_decorators(self, node: cst.FunctionDef) -> list[str]:
         found = []
@@ -609,7 +777,7 @@ class IoFactsCollector(ScopeTracking):
             self.io.io_call(node)
             or self.io.schema_call(node)
             or self.io.legacy_query_receiver(node) is not None
-            or self.io.sync_only_call(node) is not None
+            or self._bridged_to_sync(node)
         ):
             current.direct_io = f"{_code(node.func)}() at line {line}"
         callee = self.calls.callee(node, self.enclosing_class())
@@ -617,6 +785,15 @@ class IoFactsCollector(ScopeTracking):
             current.calls.append((callee, line))
         elif isinstance(node.func, cst.Attribute):
             current.calls.append((DYNAMIC + node.func.attr.value, line))
+        else:
+            for key in subscript_keys(self, node.func) or ():
+                current.calls.append((DYNAMIC + dict_key(key), line))
+
+    def _bridged_to_sync(self, call: cst.Call) -> bool:
+        """A call the await pass runs through ``run_sync`` (not one already inside it)."""
+        if in_run_sync_lambda(self, call):
+            return False
+        return self.io.sync_only_call(call) is not None or self.io.engine_bridge(call) is not None
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None:
@@ -626,6 +803,21 @@ class IoFactsCollector(ScopeTracking):
         key = node.key
         if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
             self._escape(key.evaluated_value, node.value)
+            self._dict_value(key.evaluated_value, node.value)
+
+    def _dict_value(self, key: str, value: cst.BaseExpression) -> None:
+        """Callables stored under a dict key, for calls ``d["key"](...)``: a project
+        function, a lambda (see visit_Lambda), or anything else (never awaited)."""
+        if isinstance(value, cst.Lambda):
+            return
+        for name in (
+            qualified_names(self, value) if isinstance(value, cst.Name | cst.Attribute) else ()
+        ):
+            resolved = self.state.index.resolve_alias(name)
+            if resolved in self.state.index.functions:
+                self.facts.escapes.setdefault(dict_key(key), set()).add(resolved)
+                return
+        self.facts.escapes.setdefault(dict_key(key), set()).add(f"<value {_code(value)}>")
 
     def _escape(self, key: str, value: cst.BaseExpression) -> None:
         if not isinstance(value, cst.Name | cst.Attribute):
@@ -637,12 +829,68 @@ class IoFactsCollector(ScopeTracking):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.facts.attribute_reads.add(node.attr.value)
+        name = node.attr.value
+        if name not in self._property_names():
+            return
+        resolved = self._property_read(node)
+        current = self._current()
+        reader = current.qualname if current is not None and not self._lambdas else None
+        self.facts.property_reads.append((name, resolved, reader))
+        if resolved is not None and current is not None:
+            line = self.get_metadata(PositionProvider, node).start.line
+            current.calls.append((resolved, line))
+
+    def _property_names(self) -> set[str]:
+        if not hasattr(self, "_properties"):
+            self._properties = property_names(self.state.index)
+        return self._properties
+
+    def _property_read(self, node: cst.Attribute) -> str | None:
+        """The project property ``node`` reads, when the receiver's class is known and the
+        use is a plain read (not assigned, deleted or called)."""
+        return resolve_property_read(self, self.calls, node, self.enclosing_class())
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         current = self._current()
         if current is not None and current.direct_io is None and self.io.io_context(node.item):
             line = self.get_metadata(PositionProvider, node).start.line
             current.direct_io = f"with {_code(node.item)} at line {line}"
+
+
+def property_names(index: ProjectIndex) -> set[str]:
+    """Names of the project's methods decorated with something ending in ``property``."""
+    return {
+        qualname.rpartition(".")[2]
+        for qualname, facts in index.functions.items()
+        if any(d.endswith("property") for d in facts.decorators)
+    }
+
+
+def resolve_property_read(
+    transformer: Pass, calls: CallResolver, node: cst.Attribute, enclosing_class: str | None
+) -> str | None:
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    if isinstance(parent, cst.Call) and parent.func is node:
+        return None
+    if isinstance(parent, cst.AssignTarget | cst.Del | cst.AugAssign | cst.AnnAssign):
+        return None
+    owner = node.value
+    if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
+        klass = enclosing_class
+    else:
+        klass = calls.instance_class(owner)
+    if klass is None:
+        return None
+    return calls.method_of(klass, node.attr.value)
+
+
+def _is_property_accessor(node: cst.FunctionDef) -> bool:
+    """``@prop.setter`` / ``@prop.deleter``."""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Attribute) and target.attr.value in ("setter", "deleter"):
+            return True
+    return False
 
 
 def collect_io_facts(wrapper: MetadataWrapper, state: FileState) -> FileIoFacts:
@@ -654,7 +902,7 @@ def collect_io_facts(wrapper: MetadataWrapper, state: FileState) -> FileIoFacts:
     return collector.facts
 
 
-def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
+def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = None) -> AsyncPlan:
     plan = AsyncPlan()
     functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
     escapes: dict[str, set[str]] = {}
@@ -665,9 +913,14 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
     for facts in all_facts:
         for qualname, function in facts.functions.items():
             plan.locations[qualname] = (facts.path, function.line)
+    convertible = {
+        q
+        for q in _convertible_properties(all_facts, functions)
+        if q.rpartition(".")[2] not in (template_reads or ())
+    }
     for function in functions.values():
         if function.direct_io is not None:
-            _mark(plan, function, function.direct_io)
+            _mark(plan, function, function.direct_io, convertible)
     if plan.functions:  # the app becomes async: its tests' clients become httpx.AsyncClient
         for function in functions.values():
             if function.gives_test_client:
@@ -681,9 +934,11 @@ def plan_async(all_facts: list[FileIoFacts]) -> AsyncPlan:
         for qualname, function in functions.items():
             if qualname in plan.functions or qualname in plan.blocked:
                 continue
+            if qualname in plan.loop_boundaries:
+                continue
             for callee, line in function.calls:
                 if callee in plan.functions:
-                    _mark(plan, function, f"calls {callee} (line {line})")
+                    _mark(plan, function, f"calls {callee} (line {line})", convertible)
                     changed = True
                     break
         for key, names in escapes.items():
@@ -744,11 +999,68 @@ def _methods_by_name(functions: dict[str, FunctionIo]) -> dict[str, set[str]]:
     return found
 
 
-def _mark(plan: AsyncPlan, function: FunctionIo, reason: str) -> None:
-    if function.blocked is not None:
+#: unittest fixtures called synchronously with no event loop running
+LOOP_BOUNDARIES = frozenset({"setUpClass", "tearDownClass", "setUpModule", "tearDownModule"})
+
+
+def _mark(
+    plan: AsyncPlan, function: FunctionIo, reason: str, convertible: set[str] | None = None
+) -> None:
+    name = function.qualname.rpartition(".")[2]
+    if name in LOOP_BOUNDARIES and not function.is_async and function.blocked is None:
+        plan.loop_boundaries[function.qualname] = reason
+    elif function.qualname in (convertible or ()):
+        plan.functions[function.qualname] = f"{reason} (a property made an async method)"
+        plan.async_properties.add(function.qualname)
+    elif function.blocked is not None:
         plan.blocked[function.qualname] = f"{function.blocked}, but it {_lower(reason)}"
     else:
         plan.functions[function.qualname] = reason
+
+
+def _convertible_properties(
+    all_facts: list[FileIoFacts], functions: dict[str, FunctionIo]
+) -> set[str]:
+    """Plain ``@property`` getters without setter or deleter, read at least once, every use
+    of which is a read on a receiver of a known class, in a function that can become
+    async: these can become ``async def`` methods with their reads rewritten to ``await
+    obj.prop()``. A use that cannot be proven (unknown receiver, module level, a lambda,
+    an assignment) keeps the property, as a read in a template does (checked by the
+    caller), and so does a field of that name in another class (a pydantic or marshmallow
+    schema reads attributes by name)."""
+    setters = {q for facts in all_facts for q in facts.property_setters}
+    fields: dict[str, set[str]] = {}
+    for facts in all_facts:
+        for name, classes in facts.class_fields.items():
+            fields.setdefault(name, set()).update(classes)
+    reads: dict[str, list[tuple[str | None, str | None]]] = {}
+    for facts in all_facts:
+        for name, resolved, reader in facts.property_reads:
+            reads.setdefault(name, []).append((resolved, reader))
+    found = {
+        qualname
+        for qualname, function in functions.items()
+        if function.is_property
+        and qualname not in setters
+        and not fields.get(qualname.rpartition(".")[2], set()) - {qualname.rpartition(".")[0]}
+        and any(resolved == qualname for resolved, _ in reads.get(qualname.rpartition(".")[2], []))
+        and all(resolved is not None for resolved, _ in reads.get(qualname.rpartition(".")[2], []))
+    }
+
+    def can_await(reader: str | None) -> bool:
+        if reader is None or reader not in functions:
+            return False
+        return functions[reader].blocked is None or reader in found
+
+    changed = True
+    while changed:  # a property read by one that stays a property stays too
+        changed = False
+        for qualname in sorted(found):
+            uses = reads.get(qualname.rpartition(".")[2], [])
+            if not all(can_await(reader) for resolved, reader in uses if resolved == qualname):
+                found.discard(qualname)
+                changed = True
+    return found
 
 
 def _lower(reason: str) -> str:

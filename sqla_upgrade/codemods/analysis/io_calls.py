@@ -8,6 +8,7 @@ agree.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, ScopeProvider
@@ -67,9 +68,48 @@ FLASK_IO_HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "pagin
 LEGACY_TERMINALS = frozenset(
     {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
 )
+# third-party callables known to take a Connection wherever they take an Engine, with
+# whether the work needs a committed transaction (``begin()``) or only reads (``connect()``)
+CONNECTION_READERS = frozenset(
+    {
+        f"pandas{module}.{function}"
+        for module in ("", ".io.sql")
+        for function in ("read_sql", "read_sql_query", "read_sql_table")
+    }
+)
+CONNECTION_WRITER_METHODS = frozenset({"to_sql"})  # ``DataFrame.to_sql(name, con)``
+TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"})
 SESSION_CONTEXTS = frozenset({"begin", "begin_nested"})
 ENGINE_CONTEXTS = frozenset({"connect", "begin"})
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
+
+
+@dataclass(frozen=True)
+class EngineBridge:
+    """How a call handed an (async) engine runs: on a connection opened around its
+    statement, ``async with engine.<opening>() as conn: await conn.run_sync(lambda
+    sync_conn: f(..., <sync_conn | sync_conn.engine>, ...))``."""
+
+    #: positions in ``call.args`` of the engine arguments
+    positions: tuple[int, ...]
+    #: ``"begin"`` when the callee writes (its work is committed), else ``"connect"``
+    opening: str
+    #: ``True``: the callee gets the synchronous ``Engine`` (``sync_conn.engine``), for code
+    #: that may use engine-only API (``engine.connect()``); ``False``: the connection
+    hands_engine: bool
+
+
+@dataclass(frozen=True)
+class SessionBridge:
+    """A call that must run inside ``session.run_sync(lambda sync_session: ...)``."""
+
+    session: cst.BaseExpression
+    #: the argument values built on the session (``session``, ``session.bind``...)
+    arguments: tuple[cst.BaseExpression, ...]
+    #: the session (or connection) nodes, inside ``arguments``, the lambda's parameter replaces
+    replaced: tuple[cst.BaseExpression, ...]
+    #: ``True`` for a connection: the lambda's parameter is a synchronous Connection
+    connection: bool
 
 
 class IoDetector:
@@ -158,35 +198,106 @@ class IoDetector:
                 return (arg.value, arg.value) if self.is_session(arg.value) else None
         return None
 
-    def sync_only_call(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
+    def sync_only_call(self, call: cst.Call) -> SessionBridge | None:
         """A call into code this run does not migrate (a package outside the project or
         outside PATHS, or a ``sync-callables`` entry) that is handed a session or a
-        connection: the argument, which ``run_sync`` replaces by its synchronous twin."""
-        names = self._callee_names(call)
-        if not names:
+        connection, or what a session gives (``session.bind``, ``session.get_bind()``,
+        ``session.connection()``): ``run_sync`` replaces them by their synchronous twins.
+        All of them must come from one session or connection."""
+        reflects = bool(self._callee_names(call) & TABLE)  # ``autoload_with=conn``
+        if not (reflects or self._not_migrated(call) or self._writes_dataframe(call)):
             return None
-        forced = bool(names & set(self.transformer.state.options.sync_callables))
-        if not forced and not all(self._outside_project(name) for name in names):
-            return None
+        found: list[tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression, bool]] = []
         for arg in call.args:
             if arg.star:
                 continue
-            if self.is_session(arg.value) or self.is_connection(arg.value):
-                return arg.value, arg.value
+            derived = self._session_derived(arg.value)
+            if derived is not None:
+                found.append((arg.value, *derived))
+        if not found:
+            return None
+        owners = {_code(owner) for _, owner, _, _ in found}
+        if len(owners) != 1:
+            return None
+        return SessionBridge(
+            session=found[0][1],
+            arguments=tuple(value for value, _, _, _ in found),
+            replaced=tuple(node for _, _, node, _ in found),
+            connection=found[0][3],
+        )
+
+    def _session_derived(
+        self, value: cst.BaseExpression
+    ) -> tuple[cst.BaseExpression, cst.BaseExpression, bool] | None:
+        """(owner, node to replace, is a connection) for ``session``, ``conn``,
+        ``session.bind``, ``session.get_bind()`` and ``session.connection()``."""
+        owner: cst.BaseExpression | None = None
+        if isinstance(value, cst.Attribute) and value.attr.value == "bind":
+            owner = value.value
+        elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            if value.func.attr.value in ("get_bind", "connection"):
+                owner = value.func.value
+        if owner is not None and self.is_session(owner):
+            return None if self._is_scoped_registry(owner) else (owner, owner, False)
+        if self.is_session(value):
+            return value, value, False
+        if self.is_connection(value):
+            return value, value, True
         return None
+
+    def _not_migrated(self, call: cst.Call) -> bool:
+        """Is the callee outside what this run migrates, or listed in ``sync-callables``?"""
+        names = self._callee_names(call)
+        if not names:
+            return False
+        if names & set(self.transformer.state.options.sync_callables):
+            return True
+        return all(self._outside_project(name) for name in names)
+
+    def _writes_dataframe(self, call: cst.Call) -> bool:
+        """``df.to_sql(name, con)``: a pandas DataFrame method (no project method of that
+        name is called here)."""
+        func = call.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in CONNECTION_WRITER_METHODS
+            and self.calls.callee(call, None) is None
+        )
+
+    def engine_bridge(self, call: cst.Call) -> EngineBridge | None:
+        """A call handed an (async) engine that needs a synchronous one: a third-party or
+        ``sync-callables`` function, pandas ``read_sql*``/``DataFrame.to_sql``, or
+        ``Table(..., autoload_with=engine)``."""
+        names = self._callee_names(call)
+        if names & TABLE:
+            positions = tuple(
+                i
+                for i, arg in enumerate(call.args)
+                if arg.keyword is not None
+                and arg.keyword.value == "autoload_with"
+                and self.is_engine(arg.value)
+            )
+            return EngineBridge(positions, "connect", False) if positions else None
+        known_reader = bool(names & CONNECTION_READERS)
+        writer = self._writes_dataframe(call)
+        if not (known_reader or writer or self._not_migrated(call)):
+            return None
+        positions = tuple(
+            i for i, arg in enumerate(call.args) if not arg.star and self.is_engine(arg.value)
+        )
+        if not positions:
+            return None
+        if known_reader:
+            return EngineBridge(positions, "connect", False)
+        if writer:
+            return EngineBridge(positions, "begin", False)
+        return EngineBridge(positions, "connect", True)
 
     def _project_packages(self) -> set[str]:
         """Top-level names of the project's modules (``app`` for ``app.models``)."""
         if not hasattr(self, "_packages"):
             self._packages = {m.split(".", 1)[0] for m in self.index.modules}
         return self._packages
-
-    def engine_to_sync_only(self, call: cst.Call) -> bool:
-        """A call into code that is not migrated, handed an (async) engine."""
-        names = self._callee_names(call)
-        if not names or not all(self._outside_project(name) for name in names):
-            return False
-        return any(not arg.star and self.is_engine(arg.value) for arg in call.args)
 
     def _callee_names(self, call: cst.Call) -> set[str]:
         from sqla_upgrade.codemods.names import qualified_names
@@ -330,3 +441,7 @@ def _only_the_app(call: cst.Call) -> bool:
         return False
     keyword = call.args[0].keyword
     return keyword is None or keyword.value == "app"
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

@@ -34,12 +34,19 @@ Results are parenthesised (``(await s.scalars(q)).all()``). A call to an async
 generator is iterated with ``async for``; ``@contextmanager`` becomes
 ``@asynccontextmanager`` and its ``with`` becomes ``async with``. In ``if __name__ ==
 "__main__":`` a call to a function that became async is run with ``asyncio.run()``.
-Where a coroutine cannot be awaited (a property, ``__init__``, a lambda, module level),
-the code is left as it is with a TODO saying what to do.
+A lambda that now awaits becomes a local ``async def`` before its statement when its
+callers can be found (``f = lambda`` in a function, ``obj.cb = lambda``, dict values);
+``list(map(lambda ...))`` becomes a comprehension. A property every read of which is on an
+object of a known class becomes an ``async def`` method (``await obj.prop()``). unittest's
+``setUpClass`` & co. run their I/O with ``asyncio.run()``. Calls into code that stays
+synchronous get the synchronous session, connection or engine through ``run_sync``.
+Where a coroutine cannot be awaited (other properties, ``__init__``, lambdas handed to
+synchronous code, module level), the code is left as it is with a TODO saying what to do.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -53,11 +60,16 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.async_plan import (
     DYNAMIC,
     CallResolver,
+    LambdaSite,
     ScopeTracking,
+    dict_key,
+    lambda_site,
     plan_of,
+    resolve_property_read,
+    subscript_keys,
 )
-from sqla_upgrade.codemods.analysis.io_calls import IoDetector
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
+from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, add_todo_comments, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
@@ -78,6 +90,8 @@ COMMAND_RUNNER_CODE = f'''def {COMMAND_RUNNER}(command):
     return run
 '''
 STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
+#: builtins calling a ``key=`` function once per item, in order (see _keyed_conversion)
+KEYED = {"sorted": "sorted", "min": "min", "max": "max"}
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -112,15 +126,31 @@ class AwaitPass(ScopeTracking):
         self.lambda_depth = 0
         self.async_generators: set[str] = set()
         self.needs_command_runner = False
+        self._engine_blocks: dict[int, EngineBlock] = {}
+        #: lambdas being visited: how each becomes a local ``async def`` (None: it stays)
+        self.lambdas: list[LocalAsyncDef | None] = []
+        #: statement id → the local ``async def`` functions to write before it
+        self._local_defs: dict[int, list[LocalAsyncDef]] = {}
+        #: ids of the names bound by lambdas that became ``async def`` (``f = lambda``)
+        self._converted_names: set[int] = set()
+        #: ``map(lambda ...)`` calls that become comprehensions, and ``list(...)`` around them
+        self._map_calls: dict[int, LocalAsyncDef] = {}
+        self._unwrap: set[int] = set()
+        #: unittest fixtures whose body becomes an async helper run by asyncio.run()
+        self._wrapped_bodies: set[str] = set()
+        self._async_property_names = {q.rpartition(".")[2] for q in self.plan.async_properties}
 
     # -- context ------------------------------------------------------------------------------
     def in_async_function(self) -> bool:
+        if self.lambdas and self.lambdas[-1] is not None:
+            return True  # the body of a lambda that becomes a local ``async def``
         function = self.enclosing_function()
         if function is None:
             return False
         if function.asynchronous is not None:
             return True
-        return self.plan.is_async(self.function_qualname())
+        qualname = self.function_qualname()
+        return self.plan.is_async(qualname) or qualname in self._wrapped_bodies
 
     def visit_If(self, node: cst.If) -> None:
         if not self.scopes and is_main_guard(node):
@@ -131,14 +161,293 @@ class AwaitPass(ScopeTracking):
             self.main_guard_depth -= 1
         return updated_node
 
+    # -- properties made async methods -------------------------------------------------------
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        """``obj.total`` of a property that became ``async def total(self)`` →
+        ``await obj.total()``."""
+        if original_node.attr.value not in self._async_property_names:
+            return updated_node
+        resolved = resolve_property_read(self, self.calls, original_node, self.enclosing_class())
+        if resolved not in self.plan.async_properties:
+            return updated_node
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(
+                original_node,
+                f"{original_node.attr.value} is an async method now: await it from async code",
+            )
+            return updated_node
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        call = cst.Call(func=updated_node)
+        return awaited(call, self._needs_parentheses_around(original_node, parent))
+
+    def _needs_parentheses_around(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+        if isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is node:
+            return True
+        return isinstance(parent, cst.Call) and parent.func is node
+
+    # -- lambdas ------------------------------------------------------------------------------
     def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.lambda_depth += 1
+        """A lambda whose body now awaits becomes a local ``async def`` when its callers
+        can be found and awaited (see LambdaSite); otherwise its calls get a TODO."""
+        conversion = self._lambda_conversion(node)
+        self.lambdas.append(conversion)
+        if conversion is None:
+            self.lambda_depth += 1
 
     def leave_Lambda(
         self, original_node: cst.Lambda, updated_node: cst.Lambda
     ) -> cst.BaseExpression:
-        self.lambda_depth -= 1
-        return updated_node
+        conversion = self.lambdas.pop()
+        if conversion is None:
+            self.lambda_depth -= 1
+            return updated_node
+        if conversion.map_into:
+            return updated_node  # the map() call around it becomes a comprehension
+        body = cst.SimpleStatementLine(body=[cst.Return(value=updated_node.body)])
+        conversion.function = cst.FunctionDef(
+            name=cst.Name(conversion.name),
+            params=updated_node.params,
+            body=cst.IndentedBlock(body=[body]),
+            asynchronous=cst.Asynchronous(),
+        )
+        self._local_defs.setdefault(id(conversion.statement), []).append(conversion)
+        self.count_rewrite()
+        return cst.Name(conversion.name)
+
+    def _lambda_conversion(self, node: cst.Lambda) -> LocalAsyncDef | None:
+        site = lambda_site(self, node)
+        if site.kind == "run_sync" or not self._lambda_awaits(node):
+            return None
+        if site.kind == "other" and site.callee == "map":
+            return self._map_conversion(node)
+        if site.kind == "other" and site.callee in KEYED:
+            return self._keyed_conversion(node)
+        statement = self._statements[-1] if self._statements else None
+        if (
+            site.kind not in ("name", "attribute", "key")
+            or self.lambda_depth
+            or self.lambdas
+            or not isinstance(statement, cst.SimpleStatementLine)
+            or self._in_comprehension(node, statement)
+        ):
+            return None
+        if site.kind == "name":
+            assign = self.get_metadata(ParentNodeProvider, node, None)
+            if self.enclosing_function() is None or len(statement.body) != 1:
+                return None
+            assert isinstance(assign, cst.Assign)
+            target = assign.targets[0].target
+            if not isinstance(target, cst.Name) or not self._only_called(target):
+                return None
+            self._converted_names.add(id(target))
+            return LocalAsyncDef(site.name, statement, replaces_statement=True)
+        escape = site.name if site.kind == "attribute" else dict_key(site.name)
+        if not self.plan.is_async(DYNAMIC + escape) or escape in self.plan.mixed_dynamic:
+            return None
+        return LocalAsyncDef(self._fresh_name(f"_{site.name}", statement), statement)
+
+    def _map_conversion(self, node: cst.Lambda) -> LocalAsyncDef | None:
+        """``list(map(lambda x: f(x), xs))`` → ``[await f(x) for x in xs]`` (``set``: a set
+        comprehension, ``tuple``: ``tuple([...])``); ``for y in map(lambda x: f(x), xs)`` →
+        ``async for y in (await f(x) for x in xs)``, as lazy as ``map``. Only for one
+        iterable and a lambda of one plain parameter, in async code."""
+        params = node.params
+        if (
+            len(params.params) != 1
+            or params.params[0].default is not None
+            or params.posonly_params
+            or params.kwonly_params
+            or not isinstance(params.star_arg, cst.MaybeSentinel)
+            or params.star_kwarg is not None
+            or not self.in_async_function()
+            or self.lambda_depth
+            or self.lambdas
+        ):
+            return None
+        arg = self.get_metadata(ParentNodeProvider, node, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not isinstance(call, cst.Call) or "builtins.map" not in qualified_names(self, call.func):
+            return None
+        if len(call.args) != 2 or any(a.keyword or a.star for a in call.args):
+            return None
+        if call.args[0].value is not node:
+            return None
+        consumer = self._map_consumer(call)
+        if consumer is None:
+            return None
+        conversion = LocalAsyncDef("", call, map_into=consumer)
+        self._map_calls[id(call)] = conversion
+        return conversion
+
+    def _keyed_conversion(self, node: cst.Lambda) -> LocalAsyncDef | None:
+        """``sorted(xs, key=lambda x: f(x))`` → ``[pair[1] for pair in sorted([(await f(x),
+        x) for x in xs], key=lambda pair: pair[0])]``; ``min``/``max`` → ``min([...],
+        key=lambda pair: pair[0])[1]``. The key is computed once per item, in order, and
+        only keys are compared, as ``sorted`` does (stable, ``reverse=`` kept)."""
+        if not _one_plain_parameter(node) or not self.in_async_function():
+            return None
+        if self.lambda_depth or self.lambdas:
+            return None
+        arg = self.get_metadata(ParentNodeProvider, node, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not isinstance(call, cst.Call) or not isinstance(arg, cst.Arg):
+            return None
+        name = KEYED.get(_code(call.func))
+        if name is None or f"builtins.{name}" not in qualified_names(self, call.func):
+            return None
+        positional = [a for a in call.args if a.keyword is None]
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        allowed = {"key", "reverse"} if name == "sorted" else {"key"}
+        if len(positional) != 1 or positional[0].star or not keywords <= allowed:
+            return None
+        if arg.keyword is None or arg.keyword.value != "key":
+            return None
+        conversion = LocalAsyncDef("", call, map_into=name)
+        self._map_calls[id(call)] = conversion
+        return conversion
+
+    def _keyed(self, conversion: LocalAsyncDef, updated: cst.Call) -> cst.BaseExpression:
+        key_arg = next(a for a in updated.args if a.keyword and a.keyword.value == "key")
+        lambda_ = key_arg.value
+        assert isinstance(lambda_, cst.Lambda)
+        param = lambda_.params.params[0].name
+        iterable = next(a for a in updated.args if a.keyword is None).value
+        pairs = cst.ListComp(
+            elt=cst.Tuple(elements=[cst.Element(lambda_.body), cst.Element(param)]),
+            for_in=cst.CompFor(target=param, iter=iterable),
+        )
+        args = [
+            cst.Arg(pairs) if a.keyword is None else a
+            for a in updated.args
+            if not (a.keyword and a.keyword.value == "key")
+        ]
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args = [a.with_changes(comma=comma) for a in args[:1]] + [
+            a.with_changes(comma=comma) for a in args[1:]
+        ]
+        args.append(
+            cst.Arg(
+                cst.parse_expression("lambda pair: pair[0]"),
+                keyword=cst.Name("key"),
+                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            )
+        )
+        inner = updated.with_changes(args=args)
+        if conversion.map_into == "sorted":
+            return cst.ListComp(
+                elt=cst.parse_expression("pair[1]"),
+                for_in=cst.CompFor(target=cst.Name("pair"), iter=inner),
+            )
+        return cst.Subscript(value=inner, slice=[cst.SubscriptElement(cst.Index(cst.Integer("1")))])
+
+    def _map_consumer(self, call: cst.Call) -> str | None:
+        """``"list"``, ``"set"``, ``"tuple"`` or ``"for"``: what consumes the map whole."""
+        parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.For) and parent.iter is call:
+            return "for"
+        if isinstance(parent, cst.Arg) and not parent.keyword and not parent.star:
+            outer = self.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(outer, cst.Call) and len(outer.args) == 1:
+                for kind in ("list", "set", "tuple"):
+                    if f"builtins.{kind}" in qualified_names(self, outer.func):
+                        return kind
+        return None
+
+    def _mapped(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression | None:
+        """The comprehension replacing a ``map(lambda ...)`` converted in _map_conversion."""
+        conversion = self._map_calls.pop(id(original), None)
+        if conversion is None:
+            return None
+        if conversion.map_into in KEYED.values():
+            self.count_rewrite()
+            return self._keyed(conversion, updated)
+        lambda_ = updated.args[0].value
+        assert isinstance(lambda_, cst.Lambda)
+        target = lambda_.params.params[0].name
+        for_in = cst.CompFor(target=target, iter=updated.args[1].value)
+        self.count_rewrite()
+        if conversion.map_into == "for":
+            return cst.GeneratorExp(elt=lambda_.body, for_in=for_in)
+        if conversion.map_into == "set":
+            produced: cst.BaseExpression = cst.SetComp(elt=lambda_.body, for_in=for_in)
+        else:
+            produced = cst.ListComp(elt=lambda_.body, for_in=for_in)
+        if conversion.map_into in ("list", "set"):
+            self._unwrap.add(id(produced))
+        return produced
+
+    def _lambda_awaits(self, node: cst.Lambda) -> bool:
+        """Does the lambda's body call something this pass awaits?"""
+        found = False
+        klass = self.enclosing_class()
+        detector = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Lambda(self, inner: cst.Lambda) -> bool:
+                return inner is node
+
+            def visit_Call(self, call: cst.Call) -> None:
+                nonlocal found
+                if found:
+                    return
+                callee = detector.calls.callee(call, klass)
+                if callee is None and isinstance(call.func, cst.Attribute):
+                    dynamic = DYNAMIC + call.func.attr.value
+                    callee = dynamic if detector.plan.is_async(dynamic) else None
+                found = detector.plan.is_async(callee) or detector.io.io_call(call)
+
+        node.body.visit(Finder())
+        return found
+
+    def _only_called(self, target: cst.Name) -> bool:
+        """Is every use of the name ``target`` binds a call of it (``f(...)``)?"""
+        scope = self.get_metadata(ScopeProvider, target, None)
+        if scope is None:
+            return False
+        assignments = list(scope.assignments[target.value])
+        if len(assignments) != 1:
+            return False
+        accesses = list(assignments[0].references)
+        for access in accesses:
+            parent = self.get_metadata(ParentNodeProvider, access.node, None)
+            if not (isinstance(parent, cst.Call) and parent.func is access.node):
+                return False
+        return bool(accesses)
+
+    def _in_comprehension(self, node: cst.CSTNode, statement: cst.CSTNode) -> bool:
+        holder = self.get_metadata(ParentNodeProvider, node, None)
+        while holder is not None and holder is not statement:
+            if isinstance(holder, cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+                return True
+            holder = self.get_metadata(ParentNodeProvider, holder, None)
+        return False
+
+    def _calls_local_async(self, call: cst.Call) -> bool:
+        """``f(...)`` of a lambda this pass made a local ``async def f``."""
+        func = call.func
+        if not isinstance(func, cst.Name):
+            return False
+        scope = self.get_metadata(ScopeProvider, func, None)
+        if scope is None:
+            return False
+        return any(id(getattr(a, "node", None)) in self._converted_names for a in scope[func.value])
+
+    def _subscript_callee(self, call: cst.Call) -> str | None:
+        """``DYNAMIC + key`` for ``handlers["key"](...)`` (or ``handlers[k](...)`` on a dict
+        literal) when every callable under those keys became async; ``"mixed"`` when only
+        some did."""
+        keys = subscript_keys(self, call.func)
+        if not keys:
+            return None
+        escapes = [dict_key(key) for key in keys]
+        if all(self.plan.is_async(DYNAMIC + e) for e in escapes):
+            return DYNAMIC + escapes[0]
+        if any(self.plan.is_async(DYNAMIC + e) or e in self.plan.mixed_dynamic for e in escapes):
+            return "mixed"
+        return None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.needs_command_runner or any(
@@ -160,17 +469,71 @@ class AwaitPass(ScopeTracking):
         mixed = self.plan.mixed_decorators.get(qualname)
         if mixed is not None:
             self.todo(original_node, f"decorator {original_node.name.value}: {mixed}")
+        if qualname in self.plan.loop_boundaries and original_node.asynchronous is None:
+            return self._run_body_with_asyncio(original_node, updated_node)
         if not self.plan.is_async(qualname) or original_node.asynchronous is not None:
             return result
         self.count_rewrite()
         decorators = [
             self._async_decorator(before, after)
             for before, after in zip(original_node.decorators, updated_node.decorators, strict=True)
+            if not (
+                qualname in self.plan.async_properties
+                and qualified_names(self, before.decorator) == {"builtins.property"}
+            )
         ]
         if self._is_click_command(original_node):
             self.needs_command_runner = True
             decorators.append(cst.Decorator(decorator=cst.Name(COMMAND_RUNNER)))
         return updated_node.with_changes(asynchronous=cst.Asynchronous(), decorators=decorators)
+
+    def _run_body_with_asyncio(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        """``setUpClass`` (and ``tearDownClass``, ``setUpModule``, ``tearDownModule``), which
+        unittest calls synchronously with no event loop running (also for
+        ``IsolatedAsyncioTestCase``, whose loop exists only around each test): its body
+        becomes a local ``async def`` run by ``asyncio.run()``; ``super().setUpClass()``
+        calls before and after stay outside (zero-argument ``super()`` needs the method)."""
+        split = _split_fixture_body(original)
+        if split is None:
+            if not _wrapped_already(original):
+                self.todo(
+                    original,
+                    f"{original.name.value} does I/O, which is async now: run it with "
+                    "asyncio.run() of an async helper (unittest calls it with no event loop "
+                    "running)",
+                )
+            return updated
+        assert isinstance(updated.body, cst.IndentedBlock)
+        body = list(updated.body.body)
+        leading, trailing = split
+        middle = body[leading:trailing]
+        AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        helper_name = self._fresh_name(_snake(original.name.value), original)
+        helper = cst.FunctionDef(
+            name=cst.Name(helper_name),
+            params=cst.Parameters(),
+            body=cst.IndentedBlock(body=middle),
+            asynchronous=cst.Asynchronous(),
+        )
+        run = cst.parse_statement(f"asyncio.run({helper_name}())")
+        self.count_rewrite()
+        self.note(
+            original,
+            f"{original.name.value} runs its I/O with asyncio.run() on its own event loop: "
+            "pooled async connections cannot be reused by the tests' loops (use NullPool "
+            "or dispose the engine at its end)",
+        )
+        new_body = [*body[:leading], helper, run, *body[trailing:]]
+        return updated.with_changes(body=updated.body.with_changes(body=new_body))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
+        result = super().visit_FunctionDef(node)
+        qualname = self.current_qualname()
+        if qualname in self.plan.loop_boundaries and _split_fixture_body(node) is not None:
+            self._wrapped_bodies.add(qualname)  # its body will run in an async helper
+        return result
 
     def _is_click_command(self, node: cst.FunctionDef) -> bool:
         """A click command (``@click.command()``, ``@group.command()``): click calls it
@@ -219,6 +582,11 @@ class AwaitPass(ScopeTracking):
 
     # -- calls ------------------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        mapped = self._mapped(original_node, updated_node)
+        if mapped is not None:
+            return mapped
+        if len(updated_node.args) == 1 and id(updated_node.args[0].value) in self._unwrap:
+            return updated_node.args[0].value  # ``list([...])`` of a converted map()
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
@@ -239,16 +607,17 @@ class AwaitPass(ScopeTracking):
             return self._run_sync(original_node, updated_node, receiver, replaced)
         if self._bridge_to_thread(original_node):
             return self._to_thread(original_node, updated_node)
-        if self.io.engine_to_sync_only(original_node) and not self._in_run_sync(original_node):
-            self.todo(
-                original_node,
-                "this code needs a synchronous engine or connection: call it as `async with "
-                "engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`",
-            )
-            return updated_node
-        bridged = self.io.sync_only_call(original_node)
-        if bridged is not None and not self._in_run_sync(original_node):
-            return self._run_sync(original_node, updated_node, *bridged, what="this call")
+        if isinstance(original_node.func, cst.Attribute) and self._bridged(
+            original_node.func.value
+        ):
+            return updated_node  # ``sync_session.connection()`` in ``run_sync(lambda ...)``
+        if not self._in_run_sync(original_node):
+            engine_bridge = self.io.engine_bridge(original_node)
+            if engine_bridge is not None:
+                return self._bridge_engine(original_node, updated_node, engine_bridge)
+            session_bridge = self.io.sync_only_call(original_node)
+            if session_bridge is not None:
+                return self._bridge_session(original_node, updated_node, session_bridge)
         callee = self.calls.callee(original_node, self.enclosing_class())
         if callee is None and isinstance(original_node.func, cst.Attribute):
             attr = original_node.func.attr.value
@@ -260,9 +629,20 @@ class AwaitPass(ScopeTracking):
                 return updated_node
             if self.plan.is_async(DYNAMIC + attr) and not self.io.io_call(original_node):
                 callee = DYNAMIC + attr
+        if callee is None and self._calls_local_async(original_node):
+            callee = "<local async def>"
+        if callee is None:
+            through_key = self._subscript_callee(original_node)
+            if through_key == "mixed":
+                self.todo(
+                    original_node,
+                    "some functions stored in this dict are async now and some are not: await the async ones",
+                )
+                return updated_node
+            callee = through_key
         if callee is None and self._calls_wrapped_function(original_node):
             return self._await_wrapped(original_node, updated_node)
-        to_project_async = self.plan.is_async(callee)
+        to_project_async = self.plan.is_async(callee) or callee == "<local async def>"
         is_io = not to_project_async and self.io.io_call(original_node)
         if not (to_project_async or is_io):
             return updated_node
@@ -271,7 +651,7 @@ class AwaitPass(ScopeTracking):
         if to_project_async and self._is_generator_or_manager(callee, original_node):
             return updated_node
         if self.lambda_depth:
-            self.todo(original_node, "a lambda cannot await; turn it into a local async def")
+            self.todo(original_node, self._lambda_reason(original_node))
             return updated_node
         if self.in_async_function():
             self.count_rewrite()
@@ -283,6 +663,25 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _lambda_reason(self, call: cst.Call) -> str:
+        """Why the lambda around ``call`` stays a lambda, and what to do."""
+        holder = self.get_metadata(ParentNodeProvider, call, None)
+        while holder is not None and not isinstance(holder, cst.Lambda):
+            holder = self.get_metadata(ParentNodeProvider, holder, None)
+        site = lambda_site(self, holder) if holder is not None else LambdaSite("other")
+        if site.kind == "other" and site.callee:
+            return (
+                f"a lambda cannot await and {site.callee}() calls it synchronously: compute the "
+                "awaited values before the call (e.g. `values = [await f(x) for x in items]`)"
+            )
+        escape = site.name if site.kind == "attribute" else dict_key(site.name)
+        if site.kind in ("attribute", "key") and escape in self.plan.mixed_dynamic:
+            return (
+                f"a lambda cannot await; other callables stored as {site.name!r} stay synchronous: "
+                "make them all async (local async def) and await their calls"
+            )
+        return "a lambda cannot await; turn it into a local async def and await its calls"
 
     def _bridge_to_thread(self, call: cst.Call) -> bool:
         """A blocking call listed in ``bridge-to-thread``, now inside async code."""
@@ -305,6 +704,164 @@ class AwaitPass(ScopeTracking):
         )
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return awaited(to_thread, self._needs_parentheses(original, parent))
+
+    # -- bridges to code that stays synchronous ---------------------------------------------
+    def _bridge_session(
+        self, original: cst.Call, updated: cst.Call, bridge: SessionBridge
+    ) -> cst.BaseExpression:
+        """``f(session, x=session.bind)`` → ``await session.run_sync(lambda sync_session:
+        f(sync_session, x=sync_session.bind))`` (``sync_conn`` for a connection)."""
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, "this call needs a synchronous session; run it through run_sync")
+            return updated
+        param = self._fresh_name("sync_conn" if bridge.connection else "sync_session", original)
+        replacements = {}
+        for position, arg in enumerate(original.args):
+            for value, node in zip(bridge.arguments, bridge.replaced, strict=True):
+                if arg.value is value:
+                    replacements[position] = _replace_node(value, node, cst.Name(param))
+        body = self._sync_call(original, updated, replacements)
+        if body is None:
+            return updated
+        lambda_ = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(param))]), body=body)
+        session = bridge.session.deep_clone()
+        run = cst.Call(
+            func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(run, self._needs_parentheses(original, parent))
+
+    def _bridge_engine(
+        self, original: cst.Call, updated: cst.Call, bridge: EngineBridge
+    ) -> cst.BaseExpression:
+        """``df = f(q, con=engine)`` → ``async with engine.connect() as conn: df = await
+        conn.run_sync(lambda sync_conn: f(q, con=sync_conn))`` (the ``async with`` is added
+        around the statement in leave_SimpleStatementLine)."""
+        engines = [original.args[p].value for p in bridge.positions]
+        how = "`async with engine.connect() as conn: await conn.run_sync(lambda sync_conn: ...)`"
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, self._engine_outside_async_reason(original, how))
+            return updated
+        statement = self._statements[-1] if self._statements else None
+        # in a lambda becoming a local async def, a connection opened around the statement
+        # would be closed before the function runs
+        if not isinstance(statement, cst.SimpleStatementLine) or self.lambdas:
+            self.todo(
+                original,
+                f"this call needs a synchronous engine: move it into its own statement, run as {how}",
+            )
+            return updated
+        engine_code = _code(engines[0])
+        pending = self._engine_blocks.get(id(statement))
+        if any(_code(e) != engine_code for e in engines) or (
+            pending is not None and pending.engine_code != engine_code
+        ):
+            self.todo(original, f"these calls need synchronous engines: run each as {how}")
+            return updated
+        if pending is None:
+            pending = EngineBlock(engines[0], engine_code, self._fresh_name("conn", statement))
+            self._engine_blocks[id(statement)] = pending
+        param = self._fresh_name("sync_conn", statement)
+        handed: cst.BaseExpression = cst.Name(param)
+        if bridge.hands_engine:
+            handed = cst.Attribute(value=handed, attr=cst.Name("engine"))
+        body = self._sync_call(original, updated, dict.fromkeys(bridge.positions, handed))
+        if body is None:
+            if not pending.calls:
+                del self._engine_blocks[id(statement)]
+            return updated
+        if bridge.opening == "begin":
+            pending.opening = "begin"
+        pending.calls += 1
+        lambda_ = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(param))]), body=body)
+        run = cst.Call(
+            func=cst.Attribute(value=cst.Name(pending.name), attr=cst.Name("run_sync")),
+            args=[cst.Arg(lambda_)],
+        )
+        self.count_rewrite()
+        parent = self.get_metadata(ParentNodeProvider, original, None)
+        return awaited(run, self._needs_parentheses(original, parent))
+
+    def _engine_outside_async_reason(self, call: cst.Call, how: str) -> str:
+        if self.enclosing_function() is None and self.io.engine_bridge(call) is not None:
+            if qualified_names(self, call.func) & TABLE:
+                return (
+                    "reflection with autoload_with needs a synchronous connection and nothing "
+                    "can await at import time: reflect at startup, in async code, with "
+                    "`async with engine.connect() as conn: table = await conn.run_sync(lambda "
+                    "sync_conn: Table(..., autoload_with=sync_conn))`, or with a synchronous "
+                    "engine (create_engine with the synchronous driver)"
+                )
+        return f"this call needs a synchronous engine: in async code run it as {how}"
+
+    def _sync_call(
+        self, original: cst.Call, updated: cst.Call, replacements: dict[int, cst.BaseExpression]
+    ) -> cst.Call | None:
+        """``updated`` with the arguments at ``replacements``' positions replaced, to run
+        inside a ``run_sync`` lambda; None (and a TODO) when another argument awaits,
+        which a lambda cannot."""
+        args = []
+        for position, arg in enumerate(updated.args):
+            if position in replacements:
+                args.append(arg.with_changes(value=replacements[position]))
+                continue
+            if _contains_await(arg.value):
+                self.todo(
+                    original,
+                    "this call must run inside run_sync, but an argument awaits: assign that "
+                    "argument to a variable first",
+                )
+                return None
+            args.append(arg)
+        if _contains_await(updated.func):
+            self.todo(original, "this call must run inside run_sync, but its callee awaits")
+            return None
+        return updated.with_changes(args=args)
+
+    def _fresh_name(self, base: str, near: cst.CSTNode) -> str:
+        """``base`` (or ``base_2``...) unused in the enclosing function and in ``near``."""
+        function = self.enclosing_function()
+        taken = _names_in(function) if function is not None else set()
+        taken |= _names_in(near)
+        taken |= {block.name for block in self._engine_blocks.values()}
+        candidate, number = base, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}_{number}"
+        return candidate
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        statement: cst.BaseStatement = updated_node
+        block = self._engine_blocks.pop(id(original_node), None)
+        if block is not None:
+            opening = cst.Call(
+                func=cst.Attribute(value=block.engine.deep_clone(), attr=cst.Name(block.opening))
+            )
+            statement = cst.With(
+                items=[cst.WithItem(item=opening, asname=cst.AsName(name=cst.Name(block.name)))],
+                body=cst.IndentedBlock(body=[updated_node.with_changes(leading_lines=[])]),
+                asynchronous=cst.Asynchronous(),
+                leading_lines=updated_node.leading_lines,
+            )
+        local_defs = self._local_defs.pop(id(original_node), [])
+        if not local_defs:
+            return statement
+        functions: list[cst.BaseStatement] = [
+            d.function for d in local_defs if d.function is not None
+        ]
+        leading = list(updated_node.leading_lines)
+        functions[0] = functions[0].with_changes(leading_lines=leading)
+        # TODO comments of this statement: the base class cannot place them on a flattened
+        # result, so they go above the statement (or the function replacing it) here
+        todos = self._pending_todos.pop(id(original_node), [])
+        if any(d.replaces_statement for d in local_defs):
+            functions[-1] = _with_todos(functions[-1], todos)
+            return cst.FlattenSentinel(functions)
+        rest = _with_todos(statement.with_changes(leading_lines=[]), todos)
+        return cst.FlattenSentinel([*functions, rest])
 
     def _calls_wrapped_function(self, call: cst.Call) -> bool:
         """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""
@@ -458,6 +1015,10 @@ class AwaitPass(ScopeTracking):
         return False
 
     def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
+        if isinstance(updated_node.iter, cst.GeneratorExp) and not isinstance(
+            original_node.iter, cst.GeneratorExp
+        ):  # ``map(lambda ...)`` became an async generator expression
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
         streamed = self._streamed_loop(original_node, updated_node)
         if streamed is not None:
             return streamed
@@ -588,6 +1149,128 @@ class AwaitPass(ScopeTracking):
             return False
         function = self.state.index.functions.get(callee or "")
         return function is not None and function.is_generator
+
+
+@dataclass
+class LocalAsyncDef:
+    """A lambda that becomes ``async def <name>(...): return <body>``, written before
+    ``statement`` (or instead of it, for ``name = lambda ...``)."""
+
+    name: str
+    statement: cst.CSTNode
+    replaces_statement: bool = False
+    function: cst.FunctionDef | None = None
+    #: for a lambda handed to ``map()``: what the map becomes instead (see _map_consumer)
+    map_into: str = ""
+
+
+@dataclass
+class EngineBlock:
+    """The ``async with engine.<opening>() as <name>:`` a statement gets, for the calls in it
+    that need a synchronous connection of ``engine``."""
+
+    engine: cst.BaseExpression
+    engine_code: str
+    name: str
+    opening: str = "connect"
+    calls: int = 0
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _with_todos(statement: cst.BaseStatement, todos: list[str]) -> cst.BaseStatement:
+    marked = add_todo_comments(statement, todos) if todos else statement
+    assert isinstance(marked, cst.BaseStatement)
+    return marked
+
+
+def _one_plain_parameter(node: cst.Lambda) -> bool:
+    params = node.params
+    return (
+        len(params.params) == 1
+        and params.params[0].default is None
+        and not params.posonly_params
+        and not params.kwonly_params
+        and isinstance(params.star_arg, cst.MaybeSentinel)
+        and params.star_kwarg is None
+    )
+
+
+def _snake(name: str) -> str:
+    """``setUpClass`` → ``set_up_class``."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _is_super_call(statement: cst.CSTNode) -> bool:
+    """``super().setUpClass()`` as a statement of its own."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    expression = statement.body[0]
+    if not isinstance(expression, cst.Expr) or not isinstance(expression.value, cst.Call):
+        return False
+    func = expression.value.func
+    return (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Call)
+        and isinstance(func.value.func, cst.Name)
+        and func.value.func.value == "super"
+    )
+
+
+def _uses_super(node: cst.CSTNode) -> bool:
+    return "super" in _names_in(node)
+
+
+def _wrapped_already(function: cst.FunctionDef) -> bool:
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    return any(isinstance(s, cst.FunctionDef) and s.asynchronous is not None for s in body)
+
+
+def _split_fixture_body(function: cst.FunctionDef) -> tuple[int, int] | None:
+    """``(leading, trailing)``: the body's statements ``[leading:trailing]`` can move into
+    an async helper (the ``super().x()`` calls around them stay); None when they cannot
+    (a one-line body, ``super()`` inside, or already moved by an earlier run)."""
+    if not isinstance(function.body, cst.IndentedBlock) or _wrapped_already(function):
+        return None
+    body = list(function.body.body)
+    leading = 0
+    while leading < len(body) and _is_super_call(body[leading]):
+        leading += 1
+    trailing = len(body)
+    while trailing > leading and _is_super_call(body[trailing - 1]):
+        trailing -= 1
+    middle = body[leading:trailing]
+    if not middle or any(_uses_super(s) for s in middle):
+        return None
+    return leading, trailing
+
+
+def _contains_await(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    node.visit(Collector())
+    return names
 
 
 def _replace_node(
