@@ -10,6 +10,7 @@ the runner does the same with worker processes.
 from __future__ import annotations
 
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts, plan_async
+from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
@@ -52,6 +53,11 @@ def attach_plan(
     index.async_plan = plan_async(facts)
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
+    sources = {r.path: r.stage_code or r.old for r in results if r.error is None}
+    index.eager_plan = eager_plan(
+        index, sources, set(index.async_plan.functions), index.async_plan.read_attributes
+    )
+    index.eager_plan.uncovered |= template_reads or set()
     for result in results:
         result.facts = None
 

@@ -97,6 +97,8 @@ class ProjectIndex:
     metadata_binds: dict[str, str] = field(default_factory=dict)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
+    #: filled between the stages: loader options, refreshes and fallbacks (``EagerPlan``)
+    eager_plan: Any = None
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

@@ -36,6 +36,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
+from sqla_upgrade.codemods.analysis.eager_loads import EagerPlan
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
@@ -56,6 +57,16 @@ class EagerRelationshipsPass(ScopeTracking):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan_of(self.state)
+        self.reads = self._reads_needing_eager_declaration()
+
+    def _reads_needing_eager_declaration(self) -> set[str]:
+        """Relationship names read where no statement can load them (eager-options
+        loads the others with the query that produced their objects)."""
+        eager = self.state.index.eager_plan
+        reads = self.plan.read_attributes
+        if not isinstance(eager, EagerPlan):
+            return set(reads)
+        return {name for name in reads if eager.keeps_relationship_eager(name, reads)}
 
     def _async_model(self, klass: str | None) -> bool:
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
@@ -98,7 +109,7 @@ class EagerRelationshipsPass(ScopeTracking):
         )
 
     def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
-        reads = self.plan.read_attributes
+        reads = self.reads
         args = [self._eager_backref(a, reads) for a in call.args]
         if name not in reads:
             return call.with_changes(args=args) if args != list(call.args) else call
