@@ -207,14 +207,22 @@ class EagerPlan:
     #: relationship names read where the producer is not known: they stay eager at the
     #: relationship level
     uncovered: set[str] = field(default_factory=set)
+    #: (declaring model, relationship name) read where the producer is not known, for
+    #: objects whose class is known (an annotated parameter, a new object)
+    uncovered_members: set[tuple[str, str]] = field(default_factory=set)
     #: relationship names of the project's models
     relationship_names: set[str] = field(default_factory=set)
     #: relationship names the analysed code reads from objects (covered or not)
     seen_reads: set[str] = field(default_factory=set)
 
-    def keeps_relationship_eager(self, name: str, read_anywhere: set[str]) -> bool:
-        """Does relationship ``name`` need ``lazy="selectin"`` on its declaration?"""
-        return name in self.uncovered or (name in read_anywhere and name not in self.seen_reads)
+    def keeps_relationship_eager(
+        self, name: str, read_anywhere: set[str], owner: str | None = None
+    ) -> bool:
+        """Does relationship ``name`` (of model ``owner``) need ``lazy="selectin"`` on its
+        declaration?"""
+        if name in self.uncovered or (owner, name) in self.uncovered_members:
+            return True
+        return name in read_anywhere and name not in self.seen_reads
 
     def options_for(self, path: str, span: Span) -> Producer | None:
         producer = self.producers.get((path, span))
@@ -355,6 +363,7 @@ class _Walker:
         lines: Lines,
         function: str | None,
         params: list[str],
+        annotations: dict[str, ast.expr] | None = None,
     ) -> None:
         self.analysis = analysis
         self.module = module
@@ -363,10 +372,12 @@ class _Walker:
         self.path = path
         self.lines = lines
         self.function = function
-        self.env: dict[str, Value] = {
-            p: frozenset({Origin("param", (function, p))}) for p in params
-        }
+        self.env: dict[str, Value] = {}
         self.statements: dict[str, _Statement | None] = {}
+        for param in params:
+            annotation = (annotations or {}).get(param)
+            model = self.annotated_model(annotation) if annotation is not None else None
+            self.env[param] = frozenset({Origin("param", (function, param), model)})
         self.new_objects: dict[tuple[object, ...], _NewObject] = {}
         self.returned: set[Origin] = set()
         self.current_statement: ast.stmt | None = None
@@ -384,6 +395,21 @@ class _Walker:
             owner = self.qualify(node.value)
             return self.analysis.index.resolve_alias(f"{owner}.{node.attr}") if owner else None
         return None
+
+    def annotated_model(self, annotation: ast.expr) -> str | None:
+        """``Post``, ``"Post"``, ``Optional[Post]``, ``Post | None``, ``Mapped[Post]``."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            models = {self.annotated_model(annotation.left), self.annotated_model(annotation.right)}
+            models.discard(None)
+            return models.pop() if len(models) == 1 else None
+        if isinstance(annotation, ast.Subscript) and _short(annotation.value) == "Optional":
+            return self.annotated_model(annotation.slice)
+        return self.model_named(annotation)
 
     def model_named(self, node: ast.expr) -> str | None:
         name = self.qualify(node)
@@ -604,6 +630,7 @@ class _Walker:
         owner = node.value
         if isinstance(owner, ast.Attribute) and owner.attr == AWAITABLE_ATTRS:
             # ``await obj.awaitable_attrs.rel`` loads ``rel`` itself
+            self.analysis.awaited_reads.add(node.attr)
             loaded = self.eval(owner.value)
             return _union(self.analysis.step(origin, node.attr) for origin in loaded)
         value = self.eval(node.value)
@@ -671,8 +698,8 @@ class _Walker:
             return frozenset({Origin("fixed", (method,), model)}) if model else UNKNOWN_VALUE
         if method == "merge" and arguments:
             self.session_io(node)
-            merged = {o.model for o in arguments[0] if o.kind in ("site", "fixed", "new")}
-            if len(merged) == 1 and not any(o.kind == "unknown" for o in arguments[0]):
+            merged = {o.model for o in arguments[0]}
+            if len(merged) == 1 and None not in merged:
                 model = merged.pop()
                 path = next(iter(arguments[0])).path
                 if self.analysis.graph.walk(model, path) is not None:
@@ -756,6 +783,12 @@ class _Walker:
                 state.maybe_persistent = True
 
 
+def _short(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
 def _literal_names(node: ast.expr) -> set[str] | None:
     if isinstance(node, ast.List | ast.Tuple) and all(
         isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
@@ -837,6 +870,7 @@ class EagerLoadAnalysis:
         self.plan = EagerPlan(relationship_names=set(self.graph.names))
         self.async_functions: set[str] = set()
         self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
+        self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
 
     # -- results of the walk ---------------------------------------------------------------
     def add_producer(self, producer: Producer) -> None:
@@ -860,11 +894,11 @@ class EagerLoadAnalysis:
         if attr in state.loaded or not (state.persistent or state.maybe_persistent):
             return  # assigned, or still pending (a pending object does not load)
         if not state.persistent:
-            self.plan.uncovered.add(attr)  # refresh() would fail on a pending object
+            self.uncover(attr, model)  # refresh() would fail on a pending object
             return
         statement = walker.block_statement
         if state.variable is None or state.session is None or statement is None:
-            self.plan.uncovered.add(attr)
+            self.uncover(attr, model)
             return
         state.loaded.add(attr)
         key = (walker.path, walker.lines.span(statement), state.variable)
@@ -974,13 +1008,19 @@ class EagerLoadAnalysis:
         self.reads = []
         self._refreshes = {}
         self.plan.uncovered = set()
+        self.plan.uncovered_members = set()
         for path, (module, tree, lines) in self.trees.items():
             top = _Walker(self, module, path, lines, None, [])
             top.block(s for s in tree.body if not isinstance(s, ast.ClassDef))
             for name, node in _functions(tree):
                 qualname = f"{module}.{name}"
                 params = self.functions[qualname].params
-                walker = _Walker(self, module, path, lines, qualname, params)
+                annotations = {
+                    a.arg: a.annotation
+                    for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                    if a.annotation is not None
+                }
+                walker = _Walker(self, module, path, lines, qualname, params, annotations)
                 walker.block(node.body)
                 is_generator = any(
                     isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(node)
@@ -990,6 +1030,7 @@ class EagerLoadAnalysis:
 
     # -- resolution ------------------------------------------------------------------------------
     def _resolve(self) -> None:
+        self.plan.seen_reads |= self.awaited_reads
         for read in self.reads:
             self.plan.seen_reads.add(read.attr)
             for origin in read.value:
@@ -1023,10 +1064,19 @@ class EagerLoadAnalysis:
             if producer is not None:
                 producer.needs.add((*path, read.attr))
                 return
-        if read.function in self.async_functions and self._async_attrs_base(relationship.owner):
+        if read.function in self.async_functions and self._async_attrs_base(model):
             self.plan.awaitable_reads.add((read.path, read.span))
             return
-        self.plan.uncovered.add(read.attr)
+        self.uncover(read.attr, model)
+
+    def uncover(self, attr: str, model: ModelFacts | None) -> None:
+        """``attr`` is read where no statement loads it: it stays eager where declared."""
+        if model is None:
+            self.plan.uncovered.add(attr)
+            return
+        relationship = self.graph.relationship(model, attr)
+        if relationship is not None:
+            self.plan.uncovered_members.add((relationship.owner.qualname, attr))
 
     def _resolve_param_read(
         self, read: ReadEvent, origin: Origin, suffix: Path, depth: int
@@ -1035,7 +1085,11 @@ class EagerLoadAnalysis:
         info = self.functions.get(str(function))
         calls = self.calls.get(str(function), [])
         if info is None or not info.traceable or not calls:
-            self.plan.uncovered.add(read.attr)
+            annotated = self.graph.walk(origin.model, (*origin.path, *suffix))
+            if origin.model is not None and annotated is not None:
+                self.uncover(read.attr, annotated)
+            else:
+                self.plan.uncovered.add(read.attr)
             return
         for bound in calls:
             for given in bound.get(str(param), UNKNOWN_VALUE):

@@ -272,10 +272,31 @@ def _with_options(
     owner = statement
     if isinstance(statement, cst.Await | cst.BinaryOperation | cst.BooleanOperation):
         owner = statement.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return cst.Call(
+    call = cst.Call(
         func=cst.Attribute(value=owner, attr=cst.Name("options")),
         args=_joined([cst.Arg(o) for o in options]),
     )
+    return _one_per_line(call) if _long(options) else call
+
+
+def _long(options: list[cst.BaseExpression]) -> bool:
+    """Several options, or a long one: one per line reads better."""
+    return len(options) > 1 or len(cst.Module([]).code_for_node(options[0])) > 60
+
+
+def _line_break(extra: str) -> cst.ParenthesizedWhitespace:
+    return cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace(extra)
+    )
+
+
+def _one_per_line(call: cst.Call) -> cst.Call:
+    """``f(a, b)`` → ``f(`` / ``a,`` / ``b,`` / ``)``, one indentation step in."""
+    args = [
+        a.with_changes(comma=cst.Comma(whitespace_after=_line_break("    "))) for a in call.args
+    ]
+    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=_line_break("")))
+    return call.with_changes(whitespace_before_args=_line_break("    "), args=args)
 
 
 def _replace(root: cst.BaseExpression, old: cst.CSTNode, new: cst.CSTNode) -> cst.BaseExpression:

@@ -57,16 +57,17 @@ class EagerRelationshipsPass(ScopeTracking):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan_of(self.state)
-        self.reads = self._reads_needing_eager_declaration()
 
-    def _reads_needing_eager_declaration(self) -> set[str]:
-        """Relationship names read where no statement can load them (eager-options
-        loads the others with the query that produced their objects)."""
-        eager = self.state.index.eager_plan
+    def _needs_eager(self, name: str | None, owner: str | None) -> bool:
+        """Is relationship ``name`` of model ``owner`` read where no statement can load it
+        (eager-options loads the others with the query that produced their objects)?"""
         reads = self.plan.read_attributes
+        eager = self.state.index.eager_plan
+        if name is None or name not in reads:
+            return False
         if not isinstance(eager, EagerPlan):
-            return set(reads)
-        return {name for name in reads if eager.keeps_relationship_eager(name, reads)}
+            return True
+        return eager.keeps_relationship_eager(name, reads, owner)
 
     def _async_model(self, klass: str | None) -> bool:
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
@@ -109,9 +110,9 @@ class EagerRelationshipsPass(ScopeTracking):
         )
 
     def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
-        reads = self.reads
-        args = [self._eager_backref(a, reads) for a in call.args]
-        if name not in reads:
+        owner = self.enclosing_class()
+        args = [self._eager_backref(a, self._backref_owner(owner, name)) for a in call.args]
+        if not self._needs_eager(name, owner):
             return call.with_changes(args=args) if args != list(call.args) else call
         lazy = next((a for a in args if a.keyword is not None and a.keyword.value == "lazy"), None)
         if lazy is None:
@@ -137,14 +138,24 @@ class EagerRelationshipsPass(ScopeTracking):
             ]
         return call.with_changes(args=args)
 
-    def _eager_backref(self, arg: cst.Arg, reads: set[str]) -> cst.Arg:
+    def _backref_owner(self, klass: str | None, name: str) -> str | None:
+        """The model a backref of relationship ``klass.name`` is an attribute of."""
+        index = self.state.index
+        model = index.models.get(klass or "")
+        relationship = model.relationships.get(name) if model else None
+        if model is None or relationship is None:
+            return None
+        target = index.relationship_target(model, relationship)
+        return target.qualname if target is not None else None
+
+    def _eager_backref(self, arg: cst.Arg, owner: str | None) -> cst.Arg:
         """``backref="post"`` read somewhere → ``backref=backref("post", lazy="selectin")``."""
         if arg.keyword is None or arg.keyword.value != "backref":
             return arg
         value = arg.value
         if isinstance(value, cst.SimpleString):
             name = _literal(value)
-            if name not in reads:
+            if not self._needs_eager(name, owner):
                 return arg
             AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "backref")
             self.count_rewrite()
@@ -156,7 +167,11 @@ class EagerRelationshipsPass(ScopeTracking):
                 ],
             )
             return arg.with_changes(value=call)
-        if isinstance(value, cst.Call) and value.args and _literal(value.args[0].value) in reads:
+        if (
+            isinstance(value, cst.Call)
+            and value.args
+            and self._needs_eager(_literal(value.args[0].value), owner)
+        ):
             if not any(a.keyword is not None and a.keyword.value == "lazy" for a in value.args):
                 self.count_rewrite()
                 return arg.with_changes(
