@@ -942,8 +942,10 @@ class EagerLoadAnalysis:
 
     def step(self, origin: Origin, attr: str) -> Value:
         """What ``obj.attr`` holds for objects of ``origin``."""
-        if origin.kind == "unknown" or origin.kind == "new":
+        if origin.kind == "unknown":
             return UNKNOWN_VALUE
+        if origin.kind == "new":
+            return self._from_new_object(origin, attr)
         if origin.shape == "page":
             return frozenset({origin.reshaped("objects")}) if attr == "items" else NOTHING
         if origin.kind == "param":
@@ -962,6 +964,17 @@ class EagerLoadAnalysis:
         if self.graph.has_column(model, attr):
             return NOTHING
         return UNKNOWN_VALUE
+
+    def _from_new_object(self, origin: Origin, attr: str) -> Value:
+        """Related objects of a new object (assigned, or loaded by ``refresh``) have no
+        producer that could take options: awaitable_attrs reads them."""
+        model = self.index.model(origin.model)
+        relationship = self.graph.relationship(model, attr) if model else None
+        if relationship is None or relationship.target is None:
+            return NOTHING if model and self.graph.has_column(model, attr) else UNKNOWN_VALUE
+        return frozenset(
+            {Origin("fixed", ("related to a new object",), relationship.target.qualname)}
+        )
 
     # -- running -------------------------------------------------------------------------------
     def run(self, async_functions: set[str], read_anywhere: set[str]) -> EagerPlan:
