@@ -1226,6 +1226,10 @@ def class_name_in(
             return local, None
     if f"{module}.{short}" == qualname and qualname in facts.models:
         return short, None
+    owner_module = qualname.rpartition(".")[0]
+    for local, imported in imports.items():
+        if imported == owner_module:  # ``from . import models``: ``models.User``
+            return f"{local}.{short}", None
     taken = (
         short in imports
         or f"{module}.{short}" in facts.models
@@ -1234,7 +1238,6 @@ def class_name_in(
     )
     if taken:
         return None
-    owner_module = qualname.rpartition(".")[0]
     return short, (owner_module, short)
 
 

@@ -102,6 +102,14 @@ class EagerOptionsPass(ScopeTracking):
             if b.rpartition(".")[0] == module
         }
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.lines = node.code.splitlines()
+
+    def _indent_at(self, line: int) -> str:
+        """The indentation of source line ``line`` (1-based)."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return text[: len(text) - len(text.lstrip())]
+
     def _span_of(self, node: cst.CSTNode) -> Span:
         return _span(self.get_metadata(PositionProvider, node))
 
@@ -115,7 +123,10 @@ class EagerOptionsPass(ScopeTracking):
             first = original_node.args[0]
             producer = self.plan.options_for(self.state.path, self._span_of(first.value))
             if producer is not None and producer.kind == "statement":
-                statement = _with_options(updated_node.args[0].value, self._options(producer))
+                indent = self._indent_at(self.get_metadata(PositionProvider, first.value).end.line)
+                statement = _with_options(
+                    updated_node.args[0].value, self._options(producer), indent
+                )
                 args = [updated_node.args[0].with_changes(value=statement), *updated_node.args[1:]]
                 self.count_rewrite()
                 return updated_node.with_changes(args=args)
@@ -123,7 +134,10 @@ class EagerOptionsPass(ScopeTracking):
             producer = self.plan.options_for(self.state.path, self._span_of(original_node))
             if producer is not None and producer.kind == "get":
                 self.count_rewrite()
-                return _get_with_options(updated_node, self._options(producer))
+                indent = self._indent_at(
+                    self.get_metadata(PositionProvider, original_node).end.line
+                )
+                return _get_with_options(updated_node, self._options(producer), indent)
         return updated_node
 
     def _options(self, producer: Producer) -> list[cst.BaseExpression]:
@@ -132,7 +146,8 @@ class EagerOptionsPass(ScopeTracking):
             option: cst.BaseExpression | None = None
             for step in chain:
                 options_import(self, step)
-                target = cst.Attribute(value=cst.Name(step.owner), attr=cst.Name(step.attr))
+                owner = cst.parse_expression(step.owner)
+                target = cst.Attribute(value=owner, attr=cst.Name(step.attr))
                 loader = (
                     cst.Name(step.loader)
                     if option is None
@@ -259,7 +274,7 @@ def _joined(args: list[cst.Arg]) -> list[cst.Arg]:
 
 
 def _with_options(
-    statement: cst.BaseExpression, options: list[cst.BaseExpression]
+    statement: cst.BaseExpression, options: list[cst.BaseExpression], indent: str
 ) -> cst.BaseExpression:
     """``statement`` with ``options`` added to its outermost ``.options(...)`` call, or
     to a new one at its end."""
@@ -276,7 +291,7 @@ def _with_options(
         func=cst.Attribute(value=owner, attr=cst.Name("options")),
         args=_joined([cst.Arg(o) for o in options]),
     )
-    return _one_per_line(call) if _long(options) else call
+    return _one_per_line(call, indent) if _long(options) else call
 
 
 def _long(options: list[cst.BaseExpression]) -> bool:
@@ -284,19 +299,19 @@ def _long(options: list[cst.BaseExpression]) -> bool:
     return len(options) > 1 or len(cst.Module([]).code_for_node(options[0])) > 60
 
 
-def _line_break(extra: str) -> cst.ParenthesizedWhitespace:
+def _line_break(indent: str) -> cst.ParenthesizedWhitespace:
     return cst.ParenthesizedWhitespace(
-        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace(extra)
+        first_line=cst.TrailingWhitespace(), indent=False, last_line=cst.SimpleWhitespace(indent)
     )
 
 
-def _one_per_line(call: cst.Call) -> cst.Call:
-    """``f(a, b)`` → ``f(`` / ``a,`` / ``b,`` / ``)``, one indentation step in."""
-    args = [
-        a.with_changes(comma=cst.Comma(whitespace_after=_line_break("    "))) for a in call.args
-    ]
-    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=_line_break("")))
-    return call.with_changes(whitespace_before_args=_line_break("    "), args=args)
+def _one_per_line(call: cst.Call, indent: str) -> cst.Call:
+    """``f(a, b)`` → ``f(`` / ``a,`` / ``b,`` / ``)``, one indentation step in from the
+    line the call ends on."""
+    inner = _line_break(indent + "    ")
+    args = [a.with_changes(comma=cst.Comma(whitespace_after=inner)) for a in call.args]
+    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=_line_break(indent)))
+    return call.with_changes(whitespace_before_args=inner, args=args)
 
 
 def _replace(root: cst.BaseExpression, old: cst.CSTNode, new: cst.CSTNode) -> cst.BaseExpression:
@@ -308,7 +323,7 @@ def _replace(root: cst.BaseExpression, old: cst.CSTNode, new: cst.CSTNode) -> cs
     return root.with_changes(func=root.func.with_changes(value=inner))
 
 
-def _get_with_options(call: cst.Call, options: list[cst.BaseExpression]) -> cst.Call:
+def _get_with_options(call: cst.Call, options: list[cst.BaseExpression], indent: str) -> cst.Call:
     """``session.get(M, pk)`` → ``session.get(M, pk, options=[...])``, merged into a
     literal ``options=[...]`` already there."""
     args = list(call.args)
@@ -321,9 +336,17 @@ def _get_with_options(call: cst.Call, options: list[cst.BaseExpression]) -> cst.
             ]
             args[position] = arg.with_changes(value=arg.value.with_changes(elements=elements))
             return call.with_changes(args=args)
-    listed = cst.List(
-        [cst.Element(o, comma=_comma()) for o in options[:-1]] + [cst.Element(options[-1])]
-    )
+    if _long(options):
+        inner = _line_break(indent + "    ")
+        elements = [cst.Element(o, comma=cst.Comma(whitespace_after=inner)) for o in options]
+        elements[-1] = elements[-1].with_changes(
+            comma=cst.Comma(whitespace_after=_line_break(indent))
+        )
+        listed = cst.List(elements, lbracket=cst.LeftSquareBracket(whitespace_after=inner))
+    else:
+        listed = cst.List(
+            [cst.Element(o, comma=_comma()) for o in options[:-1]] + [cst.Element(options[-1])]
+        )
     if isinstance(args[-1].comma, cst.MaybeSentinel):
         args[-1] = args[-1].with_changes(comma=_comma())
     args.append(keyword("options", listed))

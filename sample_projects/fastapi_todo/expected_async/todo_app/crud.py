@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update, func
+from sqlalchemy.orm import joinedload, selectinload
 
 from . import models, schemas
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,10 @@ def fake_hash_password(password: str) -> str:
 
 
 async def get_user(db: AsyncSession, user_id: int):
-    return (await db.scalars(select(models.User).where(models.User.id == user_id).limit(1))).first()
+    return (await db.scalars(select(models.User).where(models.User.id == user_id).limit(1).options(
+        selectinload(models.User.projects),
+        selectinload(models.User.todos),
+    ))).first()
 
 
 async def get_user_by_email(db: AsyncSession, email: str):
@@ -170,7 +174,10 @@ async def get_todos(
     if due_before is not None:
         query = query.where(models.Todo.due_date < due_before)
     return (
-        (await db.scalars(query.order_by(models.Todo.priority, models.Todo.id).offset(skip).limit(limit))).unique().all()
+        (await db.scalars(query.order_by(models.Todo.priority, models.Todo.id).offset(skip).limit(limit).options(
+            joinedload(models.Todo.owner),
+            joinedload(models.Todo.project),
+        ))).unique().all()
     )
 
 
