@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 
 from sqla_upgrade.api import Migration, migrate_source
+from sqla_upgrade.codemods.options import Options
 
 
 def _dedent(code: str) -> str:
@@ -22,7 +23,9 @@ def _migrate(
     only: Sequence[str],
     project: Mapping[str, str] | None,
     module_name: str,
+    strict_loading: bool = False,
 ) -> Migration:
+    options = Options(target=target, only=tuple(only), strict_loading=strict_loading)
     return migrate_source(
         code,
         target=target,
@@ -30,6 +33,7 @@ def _migrate(
         project={k: _dedent(v) for k, v in (project or {}).items()},
         module_name=module_name,
         path=module_name.replace(".", "/") + ".py",
+        options=options,
     )
 
 
@@ -47,13 +51,14 @@ def check_transformed(
     todos: Sequence[str] = (),
     project: Mapping[str, str] | None = None,
     module_name: str = "app.module",
+    strict_loading: bool = False,
 ) -> Migration:
     """Assert ``before`` becomes exactly ``after``, compiles, and is a fixed point."""
     source, expected = _dedent(before), _dedent(after)
-    result = _migrate(source, target, only, project, module_name)
+    result = _migrate(source, target, only, project, module_name, strict_loading)
     assert result.code == expected, f"unexpected output:\n{result.code}"
     compile(result.code, "<migrated>", "exec", dont_inherit=True)
-    again = _migrate(result.code, target, only, project, module_name)
+    again = _migrate(result.code, target, only, project, module_name, strict_loading)
     assert again.code == result.code, f"second run changed the output:\n{again.code}"
     _check_notes(result, notes, todos)
     return result
@@ -67,10 +72,11 @@ def check_noop(
     notes: Sequence[str] = (),
     project: Mapping[str, str] | None = None,
     module_name: str = "app.module",
+    strict_loading: bool = False,
 ) -> Migration:
     """Assert the pipeline leaves ``code`` byte-identical."""
     source = _dedent(code)
-    result = _migrate(source, target, only, project, module_name)
+    result = _migrate(source, target, only, project, module_name, strict_loading)
     assert result.code == source, f"expected no change, got:\n{result.code}"
     assert not result.changed
     _check_notes(result, notes, ())

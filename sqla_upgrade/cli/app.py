@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
 from sqla_upgrade.cli import ci_output, render, safety
-from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
+from sqla_upgrade.cli.config import ConfigError, as_flag, as_name_list, load_config
 from sqla_upgrade.cli.selection import SelectionError, file_filter
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
@@ -89,6 +89,13 @@ TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", help="Seconds a file may take; then it is reported as failed."),
 ]
+StrictLoadingOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict-loading/--no-strict-loading",
+        help='async: relationships still loaded lazily get lazy="raise_on_sql".',
+    ),
+]
 MaxSizeOpt = Annotated[
     float,
     typer.Option("--max-file-size", help="Megabytes; larger files are reported, not parsed."),
@@ -107,6 +114,7 @@ def _build_options(
     jobs: int | None,
     timeout: float | None = None,
     max_file_size: float = DEFAULT_MAX_FILE_MB,
+    strict_loading: bool | None = None,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -134,6 +142,14 @@ def _build_options(
         raise UsageError("--max-file-size must be a number of megabytes above 0")
     drivers = dict(DEFAULT_ASYNC_DRIVERS)
     drivers.update(config.get("async-drivers", {}))
+    try:
+        strict = (
+            strict_loading
+            if strict_loading is not None
+            else as_flag(config.get("strict-loading", False), "strict-loading")
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     return Options(
         target=chosen_target,
         only=only_names,
@@ -145,6 +161,7 @@ def _build_options(
         bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
         timeout=timeout,
         max_file_mb=max_file_size,
+        strict_loading=strict,
     )
 
 
@@ -244,6 +261,7 @@ def diff(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    strict_loading: StrictLoadingOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -260,6 +278,7 @@ def diff(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        strict_loading=strict_loading,
     )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
@@ -278,6 +297,7 @@ def apply(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    strict_loading: StrictLoadingOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -304,6 +324,7 @@ def apply(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        strict_loading=strict_loading,
     )
     if from_stdin:
         result = report.results[0]
@@ -334,6 +355,7 @@ def check(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    strict_loading: StrictLoadingOpt = None,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -354,6 +376,7 @@ def check(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        strict_loading=strict_loading,
     )
     if baseline is not None:
         if from_stdin:

@@ -24,6 +24,7 @@ KNOWN_KEYS = {
     "async-drivers",
     "sync-callables",
     "bridge-to-thread",
+    "strict-loading",
 }
 
 
@@ -57,6 +58,12 @@ def load_config(paths: list[Path]) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{pyproject}: unknown [tool.sqla-upgrade] keys: {', '.join(unknown)}")
     return section
+
+
+def as_flag(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ConfigError(f"[tool.sqla-upgrade] {key} must be true or false")
 
 
 def as_name_list(value: Any, key: str) -> tuple[str, ...]:

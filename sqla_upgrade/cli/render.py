@@ -52,6 +52,8 @@ def print_diff(console: Console, result: FileResult) -> None:
 
 
 def print_notes(console: Console, report: RunReport) -> None:
+    for notice in report.notices:
+        console.print(Text(f"note: {notice}", style="dim"), soft_wrap=True, highlight=False)
     for result in report.results:
         for note in result.notes:
             style = "yellow" if note.kind == "todo" else "dim"
@@ -113,7 +115,7 @@ def report_document(
         if with_diff:
             entry["diff"] = unified_diff(result)
         files.append(entry)
-    return {
+    document = {
         "tool": "sqla-upgrade",
         "version": __version__,
         "schema_version": SCHEMA_VERSION,
@@ -123,6 +125,9 @@ def report_document(
         "files": files,
         "async_functions": async_functions(report),
     }
+    if report.notices:
+        document["notices"] = list(report.notices)
+    return document
 
 
 def async_functions(report: RunReport) -> list[dict[str, Any]]:

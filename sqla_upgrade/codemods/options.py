@@ -42,3 +42,5 @@ class Options:
     timeout: float | None = None
     #: files larger than this many megabytes are not parsed (None: no limit)
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB
+    #: ``--strict-loading``: relationships still loaded lazily get ``lazy="raise_on_sql"``
+    strict_loading: bool = False

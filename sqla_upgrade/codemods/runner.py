@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sqla_upgrade.codemods import templates
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.discovery import SourceFile, discover
 from sqla_upgrade.codemods.index.builder import IndexBuilder
@@ -18,7 +19,6 @@ from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_passes
 from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
-from sqla_upgrade.codemods.templates import template_attribute_reads
 from sqla_upgrade.codemods.transform import FileResult
 from sqla_upgrade.codemods.workers import JobFailure, run_jobs
 
@@ -29,6 +29,8 @@ class RunReport:
     index_failures: dict[str, str] = field(default_factory=dict)
     async_plan: Any = None
     index: ProjectIndex | None = None
+    #: run-level messages, each shown once (not tied to a file)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> list[FileResult]:
@@ -156,6 +158,7 @@ def run(
     still cover every file, so each kept file gets exactly its result of a full run.
     """
     passes = select_passes(options.target, options.only, options.skip)
+    templates.clear_cache()
     files = discover(paths)
     big = oversized(files, options.max_file_mb)
     index, failures = build_index([f for f in files if str(f.path) not in big])
@@ -179,7 +182,10 @@ def run(
     finally:
         transformed.close()
     if two_stages:
-        attach_plan(index, results, template_attribute_reads(paths))
+        attach_plan(index, results, templates.template_attribute_reads(paths))
+        notice = templates.jinja_missing_notice(paths)
+        if notice is not None:
+            report.notices.append(notice)
     kept_paths = {f.path for f in kept}
     jobs = [
         (r, f.module_name) for r, f in zip(results, analysed, strict=True) if f.path in kept_paths

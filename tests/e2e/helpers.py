@@ -220,8 +220,10 @@ def _run(
         return subprocess.CompletedProcess(args, -1, text(exc.stdout), stderr)
 
 
-def run_apply(target: str, tree: Path) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "sqla_upgrade", "apply", "--target", target, str(tree)]
+def run_apply(
+    target: str, tree: Path, options: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "sqla_upgrade", "apply", "--target", target, *options, str(tree)]
     return _run(args, tree.parent, subprocess_env(), APPLY_TIMEOUT)
 
 
@@ -242,11 +244,12 @@ def _output(proc: subprocess.CompletedProcess[str]) -> str:
     return f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
 
 
-def migrate(project: str, target: str, workdir: Path) -> Migration:
-    """Copy ``project`` under ``workdir``, migrate it and check the tool's guarantees."""
+def migrate(project: str, target: str, workdir: Path, options: tuple[str, ...] = ()) -> Migration:
+    """Copy ``project`` under ``workdir``, migrate it and check the tool's guarantees
+    (``options``: more ``apply`` options; the golden copy is then not compared)."""
     tree = copy_project(project, workdir / project)
     result = Migration(project, target, tree)
-    first = run_apply(target, tree)
+    first = run_apply(target, tree, options)
     result.log = _output(first)
     if first.returncode != 0:
         result.problems.append(
@@ -258,7 +261,7 @@ def migrate(project: str, target: str, workdir: Path) -> Migration:
     if errors:
         result.problems.append("migrated files do not compile:\n" + "\n".join(errors))
     migrated = snapshot(tree)
-    second = run_apply(target, tree)
+    second = run_apply(target, tree, options)
     if second.returncode != 0:
         result.problems.append(
             f"second `apply --target {target}` exited {second.returncode}\n{_output(second)}"
@@ -270,7 +273,7 @@ def migrate(project: str, target: str, workdir: Path) -> Migration:
         )
         write_tree(migrated, tree)  # test the first run's output
     golden = expected_dir(project, target)
-    if golden.is_dir():
+    if golden.is_dir() and not options:
         if update_golden():
             write_tree(migrated, golden)
         else:
@@ -377,6 +380,36 @@ def fresh_database(kind: str, admin_url: str | None, workdir: Path) -> Iterator[
 
 # --------------------------------------------------------------------------- test runs
 
+#: the pytest plugin that forces ``raise_on_sql`` and records every lazy load
+STRICT_PLUGIN_DIR = Path(__file__).resolve().parent / "strict_plugin"
+STRICT_PLUGIN = "sqla_strict_loading"
+_STRICT_SUMMARY = re.compile(
+    r"^sqla-strict-loading: (\d+) relationships forced to raise_on_sql, kept: (.*); "
+    r"(\d+) lazy loads$",
+    re.M,
+)
+
+
+@dataclass
+class StrictSummary:
+    forced: int
+    kept: str
+    lazy_loads: int
+
+
+def strict_summary(output: str) -> StrictSummary | None:
+    """The plugin's summary line in a test run's output (None: the plugin did not run)."""
+    match = _STRICT_SUMMARY.search(output)
+    if match is None:
+        return None
+    return StrictSummary(int(match.group(1)), match.group(2), int(match.group(3)))
+
+
+def strict_plugin_env() -> dict[str, str]:
+    paths = [str(STRICT_PLUGIN_DIR), *filter(None, [os.environ.get("PYTHONPATH", "")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}
+
+
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b")
 _SUMMARY = re.compile(r"^(?:no tests ran|\d+ \w+.*) in [\d.]+s\b")
 
@@ -421,10 +454,15 @@ def parse_counts(output: str) -> dict[str, int]:
 
 
 def run_project_tests(
-    tree: Path, database_url: str, *, extra_args: tuple[str, ...] = ()
+    tree: Path,
+    database_url: str,
+    *,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> ProjectRun:
     """``python -m pytest -q`` in ``tree`` with ``DATABASE_URL`` set (a fresh interpreter)."""
     args = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *extra_args]
-    proc = _run(args, tree, subprocess_env(DATABASE_URL=database_url), PYTEST_TIMEOUT)
+    env = subprocess_env(DATABASE_URL=database_url, **(extra_env or {}))
+    proc = _run(args, tree, env, PYTEST_TIMEOUT)
     output = proc.stdout + ("\n--- stderr\n" + proc.stderr if proc.stderr.strip() else "")
     return ProjectRun(proc.returncode, parse_counts(proc.stdout), output, database_url)

@@ -14,6 +14,7 @@ import pytest
 
 from .helpers import (
     SERVER_ENV,
+    STRICT_PLUGIN,
     Migration,
     ProjectRun,
     copy_project,
@@ -24,6 +25,7 @@ from .helpers import (
     record,
     run_project_tests,
     server_admin_url,
+    strict_plugin_env,
 )
 
 T = TypeVar("T")
@@ -84,11 +86,13 @@ class E2E:
         target: str,
         database: str,
         admin_url: str | None,
+        strict: bool = False,
     ) -> ProjectRun | None:
         result = migration.result()
         if not result.applied:
             return None
-        scratch = self.scratch(f"{result.project}-{target}-{database}")
+        label = f"{result.project}-{target}-{database}" + ("-strict" if strict else "")
+        scratch = self.scratch(label)
         tree = copy_tree(result.tree, scratch / result.project)
         mode = "async" if target == "async" and project_takes_async_url(result.project) else "sync"
         # coroutines never awaited fail the run; SQLAlchemy's own SAWarning (a
@@ -98,8 +102,12 @@ class E2E:
             if target == "async"
             else ()
         )
+        env = None
+        if strict:
+            extra = (*extra, "-p", STRICT_PLUGIN)
+            env = strict_plugin_env()
         with fresh_database(database, admin_url, scratch) as urls:
-            return run_project_tests(tree, urls[mode], extra_args=extra)
+            return run_project_tests(tree, urls[mode], extra_args=extra, extra_env=env)
 
     # --- what the tests ask for
 
@@ -126,6 +134,32 @@ class E2E:
         key = ("run", project, target, database)
         return self._submit(key, self._migrated_run, migration, target, database, admin_url)
 
+    def strict_option_migration(self, project: str) -> Future[Migration]:
+        """``apply --target async --strict-loading``."""
+        key = ("migration-strict-option", project)
+        return self._submit(
+            key,
+            lambda: migrate(
+                project, "async", self.scratch("migrate-strict-option"), ("--strict-loading",)
+            ),
+        )
+
+    def strict_option_run(
+        self, project: str, database: str, admin_url: str | None
+    ) -> Future[ProjectRun | None]:
+        """The tests of the ``--strict-loading`` migration (as they are, no plugin)."""
+        migration = self.strict_option_migration(project)
+        key = ("strict-option-run", project, database)
+        return self._submit(key, self._migrated_run, migration, "async", database, admin_url)
+
+    def strict_run(
+        self, project: str, database: str, admin_url: str | None
+    ) -> Future[ProjectRun | None]:
+        """The ``--target async`` migration's tests with every lazy load refused."""
+        migration = self.migration(project, "async")
+        key = ("strict-run", project, database)
+        return self._submit(key, self._migrated_run, migration, "async", database, admin_url, True)
+
     def schedule(self, items: list[pytest.Item]) -> None:
         """Queue the work of the selected e2e tests, in test order."""
         for item in items:
@@ -140,6 +174,15 @@ class E2E:
                 if can_run:
                     self.baseline(params["project"], database, admin_url)
                     self.migrated_run(params["project"], params["target"], database, admin_url)
+            elif name == "test_no_lazy_load_in_migrated_tests":
+                database = params["database"]
+                can_run, admin_url = _available_url(database)
+                if can_run:
+                    self.baseline(params["project"], database, admin_url)
+                    self.strict_run(params["project"], database, admin_url)
+            elif name == "test_strict_loading_option_keeps_tests_passing":
+                self.baseline(params["project"], "sqlite", None)
+                self.strict_option_run(params["project"], "sqlite", None)
             elif name == "test_legacy_code_fails_with_async_driver":
                 self.baseline(params["project"], "sqlite", None)
                 self.legacy_async(params["project"])

@@ -214,6 +214,9 @@ class AsyncPlan:
     read_attributes: set[str] = field(default_factory=set)
     #: attribute names read in templates
     template_reads: set[str] = field(default_factory=set)
+    #: relationship names the migration reads through a deliberate lazy load
+    #: (``awaitable_attrs``...): ``--strict-loading`` leaves their strategy alone
+    lazy_read_names: set[str] = field(default_factory=set)
     #: wrapper functions of decorators applied to async functions → the parameter holding
     #: the decorated function, whose calls the wrapper now awaits
     awaited_wrapped: dict[str, str] = field(default_factory=dict)

@@ -21,6 +21,7 @@ from sqla_upgrade.codemods.passes.row_mapping import RowMappingPass
 from sqla_upgrade.codemods.passes.schema_run_sync import SchemaRunSyncPass
 from sqla_upgrade.codemods.passes.select_list import SelectListPass
 from sqla_upgrade.codemods.passes.session_autocommit import SessionAutocommitPass
+from sqla_upgrade.codemods.passes.strict_loading import StrictLoadingPass
 
 ALL_PASSES: tuple[type[Pass], ...] = (
     DeclarativeImportPass,
@@ -36,6 +37,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     EagerOptionsPass,
     AsyncEnginePass,
     EagerRelationshipsPass,
+    StrictLoadingPass,
     InitCollectionsPass,
     SchemaRunSyncPass,
     AwaitPass,
