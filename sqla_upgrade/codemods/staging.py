@@ -9,6 +9,9 @@ the runner does the same with worker processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts, plan_async
 from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
 from sqla_upgrade.codemods.base import Pass
@@ -47,7 +50,10 @@ def stage_two(
 
 
 def attach_plan(
-    index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
+    index: ProjectIndex,
+    results: list[FileResult],
+    template_reads: set[str] | None = None,
+    template_roots: Sequence[Path] | None = None,
 ) -> None:
     facts = [r.facts for r in results if isinstance(r.facts, FileIoFacts)]
     index.async_plan = plan_async(facts)
@@ -55,9 +61,15 @@ def attach_plan(
     index.async_plan.template_reads = set(template_reads or ())
     sources = {r.path: r.stage_code or r.old for r in results if r.error is None}
     index.eager_plan = eager_plan(
-        index, sources, set(index.async_plan.functions), index.async_plan.read_attributes
+        index,
+        sources,
+        set(index.async_plan.functions),
+        index.async_plan.read_attributes,
+        template_roots,
     )
-    index.eager_plan.uncovered |= template_reads or set()
+    if not index.eager_plan.templates_complete:
+        # some template is rendered where its reads cannot be tied to the objects passed
+        index.eager_plan.uncovered |= template_reads or set()
     for result in results:
         result.facts = None
 

@@ -6,6 +6,13 @@ models below plus the modules of the case.
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.runner import run
 from tests.harness import check_noop, check_project, check_transformed
 
 MODELS = """
@@ -669,3 +676,86 @@ def test_not_applied_for_target_2_0() -> None:
         target="2.0",
         project=ASYNC_MODELS,
     )
+
+
+def _run_on_files(root: Path, files: dict[str, str]) -> dict[str, str]:
+    """The whole async pipeline over a project on disk: path (relative) → migrated code."""
+    for name, code in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code).lstrip("\n"))
+    report = run([root], Options(target="async"))
+    return {str(Path(r.path).relative_to(root)): (r.new or r.old).decode() for r in report.results}
+
+
+TEMPLATED_VIEW = """
+    from flask import Flask, render_template
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+    from blogapp.models import Post
+
+    app = Flask(__name__)
+
+
+    @app.route("/")
+    def index(session: Session):
+        posts = session.scalars(select(Post).order_by(Post.id)).all()
+        return render_template(TEMPLATE, posts=posts)
+"""
+TEMPLATES = {
+    "blogapp/templates/index.html": """
+        {% extends "base.html" %}
+        {% block body %}{% for p in posts %}{% include "_post.html" %}{% endfor %}{% endblock %}
+    """,
+    "blogapp/templates/base.html": "<html>{% block body %}{% endblock %}</html>\n",
+    "blogapp/templates/_post.html": """
+        <p>{{ p.title }} by {{ p.author.name }}:
+        {% for t in p.tags %}{{ t.name }}{% endfor %}</p>
+    """,
+}
+
+
+def test_template_reads_through_extends_and_include_become_options(tmp_path: Path) -> None:
+    pytest.importorskip("jinja2")
+    files = {
+        "blogapp/__init__.py": "",
+        "blogapp/models.py": MODELS,
+        "blogapp/views.py": TEMPLATED_VIEW.replace("TEMPLATE", '"index.html"'),
+        **TEMPLATES,
+    }
+    migrated = _run_on_files(tmp_path, files)
+    assert migrated["blogapp/models.py"] == textwrap.dedent(MODELS).lstrip("\n")
+    assert migrated["blogapp/views.py"] == textwrap.dedent(
+        """
+        from flask import Flask, render_template
+        from sqlalchemy import select
+        from sqlalchemy.orm import joinedload, selectinload
+        from blogapp.models import Post
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        app = Flask(__name__)
+
+
+        @app.route("/")
+        async def index(session: AsyncSession):
+            posts = (await session.scalars(select(Post).order_by(Post.id).options(
+                joinedload(Post.author),
+                selectinload(Post.tags),
+            ))).all()
+            return render_template("index.html", posts=posts)
+        """
+    ).lstrip("\n")
+
+
+def test_template_named_at_run_time_keeps_relationship_level_loading(tmp_path: Path) -> None:
+    files = {
+        "blogapp/__init__.py": "",
+        "blogapp/models.py": MODELS,
+        "blogapp/views.py": TEMPLATED_VIEW.replace("TEMPLATE", "pick_template()"),
+        **TEMPLATES,
+    }
+    migrated = _run_on_files(tmp_path, files)
+    assert "options(" not in migrated["blogapp/views.py"]
+    models = migrated["blogapp/models.py"]
+    assert 'author = relationship(User, back_populates="posts", lazy="selectin")' in models
+    assert 'tags = relationship("Tag", secondary=post_tags, lazy="selectin")' in models

@@ -28,11 +28,13 @@ loads it whichever query produced the owner.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+import pathlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.names import resolve_relative
+from sqla_upgrade.codemods.templates import template_context_reads
 
 Span = tuple[int, int, int, int]  # line, column, end line, end column (characters)
 Path = tuple[str, ...]
@@ -126,6 +128,21 @@ SESSION_IO = frozenset(
     {"flush", "commit", "execute", "scalars", "scalar", "get", "merge", "refresh", "delete"}
 )
 AWAITABLE_ATTRS = "awaitable_attrs"
+RENDER_TEMPLATE = frozenset({"flask.render_template", "flask.templating.render_template"})
+#: other ways to render a template: their reads cannot be tied to the code's objects
+OTHER_RENDERS = frozenset(
+    {
+        "render_template_string",
+        "stream_template",
+        "stream_template_string",
+        "get_template",
+        "select_template",
+        "get_or_select_template",
+        "from_string",
+        "TemplateResponse",
+        "render_to_string",
+    }
+)
 MAX_PATH = 6
 MAX_ROUNDS = 5
 
@@ -210,6 +227,8 @@ class EagerPlan:
     #: (declaring model, relationship name) read where the producer is not known, for
     #: objects whose class is known (an annotated parameter, a new object)
     uncovered_members: set[tuple[str, str]] = field(default_factory=set)
+    #: every template render of the project was analysed with its context
+    templates_complete: bool = False
     #: relationship names of the project's models
     relationship_names: set[str] = field(default_factory=set)
     #: relationship names the analysed code reads from objects (covered or not)
@@ -642,6 +661,14 @@ class _Walker:
     def call(self, node: ast.Call) -> Value:
         func = node.func
         callee = self.qualify(func)
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if callee in RENDER_TEMPLATE:
+            arguments = [self.eval(a) for a in node.args]
+            keywords = {k.arg: self.eval(k.value) for k in node.keywords}
+            self.analysis.render(self, node, arguments, keywords)
+            return NOTHING
+        if called in OTHER_RENDERS:
+            self.analysis.templates_complete = False
         known = callee is not None and (
             callee in self.analysis.functions
             or callee in self.analysis.index.models
@@ -848,8 +875,16 @@ class EagerLoadAnalysis:
     """Runs the walkers over every module until function results settle, then resolves
     every relationship read to its producers."""
 
-    def __init__(self, index: ProjectIndex, sources: dict[str, bytes]) -> None:
+    def __init__(
+        self,
+        index: ProjectIndex,
+        sources: dict[str, bytes],
+        template_roots: Sequence[pathlib.Path] | None = None,
+    ) -> None:
         self.index = index
+        self.template_roots = list(template_roots or [])
+        #: every template render was analysed (else the names templates read stay eager)
+        self.templates_complete = True
         self.graph = ModelGraph(index)
         self.sources = sources  # file path → stage-one code
         self.trees: dict[str, tuple[str, ast.Module, Lines]] = {}
@@ -876,15 +911,51 @@ class EagerLoadAnalysis:
     def add_producer(self, producer: Producer) -> None:
         self.plan.producers.setdefault((producer.path, producer.span), producer)
 
-    def record_read(self, walker: _Walker, node: ast.Attribute, value: Value) -> None:
-        if node.attr not in self.graph.names:
+    def record_read(
+        self,
+        walker: _Walker,
+        node: ast.AST,
+        value: Value,
+        attr: str | None = None,
+        in_template: bool = False,
+    ) -> None:
+        """``value.attr`` is read at ``node`` (a template's reads: at its render call,
+        where nothing can be awaited)."""
+        attr = attr if attr is not None else getattr(node, "attr", "")
+        if attr not in self.graph.names:
             return
-        self.reads.append(
-            ReadEvent(walker.path, walker.lines.span(node), node.attr, value, walker.function)
-        )
+        function = None if in_template else walker.function
+        self.reads.append(ReadEvent(walker.path, walker.lines.span(node), attr, value, function))
         for origin in value:
             if origin.kind == "new":
-                self._new_object_read(walker, origin, node.attr)
+                self._new_object_read(walker, origin, attr)
+
+    def render(
+        self,
+        walker: _Walker,
+        node: ast.Call,
+        arguments: list[Value],
+        keywords: dict[str | None, Value],
+    ) -> None:
+        """``render_template("x.html", posts=posts)``: the template's reads of each
+        context variable are reads of what the code passes."""
+        name = node.args[0] if node.args else None
+        reads = None
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and self.template_roots:
+            reads = template_context_reads(name.value, self.template_roots)
+        if reads is None or len(node.args) != 1 or None in keywords:
+            self.templates_complete = False
+            return
+        for variable, paths in reads.items():
+            value = keywords.get(variable)
+            for path in paths:
+                if value is None:  # a global or a context processor's: producer unknown
+                    self.plan.uncovered.update(step for step in path if step in self.graph.names)
+                    continue
+                reached = value
+                for step in path:
+                    self.record_read(walker, node, reached, step, in_template=True)
+                    reached = _union(self.step(o, step) for o in reached)
 
     def _new_object_read(self, walker: _Walker, origin: Origin, attr: str) -> None:
         state = walker.new_objects.get(origin.key)
@@ -987,6 +1058,7 @@ class EagerLoadAnalysis:
             if self.summaries == before:
                 break
         self._resolve()
+        self.plan.templates_complete = self.templates_complete and bool(self.template_roots)
         for producer in self.plan.producers.values():
             self._plan_options(producer)
         return self.plan
@@ -1020,6 +1092,7 @@ class EagerLoadAnalysis:
         self.calls = {}
         self.reads = []
         self._refreshes = {}
+        self.templates_complete = True
         self.plan.uncovered = set()
         self.plan.uncovered_members = set()
         for path, (module, tree, lines) in self.trees.items():
@@ -1303,7 +1376,10 @@ def eager_plan(
     sources: dict[str, bytes],
     async_functions: set[str],
     read_anywhere: set[str],
+    template_roots: Sequence[pathlib.Path] | None = None,
 ) -> EagerPlan:
     """The loader options, refreshes and fallbacks of a project (``sources``: file path →
-    stage-one code; ``read_anywhere``: attribute names read in any code or template)."""
-    return EagerLoadAnalysis(index, sources).run(async_functions, read_anywhere)
+    stage-one code; ``read_anywhere``: attribute names read in any code or template;
+    ``template_roots``: where its templates are looked up)."""
+    analysis = EagerLoadAnalysis(index, sources, template_roots)
+    return analysis.run(async_functions, read_anywhere)
