@@ -67,6 +67,7 @@ def attach_plan(
         index.async_plan.read_attributes,
         template_roots,
     )
+    index.async_plan.lazy_read_names |= index.eager_plan.awaited_names
     if not index.eager_plan.templates_complete:
         # some template is rendered where its reads cannot be tied to the objects passed
         index.eager_plan.uncovered |= template_reads or set()

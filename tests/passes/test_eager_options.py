@@ -759,3 +759,79 @@ def test_template_named_at_run_time_keeps_relationship_level_loading(tmp_path: P
     models = migrated["blogapp/models.py"]
     assert 'author = relationship(User, back_populates="posts", lazy="selectin")' in models
     assert 'tags = relationship("Tag", secondary=post_tags, lazy="selectin")' in models
+
+
+def test_lambdas_and_getattr_with_a_literal_name_are_reads() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        from app.models import Post
+
+
+        def by_author(session: Session):
+            posts = session.scalars(select(Post)).all()
+            ordered = sorted(posts, key=lambda p: p.author.name)
+            return [len(getattr(p, "comments")) for p in ordered]
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import joinedload, selectinload
+        from app.models import Post
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+
+        async def by_author(session: AsyncSession):
+            posts = (await session.scalars(select(Post).options(
+                joinedload(Post.author),
+                selectinload(Post.comments),
+            ))).all()
+            ordered = sorted(posts, key=lambda p: p.author.name)
+            return [len(getattr(p, "comments")) for p in ordered]
+        """,
+        target="async",
+        project=ASYNC_MODELS,
+    )
+
+
+def test_serializer_fields_keep_relationship_level_loading() -> None:
+    """A pydantic schema (or marshmallow, dataclass) field named like a relationship is
+    read by serialization, where the producer is unknown."""
+    check_project(
+        {
+            "app.models": MODELS,
+            "app.schemas": """
+                from pydantic import BaseModel
+
+
+                class PostOut(BaseModel):
+                    title: str
+                    tags: list[str]
+            """,
+            "app.views": """
+                from sqlalchemy import select
+                from sqlalchemy.orm import Session
+                from app.models import Post
+
+
+                def listing(session: Session):
+                    posts = session.scalars(select(Post)).all()
+                    return [(p.title, len(p.tags)) for p in posts]
+            """,
+        },
+        {
+            "app.models": MODELS.replace(
+                'secondary=post_tags)', 'secondary=post_tags, lazy="selectin")'
+            ),
+            "app.views": """
+                from sqlalchemy import select
+                from app.models import Post
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def listing(session: AsyncSession):
+                    posts = (await session.scalars(select(Post))).all()
+                    return [(p.title, len(p.tags)) for p in posts]
+            """,
+        },
+    )

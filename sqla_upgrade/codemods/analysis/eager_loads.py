@@ -218,6 +218,8 @@ class EagerPlan:
     producers: dict[tuple[str, Span], Producer] = field(default_factory=dict)
     #: relationship reads to make ``await obj.awaitable_attrs.rel``: (file, span of obj.rel)
     awaitable_reads: set[tuple[str, Span]] = field(default_factory=set)
+    #: relationship names read through ``awaitable_attrs`` (deliberate, awaited lazy loads)
+    awaited_names: set[str] = field(default_factory=set)
     #: declarative bases (qualified names) that need the ``AsyncAttrs`` mixin
     async_attrs_bases: set[str] = field(default_factory=set)
     refreshes: list[Refresh] = field(default_factory=list)
@@ -612,6 +614,7 @@ class _Walker:
             left, right = self.eval(node.left), self.eval(node.right)
             return left | right if isinstance(node.op, ast.Add) else NOTHING
         if isinstance(node, ast.Lambda):
+            self.lambda_body(node, UNKNOWN_VALUE)
             return UNKNOWN_VALUE
         if isinstance(node, ast.Constant | ast.JoinedStr | ast.Compare | ast.UnaryOp):
             for child in ast.iter_child_nodes(node):
@@ -626,6 +629,17 @@ class _Walker:
             if isinstance(child, ast.expr):
                 self.eval(child)
         return UNKNOWN_VALUE
+
+    def lambda_body(self, node: ast.Lambda, given: Value) -> None:
+        saved_env, saved_statements = dict(self.env), dict(self.statements)
+        arguments = node.args
+        for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            self.env[argument.arg] = given
+        for extra in (arguments.vararg, arguments.kwarg):
+            if extra is not None:
+                self.env[extra.arg] = UNKNOWN_VALUE
+        self.eval(node.body)
+        self.env, self.statements = saved_env, saved_statements
 
     def comprehension(
         self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
@@ -677,8 +691,20 @@ class _Walker:
         receiver = NOTHING
         if isinstance(func, ast.Attribute) and not known:
             receiver = self.eval(func.value)
-        arguments = [self.eval(a) for a in node.args]
-        keywords = {k.arg: self.eval(k.value) for k in node.keywords}
+        arguments = [NOTHING if _is_lambda(a) else self.eval(a) for a in node.args]
+        keywords = {
+            k.arg: NOTHING if _is_lambda(k.value) else self.eval(k.value) for k in node.keywords
+        }
+        # ``sorted(posts, key=lambda p: p.author.name)``: the lambda gets the other arguments
+        given = _union([receiver, *arguments]) or UNKNOWN_VALUE
+        for lambda_node in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(lambda_node, ast.Lambda):
+                self.lambda_body(lambda_node, given)
+        if called == "getattr" and len(node.args) >= 2 and callee not in self.analysis.functions:
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                self.analysis.record_read(self, node, arguments[0], name.value)
+                return _union(self.analysis.step(o, name.value) for o in arguments[0])
         if known:
             assert callee is not None
             return self.function_call(node, callee, arguments, keywords)
@@ -808,6 +834,10 @@ class _Walker:
                 state.persistent = True
             else:
                 state.maybe_persistent = True
+
+
+def _is_lambda(node: ast.expr) -> bool:
+    return isinstance(node, ast.Lambda)
 
 
 def _short(node: ast.expr) -> str:
@@ -1058,10 +1088,36 @@ class EagerLoadAnalysis:
             if self.summaries == before:
                 break
         self._resolve()
+        self.plan.uncovered |= self._serialized_fields()
         self.plan.templates_complete = self.templates_complete and bool(self.template_roots)
         for producer in self.plan.producers.values():
             self._plan_options(producer)
         return self.plan
+
+    def _serialized_fields(self) -> set[str]:
+        """Relationship names declared as fields of classes that are not models (pydantic
+        schemas, marshmallow ``fields.Nested``, dataclasses): serializers read them from
+        objects whose producer the analysis cannot see."""
+        names: set[str] = set()
+        for module, tree, _ in self.trees.values():
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                if any(
+                    q.startswith(f"{module}.") and q.endswith(f".{node.name}")
+                    for q in self.index.models
+                ):
+                    continue
+                for statement in node.body:
+                    targets: list[ast.expr] = []
+                    if isinstance(statement, ast.AnnAssign):
+                        targets = [statement.target]
+                    elif isinstance(statement, ast.Assign):
+                        targets = list(statement.targets)
+                    for target in targets:
+                        if isinstance(target, ast.Name) and target.id in self.graph.names:
+                            names.add(target.id)
+        return names
 
     def _collect_functions(self) -> None:
         escaped: set[str] = set()
@@ -1117,6 +1173,7 @@ class EagerLoadAnalysis:
     # -- resolution ------------------------------------------------------------------------------
     def _resolve(self) -> None:
         self.plan.seen_reads |= self.awaited_reads
+        self.plan.awaited_names |= self.awaited_reads
         for read in self.reads:
             self.plan.seen_reads.add(read.attr)
             for origin in read.value:
@@ -1152,6 +1209,7 @@ class EagerLoadAnalysis:
                 return
         if read.function in self.async_functions and self._async_attrs_base(model):
             self.plan.awaitable_reads.add((read.path, read.span))
+            self.plan.awaited_names.add(read.attr)
             return
         self.uncover(read.attr, model)
 
