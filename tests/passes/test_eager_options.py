@@ -821,7 +821,7 @@ def test_serializer_fields_keep_relationship_level_loading() -> None:
         },
         {
             "app.models": MODELS.replace(
-                'secondary=post_tags)', 'secondary=post_tags, lazy="selectin")'
+                "secondary=post_tags)", 'secondary=post_tags, lazy="selectin")'
             ),
             "app.views": """
                 from sqlalchemy import select
