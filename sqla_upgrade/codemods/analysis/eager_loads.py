@@ -681,8 +681,8 @@ class _Walker:
             keywords = {k.arg: self.eval(k.value) for k in node.keywords}
             self.analysis.render(self, node, arguments, keywords)
             return NOTHING
-        if called in OTHER_RENDERS:
-            self.analysis.templates_complete = False
+        if called in OTHER_RENDERS or "render" in called.lower():
+            self.analysis.templates_complete = False  # a render whose context is unknown
         known = callee is not None and (
             callee in self.analysis.functions
             or callee in self.analysis.index.models

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update, func
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from . import models, schemas
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +15,7 @@ def fake_hash_password(password: str) -> str:
 
 
 async def get_user(db: AsyncSession, user_id: int):
-    return (await db.scalars(select(models.User).where(models.User.id == user_id).limit(1).options(
-        selectinload(models.User.projects),
-        selectinload(models.User.todos),
-    ))).first()
+    return (await db.scalars(select(models.User).where(models.User.id == user_id).limit(1))).first()
 
 
 async def get_user_by_email(db: AsyncSession, email: str):

@@ -33,8 +33,8 @@ class User(Base):
     hashed_password = Column(String(255), nullable=False)
     is_active = Column(Boolean, default=True, nullable=False)
 
-    todos = relationship("Todo", back_populates="owner", order_by="Todo.id")
-    projects = relationship("Project", back_populates="owner", order_by="Project.id")
+    todos = relationship("Todo", back_populates="owner", order_by="Todo.id", lazy="selectin")
+    projects = relationship("Project", back_populates="owner", order_by="Project.id", lazy="selectin")
 
 
 class Project(Base):
@@ -59,7 +59,7 @@ class Tag(Base):
     id = Column(Integer, primary_key=True)
     name = Column(String(50), unique=True, nullable=False)
 
-    todos = relationship("Todo", secondary=todo_tags, back_populates="tags")
+    todos = relationship("Todo", secondary=todo_tags, back_populates="tags", lazy="selectin")
 
 
 class Todo(Base):
