@@ -679,9 +679,19 @@ class _Walker:
         if callee in RENDER_TEMPLATE:
             arguments = [self.eval(a) for a in node.args]
             keywords = {k.arg: self.eval(k.value) for k in node.keywords}
-            self.analysis.render(self, node, arguments, keywords)
+            self.analysis.render(self, node, node.args, arguments, keywords)
             return NOTHING
-        if called in OTHER_RENDERS or "render" in called.lower():
+        if node.args and self.qualify(node.args[0]) in RENDER_TEMPLATE:
+            # ``render_with_session(render_template, "x.html", posts=posts)``: a wrapper
+            # calling ``render_template`` with the rest (as ``flask-async-session`` writes)
+            arguments = [self.eval(a) for a in node.args[1:]]
+            keywords = {k.arg: self.eval(k.value) for k in node.keywords}
+            self.analysis.render(self, node, node.args[1:], arguments, keywords)
+            return UNKNOWN_VALUE
+        through_parameter = isinstance(func, ast.Name) and any(
+            o.kind == "param" and o.key[1] == func.id for o in self.env.get(func.id, NOTHING)
+        )  # a wrapper's ``render(*args)``: its callers passing render_template are renders
+        if (called in OTHER_RENDERS or "render" in called.lower()) and not through_parameter:
             self.analysis.templates_complete = False  # a render whose context is unknown
         known = callee is not None and (
             callee in self.analysis.functions
@@ -964,16 +974,17 @@ class EagerLoadAnalysis:
         self,
         walker: _Walker,
         node: ast.Call,
+        positional: list[ast.expr],
         arguments: list[Value],
         keywords: dict[str | None, Value],
     ) -> None:
         """``render_template("x.html", posts=posts)``: the template's reads of each
         context variable are reads of what the code passes."""
-        name = node.args[0] if node.args else None
+        name = positional[0] if positional else None
         reads = None
         if isinstance(name, ast.Constant) and isinstance(name.value, str) and self.template_roots:
             reads = template_context_reads(name.value, self.template_roots)
-        if reads is None or len(node.args) != 1 or None in keywords:
+        if reads is None or len(positional) != 1 or None in keywords:
             self.templates_complete = False
             return
         for variable, paths in reads.items():

@@ -1,12 +1,11 @@
 from .ext import db
-from sqlalchemy.orm import backref
 from sqlalchemy.ext.asyncio import async_object_session
 
 
 class Customer(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(50), unique=True, nullable=False)
-    orders = db.relationship("Order", backref=backref("customer", lazy="selectin"), lazy="dynamic")
+    orders = db.relationship("Order", backref="customer", lazy="dynamic")
 
     async def order_count(self):
         return await async_object_session(self).run_sync(lambda _sync_session: self.orders.count())
