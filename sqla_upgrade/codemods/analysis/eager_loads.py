@@ -1248,7 +1248,7 @@ class EagerLoadAnalysis:
             return
         for bound in calls:
             for given in bound.get(str(param), UNKNOWN_VALUE):
-                self._resolve_read(read, given, (*given_path(origin), *suffix), depth + 1)
+                self._resolve_read(read, given, (*origin.path, *suffix), depth + 1)
 
     def initialised_collections(self, qualname: str) -> set[str]:
         """The collections ``init-collections`` passes as ``[]`` to ``M(...)``: those read
@@ -1348,10 +1348,6 @@ class EagerLoadAnalysis:
             if declared is None or any("DeclarativeBase" in b for b in declared.bases):
                 return resolved
         return None
-
-
-def given_path(origin: Origin) -> Path:
-    return origin.path
 
 
 def class_name_in(

@@ -7,7 +7,8 @@ Before::
         comments = relationship("Comment", backref="post")
         tags = relationship("Tag", secondary=post_tags)      # never read anywhere
 
-    # elsewhere: post.author.name, {% for c in post.comments %}, c.post.title
+    # elsewhere, on objects whose query is not known: post.author.name,
+    # {% for c in post.comments %}, c.post.title
 
 After::
 
@@ -17,13 +18,17 @@ After::
         tags = relationship("Tag", secondary=post_tags)
 
 Safety: an AsyncSession cannot lazy-load: reading a relationship that was not loaded
-raises ``MissingGreenlet``. Every relationship whose attribute name is read somewhere in
-the project (Python code, or Jinja templates beside it) gets the ``selectin`` strategy,
-so it is loaded together with its parent whichever query, ``get()`` or ``refresh()``
-loaded the parent; results are identical, only when the rows are fetched changes.
-Relationships never read, and those that already choose an eager or ``raise``
+raises ``MissingGreenlet``. ``eager-options`` loads a relationship with the statement that
+produced its owner wherever the access analysis (``analysis.eager_loads``) finds that
+statement; every relationship also read where the producer cannot be determined (a
+view's parameter, ``self`` in a model method, a serializer field, a template rendered
+where its context is unknown, a file the analysis could not read) gets the ``selectin``
+strategy here, by name (or, when the object's class is known from an annotation, on that
+class only), so it is loaded together with its parent whichever query, ``get()`` or
+``refresh()`` loaded the parent; results are identical, only when the rows are fetched
+changes. Relationships never read, and those that already choose an eager or ``raise``
 strategy, are left alone. ``lazy="dynamic"`` cannot work with AsyncSession at all; it is
-left with a TODO (rewrite to ``lazy="write_only"``).
+left with a note (rewrite to ``lazy="write_only"``).
 """
 
 from __future__ import annotations
