@@ -835,3 +835,69 @@ def test_serializer_fields_keep_relationship_level_loading() -> None:
             """,
         },
     )
+
+
+def test_async_attrs_mixin_joins_a_declarative_base_class() -> None:
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy import ForeignKey
+                from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+                class Base(DeclarativeBase):
+                    pass
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+                class Post(Base):
+                    __tablename__ = "posts"
+                    id: Mapped[int] = mapped_column(primary_key=True)
+                    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+                    author = relationship(User)
+            """,
+            "app.restore": """
+                from sqlalchemy.orm import Session
+                from app.models import Post
+
+
+                def restore(session: Session, detached: Post):
+                    return session.merge(detached).author.id
+            """,
+        },
+        {
+            "app.models": """
+                from sqlalchemy import ForeignKey
+                from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+                from sqlalchemy.ext.asyncio import AsyncAttrs
+
+
+                class Base(AsyncAttrs, DeclarativeBase):
+                    pass
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+                class Post(Base):
+                    __tablename__ = "posts"
+                    id: Mapped[int] = mapped_column(primary_key=True)
+                    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+                    author = relationship(User)
+            """,
+            "app.restore": """
+                from app.models import Post
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def restore(session: AsyncSession, detached: Post):
+                    return (await (await session.merge(detached)).awaitable_attrs.author).id
+            """,
+        },
+    )
