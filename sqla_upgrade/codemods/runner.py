@@ -182,7 +182,7 @@ def run(
     finally:
         transformed.close()
     if two_stages:
-        attach_plan(index, results, templates.template_attribute_reads(paths))
+        attach_plan(index, results, templates.template_attribute_reads(paths), paths)
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
             report.notices.append(notice)

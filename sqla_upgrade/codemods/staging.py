@@ -9,9 +9,12 @@ the runner does the same with worker processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts, plan_async
+from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
 from sqla_upgrade.codemods.analysis.write_only import (
     DynamicUseFacts,
     collect_dynamic_uses,
@@ -57,7 +60,10 @@ def stage_two(
 
 
 def attach_plan(
-    index: ProjectIndex, results: list[FileResult], template_reads: set[str] | None = None
+    index: ProjectIndex,
+    results: list[FileResult],
+    template_reads: set[str] | None = None,
+    template_roots: Sequence[Path] | None = None,
 ) -> None:
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
     index.async_plan = plan_async([io for io, _ in collected], template_reads or set())
@@ -66,6 +72,18 @@ def attach_plan(
     dynamic_uses = [uses for _, uses in collected if uses is not None]
     unread = sorted(r.path for r in results if r.error is not None)
     index.write_only_plan = plan_write_only(index, dynamic_uses, index.async_plan, unread)
+    sources = {r.path: r.stage_code or r.old for r in results if r.error is None}
+    index.eager_plan = eager_plan(
+        index,
+        sources,
+        set(index.async_plan.functions),
+        index.async_plan.read_attributes,
+        template_roots,
+    )
+    index.async_plan.lazy_read_names |= index.eager_plan.awaited_names
+    if not index.eager_plan.templates_complete:
+        # some template is rendered where its reads cannot be tied to the objects passed
+        index.eager_plan.uncovered |= template_reads or set()
     for result in results:
         result.facts = None
 

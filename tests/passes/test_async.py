@@ -577,7 +577,7 @@ def test_new_objects_start_with_empty_collections_they_read() -> None:
                 class Order(Base):
                     __tablename__ = "orders"
                     id = Column(Integer, primary_key=True)
-                    lines = relationship("Line", backref="order", lazy="selectin")
+                    lines = relationship("Line", backref="order")
                     notes = relationship("Note")
                 class Line(Base):
                     __tablename__ = "lines"

@@ -1155,7 +1155,7 @@ def test_kept_same_name() -> None:
                 class Blog(Base):
                     __tablename__ = "blogs"
                     id = Column(Integer, primary_key=True)
-                    posts = relationship("Post", lazy="selectin")
+                    posts = relationship("Post")
             """,
             "app.views": """
                 # views

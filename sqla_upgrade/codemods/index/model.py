@@ -101,6 +101,8 @@ class ProjectIndex:
     async_plan: Any = None
     #: filled between the stages: ``lazy="dynamic"`` relationships that become write-only
     write_only_plan: Any = None
+    #: filled between the stages: loader options, refreshes and fallbacks (``EagerPlan``)
+    eager_plan: Any = None
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

@@ -10,6 +10,7 @@ from sqla_upgrade.codemods.passes.case_list import CaseListPass
 from sqla_upgrade.codemods.passes.connection_autocommit import ConnectionAutocommitPass
 from sqla_upgrade.codemods.passes.declarative_import import DeclarativeImportPass
 from sqla_upgrade.codemods.passes.dynamic_write_only import DynamicWriteOnlyPass
+from sqla_upgrade.codemods.passes.eager_options import EagerOptionsPass
 from sqla_upgrade.codemods.passes.eager_relationships import EagerRelationshipsPass
 from sqla_upgrade.codemods.passes.engine_execute import EngineExecutePass
 from sqla_upgrade.codemods.passes.engine_inspection import EngineInspectionPass
@@ -36,6 +37,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     RawSqlPass,
     ConnectionAutocommitPass,
     SessionAutocommitPass,
+    EagerOptionsPass,
     AsyncEnginePass,
     EagerRelationshipsPass,
     StrictLoadingPass,

@@ -7,7 +7,8 @@ Before::
         comments = relationship("Comment", backref="post")
         tags = relationship("Tag", secondary=post_tags)      # never read anywhere
 
-    # elsewhere: post.author.name, {% for c in post.comments %}, c.post.title
+    # elsewhere, on objects whose query is not known: post.author.name,
+    # {% for c in post.comments %}, c.post.title
 
 After::
 
@@ -17,13 +18,17 @@ After::
         tags = relationship("Tag", secondary=post_tags)
 
 Safety: an AsyncSession cannot lazy-load: reading a relationship that was not loaded
-raises ``MissingGreenlet``. Every relationship whose attribute name is read somewhere in
-the project (Python code, or Jinja templates beside it) gets the ``selectin`` strategy,
-so it is loaded together with its parent whichever query, ``get()`` or ``refresh()``
-loaded the parent; results are identical, only when the rows are fetched changes.
-Relationships never read, and those that already choose an eager or ``raise``
+raises ``MissingGreenlet``. ``eager-options`` loads a relationship with the statement that
+produced its owner wherever the access analysis (``analysis.eager_loads``) finds that
+statement; every relationship also read where the producer cannot be determined (a
+view's parameter, ``self`` in a model method, a serializer field, a template rendered
+where its context is unknown, a file the analysis could not read) gets the ``selectin``
+strategy here, by name (or, when the object's class is known from an annotation, on that
+class only), so it is loaded together with its parent whichever query, ``get()`` or
+``refresh()`` loaded the parent; results are identical, only when the rows are fetched
+changes. Relationships never read, and those that already choose an eager or ``raise``
 strategy, are left alone. ``lazy="dynamic"`` cannot work with AsyncSession at all; it is
-left with a TODO (rewrite to ``lazy="write_only"``).
+left with a note (rewrite to ``lazy="write_only"``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
+from sqla_upgrade.codemods.analysis.eager_loads import EagerPlan
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
@@ -56,6 +62,17 @@ class EagerRelationshipsPass(ScopeTracking):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan_of(self.state)
+
+    def _needs_eager(self, name: str | None, owner: str | None) -> bool:
+        """Is relationship ``name`` of model ``owner`` read where no statement can load it
+        (eager-options loads the others with the query that produced their objects)?"""
+        reads = self.plan.read_attributes
+        eager = self.state.index.eager_plan
+        if name is None or name not in reads:
+            return False
+        if not isinstance(eager, EagerPlan):
+            return True
+        return eager.keeps_relationship_eager(name, reads, owner)
 
     def _async_model(self, klass: str | None) -> bool:
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
@@ -98,9 +115,9 @@ class EagerRelationshipsPass(ScopeTracking):
         )
 
     def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
-        reads = self.plan.read_attributes
-        args = [self._eager_backref(a, reads) for a in call.args]
-        if name not in reads:
+        owner = self.enclosing_class()
+        args = [self._eager_backref(a, self._backref_owner(owner, name)) for a in call.args]
+        if not self._needs_eager(name, owner):
             return call.with_changes(args=args) if args != list(call.args) else call
         lazy = next((a for a in args if a.keyword is not None and a.keyword.value == "lazy"), None)
         if lazy is None:
@@ -126,14 +143,24 @@ class EagerRelationshipsPass(ScopeTracking):
             ]
         return call.with_changes(args=args)
 
-    def _eager_backref(self, arg: cst.Arg, reads: set[str]) -> cst.Arg:
+    def _backref_owner(self, klass: str | None, name: str) -> str | None:
+        """The model a backref of relationship ``klass.name`` is an attribute of."""
+        index = self.state.index
+        model = index.models.get(klass or "")
+        relationship = model.relationships.get(name) if model else None
+        if model is None or relationship is None:
+            return None
+        target = index.relationship_target(model, relationship)
+        return target.qualname if target is not None else None
+
+    def _eager_backref(self, arg: cst.Arg, owner: str | None) -> cst.Arg:
         """``backref="post"`` read somewhere → ``backref=backref("post", lazy="selectin")``."""
         if arg.keyword is None or arg.keyword.value != "backref":
             return arg
         value = arg.value
         if isinstance(value, cst.SimpleString):
             name = _literal(value)
-            if name not in reads:
+            if not self._needs_eager(name, owner):
                 return arg
             AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "backref")
             self.count_rewrite()
@@ -145,7 +172,11 @@ class EagerRelationshipsPass(ScopeTracking):
                 ],
             )
             return arg.with_changes(value=call)
-        if isinstance(value, cst.Call) and value.args and _literal(value.args[0].value) in reads:
+        if (
+            isinstance(value, cst.Call)
+            and value.args
+            and self._needs_eager(_literal(value.args[0].value), owner)
+        ):
             if not any(a.keyword is not None and a.keyword.value == "lazy" for a in value.args):
                 self.count_rewrite()
                 return arg.with_changes(

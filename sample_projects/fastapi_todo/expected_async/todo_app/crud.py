@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update, func
+from sqlalchemy.orm import joinedload
 
 from . import models, schemas
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -172,7 +173,10 @@ async def get_todos(
     if due_before is not None:
         query = query.where(models.Todo.due_date < due_before)
     return (
-        (await db.scalars(query.order_by(models.Todo.priority, models.Todo.id).offset(skip).limit(limit))).unique().all()
+        (await db.scalars(query.order_by(models.Todo.priority, models.Todo.id).offset(skip).limit(limit).options(
+            joinedload(models.Todo.owner),
+            joinedload(models.Todo.project),
+        ))).unique().all()
     )
 
 

@@ -54,7 +54,7 @@ class Product(Base):
 
     category = relationship(Category, backref=backref("products", order_by="Product.sku", lazy="selectin"), lazy="selectin")
     supplier = relationship(Supplier, backref=backref("products", lazy="selectin"), lazy="selectin")
-    substitute = relationship("Product", remote_side=[id], lazy="selectin", join_depth=1)
+    substitute = relationship("Product", remote_side=[id])
 
     def __repr__(self):
         return "<Product %s>" % self.sku
@@ -74,8 +74,8 @@ class StockLevel(Base):
     quantity = Column(Integer, nullable=False, default=0)
     reorder_level = Column(Integer, nullable=False, default=10)
 
-    product = relationship(Product, backref=backref("stock_levels", order_by="StockLevel.warehouse_code", lazy="selectin"), lazy="selectin")
-    warehouse = relationship(Warehouse, backref=backref("stock_levels", lazy="selectin"), lazy="selectin")
+    product = relationship(Product, backref=backref("stock_levels", order_by="StockLevel.warehouse_code"))
+    warehouse = relationship(Warehouse, backref="stock_levels", lazy="selectin")
 
     @property
     def needs_reorder(self):
@@ -92,7 +92,7 @@ class StockMovement(Base):
     reason = Column(String(50), nullable=False)
     created_at = Column(DateTime, default=datetime.utcnow, nullable=False)
 
-    product = relationship(Product, lazy="selectin")
+    product = relationship(Product)
 
 
 class Customer(Base):
@@ -115,7 +115,7 @@ class Order(Base):
     status = Column(String(20), nullable=False, default="placed")
     created_at = Column(DateTime, default=datetime.utcnow, nullable=False)
 
-    customer = relationship(Customer, backref=backref("orders", order_by="Order.id", lazy="selectin"), lazy="selectin")
+    customer = relationship(Customer, backref=backref("orders", order_by="Order.id", lazy="selectin"))
     warehouse = relationship(Warehouse, lazy="selectin")
     lines = relationship(
         "OrderLine", backref="order", cascade="all, delete-orphan", order_by="OrderLine.id", lazy="selectin"
@@ -135,7 +135,7 @@ class OrderLine(Base):
     quantity = Column(Integer, nullable=False)
     unit_price_cents = Column(Integer, nullable=False)
 
-    product = relationship(Product, lazy="selectin")
+    product = relationship(Product)
 
     @property
     def total_cents(self):

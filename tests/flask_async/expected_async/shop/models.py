@@ -1,5 +1,4 @@
 from .ext import db
-from sqlalchemy.orm import backref
 from sqlalchemy.ext.asyncio import async_object_session
 from sqlalchemy import func, select
 
@@ -7,7 +6,7 @@ from sqlalchemy import func, select
 class Customer(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(50), unique=True, nullable=False)
-    orders = db.relationship("Order", backref=backref("customer", lazy="selectin"), lazy="write_only")
+    orders = db.relationship("Order", backref="customer", lazy="write_only")
 
     async def order_count(self):
         return await async_object_session(self).scalar(select(func.count()).select_from(self.orders.select().subquery()))

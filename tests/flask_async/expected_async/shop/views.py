@@ -3,6 +3,7 @@ from flask import Blueprint, jsonify, render_template, request
 from .ext import async_session, db, first_or_404, get_or_404, paginate
 from .models import Customer, Order
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 bp = Blueprint("shop", __name__)
 
@@ -44,5 +45,5 @@ async def orders():
 
 @bp.route("/orders/report")
 async def report():
-    orders = (await async_session.scalars(select(Order).order_by(Order.total.desc()))).all()
+    orders = (await async_session.scalars(select(Order).order_by(Order.total.desc()).options(joinedload(Order.customer)))).all()
     return render_template("report.html", orders=orders)

@@ -1,12 +1,16 @@
 from sqlalchemy import select, update, and_, exists, func
 
 from ..models import Customer, Order, OrderLine
+from sqlalchemy.orm import defaultload, joinedload
 
 BILLABLE = ("placed", "shipped")
 
 
 async def get(session, order_id):
-    return await session.get(Order, order_id)
+    return await session.get(Order, order_id, options=[
+        joinedload(Order.customer),
+        defaultload(Order.lines).joinedload(OrderLine.product),
+    ])
 
 
 async def find_customer(session, email):

@@ -1,5 +1,5 @@
 from sqlalchemy import select, update, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload, selectinload, aliased
 
 from ..models import Category, Product, StockLevel, Supplier
 
@@ -9,7 +9,10 @@ async def get(session, product_id):
 
 
 async def get_by_sku(session, sku):
-    return (await session.scalars(select(Product).filter_by(sku=sku))).one_or_none()
+    return (await session.scalars(select(Product).filter_by(sku=sku).options(
+        selectinload(Product.stock_levels),
+        joinedload(Product.substitute),
+    ))).one_or_none()
 
 
 async def sku_exists(session, sku):

@@ -1,6 +1,7 @@
 from sqlalchemy import delete, select, func
 
 from ..models import Product, StockLevel, StockMovement, Warehouse
+from sqlalchemy.orm import joinedload
 
 
 def totals_subquery(session):
@@ -57,7 +58,7 @@ async def low_stock(session, warehouse_code=None):
     )
     if warehouse_code:
         query = query.where(Warehouse.code == warehouse_code)
-    return (await session.scalars(query.order_by(Warehouse.code, Product.sku))).unique().all()
+    return (await session.scalars(query.order_by(Warehouse.code, Product.sku).options(joinedload(StockLevel.product)))).unique().all()
 
 
 async def warehouse(session, code):

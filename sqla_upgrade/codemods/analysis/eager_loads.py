@@ -1,0 +1,1450 @@
+"""Which relationships each query's objects have read, across functions and modules.
+
+Read-only analysis between the two stages of ``--target async``, over every file's
+stage-one code (``select()`` style) with ``ast`` and the project index. Within each
+function the ORM objects are followed from the call that produced them (a *producer*):
+
+* ``session.scalars/execute/scalar(select(M)...)``, ``first_or_404``/``one_or_404``/
+  ``paginate(select(M)...)`` (the statement inline or in a local variable): the loader
+  options go on the statement;
+* ``session.get(M, pk)``: the options go into its ``options=`` list;
+* ``M(...)`` constructed and added to a session: once the session has flushed, reads of
+  relationships never assigned become ``session.refresh(obj, ["rel"])`` before the read;
+* ``session.merge(obj)``, ``get_or_404(M, pk)``: the objects cannot be given options; in
+  code that becomes async their relationship reads go through ``awaitable_attrs``.
+
+Objects are followed through local variables, loops, comprehensions, indexing, results
+(``.all()``, ``.first()``, ``.items``), returns of project functions (in any module) and
+their parameters (when every call of the function is known). Each relationship read
+``obj.rel`` is resolved to the path from the producer (``post.author.name`` reads
+``("author",)``; ``for c in post.comments: c.author`` reads ``("comments", "author")``).
+
+A read whose objects come from anything else (a parameter of a view, ``self``, a
+template, a function called from outside the project) is *uncovered*: its relationship
+name keeps the relationship-level ``lazy="selectin"`` (``eager-relationships``), which
+loads it whichever query produced the owner.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, ProjectIndex
+from sqla_upgrade.codemods.names import resolve_relative
+from sqla_upgrade.codemods.templates import template_context_reads
+
+Span = tuple[int, int, int, int]  # line, column, end line, end column (characters)
+Path = tuple[str, ...]
+
+SELECT_FUNCS = frozenset(
+    {
+        "sqlalchemy.select",
+        "sqlalchemy.future.select",
+        "sqlalchemy.sql.select",
+        "sqlalchemy.sql.expression.select",
+        "sqlalchemy.orm.select",
+    }
+)
+# generative Select methods that keep the selected entity
+SELECT_METHODS = frozenset(
+    {
+        "where",
+        "filter",
+        "filter_by",
+        "order_by",
+        "limit",
+        "offset",
+        "join",
+        "outerjoin",
+        "join_from",
+        "outerjoin_from",
+        "options",
+        "distinct",
+        "group_by",
+        "having",
+        "execution_options",
+        "select_from",
+        "correlate",
+        "with_for_update",
+        "params",
+        "slice",
+        "fetch",
+        "prefix_with",
+        "suffix_with",
+    }
+)
+# session methods that run a statement: the shape of what they give
+STATEMENT_RUNNERS = {
+    "scalars": "objects",
+    "scalar": "objects",
+    "execute": "rows",
+    "first_or_404": "objects",
+    "one_or_404": "objects",
+    "paginate": "page",
+}
+# methods of results that give the same objects (or rows)
+RESULT_METHODS = frozenset(
+    {
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "unique",
+        "fetchall",
+        "fetchone",
+        "fetchmany",
+        "scalar_one",
+        "scalar_one_or_none",
+        "partitions",
+        "tuples",
+    }
+)
+ROWS_TO_OBJECTS = frozenset({"scalars", "scalar", "scalar_one", "scalar_one_or_none"})
+PASS_THROUGH_BUILTINS = frozenset(
+    {"list", "sorted", "reversed", "tuple", "set", "frozenset", "iter", "next", "enumerate"}
+)
+SCALAR_BUILTINS = frozenset({"len", "bool", "str", "int", "float", "repr", "isinstance", "print"})
+EAGER_OPTIONS = frozenset(
+    {"joinedload", "selectinload", "subqueryload", "immediateload", "contains_eager"}
+)
+LOADER_OPTIONS = EAGER_OPTIONS | {
+    "defaultload",
+    "lazyload",
+    "noload",
+    "raiseload",
+    "load_only",
+    "defer",
+    "undefer",
+    "selectin_polymorphic",
+}
+#: strategies that already load a relationship with its parent (or never load it)
+EAGER_STRATEGIES = frozenset(
+    {"selectin", "joined", "subquery", "immediate", "raise", "raise_on_sql", "noload", "False"}
+)
+SESSION_IO = frozenset(
+    {"flush", "commit", "execute", "scalars", "scalar", "get", "merge", "refresh", "delete"}
+)
+AWAITABLE_ATTRS = "awaitable_attrs"
+RENDER_TEMPLATE = frozenset({"flask.render_template", "flask.templating.render_template"})
+#: other ways to render a template: their reads cannot be tied to the code's objects
+OTHER_RENDERS = frozenset(
+    {
+        "render_template_string",
+        "stream_template",
+        "stream_template_string",
+        "get_template",
+        "select_template",
+        "get_or_select_template",
+        "from_string",
+        "TemplateResponse",
+        "render_to_string",
+    }
+)
+MAX_PATH = 6
+MAX_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value's ORM objects come from, and the relationship path walked since."""
+
+    kind: str  # "site" | "fixed" | "param" | "new" | "unknown"
+    key: tuple[object, ...] = ()
+    model: str | None = None  # qualified name of the model at the producer
+    path: Path = ()
+    shape: str = "objects"  # "objects" | "rows" | "page"
+
+    def extended(self, step: str) -> Origin:
+        return Origin(self.kind, self.key, self.model, (*self.path, step), self.shape)
+
+    def reshaped(self, shape: str) -> Origin:
+        return Origin(self.kind, self.key, self.model, self.path, shape)
+
+
+UNKNOWN = Origin("unknown")
+Value = frozenset[Origin]
+NOTHING: Value = frozenset()
+UNKNOWN_VALUE: Value = frozenset({UNKNOWN})
+
+
+@dataclass(frozen=True)
+class Relationship:
+    name: str
+    owner: ModelFacts
+    target: ModelFacts | None
+    collection: bool | None
+    lazy: str | None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of a loader option chain: ``selectinload(Post.comments)``."""
+
+    loader: str  # "selectinload" | "joinedload" | "defaultload"
+    owner: str  # local name of the class in the producer's module
+    attr: str
+    owner_import: tuple[str, str] | None = None  # (module, name) to import first
+
+
+@dataclass
+class Producer:
+    """A statement run, or a ``session.get()``, whose objects' relationships are read."""
+
+    kind: str  # "statement" | "get"
+    path: str  # file
+    span: Span
+    model: str
+    existing: frozenset[Path] = frozenset()  # paths its loader options already name
+    needs: set[Path] = field(default_factory=set)
+    chains: list[tuple[Step, ...]] = field(default_factory=list)  # the options to add
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """``session.refresh(obj, [names])`` to put before the statement at ``before``."""
+
+    path: str
+    before: Span
+    variable: str
+    session: str
+    names: tuple[str, ...]
+
+
+@dataclass
+class EagerPlan:
+    producers: dict[tuple[str, Span], Producer] = field(default_factory=dict)
+    #: relationship reads to make ``await obj.awaitable_attrs.rel``: (file, span of obj.rel)
+    awaitable_reads: set[tuple[str, Span]] = field(default_factory=set)
+    #: relationship names read through ``awaitable_attrs`` (deliberate, awaited lazy loads)
+    awaited_names: set[str] = field(default_factory=set)
+    #: declarative bases (qualified names) that need the ``AsyncAttrs`` mixin
+    async_attrs_bases: set[str] = field(default_factory=set)
+    refreshes: list[Refresh] = field(default_factory=list)
+    #: relationship names read where the producer is not known: they stay eager at the
+    #: relationship level
+    uncovered: set[str] = field(default_factory=set)
+    #: (declaring model, relationship name) read where the producer is not known, for
+    #: objects whose class is known (an annotated parameter, a new object)
+    uncovered_members: set[tuple[str, str]] = field(default_factory=set)
+    #: every template render of the project was analysed with its context
+    templates_complete: bool = False
+    #: relationship names of the project's models
+    relationship_names: set[str] = field(default_factory=set)
+    #: relationship names the analysed code reads from objects (covered or not)
+    seen_reads: set[str] = field(default_factory=set)
+
+    def keeps_relationship_eager(
+        self, name: str, read_anywhere: set[str], owner: str | None = None
+    ) -> bool:
+        """Does relationship ``name`` (of model ``owner``) need ``lazy="selectin"`` on its
+        declaration?"""
+        if name in self.uncovered or (owner, name) in self.uncovered_members:
+            return True
+        return name in read_anywhere and name not in self.seen_reads
+
+    def options_for(self, path: str, span: Span) -> Producer | None:
+        producer = self.producers.get((path, span))
+        return producer if producer is not None and producer.chains else None
+
+
+# -- the model graph ------------------------------------------------------------------
+
+
+class ModelGraph:
+    """Relationships of each model (inherited and backref-declared ones included)."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.backrefs: dict[tuple[str, str], Relationship] = {}
+        self.names: set[str] = set()
+        for model in index.models.values():
+            for relationship in model.relationships.values():
+                self.names.add(relationship.name)
+                target = index.relationship_target(model, relationship)
+                if relationship.backref and target is not None:
+                    self.names.add(relationship.backref)
+                    self.backrefs[(target.qualname, relationship.backref)] = Relationship(
+                        relationship.backref,
+                        target,
+                        model,
+                        self._backref_collection(model, relationship),
+                        relationship.backref_lazy,
+                    )
+
+    def _backref_collection(self, model: ModelFacts, relationship: object) -> bool | None:
+        forward = self.index.is_collection(model, relationship)  # type: ignore[arg-type]
+        if getattr(relationship, "secondary", False):
+            return True
+        return None if forward is None else not forward
+
+    def relationship(self, model: ModelFacts, name: str, depth: int = 0) -> Relationship | None:
+        facts = model.relationships.get(name)
+        if facts is not None:
+            return Relationship(
+                name,
+                model,
+                self.index.relationship_target(model, facts),
+                self.index.is_collection(model, facts),
+                facts.lazy,
+            )
+        backref = self.backrefs.get((model.qualname, name))
+        if backref is not None:
+            return backref
+        for base in model.bases:
+            parent = self.index.model(base)
+            if parent is not None and parent is not model and depth < 20:
+                found = self.relationship(parent, name, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def has_column(self, model: ModelFacts, name: str, depth: int = 0) -> bool:
+        if name in model.columns:
+            return True
+        for base in model.bases:
+            parent = self.index.model(base)
+            if parent is not None and parent is not model and depth < 20:
+                if self.has_column(parent, name, depth + 1):
+                    return True
+        return False
+
+    def walk(self, model: str | None, path: Path) -> ModelFacts | None:
+        """The model reached from ``model`` along relationship ``path``."""
+        current = self.index.model(model)
+        for step in path:
+            if current is None:
+                return None
+            relationship = self.relationship(current, step)
+            current = relationship.target if relationship is not None else None
+        return current
+
+
+# -- positions --------------------------------------------------------------------------
+
+
+class Lines:
+    """Character columns for ``ast``'s byte offsets."""
+
+    def __init__(self, source: bytes) -> None:
+        self.lines = source.splitlines()
+
+    def column(self, line: int, offset: int) -> int:
+        if 0 < line <= len(self.lines):
+            return len(self.lines[line - 1][:offset].decode("utf-8", "replace"))
+        return offset
+
+    def span(self, node: ast.AST) -> Span:
+        line, end_line = getattr(node, "lineno", 0), getattr(node, "end_lineno", 0) or 0
+        return (
+            line,
+            self.column(line, getattr(node, "col_offset", 0)),
+            end_line,
+            self.column(end_line, getattr(node, "end_col_offset", 0) or 0),
+        )
+
+
+# -- one function -------------------------------------------------------------------------
+
+
+@dataclass
+class ReadEvent:
+    path: str
+    span: Span
+    attr: str
+    value: Value
+    function: str | None
+
+
+@dataclass
+class _NewObject:
+    variable: str | None = None
+    session: str | None = None
+    persistent: bool = False  # flushed: its unloaded relationships load lazily
+    maybe_persistent: bool = False  # perhaps autoflushed
+    loaded: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Statement:
+    model: str
+    existing: frozenset[Path]
+
+
+class _Walker:
+    """Follows one function's objects statement by statement."""
+
+    def __init__(
+        self,
+        analysis: EagerLoadAnalysis,
+        module: str,
+        path: str,
+        lines: Lines,
+        function: str | None,
+        params: list[str],
+        annotations: dict[str, ast.expr] | None = None,
+    ) -> None:
+        self.analysis = analysis
+        self.module = module
+        self.facts = analysis.index.modules[module]
+        self.imports = analysis.imports.get(module, self.facts.imports)
+        self.path = path
+        self.lines = lines
+        self.function = function
+        self.env: dict[str, Value] = {}
+        self.statements: dict[str, _Statement | None] = {}
+        for param in params:
+            annotation = (annotations or {}).get(param)
+            model = self.annotated_model(annotation) if annotation is not None else None
+            self.env[param] = frozenset({Origin("param", (function, param), model)})
+        self.new_objects: dict[tuple[object, ...], _NewObject] = {}
+        self.returned: set[Origin] = set()
+        self.current_statement: ast.stmt | None = None
+        self.block_statement: ast.stmt | None = None
+
+    # -- names --------------------------------------------------------------------------
+    def qualify(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            if node.id in self.env or node.id in self.statements:
+                return None
+            return self.analysis.index.resolve_alias(
+                self.imports.get(node.id, f"{self.module}.{node.id}")
+            )
+        if isinstance(node, ast.Attribute):
+            owner = self.qualify(node.value)
+            return self.analysis.index.resolve_alias(f"{owner}.{node.attr}") if owner else None
+        return None
+
+    def annotated_model(self, annotation: ast.expr) -> str | None:
+        """``Post``, ``"Post"``, ``Optional[Post]``, ``Post | None``, ``Mapped[Post]``."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            models = {self.annotated_model(annotation.left), self.annotated_model(annotation.right)}
+            models.discard(None)
+            return models.pop() if len(models) == 1 else None
+        if isinstance(annotation, ast.Subscript) and _short(annotation.value) == "Optional":
+            return self.annotated_model(annotation.slice)
+        return self.model_named(annotation)
+
+    def model_named(self, node: ast.expr) -> str | None:
+        name = self.qualify(node)
+        return name if name is not None and name in self.analysis.index.models else None
+
+    # -- statements -----------------------------------------------------------------------
+    def block(self, statements: Iterable[ast.stmt]) -> None:
+        for statement in statements:
+            outer = self.block_statement
+            self.block_statement = statement
+            self.statement(statement)
+            self.block_statement = outer
+
+    def statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for decorator in stmt.decorator_list:
+                self.eval(decorator)
+            return
+        if isinstance(stmt, ast.Assign):
+            value = self.eval(stmt.value)
+            for target in stmt.targets:
+                self.bind(target, value, stmt.value)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                self.bind(stmt.target, self.eval(stmt.value), stmt.value)
+        elif isinstance(stmt, ast.AugAssign):
+            self.eval(stmt.value)
+            self.eval_target(stmt.target)
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            items = self.eval(stmt.iter)
+            items = frozenset(o.reshaped("objects") if o.shape == "page" else o for o in items)
+            self.bind(stmt.target, items, None)
+            self.loop(stmt.body, stmt.orelse)
+        elif isinstance(stmt, ast.While):
+            self.eval(stmt.test)
+            self.loop(stmt.body, stmt.orelse)
+        elif isinstance(stmt, ast.If):
+            self.eval(stmt.test)
+            self.branches([stmt.body, stmt.orelse])
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                self.eval(item.context_expr)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, UNKNOWN_VALUE, None)
+            self.block(stmt.body)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            self.block(getattr(stmt, "body", []))
+            for handler in getattr(stmt, "handlers", []):
+                self.block(handler.body)
+            self.block(getattr(stmt, "orelse", []))
+            self.block(getattr(stmt, "finalbody", []))
+        elif isinstance(stmt, ast.Match):
+            self.eval(stmt.subject)
+            self.branches([case.body for case in stmt.cases])
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                self.returned |= self.eval(stmt.value)
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                self.eval_target(target)
+        else:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.eval(child)
+
+    def loop(self, body: list[ast.stmt], orelse: list[ast.stmt]) -> None:
+        before = dict(self.env)
+        for _ in range(2):  # a second round sees what the first bound
+            self.block(body)
+            self.env = _join(before, self.env)
+        self.block(orelse)
+
+    def branches(self, blocks: list[list[ast.stmt]]) -> None:
+        before = dict(self.env)
+        results = []
+        for body in blocks:
+            self.env = dict(before)
+            self.block(body)
+            results.append(self.env)
+        if len(blocks) == 1 or not blocks[-1]:
+            results.append(before)
+        joined: dict[str, Value] = {}
+        for env in results:
+            joined = _join(joined, env)
+        self.env = joined
+
+    def bind(self, target: ast.expr, value: Value, source: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
+            self.statements[target.id] = self.statement_info(source) if source is not None else None
+            for origin in value:
+                if origin.kind == "new" and origin.key in self.new_objects:
+                    self.new_objects[origin.key].variable = target.id
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                element_value = value
+                if any(o.shape == "rows" for o in value):
+                    element_value = frozenset(o.reshaped("objects") for o in value)
+                self.bind(element, element_value, None)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, value, None)
+        elif isinstance(target, ast.Attribute):
+            self.eval_target(target)
+            self.assigned_attribute(target)
+        else:
+            self.eval_target(target)
+
+    def eval_target(self, target: ast.expr) -> None:
+        """The parts of an assignment target that are read (``a.b`` in ``a.b.c = 1``)."""
+        if isinstance(target, ast.Attribute):
+            self.eval(target.value)
+        elif isinstance(target, ast.Subscript):
+            self.eval(target.value)
+            self.eval(target.slice)
+
+    def assigned_attribute(self, target: ast.Attribute) -> None:
+        if isinstance(target.value, ast.Name):
+            for origin in self.env.get(target.value.id, NOTHING):
+                state = self.new_objects.get(origin.key) if origin.kind == "new" else None
+                if state is not None:
+                    state.loaded.add(target.attr)
+
+    # -- statements given to the session ----------------------------------------------------
+    def statement_info(self, node: ast.expr | None) -> _Statement | None:
+        """The entity and loader options of ``select(M)...`` (inline or in a variable)."""
+        options: list[ast.expr] = []
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr not in SELECT_METHODS:
+                return None
+            if node.func.attr == "options":
+                options.extend(node.args)
+            node = node.func.value
+        base: _Statement | None = None
+        if isinstance(node, ast.Name) and node.id in self.statements:
+            base = self.statements[node.id]
+        elif isinstance(node, ast.Call) and self.qualify(node.func) in SELECT_FUNCS:
+            if len(node.args) == 1 and not node.keywords:
+                model = self.model_named(node.args[0])
+                base = _Statement(model, frozenset()) if model else None
+        if base is None:
+            return None
+        existing = set(base.existing)
+        for option in options:
+            existing |= _option_paths(option)
+        return _Statement(base.model, frozenset(existing))
+
+    # -- expressions --------------------------------------------------------------------------
+    def eval(self, node: ast.expr | None) -> Value:
+        if node is None:
+            return NOTHING
+        if isinstance(node, ast.Name):
+            if node.id in self.env:
+                return self.env[node.id]
+            return NOTHING if self.model_named(node) else UNKNOWN_VALUE
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Await):
+            return self.eval(node.value)
+        if isinstance(node, ast.Subscript):
+            value = self.eval(node.value)
+            self.eval(node.slice)
+            return frozenset(o.reshaped("objects") if o.shape == "rows" else o for o in value)
+        if isinstance(node, ast.BoolOp):
+            return _union(self.eval(v) for v in node.values)
+        if isinstance(node, ast.IfExp):
+            self.eval(node.test)
+            return self.eval(node.body) | self.eval(node.orelse)
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            return self.comprehension(node)
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return _union(self.eval(e) for e in node.elts)
+        if isinstance(node, ast.Starred):
+            return self.eval(node.value)
+        if isinstance(node, ast.NamedExpr):
+            value = self.eval(node.value)
+            self.bind(node.target, value, node.value)
+            return value
+        if isinstance(node, ast.BinOp):
+            left, right = self.eval(node.left), self.eval(node.right)
+            return left | right if isinstance(node.op, ast.Add) else NOTHING
+        if isinstance(node, ast.Lambda):
+            self.lambda_body(node, UNKNOWN_VALUE)
+            return UNKNOWN_VALUE
+        if isinstance(node, ast.Constant | ast.JoinedStr | ast.Compare | ast.UnaryOp):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.eval(child)
+            return NOTHING
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                self.eval(key)
+            return _union(self.eval(v) for v in node.values)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.eval(child)
+        return UNKNOWN_VALUE
+
+    def lambda_body(self, node: ast.Lambda, given: Value) -> None:
+        saved_env, saved_statements = dict(self.env), dict(self.statements)
+        arguments = node.args
+        for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            self.env[argument.arg] = given
+        for extra in (arguments.vararg, arguments.kwarg):
+            if extra is not None:
+                self.env[extra.arg] = UNKNOWN_VALUE
+        self.eval(node.body)
+        self.env, self.statements = saved_env, saved_statements
+
+    def comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> Value:
+        saved_env, saved_statements = dict(self.env), dict(self.statements)
+        for generator in node.generators:
+            self.bind(generator.target, self.eval(generator.iter), None)
+            for condition in generator.ifs:
+                self.eval(condition)
+        if isinstance(node, ast.DictComp):
+            self.eval(node.key)
+            result = self.eval(node.value)
+        else:
+            result = self.eval(node.elt)
+        self.env, self.statements = saved_env, saved_statements
+        return result
+
+    def attribute(self, node: ast.Attribute) -> Value:
+        if self.model_named(node.value):
+            return NOTHING  # ``Post.author``: a class attribute, no object is read
+        owner = node.value
+        if isinstance(owner, ast.Attribute) and owner.attr == AWAITABLE_ATTRS:
+            # ``await obj.awaitable_attrs.rel`` loads ``rel`` itself
+            self.analysis.awaited_reads.add(node.attr)
+            loaded = self.eval(owner.value)
+            return _union(self.analysis.step(origin, node.attr) for origin in loaded)
+        value = self.eval(node.value)
+        if not isinstance(node.ctx, ast.Load):
+            return NOTHING
+        self.analysis.record_read(self, node, value)
+        return _union(self.analysis.step(origin, node.attr) for origin in value)
+
+    def call(self, node: ast.Call) -> Value:
+        func = node.func
+        callee = self.qualify(func)
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if callee in RENDER_TEMPLATE:
+            arguments = [self.eval(a) for a in node.args]
+            keywords = {k.arg: self.eval(k.value) for k in node.keywords}
+            self.analysis.render(self, node, node.args, arguments, keywords)
+            return NOTHING
+        if node.args and self.qualify(node.args[0]) in RENDER_TEMPLATE:
+            # ``render_with_session(render_template, "x.html", posts=posts)``: a wrapper
+            # calling ``render_template`` with the rest (as ``flask-async-session`` writes)
+            arguments = [self.eval(a) for a in node.args[1:]]
+            keywords = {k.arg: self.eval(k.value) for k in node.keywords}
+            self.analysis.render(self, node, node.args[1:], arguments, keywords)
+            return UNKNOWN_VALUE
+        through_parameter = isinstance(func, ast.Name) and any(
+            o.kind == "param" and o.key[1] == func.id for o in self.env.get(func.id, NOTHING)
+        )  # a wrapper's ``render(*args)``: its callers passing render_template are renders
+        if (called in OTHER_RENDERS or "render" in called.lower()) and not through_parameter:
+            self.analysis.templates_complete = False  # a render whose context is unknown
+        known = callee is not None and (
+            callee in self.analysis.functions
+            or callee in self.analysis.index.models
+            or callee == f"{self.module}.{callee.rsplit('.', 1)[-1]}"
+        )
+        receiver = NOTHING
+        if isinstance(func, ast.Attribute) and not known:
+            receiver = self.eval(func.value)
+        arguments = [NOTHING if _is_lambda(a) else self.eval(a) for a in node.args]
+        keywords = {
+            k.arg: NOTHING if _is_lambda(k.value) else self.eval(k.value) for k in node.keywords
+        }
+        # ``sorted(posts, key=lambda p: p.author.name)``: the lambda gets the other arguments
+        given = _union([receiver, *arguments]) or UNKNOWN_VALUE
+        for lambda_node in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(lambda_node, ast.Lambda):
+                self.lambda_body(lambda_node, given)
+        if called == "getattr" and len(node.args) >= 2 and callee not in self.analysis.functions:
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                self.analysis.record_read(self, node, arguments[0], name.value)
+                return _union(self.analysis.step(o, name.value) for o in arguments[0])
+        if known:
+            assert callee is not None
+            return self.function_call(node, callee, arguments, keywords)
+        if isinstance(func, ast.Attribute):
+            produced = self.method_call(node, func.attr, receiver, arguments)
+            if produced is not None:
+                return produced
+        return UNKNOWN_VALUE
+
+    def method_call(
+        self, node: ast.Call, method: str, receiver: Value, arguments: list[Value]
+    ) -> Value | None:
+        if method in STATEMENT_RUNNERS and node.args:
+            self.session_io(node)
+            statement = self.statement_info(node.args[0])
+            if statement is None:
+                return UNKNOWN_VALUE
+            span = self.lines.span(node.args[0])
+            self.analysis.add_producer(
+                Producer("statement", self.path, span, statement.model, statement.existing)
+            )
+            return frozenset(
+                {Origin("site", (self.path, span), statement.model, (), STATEMENT_RUNNERS[method])}
+            )
+        if method in ("get", "get_one") and len(node.args) >= 2:
+            self.session_io(node)
+            model = self.model_named(node.args[0])
+            if model is None:
+                return UNKNOWN_VALUE
+            span = self.lines.span(node)
+            existing = frozenset(
+                path
+                for k in node.keywords
+                if k.arg == "options" and isinstance(k.value, ast.List | ast.Tuple)
+                for option in k.value.elts
+                for path in _option_paths(option)
+            )
+            if any(k.arg == "options" and not isinstance(k.value, ast.List) for k in node.keywords):
+                return frozenset({Origin("fixed", ("get",), model)})
+            self.analysis.add_producer(Producer("get", self.path, span, model, existing))
+            return frozenset({Origin("site", (self.path, span), model)})
+        if method in ("get_or_404",) and len(node.args) >= 2:
+            model = self.model_named(node.args[0])
+            return frozenset({Origin("fixed", (method,), model)}) if model else UNKNOWN_VALUE
+        if method == "merge" and arguments:
+            self.session_io(node)
+            merged = {o.model for o in arguments[0]}
+            if len(merged) == 1 and None not in merged:
+                model = merged.pop()
+                path = next(iter(arguments[0])).path
+                if self.analysis.graph.walk(model, path) is not None:
+                    target = self.analysis.graph.walk(model, path)
+                    assert target is not None
+                    return frozenset({Origin("fixed", ("merge",), target.qualname)})
+            return UNKNOWN_VALUE
+        if method == "add" and len(node.args) == 1:
+            self.added(node, arguments[0])
+            return NOTHING
+        if method == "refresh" and node.args:
+            self.session_io(node)
+            self.refreshed(node, arguments[0])
+            return NOTHING
+        if method in SESSION_IO:
+            self.session_io(node)
+        if receiver and not (receiver & UNKNOWN_VALUE):
+            if method in RESULT_METHODS:
+                return receiver
+            if method in ROWS_TO_OBJECTS and not node.args:
+                return frozenset(o.reshaped("objects") for o in receiver)
+        return None
+
+    def function_call(
+        self,
+        node: ast.Call,
+        callee: str,
+        arguments: list[Value],
+        keywords: dict[str | None, Value],
+    ) -> Value:
+        short = callee.rsplit(".", 1)[-1]
+        if callee not in self.analysis.functions:
+            if short in PASS_THROUGH_BUILTINS and arguments:
+                return arguments[0]
+            if short in SCALAR_BUILTINS:
+                return NOTHING
+        if callee in self.analysis.index.models:
+            return self.constructed(node, callee, keywords)
+        facts = self.analysis.functions.get(callee)
+        if facts is None:
+            return UNKNOWN_VALUE
+        self.session_io(node, flushes=False)  # a project function may flush
+        starred = any(isinstance(a, ast.Starred) for a in node.args)
+        bound = self.analysis.record_call(callee, facts.params, arguments, keywords, starred)
+        return self.analysis.returned_by(callee, bound)
+
+    # -- new objects -------------------------------------------------------------------------
+    def constructed(self, node: ast.Call, model: str, keywords: dict[str | None, Value]) -> Value:
+        key = (self.path, self.lines.span(node))
+        state = self.new_objects.setdefault(key, _NewObject())
+        state.loaded |= {k for k in keywords if k is not None}
+        if None not in keywords and not node.args:
+            state.loaded |= self.analysis.initialised_collections(model)
+        return frozenset({Origin("new", key, model)})
+
+    def added(self, node: ast.Call, value: Value) -> None:
+        assert isinstance(node.func, ast.Attribute)
+        session = ast.unparse(node.func.value)
+        for origin in value:
+            state = self.new_objects.get(origin.key) if origin.kind == "new" else None
+            if state is not None:
+                state.session = session
+
+    def refreshed(self, node: ast.Call, value: Value) -> None:
+        names = _literal_names(node.args[1]) if len(node.args) > 1 else None
+        for origin in value:
+            state = self.new_objects.get(origin.key) if origin.kind == "new" else None
+            if state is not None and names is not None:
+                state.loaded |= names
+
+    def session_io(self, node: ast.Call, flushes: bool | None = None) -> None:
+        """A call that may flush (autoflush); ``flush()``/``commit()`` surely do."""
+        receiver = ast.unparse(node.func.value) if isinstance(node.func, ast.Attribute) else None
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        for state in self.new_objects.values():
+            if state.session is None:
+                continue
+            if flushes is not False and method in ("flush", "commit") and receiver == state.session:
+                state.persistent = True
+            else:
+                state.maybe_persistent = True
+
+
+def _is_lambda(node: ast.expr) -> bool:
+    return isinstance(node, ast.Lambda)
+
+
+def _short(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _literal_names(node: ast.expr) -> set[str] | None:
+    if isinstance(node, ast.List | ast.Tuple) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+    ):
+        return {str(e.value) for e in node.elts if isinstance(e, ast.Constant)}
+    return None
+
+
+def _option_paths(option: ast.expr) -> set[Path]:
+    """Relationship paths a loader option names: ``joinedload(A.b).selectinload(B.c)`` →
+    ``{("b",), ("b", "c")}`` (``defaultload`` steps only lead to the next)."""
+    steps: list[tuple[str, ast.Call]] = []
+    node = option
+    while isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        steps.append((name, node))
+        node = func.value if isinstance(func, ast.Attribute) else None  # type: ignore[assignment]
+    paths: set[Path] = set()
+    path: Path = ()
+    for name, call in reversed(steps):
+        if name not in LOADER_OPTIONS or len(call.args) != 1:
+            break
+        argument = call.args[0]
+        if not isinstance(argument, ast.Attribute):
+            break
+        path = (*path, argument.attr)
+        if name in EAGER_OPTIONS or name in ("lazyload", "noload", "raiseload"):
+            paths.add(path)
+    return paths
+
+
+def _union(values: Iterable[Value]) -> Value:
+    result: set[Origin] = set()
+    for value in values:
+        result |= value
+    return frozenset(result)
+
+
+def _join(first: dict[str, Value], second: dict[str, Value]) -> dict[str, Value]:
+    joined = dict(first)
+    for name, value in second.items():
+        joined[name] = joined.get(name, NOTHING) | value
+    return joined
+
+
+# -- the whole project ----------------------------------------------------------------------
+
+
+@dataclass
+class _FunctionInfo:
+    params: list[str]
+    traceable: bool  # every call of it is a call the analysis sees
+
+
+class EagerLoadAnalysis:
+    """Runs the walkers over every module until function results settle, then resolves
+    every relationship read to its producers."""
+
+    def __init__(
+        self,
+        index: ProjectIndex,
+        sources: dict[str, bytes],
+        template_roots: Sequence[pathlib.Path] | None = None,
+    ) -> None:
+        self.index = index
+        self.template_roots = list(template_roots or [])
+        #: every template render was analysed (else the names templates read stay eager)
+        self.templates_complete = True
+        self.graph = ModelGraph(index)
+        self.sources = sources  # file path → stage-one code
+        self.trees: dict[str, tuple[str, ast.Module, Lines]] = {}
+        #: each module's imports in its stage-one code (which adds ``select`` & co.)
+        self.imports: dict[str, dict[str, str]] = {}
+        for module, facts in index.modules.items():
+            source = sources.get(facts.path)
+            tree = _parse(source) if source is not None else None
+            if tree is not None and source is not None:
+                self.trees[facts.path] = (module, tree, Lines(source))
+                self.imports[module] = {**facts.imports, **_imports(tree, module, facts.path)}
+        #: every module of the index was analysed: the calls seen are all the calls
+        self.complete = len(self.trees) == len(index.modules)
+        self.functions: dict[str, _FunctionInfo] = {}
+        self.summaries: dict[str, Value] = {}
+        self.calls: dict[str, list[dict[str, Value]]] = {}
+        self.reads: list[ReadEvent] = []
+        self.plan = EagerPlan(relationship_names=set(self.graph.names))
+        self.async_functions: set[str] = set()
+        self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
+        self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
+
+    # -- results of the walk ---------------------------------------------------------------
+    def add_producer(self, producer: Producer) -> None:
+        self.plan.producers.setdefault((producer.path, producer.span), producer)
+
+    def record_read(
+        self,
+        walker: _Walker,
+        node: ast.AST,
+        value: Value,
+        attr: str | None = None,
+        in_template: bool = False,
+    ) -> None:
+        """``value.attr`` is read at ``node`` (a template's reads: at its render call,
+        where nothing can be awaited)."""
+        attr = attr if attr is not None else getattr(node, "attr", "")
+        if attr not in self.graph.names:
+            return
+        function = None if in_template else walker.function
+        self.reads.append(ReadEvent(walker.path, walker.lines.span(node), attr, value, function))
+        for origin in value:
+            if origin.kind == "new":
+                self._new_object_read(walker, origin, attr)
+
+    def render(
+        self,
+        walker: _Walker,
+        node: ast.Call,
+        positional: list[ast.expr],
+        arguments: list[Value],
+        keywords: dict[str | None, Value],
+    ) -> None:
+        """``render_template("x.html", posts=posts)``: the template's reads of each
+        context variable are reads of what the code passes."""
+        name = positional[0] if positional else None
+        reads = None
+        if isinstance(name, ast.Constant) and isinstance(name.value, str) and self.template_roots:
+            reads = template_context_reads(name.value, self.template_roots)
+        if reads is None or len(positional) != 1 or None in keywords:
+            self.templates_complete = False
+            return
+        for variable, paths in reads.items():
+            value = keywords.get(variable)
+            for path in paths:
+                if value is None:  # a global or a context processor's: producer unknown
+                    self.plan.uncovered.update(step for step in path if step in self.graph.names)
+                    continue
+                reached = value
+                for step in path:
+                    self.record_read(walker, node, reached, step, in_template=True)
+                    reached = _union(self.step(o, step) for o in reached)
+
+    def _new_object_read(self, walker: _Walker, origin: Origin, attr: str) -> None:
+        state = walker.new_objects.get(origin.key)
+        model = self.index.model(origin.model)
+        if state is None or model is None or self.graph.relationship(model, attr) is None:
+            return
+        if attr in state.loaded or not (state.persistent or state.maybe_persistent):
+            return  # assigned, or still pending (a pending object does not load)
+        if not state.persistent:
+            self.uncover(attr, model)  # refresh() would fail on a pending object
+            return
+        statement = walker.block_statement
+        if state.variable is None or state.session is None or statement is None:
+            self.uncover(attr, model)
+            return
+        state.loaded.add(attr)
+        key = (walker.path, walker.lines.span(statement), state.variable)
+        names, _ = self._refreshes.get(key, ((), state.session))
+        if attr not in names:
+            self._refreshes[key] = ((*names, attr), state.session)
+
+    def record_call(
+        self,
+        callee: str,
+        params: list[str],
+        arguments: list[Value],
+        keywords: dict[str | None, Value],
+        starred: bool = False,
+    ) -> dict[str, Value]:
+        bound: dict[str, Value] = dict(zip(params, arguments, strict=False))
+        for keyword_name, value in keywords.items():
+            if keyword_name is not None:
+                bound[keyword_name] = value
+        if None in keywords or len(arguments) > len(params) or starred:
+            bound = {p: UNKNOWN_VALUE for p in params}  # ``*args``/``**kwargs``: any parameter
+        self.calls.setdefault(callee, []).append(bound)
+        return bound
+
+    def returned_by(self, callee: str, bound: dict[str, Value]) -> Value:
+        result: set[Origin] = set()
+        for origin in self.summaries.get(callee, UNKNOWN_VALUE):
+            if origin.kind == "param" and origin.key[0] == callee:
+                argument = bound.get(str(origin.key[1]), UNKNOWN_VALUE)
+                for given in argument:
+                    result |= self._follow(given, origin.path)
+            else:
+                result.add(origin)
+        return frozenset(result)
+
+    def _follow(self, origin: Origin, path: Path) -> Value:
+        value: Value = frozenset({origin})
+        for step in path:
+            value = _union(self.step(o, step) for o in value)
+        return value
+
+    def step(self, origin: Origin, attr: str) -> Value:
+        """What ``obj.attr`` holds for objects of ``origin``."""
+        if origin.kind == "unknown":
+            return UNKNOWN_VALUE
+        if origin.kind == "new":
+            return self._from_new_object(origin, attr)
+        if origin.shape == "page":
+            return frozenset({origin.reshaped("objects")}) if attr == "items" else NOTHING
+        if origin.kind == "param":
+            if len(origin.path) >= MAX_PATH:
+                return UNKNOWN_VALUE
+            return frozenset({origin.extended(attr)})
+        model = self.graph.walk(origin.model, origin.path)
+        if model is None:
+            return UNKNOWN_VALUE
+        if origin.shape == "rows":
+            short = model.qualname.rsplit(".", 1)[-1]
+            return frozenset({origin.reshaped("objects")}) if attr == short else UNKNOWN_VALUE
+        relationship = self.graph.relationship(model, attr)
+        if relationship is not None and len(origin.path) < MAX_PATH:
+            return frozenset({origin.extended(attr)})
+        if self.graph.has_column(model, attr):
+            return NOTHING
+        return UNKNOWN_VALUE
+
+    def _from_new_object(self, origin: Origin, attr: str) -> Value:
+        """Related objects of a new object (assigned, or loaded by ``refresh``) have no
+        producer that could take options: awaitable_attrs reads them."""
+        model = self.index.model(origin.model)
+        relationship = self.graph.relationship(model, attr) if model else None
+        if relationship is None or relationship.target is None:
+            return NOTHING if model and self.graph.has_column(model, attr) else UNKNOWN_VALUE
+        return frozenset(
+            {Origin("fixed", ("related to a new object",), relationship.target.qualname)}
+        )
+
+    # -- running -------------------------------------------------------------------------------
+    def run(self, async_functions: set[str], read_anywhere: set[str]) -> EagerPlan:
+        self.async_functions = async_functions
+        self.read_anywhere = read_anywhere
+        self._collect_functions()
+        for _ in range(MAX_ROUNDS):
+            before = dict(self.summaries)
+            self._walk_all()
+            if self.summaries == before:
+                break
+        self._resolve()
+        self.plan.uncovered |= self._serialized_fields()
+        self.plan.templates_complete = self.templates_complete and bool(self.template_roots)
+        for producer in self.plan.producers.values():
+            self._plan_options(producer)
+        return self.plan
+
+    def _serialized_fields(self) -> set[str]:
+        """Relationship names declared as fields of classes that are not models (pydantic
+        schemas, marshmallow ``fields.Nested``, dataclasses): serializers read them from
+        objects whose producer the analysis cannot see."""
+        names: set[str] = set()
+        for module, tree, _ in self.trees.values():
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.ClassDef):
+                    continue
+                if any(
+                    q.startswith(f"{module}.") and q.endswith(f".{node.name}")
+                    for q in self.index.models
+                ):
+                    continue
+                for statement in node.body:
+                    targets: list[ast.expr] = []
+                    if isinstance(statement, ast.AnnAssign):
+                        targets = [statement.target]
+                    elif isinstance(statement, ast.Assign):
+                        targets = list(statement.targets)
+                    for target in targets:
+                        if isinstance(target, ast.Name) and target.id in self.graph.names:
+                            names.add(target.id)
+        return names
+
+    def _collect_functions(self) -> None:
+        escaped: set[str] = set()
+        for module, tree, _ in self.trees.values():
+            called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name | ast.Attribute) and id(node) not in called:
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                        name = self.imports[module].get(node.id, f"{module}.{node.id}")
+                        escaped.add(self.index.resolve_alias(name))
+            for name, _node in _functions(tree):
+                qualname = f"{module}.{name}"
+                function = self.index.functions.get(qualname)
+                params = function.params if function is not None else []
+                is_module_level = "." not in name
+                traceable = bool(
+                    self.complete
+                    and is_module_level
+                    and function is not None
+                    and not function.decorators
+                )
+                self.functions[qualname] = _FunctionInfo(params, traceable)
+        for qualname in escaped:
+            if qualname in self.functions:
+                self.functions[qualname].traceable = False
+
+    def _walk_all(self) -> None:
+        self.calls = {}
+        self.reads = []
+        self._refreshes = {}
+        self.templates_complete = True
+        self.plan.uncovered = set()
+        self.plan.uncovered_members = set()
+        for path, (module, tree, lines) in self.trees.items():
+            top = _Walker(self, module, path, lines, None, [])
+            top.block(s for s in tree.body if not isinstance(s, ast.ClassDef))
+            for name, node in _functions(tree):
+                qualname = f"{module}.{name}"
+                params = self.functions[qualname].params
+                annotations = {
+                    a.arg: a.annotation
+                    for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                    if a.annotation is not None
+                }
+                walker = _Walker(self, module, path, lines, qualname, params, annotations)
+                walker.block(node.body)
+                is_generator = any(
+                    isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(node)
+                )
+                returned = frozenset(UNKNOWN if o.kind == "new" else o for o in walker.returned)
+                self.summaries[qualname] = UNKNOWN_VALUE if is_generator else returned
+
+    # -- resolution ------------------------------------------------------------------------------
+    def _resolve(self) -> None:
+        self.plan.seen_reads |= self.awaited_reads
+        self.plan.awaited_names |= self.awaited_reads
+        for read in self.reads:
+            self.plan.seen_reads.add(read.attr)
+            for origin in read.value:
+                self._resolve_read(read, origin, (), 0)
+        for (path, before, variable), (names, session) in self._refreshes.items():
+            self.plan.refreshes.append(Refresh(path, before, variable, session, names))
+
+    def _resolve_read(self, read: ReadEvent, origin: Origin, suffix: Path, depth: int) -> None:
+        """Make sure ``read`` (``x.rel`` with ``x`` from ``origin``, then ``suffix``) loads."""
+        if origin.kind == "unknown" or depth > 4:
+            self.plan.uncovered.add(read.attr)
+            return
+        if origin.kind == "new":
+            return  # settled during the walk
+        if origin.kind == "param":
+            self._resolve_param_read(read, origin, suffix, depth)
+            return
+        if origin.shape != "objects":
+            return
+        path = (*origin.path, *suffix)
+        model = self.graph.walk(origin.model, path)
+        if model is None:
+            self.plan.uncovered.add(read.attr)
+            return
+        relationship = self.graph.relationship(model, read.attr)
+        if relationship is None or relationship.lazy in QUERY_LOADERS:
+            return
+        if origin.kind == "site":
+            file, span = origin.key
+            producer = self.plan.producers.get((str(file), span))  # type: ignore[arg-type]
+            if producer is not None:
+                producer.needs.add((*path, read.attr))
+                return
+        if read.function in self.async_functions and self._async_attrs_base(model):
+            self.plan.awaitable_reads.add((read.path, read.span))
+            self.plan.awaited_names.add(read.attr)
+            return
+        self.uncover(read.attr, model)
+
+    def uncover(self, attr: str, model: ModelFacts | None) -> None:
+        """``attr`` is read where no statement loads it: it stays eager where declared."""
+        if model is None:
+            self.plan.uncovered.add(attr)
+            return
+        relationship = self.graph.relationship(model, attr)
+        if relationship is not None:
+            self.plan.uncovered_members.add((relationship.owner.qualname, attr))
+
+    def _resolve_param_read(
+        self, read: ReadEvent, origin: Origin, suffix: Path, depth: int
+    ) -> None:
+        function, param = origin.key
+        info = self.functions.get(str(function))
+        calls = self.calls.get(str(function), [])
+        if info is None or not info.traceable or not calls:
+            annotated = self.graph.walk(origin.model, (*origin.path, *suffix))
+            if origin.model is not None and annotated is not None:
+                self.uncover(read.attr, annotated)
+            else:
+                self.plan.uncovered.add(read.attr)
+            return
+        for bound in calls:
+            for given in bound.get(str(param), UNKNOWN_VALUE):
+                self._resolve_read(read, given, (*origin.path, *suffix), depth + 1)
+
+    def initialised_collections(self, qualname: str) -> set[str]:
+        """The collections ``init-collections`` passes as ``[]`` to ``M(...)``: those read
+        somewhere, when the class keeps the default constructor."""
+        model = self.index.model(qualname)
+        if model is None or self._own_init(model):
+            return set()
+        return self.index.collections(model) & self.read_anywhere
+
+    def _own_init(self, model: ModelFacts, depth: int = 0) -> bool:
+        if model.has_init:
+            return True
+        parents = [self.index.model(b) for b in model.bases]
+        return depth < 20 and any(
+            p is not None and p is not model and self._own_init(p, depth + 1) for p in parents
+        )
+
+    # -- options -----------------------------------------------------------------------------
+    def _eager_anyway(self, relationship: Relationship) -> bool:
+        """Loaded with its parent whatever the statement says (configured, or given
+        ``lazy="selectin"`` by ``eager-relationships``)."""
+        if relationship.lazy in EAGER_STRATEGIES:
+            return True
+        return self.plan.keeps_relationship_eager(relationship.name, self.read_anywhere)
+
+    def _plan_options(self, producer: Producer) -> None:
+        needed = {p for p in producer.needs if p not in producer.existing}
+        maximal = sorted(p for p in needed if not any(o[: len(p)] == p and o != p for o in needed))
+        module = self.module_of(producer.path)
+        for path in maximal:
+            chain = self._chain(producer, module, path)
+            if chain is None:
+                self.plan.uncovered.update(path)
+            elif chain:
+                producer.chains.append(chain)
+
+    def _chain(self, producer: Producer, module: str | None, path: Path) -> tuple[Step, ...] | None:
+        """The option loading ``path`` (() when nothing needs loading; None when the
+        classes on the way cannot be named in the producer's module)."""
+        relationships = []
+        owner = self.index.model(producer.model)
+        for step in path:
+            relationship = self.graph.relationship(owner, step) if owner else None
+            if relationship is None:
+                return None
+            relationships.append(relationship)
+            owner = relationship.target
+        lazy = [
+            not self._eager_anyway(r) and path[: i + 1] not in producer.existing
+            for i, r in enumerate(relationships)
+        ]
+        if not any(lazy):
+            return ()
+        last = max(i for i, is_lazy in enumerate(lazy) if is_lazy)
+        steps = []
+        for relationship, is_lazy in zip(relationships[: last + 1], lazy, strict=False):
+            imports = self.imports.get(module or "", {})
+            named = class_name_in(self.index, module, imports, relationship.owner.qualname)
+            if named is None:
+                return None
+            name, needed_import = named
+            loader = "defaultload"
+            if is_lazy:
+                loader = "joinedload" if relationship.collection is False else "selectinload"
+            steps.append(Step(loader, name, relationship.name, needed_import))
+        return tuple(steps)
+
+    def module_of(self, path: str) -> str | None:
+        entry = self.trees.get(path)
+        return entry[0] if entry else None
+
+    def _async_attrs_base(self, model: ModelFacts) -> bool:
+        base = self.declarative_base(model)
+        if base is None:
+            return False
+        self.plan.async_attrs_bases.add(base)
+        return True
+
+    def declarative_base(self, model: ModelFacts, depth: int = 0) -> str | None:
+        """The declarative base a model derives from, unless Flask-SQLAlchemy's ``db.Model``."""
+        for base in model.bases:
+            resolved = self.index.resolve_alias(base)
+            parent = self.index.models.get(resolved)
+            if parent is not None:
+                if depth < 20:
+                    found = self.declarative_base(parent, depth + 1)
+                    if found is not None:
+                        return found
+                continue
+            if resolved.endswith(".Model"):
+                return None
+            module, _, _ = resolved.rpartition(".")
+            facts = self.index.modules.get(module)
+            if facts is None:
+                continue
+            declared = facts.models.get(resolved)
+            if declared is None or any("DeclarativeBase" in b for b in declared.bases):
+                return resolved
+        return None
+
+
+def class_name_in(
+    index: ProjectIndex, module: str | None, imports: dict[str, str], qualname: str
+) -> tuple[str, tuple[str, str] | None] | None:
+    """How code of ``module`` names the class ``qualname``: its local name, and the import
+    to add first (None when it is bound already); None when the name is taken."""
+    facts = index.modules.get(module or "")
+    if facts is None:
+        return None
+    short = qualname.rsplit(".", 1)[-1]
+    for local, imported in imports.items():
+        if index.resolve_alias(imported) == qualname:
+            return local, None
+    if f"{module}.{short}" == qualname and qualname in facts.models:
+        return short, None
+    owner_module = qualname.rpartition(".")[0]
+    for local, imported in imports.items():
+        if imported == owner_module:  # ``from . import models``: ``models.User``
+            return f"{local}.{short}", None
+    taken = (
+        short in imports
+        or f"{module}.{short}" in facts.models
+        or f"{module}.{short}" in facts.functions
+        or f"{module}.{short}" in facts.objects
+    )
+    if taken:
+        return None
+    return short, (owner_module, short)
+
+
+def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function with its dotted name inside the module (``Class.method``)."""
+
+    def walk(body: Iterable[ast.stmt], prefix: str) -> Iterator[tuple[str, ast.AST]]:
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield f"{prefix}{node.name}", node
+                yield from walk(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.ClassDef):
+                yield from walk(node.body, f"{prefix}{node.name}.")
+            else:
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.stmt):
+                        yield from walk([child], prefix)
+                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                        yield from walk(child.body, prefix)
+
+    for name, node in walk(tree.body, ""):
+        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        yield name, node
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of a function, not of the functions and classes nested in it."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _imports(tree: ast.Module, module: str, path: str) -> dict[str, str]:
+    """Local name → qualified name for the module-level imports of ``tree``."""
+    found: dict[str, str] = {}
+    is_package = path.endswith("__init__.py")
+    for statement in tree.body:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                local = alias.asname or alias.name.split(".")[0]
+                found[local] = alias.name if alias.asname else local
+        elif isinstance(statement, ast.ImportFrom):
+            dotted = "." * statement.level + (statement.module or "")
+            source = resolve_relative(dotted, module, is_package) if statement.level else dotted
+            for alias in statement.names:
+                if alias.name != "*":
+                    found[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return found
+
+
+def _parse(source: bytes) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+def eager_plan(
+    index: ProjectIndex,
+    sources: dict[str, bytes],
+    async_functions: set[str],
+    read_anywhere: set[str],
+    template_roots: Sequence[pathlib.Path] | None = None,
+) -> EagerPlan:
+    """The loader options, refreshes and fallbacks of a project (``sources``: file path →
+    stage-one code; ``read_anywhere``: attribute names read in any code or template;
+    ``template_roots``: where its templates are looked up)."""
+    analysis = EagerLoadAnalysis(index, sources, template_roots)
+    return analysis.run(async_functions, read_anywhere)
