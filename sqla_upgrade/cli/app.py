@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
 from sqla_upgrade.cli import ci_output, render, safety
-from sqla_upgrade.cli.config import ConfigError, as_name_list, load_config
+from sqla_upgrade.cli.config import ConfigError, as_name_list, find_pyproject, load_config
 from sqla_upgrade.cli.selection import SelectionError, file_filter
+from sqla_upgrade.codemods.cache import default_cache_dir
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.interrupts import Interrupted, raising_on_signals
@@ -94,6 +95,19 @@ MaxSizeOpt = Annotated[
     typer.Option("--max-file-size", help="Megabytes; larger files are reported, not parsed."),
 ]
 
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        help="Result cache location (default: $SQLA_UPGRADE_CACHE_DIR, cache-dir in "
+        "[tool.sqla-upgrade], else ~/.cache/sqla-upgrade).",
+    ),
+]
+
 
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
@@ -107,6 +121,8 @@ def _build_options(
     jobs: int | None,
     timeout: float | None = None,
     max_file_size: float = DEFAULT_MAX_FILE_MB,
+    no_cache: bool = False,
+    cache_dir: Path | None = None,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -145,7 +161,25 @@ def _build_options(
         bridge_to_thread=as_name_list(config.get("bridge-to-thread", []), "bridge-to-thread"),
         timeout=timeout,
         max_file_mb=max_file_size,
+        cache_dir=None if no_cache else _cache_dir(cache_dir, config, paths),
     )
+
+
+def _cache_dir(chosen: Path | None, config: dict[str, Any], paths: list[Path]) -> Path:
+    """``--cache-dir``, else ``$SQLA_UPGRADE_CACHE_DIR``, else ``cache-dir`` in the
+    configuration (relative to its ``pyproject.toml``), else the user's cache folder."""
+    if chosen is not None:
+        return chosen
+    if os.environ.get("SQLA_UPGRADE_CACHE_DIR"):
+        return Path(os.environ["SQLA_UPGRADE_CACHE_DIR"])
+    configured = config.get("cache-dir")
+    if configured is not None:
+        if not isinstance(configured, str) or not configured:
+            raise UsageError("[tool.sqla-upgrade] cache-dir must be a folder name")
+        pyproject = find_pyproject(paths)
+        base = pyproject.parent if pyproject is not None else Path.cwd()
+        return base / configured
+    return default_cache_dir()
 
 
 def _run_stdin(options: Options) -> RunReport:
@@ -244,6 +278,8 @@ def diff(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -260,6 +296,8 @@ def diff(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
@@ -278,6 +316,8 @@ def apply(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -304,6 +344,8 @@ def apply(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if from_stdin:
         result = report.results[0]
@@ -334,6 +376,8 @@ def check(
     jobs: JobsOpt = None,
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -354,6 +398,8 @@ def check(
         jobs=jobs,
         timeout=timeout,
         max_file_size=max_file_size,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if baseline is not None:
         if from_stdin:

@@ -24,6 +24,7 @@ KNOWN_KEYS = {
     "async-drivers",
     "sync-callables",
     "bridge-to-thread",
+    "cache-dir",
 }
 
 

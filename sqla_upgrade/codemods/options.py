@@ -42,3 +42,5 @@ class Options:
     timeout: float | None = None
     #: files larger than this many megabytes are not parsed (None: no limit)
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB
+    #: where per-file results are cached (None: no cache); see ``codemods.cache``
+    cache_dir: Path | None = None
