@@ -117,7 +117,7 @@ def scenarios(jobs: int, chosen: list[str] | None) -> list[Scenario]:
     if jobs == 1:  # the all-cores runs would repeat the one-worker ones
         every = [every[0], every[1], every[4]]
     if chosen:
-        every = [s for s in every if s.name in chosen or s.name.split("-")[0] + "-N" in chosen]
+        every = [s for s in every if s.name in chosen or (s.jobs > 1 and f"{s.target}-N" in chosen)]
     return every
 
 

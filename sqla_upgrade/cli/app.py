@@ -31,6 +31,7 @@ from sqla_upgrade.codemods.options import (
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
 from sqla_upgrade.codemods.runner import RunReport, run
 from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.workers import usable_cores
 from sqla_upgrade.codemods.writer import WriteOptions
 
 EXIT_OK = 0
@@ -141,7 +142,7 @@ def _build_options(
         select_passes(chosen_target, only_names, skip_names)
     except (ConfigError, UnknownPassError) as exc:
         raise UsageError(str(exc)) from exc
-    chosen_jobs = jobs if jobs is not None else config.get("jobs", os.cpu_count() or 1)
+    chosen_jobs = jobs if jobs is not None else config.get("jobs", usable_cores())
     if not isinstance(chosen_jobs, int) or chosen_jobs < 1:
         raise UsageError("--jobs must be a whole number of at least 1")
     if timeout is not None and not timeout > 0:
