@@ -216,3 +216,19 @@ def test_a_cache_inside_the_project_is_not_scanned(tmp_path: Path) -> None:
     (project / "cache" / "fake.py").write_text("x = 1\n")  # even a .py file in it is ignored
     after = _run(project, project / "cache")
     assert [r.path for r in after.results] == [r.path for r in before.results]
+
+
+def test_cache_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqla_upgrade.cli.app import _cache_dir
+
+    project = tmp_path / "repo"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.sqla-upgrade]\ncache-dir = "build/c"\n')
+    config = {"cache-dir": "build/c"}
+    monkeypatch.setenv("SQLA_UPGRADE_CACHE_DIR", str(tmp_path / "env"))
+    assert _cache_dir(tmp_path / "flag", config, [project / "src"]) == tmp_path / "flag"
+    assert _cache_dir(None, config, [project / "src"]) == tmp_path / "env"
+    monkeypatch.delenv("SQLA_UPGRADE_CACHE_DIR")
+    assert _cache_dir(None, config, [project / "src"]) == project.resolve() / "build" / "c"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _cache_dir(None, {}, [project / "src"]) == tmp_path / "xdg" / "sqla-upgrade"
