@@ -104,8 +104,8 @@ CacheDirOpt = Annotated[
     typer.Option(
         "--cache-dir",
         metavar="DIR",
-        help="Result cache location (default: $SQLA_UPGRADE_CACHE_DIR, cache-dir in "
-        "[tool.sqla-upgrade], else ~/.cache/sqla-upgrade).",
+        help="Result cache location (default: $SQLA_UPGRADE_CACHE_DIR, else cache-dir in "
+        "pyproject.toml, else ~/.cache/sqla-upgrade).",
     ),
 ]
 
