@@ -28,3 +28,10 @@ def legacy_tree(tmp_path: Path) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COLUMNS", "120")
+
+
+@pytest.fixture(autouse=True)
+def _own_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets an empty result cache of its own: no result of one test (which may
+    have patched the tool) can reach another, and ~/.cache is never touched."""
+    monkeypatch.setenv("SQLA_UPGRADE_CACHE_DIR", str(tmp_path_factory.mktemp("result-cache")))

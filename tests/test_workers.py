@@ -158,3 +158,9 @@ def test_an_idle_worker_that_died_is_replaced() -> None:
         assert results == {0: 9, 1: 16}
     finally:
         pool.close()
+
+
+def test_the_default_worker_count_is_the_usable_cores() -> None:
+    from sqla_upgrade.codemods.workers import usable_cores
+
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)

@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from sqla_upgrade import __version__
 from sqla_upgrade.cli import ci_output, render, safety
-from sqla_upgrade.cli.config import ConfigError, as_flag, as_name_list, load_config
+from sqla_upgrade.cli.config import ConfigError, as_flag, as_name_list, find_pyproject, load_config
 from sqla_upgrade.cli.selection import SelectionError, file_filter
+from sqla_upgrade.codemods.cache import default_cache_dir
 from sqla_upgrade.codemods.discovery import DiscoveryError
 from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.interrupts import Interrupted, raising_on_signals
@@ -30,6 +31,7 @@ from sqla_upgrade.codemods.options import (
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
 from sqla_upgrade.codemods.runner import RunReport, run
 from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.workers import usable_cores
 from sqla_upgrade.codemods.writer import WriteOptions
 
 EXIT_OK = 0
@@ -101,6 +103,19 @@ MaxSizeOpt = Annotated[
     typer.Option("--max-file-size", help="Megabytes; larger files are reported, not parsed."),
 ]
 
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        help="Result cache location (default: $SQLA_UPGRADE_CACHE_DIR, else cache-dir in "
+        "pyproject.toml, else ~/.cache/sqla-upgrade).",
+    ),
+]
+
 
 def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
@@ -115,6 +130,8 @@ def _build_options(
     timeout: float | None = None,
     max_file_size: float = DEFAULT_MAX_FILE_MB,
     strict_loading: bool | None = None,
+    no_cache: bool = False,
+    cache_dir: Path | None = None,
 ) -> Options:
     try:
         config = load_config(paths)
@@ -133,7 +150,7 @@ def _build_options(
         select_passes(chosen_target, only_names, skip_names)
     except (ConfigError, UnknownPassError) as exc:
         raise UsageError(str(exc)) from exc
-    chosen_jobs = jobs if jobs is not None else config.get("jobs", os.cpu_count() or 1)
+    chosen_jobs = jobs if jobs is not None else config.get("jobs", usable_cores())
     if not isinstance(chosen_jobs, int) or chosen_jobs < 1:
         raise UsageError("--jobs must be a whole number of at least 1")
     if timeout is not None and not timeout > 0:
@@ -162,7 +179,25 @@ def _build_options(
         timeout=timeout,
         max_file_mb=max_file_size,
         strict_loading=strict,
+        cache_dir=None if no_cache else _cache_dir(cache_dir, config, paths),
     )
+
+
+def _cache_dir(chosen: Path | None, config: dict[str, Any], paths: list[Path]) -> Path:
+    """``--cache-dir``, else ``$SQLA_UPGRADE_CACHE_DIR``, else ``cache-dir`` in the
+    configuration (relative to its ``pyproject.toml``), else the user's cache folder."""
+    if chosen is not None:
+        return chosen
+    if os.environ.get("SQLA_UPGRADE_CACHE_DIR"):
+        return Path(os.environ["SQLA_UPGRADE_CACHE_DIR"])
+    configured = config.get("cache-dir")
+    if configured is not None:
+        if not isinstance(configured, str) or not configured:
+            raise UsageError("[tool.sqla-upgrade] cache-dir must be a folder name")
+        pyproject = find_pyproject(paths)
+        base = pyproject.parent if pyproject is not None else Path.cwd()
+        return base / configured
+    return default_cache_dir()
 
 
 def _run_stdin(options: Options) -> RunReport:
@@ -262,6 +297,8 @@ def diff(
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     strict_loading: StrictLoadingOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -279,6 +316,8 @@ def diff(
         timeout=timeout,
         max_file_size=max_file_size,
         strict_loading=strict_loading,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
@@ -298,6 +337,8 @@ def apply(
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     strict_loading: StrictLoadingOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -325,6 +366,8 @@ def apply(
         timeout=timeout,
         max_file_size=max_file_size,
         strict_loading=strict_loading,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if from_stdin:
         result = report.results[0]
@@ -356,6 +399,8 @@ def check(
     timeout: TimeoutOpt = None,
     max_file_size: MaxSizeOpt = DEFAULT_MAX_FILE_MB,
     strict_loading: StrictLoadingOpt = None,
+    no_cache: NoCacheOpt = False,
+    cache_dir: CacheDirOpt = None,
     output_format: Annotated[CheckFormat, typer.Option("--format")] = CheckFormat.text,
     shard: ShardOpt = None,
     changed_since: ChangedSinceOpt = None,
@@ -377,6 +422,8 @@ def check(
         timeout=timeout,
         max_file_size=max_file_size,
         strict_loading=strict_loading,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     if baseline is not None:
         if from_stdin:

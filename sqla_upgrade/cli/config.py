@@ -25,6 +25,7 @@ KNOWN_KEYS = {
     "sync-callables",
     "bridge-to-thread",
     "strict-loading",
+    "cache-dir",
 }
 
 

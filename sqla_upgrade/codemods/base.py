@@ -82,6 +82,12 @@ class Pass(VisitorBasedCodemodCommand):
         self.state = state
         self._statements: list[cst.CSTNode] = []
         self._pending_todos: dict[int, list[str]] = {}
+        #: no matcher decorators (``@m.visit``, ``@m.call_if_inside``...) on this pass: its
+        #: nodes are visited without libcst's per-node matcher bookkeeping, which then
+        #: always lets every visit through (and costs about a fifth of a pass)
+        self._plain_visits = not (
+            self._extra_visit_funcs or self._extra_leave_funcs or self._matchers
+        )
 
     @classmethod
     def summary(cls) -> str:
@@ -134,12 +140,35 @@ class Pass(VisitorBasedCodemodCommand):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if _holds_leading_lines(node):
             self._statements.append(node)
-        return super().on_visit(node)
+        if not self._plain_visits:
+            return super().on_visit(node)
+        name = _handler(type(self), "visit_", type(node))
+        return name is None or getattr(self, name)(node) is not False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if not self._plain_visits:
+            return super().on_visit_attribute(node, attribute)
+        name = _handler(type(self), "visit_", type(node), attribute)
+        if name is not None:
+            getattr(self, name)(node)
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if not self._plain_visits:
+            return super().on_leave_attribute(original_node, attribute)
+        name = _handler(type(self), "leave_", type(original_node), attribute)
+        if name is not None:
+            getattr(self, name)(original_node)
+        return None
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
-        result = super().on_leave(original_node, updated_node)
+        result: Any = updated_node
+        if not self._plain_visits:
+            result = super().on_leave(original_node, updated_node)
+        elif (name := _handler(type(self), "leave_", type(original_node))) is not None:
+            result = getattr(self, name)(original_node, updated_node)
         if _holds_leading_lines(original_node):
             self._statements.pop()
             messages = self._pending_todos.pop(id(original_node), None)
@@ -148,8 +177,34 @@ class Pass(VisitorBasedCodemodCommand):
         return result
 
 
+_STATEMENT_TYPES: dict[type, bool] = {}
+_HANDLERS: dict[tuple[type, str, type, str], str | None] = {}
+
+
+def _handler(owner: type, prefix: str, kind: type, attribute: str = "") -> str | None:
+    """The name of ``owner``'s own handler (``visit_Call``, ``leave_Arg_value``...) of
+    nodes of type ``kind``, or None when there is none or only libcst's no-op stub (which
+    libcst's batched visitors skip the same way). Found once per pass class: looking the
+    method up for every node is a good part of a traversal."""
+    key = (owner, prefix, kind, attribute)
+    try:
+        return _HANDLERS[key]
+    except KeyError:
+        pass
+    name = f"{prefix}{kind.__name__}_{attribute}" if attribute else f"{prefix}{kind.__name__}"
+    method = getattr(owner, name, None)
+    found = name if method is not None and not getattr(method, "_is_no_op", False) else None
+    _HANDLERS[key] = found
+    return found
+
+
 def _holds_leading_lines(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+    kind = type(node)
+    holds = _STATEMENT_TYPES.get(kind)
+    if holds is None:  # once per node type: isinstance on the abstract base is slow
+        holds = issubclass(kind, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+        _STATEMENT_TYPES[kind] = holds
+    return holds
 
 
 #: typographic characters of our own messages, spelled in ASCII in TODO comments so that

@@ -44,3 +44,5 @@ class Options:
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB
     #: ``--strict-loading``: relationships still loaded lazily get ``lazy="raise_on_sql"``
     strict_loading: bool = False
+    #: where per-file results are cached (None: no cache); see ``codemods.cache``
+    cache_dir: Path | None = None

@@ -12,8 +12,16 @@ from typing import Any
 
 from sqla_upgrade.codemods import templates
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.cache import (
+    Cache,
+    canonical_digest,
+    open_cache,
+    options_digest,
+    sha256,
+    tool_digest,
+)
 from sqla_upgrade.codemods.discovery import SourceFile, discover
-from sqla_upgrade.codemods.index.builder import IndexBuilder
+from sqla_upgrade.codemods.index.builder import Collected, IndexBuilder, Unparsable, collect_one
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
@@ -31,6 +39,7 @@ class RunReport:
     index: ProjectIndex | None = None
     #: run-level messages, each shown once (not tied to a file)
     notices: list[str] = field(default_factory=list)
+    cache: Cache | None = None
 
     @property
     def changed(self) -> list[FileResult]:
@@ -49,15 +58,53 @@ def read_bytes(path: Path) -> bytes | str:
         return f"cannot read: {exc.strerror or exc}"
 
 
-def build_index(files: list[SourceFile]) -> tuple[ProjectIndex, dict[str, str]]:
+def build_index(
+    files: list[SourceFile], cache: Cache | None = None
+) -> tuple[ProjectIndex, dict[str, str]]:
     builder = IndexBuilder()
     for source_file in files:
         data = read_bytes(source_file.path)
         if isinstance(data, bytes):
-            builder.add(
-                data, source_file.module_name, str(source_file.path), source_file.is_package
-            )
+            builder.add_collected(_collected(data, source_file, cache))
     return builder.build(), builder.failures
+
+
+def _collected(data: bytes, source_file: SourceFile, cache: Cache | None) -> Collected:
+    """One module's index facts, from the cache when this content was indexed before."""
+    path, name, package = str(source_file.path), source_file.module_name, source_file.is_package
+    if cache is None:
+        return collect_one(data, name, path, package)
+    key = sha256("index", tool_digest(), path, name, str(package), data)
+    found = cache.get(key)
+    if isinstance(found, Unparsable) or (isinstance(found, tuple) and len(found) == 2):
+        return found
+    collected = collect_one(data, name, path, package)
+    cache.put(key, collected)  # pickled now, before ``build`` links (and edits) the facts
+    return collected
+
+
+class _ResultCache:
+    """Stage-one and final results of files, keyed by everything they depend on."""
+
+    def __init__(self, cache: Cache, index: ProjectIndex, options: Options) -> None:
+        self.cache = cache
+        self.prefix = sha256(tool_digest(), options_digest(options), canonical_digest(index))
+        self.plan = ""
+
+    def stage_one_key(self, path: str, module_name: str, data: bytes) -> str:
+        return sha256("stage1", self.prefix, path, module_name, data)
+
+    def final_key(self, result: FileResult, module_name: str) -> str:
+        first = self.stage_one_key(result.path, module_name, result.old)
+        return sha256("final", first, self.plan)
+
+    def get(self, key: str, data: bytes) -> FileResult | None:
+        found = self.cache.get(key)
+        return replace(found, old=data) if isinstance(found, FileResult) else None
+
+    def put(self, key: str, result: FileResult) -> None:
+        if result.error is None:  # failures (timeouts, crashes...) are never remembered
+            self.cache.put(key, replace(result, old=b""))
 
 
 # -- workers -----------------------------------------------------------------------------
@@ -156,13 +203,16 @@ def run(
     ``keep`` narrows the files transformed and reported (``--shard``, ``--changed-since``);
     the index, and for ``--target async`` the stage-one analysis behind the async plan,
     still cover every file, so each kept file gets exactly its result of a full run.
+    With ``options.cache_dir``, results of unchanged files come from the cache.
     """
     passes = select_passes(options.target, options.only, options.skip)
     templates.clear_cache()
     files = discover(paths)
     big = oversized(files, options.max_file_mb)
-    index, failures = build_index([f for f in files if str(f.path) not in big])
-    report = RunReport(index_failures=failures, index=index)
+    cache = open_cache(options)
+    index, failures = build_index([f for f in files if str(f.path) not in big], cache)
+    report = RunReport(index_failures=failures, index=index, cache=cache)
+    results_cache = _ResultCache(cache, index, options) if cache is not None else None
     two_stages = bool(split_stages(passes)[1])
     kept = [f for f in files if keep is None or keep(f.path)]
     analysed = files if two_stages else kept
@@ -171,11 +221,19 @@ def run(
     results: list[FileResult] = []
     decided = _decided_without_parsing(big, failures, options, passes)
     parsed = [f for f in analysed if str(f.path) not in decided]
-    transformed = _map(_stage_one_job, parsed, index, options, passes, _stage_one_failure)
+    remembered = _stage_one_hits(parsed, results_cache)
+    missing = [f for f in parsed if str(f.path) not in remembered]
+    transformed = _map(_stage_one_job, missing, index, options, passes, _stage_one_failure)
     try:
         for source_file in analysed:
-            result = decided.get(str(source_file.path))
-            results.append(result if result is not None else next(transformed))
+            result = decided.get(str(source_file.path)) or remembered.get(str(source_file.path))
+            if result is None:
+                result = next(transformed)
+                if results_cache is not None:
+                    path, name = str(source_file.path), source_file.module_name
+                    key = results_cache.stage_one_key(path, name, result.old)
+                    results_cache.put(key, result)
+            results.append(result)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -186,11 +244,16 @@ def run(
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
             report.notices.append(notice)
+    if results_cache is not None:
+        # stage two reads every plan computed between the stages
+        results_cache.plan = canonical_digest(
+            (index.async_plan, index.eager_plan, index.write_only_plan)
+        )
     kept_paths = {f.path for f in kept}
     jobs = [
         (r, f.module_name) for r, f in zip(results, analysed, strict=True) if f.path in kept_paths
     ]
-    for result in _map(_stage_two_job, jobs, index, options, passes, _stage_two_failure):
+    for result in _final_results(jobs, index, options, passes, results_cache):
         report.results.append(result)
         if two_stages:
             done += 1
@@ -198,3 +261,51 @@ def run(
                 progress(done, total)
     report.async_plan = index.async_plan
     return report
+
+
+def _stage_one_hits(
+    parsed: list[SourceFile], results_cache: _ResultCache | None
+) -> dict[str, FileResult]:
+    if results_cache is None:
+        return {}
+    hits = {}
+    for source_file in parsed:
+        data = read_bytes(source_file.path)
+        if isinstance(data, bytes):
+            key = results_cache.stage_one_key(str(source_file.path), source_file.module_name, data)
+            found = results_cache.get(key, data)
+            if found is not None:
+                hits[str(source_file.path)] = found
+    return hits
+
+
+def _final_results(
+    jobs: list[tuple[FileResult, str]],
+    index: ProjectIndex,
+    options: Options,
+    passes: list[type[Pass]],
+    results_cache: _ResultCache | None,
+) -> Generator[FileResult, None, None]:
+    """Stage two and the final checks of every job, in job order; remembered results
+    come from the cache, the others from (worker) processes."""
+    remembered: dict[int, FileResult] = {}
+    keys: dict[int, str] = {}
+    if results_cache is not None:
+        for position, (result, module_name) in enumerate(jobs):
+            if result.error is None:
+                keys[position] = results_cache.final_key(result, module_name)
+                found = results_cache.get(keys[position], result.old)
+                if found is not None:
+                    remembered[position] = found
+    missing = [job for position, job in enumerate(jobs) if position not in remembered]
+    computed = _map(_stage_two_job, missing, index, options, passes, _stage_two_failure)
+    try:
+        for position in range(len(jobs)):
+            found = remembered.pop(position, None)
+            if found is None:
+                found = next(computed)
+                if results_cache is not None and position in keys:
+                    results_cache.put(keys[position], found)
+            yield found
+    finally:
+        computed.close()

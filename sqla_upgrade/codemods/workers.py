@@ -34,6 +34,15 @@ STOP_GRACE_SECONDS = 2.0
 PARENT_CHECK_SECONDS = 1.0
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as containers and ``taskset``
+    restrict it), the default number of workers."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class JobFailure:
     """A job that produced no result: why."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqla_upgrade.codemods.index.model import (
     FunctionFacts,
@@ -451,6 +452,26 @@ def collect_module(
     return facts
 
 
+@dataclass(frozen=True)
+class Unparsable:
+    path: str
+    reason: str
+
+
+#: one module's facts and the bindings they leave for ``build`` to resolve, or why not
+Collected = tuple[ModuleFacts, _Pending] | Unparsable
+
+
+def collect_one(source: bytes, module_name: str, path: str, is_package: bool) -> Collected:
+    """One module's index facts on their own, so that they can be cached by content."""
+    pending = _Pending()
+    try:
+        facts = collect_module(source, module_name, path, is_package, pending)
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        return Unparsable(path, f"{type(exc).__name__}: {exc}")
+    return facts, pending
+
+
 class IndexBuilder:
     """Collect modules one by one, then ``build()`` the resolved index."""
 
@@ -460,12 +481,17 @@ class IndexBuilder:
         self.failures: dict[str, str] = {}
 
     def add(self, source: bytes, module_name: str, path: str, is_package: bool) -> None:
-        try:
-            facts = collect_module(source, module_name, path, is_package, self.pending)
-        except (SyntaxError, ValueError, RecursionError) as exc:
-            self.failures[path] = f"{type(exc).__name__}: {exc}"
+        self.add_collected(collect_one(source, module_name, path, is_package))
+
+    def add_collected(self, collected: Collected) -> None:
+        """Add what ``collect_one`` found in one module (possibly in an earlier run)."""
+        if isinstance(collected, Unparsable):
+            self.failures[collected.path] = collected.reason
             return
-        self.index.modules[module_name] = facts
+        facts, pending = collected
+        for name in vars(pending):
+            getattr(self.pending, name).update(getattr(pending, name))
+        self.index.modules[facts.name] = facts
         self.index.functions.update(facts.functions)
 
     def build(self) -> ProjectIndex:
