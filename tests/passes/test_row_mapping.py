@@ -28,3 +28,19 @@ def test_non_rows_untouched() -> None:
         HEAD
         + "def f(users, data, session):\n    for row in data:\n        print(row['name'])\n    item = {'a': 1}\n    with engine.connect() as conn:\n        for row in conn.execute(select(users)).scalars():\n            print(row)\n    return item['a'], dict(item)\n"
     )
+
+
+def test_rows_of_a_result_held_in_a_variable() -> None:
+    check_transformed(
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n        row = result.fetchone()\n        print(row['name'], row.keys())\n        rest = conn.execute(select(users))\n        for other in rest:\n            print(dict(other))\n",
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n        row = result.fetchone()\n        print(row._mapping['name'], row._mapping.keys())\n        rest = conn.execute(select(users))\n        for other in rest:\n            print(dict(other._mapping))\n",
+    )
+
+
+def test_result_variable_bound_twice_untouched() -> None:
+    check_noop(
+        HEAD
+        + "def f(users, data):\n    result = data\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n    for row in result:\n        print(row['name'])\n"
+    )

@@ -13,7 +13,8 @@ After::
 Safety: SQLAlchemy 2.0 rows behave like named tuples: ``row["name"]`` raises, ``dict(row)``
 fails and ``"name" in row`` tests the values. The mapping view keeps the 1.x meaning.
 Only names bound to rows of an ``execute()`` result (iterated, or taken with
-``fetchone()``/``first()``/``one()``) are rewritten, and only for string or column keys;
+``fetchone()``/``first()``/``one()``, also through a name bound once to the result) are
+rewritten, and only for string or column keys;
 integer indexes and attribute access (``row.name``) already work and are left alone.
 """
 
@@ -56,7 +57,13 @@ class RowMappingPass(Pass):
 
     # -- what is a row --------------------------------------------------------------------
     def _is_result(self, node: cst.BaseExpression) -> bool:
-        """``x.execute(...)`` on a connection, engine or session (not ``.scalars()``)."""
+        """``x.execute(...)`` on a connection, engine or session (not ``.scalars()``), or a
+        name bound once to one (``result = conn.execute(...)``)."""
+        if isinstance(node, cst.Name):
+            return self._bound_to(node, self._is_execute_call)
+        return self._is_execute_call(node)
+
+    def _is_execute_call(self, node: cst.BaseExpression) -> bool:
         if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
             return False
         if node.func.attr.value not in EXECUTING:
