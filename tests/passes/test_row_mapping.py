@@ -44,3 +44,19 @@ def test_result_variable_bound_twice_untouched() -> None:
         HEAD
         + "def f(users, data):\n    result = data\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n    for row in result:\n        print(row['name'])\n"
     )
+
+
+def test_name_rebound_in_straight_line_code() -> None:
+    check_transformed(
+        HEAD
+        + "conn = engine.connect()\nr = conn.execute(select(users)).scalar()\nprint(r)\nr = conn.execute(select(users)).fetchone()\nprint(r['name'], list(r.keys()))\nr = {'name': 1}\nprint(r['name'])\n",
+        HEAD
+        + "conn = engine.connect()\nr = conn.execute(select(users)).scalar()\nprint(r)\nr = conn.execute(select(users)).fetchone()\nprint(r._mapping['name'], list(r._mapping.keys()))\nr = {'name': 1}\nprint(r['name'])\n",
+    )
+
+
+def test_name_rebound_inside_a_loop_untouched() -> None:
+    check_noop(
+        HEAD
+        + "def f(users, conn):\n    r = None\n    for i in range(2):\n        r = conn.execute(select(users)).fetchone()\n        print(r['name'])\n        r = {'name': i}\n    if r:\n        r = {'name': 2}\n    print(r['name'])\n"
+    )
