@@ -121,7 +121,7 @@ class RowMappingPass(Pass):
             statement, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
         if parent is None or self._inside_loop(parent):
             return False
-        siblings = list(parent.body)
+        siblings: list[cst.CSTNode] = list(parent.body)
         for earlier in reversed(siblings[: siblings.index(statement)]):
             if _binds_any(earlier, bindings):
                 return self._assigns_row(earlier, node.value)
