@@ -214,3 +214,75 @@ def test_table_names_of_other_objects_are_left_alone() -> None:
         "def f(catalog, inspector):\n"
         "    return catalog.table_names(), inspector.has_table('users')\n"
     )
+
+
+def test_connection_held_at_module_level_commits_data_changes() -> None:
+    check_transformed(
+        ENGINE + "conn = engine.connect()\nconn.execute(text('DELETE FROM users'))\nconn.close()\n",
+        ENGINE
+        + "conn = engine.connect()\nconn.execute(text('DELETE FROM users'))\nconn.commit()\nconn.close()\n",
+    )
+
+
+def test_explicit_transactions_keep_autocommit_outside_them() -> None:
+    check_transformed(
+        ENGINE
+        + "def f(users):\n"
+        + "    conn = engine.connect()\n"
+        + "    n = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    trans = conn.begin()\n"
+        + "    conn.execute(users.insert(), [{'name': 'a'}])\n"
+        + "    trans.commit()\n"
+        + "    conn.execute(users.delete())\n"
+        + "    with conn.begin():\n"
+        + "        conn.execute(users.insert(), [{'name': 'b'}])\n"
+        + "    m = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    trans = conn.begin()\n"
+        + "    try:\n"
+        + "        conn.execute(users.delete())\n"
+        + "        trans.commit()\n"
+        + "    except Exception:\n"
+        + "        trans.rollback()\n"
+        + "        raise\n"
+        + "    conn.close()\n"
+        + "    return n, m\n",
+        ENGINE
+        + "def f(users):\n"
+        + "    conn = engine.connect()\n"
+        + "    n = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    conn.commit()\n"
+        + "    trans = conn.begin()\n"
+        + "    conn.execute(users.insert(), [{'name': 'a'}])\n"
+        + "    trans.commit()\n"
+        + "    conn.execute(users.delete())\n"
+        + "    conn.commit()\n"
+        + "    with conn.begin():\n"
+        + "        conn.execute(users.insert(), [{'name': 'b'}])\n"
+        + "    m = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    conn.commit()\n"
+        + "    trans = conn.begin()\n"
+        + "    try:\n"
+        + "        conn.execute(users.delete())\n"
+        + "        trans.commit()\n"
+        + "    except Exception:\n"
+        + "        trans.rollback()\n"
+        + "        raise\n"
+        + "    conn.close()\n"
+        + "    return n, m\n",
+    )
+
+
+def test_transaction_begun_in_a_branch_is_left_alone() -> None:
+    check_noop(
+        ENGINE
+        + "def f(users, atomic):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        if atomic:\n"
+        + "            trans = conn.begin()\n"
+        + "        conn.execute(users.delete())\n"
+        + "    with engine.connect() as conn:\n"
+        + "        with conn.begin():\n"
+        + "            conn.execute(users.delete())\n"
+        + "        conn.execute(users.delete())\n"
+        + "        conn.commit()\n"
+    )
