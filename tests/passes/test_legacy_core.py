@@ -286,3 +286,11 @@ def test_transaction_begun_in_a_branch_is_left_alone() -> None:
         + "        conn.execute(users.delete())\n"
         + "        conn.commit()\n"
     )
+
+
+def test_engine_scalar_handed_to_a_call_runs_in_a_transaction() -> None:
+    check_transformed(
+        ENGINE + "def report(users):\n    print(engine.scalar(select(users.c.id)))\n",
+        ENGINE
+        + "def report(users):\n    with engine.begin() as conn:\n        print(conn.scalar(select(users.c.id)))\n",
+    )

@@ -16,7 +16,8 @@ Safety: 1.x ``engine.execute()`` ran each statement on its own connection and
 autocommitted data changes; ``engine.begin()`` runs the statement in a transaction that
 commits at the end of the block, which is the same for one statement. The rewrite is
 made only when the result is consumed inside the same statement (``.fetchall()``,
-``.scalar()``, ``.rowcount``, a ``for`` loop over it, or discarded); a result kept in a
+``.scalar()``, ``.rowcount``, a ``for`` loop over it, or discarded; ``engine.scalar()``
+always is); a result kept in a
 variable for later would be read after the connection is returned, so that case is left
 unchanged with a TODO. Raw SQL strings are handled by the ``raw-sql`` pass that follows.
 """
@@ -98,6 +99,9 @@ class EngineExecutePass(Pass):
         return found
 
     def _consumed(self, call: cst.Call, statement: cst.CSTNode) -> bool:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "scalar":
+            return True  # engine.scalar() returns a value, never a result to read later
         parent = self.get_metadata(ParentNodeProvider, call, None)
         if isinstance(parent, cst.Attribute) and parent.value is call:
             return parent.attr.value in CONSUMERS
