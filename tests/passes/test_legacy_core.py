@@ -294,3 +294,37 @@ def test_engine_scalar_handed_to_a_call_runs_in_a_transaction() -> None:
         ENGINE
         + "def report(users):\n    with engine.begin() as conn:\n        print(conn.scalar(select(users.c.id)))\n",
     )
+
+
+def test_implicit_execution_of_core_statements_is_todo() -> None:
+    check_transformed(
+        "from sqlalchemy import MetaData, create_engine, select, func\n"
+        + "from app.schema import items\n"
+        + "engine = create_engine('sqlite://')\n"
+        + "def f():\n"
+        + "    items.insert().execute([{'id': 1}])\n"
+        + "    return select([func.count()]).select_from(items).scalar()\n",
+        "from sqlalchemy import MetaData, create_engine, select, func\n"
+        + "from app.schema import items\n"
+        + "engine = create_engine('sqlite://')\n"
+        + "def f():\n"
+        + "    # TODO(sqla-upgrade): implicit execution (`statement.execute()`) was removed with bound metadata: run it as `with engine.begin() as conn: conn.execute(statement, ...)`\n"
+        + "    items.insert().execute([{'id': 1}])\n"
+        + "    # TODO(sqla-upgrade): implicit execution (`statement.scalar()`) was removed with bound metadata: run it as `with engine.begin() as conn: conn.scalar(statement, ...)`\n"
+        + "    return select(func.count()).select_from(items).scalar()\n",
+        todos=["implicit execution", "implicit execution"],
+    )
+
+
+def test_execute_and_scalar_on_connections_sessions_and_other_objects_untouched() -> None:
+    check_noop(
+        ENGINE
+        + "def f(conn, session, q, stmt, items):\n"
+        + "    conn.execute(stmt)\n"
+        + "    session.scalar(stmt)\n"
+        + "    q.filter(items.c.id == 1).scalar()\n"
+        + "    q.select_from(items).scalar()\n"
+        + "    stmt.execute()\n"
+        + "    return session.execute(select(items)).scalar()\n"
+    )
+    check_noop("def f(User):\n    return User.insert(name='a').execute()\n")
