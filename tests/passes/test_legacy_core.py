@@ -33,13 +33,39 @@ def test_engine_execute_in_for_loop_with_raw_sql() -> None:
     )
 
 
-def test_engine_execute_result_kept_is_todo() -> None:
+def test_engine_execute_read_kept_runs_its_uses_on_one_connection() -> None:
     check_transformed(
         ENGINE
-        + "def f():\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
+        + "def f(users):\n    result = engine.execute('select 1')\n    rows = engine.execute(select(users)).fetchall()\n    return result.fetchall(), rows\n",
         ENGINE
-        + "def f():\n    # TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
-        todos=["result is used later"],
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.exec_driver_sql('select 1')\n        with engine.begin() as conn2:\n            rows = conn2.execute(select(users)).fetchall()\n        return result.fetchall(), rows\n",
+    )
+    check_transformed(
+        ENGINE
+        + "rows = engine.execute(text('SELECT id FROM users'))\nfor row in rows:\n    print(row)\nprint('done')\n",
+        ENGINE
+        + "with engine.connect() as conn:\n    rows = conn.execute(text('SELECT id FROM users'))\n    for row in rows:\n        print(row)\nprint('done')\n",
+    )
+
+
+def test_engine_execute_result_kept_is_todo() -> None:
+    todo = "# TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n"
+    check_transformed(
+        ENGINE
+        + "def f(users):\n    result = engine.execute(users.insert(), [{'id': 1}])\n    return result.inserted_primary_key\n"
+        + "def g():\n    result = engine.execute('select 1')\n    return result\n"
+        + "def h(flag):\n    result = engine.execute('select 1')\n    if flag:\n        result = None\n    return result\n",
+        ENGINE
+        + "def f(users):\n    "
+        + todo
+        + "    result = engine.execute(users.insert(), [{'id': 1}])\n    return result.inserted_primary_key\n"
+        + "def g():\n    "
+        + todo
+        + "    result = engine.execute('select 1')\n    return result\n"
+        + "def h(flag):\n    "
+        + todo
+        + "    result = engine.execute('select 1')\n    if flag:\n        result = None\n    return result\n",
+        todos=["result is used later"] * 3,
     )
 
 
@@ -328,3 +354,25 @@ def test_execute_and_scalar_on_connections_sessions_and_other_objects_untouched(
         + "    return session.execute(select(items)).scalar()\n"
     )
     check_noop("def f(User):\n    return User.insert(name='a').execute()\n")
+
+
+def test_engine_execute_read_used_in_a_comprehension_is_kept_whole() -> None:
+    check_transformed(
+        ENGINE
+        + "def f():\n    result = engine.execute(text('SELECT 1'))\n    x = 1\n    return [r for r in range(3) if result], x\n",
+        ENGINE
+        + "def f():\n    with engine.connect() as conn:\n        result = conn.execute(text('SELECT 1'))\n        x = 1\n        return [r for r in range(3) if result], x\n",
+    )
+
+
+def test_engine_execute_read_used_in_a_nested_function_is_todo() -> None:
+    todo = "# TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n"
+    check_transformed(
+        ENGINE
+        + "def f():\n    result = engine.execute(text('SELECT 1'))\n    def g():\n        return result.fetchall()\n    return g()\n",
+        ENGINE
+        + "def f():\n    "
+        + todo
+        + "    result = engine.execute(text('SELECT 1'))\n    def g():\n        return result.fetchall()\n    return g()\n",
+        todos=["result is used later"],
+    )

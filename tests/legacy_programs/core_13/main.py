@@ -150,7 +150,8 @@ def transactions():
         conn.execute(products.update().where(products.c.id == 5).values(price=6))
     conn.execute(products.update().where(products.c.id == 5).values(price=7))
     conn.close()
-    for row in engine.execute(select([products]).where(products.c.id >= 4).order_by(products.c.id)):
+    rows = engine.execute(select([products]).where(products.c.id >= 4).order_by(products.c.id))
+    for row in rows:
         print(dict(row))
 
 
