@@ -376,3 +376,12 @@ def test_engine_execute_read_used_in_a_nested_function_is_todo() -> None:
         + "    result = engine.execute(text('SELECT 1'))\n    def g():\n        return result.fetchall()\n    return g()\n",
         todos=["result is used later"],
     )
+
+
+def test_engine_execute_reads_kept_side_by_side_get_one_connection_each() -> None:
+    check_transformed(
+        ENGINE
+        + "def f(x, y):\n    a = engine.execute(select(x))\n    b = engine.execute(select(y))\n    print(a.fetchall())\n    print(b.fetchall())\n    return 1\n",
+        ENGINE
+        + "def f(x, y):\n    with engine.connect() as conn:\n        a = conn.execute(select(x))\n        with engine.connect() as conn2:\n            b = conn2.execute(select(y))\n            print(a.fetchall())\n            print(b.fetchall())\n    return 1\n",
+    )

@@ -235,8 +235,12 @@ class EngineExecutePass(Pass):
     ) -> list[cst.BaseStatement]:
         if not any(id(s) in self._kept_reads for s in original.body):
             return list(updated.body)
+        return self._group(list(original.body), list(updated.body))
+
+    def _group(
+        self, old: list[cst.BaseStatement], new: list[cst.BaseStatement]
+    ) -> list[cst.BaseStatement]:
         grouped: list[cst.BaseStatement] = []
-        old, new = list(original.body), list(updated.body)
         index = 0
         while index < len(old):
             plan = self._kept_reads.pop(id(old[index]), None)
@@ -246,7 +250,19 @@ class EngineExecutePass(Pass):
                 continue
             last_id, conn, call = plan
             end = next(i for i in range(index, len(old)) if id(old[i]) == last_id)
-            inner = [new[index].with_changes(leading_lines=[]), *new[index + 1 : end + 1]]
+            # a result kept inside the block whose uses run past it widens the block
+            for inner in range(index + 1, len(old)):
+                if inner > end:
+                    break
+                nested = self._kept_reads.get(id(old[inner]))
+                if nested is not None:
+                    end = max(
+                        end, next(i for i in range(inner, len(old)) if id(old[i]) == nested[0])
+                    )
+            body = [
+                new[index].with_changes(leading_lines=[]),
+                *self._group(old[index + 1 : end + 1], new[index + 1 : end + 1]),
+            ]
             func = call.func
             assert isinstance(func, cst.Attribute)
             connect = cst.Call(
@@ -256,7 +272,7 @@ class EngineExecutePass(Pass):
             grouped.append(
                 cst.With(
                     items=[cst.WithItem(item=connect, asname=cst.AsName(name=cst.Name(conn)))],
-                    body=cst.IndentedBlock(body=inner),
+                    body=cst.IndentedBlock(body=body),
                     leading_lines=getattr(new[index], "leading_lines", ()),
                 )
             )
