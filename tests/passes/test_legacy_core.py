@@ -33,13 +33,39 @@ def test_engine_execute_in_for_loop_with_raw_sql() -> None:
     )
 
 
-def test_engine_execute_result_kept_is_todo() -> None:
+def test_engine_execute_read_kept_runs_its_uses_on_one_connection() -> None:
     check_transformed(
         ENGINE
-        + "def f():\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
+        + "def f(users):\n    result = engine.execute('select 1')\n    rows = engine.execute(select(users)).fetchall()\n    return result.fetchall(), rows\n",
         ENGINE
-        + "def f():\n    # TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n    result = engine.execute('select 1')\n    return result.fetchall()\n",
-        todos=["result is used later"],
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.exec_driver_sql('select 1')\n        with engine.begin() as conn2:\n            rows = conn2.execute(select(users)).fetchall()\n        return result.fetchall(), rows\n",
+    )
+    check_transformed(
+        ENGINE
+        + "rows = engine.execute(text('SELECT id FROM users'))\nfor row in rows:\n    print(row)\nprint('done')\n",
+        ENGINE
+        + "with engine.connect() as conn:\n    rows = conn.execute(text('SELECT id FROM users'))\n    for row in rows:\n        print(row)\nprint('done')\n",
+    )
+
+
+def test_engine_execute_result_kept_is_todo() -> None:
+    todo = "# TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n"
+    check_transformed(
+        ENGINE
+        + "def f(users):\n    result = engine.execute(users.insert(), [{'id': 1}])\n    return result.inserted_primary_key\n"
+        + "def g():\n    result = engine.execute('select 1')\n    return result\n"
+        + "def h(flag):\n    result = engine.execute('select 1')\n    if flag:\n        result = None\n    return result\n",
+        ENGINE
+        + "def f(users):\n    "
+        + todo
+        + "    result = engine.execute(users.insert(), [{'id': 1}])\n    return result.inserted_primary_key\n"
+        + "def g():\n    "
+        + todo
+        + "    result = engine.execute('select 1')\n    return result\n"
+        + "def h(flag):\n    "
+        + todo
+        + "    result = engine.execute('select 1')\n    if flag:\n        result = None\n    return result\n",
+        todos=["result is used later"] * 3,
     )
 
 
@@ -213,4 +239,149 @@ def test_table_names_of_other_objects_are_left_alone() -> None:
     check_noop(
         "def f(catalog, inspector):\n"
         "    return catalog.table_names(), inspector.has_table('users')\n"
+    )
+
+
+def test_connection_held_at_module_level_commits_data_changes() -> None:
+    check_transformed(
+        ENGINE + "conn = engine.connect()\nconn.execute(text('DELETE FROM users'))\nconn.close()\n",
+        ENGINE
+        + "conn = engine.connect()\nconn.execute(text('DELETE FROM users'))\nconn.commit()\nconn.close()\n",
+    )
+
+
+def test_explicit_transactions_keep_autocommit_outside_them() -> None:
+    check_transformed(
+        ENGINE
+        + "def f(users):\n"
+        + "    conn = engine.connect()\n"
+        + "    n = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    trans = conn.begin()\n"
+        + "    conn.execute(users.insert(), [{'name': 'a'}])\n"
+        + "    trans.commit()\n"
+        + "    conn.execute(users.delete())\n"
+        + "    with conn.begin():\n"
+        + "        conn.execute(users.insert(), [{'name': 'b'}])\n"
+        + "    m = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    trans = conn.begin()\n"
+        + "    try:\n"
+        + "        conn.execute(users.delete())\n"
+        + "        trans.commit()\n"
+        + "    except Exception:\n"
+        + "        trans.rollback()\n"
+        + "        raise\n"
+        + "    conn.close()\n"
+        + "    return n, m\n",
+        ENGINE
+        + "def f(users):\n"
+        + "    conn = engine.connect()\n"
+        + "    n = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    conn.commit()\n"
+        + "    trans = conn.begin()\n"
+        + "    conn.execute(users.insert(), [{'name': 'a'}])\n"
+        + "    trans.commit()\n"
+        + "    conn.execute(users.delete())\n"
+        + "    conn.commit()\n"
+        + "    with conn.begin():\n"
+        + "        conn.execute(users.insert(), [{'name': 'b'}])\n"
+        + "    m = conn.execute(select(users.c.id)).fetchall()\n"
+        + "    conn.commit()\n"
+        + "    trans = conn.begin()\n"
+        + "    try:\n"
+        + "        conn.execute(users.delete())\n"
+        + "        trans.commit()\n"
+        + "    except Exception:\n"
+        + "        trans.rollback()\n"
+        + "        raise\n"
+        + "    conn.close()\n"
+        + "    return n, m\n",
+    )
+
+
+def test_transaction_begun_in_a_branch_is_left_alone() -> None:
+    check_noop(
+        ENGINE
+        + "def f(users, atomic):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        if atomic:\n"
+        + "            trans = conn.begin()\n"
+        + "        conn.execute(users.delete())\n"
+        + "    with engine.connect() as conn:\n"
+        + "        with conn.begin():\n"
+        + "            conn.execute(users.delete())\n"
+        + "        conn.execute(users.delete())\n"
+        + "        conn.commit()\n"
+    )
+
+
+def test_engine_scalar_handed_to_a_call_runs_in_a_transaction() -> None:
+    check_transformed(
+        ENGINE + "def report(users):\n    print(engine.scalar(select(users.c.id)))\n",
+        ENGINE
+        + "def report(users):\n    with engine.begin() as conn:\n        print(conn.scalar(select(users.c.id)))\n",
+    )
+
+
+def test_implicit_execution_of_core_statements_is_todo() -> None:
+    check_transformed(
+        "from sqlalchemy import MetaData, create_engine, select, func\n"
+        + "from app.schema import items\n"
+        + "engine = create_engine('sqlite://')\n"
+        + "def f():\n"
+        + "    items.insert().execute([{'id': 1}])\n"
+        + "    return select([func.count()]).select_from(items).scalar()\n",
+        "from sqlalchemy import MetaData, create_engine, select, func\n"
+        + "from app.schema import items\n"
+        + "engine = create_engine('sqlite://')\n"
+        + "def f():\n"
+        + "    # TODO(sqla-upgrade): implicit execution (`statement.execute()`) was removed with bound metadata: run it as `with engine.begin() as conn: conn.execute(statement, ...)`\n"
+        + "    items.insert().execute([{'id': 1}])\n"
+        + "    # TODO(sqla-upgrade): implicit execution (`statement.scalar()`) was removed with bound metadata: run it as `with engine.begin() as conn: conn.scalar(statement, ...)`\n"
+        + "    return select(func.count()).select_from(items).scalar()\n",
+        todos=["implicit execution", "implicit execution"],
+    )
+
+
+def test_execute_and_scalar_on_connections_sessions_and_other_objects_untouched() -> None:
+    check_noop(
+        ENGINE
+        + "def f(conn, session, q, stmt, items):\n"
+        + "    conn.execute(stmt)\n"
+        + "    session.scalar(stmt)\n"
+        + "    q.filter(items.c.id == 1).scalar()\n"
+        + "    q.select_from(items).scalar()\n"
+        + "    stmt.execute()\n"
+        + "    return session.execute(select(items)).scalar()\n"
+    )
+    check_noop("def f(User):\n    return User.insert(name='a').execute()\n")
+
+
+def test_engine_execute_read_used_in_a_comprehension_is_kept_whole() -> None:
+    check_transformed(
+        ENGINE
+        + "def f():\n    result = engine.execute(text('SELECT 1'))\n    x = 1\n    return [r for r in range(3) if result], x\n",
+        ENGINE
+        + "def f():\n    with engine.connect() as conn:\n        result = conn.execute(text('SELECT 1'))\n        x = 1\n        return [r for r in range(3) if result], x\n",
+    )
+
+
+def test_engine_execute_read_used_in_a_nested_function_is_todo() -> None:
+    todo = "# TODO(sqla-upgrade): engine.execute() was removed and its result is used later: open `with engine.connect() as conn:` around the uses (and commit data changes)\n"
+    check_transformed(
+        ENGINE
+        + "def f():\n    result = engine.execute(text('SELECT 1'))\n    def g():\n        return result.fetchall()\n    return g()\n",
+        ENGINE
+        + "def f():\n    "
+        + todo
+        + "    result = engine.execute(text('SELECT 1'))\n    def g():\n        return result.fetchall()\n    return g()\n",
+        todos=["result is used later"],
+    )
+
+
+def test_engine_execute_reads_kept_side_by_side_get_one_connection_each() -> None:
+    check_transformed(
+        ENGINE
+        + "def f(x, y):\n    a = engine.execute(select(x))\n    b = engine.execute(select(y))\n    print(a.fetchall())\n    print(b.fetchall())\n    return 1\n",
+        ENGINE
+        + "def f(x, y):\n    with engine.connect() as conn:\n        a = conn.execute(select(x))\n        with engine.connect() as conn2:\n            b = conn2.execute(select(y))\n            print(a.fetchall())\n            print(b.fetchall())\n    return 1\n",
     )

@@ -477,6 +477,31 @@ def view(post_id):
     )
 
 
+def test_flask_404_helpers_take_the_description_by_keyword() -> None:
+    check_transformed(
+        """\
+from app.extensions import Post, db
+def view(post_id):
+    post = Post.query.get_or_404(post_id, "no such post")
+    first = Post.query.filter_by(title="x").first_or_404("none")
+    one = Post.query.filter_by(id=post_id).one_or_404("not one")
+    return post, first, one
+""",
+        """\
+from app.extensions import Post, db
+from sqlalchemy import select
+
+def view(post_id):
+    post = db.get_or_404(Post, post_id, description="no such post")
+    first = db.first_or_404(select(Post).filter_by(title="x").limit(1), description="none")
+    one = db.one_or_404(select(Post).filter_by(id=post_id), description="not one")
+    return post, first, one
+""",
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
 def test_flask_db_is_imported_when_missing() -> None:
     check_transformed(
         "from app.extensions import Post\ndef view(n):\n    return Post.query.filter(Post.id > n).all()\n",

@@ -28,3 +28,35 @@ def test_non_rows_untouched() -> None:
         HEAD
         + "def f(users, data, session):\n    for row in data:\n        print(row['name'])\n    item = {'a': 1}\n    with engine.connect() as conn:\n        for row in conn.execute(select(users)).scalars():\n            print(row)\n    return item['a'], dict(item)\n"
     )
+
+
+def test_rows_of_a_result_held_in_a_variable() -> None:
+    check_transformed(
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n        row = result.fetchone()\n        print(row['name'], row.keys())\n        rest = conn.execute(select(users))\n        for other in rest:\n            print(dict(other))\n",
+        HEAD
+        + "def f(users):\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n        row = result.fetchone()\n        print(row._mapping['name'], row._mapping.keys())\n        rest = conn.execute(select(users))\n        for other in rest:\n            print(dict(other._mapping))\n",
+    )
+
+
+def test_result_variable_bound_twice_untouched() -> None:
+    check_noop(
+        HEAD
+        + "def f(users, data):\n    result = data\n    with engine.connect() as conn:\n        result = conn.execute(select(users))\n    for row in result:\n        print(row['name'])\n"
+    )
+
+
+def test_name_rebound_in_straight_line_code() -> None:
+    check_transformed(
+        HEAD
+        + "conn = engine.connect()\nr = conn.execute(select(users)).scalar()\nprint(r)\nr = conn.execute(select(users)).fetchone()\nprint(r['name'], list(r.keys()))\nr = {'name': 1}\nprint(r['name'])\n",
+        HEAD
+        + "conn = engine.connect()\nr = conn.execute(select(users)).scalar()\nprint(r)\nr = conn.execute(select(users)).fetchone()\nprint(r._mapping['name'], list(r._mapping.keys()))\nr = {'name': 1}\nprint(r['name'])\n",
+    )
+
+
+def test_name_rebound_inside_a_loop_untouched() -> None:
+    check_noop(
+        HEAD
+        + "def f(users, conn):\n    r = None\n    for i in range(2):\n        r = conn.execute(select(users)).fetchone()\n        print(r['name'])\n        r = {'name': i}\n    if r:\n        r = {'name': 2}\n    print(r['name'])\n"
+    )

@@ -16,7 +16,9 @@ Safety: SQLAlchemy 2.0 removed bound metadata, so ``create_all()`` without an en
 raises. The engine the metadata was bound to (found in the project index, across
 modules, also for ``declarative_base(bind=engine)`` and ``Base.metadata``) is passed
 explicitly, which runs the same DDL on the same engine. A call on metadata whose binding
-is unknown is left unchanged with a TODO.
+is unknown is left unchanged with a TODO, as is implicit execution of a Core statement
+(``users.insert().execute(...)``, ``select(...).scalar()``), which only bound metadata
+made possible.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
 SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
+IMPLICIT_EXECUTION = frozenset({"execute", "scalar"})
+TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete", "count"})
+CORE_CONSTRUCTORS = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression")
+    for name in ("select", "insert", "update", "delete")
+)
 TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
 
 
@@ -40,13 +49,37 @@ class BoundMetadataPass(Pass):
     """MetaData(bind=e) → MetaData(); metadata.create_all() → metadata.create_all(e)."""
 
     name = "bound-metadata"
-    triggers = (b"bind", b"create_all(", b"drop_all(", b"reflect(", b"autoload")
+    triggers = (
+        b"bind",
+        b"create_all(",
+        b"drop_all(",
+        b"reflect(",
+        b"autoload",
+        b").execute(",
+        b").scalar(",
+    )
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
     )
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self._uses_sqlalchemy = "sqlalchemy" in node.code
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        func = original_node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in IMPLICIT_EXECUTION
+            and self._is_core_statement(func.value)
+        ):
+            self.todo(
+                original_node,
+                f"implicit execution (`statement.{func.attr.value}()`) was removed with bound "
+                f"metadata: run it as `with engine.begin() as conn: conn.{func.attr.value}"
+                "(statement, ...)`",
+            )
+            return updated_node
         names = qualified_names(self, original_node.func)
         if names & BINDABLE:
             return self._unbind(updated_node, names)
@@ -56,6 +89,22 @@ class BoundMetadataPass(Pass):
         if isinstance(func, cst.Attribute) and func.attr.value in SCHEMA_METHODS:
             return self._schema_call(original_node, updated_node, func)
         return updated_node
+
+    def _is_core_statement(self, node: cst.BaseExpression) -> bool:
+        """``select(...)...``, ``users.insert()...``: a Core statement, which only bound
+        metadata could execute by itself."""
+        methods: list[str] = []
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            methods.append(node.func.attr.value)
+            node = node.func.value
+        if isinstance(node, cst.Call):
+            return bool(qualified_names(self, node.func) & CORE_CONSTRUCTORS)
+        return (
+            bool(methods)
+            and methods[-1] in TABLE_STATEMENTS
+            and isinstance(node, cst.Name | cst.Attribute)
+            and self._uses_sqlalchemy
+        )
 
     def _unbind(self, call: cst.Call, names: set[str]) -> cst.Call:
         kept = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "bind")]

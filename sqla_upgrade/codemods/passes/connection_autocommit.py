@@ -17,9 +17,14 @@ Safety: SQLAlchemy 1.x committed each INSERT/UPDATE/DELETE/DDL statement run on 
 connection outside an explicit transaction; 2.0 rolls the work back when the connection
 closes, silently losing it. A ``commit()`` is added right after each statement that
 changes data (``insert()``/``update()``/``delete()`` constructs, ``text()`` or driver SQL
-starting with a data-changing keyword), which is the 1.x behaviour. Blocks that manage
-their own transaction (``conn.begin()``, ``conn.commit()``) are left alone; a statement
-whose kind cannot be told gets a TODO.
+starting with a data-changing keyword), which is the 1.x behaviour. Connections held in a variable (``conn = engine.connect()``
+in a function or at the top of a script) follow the same rule. With ``conn.begin()``
+transactions (``with conn.begin():`` or ``trans = conn.begin()`` ... ``trans.commit()``),
+statements outside them still get their commit, and a ``conn.commit()`` goes before a
+``begin()`` that a read may have autobegun a transaction for (2.0's ``begin()`` raises
+then; ``commit()`` without a transaction does nothing). Blocks that begin a transaction
+inside a branch, or already call ``conn.commit()``, are left alone; a statement whose
+kind cannot be told gets a TODO.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ class ConnectionAutocommitPass(Pass):
         super().__init__(*args, **kwargs)
         self.connectables = ConnectableResolver(self)
         self._commit_after: dict[int, str] = {}
+        self._commit_before: dict[int, str] = {}
 
     def visit_With(self, node: cst.With) -> None:
         for item in node.items:
@@ -107,26 +113,81 @@ class ConnectionAutocommitPass(Pass):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``conn = engine.connect()`` held in a variable: the same rule over the function."""
         for statement in node.body.body:
-            if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
-                continue
-            assign = statement.body[0]
-            if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
-                continue
-            target, value = assign.targets[0].target, assign.value
-            if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
-                continue
-            func = value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "connect":
-                if self.connectables.engine_evidence(func.value) in (
-                    Evidence.PROOF,
-                    Evidence.ASSUMED,
-                ):
-                    self._plan_block(node.body, target.value)
+            conn = self._connection_assigned(statement)
+            if conn is not None:
+                self._plan_block(node.body, conn)
 
-    def _plan_block(self, body: cst.BaseSuite, conn: str) -> None:
+    def visit_Module(self, node: cst.Module) -> None:
+        """``conn = engine.connect()`` at the top of a script."""
+        for statement in node.body:
+            conn = self._connection_assigned(statement)
+            if conn is not None:
+                self._plan_block(node, conn)
+
+    def _connection_assigned(self, statement: cst.CSTNode) -> str | None:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return None
+        assign = statement.body[0]
+        if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+            return None
+        target, value = assign.targets[0].target, assign.value
+        if not (isinstance(target, cst.Name) and isinstance(value, cst.Call)):
+            return None
+        func = value.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "connect"):
+            return None
+        if self.connectables.engine_evidence(func.value) not in (Evidence.PROOF, Evidence.ASSUMED):
+            return None
+        return target.value
+
+    def _plan_block(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
         executions = _executions(body, conn)
-        if any(m in TRANSACTION_METHODS for m, _, _ in executions):
+        methods = {m for m, _, _ in executions}
+        if methods & {"commit", "rollback", "execution_options"}:
+            return  # 2.0-style code (``conn.commit()``) already manages its transactions
+        if methods & {"begin", "begin_nested"}:
+            self._plan_explicit_transactions(body, conn)
             return
+        self._plan_statements(executions, conn)
+
+    def _plan_explicit_transactions(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
+        """A connection with ``conn.begin()`` transactions: statements outside them
+        autocommitted in 1.x, and in 2.0 a statement run before ``begin()`` autobegins a
+        transaction that makes ``begin()`` raise, so it is committed first (``commit()``
+        without a transaction does nothing). Only straight-line code is followed: from a
+        compound statement that starts or ends a transaction on its own on, the block is
+        left as it was."""
+        in_transaction = False
+        transactions: set[str] = set()
+        autobegun = False  # a statement since the last commit may have begun a transaction
+        for statement in body.body:
+            executions = _executions(statement, conn)
+            begins = _begins(statement, conn)
+            ends = _ends_transaction(statement, conn, transactions)
+            if begins and isinstance(statement, cst.SimpleStatementLine | cst.With):
+                if autobegun:
+                    self._commit_before[id(statement)] = conn
+                autobegun = False
+                if isinstance(statement, cst.SimpleStatementLine):
+                    in_transaction = True
+                    transactions |= _assigned_names(statement)
+            elif begins:
+                return
+            elif ends:
+                if not isinstance(statement, cst.SimpleStatementLine) and not in_transaction:
+                    return
+                in_transaction = False
+            elif not in_transaction:
+                self._plan_statements(executions, conn)
+                for method, line, _ in executions:
+                    if method in EXECUTING:
+                        autobegun = id(line) not in self._commit_after
+
+    def _plan_statements(
+        self,
+        executions: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]],
+        conn: str,
+    ) -> None:
         for _, statement, call in executions:
             if call is None or statement is None:
                 continue
@@ -169,18 +230,73 @@ class ConnectionAutocommitPass(Pass):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
-        conn = self._commit_after.pop(id(original_node), None)
-        if conn is None:
+        before = self._commit_before.pop(id(original_node), None)
+        after = self._commit_after.pop(id(original_node), None)
+        if before is None and after is None:
+            return updated_node
+        lines = [_commit(before)] if before else []
+        lines.append(updated_node)
+        if after:
+            lines.append(_commit(after))
+        self.count_rewrite()
+        return cst.FlattenSentinel(lines)
+
+    def leave_With(
+        self, original_node: cst.With, updated_node: cst.With
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        before = self._commit_before.pop(id(original_node), None)
+        if before is None:
             return updated_node
         self.count_rewrite()
-        commit = cst.SimpleStatementLine(
-            body=[
-                cst.Expr(
-                    cst.Call(func=cst.Attribute(value=cst.Name(conn), attr=cst.Name("commit")))
-                )
-            ]
-        )
-        return cst.FlattenSentinel([updated_node, commit])
+        return cst.FlattenSentinel([_commit(before), updated_node])
+
+
+def _commit(conn: str) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(
+        body=[cst.Expr(cst.Call(func=cst.Attribute(value=cst.Name(conn), attr=cst.Name("commit"))))]
+    )
+
+
+def _calls_on(statement: cst.CSTNode, names: set[str], methods: frozenset[str]) -> bool:
+    """Whether the statement calls ``name.method()`` for one of the names (nested
+    functions excluded)."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value in names
+                and func.attr.value in methods
+            ):
+                found = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    statement.visit(Finder())
+    return found
+
+
+def _begins(statement: cst.CSTNode, conn: str) -> bool:
+    return _calls_on(statement, {conn}, frozenset({"begin", "begin_nested"}))
+
+
+def _ends_transaction(statement: cst.CSTNode, conn: str, transactions: set[str]) -> bool:
+    return _calls_on(statement, {conn} | transactions, frozenset({"commit", "rollback"}))
+
+
+def _assigned_names(statement: cst.SimpleStatementLine) -> set[str]:
+    return {
+        target.target.value
+        for small in statement.body
+        if isinstance(small, cst.Assign)
+        for target in small.targets
+        if isinstance(target.target, cst.Name)
+    }
 
 
 def _unchain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]]:
@@ -214,7 +330,7 @@ def _sql_changes_data(value: cst.BaseExpression) -> bool | None:
 
 
 def _executions(
-    body: cst.BaseSuite, conn: str
+    body: cst.CSTNode, conn: str
 ) -> list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]]:
     """(method, statement, call) for every ``conn.method(...)`` in the block."""
     found: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]] = []

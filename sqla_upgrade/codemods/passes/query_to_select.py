@@ -44,7 +44,7 @@ Safety:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -1183,14 +1183,14 @@ class QueryToSelectPass(Pass):
         if name == "get_or_404":
             model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
             assert model is not None
-            args = [cst.Arg(model), *terminal.args]
+            args = [cst.Arg(model), *_description_keyword(terminal.args, 1)]
             return method(db, "get_or_404", with_separators(args))
         stmt = self.statement(chain, facts)
         if name == "first_or_404":
             stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
-            return method(db, name, with_separators([cst.Arg(stmt), *terminal.args]))
-        if name == "one_or_404":
-            return method(db, name, with_separators([cst.Arg(stmt), *terminal.args]))
+        if name in ("first_or_404", "one_or_404"):
+            args = [cst.Arg(stmt), *_description_keyword(terminal.args, 0)]
+            return method(db, name, with_separators(args))
         return method(
             db, "paginate", with_separators([cst.Arg(stmt), *_paginate_keywords(terminal.args)])
         )
@@ -1323,6 +1323,17 @@ def _is_simple_reference(node: cst.BaseExpression) -> bool:
 
 
 PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
+
+
+def _description_keyword(args: Sequence[cst.Arg], position: int) -> list[cst.Arg]:
+    """Flask-SQLAlchemy 2's ``get_or_404(ident, description)`` / ``first_or_404(description)``
+    took the message positionally; 3.x's ``db.get_or_404()`` & co. take it by keyword only."""
+    return [
+        keyword("description", arg.value)
+        if index == position and arg.keyword is None and not arg.star
+        else arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        for index, arg in enumerate(args)
+    ]
 
 
 def _paginate_keywords(args: list[cst.Arg]) -> list[cst.Arg]:

@@ -13,7 +13,8 @@ After::
 Safety: SQLAlchemy 2.0 rows behave like named tuples: ``row["name"]`` raises, ``dict(row)``
 fails and ``"name" in row`` tests the values. The mapping view keeps the 1.x meaning.
 Only names bound to rows of an ``execute()`` result (iterated, or taken with
-``fetchone()``/``first()``/``one()``) are rewritten, and only for string or column keys;
+``fetchone()``/``first()``/``one()``, also through a name bound once to the result) are
+rewritten, and only for string or column keys;
 integer indexes and attribute access (``row.name``) already work and are left alone.
 """
 
@@ -56,7 +57,13 @@ class RowMappingPass(Pass):
 
     # -- what is a row --------------------------------------------------------------------
     def _is_result(self, node: cst.BaseExpression) -> bool:
-        """``x.execute(...)`` on a connection, engine or session (not ``.scalars()``)."""
+        """``x.execute(...)`` on a connection, engine or session (not ``.scalars()``), or a
+        name bound once to one (``result = conn.execute(...)``)."""
+        if isinstance(node, cst.Name):
+            return self._bound_to(node, self._is_execute_call)
+        return self._is_execute_call(node)
+
+    def _is_execute_call(self, node: cst.BaseExpression) -> bool:
         if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
             return False
         if node.func.attr.value not in EXECUTING:
@@ -97,8 +104,48 @@ class RowMappingPass(Pass):
             if key not in self._row_names:
                 self._row_names[key] = False
                 self._row_names[key] = self._all_bindings_are_rows(node)
-            return self._row_names[key]
+            return self._row_names[key] or self._nearest_binding_is_row(node, scope)
         return False
+
+    def _nearest_binding_is_row(self, node: cst.Name, scope: Any) -> bool:
+        """A name rebound in straight-line code (``r = ...scalar()``, later
+        ``r = ...fetchone()``): the last statement before the use, in the use's own block,
+        that binds the name decides. Uses inside loops are left alone, since a later
+        binding in the loop can reach them."""
+        bindings = {id(a.node) for a in scope[node.value] if isinstance(a, Assignment)}
+        statement: cst.CSTNode = node
+        parent = self.get_metadata(ParentNodeProvider, statement, None)
+        while parent is not None and not isinstance(parent, cst.Module | cst.IndentedBlock):
+            if isinstance(parent, cst.For | cst.While | cst.CompFor | cst.FunctionDef):
+                return False
+            statement, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+        if parent is None or self._inside_loop(parent):
+            return False
+        siblings: list[cst.CSTNode] = list(parent.body)
+        for earlier in reversed(siblings[: siblings.index(statement)]):
+            if _binds_any(earlier, bindings):
+                return self._assigns_row(earlier, node.value)
+        return False
+
+    def _inside_loop(self, block: cst.CSTNode) -> bool:
+        current = self.get_metadata(ParentNodeProvider, block, None)
+        while current is not None and not isinstance(current, cst.FunctionDef | cst.Module):
+            if isinstance(current, cst.For | cst.While):
+                return True
+            current = self.get_metadata(ParentNodeProvider, current, None)
+        return False
+
+    def _assigns_row(self, statement: cst.CSTNode, name: str) -> bool:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return False
+        assign = statement.body[0]
+        return (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and assign.targets[0].target.value == name
+            and self._is_row(assign.value)
+        )
 
     def _all_bindings_are_rows(self, node: cst.Name) -> bool:
         scope = self.get_metadata(ScopeProvider, node, None)
@@ -187,6 +234,19 @@ class RowMappingPass(Pass):
         return updated_node.with_changes(
             comparisons=[new_target.with_changes(comparator=self._mapping(new_target.comparator))]
         )
+
+
+def _binds_any(statement: cst.CSTNode, bindings: set[int]) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or id(node) in bindings
+            return not found
+
+    statement.visit(Finder())
+    return found
 
 
 def _is_key(node: cst.BaseExpression) -> bool:

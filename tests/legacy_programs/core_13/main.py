@@ -132,12 +132,36 @@ def changes():
     print(engine.execute("SELECT group_concat(name, ',') FROM users").scalar())
 
 
+def transactions():
+    print("== transactions")
+    conn = engine.connect()
+    r = conn.execute(select([func.count()]).select_from(orders)).scalar()
+    print(r)
+    r = conn.execute(select([users.c.name]).where(users.c.id == 1)).fetchone()
+    print(r["name"], list(r.keys()))
+    trans = conn.begin()
+    conn.execute(products.update().where(products.c.id == 4).values(price=700))
+    trans.commit()
+    result = conn.execute(select([products.c.name, products.c.price]).where(products.c.id == 4))
+    row = result.fetchone()
+    print(row["name"], row[products.c.price])
+    conn.execute(products.insert(), {"id": 5, "name": "thing", "price": 5})
+    with conn.begin():
+        conn.execute(products.update().where(products.c.id == 5).values(price=6))
+    conn.execute(products.update().where(products.c.id == 5).values(price=7))
+    conn.close()
+    rows = engine.execute(select([products]).where(products.c.id >= 4).order_by(products.c.id))
+    for row in rows:
+        print(dict(row))
+
+
 def main():
     try:
         init_db()
         seed()
         report()
         changes()
+        transactions()
     finally:
         engine.dispose()
         shutil.rmtree(DB_DIR, ignore_errors=True)

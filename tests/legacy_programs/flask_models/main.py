@@ -86,6 +86,14 @@ def report():
         Post.query.get_or_404(42)
     except NotFound:
         print("post 42: 404")
+    try:
+        Post.query.get_or_404(43, "no post 43")
+    except NotFound as exc:
+        print("post 43:", exc.description)
+    try:
+        User.query.filter_by(username="zed").first_or_404("no zed")
+    except NotFound as exc:
+        print("user zed:", exc.description)
     print(User.query.filter_by(username="cid").first_or_404())
     try:
         User.query.filter_by(username="zed").first_or_404()
