@@ -92,6 +92,33 @@ COMMAND_RUNNER_CODE = f'''def {COMMAND_RUNNER}(command):
 STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
 #: builtins calling a ``key=`` function once per item, in order (see _keyed_conversion)
 KEYED = {"sorted": "sorted", "min": "min", "max": "max"}
+#: builtins iterating an argument synchronously: an async iterable handed to them is
+#: materialised first (``list(agen())`` → ``[item async for item in agen()]``)
+MATERIALISING = frozenset(
+    {
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "sorted",
+        "dict",
+        "sum",
+        "min",
+        "max",
+        "any",
+        "all",
+        "enumerate",
+        "zip",
+        "map",
+        "filter",
+        "reversed",
+    }
+)
+#: builtins stepping an iterator → their async counterparts (Python >= 3.10)
+ASYNC_STEPPERS = {"next": "anext", "iter": "aiter"}
+#: the variable of the comprehensions materialising an async iterable; it cannot clash:
+#: the comprehension's first iterable is evaluated in the enclosing scope
+ITEM = "item"
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -586,8 +613,12 @@ class AwaitPass(ScopeTracking):
         if mapped is not None:
             return mapped
         if len(updated_node.args) == 1 and id(updated_node.args[0].value) in self._unwrap:
+            self._unwrap.discard(id(updated_node.args[0].value))  # only the list() around it
             return updated_node.args[0].value  # ``list([...])`` of a converted map()
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        stepped = self._async_step(original_node, updated_node, parent)
+        if stepped is not None:
+            return stepped
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
         if isinstance(parent, cst.WithItem) and self.io.io_context(original_node):
@@ -649,6 +680,8 @@ class AwaitPass(ScopeTracking):
         if is_io and not self.in_async_function() and self.io.is_client_call(original_node):
             return updated_node  # the app stays synchronous: so do its tests' clients
         if to_project_async and self._is_generator_or_manager(callee, original_node):
+            if self._iterates_async_generator(original_node):
+                return self._consumed_generator(original_node, updated_node, parent)
             return updated_node
         if self.lambda_depth:
             self.todo(original_node, self._lambda_reason(original_node))
@@ -663,6 +696,153 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    # -- consumers of async generators ---------------------------------------------------------
+    def _consumed_generator(
+        self, original: cst.Call, updated: cst.Call, parent: cst.CSTNode | None
+    ) -> cst.BaseExpression:
+        """A call of a project generator that became an async generator, where something
+        iterates it synchronously: materialise it with an async comprehension (``list(...)``,
+        ``sorted(...)``, ``*agen()``, ``a, b = agen()``), or a TODO when unknown code gets it.
+        ``for``/comprehensions (``async for``), ``next``/``iter`` (``anext``/``aiter``)
+        and plain bindings (``g = agen()``, ``return agen()``) keep it lazy."""
+        consumer = self._materialising_consumer(original, parent)
+        if consumer is None:
+            return updated
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, f"{consumer} iterates an async generator now; use it in async code")
+            return updated
+        if consumer == "unknown":
+            callee = self._consumer_name(parent)
+            self.todo(
+                original,
+                f"{callee}() gets an async generator now: iterate it there with `async for`, "
+                f"or pass [{ITEM} async for {ITEM} in ...]",
+            )
+            return updated
+        self.count_rewrite()
+        item = cst.Name(ITEM)
+        for_in = cst.CompFor(target=item, iter=updated, asynchronous=cst.Asynchronous())
+        if consumer == "set":
+            produced: cst.BaseExpression = cst.SetComp(elt=item, for_in=for_in)
+        else:
+            produced = cst.ListComp(elt=item, for_in=for_in)
+        if consumer in ("list", "set") and self._only_argument(parent):
+            self._unwrap.add(id(produced))
+        return produced
+
+    def _materialising_consumer(self, call: cst.Call, parent: cst.CSTNode | None) -> str | None:
+        """What iterates ``call`` synchronously and needs it materialised: a builtin's
+        name, ``"unpacking"``, ``"unknown"`` (other code), or None (nothing, or handled
+        elsewhere)."""
+        if isinstance(parent, cst.StarredElement):
+            return "unpacking"
+        if isinstance(parent, cst.Assign) and any(
+            isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets
+        ):
+            return "unpacking"
+        if isinstance(parent, cst.For | cst.CompFor) and parent.iter is call:
+            return None
+        if not isinstance(parent, cst.Arg):
+            return None
+        outer = self.get_metadata(ParentNodeProvider, parent, None)
+        if not isinstance(outer, cst.Call) or parent.keyword is not None:
+            return None
+        if parent.star == "*":
+            return "unpacking"
+        if parent.star:
+            return None
+        builtin = self._builtin_name(outer)
+        if builtin in ASYNC_STEPPERS or builtin in ASYNC_STEPPERS.values():
+            return None  # _async_step rewrites ``next``/``iter``; ``anext``/``aiter`` fit
+        if builtin in MATERIALISING:
+            return builtin
+        if self._is_string_join(outer):
+            return "join"
+        if self._runs_in_asyncio(parent):
+            return None
+        return "unknown"
+
+    def _only_argument(self, arg: cst.CSTNode | None) -> bool:
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        return isinstance(outer, cst.Call) and len(outer.args) == 1
+
+    def _builtin_name(self, call: cst.Call) -> str | None:
+        if not isinstance(call.func, cst.Name):
+            return None
+        name = call.func.value
+        return name if f"builtins.{name}" in qualified_names(self, call.func) else None
+
+    def _is_string_join(self, call: cst.Call) -> bool:
+        """``", ".join(xs)`` or ``str.join(sep, xs)``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "join":
+            return False
+        owner = func.value
+        if isinstance(owner, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return True
+        return "builtins.str" in qualified_names(self, owner)
+
+    def _consumer_name(self, arg: cst.CSTNode | None) -> str:
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        return _code(outer.func) if isinstance(outer, cst.Call) else "this code"
+
+    def _async_step(
+        self, original: cst.Call, updated: cst.Call, parent: cst.CSTNode | None
+    ) -> cst.BaseExpression | None:
+        """``next(agen(), default)`` → ``await anext(agen(), default)``; ``iter(agen())``
+        → ``aiter(agen())``, for an async generator or an async generator expression."""
+        builtin = self._builtin_name(original)
+        if builtin not in ASYNC_STEPPERS or not original.args or not updated.args:
+            return None
+        first, first_updated = original.args[0], updated.args[0]
+        if first.keyword is not None or first.star:
+            return None
+        if not self._is_async_iterable(first.value, first_updated.value):
+            return None
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, f"{builtin}() steps an async iterator now; use it in async code")
+            return updated
+        self.count_rewrite()
+        renamed = updated.with_changes(func=cst.Name(ASYNC_STEPPERS[builtin]))
+        if builtin == "iter":
+            return renamed
+        return awaited(renamed, self._needs_parentheses(original, parent))
+
+    def _is_async_iterable(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> bool:
+        if isinstance(original, cst.Call) and self._iterates_async_generator(original):
+            return True
+        return isinstance(updated, cst.GeneratorExp) and _is_async_comprehension(updated)
+
+    def leave_GeneratorExp(
+        self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
+    ) -> cst.BaseExpression:
+        """A generator expression that became async (``async for``, or ``await`` in it)
+        handed to a function, which would iterate it synchronously, becomes a list
+        comprehension (``sum(1 async for _ in xs)`` → ``sum([1 async for _ in xs])``);
+        ``list``/``set`` of it become the comprehension itself; ``next``/``iter`` of it
+        become ``anext``/``aiter`` (see _async_step)."""
+        if isinstance(original_node.for_in, cst.CompFor) and _is_async_comprehension(original_node):
+            return updated_node  # async already in the source
+        if not _is_async_comprehension(updated_node):
+            return updated_node
+        arg = self.get_metadata(ParentNodeProvider, original_node, None)
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not isinstance(arg, cst.Arg) or not isinstance(outer, cst.Call) or arg.star:
+            return updated_node
+        builtin = self._builtin_name(outer)
+        if builtin in ASYNC_STEPPERS or self._runs_in_asyncio(arg):
+            return updated_node
+        self.count_rewrite()
+        if builtin == "set" and len(outer.args) == 1:
+            produced: cst.BaseExpression = cst.SetComp(
+                elt=updated_node.elt, for_in=updated_node.for_in
+            )
+        else:
+            produced = cst.ListComp(elt=updated_node.elt, for_in=updated_node.for_in)
+        if builtin in ("list", "set") and len(outer.args) == 1:
+            self._unwrap.add(id(produced))
+        return produced
 
     def _lambda_reason(self, call: cst.Call) -> str:
         """Why the lambda around ``call`` stays a lambda, and what to do."""
@@ -1256,6 +1436,30 @@ def _contains_await(node: cst.CSTNode) -> bool:
             found = True
 
         def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _is_async_comprehension(node: cst.GeneratorExp) -> bool:
+    """Is ``node`` an async generator expression: an ``async for`` or an ``await`` in it
+    (outside nested functions and lambdas)?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            nonlocal found
+            found = found or comp.asynchronous is not None
+
+        def visit_Await(self, await_: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
             return False
 
     node.visit(Finder())
