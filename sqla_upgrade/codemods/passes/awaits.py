@@ -32,8 +32,12 @@ same I/O detector this pass uses, so every ``await`` lands in an ``async def``.
 Only coroutine methods are awaited (``add``, ``expunge``, ``expire`` stay plain).
 Results are parenthesised (``(await s.scalars(q)).all()``). A call to an async
 generator is iterated with ``async for``; ``@contextmanager`` becomes
-``@asynccontextmanager`` and its ``with`` becomes ``async with``. In ``if __name__ ==
-"__main__":`` a call to a function that became async is run with ``asyncio.run()``.
+``@asynccontextmanager`` and its ``with`` becomes ``async with``; code iterating an async
+generator synchronously gets an async comprehension (``list(agen())`` →
+``[item async for item in agen()]``, ``sum(1 async for ...)`` → ``sum([...])``), ``anext``
+for ``next`` and ``aiter`` for ``iter``, or a TODO when unknown code receives it. In ``if
+__name__ == "__main__":`` a call to a function that became async is run with
+``asyncio.run()`` (a block doing more became ``async def main()`` in the async-main pass).
 A lambda that now awaits becomes a local ``async def`` before its statement when its
 callers can be found (``f = lambda`` in a function, ``obj.cb = lambda``, dict values);
 ``list(map(lambda ...))`` becomes a comprehension. A property every read of which is on an
