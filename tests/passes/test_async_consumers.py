@@ -136,6 +136,56 @@ def test_unpacking_materialises_and_unknown_consumers_get_a_todo() -> None:
     )
 
 
+def test_locals_bound_to_an_async_generator_are_consumed_asynchronously() -> None:
+    check_transformed(
+        ROWS
+        + """
+    def consume(session: Session, model):
+        pending = rows(session, model)
+        first = next(pending)
+        a, b = pending
+        for x in pending:
+            print(x)
+        return first, list(pending), [y for y in pending]
+    """,
+        ASYNC_ROWS
+        + """
+    async def consume(session: AsyncSession, model):
+        pending = rows(session, model)
+        first = await anext(pending)
+        a, b = [item async for item in pending]
+        async for x in pending:
+            print(x)
+        return first, [item async for item in pending], [y async for y in pending]
+    """,
+        target="async",
+    )
+
+
+def test_locals_also_bound_to_other_values_get_a_todo() -> None:
+    check_transformed(
+        ROWS
+        + """
+    def consume(session: Session, model, flag):
+        pending = rows(session, model)
+        if flag:
+            pending = [1, 2]
+        return list(pending)
+    """,
+        ASYNC_ROWS
+        + """
+    async def consume(session: AsyncSession, model, flag):
+        pending = rows(session, model)
+        if flag:
+            pending = [1, 2]
+        # TODO(sqla-upgrade): pending may be an async generator here: iterate it with `async for` when it is one
+        return list(pending)
+    """,
+        target="async",
+        todos=["pending may be an async generator here"],
+    )
+
+
 def test_consumers_of_generators_that_stay_synchronous_are_left_alone() -> None:
     check_noop(
         """

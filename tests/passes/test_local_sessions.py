@@ -158,6 +158,32 @@ def test_a_local_factory_alone_makes_the_function_async() -> None:
     )
 
 
+def test_begin_of_a_local_factory_is_a_session_context() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+        from app.models import User
+
+        def rename(name):
+            Session = sessionmaker(bind=create_engine("sqlite://"))
+            with Session.begin() as session:
+                session.get(User, 1).name = name
+        """,
+        """
+        from app.models import User
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+        async def rename(name):
+            Session = async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"), expire_on_commit=False)
+            async with Session.begin() as session:
+                (await session.get(User, 1)).name = name
+        """,
+        target="async",
+        project=MODELS,
+    )
+
+
 def test_names_rebound_to_other_things_are_not_factories() -> None:
     check_noop(
         """

@@ -165,7 +165,10 @@ class SessionResolver:
                 return True
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
-                return self.kind(func.value) in FACTORY_KINDS
+                owner_kind = self.kind(func.value)
+                if owner_kind is None and self.local_factory(func.value):
+                    return True
+                return owner_kind in FACTORY_KINDS
             # next(get_db()) on a generator provider
             if self.qualnames(func) & {"builtins.next", "next"} and value.args:
                 inner = value.args[0].value

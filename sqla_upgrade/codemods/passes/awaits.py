@@ -56,7 +56,9 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
+    Assignment,
     BaseMetadataProvider,
+    GlobalScope,
     ParentNodeProvider,
     ScopeProvider,
 )
@@ -702,8 +704,58 @@ class AwaitPass(ScopeTracking):
         return updated_node
 
     # -- consumers of async generators ---------------------------------------------------------
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        """``list(rows)`` where every binding of ``rows`` is ``rows = agen(...)``: as for
+        the call itself (see _consumed_generator)."""
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        if not isinstance(parent, cst.Arg | cst.StarredElement | cst.Assign):
+            return updated_node
+        if isinstance(parent, cst.Assign) and parent.value is not original_node:
+            return updated_node
+        if not self._names_async_generator(original_node):
+            if self._names_async_generator(original_node, every=False) and (
+                self._materialising_consumer(original_node, parent) is not None
+            ):
+                self.todo(
+                    original_node,
+                    f"{original_node.value} may be an async generator here: iterate it with "
+                    "`async for` when it is one",
+                )
+            return updated_node
+        consumed = self._consumed_generator(original_node, updated_node, parent)
+        assert isinstance(consumed, cst.BaseExpression)
+        return consumed
+
+    def _names_async_generator(self, node: cst.Name, every: bool = True) -> bool:
+        """Is every binding (``every=False``: any) of the local ``node`` a call of a
+        generator that became an async generator (``rows = agen(...)``)?"""
+        if self.enclosing_function() is None:
+            return False
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or isinstance(scope, GlobalScope):
+            return False
+        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)]
+        if not assignments or len(assignments) != len(scope[node.value]):
+            return False
+        verdicts = [self._binds_async_generator(a) for a in assignments]
+        return all(verdicts) if every else any(verdicts)
+
+    def _binds_async_generator(self, assignment: Assignment) -> bool:
+        target = self.get_metadata(ParentNodeProvider, assignment.node, None)
+        statement = (
+            self.get_metadata(ParentNodeProvider, target, None)
+            if isinstance(target, cst.AssignTarget)
+            else None
+        )
+        if not isinstance(statement, cst.Assign) or not isinstance(statement.value, cst.Call):
+            return False
+        return self._iterates_async_generator(statement.value)
+
     def _consumed_generator(
-        self, original: cst.Call, updated: cst.Call, parent: cst.CSTNode | None
+        self,
+        original: cst.Call | cst.Name,
+        updated: cst.BaseExpression,
+        parent: cst.CSTNode | None,
     ) -> cst.BaseExpression:
         """A call of a project generator that became an async generator, where something
         iterates it synchronously: materialise it with an async comprehension (``list(...)``,
@@ -735,16 +787,17 @@ class AwaitPass(ScopeTracking):
             self._unwrap.add(id(produced))
         return produced
 
-    def _materialising_consumer(self, call: cst.Call, parent: cst.CSTNode | None) -> str | None:
+    def _materialising_consumer(
+        self, call: cst.Call | cst.Name, parent: cst.CSTNode | None
+    ) -> str | None:
         """What iterates ``call`` synchronously and needs it materialised: a builtin's
         name, ``"unpacking"``, ``"unknown"`` (other code), or None (nothing, or handled
         elsewhere)."""
         if isinstance(parent, cst.StarredElement):
             return "unpacking"
-        if isinstance(parent, cst.Assign) and any(
-            isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets
-        ):
-            return "unpacking"
+        if isinstance(parent, cst.Assign):
+            unpacked = any(isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets)
+            return "unpacking" if unpacked else None
         if isinstance(parent, cst.For | cst.CompFor) and parent.iter is call:
             return None
         if not isinstance(parent, cst.Arg):
@@ -814,7 +867,7 @@ class AwaitPass(ScopeTracking):
         return awaited(renamed, self._needs_parentheses(original, parent))
 
     def _is_async_iterable(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> bool:
-        if isinstance(original, cst.Call) and self._iterates_async_generator(original):
+        if isinstance(original, cst.Call | cst.Name) and self._iterates_async_generator(original):
             return True
         return isinstance(updated, cst.GeneratorExp) and _is_async_comprehension(updated)
 
@@ -1326,6 +1379,8 @@ class AwaitPass(ScopeTracking):
         return updated_node
 
     def _iterates_async_generator(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name):
+            return self._names_async_generator(node)
         if not isinstance(node, cst.Call):
             return False
         callee = self.calls.callee(node, self.enclosing_class())
