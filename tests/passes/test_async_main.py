@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +262,22 @@ def _run_as_script(code: str) -> dict[str, object]:
     namespace: dict[str, object] = {"__name__": "__main__"}
     exec(compile(code, "<script>", "exec", dont_inherit=True), namespace)
     return namespace
+
+
+def test_recipes_legacy_program_migrated_to_async_prints_its_expected_output(
+    tmp_path: Path,
+) -> None:
+    """The recipes program's ``__main__`` block (init, seed, report, cleanup in one
+    ``try``/``finally``) runs in one event loop after ``apply --target async``."""
+    source = Path(__file__).resolve().parents[1] / "legacy_programs" / "recipes"
+    program = tmp_path / "recipes"
+    shutil.copytree(source, program)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    apply = [sys.executable, "-m", "sqla_upgrade", "apply", str(program), "--target", "async"]
+    subprocess.run(apply, check=True, capture_output=True, env=env, timeout=300)
+    assert "async def main():" in (program / "main.py").read_text()
+    run = [sys.executable, "-W", "error::RuntimeWarning", "main.py"]
+    done = subprocess.run(run, cwd=program, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (program / "expected_output.txt").read_text()
