@@ -186,6 +186,26 @@ def test_locals_also_bound_to_other_values_get_a_todo() -> None:
     )
 
 
+def test_loops_over_generator_expressions_that_became_async_become_async() -> None:
+    check_transformed(
+        ROWS
+        + """
+    def consume(session: Session, model):
+        for name in (str(x) for x in rows(session, model)):
+            print(name)
+        return [n for n in (x for x in rows(session, model))]
+    """,
+        ASYNC_ROWS
+        + """
+    async def consume(session: AsyncSession, model):
+        async for name in (str(x) async for x in rows(session, model)):
+            print(name)
+        return [n async for n in (x async for x in rows(session, model))]
+    """,
+        target="async",
+    )
+
+
 def test_consumers_of_generators_that_stay_synchronous_are_left_alone() -> None:
     check_noop(
         """

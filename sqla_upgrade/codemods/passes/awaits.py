@@ -1256,6 +1256,9 @@ class AwaitPass(ScopeTracking):
             original_node.iter, cst.GeneratorExp
         ):  # ``map(lambda ...)`` became an async generator expression
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        if self._became_async_genexp(original_node.iter, updated_node.iter):
+            self.count_rewrite()
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
         streamed = self._streamed_loop(original_node, updated_node)
         if streamed is not None:
             return streamed
@@ -1373,10 +1376,23 @@ class AwaitPass(ScopeTracking):
         owner = self.io.dynamic_relationship_owner(original_node.iter)
         if owner is not None and not isinstance(original_node.iter, cst.Await):
             return self._dynamic_loop(original_node, updated_node, owner)
-        if self._iterates_async_generator(original_node.iter) and self.in_async_function():
+        if self._became_async_genexp(original_node.iter, updated_node.iter) or (
+            self._iterates_async_generator(original_node.iter) and self.in_async_function()
+        ):
             self.count_rewrite()
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
+
+    def _became_async_genexp(
+        self, original: cst.BaseExpression, updated: cst.BaseExpression
+    ) -> bool:
+        """``for x in (f(y) for y in agen())``: the generator expression iterated became
+        async (an ``async for`` or ``await`` in it), so must the loop over it."""
+        if not isinstance(original, cst.GeneratorExp) or not isinstance(updated, cst.GeneratorExp):
+            return False
+        if _is_async_comprehension(original) or not _is_async_comprehension(updated):
+            return False
+        return self.in_async_function()
 
     def _iterates_async_generator(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Name):
