@@ -358,7 +358,9 @@ class IoDetector:
 
         if self._is_flask_attribute(node, "session"):
             return True
-        return self.sessions.kind(node) is ObjectKind.SCOPED_SESSION
+        if self.sessions.kind(node) is ObjectKind.SCOPED_SESSION:
+            return True
+        return self.sessions.local_scoped_registry(node)
 
     def is_client_call(self, call: cst.Call) -> bool:
         """``client.get(...)`` on a test client (see is_test_client)."""

@@ -59,6 +59,25 @@ OBJECT_SESSION = frozenset(
         "sqlalchemy.orm.session.Session.object_session",
     }
 )
+#: calls whose result makes sessions when called (``Session = sessionmaker(bind=engine)``);
+#: stage 1 of ``--target async`` writes the async ones, which stage 2 reads
+SESSION_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.sessionmaker",
+        "sqlalchemy.orm.session.sessionmaker",
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
+    }
+)
+#: calls whose result is a session registry: a session itself, and one when called
+SCOPED_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.ext.asyncio.scoping.async_scoped_session",
+    }
+)
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
 MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
@@ -140,11 +159,16 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
+            if kind is None and self.local_factory(func):
+                return True
             if kind is ObjectKind.SESSION_PROVIDER:
                 return True
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
-                return self.kind(func.value) in FACTORY_KINDS
+                owner_kind = self.kind(func.value)
+                if owner_kind is None and self.local_factory(func.value):
+                    return True
+                return owner_kind in FACTORY_KINDS
             # next(get_db()) on a generator provider
             if self.qualnames(func) & {"builtins.next", "next"} and value.args:
                 inner = value.args[0].value
@@ -155,12 +179,39 @@ class SessionResolver:
             return False
         return self.evidence(value) is Evidence.PROOF
 
+    def local_factory(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a local name every binding of which is ``sessionmaker(...)``,
+        ``async_sessionmaker(...)`` or ``scoped_session(...)`` (a factory made in a
+        function, which the project index does not record)?"""
+        return self._bound_only_to(node, SESSION_FACTORIES | SCOPED_FACTORIES)
+
+    def local_scoped_registry(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a local name bound only to ``scoped_session(...)``?"""
+        return self._bound_only_to(node, SCOPED_FACTORIES)
+
+    def _bound_only_to(self, node: cst.BaseExpression, factories: frozenset[str]) -> bool:
+        if not isinstance(node, cst.Name):
+            return False
+        assignments = self._assignments(node)
+        if not assignments:
+            return False
+        for assignment in assignments:
+            parent = self._parent(assignment.node)
+            statement = self._parent(parent) if isinstance(parent, cst.AssignTarget) else None
+            if not isinstance(statement, cst.Assign) or not isinstance(statement.value, cst.Call):
+                return False
+            if not self.qualnames(statement.value.func) & factories:
+                return False
+        return True
+
     def _name_evidence(self, node: cst.Name) -> Evidence:
         kind = self.kind(node)
         if kind in SESSION_KINDS:
             return Evidence.PROOF
         if kind is not None:
             return Evidence.CONTRARY
+        if self.local_scoped_registry(node):
+            return Evidence.PROOF  # a local scoped_session proxies the session's methods
         assignments = self._assignments(node)
         if assignments is None:
             return self._fallback(node.value)

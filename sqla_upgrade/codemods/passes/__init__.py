@@ -2,6 +2,7 @@
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.passes.async_engine import AsyncEnginePass
+from sqla_upgrade.codemods.passes.async_main import AsyncMainPass
 from sqla_upgrade.codemods.passes.async_test_client import AsyncTestClientPass
 from sqla_upgrade.codemods.passes.async_tests import AsyncTestsPass
 from sqla_upgrade.codemods.passes.awaits import AwaitPass
@@ -42,6 +43,7 @@ ALL_PASSES: tuple[type[Pass], ...] = (
     EagerRelationshipsPass,
     StrictLoadingPass,
     InitCollectionsPass,
+    AsyncMainPass,
     SchemaRunSyncPass,
     AwaitPass,
     RefreshAfterCommitPass,

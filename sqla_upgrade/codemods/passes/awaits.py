@@ -32,8 +32,12 @@ same I/O detector this pass uses, so every ``await`` lands in an ``async def``.
 Only coroutine methods are awaited (``add``, ``expunge``, ``expire`` stay plain).
 Results are parenthesised (``(await s.scalars(q)).all()``). A call to an async
 generator is iterated with ``async for``; ``@contextmanager`` becomes
-``@asynccontextmanager`` and its ``with`` becomes ``async with``. In ``if __name__ ==
-"__main__":`` a call to a function that became async is run with ``asyncio.run()``.
+``@asynccontextmanager`` and its ``with`` becomes ``async with``; code iterating an async
+generator synchronously gets an async comprehension (``list(agen())`` →
+``[item async for item in agen()]``, ``sum(1 async for ...)`` → ``sum([...])``), ``anext``
+for ``next`` and ``aiter`` for ``iter``, or a TODO when unknown code receives it. In ``if
+__name__ == "__main__":`` a call to a function that became async is run with
+``asyncio.run()`` (a block doing more became ``async def main()`` in the async-main pass).
 A lambda that now awaits becomes a local ``async def`` before its statement when its
 callers can be found (``f = lambda`` in a function, ``obj.cb = lambda``, dict values);
 ``list(map(lambda ...))`` becomes a comprehension. A property every read of which is on an
@@ -52,7 +56,9 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
+    Assignment,
     BaseMetadataProvider,
+    GlobalScope,
     ParentNodeProvider,
     ScopeProvider,
 )
@@ -92,6 +98,33 @@ COMMAND_RUNNER_CODE = f'''def {COMMAND_RUNNER}(command):
 STREAMING = {"scalars": "stream_scalars", "execute": "stream"}
 #: builtins calling a ``key=`` function once per item, in order (see _keyed_conversion)
 KEYED = {"sorted": "sorted", "min": "min", "max": "max"}
+#: builtins iterating an argument synchronously: an async iterable handed to them is
+#: materialised first (``list(agen())`` → ``[item async for item in agen()]``)
+MATERIALISING = frozenset(
+    {
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "sorted",
+        "dict",
+        "sum",
+        "min",
+        "max",
+        "any",
+        "all",
+        "enumerate",
+        "zip",
+        "map",
+        "filter",
+        "reversed",
+    }
+)
+#: builtins stepping an iterator → their async counterparts (Python >= 3.10)
+ASYNC_STEPPERS = {"next": "anext", "iter": "aiter"}
+#: the variable of the comprehensions materialising an async iterable; it cannot clash:
+#: the comprehension's first iterable is evaluated in the enclosing scope
+ITEM = "item"
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -586,8 +619,12 @@ class AwaitPass(ScopeTracking):
         if mapped is not None:
             return mapped
         if len(updated_node.args) == 1 and id(updated_node.args[0].value) in self._unwrap:
+            self._unwrap.discard(id(updated_node.args[0].value))  # only the list() around it
             return updated_node.args[0].value  # ``list([...])`` of a converted map()
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        stepped = self._async_step(original_node, updated_node, parent)
+        if stepped is not None:
+            return stepped
         if isinstance(parent, cst.Await) or self._runs_in_asyncio(parent):
             return updated_node
         if isinstance(parent, cst.WithItem) and self.io.io_context(original_node):
@@ -649,6 +686,8 @@ class AwaitPass(ScopeTracking):
         if is_io and not self.in_async_function() and self.io.is_client_call(original_node):
             return updated_node  # the app stays synchronous: so do its tests' clients
         if to_project_async and self._is_generator_or_manager(callee, original_node):
+            if self._iterates_async_generator(original_node):
+                return self._consumed_generator(original_node, updated_node, parent)
             return updated_node
         if self.lambda_depth:
             self.todo(original_node, self._lambda_reason(original_node))
@@ -663,6 +702,204 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    # -- consumers of async generators ---------------------------------------------------------
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        """``list(rows)`` where every binding of ``rows`` is ``rows = agen(...)``: as for
+        the call itself (see _consumed_generator)."""
+        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        if not isinstance(parent, cst.Arg | cst.StarredElement | cst.Assign):
+            return updated_node
+        if isinstance(parent, cst.Assign) and parent.value is not original_node:
+            return updated_node
+        if not self._names_async_generator(original_node):
+            if self._names_async_generator(original_node, every=False) and (
+                self._materialising_consumer(original_node, parent) is not None
+            ):
+                self.todo(
+                    original_node,
+                    f"{original_node.value} may be an async generator here: iterate it with "
+                    "`async for` when it is one",
+                )
+            return updated_node
+        consumed = self._consumed_generator(original_node, updated_node, parent)
+        assert isinstance(consumed, cst.BaseExpression)
+        return consumed
+
+    def _names_async_generator(self, node: cst.Name, every: bool = True) -> bool:
+        """Is every binding (``every=False``: any) of the local ``node`` a call of a
+        generator that became an async generator (``rows = agen(...)``)?"""
+        if self.enclosing_function() is None:
+            return False
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or isinstance(scope, GlobalScope):
+            return False
+        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)]
+        if not assignments or len(assignments) != len(scope[node.value]):
+            return False
+        verdicts = [self._binds_async_generator(a) for a in assignments]
+        return all(verdicts) if every else any(verdicts)
+
+    def _binds_async_generator(self, assignment: Assignment) -> bool:
+        target = self.get_metadata(ParentNodeProvider, assignment.node, None)
+        statement = (
+            self.get_metadata(ParentNodeProvider, target, None)
+            if isinstance(target, cst.AssignTarget)
+            else None
+        )
+        if not isinstance(statement, cst.Assign) or not isinstance(statement.value, cst.Call):
+            return False
+        return self._iterates_async_generator(statement.value)
+
+    def _consumed_generator(
+        self,
+        original: cst.Call | cst.Name,
+        updated: cst.BaseExpression,
+        parent: cst.CSTNode | None,
+    ) -> cst.BaseExpression:
+        """A call of a project generator that became an async generator, where something
+        iterates it synchronously: materialise it with an async comprehension (``list(...)``,
+        ``sorted(...)``, ``*agen()``, ``a, b = agen()``), or a TODO when unknown code gets it.
+        ``for``/comprehensions (``async for``), ``next``/``iter`` (``anext``/``aiter``)
+        and plain bindings (``g = agen()``, ``return agen()``) keep it lazy."""
+        consumer = self._materialising_consumer(original, parent)
+        if consumer is None:
+            return updated
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, f"{consumer} iterates an async generator now; use it in async code")
+            return updated
+        if consumer == "unknown":
+            callee = self._consumer_name(parent)
+            self.todo(
+                original,
+                f"{callee}() gets an async generator now: iterate it there with `async for`, "
+                f"or pass [{ITEM} async for {ITEM} in ...]",
+            )
+            return updated
+        self.count_rewrite()
+        item = cst.Name(ITEM)
+        for_in = cst.CompFor(target=item, iter=updated, asynchronous=cst.Asynchronous())
+        if consumer == "set":
+            produced: cst.BaseExpression = cst.SetComp(elt=item, for_in=for_in)
+        else:
+            produced = cst.ListComp(elt=item, for_in=for_in)
+        if consumer in ("list", "set") and self._only_argument(parent):
+            self._unwrap.add(id(produced))
+        return produced
+
+    def _materialising_consumer(
+        self, call: cst.Call | cst.Name, parent: cst.CSTNode | None
+    ) -> str | None:
+        """What iterates ``call`` synchronously and needs it materialised: a builtin's
+        name, ``"unpacking"``, ``"unknown"`` (other code), or None (nothing, or handled
+        elsewhere)."""
+        if isinstance(parent, cst.StarredElement):
+            return "unpacking"
+        if isinstance(parent, cst.Assign):
+            unpacked = any(isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets)
+            return "unpacking" if unpacked else None
+        if isinstance(parent, cst.For | cst.CompFor) and parent.iter is call:
+            return None
+        if not isinstance(parent, cst.Arg):
+            return None
+        outer = self.get_metadata(ParentNodeProvider, parent, None)
+        if not isinstance(outer, cst.Call) or parent.keyword is not None:
+            return None
+        if parent.star == "*":
+            return "unpacking"
+        if parent.star:
+            return None
+        builtin = self._builtin_name(outer)
+        if builtin in ASYNC_STEPPERS or builtin in ASYNC_STEPPERS.values():
+            return None  # _async_step rewrites ``next``/``iter``; ``anext``/``aiter`` fit
+        if builtin in MATERIALISING:
+            return builtin
+        if self._is_string_join(outer):
+            return "join"
+        if self._runs_in_asyncio(parent):
+            return None
+        return "unknown"
+
+    def _only_argument(self, arg: cst.CSTNode | None) -> bool:
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        return isinstance(outer, cst.Call) and len(outer.args) == 1
+
+    def _builtin_name(self, call: cst.Call) -> str | None:
+        if not isinstance(call.func, cst.Name):
+            return None
+        name = call.func.value
+        return name if f"builtins.{name}" in qualified_names(self, call.func) else None
+
+    def _is_string_join(self, call: cst.Call) -> bool:
+        """``", ".join(xs)`` or ``str.join(sep, xs)``."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "join":
+            return False
+        owner = func.value
+        if isinstance(owner, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return True
+        return "builtins.str" in qualified_names(self, owner)
+
+    def _consumer_name(self, arg: cst.CSTNode | None) -> str:
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        return _code(outer.func) if isinstance(outer, cst.Call) else "this code"
+
+    def _async_step(
+        self, original: cst.Call, updated: cst.Call, parent: cst.CSTNode | None
+    ) -> cst.BaseExpression | None:
+        """``next(agen(), default)`` → ``await anext(agen(), default)``; ``iter(agen())``
+        → ``aiter(agen())``, for an async generator or an async generator expression."""
+        builtin = self._builtin_name(original)
+        if builtin not in ASYNC_STEPPERS or not original.args or not updated.args:
+            return None
+        first, first_updated = original.args[0], updated.args[0]
+        if first.keyword is not None or first.star:
+            return None
+        if not self._is_async_iterable(first.value, first_updated.value):
+            return None
+        if not self.in_async_function() or self.lambda_depth:
+            self.todo(original, f"{builtin}() steps an async iterator now; use it in async code")
+            return updated
+        self.count_rewrite()
+        renamed = updated.with_changes(func=cst.Name(ASYNC_STEPPERS[builtin]))
+        if builtin == "iter":
+            return renamed
+        return awaited(renamed, self._needs_parentheses(original, parent))
+
+    def _is_async_iterable(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> bool:
+        if isinstance(original, cst.Call | cst.Name) and self._iterates_async_generator(original):
+            return True
+        return isinstance(updated, cst.GeneratorExp) and _is_async_comprehension(updated)
+
+    def leave_GeneratorExp(
+        self, original_node: cst.GeneratorExp, updated_node: cst.GeneratorExp
+    ) -> cst.BaseExpression:
+        """A generator expression that became async (``async for``, or ``await`` in it)
+        handed to a function, which would iterate it synchronously, becomes a list
+        comprehension (``sum(1 async for _ in xs)`` → ``sum([1 async for _ in xs])``);
+        ``list``/``set`` of it become the comprehension itself; ``next``/``iter`` of it
+        become ``anext``/``aiter`` (see _async_step)."""
+        if isinstance(original_node.for_in, cst.CompFor) and _is_async_comprehension(original_node):
+            return updated_node  # async already in the source
+        if not _is_async_comprehension(updated_node):
+            return updated_node
+        arg = self.get_metadata(ParentNodeProvider, original_node, None)
+        outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not isinstance(arg, cst.Arg) or not isinstance(outer, cst.Call) or arg.star:
+            return updated_node
+        builtin = self._builtin_name(outer)
+        if builtin in ASYNC_STEPPERS or self._runs_in_asyncio(arg):
+            return updated_node
+        self.count_rewrite()
+        if builtin == "set" and len(outer.args) == 1:
+            produced: cst.BaseExpression = cst.SetComp(
+                elt=updated_node.elt, for_in=updated_node.for_in
+            )
+        else:
+            produced = cst.ListComp(elt=updated_node.elt, for_in=updated_node.for_in)
+        if builtin in ("list", "set") and len(outer.args) == 1:
+            self._unwrap.add(id(produced))
+        return produced
 
     def _lambda_reason(self, call: cst.Call) -> str:
         """Why the lambda around ``call`` stays a lambda, and what to do."""
@@ -1019,6 +1256,9 @@ class AwaitPass(ScopeTracking):
             original_node.iter, cst.GeneratorExp
         ):  # ``map(lambda ...)`` became an async generator expression
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
+        if self._became_async_genexp(original_node.iter, updated_node.iter):
+            self.count_rewrite()
+            return updated_node.with_changes(asynchronous=cst.Asynchronous())
         streamed = self._streamed_loop(original_node, updated_node)
         if streamed is not None:
             return streamed
@@ -1136,12 +1376,27 @@ class AwaitPass(ScopeTracking):
         owner = self.io.dynamic_relationship_owner(original_node.iter)
         if owner is not None and not isinstance(original_node.iter, cst.Await):
             return self._dynamic_loop(original_node, updated_node, owner)
-        if self._iterates_async_generator(original_node.iter) and self.in_async_function():
+        if self._became_async_genexp(original_node.iter, updated_node.iter) or (
+            self._iterates_async_generator(original_node.iter) and self.in_async_function()
+        ):
             self.count_rewrite()
             return updated_node.with_changes(asynchronous=cst.Asynchronous())
         return updated_node
 
+    def _became_async_genexp(
+        self, original: cst.BaseExpression, updated: cst.BaseExpression
+    ) -> bool:
+        """``for x in (f(y) for y in agen())``: the generator expression iterated became
+        async (an ``async for`` or ``await`` in it), so must the loop over it."""
+        if not isinstance(original, cst.GeneratorExp) or not isinstance(updated, cst.GeneratorExp):
+            return False
+        if _is_async_comprehension(original) or not _is_async_comprehension(updated):
+            return False
+        return self.in_async_function()
+
     def _iterates_async_generator(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name):
+            return self._names_async_generator(node)
         if not isinstance(node, cst.Call):
             return False
         callee = self.calls.callee(node, self.enclosing_class())
@@ -1256,6 +1511,30 @@ def _contains_await(node: cst.CSTNode) -> bool:
             found = True
 
         def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _is_async_comprehension(node: cst.GeneratorExp) -> bool:
+    """Is ``node`` an async generator expression: an ``async for`` or an ``await`` in it
+    (outside nested functions and lambdas)?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            nonlocal found
+            found = found or comp.asynchronous is not None
+
+        def visit_Await(self, await_: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
             return False
 
     node.visit(Finder())

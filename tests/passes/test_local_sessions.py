@@ -1,0 +1,227 @@
+"""Session factories made inside a function are session factories for the async passes.
+
+``Session = sessionmaker(bind=engine)`` in a function is not in the project index; stage 1
+of ``--target async`` makes it ``async_sessionmaker(...)``, and stage 2 must still see
+``with Session() as s`` as a session context (``async with``, awaited queries, the
+function and its callers made async).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from pathlib import Path
+
+from sqla_upgrade.api import migrate_project
+from tests.harness import _dedent, check_noop, check_transformed
+
+URL_HELPER = '''
+def async_database_url(url):
+    """The database URL with its asyncio driver (added by sqla-upgrade)."""
+    url = make_url(url)
+    drivers = {
+        'mariadb': 'mariadb+aiomysql',
+        'mariadb+pymysql': 'mariadb+aiomysql',
+        'mysql': 'mysql+aiomysql',
+        'mysql+mysqldb': 'mysql+aiomysql',
+        'mysql+pymysql': 'mysql+aiomysql',
+        'postgres': 'postgresql+asyncpg',
+        'postgresql': 'postgresql+asyncpg',
+        'postgresql+pg8000': 'postgresql+asyncpg',
+        'postgresql+psycopg': 'postgresql+psycopg',
+        'postgresql+psycopg2': 'postgresql+asyncpg',
+        'sqlite': 'sqlite+aiosqlite',
+        'sqlite+pysqlite': 'sqlite+aiosqlite',
+    }
+    return url.set(drivername=drivers.get(url.drivername, url.drivername))
+'''
+
+MODELS = {
+    "app.models": """
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+        class Base(DeclarativeBase):
+            pass
+
+        class User(Base):
+            __tablename__ = "users"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            name: Mapped[str]
+    """
+}
+
+LEGACY = """
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class Item(Base):
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+
+    def build(url):
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        Session = sessionmaker(bind=engine)
+        with Session() as session:
+            session.add(Item(id=1))
+            session.commit()
+        registry = scoped_session(sessionmaker(bind=engine))
+        registry.add(Item(id=2))
+        registry.commit()
+        registry.remove()
+        with Session() as session:
+            return session.query(Item).count(), session.scalars(select(Item.id)).all()
+
+
+    def run(url):
+        return build(url)
+"""
+
+
+def test_local_session_factories_are_used_asynchronously() -> None:
+    check_transformed(
+        LEGACY,
+        _dedent("""
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+        import asyncio
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.ext.asyncio import async_scoped_session, async_sessionmaker, create_async_engine
+
+        """)
+        + URL_HELPER
+        + "\n\n"
+        + _dedent("""
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Item(Base):
+            __tablename__ = "items"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        async def build(url):
+            engine = create_async_engine(async_database_url(url))
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+            Session = async_sessionmaker(bind=engine, expire_on_commit=False)
+            async with Session() as session:
+                session.add(Item(id=1))
+                await session.commit()
+            registry = async_scoped_session(async_sessionmaker(bind=engine, expire_on_commit=False), scopefunc=asyncio.current_task)
+            registry.add(Item(id=2))
+            await registry.commit()
+            await registry.remove()
+            async with Session() as session:
+                return await session.scalar(select(func.count()).select_from(select(Item).subquery())), (await session.scalars(select(Item.id))).all()
+
+
+        async def run(url):
+            return await build(url)
+        """),
+        target="async",
+    )
+
+
+def test_a_local_factory_alone_makes_the_function_async() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+        from app.models import User
+
+        def names():
+            Session = sessionmaker(bind=create_engine("sqlite://"))
+            with Session() as session:
+                return [row.name for row in session.query(User.name)]
+        """,
+        """
+        from sqlalchemy import select
+        from app.models import User
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+        async def names():
+            Session = async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"), expire_on_commit=False)
+            async with Session() as session:
+                return [row.name for row in await session.execute(select(User.name))]
+        """,
+        target="async",
+        project=MODELS,
+    )
+
+
+def test_begin_of_a_local_factory_is_a_session_context() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+        from app.models import User
+
+        def rename(name):
+            Session = sessionmaker(bind=create_engine("sqlite://"))
+            with Session.begin() as session:
+                session.get(User, 1).name = name
+        """,
+        """
+        from app.models import User
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+        async def rename(name):
+            Session = async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"), expire_on_commit=False)
+            async with Session.begin() as session:
+                (await session.get(User, 1)).name = name
+        """,
+        target="async",
+        project=MODELS,
+    )
+
+
+def test_names_rebound_to_other_things_are_not_factories() -> None:
+    check_noop(
+        """
+        import contextlib
+
+        def other():
+            Session = contextlib.nullcontext
+            with Session() as thing:
+                return thing.query()
+        """,
+        target="async",
+    )
+
+
+def test_async_local_factories_are_left_alone() -> None:
+    check_noop(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+        async def count(url, model):
+            Session = async_sessionmaker(bind=create_async_engine(url))
+            async with Session() as session:
+                return len((await session.scalars(select(model))).all())
+        """,
+        target="async",
+    )
+
+
+def test_migrated_local_factory_gives_the_same_results(tmp_path: Path) -> None:
+    legacy = _dedent(LEGACY)
+    migrated = migrate_project({"app.build": legacy}, target="async")["app.build"].code
+    old, new = _module(legacy), _module(migrated)
+    expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
+    assert asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}")) == expected == (2, [1, 2])
+
+
+def _module(code: str) -> types.SimpleNamespace:
+    namespace: dict[str, object] = {}
+    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
+    return types.SimpleNamespace(**namespace)
