@@ -57,6 +57,10 @@ CONNECTION_IO = frozenset(
     }
 )
 ENGINE_IO = frozenset({"dispose", "connect"})
+# ``begin()`` outside ``async with`` must be awaited to start the transaction, whose
+# ``commit()``/``rollback()``/``close()`` are coroutines too
+BEGIN = frozenset({"begin", "begin_nested"})
+TRANSACTION_IO = frozenset({"commit", "rollback", "close"})
 # top-level packages whose functions are never bridged: SQLAlchemy itself (the other
 # passes handle it) and the frameworks whose calls take sessions as values
 NOT_BRIDGED = frozenset({"sqlalchemy", "builtins", "pytest", "pytest_asyncio", "fastapi", "flask"})
@@ -337,7 +341,42 @@ class IoDetector:
             return True
         if method in CONNECTION_IO and self.is_connection(owner):
             return True
+        if method in BEGIN and (self.is_connection(owner) or self.is_session(owner)):
+            return True  # ``trans = conn.begin()``: an async transaction is started by await
+        if method in TRANSACTION_IO and self.is_transaction(owner):
+            return True
         return method in ENGINE_IO and self.is_engine(owner)
+
+    def is_transaction(self, node: cst.BaseExpression) -> bool:
+        """A name bound only to ``conn.begin()`` / ``session.begin_nested()``..."""
+        if not isinstance(node, cst.Name):
+            return False
+        scope = self.transformer.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        values = []
+        for assignment in scope[node.value]:
+            bound = getattr(assignment, "node", None)
+            target = (
+                self.transformer.get_metadata(ParentNodeProvider, bound, None) if bound else None
+            )
+            statement = (
+                self.transformer.get_metadata(ParentNodeProvider, target, None) if target else None
+            )
+            if not (isinstance(target, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+                return False
+            values.append(statement.value)
+        return bool(values) and all(self._begins(value) for value in values)
+
+    def _begins(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+            return False
+        owner = value.func.value
+        return value.func.attr.value in BEGIN and (
+            self.is_connection(owner) or self.is_session(owner)
+        )
 
     def schema_call(self, call: cst.Call) -> bool:
         """``metadata.create_all(engine)`` and co.: I/O that needs ``run_sync``."""

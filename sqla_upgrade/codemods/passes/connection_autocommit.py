@@ -157,27 +157,26 @@ class ConnectionAutocommitPass(Pass):
         without a transaction does nothing). Only straight-line code is followed: from a
         compound statement that starts or ends a transaction on its own on, the block is
         left as it was."""
-        in_transaction = False
-        transactions: set[str] = set()
+        # the transactions begun and not yet ended, outermost first (None: not assigned)
+        open_transactions: list[str | None] = []
         autobegun = False  # a statement since the last commit may have begun a transaction
         for statement in body.body:
             executions = _executions(statement, conn)
             begins = _begins(statement, conn)
-            ends = _ends_transaction(statement, conn, transactions)
+            ended = _ended_transactions(statement, conn, open_transactions)
             if begins and isinstance(statement, cst.SimpleStatementLine | cst.With):
-                if autobegun:
+                if autobegun and not open_transactions:
                     self._commit_before[id(statement)] = conn
                 autobegun = False
                 if isinstance(statement, cst.SimpleStatementLine):
-                    in_transaction = True
-                    transactions |= _assigned_names(statement)
+                    open_transactions.extend(_assigned_names(statement) or [None])
             elif begins:
                 return
-            elif ends:
-                if not isinstance(statement, cst.SimpleStatementLine) and not in_transaction:
+            elif ended is not None:
+                if not isinstance(statement, cst.SimpleStatementLine) and not open_transactions:
                     return
-                in_transaction = False
-            elif not in_transaction:
+                open_transactions = ended
+            elif not open_transactions:
                 self._plan_statements(executions, conn)
                 for method, line, _ in executions:
                     if method in EXECUTING:
@@ -285,18 +284,29 @@ def _begins(statement: cst.CSTNode, conn: str) -> bool:
     return _calls_on(statement, {conn}, frozenset({"begin", "begin_nested"}))
 
 
-def _ends_transaction(statement: cst.CSTNode, conn: str, transactions: set[str]) -> bool:
-    return _calls_on(statement, {conn} | transactions, frozenset({"commit", "rollback"}))
+def _ended_transactions(
+    statement: cst.CSTNode, conn: str, open_transactions: list[str | None]
+) -> list[str | None] | None:
+    """The transactions still open after ``statement`` when it ends some (None when it
+    ends none): ``conn.commit()`` or ending the outermost one ends all of them, ending a
+    nested one (a savepoint) ends it and those begun after it."""
+    ending = frozenset({"commit", "rollback"})
+    if _calls_on(statement, {conn}, ending):
+        return []
+    for position, name in enumerate(open_transactions):
+        if name is not None and _calls_on(statement, {name}, ending | {"close"}):
+            return open_transactions[:position]
+    return None
 
 
-def _assigned_names(statement: cst.SimpleStatementLine) -> set[str]:
-    return {
+def _assigned_names(statement: cst.SimpleStatementLine) -> list[str]:
+    return [
         target.target.value
         for small in statement.body
         if isinstance(small, cst.Assign)
         for target in small.targets
         if isinstance(target.target, cst.Name)
-    }
+    ]
 
 
 def _unchain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]]:
