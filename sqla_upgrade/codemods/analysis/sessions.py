@@ -156,6 +156,10 @@ class SessionResolver:
             func = value.func
             if self.qualnames(func) & (SESSION_CONSTRUCTORS | OBJECT_SESSION):
                 return True
+            if isinstance(func, cst.Call) and self.qualnames(func.func) & (
+                SESSION_FACTORIES | SCOPED_FACTORIES
+            ):
+                return True  # ``sessionmaker(bind=engine)()``
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True

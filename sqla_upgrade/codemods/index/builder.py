@@ -162,6 +162,12 @@ class _ModuleCollector:
                 self.pending.query_properties[owner] = session
 
     def bind(self, qualname: str, value: ast.expr) -> None:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Call):
+            # ``sessionmaker(bind=engine)()``: the factory made and called at once
+            maker = self.qualify(value.func.func)
+            if maker is not None and CONSTRUCTOR_KINDS.get(maker) in CALL_RESULT_KINDS:
+                self.pending.calls[qualname] = "sqlalchemy.orm.Session"
+            return
         if isinstance(value, ast.Call):
             callee = self.qualify(value.func)
             if callee is None:

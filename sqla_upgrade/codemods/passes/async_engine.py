@@ -129,6 +129,8 @@ class AsyncEnginePass(Pass):
 
     # -- calls ------------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if isinstance(original_node.func, cst.Call):
+            return updated_node  # ``sessionmaker(...)()``: the inner call is the factory
         names = qualified_names(self, original_node.func)
         if names & CREATE_ENGINE:
             return self._create_engine(original_node, updated_node, "create_async_engine")
