@@ -7,6 +7,7 @@ subset with ``only=``) over a source snippet, as the CLI would.
 from __future__ import annotations
 
 import textwrap
+import types
 from collections.abc import Mapping, Sequence
 
 from sqla_upgrade.api import Migration, migrate_source
@@ -122,3 +123,11 @@ def check_project(
         )
     if not todos:
         assert not todo_messages, f"unexpected TODOs: {todo_messages}"
+
+
+def exec_module(code: str) -> types.SimpleNamespace:
+    """Run ``code`` as a module of its own (no ``__future__`` flags inherited) and give
+    its globals as attributes, for tests that execute legacy and migrated code."""
+    namespace: dict[str, object] = {}
+    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
+    return types.SimpleNamespace(**namespace)

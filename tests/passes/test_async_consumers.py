@@ -8,11 +8,10 @@ A generator doing I/O becomes an async generator; whatever iterates it synchrono
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_noop, check_transformed
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 ROWS = """
     from sqlalchemy import select
@@ -284,13 +283,7 @@ LEGACY = """
 def test_migrated_consumers_give_the_same_results(tmp_path: Path) -> None:
     legacy = _dedent(LEGACY)
     migrated = migrate_project({"app.consume": legacy}, target="async")["app.consume"].code
-    old, new = _module(legacy), _module(migrated)
+    old, new = exec_module(legacy), exec_module(migrated)
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     assert expected == ([1, 2], 1, None, 2, (1, 2), "1-2", [2, 1])
     assert asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}")) == expected
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)

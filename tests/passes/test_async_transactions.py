@@ -5,11 +5,10 @@ un-awaited ``AsyncTransaction.commit()`` is a coroutine that never runs, losing 
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_noop, check_transformed
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 LEGACY = """
     from sqlalchemy import create_engine, text
@@ -91,16 +90,10 @@ def test_migrated_transactions_keep_their_effects(tmp_path: Path) -> None:
     legacy = _dedent(LEGACY)
     migrated = migrate_project({"app.tx": legacy}, target="async")["app.tx"].code
     assert "trans = await conn.begin()" in migrated, migrated
-    old, new = _module(legacy), _module(migrated)
+    old, new = exec_module(legacy), exec_module(migrated)
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     got = asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}"))
     assert got == expected == [1, 4]
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)
 
 
 def test_a_savepoint_ended_inside_a_transaction_keeps_it_open(tmp_path: Path) -> None:
@@ -110,5 +103,5 @@ def test_a_savepoint_ended_inside_a_transaction_keeps_it_open(tmp_path: Path) ->
     migrated = migrate_project({"app.tx": legacy}, target="2.0")["app.tx"].code
     between = migrated.split("savepoint.rollback()")[1].split("nested.commit()")[0]
     assert "conn.commit()" not in between, migrated
-    expected = _module(legacy).run(f"sqlite:///{tmp_path / 'legacy.db'}")
-    assert _module(migrated).run(f"sqlite:///{tmp_path / 'migrated.db'}") == expected
+    expected = exec_module(legacy).run(f"sqlite:///{tmp_path / 'legacy.db'}")
+    assert exec_module(migrated).run(f"sqlite:///{tmp_path / 'migrated.db'}") == expected

@@ -4,11 +4,10 @@ session, at module level (the index) and inside functions (session evidence)."""
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_transformed
+from tests.harness import _dedent, check_transformed, exec_module
 
 LEGACY = """
     from sqlalchemy import Column, Integer, create_engine, select
@@ -107,13 +106,7 @@ def test_called_factory_becomes_an_async_session_with_its_bind() -> None:
 def test_migrated_called_factories_give_the_same_results(tmp_path: Path) -> None:
     legacy = _dedent(LEGACY)
     migrated = migrate_project({"app.items": legacy}, target="async")["app.items"].code
-    old, new = _module(legacy), _module(migrated)
+    old, new = exec_module(legacy), exec_module(migrated)
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     got = asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}"))
     assert got == expected == ([1, 2], 2)
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)

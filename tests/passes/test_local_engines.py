@@ -8,11 +8,10 @@ Stage 1 of ``--target async`` turns ``engine = create_engine(url)`` into
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_noop, check_transformed
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 LEGACY = """
     from sqlalchemy import create_engine, select
@@ -144,12 +143,6 @@ def test_code_that_was_async_already_is_left_alone() -> None:
 def test_migrated_local_engine_gives_the_same_results(tmp_path: Path) -> None:
     legacy = _dedent(LEGACY)
     migrated = migrate_project({"app.build": legacy}, target="async")["app.build"].code
-    old, new = _module(legacy), _module(migrated)
+    old, new = exec_module(legacy), exec_module(migrated)
     expected = old.build(f"sqlite:///{tmp_path / 'legacy.db'}")
     assert asyncio.run(new.build(f"sqlite:///{tmp_path / 'migrated.db'}")) == expected == (0, 1)
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)

@@ -9,11 +9,10 @@ function and its callers made async).
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_noop, check_transformed
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 URL_HELPER = '''
 def async_database_url(url):
@@ -216,12 +215,6 @@ def test_async_local_factories_are_left_alone() -> None:
 def test_migrated_local_factory_gives_the_same_results(tmp_path: Path) -> None:
     legacy = _dedent(LEGACY)
     migrated = migrate_project({"app.build": legacy}, target="async")["app.build"].code
-    old, new = _module(legacy), _module(migrated)
+    old, new = exec_module(legacy), exec_module(migrated)
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     assert asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}")) == expected == (2, [1, 2])
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)

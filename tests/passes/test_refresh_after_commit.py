@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import types
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
 from sqla_upgrade.api import migrate_project
-from tests.harness import _dedent, check_noop, check_project, check_transformed
+from tests.harness import _dedent, check_noop, check_project, check_transformed, exec_module
 
 MODELS = {
     "app.models": """
@@ -274,14 +273,14 @@ def test_guarded_refresh_runs_when_nothing_was_found(tmp_path: Path) -> None:
     )
     migrated = migrate_project({"app.run": legacy}, target="async")["app.run"].code
     assert "if post is not None:" in migrated, migrated
-    old = _module(legacy)
+    old = exec_module(legacy)
     engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
     old.Base.metadata.create_all(engine)
     with Session(engine) as session:
         session.add(old.Post(title="kept"))
         session.commit()
         expected = [old.find_and_commit(session, t) for t in ("kept", "missing")]
-    new = _module(migrated)
+    new = exec_module(migrated)
 
     async def run() -> list[object]:
         async_engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
@@ -295,9 +294,3 @@ def test_guarded_refresh_runs_when_nothing_was_found(tmp_path: Path) -> None:
         return found
 
     assert asyncio.run(run()) == expected == ["kept", None]
-
-
-def _module(code: str) -> types.SimpleNamespace:
-    namespace: dict[str, object] = {}
-    exec(compile(code, "<module>", "exec", dont_inherit=True), namespace)
-    return types.SimpleNamespace(**namespace)

@@ -32,6 +32,7 @@ import pathlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from sqla_upgrade.codemods.analysis.lazy_reads import functions_of
 from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.names import resolve_relative
 from sqla_upgrade.codemods.templates import template_context_reads
@@ -1139,7 +1140,7 @@ class EagerLoadAnalysis:
                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                         name = self.imports[module].get(node.id, f"{module}.{node.id}")
                         escaped.add(self.index.resolve_alias(name))
-            for name, _node in _functions(tree):
+            for name, _node in functions_of(tree):
                 qualname = f"{module}.{name}"
                 function = self.index.functions.get(qualname)
                 params = function.params if function is not None else []
@@ -1165,7 +1166,7 @@ class EagerLoadAnalysis:
         for path, (module, tree, lines) in self.trees.items():
             top = _Walker(self, module, path, lines, None, [])
             top.block(s for s in tree.body if not isinstance(s, ast.ClassDef))
-            for name, node in _functions(tree):
+            for name, node in functions_of(tree):
                 qualname = f"{module}.{name}"
                 params = self.functions[qualname].params
                 annotations = {
@@ -1377,28 +1378,6 @@ def class_name_in(
     if taken:
         return None
     return short, (owner_module, short)
-
-
-def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """Every function with its dotted name inside the module (``Class.method``)."""
-
-    def walk(body: Iterable[ast.stmt], prefix: str) -> Iterator[tuple[str, ast.AST]]:
-        for node in body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                yield f"{prefix}{node.name}", node
-                yield from walk(node.body, f"{prefix}{node.name}.")
-            elif isinstance(node, ast.ClassDef):
-                yield from walk(node.body, f"{prefix}{node.name}.")
-            else:
-                for child in ast.iter_child_nodes(node):
-                    if isinstance(child, ast.stmt):
-                        yield from walk([child], prefix)
-                    elif isinstance(child, ast.ExceptHandler | ast.match_case):
-                        yield from walk(child.body, prefix)
-
-    for name, node in walk(tree.body, ""):
-        assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        yield name, node
 
 
 def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:

@@ -53,7 +53,7 @@ def lazy_relationships(index: ProjectIndex) -> dict[str, list[str]]:
     return names
 
 
-def _functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+def functions_of(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     """Every function with its dotted name inside the module (``Class.method``)."""
 
     def walk(body: Iterable[ast.stmt], prefix: str) -> Iterator[tuple[str, ast.AST]]:
@@ -318,7 +318,7 @@ class LazyReadAnalysis:
         return walk
 
     def _collect_returners(self, facts: ModuleFacts, tree: ast.Module) -> None:
-        for name, function in _functions(tree):
+        for name, function in functions_of(tree):
             walk = self._walk(facts, function)
             if walk.returns_detached:
                 qualname = f"{facts.name}.{name}"
@@ -330,7 +330,7 @@ class LazyReadAnalysis:
         if facts is None or tree is None or not self.relationships:
             return []
         found: dict[tuple[int, str], LazyRisk] = {}
-        for _, function in _functions(tree):
+        for _, function in functions_of(tree):
             for risk in self._walk(facts, function).risks:
                 found.setdefault((risk.line, risk.expression), risk)
         return [found[key] for key in sorted(found)]
