@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from sqla_upgrade.codemods.analysis.chains import with_separators
+
 NO_SPACE = cst.SimpleWhitespace("")
 
 
@@ -23,7 +25,7 @@ def relaid_arguments(call: cst.Call, args: list[cst.Arg]) -> list[cst.Arg]:
     out as the call's arguments are. Comments after an argument stay with it."""
     item_break = _item_break(call)
     if item_break is None or not call.args:
-        return _one_line(args)
+        return with_separators(args)
     last_original = call.args[-1]
     closing = _after(last_original)
     trailing_comma = isinstance(last_original.comma, cst.Comma)
@@ -81,20 +83,6 @@ def _same_line_start(
             model.last_line.value,
         )
     return isinstance(whitespace, cst.SimpleWhitespace) and isinstance(model, cst.SimpleWhitespace)
-
-
-def _one_line(args: list[cst.Arg]) -> list[cst.Arg]:
-    result = []
-    for position, arg in enumerate(args):
-        if position == len(args) - 1:
-            result.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-        elif isinstance(arg.comma, cst.MaybeSentinel):
-            result.append(
-                arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            )
-        else:
-            result.append(arg)
-    return result
 
 
 def _item_break(call: cst.Call) -> cst.ParenthesizedWhitespace | None:

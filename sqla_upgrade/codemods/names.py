@@ -47,3 +47,15 @@ def resolve_relative(dotted: str, module: str, is_package: bool) -> str:
         parts = parts[: max(0, len(parts) - (level - 1))]
     rest = dotted[level:]
     return ".".join([*parts, rest] if rest else parts)
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    """Every identifier spelled anywhere in ``node`` (nested scopes included)."""
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    node.visit(Collector())
+    return names

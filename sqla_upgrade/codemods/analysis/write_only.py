@@ -36,7 +36,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, PositionPr
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex, RelationshipFacts
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import names_in, qualified_names
 
 # Query methods a dynamic chain may use before its terminal; all exist on Select
 CHAIN_METHODS = frozenset(
@@ -211,7 +211,7 @@ def _assigned_values(function: cst.FunctionDef, name: str) -> list[cst.BaseExpre
             for target in node.targets:
                 if isinstance(target.target, cst.Name) and target.target.value == name:
                     found.append(node.value)
-                elif name in _names_in(target.target):
+                elif name in names_in(target.target):
                     rebound[0] = True
 
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -221,19 +221,19 @@ def _assigned_values(function: cst.FunctionDef, name: str) -> list[cst.BaseExpre
                 found.append(node.value)
 
         def visit_For(self, node: cst.For) -> None:
-            if name in _names_in(node.target):
+            if name in names_in(node.target):
                 rebound[0] = True
 
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            if name in _names_in(node.target):
+            if name in names_in(node.target):
                 rebound[0] = True
 
         def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            if name in _names_in(node.target):
+            if name in names_in(node.target):
                 rebound[0] = True
 
         def visit_AsName(self, node: cst.AsName) -> None:
-            if name in _names_in(node.name):
+            if name in names_in(node.name):
                 rebound[0] = True
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -244,17 +244,6 @@ def _assigned_values(function: cst.FunctionDef, name: str) -> list[cst.BaseExpre
 
     function.visit(Finder())
     return [] if rebound[0] else found
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    node.visit(Collector())
-    return names
 
 
 def _single_model(transformer: ScopeTracking, node: cst.CSTNode) -> str | None:

@@ -77,7 +77,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, add_todo_comments, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ObjectKind
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
@@ -1059,8 +1059,8 @@ class AwaitPass(ScopeTracking):
     def _fresh_name(self, base: str, near: cst.CSTNode) -> str:
         """``base`` (or ``base_2``...) unused in the enclosing function and in ``near``."""
         function = self.enclosing_function()
-        taken = _names_in(function) if function is not None else set()
-        taken |= _names_in(near)
+        taken = names_in(function) if function is not None else set()
+        taken |= names_in(near)
         taken |= {block.name for block in self._engine_blocks.values()}
         candidate, number = base, 1
         while candidate in taken:
@@ -1475,7 +1475,7 @@ def _is_super_call(statement: cst.CSTNode) -> bool:
 
 
 def _uses_super(node: cst.CSTNode) -> bool:
-    return "super" in _names_in(node)
+    return "super" in names_in(node)
 
 
 def _wrapped_already(function: cst.FunctionDef) -> bool:
@@ -1539,17 +1539,6 @@ def _is_async_comprehension(node: cst.GeneratorExp) -> bool:
 
     node.visit(Finder())
     return found
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    node.visit(Collector())
-    return names
 
 
 def _replace_node(

@@ -45,7 +45,7 @@ from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import names_in, qualified_names
 
 SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
 FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
@@ -138,13 +138,7 @@ def free_name(function: cst.CSTNode | None, *candidates: str) -> str:
     closure read local."""
     if function is None:
         return candidates[0]
-    used: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-    function.visit(Names())
+    used = names_in(function)
     for candidate in candidates:
         if candidate not in used:
             return candidate
