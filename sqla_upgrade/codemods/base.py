@@ -12,11 +12,18 @@ On top of that it can:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod import (
+    Codemod,
+    CodemodContext,
+    ContextAwareTransformer,
+    VisitorBasedCodemodCommand,
+)
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
@@ -27,6 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
 
@@ -78,16 +86,23 @@ class Pass(VisitorBasedCodemodCommand):
     )
 
     def __init__(self, context: CodemodContext, state: FileState) -> None:
-        super().__init__(context)
+        plain = _PLAIN_PASSES.get(type(self))
+        if plain:
+            # libcst's matcher set-up inspects every method of the class, for each
+            # instance; a plain pass never consults what it finds
+            Codemod.__init__(self, context)
+            cst.CSTTransformer.__init__(self)
+        else:
+            super().__init__(context)
+            plain = not (self._extra_visit_funcs or self._extra_leave_funcs or self._matchers)
+            _PLAIN_PASSES[type(self)] = plain
         self.state = state
         self._statements: list[cst.CSTNode] = []
         self._pending_todos: dict[int, list[str]] = {}
         #: no matcher decorators (``@m.visit``, ``@m.call_if_inside``...) on this pass: its
         #: nodes are visited without libcst's per-node matcher bookkeeping, which then
         #: always lets every visit through (and costs about a fifth of a pass)
-        self._plain_visits = not (
-            self._extra_visit_funcs or self._extra_leave_funcs or self._matchers
-        )
+        self._plain_visits = plain
 
     @classmethod
     def summary(cls) -> str:
@@ -119,6 +134,16 @@ class Pass(VisitorBasedCodemodCommand):
             if message not in messages:
                 messages.append(message)
 
+    @contextmanager
+    def resolve(self, wrapper: MetadataWrapper) -> Iterator[None]:
+        """Each declared provider is resolved on ``wrapper`` when the pass first asks for
+        it (a pass with nothing to look at in a file resolves nothing)."""
+        self.metadata = LazyMetadata(wrapper, self.get_inherited_dependencies())
+        try:
+            yield
+        finally:
+            self.metadata = {}
+
     def run_with(self, wrapper: MetadataWrapper) -> cst.Module:
         """Transform ``wrapper.module`` reusing the metadata already resolved on ``wrapper``
         (passes that leave a file alone share one scope analysis), then add/remove imports."""
@@ -130,7 +155,12 @@ class Pass(VisitorBasedCodemodCommand):
             (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
         ):
             if key in self.context.scratch:
-                tree = visitor(self.context).transform_module(tree)
+                tree = _run_import_visitor(
+                    _TopImportsAdder(self.context)
+                    if visitor is AddImportsVisitor
+                    else visitor(self.context),
+                    tree,
+                )
         return tree
 
     def count_rewrite(self, amount: int = 1) -> None:
@@ -177,6 +207,38 @@ class Pass(VisitorBasedCodemodCommand):
         return result
 
 
+class _TopImportsAdder(AddImportsVisitor):
+    """``AddImportsVisitor`` without its walks through the whole module: it only reads
+    and changes the module's leading import statements, so it visits only those."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node.with_changes(body=_leading_simple_statements(node)))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        super().on_visit(node)
+        return isinstance(node, (cst.Module, cst.SimpleStatementLine))
+
+
+def _leading_simple_statements(module: cst.Module) -> list[cst.BaseStatement]:
+    leading: list[cst.BaseStatement] = []
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        leading.append(statement)
+    return leading
+
+
+def _run_import_visitor(visitor: ContextAwareTransformer, tree: cst.Module) -> cst.Module:
+    """``visitor.transform_module(tree)`` without the deep copy of the tree libcst makes
+    first (nothing else holds the tree), and with the cheap metadata."""
+    wrapper = new_wrapper(tree)
+    with visitor.resolve(wrapper):
+        visitor.context = replace(visitor.context, wrapper=wrapper)
+        return visitor.transform_module_impl(wrapper.module)
+
+
+#: pass classes without matcher decorators (True) or with them (False)
+_PLAIN_PASSES: dict[type, bool] = {}
 _STATEMENT_TYPES: dict[type, bool] = {}
 _HANDLERS: dict[tuple[type, str, type, str], str | None] = {}
 

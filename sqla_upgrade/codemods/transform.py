@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper
 from sqla_upgrade.codemods.base import FileState, Pass
 from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.metadata import new_wrapper
 from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
 
@@ -71,7 +72,7 @@ def _apply_passes(
         if not triggered(pass_cls, code, state.index):
             continue
         if wrapper is None:
-            wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+            wrapper = new_wrapper(tree)
         before = (sum(state.rewrites.values()), len(state.notes))
         context = CodemodContext(filename=state.path, full_module_name=state.module_name)
         new_tree = pass_cls(context, state).run_with(wrapper)
@@ -137,7 +138,7 @@ def run_stage(
                 return result
         result.stage_code = keep_final_newline(source, tree.bytes) if changed else source
         if collect is not None:
-            result.facts = collect(wrapper or MetadataWrapper(tree, unsafe_skip_copy=True), state)
+            result.facts = collect(wrapper or new_wrapper(tree), state)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
         return result

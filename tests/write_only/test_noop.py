@@ -70,7 +70,8 @@ def test_a_file_that_cannot_be_analysed_keeps_every_dynamic_relationship(tmp_pat
 
     (tmp_path / "models.py").write_text(textwrap.dedent(DYNAMIC_MODULE))
     (tmp_path / "broken.py").write_text("def f(:\n    user.posts.count()\n")
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    repository = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": repository}
     done = subprocess.run(
         [sys.executable, "-m", "sqla_upgrade", "diff", "--target", "async", str(tmp_path)],
         capture_output=True,

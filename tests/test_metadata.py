@@ -1,0 +1,168 @@
+"""The cheap metadata of ``codemods.metadata`` answers exactly what libcst's providers do."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.metadata import (
+    ExpressionContextProvider,
+    MetadataWrapper,
+    ParentNodeProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.metadata import expression_contexts, new_wrapper, parents_of
+from sqla_upgrade.codemods.options import Options
+
+CONSTRUCTS = textwrap.dedent(
+    '''
+    """Docstring."""
+    from __future__ import annotations
+    import os.path as osp, sys
+    from .sibling import thing as other, more
+    from sqlalchemy import *
+
+    a = b = c.d[e] = f
+    g: int = h
+    i += j
+    (k := l)
+    m, *n = o
+    [p, (q, r)] = s
+    del t, u.v, w[x]
+    for y, z in zip(aa, bb):
+        pass
+    else:
+        cc = 1
+    dd = [ee for ff in gg if hh for ii in jj]
+    kk = {ll: mm for nn, oo in pp.items()}
+    qq = lambda rr, *ss, tt=uu, **vv: rr + ww
+    with xx as (yy, zz), aaa as bbb:
+        pass
+    try:
+        pass
+    except ValueError as ccc:
+        pass
+
+    @decorator(ddd)
+    class Eee(Base, metaclass=Meta):
+        fff: str
+        ggg = hhh
+
+        def method(self, iii: int = jjj, *, kkk) -> lll:
+            global mmm
+            nonlocal_ = mmm
+            return self.nnn[ooo:ppp, qqq]
+
+    async def coroutine(rrr):
+        async for sss in rrr:
+            await sss
+        async with ttt as uuu:
+            yield uuu
+
+    match vvv:
+        case [www, *xxx]:
+            pass
+        case {"k": yyy, **zzz}:
+            pass
+        case Point(x=0, y=aaaa) as bbbb:
+            pass
+
+    def generic[T](cccc: T) -> T:
+        return cccc
+
+    class Box[U]:
+        pass
+
+    print(f"{dddd!r:>{eeee}}", *ffff, **gggg)
+    '''
+)
+
+
+def _sources() -> list[str]:
+    package = Path(__file__).resolve().parent.parent / "sqla_upgrade"
+    own = [path.read_text() for path in sorted(package.rglob("*.py"))]
+    return [CONSTRUCTS, *own[::3]]
+
+
+@pytest.fixture(scope="module")
+def trees() -> list[cst.Module]:
+    return [cst.parse_module(source) for source in _sources()]
+
+
+def _libcst(tree: cst.Module, provider: type) -> dict[cst.CSTNode, object]:
+    return dict(MetadataWrapper(tree, unsafe_skip_copy=True).resolve(provider))
+
+
+def test_parents_are_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees:
+        ours = parents_of(tree)
+        theirs = _libcst(tree, ParentNodeProvider)
+        assert ours.keys() == theirs.keys()
+        assert all(ours[node] is theirs[node] for node in theirs)
+
+
+def test_expression_contexts_are_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees:
+        assert expression_contexts(tree) == _libcst(tree, ExpressionContextProvider)
+
+
+def test_qualified_names_are_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees[:12]:
+        theirs = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+        ours = new_wrapper(tree).resolve(QualifiedNameProvider)
+        assert len(ours) == len(theirs)
+        for node, names in theirs.items():
+            expected = names() if callable(names) else names
+            assert set(ours[node]) == set(expected)
+            assert ours.get(node) is ours[node]
+        stranger = cst.Name("stranger")
+        assert stranger not in ours and ours.get(stranger, "none") == "none"
+        with pytest.raises(KeyError):
+            ours[stranger]
+
+
+def test_scopes_come_from_libcst_over_the_cheap_contexts(trees: list[cst.Module]) -> None:
+    tree = trees[0]
+    theirs = _libcst(tree, ScopeProvider)
+    ours = new_wrapper(tree).resolve(ScopeProvider)
+    for node, scope in theirs.items():
+        if scope is None:
+            assert ours[node] is None
+            continue
+        assert type(ours[node]) is type(scope)
+        assert sorted(a.name for a in ours[node].assignments) == sorted(
+            a.name for a in scope.assignments
+        )
+
+
+class _LooksAtNothing(Pass):
+    name = "looks-at-nothing"
+    METADATA_DEPENDENCIES = (ScopeProvider, QualifiedNameProvider, ParentNodeProvider)
+
+
+class _LooksAtCalls(_LooksAtNothing):
+    name = "looks-at-calls"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.get_metadata(QualifiedNameProvider, node.func, set())
+
+
+def _run(pass_cls: type[Pass], source: str) -> MetadataWrapper:
+    state = FileState(path="m.py", module_name="m", index=ProjectIndex(), options=Options())
+    wrapper = new_wrapper(cst.parse_module(source))
+    pass_cls(CodemodContext(filename="m.py", full_module_name="m"), state).run_with(wrapper)
+    return wrapper
+
+
+def test_a_pass_resolves_only_what_it_asks_for() -> None:
+    idle = _run(_LooksAtNothing, "x = f(1)\n")
+    assert ScopeProvider not in idle._metadata
+    busy = _run(_LooksAtCalls, "x = f(1)\n")
+    assert ScopeProvider in busy._metadata
