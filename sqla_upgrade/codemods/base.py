@@ -81,6 +81,13 @@ class Pass(VisitorBasedCodemodCommand):
         async plan) is built: names of the project's own models or relationships."""
         return ()
 
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Could the pass change the file at ``path`` holding ``code``, by what the project
+        index and the plans computed between the stages say? True when it may; a pass
+        that answers False for a file is not run on it."""
+        return True
+
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
     )

@@ -50,9 +50,14 @@ TOO_DEEP = (
 )
 
 
-def triggered(pass_cls: type[Pass], code: bytes, index: ProjectIndex | None = None) -> bool:
+def triggered(
+    pass_cls: type[Pass], code: bytes, index: ProjectIndex | None = None, path: str | None = None
+) -> bool:
     """Does ``code`` hold one of the byte strings the pass needs (its prefilter), including
-    those the pass derives from the project index?"""
+    those the pass derives from the project index, and (given the file's ``path``) does
+    the pass say the file concerns it?"""
+    if path is not None and index is not None and not pass_cls.concerns(code, path, index):
+        return False
     if not pass_cls.triggers:
         return True
     if any(t in code for t in pass_cls.triggers):
@@ -69,7 +74,7 @@ def _apply_passes(
     changed = False
     wrapper: MetadataWrapper | None = None
     for pass_cls in passes:
-        if not triggered(pass_cls, code, state.index):
+        if not triggered(pass_cls, code, state.index, state.path):
             continue
         if wrapper is None:
             wrapper = new_wrapper(tree)
@@ -119,7 +124,7 @@ def run_stage(
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
     source = result.stage_code if result.stage_code is not None else result.old
-    wanted = any(triggered(p, source, index) for p in passes)
+    wanted = any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
     tree = _parse(source)

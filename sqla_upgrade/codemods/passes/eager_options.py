@@ -85,6 +85,16 @@ class EagerOptionsPass(ScopeTracking):
         PositionProvider,
     )
 
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Only files where the eager plan puts options, refreshes, awaited reads or the
+        ``AsyncAttrs`` mixin."""
+        plan = index.eager_plan
+        if not isinstance(plan, EagerPlan):
+            return True
+        files, bases = _work_of(plan)
+        return path in files or any(base in code for base in bases)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         plan = self.state.index.eager_plan
@@ -248,6 +258,24 @@ class EagerOptionsPass(ScopeTracking):
             )
         args.append(keyword("cls", cst.Name(ASYNC_ATTRS)))
         return updated_node.with_changes(value=value.with_changes(args=args))
+
+
+_WORK: dict[int, tuple[EagerPlan, set[str], set[bytes]]] = {}
+
+
+def _work_of(plan: EagerPlan) -> tuple[set[str], set[bytes]]:
+    """The paths of the files where ``plan`` puts options, awaited reads or refreshes, and
+    the names of the bases it gives ``AsyncAttrs``; found once per plan."""
+    known = _WORK.get(id(plan))
+    if known is not None and known[0] is plan:
+        return known[1], known[2]
+    files = {path for (path, _), producer in plan.producers.items() if producer.chains}
+    files |= {path for path, _ in plan.awaitable_reads}
+    files |= {refresh.path for refresh in plan.refreshes}
+    bases = {base.rpartition(".")[2].encode() for base in plan.async_attrs_bases}
+    _WORK.clear()
+    _WORK[id(plan)] = (plan, files, bases)
+    return files, bases
 
 
 def options_import(transformer: EagerOptionsPass, step: Step) -> None:

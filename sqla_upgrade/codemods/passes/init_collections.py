@@ -31,10 +31,10 @@ from libcst.metadata import (
     QualifiedNameProvider,
 )
 
-from sqla_upgrade.codemods.analysis.async_plan import plan_of
+from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.index.model import ModelFacts
+from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -51,6 +51,15 @@ class InitCollectionsPass(Pass):
         QualifiedNameProvider,
         ParentNodeProvider,
     )
+
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Only where something became async and a model is named (a constructor call
+        spells the class, or a name it was imported or re-exported under)."""
+        plan = index.async_plan
+        if isinstance(plan, AsyncPlan) and not plan.functions:
+            return False
+        return any(name in code for name in _model_names(index))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,6 +126,24 @@ class InitCollectionsPass(Pass):
             if facts is not None and (facts.has_init or self._inherits_init(facts)):
                 return True
         return False
+
+
+_MODEL_NAMES: dict[int, tuple[ProjectIndex, set[bytes]]] = {}
+
+
+def _model_names(index: ProjectIndex) -> set[bytes]:
+    """The names models go by anywhere in the project (found once per index)."""
+    known = _MODEL_NAMES.get(id(index))
+    if known is not None and known[0] is index:
+        return known[1]
+    names = {qualname.rpartition(".")[2].encode() for qualname in index.models}
+    for facts in index.modules.values():
+        for local, target in facts.imports.items():
+            if index.model(target) is not None:
+                names.add(local.encode())
+    _MODEL_NAMES.clear()
+    _MODEL_NAMES[id(index)] = (index, names)
+    return names
 
 
 def _is_merge(call: cst.Call) -> bool:
