@@ -1,0 +1,62 @@
+"""Passes decline the files the plans computed between the stages leave alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
+from sqla_upgrade.codemods.analysis.eager_loads import EagerPlan, Producer
+from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.index.model import ModelFacts, ModuleFacts, ProjectIndex
+from sqla_upgrade.codemods.passes.eager_options import EagerOptionsPass
+from sqla_upgrade.codemods.passes.init_collections import InitCollectionsPass
+from sqla_upgrade.codemods.transform import triggered
+
+
+class _Declines(Pass):
+    name = "declines"
+
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        return path != "skip.py"
+
+
+def test_a_declined_file_is_not_triggered() -> None:
+    index = ProjectIndex()
+    assert not triggered(_Declines, b"x = 1\n", index, "skip.py")
+    assert triggered(_Declines, b"x = 1\n", index, "keep.py")
+    assert triggered(_Declines, b"x = 1\n", index)  # no path: no plan to ask
+
+
+def _index_with_model() -> ProjectIndex:
+    index = ProjectIndex()
+    index.models["app.models.User"] = ModelFacts(qualname="app.models.User", bases=[])
+    index.modules["app"] = ModuleFacts(
+        name="app", path="app/__init__.py", imports={"Member": "app.models.User"}
+    )
+    return index
+
+
+def test_init_collections_wants_a_named_model_and_an_async_plan() -> None:
+    index = _index_with_model()
+    index.async_plan = AsyncPlan()
+    assert not InitCollectionsPass.concerns(b"User(name='x')", "a.py", index)  # nothing async
+    index.async_plan.functions["app.views.show"] = "does I/O"
+    assert InitCollectionsPass.concerns(b"User(name='x')", "a.py", index)
+    assert InitCollectionsPass.concerns(b"from app import Member\nMember()", "b.py", index)
+    assert not InitCollectionsPass.concerns(b"print('hello')", "c.py", index)
+
+
+def test_eager_options_wants_the_files_its_plan_changes() -> None:
+    index = ProjectIndex()
+    plan = EagerPlan()
+    span = (1, 0, 1, 9)
+    plan.producers[("with.py", span)] = Producer("statement", "with.py", span, "m.User")
+    plan.producers[("with.py", span)].chains.append(())
+    plan.producers[("without.py", span)] = Producer("statement", "without.py", span, "m.User")
+    plan.async_attrs_bases.add("app.models.Base")
+    index.eager_plan = plan
+    assert EagerOptionsPass.concerns(b"", "with.py", index)
+    assert not EagerOptionsPass.concerns(b"", "without.py", index)
+    assert EagerOptionsPass.concerns(b"class Base(DeclarativeBase):", "models.py", index)
+    assert not EagerOptionsPass.concerns(b"x = 1", "other.py", index)
