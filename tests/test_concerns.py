@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import libcst as cst
+
+from sqla_upgrade.codemods import transform
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
 from sqla_upgrade.codemods.analysis.eager_loads import EagerPlan, Producer
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ModelFacts, ModuleFacts, ProjectIndex
+from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.passes.eager_options import EagerOptionsPass
 from sqla_upgrade.codemods.passes.init_collections import InitCollectionsPass
-from sqla_upgrade.codemods.transform import triggered
+from sqla_upgrade.codemods.transform import transform_source, triggered
 
 
 class _Declines(Pass):
@@ -60,3 +64,28 @@ def test_eager_options_wants_the_files_its_plan_changes() -> None:
     assert not EagerOptionsPass.concerns(b"", "without.py", index)
     assert EagerOptionsPass.concerns(b"class Base(DeclarativeBase):", "models.py", index)
     assert not EagerOptionsPass.concerns(b"x = 1", "other.py", index)
+
+
+class _DeclinesButRenames(_Declines):
+    name = "declines-but-renames"
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        if updated_node.value != "x":
+            return updated_node
+        self.count_rewrite()
+        return updated_node.with_changes(value="y")
+
+
+def test_the_prefilter_check_catches_a_declined_file_the_pass_changes(monkeypatch) -> None:
+    monkeypatch.setattr(transform, "CHECK_PREFILTERS", True)
+    index, options = ProjectIndex(), Options(target="2.0")
+    kept = transform_source(b"x = 1\n", "keep.py", "keep", index, options, [_DeclinesButRenames])
+    assert kept.new == b"y = 1\n"
+    declined = transform_source(
+        b"x = 1\n", "skip.py", "skip", index, options, [_DeclinesButRenames]
+    )
+    assert declined.new is None
+    assert declined.error is not None and "prefilter of declines-but-renames" in declined.error
+    monkeypatch.setattr(transform, "CHECK_PREFILTERS", False)
+    quiet = transform_source(b"x = 1\n", "skip.py", "skip", index, options, [_DeclinesButRenames])
+    assert quiet.error is None and quiet.new is None

@@ -37,30 +37,41 @@ def unified_diff(result: FileResult) -> str:
     )
 
 
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    return "cyan" if line.startswith("@@") else ""
+
+
+def _print_lines(console: Console, lines: list[tuple[str, str]]) -> None:
+    """Print ``(line, style)`` pairs in one call: rich's overhead per call is most of the
+    cost of printing a line."""
+    if not lines:
+        return
+    text = Text()
+    for number, (line, style) in enumerate(lines):
+        if number:
+            text.append("\n")
+        text.append(line, style=style)
+    console.print(text, soft_wrap=True, highlight=False)
+
+
 def print_diff(console: Console, result: FileResult) -> None:
-    for line in unified_diff(result).splitlines():
-        style = ""
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        elif line.startswith("@@"):
-            style = "cyan"
-        console.print(Text(line, style=style), soft_wrap=True, highlight=False)
+    _print_lines(console, [(line, _diff_style(line)) for line in unified_diff(result).splitlines()])
 
 
 def print_notes(console: Console, report: RunReport) -> None:
-    for notice in report.notices:
-        console.print(Text(f"note: {notice}", style="dim"), soft_wrap=True, highlight=False)
+    lines = [(f"note: {notice}", "dim") for notice in report.notices]
     for result in report.results:
         for note in result.notes:
-            style = "yellow" if note.kind == "todo" else "dim"
-            console.print(Text(note.render(), style=style), soft_wrap=True, highlight=False)
+            lines.append((note.render(), "yellow" if note.kind == "todo" else "dim"))
         if result.error:
-            line = f"{result.path}: error: {result.error}"
-            console.print(Text(line, style="bold red"), soft_wrap=True, highlight=False)
+            lines.append((f"{result.path}: error: {result.error}", "bold red"))
+    _print_lines(console, lines)
 
 
 def summary_counts(report: RunReport) -> dict[str, Any]:
@@ -154,7 +165,9 @@ def print_async_functions(console: Console, report: RunReport) -> None:
     if not entries:
         return
     console.print(Text(f"{len(entries)} functions become async:", style="bold"), highlight=False)
+    lines = []
     for entry in entries:
         chain = " → ".join(entry["why"][1:])
         line = f"{entry['path']}:{entry['line']}: {entry['function'].rsplit('.', 1)[-1]} ← {chain}"
-        console.print(Text(line, style="dim"), soft_wrap=True, highlight=False)
+        lines.append((line, "dim"))
+    _print_lines(console, lines)

@@ -163,6 +163,17 @@ def _stage_two_failure(job: tuple[FileResult, str], reason: str) -> FileResult:
     return replace(job[0], error=reason, new=None)
 
 
+def _job_cost(job: Any) -> float:
+    """About how long a job takes: the size of the code it transforms."""
+    if isinstance(job, SourceFile):
+        try:
+            return float(job.path.stat().st_size)
+        except OSError:
+            return 0.0
+    result = job[0]
+    return float(len(result.stage_code if result.stage_code is not None else result.old))
+
+
 def _map(
     func: Callable[[Any], FileResult],
     jobs: list[Any],
@@ -181,7 +192,13 @@ def _map(
     finished: dict[int, FileResult] = {}
     following = 0
     outcomes = run_jobs(
-        func, jobs, options.jobs, options.timeout, _init_worker, (index, options, passes)
+        func,
+        jobs,
+        options.jobs,
+        options.timeout,
+        _init_worker,
+        (index, options, passes),
+        cost=_job_cost,
     )
     for position, outcome in outcomes:
         if isinstance(outcome, JobFailure):

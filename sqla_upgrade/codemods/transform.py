@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -65,6 +66,18 @@ def triggered(
     return index is not None and any(t in code for t in pass_cls.index_triggers(index))
 
 
+#: run every pass a prefilter declines anyway and fail when it would have changed the file
+#: (a development check of the prefilters: ``triggers``, ``index_triggers``, ``concerns``)
+CHECK_PREFILTERS = os.environ.get("SQLA_UPGRADE_CHECK_PREFILTERS") == "1"
+
+
+def _declined_pass_changes(pass_cls: type[Pass], tree: cst.Module, state: FileState) -> bool:
+    scratch = replace(state, notes=[], rewrites={})
+    context = CodemodContext(filename=state.path, full_module_name=state.module_name)
+    new_tree = pass_cls(context, scratch).run_with(new_wrapper(tree))
+    return bool(scratch.notes or scratch.rewrites) or new_tree.code != tree.code
+
+
 def _apply_passes(
     tree: cst.Module, source: bytes, state: FileState, passes: list[type[Pass]]
 ) -> tuple[cst.Module, bool, MetadataWrapper | None]:
@@ -75,6 +88,8 @@ def _apply_passes(
     wrapper: MetadataWrapper | None = None
     for pass_cls in passes:
         if not triggered(pass_cls, code, state.index, state.path):
+            if CHECK_PREFILTERS and _declined_pass_changes(pass_cls, tree, state):
+                raise AssertionError(f"the prefilter of {pass_cls.name} declined a file it changes")
             continue
         if wrapper is None:
             wrapper = new_wrapper(tree)
@@ -124,7 +139,7 @@ def run_stage(
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
     source = result.stage_code if result.stage_code is not None else result.old
-    wanted = any(triggered(p, source, index, result.path) for p in passes)
+    wanted = CHECK_PREFILTERS or any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
     tree = _parse(source)

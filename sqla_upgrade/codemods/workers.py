@@ -222,10 +222,15 @@ def run_jobs(
     timeout: float | None = None,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
+    cost: Callable[[Any], float] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Run ``func`` over ``items`` in ``workers`` processes; yield ``(position, outcome)``
-    as jobs end, where ``outcome`` is ``func``'s result or a ``JobFailure``."""
-    pending = deque(enumerate(items))
+    as jobs end, where ``outcome`` is ``func``'s result or a ``JobFailure``. With
+    ``cost``, the costliest jobs start first, so the last ones to end are short."""
+    numbered = list(enumerate(items))
+    if cost is not None:
+        numbered.sort(key=lambda job: -cost(job[1]))
+    pending = deque(numbered)
     if not pending:
         return
     pool = _Pool(func, max(1, min(workers, len(pending))), timeout, initializer, initargs)
