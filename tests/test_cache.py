@@ -232,3 +232,24 @@ def test_cache_location_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert _cache_dir(None, config, [project / "src"]) == project.resolve() / "build" / "c"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert _cache_dir(None, {}, [project / "src"]) == tmp_path / "xdg" / "sqla-upgrade"
+
+
+def test_plans_come_from_the_cache_until_a_template_changes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    templates_folder = project / "app" / "templates"
+    templates_folder.mkdir()
+    page = templates_folder / "page.html"
+    page.write_text("{{ user.name }}\n")
+    cache = tmp_path / "cache"
+    _run(project, cache, target="async")
+    warm = _run(project, cache, target="async")
+    assert warm.cache is not None and warm.cache.misses == 0
+    assert warm.async_plan is not None and "posts" not in warm.async_plan.template_reads
+    page.write_text("{% for post in user.posts %}{{ post.id }}{% endfor %}\n")
+    edited = _run(project, cache, target="async")
+    fresh = _run(project, None, target="async")
+    assert edited.async_plan is not None and fresh.async_plan is not None
+    assert "posts" in edited.async_plan.template_reads
+    assert edited.async_plan.template_reads == fresh.async_plan.template_reads
+    assert edited.async_plan.read_attributes == fresh.async_plan.read_attributes
+    assert _outputs(edited) == _outputs(fresh)

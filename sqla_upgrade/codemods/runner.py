@@ -90,6 +90,7 @@ class _ResultCache:
         self.cache = cache
         self.prefix = sha256(tool_digest(), options_digest(options), canonical_digest(index))
         self.plan = ""
+        self.plans_key = ""
 
     def stage_one_key(self, path: str, module_name: str, data: bytes) -> str:
         return sha256("stage1", self.prefix, path, module_name, data)
@@ -97,6 +98,37 @@ class _ResultCache:
     def final_key(self, result: FileResult, module_name: str) -> str:
         first = self.stage_one_key(result.path, module_name, result.old)
         return sha256("final", first, self.plan)
+
+    def _plans_key(
+        self, results: list[FileResult], analysed: list[SourceFile], roots: list[Path]
+    ) -> str:
+        """Everything the plans computed between the stages are made of: every file's
+        stage-one code and outcome, the index and options (``prefix``), the templates."""
+        parts = ["plans", self.prefix, str(templates.jinja_available()), *map(str, roots)]
+        for result, source_file in zip(results, analysed, strict=True):
+            code = result.stage_code if result.stage_code is not None else result.old
+            parts += [result.path, source_file.module_name, result.error or "", sha256(code)]
+        return sha256(*parts, *templates.template_inputs(roots))
+
+    def restore_plans(
+        self,
+        index: ProjectIndex,
+        results: list[FileResult],
+        analysed: list[SourceFile],
+        roots: list[Path],
+    ) -> bool:
+        """Put the plans of an earlier run with the same inputs in ``index``."""
+        self.plans_key = self._plans_key(results, analysed, roots)
+        found = self.cache.get(self.plans_key)
+        if not (isinstance(found, tuple) and len(found) == 3):
+            return False
+        index.async_plan, index.write_only_plan, index.eager_plan = found
+        for result in results:
+            result.facts = None
+        return True
+
+    def remember_plans(self, index: ProjectIndex) -> None:
+        self.cache.put(self.plans_key, (index.async_plan, index.write_only_plan, index.eager_plan))
 
     def get(self, key: str, data: bytes) -> FileResult | None:
         found = self.cache.get(key)
@@ -257,7 +289,12 @@ def run(
     finally:
         transformed.close()
     if two_stages:
-        attach_plan(index, results, templates.template_attribute_reads(paths), paths)
+        if results_cache is None or not results_cache.restore_plans(
+            index, results, analysed, paths
+        ):
+            attach_plan(index, results, templates.template_attribute_reads(paths), paths)
+            if results_cache is not None:
+                results_cache.remember_plans(index)
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
             report.notices.append(notice)

@@ -35,6 +35,7 @@ templates are cached by path, size and modification time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -124,6 +125,23 @@ def _template_folders(roots: tuple[Path, ...]) -> tuple[Path, ...]:
                 for named in _named_template_folders(folder / file_name, roots):
                     found[_normal(named)] = None
     return tuple(p for p in found if p.is_dir())
+
+
+def template_inputs(roots: Sequence[Path]) -> list[str]:
+    """``path:digest`` of every file the template analysis of ``roots`` could read (the
+    templates under them and every file in the template folders), in a stable order."""
+    files = set(_template_files(roots))
+    for folder in _template_folders(tuple(roots)):
+        for base, _, names in _walk([folder]):
+            files.update(base / name for name in names)
+    inputs = []
+    for path in sorted(files):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b"<unreadable>"
+        inputs.append(f"{path}:{hashlib.sha256(content).hexdigest()}")
+    return inputs
 
 
 def _normal(path: Path) -> Path:

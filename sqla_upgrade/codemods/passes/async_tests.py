@@ -68,6 +68,11 @@ class AsyncTestsPass(ScopeTracking):
         QualifiedNameProvider,
     )
 
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Only test modules and ``conftest.py``."""
+        return is_test_module(path)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan_of(self.state)
