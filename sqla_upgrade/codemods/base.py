@@ -34,6 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.imports import QuickImportsRemover, TopImportsAdder
 from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -162,12 +163,8 @@ class Pass(VisitorBasedCodemodCommand):
             (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
         ):
             if key in self.context.scratch:
-                tree = _run_import_visitor(
-                    _TopImportsAdder(self.context)
-                    if visitor is AddImportsVisitor
-                    else visitor(self.context),
-                    tree,
-                )
+                quick = TopImportsAdder if visitor is AddImportsVisitor else QuickImportsRemover
+                tree = _run_import_visitor(quick(self.context), tree)
         return tree
 
     def count_rewrite(self, amount: int = 1) -> None:
@@ -212,27 +209,6 @@ class Pass(VisitorBasedCodemodCommand):
             if messages and isinstance(result, cst.CSTNode):
                 result = add_todo_comments(result, messages)
         return result
-
-
-class _TopImportsAdder(AddImportsVisitor):
-    """``AddImportsVisitor`` without its walks through the whole module: it only reads
-    and changes the module's leading import statements, so it visits only those."""
-
-    def visit_Module(self, node: cst.Module) -> None:
-        super().visit_Module(node.with_changes(body=_leading_simple_statements(node)))
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        super().on_visit(node)
-        return isinstance(node, (cst.Module, cst.SimpleStatementLine))
-
-
-def _leading_simple_statements(module: cst.Module) -> list[cst.BaseStatement]:
-    leading: list[cst.BaseStatement] = []
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            break
-        leading.append(statement)
-    return leading
 
 
 def _run_import_visitor(visitor: ContextAwareTransformer, tree: cst.Module) -> cst.Module:

@@ -1,0 +1,192 @@
+"""libcst's import adder and remover, without their walks that cannot find anything.
+
+``AddImportsVisitor`` only reads and changes a module's leading import statements, yet
+walks the whole module twice; ``TopImportsAdder`` visits the leading statements only.
+
+``RemoveImportsVisitor`` first finds every unused import with
+``GatherUnusedImportsVisitor``, which walks the module three times with matcher-based
+visitors (for ``__all__`` entries and names in string annotations, then for the imports).
+``QuickImportsRemover`` finds the same set with one walk over the nodes' fields and the
+module's scopes; only when a name it asks about also occurs in a string or a comment
+(``__all__``, ``"Session"`` annotations) does it run libcst's ``__all__`` and annotation
+gatherers. The removal itself is libcst's, visiting only the nodes that hold an import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import (
+    AddImportsVisitor,
+    GatherExportsVisitor,
+    GatherNamesFromStringAnnotationsVisitor,
+    RemoveImportsVisitor,
+)
+from libcst.metadata import ImportAssignment, ParentNodeProvider, Scope, ScopeProvider
+
+#: modules whose imports libcst's gatherer never reports unused
+_IGNORED_MODULES = frozenset({"__future__"})
+
+
+class TopImportsAdder(AddImportsVisitor):
+    """``AddImportsVisitor`` visiting only the module's leading simple statements."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node.with_changes(body=_leading_simple_statements(node)))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        super().on_visit(node)
+        return isinstance(node, (cst.Module, cst.SimpleStatementLine))
+
+
+def _leading_simple_statements(module: cst.Module) -> list[cst.BaseStatement]:
+    leading: list[cst.BaseStatement] = []
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        leading.append(statement)
+    return leading
+
+
+def _supported() -> bool:
+    """Does this libcst's remover keep its unused imports where ``QuickImportsRemover``
+    puts them? (Otherwise libcst's own gatherer runs.)"""
+    try:
+        remover = RemoveImportsVisitor(CodemodContext())
+    except Exception:  # pragma: no cover - a libcst that cannot be built this way
+        return False
+    return isinstance(getattr(remover, "_unused_imports", None), dict)
+
+
+_SUPPORTED = _supported()
+
+
+class QuickImportsRemover(RemoveImportsVisitor):
+    """``RemoveImportsVisitor`` that finds the unused imports without libcst's three
+    matcher-based walks (same set of imports)."""
+
+    _holders: set[cst.CSTNode] | None = None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        if not _SUPPORTED:
+            super().visit_Module(node)
+            return
+        finder = _UnusedImports(self, node)
+        self._unused_imports = dict(finder.unused())
+        self._holders = finder.import_holders()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        """Only into the nodes that hold an import (the remover changes nothing else)."""
+        visit_children = super().on_visit(node)
+        holders = self._holders
+        return visit_children and (holders is None or node in holders)
+
+
+class _UnusedImports:
+    """The imports of ``module`` nothing in it uses, as ``GatherUnusedImportsVisitor``
+    decides: not named in ``__all__``, not in a string annotation, no reference in the
+    scope the import binds in."""
+
+    def __init__(self, remover: RemoveImportsVisitor, module: cst.Module) -> None:
+        self.remover = remover
+        self.module = module
+        self.parents = remover.context.wrapper.resolve(ParentNodeProvider)  # type: ignore[union-attr]
+        self.nodes = list(self.parents)
+        self.spelled = Counter(n.value for n in self.nodes if type(n) is cst.Name)
+        self._code: str | None = None
+        self._textual: dict[str, int] = {}
+        self._strings: set[str] | None = None
+
+    def unused(self) -> Iterator[tuple[cst.ImportAlias, cst.Import | cst.ImportFrom]]:
+        for statement in self.nodes:
+            if not _considered(statement):
+                continue
+            assert isinstance(statement, (cst.Import, cst.ImportFrom))
+            assert not isinstance(statement.names, cst.ImportStar)
+            scope = self.remover.get_metadata(ScopeProvider, statement, None)
+            if scope is None:
+                continue
+            for alias in statement.names:
+                if not self._in_use(scope, alias):
+                    yield alias, statement
+
+    def import_holders(self) -> set[cst.CSTNode]:
+        """The module and every node with an import statement somewhere inside it."""
+        parents = self.parents
+        holders: set[cst.CSTNode] = {self.module}
+        for node in self.nodes:
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                holder = parents.get(node)
+                while holder is not None and holder not in holders:
+                    holders.add(holder)
+                    holder = parents.get(holder)
+        return holders
+
+    def _in_use(self, scope: Scope, alias: cst.ImportAlias) -> bool:
+        bound = alias.asname.name if alias.asname is not None else alias.name
+        for name in _dotted_prefixes(bound):
+            if self._named_in_a_string(name):
+                return True
+            if any(
+                isinstance(assignment, ImportAssignment) and assignment.references
+                for assignment in scope[name]
+            ):
+                return True
+        return False
+
+    def _named_in_a_string(self, dotted: str) -> bool:
+        """Is ``dotted`` an ``__all__`` entry or a name in a string annotation? Answered
+        without libcst's gatherers when each of its words occurs in the code only as
+        names (so in no string at all)."""
+        if all(self._textual_count(word) == self.spelled[word] for word in dotted.split(".")):
+            return False
+        if self._strings is None:
+            self._strings = self._names_in_strings()
+        return dotted in self._strings
+
+    def _textual_count(self, word: str) -> int:
+        count = self._textual.get(word)
+        if count is None:
+            if self._code is None:
+                self._code = self.module.code
+            pattern = rf"(?<![\w]){re.escape(word)}(?![\w])"
+            count = self._textual[word] = len(re.findall(pattern, self._code))
+        return count
+
+    def _names_in_strings(self) -> set[str]:
+        context = self.remover.context
+        exports = GatherExportsVisitor(context)
+        self.module.visit(exports)
+        annotations = GatherNamesFromStringAnnotationsVisitor(context)
+        self.module.visit(annotations)
+        return set(exports.explicit_exported_objects) | set(annotations.names)
+
+
+def _considered(node: cst.CSTNode) -> bool:
+    """The imports ``GatherUnusedImportsVisitor`` weighs: every ``import``, and every
+    ``from`` import of a named module (not ``__future__``) that is not ``*``."""
+    if isinstance(node, cst.Import):
+        return True
+    if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
+        return False
+    module = node.module
+    return module is not None and not (
+        isinstance(module, cst.Name) and module.value in _IGNORED_MODULES
+    )
+
+
+def _dotted_prefixes(node: cst.BaseExpression) -> list[str]:
+    """``a.b.c`` → ``["a.b.c", "a.b", "a"]``; a name → itself."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return []
+    parts.append(node.value)
+    parts.reverse()
+    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]

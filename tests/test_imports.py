@@ -1,0 +1,95 @@
+"""The quick import remover removes exactly what libcst's ``RemoveImportsVisitor`` does."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
+
+from sqla_upgrade.codemods.base import _run_import_visitor
+from sqla_upgrade.codemods.imports import QuickImportsRemover
+
+Removal = tuple[str, str | None, str | None]
+
+CASES: list[tuple[str, list[Removal]]] = [
+    (
+        "from sqlalchemy import create_engine, text\n\nq = text('select 1')\n",
+        [("sqlalchemy", "create_engine", None)],
+    ),
+    (
+        "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n",
+        [("sqlalchemy", "create_engine", None)],
+    ),
+    (
+        "from sqlalchemy import Engine\n\n\ndef f(e: 'Engine') -> None:\n    pass\n",
+        [("sqlalchemy", "Engine", None)],
+    ),
+    (
+        "from sqlalchemy import Engine\n\nx: 'list[Engine]' = []\n",
+        [("sqlalchemy", "Engine", None)],
+    ),
+    ("from m import a, b\n\n__all__ = ['a']\n", [("m", "a", None), ("m", "b", None)]),
+    ("from m import a  # a is gone\n# a is mentioned\n", [("m", "a", None)]),
+    ("import sqlalchemy.orm\n\nS = sqlalchemy.orm.Session\n", [("sqlalchemy.orm", None, None)]),
+    ("import sqlalchemy.orm\n\nS = 1\n", [("sqlalchemy.orm", None, None)]),
+    ("import sqlalchemy.orm as orm\n\nS = orm.Session\n", [("sqlalchemy.orm", None, "orm")]),
+    ("import sqlalchemy.orm as orm\n", [("sqlalchemy.orm", None, "orm")]),
+    ("from m import a as b\n\nprint(b)\n", [("m", "a", "b")]),
+    ("from m import a as b\n\nprint(a)\n", [("m", "a", "b")]),
+    (
+        "from sqlalchemy import create_engine\n\n\ndef f(create_engine):\n"
+        "    return create_engine\n",
+        [("sqlalchemy", "create_engine", None)],
+    ),
+    (
+        "def f():\n    from m import a, b\n    return b\n",
+        [("m", "a", None), ("m", "b", None)],
+    ),
+    ("from __future__ import annotations\n", [("__future__", "annotations", None)]),
+    ("from . import x\n", [("", "x", None)]),
+    ("from m import *\n", [("m", "a", None)]),
+    (
+        "from m import (\n    a,  # first\n    b,\n    c,\n)\n\nprint(b)\n",
+        [("m", "a", None), ("m", "c", None)],
+    ),
+    (
+        "import os, sys\nimport m.n.o\n\nprint(m.n)\n",
+        [("os", None, None), ("m.n.o", None, None)],
+    ),
+    (
+        "from m import match\n\nmatch x:\n    case 1:\n        pass\n",
+        [("m", "match", None)],
+    ),
+    (
+        "from m import a\n\nprint(f'{a!r} and a')\n",
+        [("m", "a", None)],
+    ),
+    (
+        "from typing import cast\nfrom m import Model\n\ny = cast('Model', None)\n",
+        [("m", "Model", None)],
+    ),
+]
+
+
+def _removed(remover: type[RemoveImportsVisitor], source: str, removals: list[Removal]) -> str:
+    context = CodemodContext(full_module_name="pkg.mod")
+    for module, obj, alias in removals:
+        RemoveImportsVisitor.remove_unused_import(context, module, obj, alias)
+    tree = cst.parse_module(textwrap.dedent(source))
+    if remover is RemoveImportsVisitor:
+        return RemoveImportsVisitor(context).transform_module(tree).code
+    return _run_import_visitor(remover(context), tree).code
+
+
+@pytest.mark.parametrize(("source", "removals"), CASES)
+def test_quick_remover_removes_what_libcst_removes(source: str, removals: list[Removal]) -> None:
+    expected = _removed(RemoveImportsVisitor, source, removals)
+    assert _removed(QuickImportsRemover, source, removals) == expected
+
+
+def test_the_cases_cover_removal_and_keeping() -> None:
+    outcomes = [_removed(RemoveImportsVisitor, s, r) == s for s, r in CASES]
+    assert any(outcomes) and not all(outcomes)
