@@ -30,7 +30,7 @@ from sqla_upgrade.codemods.options import (
 )
 from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
 from sqla_upgrade.codemods.runner import RunReport, run
-from sqla_upgrade.codemods.transform import transform_source
+from sqla_upgrade.codemods.transform import FileResult, transform_source
 from sqla_upgrade.codemods.workers import usable_cores
 from sqla_upgrade.codemods.writer import WriteOptions
 
@@ -210,11 +210,16 @@ def _run_stdin(options: Options) -> RunReport:
 
 
 def _run_with_progress(
-    paths: list[Path], options: Options, keep: Callable[[Path], bool] | None = None
+    paths: list[Path],
+    options: Options,
+    keep: Callable[[Path], bool] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
 ) -> RunReport:
+    """With a progress bar on a terminal; ``on_result`` (results as they come) only
+    without one, where nothing else draws on the screen."""
     stderr = _stderr()
     if not stderr.is_terminal:
-        return run(paths, options, keep=keep)
+        return run(paths, options, keep=keep, on_result=on_result)
     with Progress(
         TextColumn("[bold]sqla-upgrade"),
         BarColumn(),
@@ -236,6 +241,7 @@ def _execute(
     paths: list[Path] | None,
     shard: str | None = None,
     changed_since: str | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
     **kwargs: Any,
 ) -> tuple[RunReport, Options, bool]:
     chosen = paths or [Path(".")]
@@ -249,7 +255,7 @@ def _execute(
         return _run_stdin(options), options, True
     try:
         keep = file_filter(shard, changed_since, chosen)
-        report = _run_with_progress(chosen, options, keep)
+        report = _run_with_progress(chosen, options, keep, on_result)
     except (DiscoveryError, SelectionError) as exc:
         raise UsageError(str(exc)) from exc
     return report, options, False
@@ -275,11 +281,15 @@ def _guard(func: Any) -> Any:
     return wrapper
 
 
-def _text_output(report: RunReport, verb: str, show_diff: bool) -> None:
+def _text_output(
+    report: RunReport, verb: str, show_diff: bool, shown: set[str] | None = None
+) -> None:
+    """Diffs (but those in ``shown``, printed as they came), notes, summary."""
     out = Console(highlight=False)
     if show_diff:
         for result in report.changed:
-            render.print_diff(out, result)
+            if shown is None or result.path not in shown:
+                render.print_diff(out, result)
     err = _stderr()
     render.print_notes(err, report)
     render.print_async_functions(err, report)
@@ -304,11 +314,21 @@ def diff(
     changed_since: ChangedSinceOpt = None,
 ) -> int:
     """Show the changes as a unified diff; write nothing."""
+    shown: set[str] = set()
+    out = Console(highlight=False)
+
+    def show(result: FileResult) -> None:  # each diff as soon as its file is done
+        if result.changed:
+            render.print_diff(out, result)
+            shown.add(result.path)
+
+    streamed = show if output_format is OutputFormat.text else None
     report, options, _ = _execute(
         "diff",
         paths,
         shard,
         changed_since,
+        streamed,
         target=target,
         only=only,
         skip=skip,
@@ -322,7 +342,7 @@ def diff(
     if output_format is OutputFormat.json:
         typer.echo(render.report_json(report, "diff", options.target, with_diff=True))
     else:
-        _text_output(report, "changed", show_diff=True)
+        _text_output(report, "changed", show_diff=True, shown=shown)
     return EXIT_PENDING if report.failed else EXIT_OK
 
 

@@ -246,8 +246,10 @@ def run(
     options: Options,
     progress: Callable[[int, int], None] | None = None,
     keep: Callable[[Path], bool] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
 ) -> RunReport:
-    """Transform every file under ``paths`` (nothing is written here).
+    """Transform every file under ``paths`` (nothing is written here); ``on_result`` is
+    called with each file's final result as soon as it is known, in the report's order.
 
     ``keep`` narrows the files transformed and reported (``--shard``, ``--changed-since``);
     the index, and for ``--target async`` the stage-one analysis behind the async plan,
@@ -309,6 +311,8 @@ def run(
     ]
     for result in _final_results(jobs, index, options, passes, results_cache):
         report.results.append(result)
+        if on_result is not None:
+            on_result(result)
         if two_stages:
             done += 1
             if progress is not None:
