@@ -12,10 +12,10 @@ On top of that it can:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import libcst as cst
 from libcst.codemod import (
@@ -159,12 +159,11 @@ class Pass(VisitorBasedCodemodCommand):
             self.context = replace(self.context, wrapper=wrapper)
             tree = self.transform_module_impl(wrapper.module)
         for key, visitor in (
-            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
-            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+            (AddImportsVisitor.CONTEXT_KEY, TopImportsAdder),
+            (RemoveImportsVisitor.CONTEXT_KEY, QuickImportsRemover),
         ):
             if key in self.context.scratch:
-                quick = TopImportsAdder if visitor is AddImportsVisitor else QuickImportsRemover
-                tree = _run_import_visitor(quick(self.context), tree)
+                tree = _run_import_visitor(visitor(self.context), tree)
         return tree
 
     def count_rewrite(self, amount: int = 1) -> None:
@@ -218,6 +217,24 @@ def _run_import_visitor(visitor: ContextAwareTransformer, tree: cst.Module) -> c
     with visitor.resolve(wrapper):
         visitor.context = replace(visitor.context, wrapper=wrapper)
         return visitor.transform_module_impl(wrapper.module)
+
+
+_Owner = TypeVar("_Owner")
+_Derived = TypeVar("_Derived")
+
+
+def per_object(derive: Callable[[_Owner], _Derived]) -> Callable[[_Owner], _Derived]:
+    """``derive`` remembering its result for the last object it was given (by identity:
+    the index and the plans are not hashable, and one run has one of each), so facts a
+    prefilter derives from them are computed once per run, not once per file."""
+    last: list[tuple[_Owner, _Derived]] = []
+
+    def remembered(owner: _Owner) -> _Derived:
+        if not last or last[0][0] is not owner:
+            last[:] = [(owner, derive(owner))]
+        return last[0][1]
+
+    return remembered
 
 
 #: pass classes without matcher decorators (True) or with them (False)

@@ -45,26 +45,6 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return names
 
 
-def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Every node of ``module`` but the module itself, mapped to the node holding it."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    pending: list[cst.CSTNode] = [module]
-    node_type = cst.CSTNode
-    while pending:
-        node = pending.pop()
-        for name in _field_names(type(node)):
-            value = getattr(node, name)
-            if isinstance(value, node_type):
-                parents[value] = node
-                pending.append(value)
-            elif type(value) is tuple or type(value) is list:
-                for item in value:
-                    if isinstance(item, node_type):
-                        parents[item] = node
-                        pending.append(item)
-    return parents
-
-
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     node_type = cst.CSTNode
     for name in _field_names(type(node)):
@@ -75,6 +55,18 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             for item in value:
                 if isinstance(item, node_type):
                     yield item
+
+
+def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Every node of ``module`` but the module itself, mapped to the node holding it."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    pending: list[cst.CSTNode] = [module]
+    while pending:
+        node = pending.pop()
+        for child in _children(node):
+            parents[child] = node
+            pending.append(child)
+    return parents
 
 
 _LOAD, _STORE, _DEL = ExpressionContext.LOAD, ExpressionContext.STORE, ExpressionContext.DEL

@@ -90,7 +90,6 @@ class _ResultCache:
         self.cache = cache
         self.prefix = sha256(tool_digest(), options_digest(options), canonical_digest(index))
         self.plan = ""
-        self.plans_key = ""
 
     def stage_one_key(self, path: str, module_name: str, data: bytes) -> str:
         return sha256("stage1", self.prefix, path, module_name, data)
@@ -99,7 +98,7 @@ class _ResultCache:
         first = self.stage_one_key(result.path, module_name, result.old)
         return sha256("final", first, self.plan)
 
-    def _plans_key(
+    def plans_key(
         self, results: list[FileResult], analysed: list[SourceFile], roots: list[Path]
     ) -> str:
         """Everything the plans computed between the stages are made of: every file's
@@ -110,25 +109,16 @@ class _ResultCache:
             parts += [result.path, source_file.module_name, result.error or "", sha256(code)]
         return sha256(*parts, *templates.template_inputs(roots))
 
-    def restore_plans(
-        self,
-        index: ProjectIndex,
-        results: list[FileResult],
-        analysed: list[SourceFile],
-        roots: list[Path],
-    ) -> bool:
-        """Put the plans of an earlier run with the same inputs in ``index``."""
-        self.plans_key = self._plans_key(results, analysed, roots)
-        found = self.cache.get(self.plans_key)
+    def restore_plans(self, key: str, index: ProjectIndex) -> bool:
+        """Put the plans an earlier run stored under ``key`` in ``index``."""
+        found = self.cache.get(key)
         if not (isinstance(found, tuple) and len(found) == 3):
             return False
         index.async_plan, index.write_only_plan, index.eager_plan = found
-        for result in results:
-            result.facts = None
         return True
 
-    def remember_plans(self, index: ProjectIndex) -> None:
-        self.cache.put(self.plans_key, (index.async_plan, index.write_only_plan, index.eager_plan))
+    def remember_plans(self, key: str, index: ProjectIndex) -> None:
+        self.cache.put(key, (index.async_plan, index.write_only_plan, index.eager_plan))
 
     def get(self, key: str, data: bytes) -> FileResult | None:
         found = self.cache.get(key)
@@ -291,12 +281,7 @@ def run(
     finally:
         transformed.close()
     if two_stages:
-        if results_cache is None or not results_cache.restore_plans(
-            index, results, analysed, paths
-        ):
-            attach_plan(index, results, templates.template_attribute_reads(paths), paths)
-            if results_cache is not None:
-                results_cache.remember_plans(index)
+        _plan_between_stages(index, results, analysed, paths, results_cache)
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
             report.notices.append(notice)
@@ -319,6 +304,25 @@ def run(
                 progress(done, total)
     report.async_plan = index.async_plan
     return report
+
+
+def _plan_between_stages(
+    index: ProjectIndex,
+    results: list[FileResult],
+    analysed: list[SourceFile],
+    roots: list[Path],
+    results_cache: _ResultCache | None,
+) -> None:
+    """The async, write-only and eager plans into ``index``: from the cache when an
+    earlier run had the same inputs, else computed (and remembered)."""
+    key = results_cache.plans_key(results, analysed, roots) if results_cache else ""
+    if results_cache is not None and results_cache.restore_plans(key, index):
+        for result in results:
+            result.facts = None  # as attach_plan leaves them
+        return
+    attach_plan(index, results, templates.template_attribute_reads(roots), roots)
+    if results_cache is not None:
+        results_cache.remember_plans(key, index)
 
 
 def _stage_one_hits(

@@ -35,7 +35,6 @@ templates are cached by path, size and modification time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -44,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqla_upgrade.codemods.cache import sha256
 from sqla_upgrade.codemods.discovery import SKIPPED_DIRS
 
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl", ".xml", ".txt")
@@ -140,7 +140,7 @@ def template_inputs(roots: Sequence[Path]) -> list[str]:
             content = path.read_bytes()
         except OSError:
             content = b"<unreadable>"
-        inputs.append(f"{path}:{hashlib.sha256(content).hexdigest()}")
+        inputs.append(f"{path}:{sha256(content)}")
     return inputs
 
 

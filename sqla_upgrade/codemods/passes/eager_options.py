@@ -59,6 +59,7 @@ from sqla_upgrade.codemods.analysis.eager_loads import (
     Span,
     Step,
 )
+from sqla_upgrade.codemods.base import per_object
 
 DECLARATIVE_BASE_CLASSES = frozenset(
     {
@@ -260,21 +261,14 @@ class EagerOptionsPass(ScopeTracking):
         return updated_node.with_changes(value=value.with_changes(args=args))
 
 
-_WORK: dict[int, tuple[EagerPlan, set[str], set[bytes]]] = {}
-
-
+@per_object
 def _work_of(plan: EagerPlan) -> tuple[set[str], set[bytes]]:
     """The paths of the files where ``plan`` puts options, awaited reads or refreshes, and
-    the names of the bases it gives ``AsyncAttrs``; found once per plan."""
-    known = _WORK.get(id(plan))
-    if known is not None and known[0] is plan:
-        return known[1], known[2]
+    the names of the bases it gives ``AsyncAttrs``."""
     files = {path for (path, _), producer in plan.producers.items() if producer.chains}
     files |= {path for path, _ in plan.awaitable_reads}
     files |= {refresh.path for refresh in plan.refreshes}
     bases = {base.rpartition(".")[2].encode() for base in plan.async_attrs_bases}
-    _WORK.clear()
-    _WORK[id(plan)] = (plan, files, bases)
     return files, bases
 
 

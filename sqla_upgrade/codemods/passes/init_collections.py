@@ -33,7 +33,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import Pass, per_object
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
@@ -128,21 +128,14 @@ class InitCollectionsPass(Pass):
         return False
 
 
-_MODEL_NAMES: dict[int, tuple[ProjectIndex, set[bytes]]] = {}
-
-
+@per_object
 def _model_names(index: ProjectIndex) -> set[bytes]:
-    """The names models go by anywhere in the project (found once per index)."""
-    known = _MODEL_NAMES.get(id(index))
-    if known is not None and known[0] is index:
-        return known[1]
+    """The names models go by anywhere in the project."""
     names = {qualname.rpartition(".")[2].encode() for qualname in index.models}
     for facts in index.modules.values():
         for local, target in facts.imports.items():
             if index.model(target) is not None:
                 names.add(local.encode())
-    _MODEL_NAMES.clear()
-    _MODEL_NAMES[id(index)] = (index, names)
     return names
 
 
