@@ -12,6 +12,7 @@ from libcst.metadata import (
     ExpressionContextProvider,
     MetadataWrapper,
     ParentNodeProvider,
+    PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
 )
@@ -108,6 +109,11 @@ def test_parents_are_libcsts(trees: list[cst.Module]) -> None:
         assert all(ours[node] is theirs[node] for node in theirs)
 
 
+def test_positions_are_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees:
+        assert new_wrapper(tree).resolve(PositionProvider) == _libcst(tree, PositionProvider)
+
+
 def test_expression_contexts_are_libcsts(trees: list[cst.Module]) -> None:
     for tree in trees:
         assert expression_contexts(tree) == _libcst(tree, ExpressionContextProvider)
@@ -163,6 +169,6 @@ def _run(pass_cls: type[Pass], source: str) -> MetadataWrapper:
 
 def test_a_pass_resolves_only_what_it_asks_for() -> None:
     idle = _run(_LooksAtNothing, "x = f(1)\n")
-    assert ScopeProvider not in idle._metadata
+    assert not idle._metadata[ScopeProvider].computed  # type: ignore[attr-defined]
     busy = _run(_LooksAtCalls, "x = f(1)\n")
-    assert ScopeProvider in busy._metadata
+    assert busy._metadata[ScopeProvider].computed  # type: ignore[attr-defined]

@@ -12,14 +12,18 @@ file. Here:
 * expression contexts (load, store, del), which scope analysis needs, come from one walk
   over the nodes' fields following ``ExpressionContextProvider``'s rules;
 * qualified names are computed per node on first request from the node's scope, as
-  ``QualifiedNameProvider`` does for each node it visits, without visiting them all.
+  ``QualifiedNameProvider`` does for each node it visits, without visiting them all;
+* scopes come from libcst's own scope visitor, run straight over the module (not from
+  inside a batched visit of the whole module) and walked without rebuilding the tree
+  (``codemods/traversal.py``);
+* positions come from libcst's position-tracking code generation with less overhead per
+  token and node (``codemods/positions.py``).
 
 The mappings answer exactly what the libcst providers would: same keys, same values.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
@@ -30,31 +34,31 @@ from libcst.metadata import (
     ExpressionContextProvider,
     MetadataWrapper,
     ParentNodeProvider,
+    PositionProvider,
     QualifiedName,
     QualifiedNameProvider,
     ScopeProvider,
+    scope_provider,
 )
+from libcst.metadata.scope_provider import ScopeVisitor
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+from sqla_upgrade.codemods.positions import positions_of
+from sqla_upgrade.codemods.traversal import _FIELD_ORDER, fast_visits, field_order
 
-
-def _field_names(kind: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return names
+_NO_VALUE = cst.MaybeSentinel.DEFAULT
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    node_type = cst.CSTNode
-    for name in _field_names(type(node)):
+    """The node's children, from the fields libcst visits (the ones that hold nodes)."""
+    order = _FIELD_ORDER.get(type(node))
+    if order is None:
+        order = field_order(node)
+    for name in order:
         value = getattr(node, name)
-        if isinstance(value, node_type):
+        if type(value) is tuple or type(value) is list:
+            yield from value
+        elif value is not None and value is not _NO_VALUE:
             yield value
-        elif type(value) is tuple or type(value) is list:
-            for item in value:
-                if isinstance(item, node_type):
-                    yield item
 
 
 def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -181,6 +185,10 @@ class _LazyMapping(Mapping[cst.CSTNode, Any]):
             self._compute = None
         return self._values
 
+    @property
+    def computed(self) -> bool:
+        return self._compute is None
+
     def __getitem__(self, node: cst.CSTNode) -> Any:
         return self._mapping()[node]
 
@@ -236,6 +244,36 @@ class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
         return len(self._parents) + 1
 
 
+_ASSIGNMENT_LIKE: tuple[type, ...] | None = getattr(scope_provider, "_ASSIGNMENT_LIKE_NODES", None)
+_COUNTS_ASSIGNMENT: dict[type, bool] = {}
+
+
+class _ScopeVisitor(ScopeVisitor):
+    """libcst's scope visitor with its per-node check for assignment-like nodes made by
+    node type (an ``isinstance`` against 18 abstract classes per node, otherwise)."""
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.provider.set_metadata(original_node, self.scope)
+        kind = type(original_node)
+        counts = _COUNTS_ASSIGNMENT.get(kind)
+        if counts is None:
+            counts = _COUNTS_ASSIGNMENT[kind] = issubclass(kind, _ASSIGNMENT_LIKE or ())
+        if counts:
+            self.scope._assignment_count += 1
+        super(ScopeVisitor, self).on_leave(original_node)
+
+
+def _scopes(wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+    """``ScopeProvider``'s mapping: its scope visitor run straight over the module (libcst
+    runs it from inside a batched visit of the whole module that does nothing else)."""
+    provider = ScopeProvider()
+    with provider.resolve(wrapper), fast_visits():
+        visitor = _ScopeVisitor(provider) if _ASSIGNMENT_LIKE else ScopeVisitor(provider)
+        wrapper.module.visit(visitor)
+        visitor.infer_accesses()
+    return provider._computed
+
+
 def new_wrapper(module: cst.Module) -> MetadataWrapper:
     """A wrapper over ``module`` itself (no copy) whose parents and qualified names are
     the cheap, lazy equivalents above."""
@@ -243,6 +281,8 @@ def new_wrapper(module: cst.Module) -> MetadataWrapper:
     parents = _LazyMapping(lambda: parents_of(module))
     wrapper._metadata[ParentNodeProvider] = parents
     wrapper._metadata[ExpressionContextProvider] = _LazyMapping(lambda: expression_contexts(module))
+    wrapper._metadata[ScopeProvider] = _LazyMapping(lambda: _scopes(wrapper))
+    wrapper._metadata[PositionProvider] = _LazyMapping(lambda: positions_of(module))
     wrapper._metadata[QualifiedNameProvider] = _QualifiedNames(wrapper, parents)
     return wrapper
 

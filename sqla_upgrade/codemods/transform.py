@@ -16,6 +16,7 @@ from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper
 from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.traversal import fast_visits
 
 
 @dataclass
@@ -138,6 +139,18 @@ def run_stage(
     ``collect`` is called with the stage's output tree (when the file was parsed) and its
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
+    with fast_visits():
+        return _run_stage(result, module_name, index, options, passes, collect)
+
+
+def _run_stage(
+    result: FileResult,
+    module_name: str,
+    index: ProjectIndex,
+    options: Options,
+    passes: list[type[Pass]],
+    collect: Callable[[MetadataWrapper, FileState], object] | None = None,
+) -> FileResult:
     source = result.stage_code if result.stage_code is not None else result.old
     wanted = CHECK_PREFILTERS or any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):

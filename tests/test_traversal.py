@@ -1,0 +1,218 @@
+"""Read-only visits inside ``fast_visits()`` make exactly libcst's callbacks, in its order,
+and the scopes computed that way are libcst's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata.scope_provider import Scope
+
+from sqla_upgrade.codemods.metadata import new_wrapper, parents_of
+from sqla_upgrade.codemods.traversal import fast_visits, libcst_visit
+from tests.test_metadata import CONSTRUCTS
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTRA = """
+x = (yield)
+async def f():
+    return [i async for i in g() if await i]
+try:
+    pass
+except* (A, B) as group:
+    raise
+finally:
+    del x
+type Alias[K] = dict[K, "Forward"]
+def g[*Ts, **P](a, /, b: "int" = 1, *args: int, c, **kw) -> None: ...
+@a.b(c)
+@d
+class C(metaclass=M, **kw): x: "list[C]"
+print(f"{a!r} {b:{c}} {d=}", u"x" "y", rb"z")
+if (n := 10) > 5: pass
+elif not n: pass
+while True: break
+else: continue
+assert x, "m"
+lambda: (yield)
+with (a as b, c as d): pass
+s[1:2, ::3, ...]
+"""
+
+
+def _sources() -> list[str]:
+    own = [path.read_text() for path in sorted((ROOT / "sqla_upgrade").rglob("*.py"))]
+    corpora = sorted((ROOT / "tests").rglob("*.py"))
+    return [CONSTRUCTS, EXTRA, *own, *(path.read_text() for path in corpora[::4])]
+
+
+@pytest.fixture(scope="module")
+def trees() -> list[cst.Module]:
+    return [cst.parse_module(source) for source in _sources()]
+
+
+class _Recorder(cst.CSTVisitor):
+    """Notes every callback; skips the children of every third call it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, int, str]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.events.append(("visit", id(node), ""))
+        return not isinstance(node, cst.Call) or len(self.events) % 3 != 0
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.events.append(("leave", id(original_node), ""))
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("visit-field", id(node), attribute))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("leave-field", id(original_node), attribute))
+
+
+class _Names(cst.CSTVisitor):
+    """A visitor with no field hooks (the walk then skips the field callbacks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.seen.append(node.value)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def leave_Attribute(self, original_node: cst.Attribute) -> None:
+        self.seen.append(".")
+
+
+class _FieldHooks(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def visit_Call_func(self, node: cst.Call) -> None:
+        self.seen.append("func(")
+
+    def leave_Call_func(self, node: cst.Call) -> None:
+        self.seen.append(")func")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.seen.append(node.value)
+
+
+def test_callbacks_come_in_libcsts_order(trees: list[cst.Module]) -> None:
+    for tree in trees:
+        theirs = _Recorder()
+        libcst_visit(tree, theirs)
+        ours = _Recorder()
+        with fast_visits():
+            assert tree.visit(ours) is tree
+        assert ours.events == theirs.events
+
+
+@pytest.mark.parametrize("visitor_type", [_Names, _FieldHooks])
+def test_typed_callbacks_are_libcsts(trees: list[cst.Module], visitor_type: type) -> None:
+    for tree in trees[:40]:
+        theirs = visitor_type()
+        libcst_visit(tree, theirs)
+        ours = visitor_type()
+        with fast_visits():
+            tree.visit(ours)
+        assert ours.seen == theirs.seen
+
+
+def test_transformers_and_the_outside_keep_libcsts_visit() -> None:
+    tree = cst.parse_module("a = b\n")
+
+    class Rename(cst.CSTTransformer):
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            return updated_node.with_changes(value=updated_node.value.upper())
+
+    with fast_visits(), fast_visits():
+        assert tree.visit(Rename()).code == "A = B\n"
+    assert cst.CSTNode.visit is libcst_visit
+    recorder = _Recorder()
+    tree.visit(recorder)  # libcst's own visit again: rebuilds, still the same callbacks
+    assert recorder.events[0] == ("visit", id(tree), "")
+
+
+def _number_scopes(
+    scopes: dict[cst.CSTNode, Scope | None], nodes: list[cst.CSTNode]
+) -> dict[int, int]:
+    numbering: dict[int, int] = {}
+    for node in nodes:
+        scope = scopes[node]
+        while scope is not None and id(scope) not in numbering:
+            numbering[id(scope)] = len(numbering)
+            scope = scope.parent if scope.parent is not scope else None
+    return numbering
+
+
+def _scope_shape(scope: Scope, numbering: dict[int, int], in_tree: set[int]) -> object:
+    def number(other: Scope | None) -> int | None:
+        return None if other is None else numbering.get(id(other), -1)
+
+    def identity(node: object) -> object:
+        # nodes parsed from string annotations are new objects in every analysis
+        if node is None or id(node) in in_tree:
+            return id(node)
+        return (type(node).__name__, getattr(node, "value", None))
+
+    assignments = sorted(
+        (a.name, type(a).__name__, identity(getattr(a, "node", None)), number(a.scope))
+        for a in scope.assignments
+    )
+    accesses = sorted(
+        (
+            identity(access.node),
+            access.is_annotation,
+            access.is_type_hint,
+            sorted(repr(identity(getattr(r, "node", None))) for r in access.referents),
+        )
+        for access in scope.accesses
+    )
+    return (
+        type(scope).__name__,
+        getattr(scope, "name", None),
+        number(scope),
+        number(scope.parent) if scope.parent is not scope else "self",
+        assignments,
+        accesses,
+        sorted(getattr(scope, "_globals", ())),
+        sorted(getattr(scope, "_nonlocals", ())),
+    )
+
+
+def test_scopes_are_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees[::2]:
+        theirs = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ScopeProvider)
+        ours = new_wrapper(tree).resolve(ScopeProvider)
+        in_tree = {id(tree), *map(id, parents_of(tree))}
+        assert {id(node) for node in ours if id(node) in in_tree} == {
+            id(node) for node in theirs if id(node) in in_tree
+        }
+        assert len(ours) == len(theirs)
+        nodes = [node for node in theirs if id(node) in in_tree]
+        their_numbers = _number_scopes(dict(theirs), nodes)
+        our_numbers = _number_scopes(dict(ours), nodes)
+        pairs: dict[int, Scope] = {}
+        for node in nodes:
+            scope, mine = theirs[node], ours[node]
+            if scope is None:
+                assert mine is None
+                continue
+            assert pairs.setdefault(id(scope), mine) is mine
+        assert len({id(mine) for mine in pairs.values()}) == len(pairs)
+        for node in nodes:
+            scope = theirs[node]
+            if scope is not None and id(scope) in pairs:
+                mine = pairs.pop(id(scope))
+                assert _scope_shape(mine, our_numbers, in_tree) == _scope_shape(
+                    scope, their_numbers, in_tree
+                )
