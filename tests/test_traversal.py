@@ -4,6 +4,7 @@ and the scopes computed that way are libcst's."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -216,3 +217,143 @@ def test_scopes_are_libcsts(trees: list[cst.Module]) -> None:
                 assert _scope_shape(mine, our_numbers, in_tree) == _scope_shape(
                     scope, their_numbers, in_tree
                 )
+
+
+class _Rewriter(cst.CSTTransformer):
+    """Renames, removes and splits, noting every callback on the way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, int, str]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.events.append(("visit", id(node), ""))
+        return not isinstance(node, cst.Lambda)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("visit-field", id(node), attribute))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("leave-field", id(original_node), attribute))
+
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+        self.events.append(("leave", id(original_node), type(updated_node).__name__))
+        if isinstance(updated_node, cst.Name) and updated_node.value in {"a", "self"}:
+            return updated_node.with_changes(value=updated_node.value.upper())
+        if isinstance(updated_node, cst.Pass):
+            return cst.RemovalSentinel.REMOVE  # empties lines: the body drops them
+        if isinstance(updated_node, cst.Param) and updated_node.annotation is not None:
+            return updated_node.with_changes(annotation=None, comma=cst.MaybeSentinel.DEFAULT)
+        if (
+            isinstance(updated_node, cst.SimpleStatementLine)
+            and "split" in cst.Module(body=[updated_node]).code
+        ):
+            return cst.FlattenSentinel([updated_node, updated_node.deep_clone()])
+        if isinstance(updated_node, cst.Decorator):
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+
+def test_transformers_get_libcsts_callbacks_and_output(trees: list[cst.Module]) -> None:
+    extra = cst.parse_module(
+        "@decorated\ndef f(a: int, b=1, *c: str):\n    pass\n    split(a)\n    if a:\n"
+        "        pass\n    return lambda a: a\n"
+    )
+    for tree in [extra, *trees[:60]]:
+        theirs = _Rewriter()
+        expected = libcst_visit(tree, theirs)
+        ours = _Rewriter()
+        with fast_visits():
+            got = tree.visit(ours)
+        assert got.code == expected.code
+        assert ours.events == theirs.events
+
+
+def test_a_transformer_that_changes_nothing_keeps_every_node(trees: list[cst.Module]) -> None:
+    class Nothing(cst.CSTTransformer):
+        pass
+
+    rebuilt_by_libcst = (cst.ImportFrom, cst.FormattedStringExpression, cst.TypeParam)
+
+    class Finds(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.found = self.found or isinstance(node, rebuilt_by_libcst)
+            return not self.found
+
+    def holds_rebuilt(statement: cst.CSTNode) -> bool:
+        finder = Finds()
+        statement.visit(finder)
+        return finder.found
+
+    with fast_visits():
+        for tree in trees[:20]:
+            new = tree.visit(Nothing())
+            assert new.code == tree.code
+            for old, kept in zip(tree.body, new.body, strict=True):
+                assert (kept is old) is not holds_rebuilt(old)
+    edited = cst.parse_module("x = 1\ny = 2\n")
+
+    class Two(cst.CSTTransformer):
+        def leave_Integer(self, original_node: cst.Integer, updated_node: cst.Integer) -> Any:
+            return (
+                updated_node.with_changes(value="3") if updated_node.value == "2" else updated_node
+            )
+
+    with fast_visits():
+        new = edited.visit(Two())
+    assert new.code == "x = 1\ny = 3\n"
+    assert new.body[0] is edited.body[0] and new.body[1] is not edited.body[1]
+
+
+@pytest.mark.parametrize(
+    ("source", "removed"),
+    [("x = y\n", cst.Name), ("f(a)\n", cst.Arg), ("def f(a): pass\n", cst.Parameters)],
+)
+def test_removing_what_cannot_be_removed_fails_as_in_libcst(
+    source: str, removed: type[cst.CSTNode]
+) -> None:
+    class Remove(cst.CSTTransformer):
+        def on_leave(self, original_node: Any, updated_node: Any) -> Any:
+            if type(original_node) is removed:
+                return cst.RemovalSentinel.REMOVE
+            return updated_node
+
+    outcomes = []
+    for fast in (False, True):
+        tree = cst.parse_module(source)
+        try:
+            if fast:
+                with fast_visits():
+                    outcomes.append(tree.visit(Remove()).code)
+            else:
+                outcomes.append(libcst_visit(tree, Remove()).code)
+        except TypeError:
+            outcomes.append("TypeError")
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_transformers_field_hooks_are_called_as_in_libcst(trees: list[cst.Module]) -> None:
+    class Calls(cst.CSTTransformer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_Call_func(self, node: cst.Call) -> None:
+            self.seen.append("func(")
+
+        def leave_Call_func(self, node: cst.Call) -> None:
+            self.seen.append(")func")
+
+        def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+            self.seen.append(original_node.value)
+            return updated_node.with_changes(value=f"{updated_node.value}_")
+
+    for tree in trees[:30]:
+        theirs = Calls()
+        expected = libcst_visit(tree, theirs).code
+        ours = Calls()
+        with fast_visits():
+            assert tree.visit(ours).code == expected
+        assert ours.seen == theirs.seen

@@ -169,6 +169,13 @@ class Pass(VisitorBasedCodemodCommand):
     def count_rewrite(self, amount: int = 1) -> None:
         self.state.rewrites[self.name] = self.state.rewrites.get(self.name, 0) + amount
 
+    @property
+    def field_hooks_by_name(self) -> bool:
+        """Do ``on_visit_attribute``/``on_leave_attribute`` only call this pass's own
+        ``visit_<Node>_<field>``/``leave_<Node>_<field>`` methods? (Fast traversals then
+        skip the fields that have none.)"""
+        return self._plain_visits
+
     # -- statement tracking for TODO comments -----------------------------------------
     def on_visit(self, node: cst.CSTNode) -> bool:
         if _holds_leading_lines(node):

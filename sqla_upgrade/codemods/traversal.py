@@ -1,24 +1,39 @@
-"""Visits of libcst trees that do not rebuild the tree they visit.
+"""Visits of libcst trees that do not rebuild what they do not change.
 
-libcst's ``CSTNode.visit`` rebuilds every node it passes, even for a read-only
-``CSTVisitor`` whose result is the original node anyway (libcst marks it as a to-do:
-"provide traversal where children are not replaced"). Scope analysis visits each module
-twice that way (the batched provider visitor and ``ScopeVisitor``), and the collectors of
-this tool once more. Inside ``fast_visits()`` a ``CSTVisitor`` is instead walked over the
-node's fields: the same callbacks (``on_visit``, ``on_visit_attribute``,
-``on_leave_attribute``, ``on_leave``), in the same order, for the same nodes, and nothing
-is rebuilt. Transformers are visited by libcst as before.
+libcst's ``CSTNode.visit`` rebuilds every node it passes: for a read-only ``CSTVisitor``,
+whose result is the original node anyway (libcst marks it as a to-do: "provide traversal
+where children are not replaced"), and for a transformer, even where nothing below the
+node changed. Scope analysis visits each module twice that way, every pass once. Inside
+``fast_visits()``:
+
+* a ``CSTVisitor`` is walked over the node's fields: the same callbacks (``on_visit``,
+  ``on_visit_attribute``, ``on_leave_attribute``, ``on_leave``), in the same order, for the
+  same nodes, and nothing is rebuilt;
+* a transformer gets the same callbacks in the same order, with the same handling of
+  removals and flattening as libcst's visit helpers, but a node none of whose children
+  changed is handed to ``on_leave`` as it is (``updated_node is original_node``); a node
+  with changed children is rebuilt with ``dataclasses.replace``, which runs the same
+  validation as libcst's rebuild. Node types whose ``_visit_and_replace_children`` is not
+  the plain form (a few pick fields by their values) are visited by libcst's own code;
+* field callbacks (``on_visit_attribute``/``on_leave_attribute``) are skipped for fields
+  with no ``visit_<Node>_<field>``/``leave_<Node>_<field>`` hook when the visitor's field
+  callbacks are libcst's defaults, or the visitor says its own dispatch only by name
+  (``field_hooks_by_name``, as the passes do); libcst's default callbacks then only call
+  its no-op stubs.
 
 The order of a node type's fields is libcst's own: it is recorded, once per type, by
 running the type's ``_visit_and_replace_children`` with a visitor that notes the field
-names and does not descend. ``tests/test_traversal.py`` checks that the callbacks come in
-exactly libcst's order, on the tool's own source and on the test corpora.
+names and does not descend; how each field is visited is read from that method's source.
+``tests/test_traversal.py`` checks callbacks, output and errors against libcst's visit,
+on the tool's own source and on the test corpora.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
+import textwrap
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -27,8 +42,7 @@ import libcst as cst
 from libcst._nodes.base import CSTNode
 
 _libcst_visit = CSTNode.visit
-_default_on_visit_attribute = cst.CSTVisitor.on_visit_attribute
-_default_on_leave_attribute = cst.CSTVisitor.on_leave_attribute
+_NO_VALUE = cst.MaybeSentinel.DEFAULT
 
 #: node type -> the fields its ``_visit_and_replace_children`` visits, in that order (types
 #: that always visit the same fields)
@@ -41,9 +55,9 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 #: visitor type -> does it visit read-only (a CSTVisitor)?
 _READ_ONLY: dict[type, bool] = {}
 _FieldHooks = Mapping[str, Collection[str]]
-#: visitor type -> node type name -> fields with ``visit_<Node>_<field>`` or
+#: (visitor type, hooks called by name) -> node type name -> fields with ``visit_<Node>_<field>`` or
 #: ``leave_<Node>_<field>`` hooks
-_FIELD_HOOKS: dict[type, _FieldHooks] = {}
+_FIELD_HOOKS: dict[tuple[type, bool], _FieldHooks] = {}
 
 
 class _FieldRecorder(cst.CSTVisitor):
@@ -116,45 +130,53 @@ class _AllFields:
 _ALL_FIELDS = _AllFields()
 
 #: libcst's visitor base classes, whose ``visit_<Node>_<field>`` stubs do nothing
-_STUB_CLASSES = frozenset(cst.CSTVisitor.__mro__)
+_STUB_CLASSES = frozenset((*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__))
+_DEFAULT_FIELD_CALLBACKS = {
+    cst.CSTVisitor.on_visit_attribute,
+    cst.CSTVisitor.on_leave_attribute,
+    cst.CSTTransformer.on_visit_attribute,
+    cst.CSTTransformer.on_leave_attribute,
+}
 
 
-def _add_hook(hooks: dict[str, set[str]], name: str) -> None:
-    if name.startswith(("visit_", "leave_")):
+def _add_hook(hooks: dict[str, set[str]], name: str, value: object) -> None:
+    if name.startswith(("visit_", "leave_")) and not getattr(value, "_is_no_op", False):
         node_type, _, field_name = name[6:].partition("_")
         if node_type and field_name:
             hooks.setdefault(node_type, set()).add(field_name)
 
 
-def _class_field_hooks(kind: type[cst.CSTVisitor]) -> _FieldHooks:
-    known = _FIELD_HOOKS.get(kind)
+def _class_field_hooks(kind: type, by_name: bool) -> _FieldHooks:
+    known = _FIELD_HOOKS.get((kind, by_name))
     if known is not None:
         return known
     hooks: _FieldHooks
-    if (
-        kind.on_visit_attribute is not _default_on_visit_attribute
-        or kind.on_leave_attribute is not _default_on_leave_attribute
+    if not by_name and not (
+        kind.on_visit_attribute in _DEFAULT_FIELD_CALLBACKS  # type: ignore[attr-defined]
+        and kind.on_leave_attribute in _DEFAULT_FIELD_CALLBACKS  # type: ignore[attr-defined]
     ):
         hooks = _ALL_FIELDS  # type: ignore[assignment]
     else:
         found: dict[str, set[str]] = {}
         for cls in kind.__mro__:
             if cls not in _STUB_CLASSES:
-                for name in vars(cls):
-                    _add_hook(found, name)
+                for name, value in vars(cls).items():
+                    _add_hook(found, name, value)
         hooks = found
-    _FIELD_HOOKS[kind] = hooks
+    _FIELD_HOOKS[(kind, by_name)] = hooks
     return hooks
 
 
-def _field_hooks(visitor: cst.CSTVisitor) -> _FieldHooks | None:
-    """node type name -> the fields whose visit or leave hook ``visitor`` defines (the
-    default ``on_visit_attribute`` only calls those; libcst's own stubs do nothing)."""
-    hooks = _class_field_hooks(type(visitor))
+def _field_hooks(visitor: cst.CSTVisitor | cst.CSTTransformer) -> _FieldHooks | None:
+    """node type name -> the fields whose visit or leave hook ``visitor`` defines: libcst's
+    default ``on_visit_attribute``/``on_leave_attribute`` only call those (its own stubs
+    do nothing), and so do those of a visitor whose ``field_hooks_by_name`` is true."""
+    by_name = bool(getattr(visitor, "field_hooks_by_name", False))
+    hooks = _class_field_hooks(type(visitor), by_name)
     if any(name.startswith(("visit_", "leave_")) for name in vars(visitor)):
         found = {node_type: set(fields) for node_type, fields in hooks.items()}
-        for name in vars(visitor):
-            _add_hook(found, name)
+        for name, value in vars(visitor).items():
+            _add_hook(found, name, value)
         return found
     return hooks or None
 
@@ -186,13 +208,183 @@ def _walk(
     on_leave(node)
 
 
+# -- transformers ------------------------------------------------------------------------
+_REQUIRED, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY = range(5)
+_HELPERS = {
+    "visit_required": _REQUIRED,
+    "visit_optional": _OPTIONAL,
+    "visit_sentinel": _SENTINEL,
+    "visit_sequence": _SEQUENCE,
+    "visit_body_sequence": _BODY,
+}
+#: node type -> (field, how libcst visits it) in libcst's order; None: let libcst rebuild
+_PLANS: dict[type, tuple[tuple[str, int], ...] | None] = {}
+_NODE, _FLATTEN, _REMOVAL, _INVALID = range(4)
+_RESULT_KINDS: dict[type, int] = {}
+
+
+def _helper_field(keyword: ast.keyword) -> tuple[str, int] | bool | None:
+    """``field=visit_xxx(self, "field", self.field, visitor)`` -> (field, how); True for
+    ``field=self.field`` (kept as it is); None for anything else."""
+    value = keyword.value
+    if ast.unparse(value) == f"self.{keyword.arg}":
+        return True
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+        return None
+    how = _HELPERS.get(value.func.id)
+    expected = ["self", repr(keyword.arg), f"self.{keyword.arg}", "visitor"]
+    if how is None or value.keywords or [ast.unparse(a) for a in value.args] != expected:
+        return None
+    return (keyword.arg, how) if keyword.arg is not None else None
+
+
+def _read_plan(kind: type) -> tuple[tuple[str, int], ...] | None:
+    """How ``kind._visit_and_replace_children`` visits and rebuilds, read from its source
+    when it is the plain form (every field either visited by one of libcst's helpers or
+    passed on, into a node of the same type); None otherwise."""
+    try:
+        source = textwrap.dedent(inspect.getsource(kind._visit_and_replace_children))  # type: ignore[attr-defined]
+    except (OSError, TypeError):
+        return None
+    function = ast.parse(source).body[0]
+    body = [
+        statement
+        for statement in getattr(function, "body", [])
+        if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+    ]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    built = body[0].value
+    if isinstance(built, ast.Name) and built.id == "self":  # a leaf: nothing to visit
+        return ()
+    if not isinstance(built, ast.Call) or built.args:
+        return None
+    if ast.unparse(built.func) not in (kind.__name__, "self.__class__"):
+        return None
+    init_fields = {f.name for f in dataclasses.fields(kind) if f.init}
+    if {keyword.arg for keyword in built.keywords} != init_fields:
+        return None
+    plan = []
+    for keyword in built.keywords:
+        step = _helper_field(keyword)
+        if step is None or step is False:
+            return None
+        if step is not True:
+            plan.append(step)
+    return tuple(plan)
+
+
+def _result_kind(result: object) -> int:
+    kind = type(result)
+    known = _RESULT_KINDS.get(kind)
+    if known is None:
+        if isinstance(result, cst.CSTNode):
+            known = _NODE
+        elif isinstance(result, cst.FlattenSentinel):
+            known = _FLATTEN
+        elif isinstance(result, cst.RemovalSentinel):
+            known = _REMOVAL
+        else:
+            known = _INVALID
+        _RESULT_KINDS[kind] = known
+    return known
+
+
+def _one_child(value: Any, how: int, visitor: cst.CSTTransformer, hooks: _FieldHooks | None) -> Any:
+    if value is None and how == _OPTIONAL:
+        return None
+    if value is _NO_VALUE and how == _SENTINEL:
+        return value
+    result = _transform(value, visitor, hooks)
+    kind = _result_kind(result)
+    if kind == _FLATTEN:
+        raise TypeError(
+            f"a FlattenSentinel cannot replace a {type(value).__name__}: its parent does "
+            "not hold a sequence there"
+        )
+    if kind == _REMOVAL:
+        if how == _REQUIRED:
+            raise TypeError(
+                f"a RemovalSentinel cannot replace a {type(value).__name__}: its parent "
+                "does not allow removing it"
+            )
+        return None if how == _OPTIONAL else _NO_VALUE
+    return result
+
+
+def _child_sequence(
+    value: Any, body: bool, visitor: cst.CSTTransformer, hooks: _FieldHooks | None
+) -> Any:
+    children: list[cst.CSTNode] = []
+    for child in value:
+        result = _transform(child, visitor, hooks)
+        kind = _result_kind(result)
+        if kind == _REMOVAL:
+            continue
+        if kind == _FLATTEN:
+            for item in result:
+                # a body drops what a removal inside the statement left empty
+                if not (body and not child._is_removable() and item._is_removable()):
+                    children.append(item)
+        elif not (body and not child._is_removable() and result._is_removable()):
+            children.append(result)
+    if (
+        type(value) is tuple
+        and len(children) == len(value)
+        and all(new is old for new, old in zip(children, value, strict=True))
+    ):
+        return value
+    return tuple(children)
+
+
+def _transform(
+    node: cst.CSTNode, visitor: cst.CSTTransformer, field_hooks: _FieldHooks | None
+) -> Any:
+    """libcst's ``CSTNode.visit`` for a transformer, keeping every node none of whose
+    children changed (libcst rebuilds each node it passes)."""
+    updated = node
+    if visitor.on_visit(node):
+        kind = type(node)
+        plan = _PLANS.get(kind, ())
+        if plan == () and kind not in _PLANS:
+            plan = _PLANS[kind] = _read_plan(kind)
+        if plan is None:
+            updated = node._visit_and_replace_children(visitor)
+        else:
+            changes: dict[str, Any] | None = None
+            hooked = field_hooks.get(kind.__name__) if field_hooks is not None else None
+            for name, how in plan:
+                value = getattr(node, name)
+                if hooked is not None and name in hooked:
+                    visitor.on_visit_attribute(node, name)
+                if how >= _SEQUENCE:
+                    new = _child_sequence(value, how == _BODY, visitor, field_hooks)
+                else:
+                    new = _one_child(value, how, visitor, field_hooks)
+                if hooked is not None and name in hooked:
+                    visitor.on_leave_attribute(node, name)
+                if new is not value:
+                    if changes is None:
+                        changes = {}
+                    changes[name] = new
+            if changes is not None:
+                updated = dataclasses.replace(node, **changes)
+    result = visitor.on_leave(node, updated)
+    if _result_kind(result) == _INVALID:
+        raise cst.CSTValidationError(
+            "Expected a node of type CSTNode or a RemovalSentinel, "
+            f"but got a return value of {type(result).__name__}"
+        )
+    return result
+
+
 def _visit(self: CSTNode, visitor: Any) -> Any:
     kind = type(visitor)
     read_only = _READ_ONLY.get(kind)
     if read_only is None:
         read_only = _READ_ONLY[kind] = isinstance(visitor, cst.CSTVisitor)
     if not read_only:
-        return _libcst_visit(self, visitor)
+        return _transform(self, visitor, _field_hooks(visitor))
     _walk(self, visitor, visitor.on_visit, visitor.on_leave, _field_hooks(visitor))
     return self
 
