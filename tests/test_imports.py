@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.matchers._visitors import (
+    _gather_constructed_leave_funcs,
+    _gather_constructed_visit_funcs,
+    _gather_matchers,
+)
 
 from sqla_upgrade.codemods.base import _run_import_visitor
-from sqla_upgrade.codemods.imports import QuickImportsRemover
+from sqla_upgrade.codemods.imports import QuickImportsRemover, TopImportsAdder
 
 Removal = tuple[str, str | None, str | None]
 
@@ -93,3 +99,24 @@ def test_quick_remover_removes_what_libcst_removes(source: str, removals: list[R
 def test_the_cases_cover_removal_and_keeping() -> None:
     outcomes = [_removed(RemoveImportsVisitor, s, r) == s for s, r in CASES]
     assert any(outcomes) and not all(outcomes)
+
+
+@pytest.mark.parametrize(
+    ("ours", "libcsts"),
+    [(TopImportsAdder, AddImportsVisitor), (QuickImportsRemover, RemoveImportsVisitor)],
+)
+def test_listing_no_stubs_finds_the_same_matcher_decorators(ours: type, libcsts: type) -> None:
+    context = CodemodContext()
+    quick, full = ours(context), libcsts(context)
+    assert len(dir(quick)) < len(dir(full)) / 5
+    assert set(dir(full)) - set(dir(quick)) <= {
+        name
+        for name in dir(full)
+        if getattr(inspect.getattr_static(full, name, None), "_is_no_op", False)
+    } | set(dir(object)) | set(dir(cst.MetadataDependent)) | set(vars(cst.CSTTransformer))
+    for gather in (
+        _gather_matchers,
+        _gather_constructed_visit_funcs,
+        _gather_constructed_leave_funcs,
+    ):
+        assert gather(quick) == gather(full) == {}

@@ -18,6 +18,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.codegen import bytes_of, code_of
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import expression_contexts, new_wrapper, parents_of
 from sqla_upgrade.codemods.options import Options
@@ -112,6 +113,16 @@ def test_parents_are_libcsts(trees: list[cst.Module]) -> None:
 def test_positions_are_libcsts(trees: list[cst.Module]) -> None:
     for tree in trees:
         assert new_wrapper(tree).resolve(PositionProvider) == _libcst(tree, PositionProvider)
+
+
+def test_generated_code_is_libcsts(trees: list[cst.Module]) -> None:
+    for tree in trees:
+        assert code_of(tree) == tree.code
+        assert bytes_of(tree) == tree.bytes
+        for statement in tree.body[:5]:
+            assert code_of(tree, statement) == tree.code_for_node(statement)
+    latin = cst.parse_module("# -*- coding: latin-1 -*-\nname = 'caf\u00e9'\n")
+    assert bytes_of(latin) == latin.bytes
 
 
 def test_expression_contexts_are_libcsts(trees: list[cst.Module]) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from sqla_upgrade.codemods.codegen import bytes_of
+
 FORM_FEED = b"\x0c"
 
 
@@ -46,7 +48,7 @@ def round_trip_problem(tree: cst.Module, source: bytes) -> str | None:
     or None."""
     if not _needs_check(source):
         return None
-    again = keep_final_newline(source, tree.bytes)
+    again = keep_final_newline(source, bytes_of(tree))
     if again == source:
         return None
     line = source[: _first_difference(source, again)].count(b"\n") + 1

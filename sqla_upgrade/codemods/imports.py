@@ -28,11 +28,33 @@ from libcst.codemod.visitors import (
 )
 from libcst.metadata import ImportAssignment, ParentNodeProvider, Scope, ScopeProvider
 
+from sqla_upgrade.codemods.codegen import code_of
+
 #: modules whose imports libcst's gatherer never reports unused
 _IGNORED_MODULES = frozenset({"__future__"})
 
 
-class TopImportsAdder(AddImportsVisitor):
+#: libcst's visitor base classes: their ``visit_*``/``leave_*`` stubs carry no matchers
+_STUB_CLASSES = frozenset((*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__))
+
+
+class _ListsNoStubs:
+    """libcst's matcher set-up, run for every instance of a matcher-decoratable visitor,
+    looks for matcher decorators on each attribute ``dir()`` lists: about 1,500 no-op
+    ``visit_*``/``leave_*`` stubs, which carry none. ``dir()`` of these visitors leaves
+    the stubs out (the same decorators are found: ``tests/test_imports.py``)."""
+
+    def __dir__(self) -> list[str]:
+        names = {
+            name
+            for cls in type(self).__mro__
+            if cls not in _STUB_CLASSES
+            for name in vars(cls)
+        }
+        return sorted(names | set(vars(self)))
+
+
+class TopImportsAdder(_ListsNoStubs, AddImportsVisitor):
     """``AddImportsVisitor`` visiting only the module's leading simple statements."""
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -65,7 +87,7 @@ def _supported() -> bool:
 _SUPPORTED = _supported()
 
 
-class QuickImportsRemover(RemoveImportsVisitor):
+class QuickImportsRemover(_ListsNoStubs, RemoveImportsVisitor):
     """``RemoveImportsVisitor`` that finds the unused imports without libcst's three
     matcher-based walks (same set of imports)."""
 
@@ -152,7 +174,7 @@ class _UnusedImports:
         count = self._textual.get(word)
         if count is None:
             if self._code is None:
-                self._code = self.module.code
+                self._code = code_of(self.module)
             pattern = rf"(?<![\w]){re.escape(word)}(?![\w])"
             count = self._textual[word] = len(re.findall(pattern, self._code))
         return count

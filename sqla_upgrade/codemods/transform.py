@@ -11,6 +11,7 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
 from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.codegen import bytes_of, code_of
 from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper
@@ -76,7 +77,7 @@ def _declined_pass_changes(pass_cls: type[Pass], tree: cst.Module, state: FileSt
     scratch = replace(state, notes=[], rewrites={})
     context = CodemodContext(filename=state.path, full_module_name=state.module_name)
     new_tree = pass_cls(context, scratch).run_with(new_wrapper(tree))
-    return bool(scratch.notes or scratch.rewrites) or new_tree.code != tree.code
+    return bool(scratch.notes or scratch.rewrites) or code_of(new_tree) != code_of(tree)
 
 
 def _apply_passes(
@@ -101,7 +102,7 @@ def _apply_passes(
             changed = True
             tree = new_tree
             wrapper = None
-            code = tree.bytes
+            code = bytes_of(tree)
     return tree, changed, wrapper
 
 
@@ -169,7 +170,7 @@ def _run_stage(
             if changed and (problem := round_trip_problem(parsed, source)) is not None:
                 result.error = f"cannot transform: {problem}"
                 return result
-        result.stage_code = keep_final_newline(source, tree.bytes) if changed else source
+        result.stage_code = keep_final_newline(source, bytes_of(tree)) if changed else source
         if collect is not None:
             result.facts = collect(wrapper or new_wrapper(tree), state)
     except RecursionError:

@@ -35,6 +35,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, PositionPr
 
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState
+from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex, RelationshipFacts
 from sqla_upgrade.codemods.names import names_in, qualified_names
 
@@ -482,7 +483,7 @@ def collect_dynamic_uses(wrapper: Any, state: FileState) -> DynamicUseFacts | No
     names = state.index.dynamic_relationships()
     if not names:
         return None
-    code = wrapper.module.code
+    code = code_of(wrapper.module)
     if not any(n in code for n in (*names, *RELATIONSHIP_CALLS)):
         return None
     context = CodemodContext(filename=state.path, full_module_name=state.module_name)

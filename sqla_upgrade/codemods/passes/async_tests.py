@@ -40,6 +40,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
+from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.names import qualified_names
 
 FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
@@ -82,7 +83,7 @@ class AsyncTestsPass(ScopeTracking):
         self.async_testcases: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
-        code = node.code
+        code = code_of(node)
         self.anyio_style = "mark.anyio" in code and "mark.asyncio" not in code
 
     def leave_FunctionDef(

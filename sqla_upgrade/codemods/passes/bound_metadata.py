@@ -30,6 +30,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
 
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.builder import BINDABLE
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
@@ -64,7 +65,7 @@ class BoundMetadataPass(Pass):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self._uses_sqlalchemy = "sqlalchemy" in node.code
+        self._uses_sqlalchemy = "sqlalchemy" in code_of(node)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func

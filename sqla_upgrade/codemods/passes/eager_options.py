@@ -60,6 +60,7 @@ from sqla_upgrade.codemods.analysis.eager_loads import (
     Step,
 )
 from sqla_upgrade.codemods.base import per_object
+from sqla_upgrade.codemods.codegen import code_of
 
 DECLARATIVE_BASE_CLASSES = frozenset(
     {
@@ -114,7 +115,7 @@ class EagerOptionsPass(ScopeTracking):
         }
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.lines = node.code.splitlines()
+        self.lines = code_of(node).splitlines()
 
     def _indent_at(self, line: int) -> str:
         """The indentation of source line ``line`` (1-based)."""
