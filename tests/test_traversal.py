@@ -357,3 +357,26 @@ def test_a_transformers_field_hooks_are_called_as_in_libcst(trees: list[cst.Modu
         with fast_visits():
             assert tree.visit(ours).code == expected
         assert ours.seen == theirs.seen
+
+
+def test_visitor_classes_made_on_the_fly_are_not_kept() -> None:
+    """A visitor class defined in a function holds what the function saw (a whole tree,
+    say): the traversal's caches must not keep it alive."""
+    import gc
+    import weakref
+
+    def visit_once(tree: cst.Module, transform: bool) -> weakref.ref[type]:
+        base: type = cst.CSTTransformer if transform else cst.CSTVisitor
+
+        class OnTheFly(base):  # type: ignore[misc, valid-type]
+            def visit_Name(self, node: cst.Name) -> None:
+                assert tree is not None
+
+        with fast_visits():
+            tree.visit(OnTheFly())
+        return weakref.ref(OnTheFly)
+
+    for transform in (False, True):
+        kept = visit_once(cst.parse_module("a = b\n"), transform)
+        gc.collect()
+        assert kept() is None

@@ -46,10 +46,7 @@ class _ListsNoStubs:
 
     def __dir__(self) -> list[str]:
         names = {
-            name
-            for cls in type(self).__mro__
-            if cls not in _STUB_CLASSES
-            for name in vars(cls)
+            name for cls in type(self).__mro__ if cls not in _STUB_CLASSES for name in vars(cls)
         }
         return sorted(names | set(vars(self)))
 

@@ -34,6 +34,7 @@ import ast
 import dataclasses
 import inspect
 import textwrap
+import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -53,11 +54,15 @@ _CONDITIONAL: set[type] = set()
 _CONDITIONAL_ORDER: dict[tuple[type, ...], tuple[str, ...]] = {}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 #: visitor type -> does it visit read-only (a CSTVisitor)?
-_READ_ONLY: dict[type, bool] = {}
+#: (weakly: a visitor class defined inside a function holds what the function saw)
+_READ_ONLY: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 _FieldHooks = Mapping[str, Collection[str]]
-#: (visitor type, hooks called by name) -> node type name -> fields with ``visit_<Node>_<field>`` or
-#: ``leave_<Node>_<field>`` hooks
-_FIELD_HOOKS: dict[tuple[type, bool], _FieldHooks] = {}
+#: hooks called by name -> visitor type -> node type name -> fields with
+#: ``visit_<Node>_<field>`` or ``leave_<Node>_<field>`` hooks (weakly, as above)
+_FIELD_HOOKS: dict[bool, weakref.WeakKeyDictionary[type, _FieldHooks]] = {
+    False: weakref.WeakKeyDictionary(),
+    True: weakref.WeakKeyDictionary(),
+}
 
 
 class _FieldRecorder(cst.CSTVisitor):
@@ -147,7 +152,7 @@ def _add_hook(hooks: dict[str, set[str]], name: str, value: object) -> None:
 
 
 def _class_field_hooks(kind: type, by_name: bool) -> _FieldHooks:
-    known = _FIELD_HOOKS.get((kind, by_name))
+    known = _FIELD_HOOKS[by_name].get(kind)
     if known is not None:
         return known
     hooks: _FieldHooks
@@ -163,7 +168,7 @@ def _class_field_hooks(kind: type, by_name: bool) -> _FieldHooks:
                 for name, value in vars(cls).items():
                     _add_hook(found, name, value)
         hooks = found
-    _FIELD_HOOKS[(kind, by_name)] = hooks
+    _FIELD_HOOKS[by_name][kind] = hooks
     return hooks
 
 

@@ -849,6 +849,9 @@ class AwaitPass(ScopeTracking):
     ) -> cst.BaseExpression | None:
         """``next(agen(), default)`` → ``await anext(agen(), default)``; ``iter(agen())``
         → ``aiter(agen())``, for an async generator or an async generator expression."""
+        func = original.func
+        if not (isinstance(func, cst.Name) and func.value in ASYNC_STEPPERS):
+            return None  # (resolving the name of every call would need the scopes)
         builtin = self._builtin_name(original)
         if builtin not in ASYNC_STEPPERS or not original.args or not updated.args:
             return None
