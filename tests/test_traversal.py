@@ -92,16 +92,22 @@ class _Names(cst.CSTVisitor):
         self.seen.append(".")
 
 
-class _FieldHooks(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
+class _CallFuncHooks:
+    """``visit_Call_func``/``leave_Call_func`` hooks noting where they were called."""
+
+    seen: list[str]
 
     def visit_Call_func(self, node: cst.Call) -> None:
         self.seen.append("func(")
 
     def leave_Call_func(self, node: cst.Call) -> None:
         self.seen.append(")func")
+
+
+class _FieldHooks(_CallFuncHooks, cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = []
 
     def visit_Name(self, node: cst.Name) -> None:
         self.seen.append(node.value)
@@ -335,16 +341,10 @@ def test_removing_what_cannot_be_removed_fails_as_in_libcst(
 
 
 def test_a_transformers_field_hooks_are_called_as_in_libcst(trees: list[cst.Module]) -> None:
-    class Calls(cst.CSTTransformer):
+    class Calls(_CallFuncHooks, cst.CSTTransformer):
         def __init__(self) -> None:
             super().__init__()
-            self.seen: list[str] = []
-
-        def visit_Call_func(self, node: cst.Call) -> None:
-            self.seen.append("func(")
-
-        def leave_Call_func(self, node: cst.Call) -> None:
-            self.seen.append(")func")
+            self.seen = []
 
         def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
             self.seen.append(original_node.value)

@@ -29,13 +29,10 @@ from libcst.codemod.visitors import (
 from libcst.metadata import ImportAssignment, ParentNodeProvider, Scope, ScopeProvider
 
 from sqla_upgrade.codemods.codegen import code_of
+from sqla_upgrade.codemods.traversal import STUB_CLASSES
 
 #: modules whose imports libcst's gatherer never reports unused
 _IGNORED_MODULES = frozenset({"__future__"})
-
-
-#: libcst's visitor base classes: their ``visit_*``/``leave_*`` stubs carry no matchers
-_STUB_CLASSES = frozenset((*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__))
 
 
 class _ListsNoStubs:
@@ -46,7 +43,7 @@ class _ListsNoStubs:
 
     def __dir__(self) -> list[str]:
         names = {
-            name for cls in type(self).__mro__ if cls not in _STUB_CLASSES for name in vars(cls)
+            name for cls in type(self).__mro__ if cls not in STUB_CLASSES for name in vars(cls)
         }
         return sorted(names | set(vars(self)))
 

@@ -43,22 +43,7 @@ from libcst.metadata import (
 from libcst.metadata.scope_provider import ScopeVisitor
 
 from sqla_upgrade.codemods.positions import positions_of
-from sqla_upgrade.codemods.traversal import _FIELD_ORDER, fast_visits, field_order
-
-_NO_VALUE = cst.MaybeSentinel.DEFAULT
-
-
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The node's children, from the fields libcst visits (the ones that hold nodes)."""
-    order = _FIELD_ORDER.get(type(node))
-    if order is None:
-        order = field_order(node)
-    for name in order:
-        value = getattr(node, name)
-        if type(value) is tuple or type(value) is list:
-            yield from value
-        elif value is not None and value is not _NO_VALUE:
-            yield value
+from sqla_upgrade.codemods.traversal import children, fast_visits
 
 
 def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -67,7 +52,7 @@ def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     pending: list[cst.CSTNode] = [module]
     while pending:
         node = pending.pop()
-        for child in _children(node):
+        for child in children(node):
             parents[child] = node
             pending.append(child)
     return parents
@@ -168,7 +153,7 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
         if parts is not None:
             pending += parts(node, context)
         else:
-            pending += [(child, context) for child in _children(node)]
+            pending += [(child, context) for child in children(node)]
     return contexts
 
 

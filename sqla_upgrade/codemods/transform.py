@@ -127,6 +127,7 @@ def _parse(source: bytes) -> cst.Module | str:
         return f"cannot parse: {TOO_DEEP}"
 
 
+@fast_visits()
 def run_stage(
     result: FileResult,
     module_name: str,
@@ -135,23 +136,12 @@ def run_stage(
     passes: list[type[Pass]],
     collect: Callable[[MetadataWrapper, FileState], object] | None = None,
 ) -> FileResult:
-    """Run ``passes`` over the file's current code (``result.stage_code``), in place.
+    """Run ``passes`` over the file's current code (``result.stage_code``), in place
+    (libcst's read-only visits and unchanged nodes not rebuilt: ``fast_visits``).
 
     ``collect`` is called with the stage's output tree (when the file was parsed) and its
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
-    with fast_visits():
-        return _run_stage(result, module_name, index, options, passes, collect)
-
-
-def _run_stage(
-    result: FileResult,
-    module_name: str,
-    index: ProjectIndex,
-    options: Options,
-    passes: list[type[Pass]],
-    collect: Callable[[MetadataWrapper, FileState], object] | None = None,
-) -> FileResult:
     source = result.stage_code if result.stage_code is not None else result.old
     wanted = CHECK_PREFILTERS or any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):

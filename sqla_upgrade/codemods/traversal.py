@@ -37,7 +37,7 @@ import textwrap
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import libcst as cst
 from libcst._nodes.base import CSTNode
@@ -53,12 +53,10 @@ _FIELD_ORDER: dict[type, tuple[str, ...]] = {}
 _CONDITIONAL: set[type] = set()
 _CONDITIONAL_ORDER: dict[tuple[type, ...], tuple[str, ...]] = {}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-#: visitor type -> does it visit read-only (a CSTVisitor)?
-#: (weakly: a visitor class defined inside a function holds what the function saw)
-_READ_ONLY: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 _FieldHooks = Mapping[str, Collection[str]]
 #: hooks called by name -> visitor type -> node type name -> fields with
-#: ``visit_<Node>_<field>`` or ``leave_<Node>_<field>`` hooks (weakly, as above)
+#: ``visit_<Node>_<field>`` or ``leave_<Node>_<field>`` hooks (weakly: a visitor class
+#: defined inside a function holds what the function saw)
 _FIELD_HOOKS: dict[bool, weakref.WeakKeyDictionary[type, _FieldHooks]] = {
     False: weakref.WeakKeyDictionary(),
     True: weakref.WeakKeyDictionary(),
@@ -114,6 +112,19 @@ def field_order(node: cst.CSTNode) -> tuple[str, ...]:
     return order
 
 
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The node's children, from the fields libcst visits (the ones that hold nodes)."""
+    order = _FIELD_ORDER.get(type(node))
+    if order is None:
+        order = field_order(node)
+    for name in order:
+        value = getattr(node, name)
+        if type(value) is tuple or type(value) is list:
+            yield from value
+        elif value is not None and value is not _NO_VALUE:
+            yield value
+
+
 def _field_names(kind: type) -> tuple[str, ...]:
     names = _FIELD_NAMES.get(kind)
     if names is None:
@@ -134,8 +145,8 @@ class _AllFields:
 
 _ALL_FIELDS = _AllFields()
 
-#: libcst's visitor base classes, whose ``visit_<Node>_<field>`` stubs do nothing
-_STUB_CLASSES = frozenset((*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__))
+#: libcst's visitor base classes, whose ``visit_*``/``leave_*`` stubs do nothing
+STUB_CLASSES = frozenset((*cst.CSTVisitor.__mro__, *cst.CSTTransformer.__mro__))
 _DEFAULT_FIELD_CALLBACKS = {
     cst.CSTVisitor.on_visit_attribute,
     cst.CSTVisitor.on_leave_attribute,
@@ -164,7 +175,7 @@ def _class_field_hooks(kind: type, by_name: bool) -> _FieldHooks:
     else:
         found: dict[str, set[str]] = {}
         for cls in kind.__mro__:
-            if cls not in _STUB_CLASSES:
+            if cls not in STUB_CLASSES:
                 for name, value in vars(cls).items():
                     _add_hook(found, name, value)
         hooks = found
@@ -206,7 +217,7 @@ def _walk(
             if type(value) is tuple or type(value) is list:
                 for item in value:
                     _walk(item, visitor, on_visit, on_leave, field_hooks)
-            elif value is not None and value is not cst.MaybeSentinel.DEFAULT:
+            elif value is not None and value is not _NO_VALUE:
                 _walk(value, visitor, on_visit, on_leave, field_hooks)
             if hooked is not None and name in hooked:
                 visitor.on_leave_attribute(node, name)
@@ -228,7 +239,7 @@ _NODE, _FLATTEN, _REMOVAL, _INVALID = range(4)
 _RESULT_KINDS: dict[type, int] = {}
 
 
-def _helper_field(keyword: ast.keyword) -> tuple[str, int] | bool | None:
+def _helper_field(keyword: ast.keyword) -> tuple[str, int] | Literal[True] | None:
     """``field=visit_xxx(self, "field", self.field, visitor)`` -> (field, how); True for
     ``field=self.field`` (kept as it is); None for anything else."""
     value = keyword.value
@@ -272,7 +283,7 @@ def _read_plan(kind: type) -> tuple[tuple[str, int], ...] | None:
     plan = []
     for keyword in built.keywords:
         step = _helper_field(keyword)
-        if step is None or step is False:
+        if step is None:
             return None
         if step is not True:
             plan.append(step)
@@ -350,8 +361,9 @@ def _transform(
     updated = node
     if visitor.on_visit(node):
         kind = type(node)
-        plan = _PLANS.get(kind, ())
-        if plan == () and kind not in _PLANS:
+        try:
+            plan = _PLANS[kind]
+        except KeyError:
             plan = _PLANS[kind] = _read_plan(kind)
         if plan is None:
             updated = node._visit_and_replace_children(visitor)
@@ -384,11 +396,7 @@ def _transform(
 
 
 def _visit(self: CSTNode, visitor: Any) -> Any:
-    kind = type(visitor)
-    read_only = _READ_ONLY.get(kind)
-    if read_only is None:
-        read_only = _READ_ONLY[kind] = isinstance(visitor, cst.CSTVisitor)
-    if not read_only:
+    if not isinstance(visitor, cst.CSTVisitor):
         return _transform(self, visitor, _field_hooks(visitor))
     _walk(self, visitor, visitor.on_visit, visitor.on_leave, _field_hooks(visitor))
     return self
