@@ -253,3 +253,44 @@ def test_plans_come_from_the_cache_until_a_template_changes(tmp_path: Path) -> N
     assert edited.async_plan.template_reads == fresh.async_plan.template_reads
     assert edited.async_plan.read_attributes == fresh.async_plan.read_attributes
     assert _outputs(edited) == _outputs(fresh)
+
+
+def test_async_run_after_an_edit_plans_from_the_cached_facts(tmp_path: Path) -> None:
+    """The other files' stage-one results (their facts kept pickled) come from the cache
+    and feed the plans computed again."""
+    project = _project(tmp_path)
+    _run(project, tmp_path / "cache", target="async")
+    use = project / "app" / "use.py"
+    use.write_text(USE + "\n\ndef first_post(user):\n    return user.posts[0]\n")
+    edited = _run(project, tmp_path / "cache", target="async")
+    fresh = _run(project, None, target="async")
+    assert edited.cache is not None and edited.cache.hits > 0 and edited.cache.misses > 0
+    assert edited.async_plan is not None and fresh.async_plan is not None
+    assert edited.async_plan.functions == fresh.async_plan.functions
+    assert _outputs(edited) == _outputs(fresh)
+
+
+def test_a_run_answered_from_the_cache_never_imports_libcst(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    script = (
+        "import sys\n"
+        "from sqla_upgrade.cli.app import main\n"
+        "sys.argv = ['sqla-upgrade', 'diff', '--target', 'async', '--jobs', '1',\n"
+        f"            '--cache-dir', {str(tmp_path / 'cache')!r}, {str(project)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst' in sys.modules, file=sys.stderr)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    outputs = []
+    for _ in range(2):
+        completed = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=environment
+        )
+        outputs.append((completed.stdout, completed.stderr.splitlines()[-1]))
+    (cold_diff, cold_imported), (warm_diff, warm_imported) = outputs
+    assert "+from sqlalchemy import select" in cold_diff or "select(" in cold_diff
+    assert (cold_imported, warm_imported) == ("True", "False")
+    assert warm_diff == cold_diff

@@ -221,3 +221,28 @@ def test_console_script_as_subprocess(legacy_tree: Path) -> None:
         check=False,
     )
     assert version.returncode == 0 and version.stdout.startswith("sqla-upgrade ")
+
+
+def test_piped_diff_is_a_patch_git_applies(tmp_path: Path) -> None:
+    """Tabs, form feeds and CRLF line endings reach the patch as they are in the file."""
+    source = (
+        b"from sqlalchemy import select\r\n"
+        b"\x0c\r\n"
+        b"def ids(t):\r\n"
+        b'\treturn select([t.c.id], t.c.name == "a\tb")\r\n'
+    )
+    for tree in ("patched", "applied"):
+        (tmp_path / tree).mkdir()
+        (tmp_path / tree / "legacy.py").write_bytes(source)
+    patch = subprocess.run(
+        [sys.executable, "-m", "sqla_upgrade", "diff", "--no-cache", "legacy.py"],
+        cwd=tmp_path / "patched",
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert b"\t" in patch and b"\r\n" in patch and b"\x0c" in patch
+    subprocess.run(["git", "apply", "-"], input=patch, cwd=tmp_path / "patched", check=True)
+    assert invoke("apply", "--no-cache", str(tmp_path / "applied")).exit_code == 0
+    migrated = (tmp_path / "applied" / "legacy.py").read_bytes()
+    assert migrated != source
+    assert (tmp_path / "patched" / "legacy.py").read_bytes() == migrated

@@ -28,9 +28,15 @@ from sqla_upgrade.codemods.options import (
     TARGETS,
     Options,
 )
-from sqla_upgrade.codemods.pipeline import UnknownPassError, all_passes, find_pass, select_passes
+from sqla_upgrade.codemods.pipeline import (
+    UnknownPassError,
+    all_passes,
+    find_pass,
+    select_entries,
+    select_passes,
+)
+from sqla_upgrade.codemods.results import FileResult
 from sqla_upgrade.codemods.runner import RunReport, run
-from sqla_upgrade.codemods.transform import FileResult, transform_source
 from sqla_upgrade.codemods.workers import usable_cores
 from sqla_upgrade.codemods.writer import WriteOptions
 
@@ -147,7 +153,7 @@ def _build_options(
         skip_names = (
             as_name_list(skip, "skip") if skip else as_name_list(config.get("skip", []), "skip")
         )
-        select_passes(chosen_target, only_names, skip_names)
+        select_entries(chosen_target, only_names, skip_names)
     except (ConfigError, UnknownPassError) as exc:
         raise UsageError(str(exc)) from exc
     chosen_jobs = jobs if jobs is not None else config.get("jobs", usable_cores())
@@ -201,6 +207,8 @@ def _cache_dir(chosen: Path | None, config: dict[str, Any], paths: list[Path]) -
 
 
 def _run_stdin(options: Options) -> RunReport:
+    from sqla_upgrade.codemods.transform import transform_source
+
     source = sys.stdin.buffer.read()
     builder = IndexBuilder()
     builder.add(source, "__stdin__", "<stdin>", False)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sqla_upgrade.cli import baseline, ci_output, readiness, render, report_render
+from sqla_upgrade.cli import baseline, ci_output, render, report_render
 from sqla_upgrade.cli.app import (
     EXIT_FAILED,
     EXIT_OK,
@@ -170,6 +170,8 @@ def report_command(
     changed_since: ChangedSinceOpt = None,
 ) -> int:
     """Migration-readiness report: what is left, what is risky, what is automatic."""
+    from sqla_upgrade.cli import readiness  # with the analyses it reads (libcst)
+
     if paths and "-" in [str(p) for p in paths]:
         raise UsageError("report needs paths, not - (stdin)")
     report, options, _ = _execute(
@@ -242,6 +244,8 @@ def merge_reports(
     output: OutputOpt = None,
 ) -> int:
     """Combine the JSON reports of shards (readiness reports, or check/diff/apply JSON)."""
+    from sqla_upgrade.cli import readiness
+
     documents = [_read_document(f) for f in files]
     if all(d.get("kind") == readiness.REPORT_KIND for d in documents):
         try:

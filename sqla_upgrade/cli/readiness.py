@@ -20,12 +20,12 @@ from typing import Any
 from sqla_upgrade import __version__
 from sqla_upgrade.cli import render
 from sqla_upgrade.cli.sites import legacy_sites
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
 from sqla_upgrade.codemods.analysis.lazy_reads import LAZY_STRATEGIES, LazyReadAnalysis
+from sqla_upgrade.codemods.analysis.plans import AsyncPlan
 from sqla_upgrade.codemods.discovery import module_name
 from sqla_upgrade.codemods.index.model import ModelFacts, ObjectKind, ProjectIndex
+from sqla_upgrade.codemods.results import FileResult
 from sqla_upgrade.codemods.runner import RunReport, read_bytes
-from sqla_upgrade.codemods.transform import FileResult
 
 REPORT_KIND = "readiness-report"
 SCHEMA_VERSION = 1

@@ -12,8 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from sqla_upgrade import __version__
+from sqla_upgrade.codemods.results import FileResult
 from sqla_upgrade.codemods.runner import RunReport
-from sqla_upgrade.codemods.transform import FileResult
 
 
 def _decode(data: bytes) -> str:
@@ -25,11 +25,22 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _lines(text: str) -> list[str]:
+    """``text`` split after each ``\\n`` only: ``str.splitlines`` also splits at form
+    feeds, ``\\r`` and other separators, which would put line breaks into the patch
+    that are not in the file."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
+
+
 def unified_diff(result: FileResult) -> str:
+    """The change as a patch that ``git apply`` and ``patch`` take: every line of the
+    files as it is, tabs and carriage returns included."""
     if result.new is None:
         return ""
-    old = _decode(result.old).splitlines(keepends=True)
-    new = _decode(result.new).splitlines(keepends=True)
+    old = _lines(_decode(result.old))
+    new = _lines(_decode(result.new))
     shown = result.path.lstrip("/")
     lines = difflib.unified_diff(old, new, f"a/{shown}", f"b/{shown}")
     return "".join(
@@ -61,7 +72,13 @@ def _print_lines(console: Console, lines: list[tuple[str, str]]) -> None:
 
 
 def print_diff(console: Console, result: FileResult) -> None:
-    _print_lines(console, [(line, _diff_style(line)) for line in unified_diff(result).splitlines()])
+    """The patch, coloured on a terminal; elsewhere (a pipe, a file) written as it is,
+    since rich would expand tabs and drop carriage returns."""
+    patch = unified_diff(result)
+    if console.is_terminal or console.color_system is not None:
+        _print_lines(console, [(line, _diff_style(line)) for line in patch.splitlines()])
+    elif patch:
+        console.file.write(patch)
 
 
 def print_notes(console: Console, report: RunReport) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqla_upgrade.codemods.notes import TODO_PREFIX
-from sqla_upgrade.codemods.transform import FileResult
+from sqla_upgrade.codemods.results import FileResult
 
 MAX_SHOWN = 120
 STATEMENT_LISTS = ("body", "orelse", "finalbody")

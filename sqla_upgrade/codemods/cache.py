@@ -25,6 +25,7 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import importlib.util
 import os
 import pickle
 import platform
@@ -59,14 +60,12 @@ def sha256(*parts: bytes | str) -> str:
 @functools.lru_cache(maxsize=1)
 def tool_digest() -> str:
     """Digest of this tool's own code and of what it runs on."""
-    import libcst
-
     import sqla_upgrade
 
     package = Path(sqla_upgrade.__file__).resolve().parent
     parts: list[bytes | str] = [
         sqla_upgrade.__version__,
-        getattr(libcst, "__version__", "?"),
+        _libcst_version(),
         sys.version,
         platform.python_implementation(),
     ]
@@ -74,6 +73,18 @@ def tool_digest() -> str:
         if source.suffix in (".py", ".json") and source.is_file():
             parts += [source.relative_to(package).as_posix(), source.read_bytes()]
     return sha256(*parts)
+
+
+def _libcst_version() -> bytes | str:
+    """libcst's version file, read without importing libcst (a run whose every file is
+    answered from the cache never needs it)."""
+    spec = importlib.util.find_spec("libcst")
+    if spec is None or spec.origin is None:
+        return "?"
+    try:
+        return Path(spec.origin).with_name("_version.py").read_bytes()
+    except OSError:
+        return spec.origin
 
 
 def canonical(value: Any) -> Any:

@@ -227,3 +227,15 @@ def discover(paths: list[Path]) -> list[SourceFile]:
                 seen.add(real)
                 found.append(_source_file(candidate))
     return found
+
+
+def resolve_relative(dotted: str, module: str, is_package: bool) -> str:
+    """The absolute module a relative import (``..x.y``) in ``module`` names."""
+    level = len(dotted) - len(dotted.lstrip("."))
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: max(0, len(parts) - (level - 1))]
+    rest = dotted[level:]
+    return ".".join([*parts, rest] if rest else parts)

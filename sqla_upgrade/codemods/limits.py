@@ -11,10 +11,13 @@ it is left alone like any file with nothing to migrate.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.discovery import SourceFile
-from sqla_upgrade.codemods.transform import FileResult, triggered
+from sqla_upgrade.codemods.results import FileResult
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.base import Pass
 
 
 def _megabytes(size: float) -> str:
@@ -38,6 +41,8 @@ def oversized(files: list[SourceFile], limit_mb: float | None) -> dict[str, int]
 
 def oversized_result(path: str, size: int, limit_mb: float, passes: list[type[Pass]]) -> FileResult:
     """The outcome for a file over the limit: a failure if a pass could apply to it."""
+    from sqla_upgrade.codemods.transform import triggered
+
     try:
         with open(path, "rb") as handle:
             data = handle.read()

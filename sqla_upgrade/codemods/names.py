@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import QualifiedName, QualifiedNameProvider, QualifiedNameSource
 
+from sqla_upgrade.codemods.discovery import resolve_relative
+
 if TYPE_CHECKING:
     from sqla_upgrade.codemods.base import Pass
 
@@ -36,17 +38,6 @@ def absolute_name(name: QualifiedName, module: str, is_package: bool) -> str:
     if name.source is QualifiedNameSource.IMPORT and name.name.startswith("."):
         return resolve_relative(name.name, module, is_package)
     return name.name
-
-
-def resolve_relative(dotted: str, module: str, is_package: bool) -> str:
-    level = len(dotted) - len(dotted.lstrip("."))
-    parts = module.split(".")
-    if not is_package:
-        parts = parts[:-1]
-    if level > 1:
-        parts = parts[: max(0, len(parts) - (level - 1))]
-    rest = dotted[level:]
-    return ".".join([*parts, rest] if rest else parts)
 
 
 def names_in(node: cst.CSTNode) -> set[str]:

@@ -5,13 +5,13 @@ Workers only compute results; the parent process alone writes files, in path ord
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqla_upgrade.codemods import templates
-from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.cache import (
     Cache,
     canonical_digest,
@@ -25,10 +25,13 @@ from sqla_upgrade.codemods.index.builder import Collected, IndexBuilder, Unparsa
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
-from sqla_upgrade.codemods.pipeline import select_passes
-from sqla_upgrade.codemods.staging import attach_plan, split_stages, stage_one, stage_two
-from sqla_upgrade.codemods.transform import FileResult
+from sqla_upgrade.codemods.pipeline import select_entries
+from sqla_upgrade.codemods.registry import PassEntry, load_passes
+from sqla_upgrade.codemods.results import FileResult
 from sqla_upgrade.codemods.workers import JobFailure, run_jobs
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.base import Pass
 
 
 @dataclass
@@ -60,21 +63,30 @@ def read_bytes(path: Path) -> bytes | str:
 
 def build_index(
     files: list[SourceFile], cache: Cache | None = None
-) -> tuple[ProjectIndex, dict[str, str]]:
+) -> tuple[ProjectIndex, dict[str, str], str]:
+    """The index, the files it could not parse, and a digest of all it was built from
+    (this tool and every indexed file's path, module name and bytes)."""
     builder = IndexBuilder()
+    keys = []
     for source_file in files:
         data = read_bytes(source_file.path)
         if isinstance(data, bytes):
-            builder.add_collected(_collected(data, source_file, cache))
-    return builder.build(), builder.failures
+            key = _index_key(data, source_file)
+            keys.append(key)
+            builder.add_collected(_collected(data, source_file, key, cache))
+    return builder.build(), builder.failures, sha256("index inputs", *keys)
 
 
-def _collected(data: bytes, source_file: SourceFile, cache: Cache | None) -> Collected:
+def _index_key(data: bytes, source_file: SourceFile) -> str:
+    path, name, package = str(source_file.path), source_file.module_name, source_file.is_package
+    return sha256("index", tool_digest(), path, name, str(package), data)
+
+
+def _collected(data: bytes, source_file: SourceFile, key: str, cache: Cache | None) -> Collected:
     """One module's index facts, from the cache when this content was indexed before."""
     path, name, package = str(source_file.path), source_file.module_name, source_file.is_package
     if cache is None:
         return collect_one(data, name, path, package)
-    key = sha256("index", tool_digest(), path, name, str(package), data)
     found = cache.get(key)
     if isinstance(found, Unparsable) or (isinstance(found, tuple) and len(found) == 2):
         return found
@@ -86,10 +98,25 @@ def _collected(data: bytes, source_file: SourceFile, cache: Cache | None) -> Col
 class _ResultCache:
     """Stage-one and final results of files, keyed by everything they depend on."""
 
-    def __init__(self, cache: Cache, index: ProjectIndex, options: Options) -> None:
+    def __init__(
+        self, cache: Cache, index: ProjectIndex, index_inputs: str, options: Options
+    ) -> None:
         self.cache = cache
-        self.prefix = sha256(tool_digest(), options_digest(options), canonical_digest(index))
+        index_digest = self._index_digest(index, index_inputs)
+        self.prefix = sha256(tool_digest(), options_digest(options), index_digest)
         self.plan = ""
+
+    def _index_digest(self, index: ProjectIndex, index_inputs: str) -> str:
+        """The index's content digest: results depend on the facts, not on the files they
+        came from (editing a function's body keeps other files' results). Remembered
+        under the index's inputs, since computing it walks the whole index."""
+        key = sha256("index digest", index_inputs)
+        found = self.cache.get(key)
+        if isinstance(found, str):
+            return found
+        digest = canonical_digest(index)
+        self.cache.put(key, digest)
+        return digest
 
     def stage_one_key(self, path: str, module_name: str, data: bytes) -> str:
         return sha256("stage1", self.prefix, path, module_name, data)
@@ -112,13 +139,15 @@ class _ResultCache:
     def restore_plans(self, key: str, index: ProjectIndex) -> bool:
         """Put the plans an earlier run stored under ``key`` in ``index``."""
         found = self.cache.get(key)
-        if not (isinstance(found, tuple) and len(found) == 3):
+        if not (isinstance(found, tuple) and len(found) == 4):
             return False
-        index.async_plan, index.write_only_plan, index.eager_plan = found
+        index.async_plan, index.write_only_plan, index.eager_plan, self.plan = found
         return True
 
     def remember_plans(self, key: str, index: ProjectIndex) -> None:
-        self.cache.put(key, (index.async_plan, index.write_only_plan, index.eager_plan))
+        self.plan = plans_digest(index)
+        plans = (index.async_plan, index.write_only_plan, index.eager_plan, self.plan)
+        self.cache.put(key, plans)
 
     def get(self, key: str, data: bytes) -> FileResult | None:
         found = self.cache.get(key)
@@ -128,22 +157,50 @@ class _ResultCache:
         if result.error is None:  # failures (timeouts, crashes...) are never remembered
             self.cache.put(key, replace(result, old=b""))
 
+    def put_stage_one(self, key: str, result: FileResult) -> None:
+        """A stage-one result, its facts kept pickled: they are read only when the plans
+        are computed, and unpickling them imports the analyses (and libcst)."""
+        if result.facts is not None:
+            try:
+                facts = PickledFacts(pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL))
+            except Exception:  # unpicklable facts: the result is simply not cached
+                return
+            result = replace(result, facts=facts)
+        self.put(key, result)
+
+
+@dataclass(frozen=True)
+class PickledFacts:
+    data: bytes
+
+    def load(self) -> object:
+        return pickle.loads(self.data)
+
 
 # -- workers -----------------------------------------------------------------------------
 _worker: dict[str, object] = {}
 
 
-def _init_worker(index: ProjectIndex, options: Options, passes: list[type[Pass]]) -> None:
-    _worker.update(index=index, options=options, passes=passes)
+def _init_worker(index: ProjectIndex, options: Options, entries: list[PassEntry]) -> None:
+    _worker.update(index=index, options=options, entries=entries)
 
 
 def _context() -> tuple[ProjectIndex, Options, list[type[Pass]]]:
-    index, options, passes = _worker["index"], _worker["options"], _worker["passes"]
+    index, options, entries = _worker["index"], _worker["options"], _worker["entries"]
     assert isinstance(index, ProjectIndex) and isinstance(options, Options)
-    return index, options, passes  # type: ignore[return-value]
+    return index, options, load_passes(entries)  # type: ignore[arg-type]
+
+
+def _load_transforms(entries: list[PassEntry]) -> None:
+    """Import the passes and what runs them (libcst): only once a file needs them, and in
+    this process before workers are forked, so that they inherit the imports."""
+    load_passes(entries)
+    import sqla_upgrade.codemods.staging  # noqa: F401
 
 
 def _stage_one_job(source_file: SourceFile) -> FileResult:
+    from sqla_upgrade.codemods.staging import stage_one
+
     index, options, passes = _context()
     data = read_bytes(source_file.path)
     if isinstance(data, str):
@@ -153,6 +210,8 @@ def _stage_one_job(source_file: SourceFile) -> FileResult:
 
 
 def _stage_two_job(job: tuple[FileResult, str]) -> FileResult:
+    from sqla_upgrade.codemods.staging import stage_two
+
     index, options, passes = _context()
     result, module_name = job
     return stage_two(result, module_name, index, options, passes)
@@ -163,7 +222,7 @@ def _stage_one_failure(source_file: SourceFile, reason: str) -> FileResult:
 
 
 def _decided_without_parsing(
-    big: dict[str, int], failures: dict[str, str], options: Options, passes: list[type[Pass]]
+    big: dict[str, int], failures: dict[str, str], options: Options, entries: list[PassEntry]
 ) -> dict[str, FileResult]:
     """Outcomes of the files no worker gets: those over the size limit, and those Python's
     own parser rejects (never handed to libcst, whose native parser can exhaust its
@@ -171,7 +230,7 @@ def _decided_without_parsing(
     decided = {path: _unparsable(path, reason) for path, reason in failures.items()}
     for path, size in big.items():
         assert options.max_file_mb is not None
-        decided[path] = oversized_result(path, size, options.max_file_mb, passes)
+        decided[path] = oversized_result(path, size, options.max_file_mb, load_passes(entries))
     return decided
 
 
@@ -201,14 +260,17 @@ def _map(
     jobs: list[Any],
     index: ProjectIndex,
     options: Options,
-    passes: list[type[Pass]],
+    entries: list[PassEntry],
     failure: Callable[[Any, str], FileResult],
 ) -> Generator[FileResult, None, None]:
     """``func`` over ``jobs``, results in job order: in this process when one job at a time
     and no time limit are asked for, else in worker processes (see ``workers``), where a
     job that times out or kills its worker becomes ``failure(job, reason)``."""
+    if not jobs:
+        return
+    _load_transforms(entries)
     if options.timeout is None and (options.jobs <= 1 or len(jobs) < 2):
-        _init_worker(index, options, passes)
+        _init_worker(index, options, entries)
         yield from map(func, jobs)
         return
     finished: dict[int, FileResult] = {}
@@ -219,7 +281,7 @@ def _map(
         options.jobs,
         options.timeout,
         _init_worker,
-        (index, options, passes),
+        (index, options, entries),
         cost=_job_cost,
     )
     for position, outcome in outcomes:
@@ -246,25 +308,25 @@ def run(
     still cover every file, so each kept file gets exactly its result of a full run.
     With ``options.cache_dir``, results of unchanged files come from the cache.
     """
-    passes = select_passes(options.target, options.only, options.skip)
+    entries = select_entries(options.target, options.only, options.skip)
     templates.clear_cache()
     files = discover(paths)
     big = oversized(files, options.max_file_mb)
     cache = open_cache(options)
-    index, failures = build_index([f for f in files if str(f.path) not in big], cache)
+    index, failures, index_inputs = build_index([f for f in files if str(f.path) not in big], cache)
     report = RunReport(index_failures=failures, index=index, cache=cache)
-    results_cache = _ResultCache(cache, index, options) if cache is not None else None
-    two_stages = bool(split_stages(passes)[1])
+    results_cache = _ResultCache(cache, index, index_inputs, options) if cache else None
+    two_stages = any(entry.stage == 2 for entry in entries)
     kept = [f for f in files if keep is None or keep(f.path)]
     analysed = files if two_stages else kept
     total = len(analysed) + (len(kept) if two_stages else 0)
     done = 0
     results: list[FileResult] = []
-    decided = _decided_without_parsing(big, failures, options, passes)
+    decided = _decided_without_parsing(big, failures, options, entries)
     parsed = [f for f in analysed if str(f.path) not in decided]
     remembered = _stage_one_hits(parsed, results_cache)
     missing = [f for f in parsed if str(f.path) not in remembered]
-    transformed = _map(_stage_one_job, missing, index, options, passes, _stage_one_failure)
+    transformed = _map(_stage_one_job, missing, index, options, entries, _stage_one_failure)
     try:
         for source_file in analysed:
             result = decided.get(str(source_file.path)) or remembered.get(str(source_file.path))
@@ -273,7 +335,7 @@ def run(
                 if results_cache is not None:
                     path, name = str(source_file.path), source_file.module_name
                     key = results_cache.stage_one_key(path, name, result.old)
-                    results_cache.put(key, result)
+                    results_cache.put_stage_one(key, result)
             results.append(result)
             done += 1
             if progress is not None:
@@ -285,16 +347,13 @@ def run(
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
             report.notices.append(notice)
-    if results_cache is not None:
-        # stage two reads every plan computed between the stages
-        results_cache.plan = canonical_digest(
-            (index.async_plan, index.eager_plan, index.write_only_plan)
-        )
+    if results_cache is not None and not two_stages:
+        results_cache.plan = plans_digest(index)
     kept_paths = {f.path for f in kept}
     jobs = [
         (r, f.module_name) for r, f in zip(results, analysed, strict=True) if f.path in kept_paths
     ]
-    for result in _final_results(jobs, index, options, passes, results_cache):
+    for result in _final_results(jobs, index, options, entries, results_cache):
         report.results.append(result)
         if on_result is not None:
             on_result(result)
@@ -320,9 +379,19 @@ def _plan_between_stages(
         for result in results:
             result.facts = None  # as attach_plan leaves them
         return
+    from sqla_upgrade.codemods.staging import attach_plan
+
+    for result in results:
+        if isinstance(result.facts, PickledFacts):
+            result.facts = result.facts.load()
     attach_plan(index, results, templates.template_attribute_reads(roots), roots)
     if results_cache is not None:
         results_cache.remember_plans(key, index)
+
+
+def plans_digest(index: ProjectIndex) -> str:
+    """What stage two reads of the plans computed between the stages."""
+    return canonical_digest((index.async_plan, index.eager_plan, index.write_only_plan))
 
 
 def _stage_one_hits(
@@ -345,7 +414,7 @@ def _final_results(
     jobs: list[tuple[FileResult, str]],
     index: ProjectIndex,
     options: Options,
-    passes: list[type[Pass]],
+    entries: list[PassEntry],
     results_cache: _ResultCache | None,
 ) -> Generator[FileResult, None, None]:
     """Stage two and the final checks of every job, in job order; remembered results
@@ -360,7 +429,7 @@ def _final_results(
                 if found is not None:
                     remembered[position] = found
     missing = [job for position, job in enumerate(jobs) if position not in remembered]
-    computed = _map(_stage_two_job, missing, index, options, passes, _stage_two_failure)
+    computed = _map(_stage_two_job, missing, index, options, entries, _stage_two_failure)
     try:
         for position in range(len(jobs)):
             found = remembered.pop(position, None)

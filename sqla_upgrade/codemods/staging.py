@@ -23,7 +23,8 @@ from sqla_upgrade.codemods.analysis.write_only import (
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
-from sqla_upgrade.codemods.transform import FileResult, finish, run_stage
+from sqla_upgrade.codemods.results import FileResult
+from sqla_upgrade.codemods.transform import finish, run_stage
 
 
 def split_stages(passes: list[type[Pass]]) -> tuple[list[type[Pass]], list[type[Pass]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -15,36 +15,9 @@ from sqla_upgrade.codemods.codegen import bytes_of, code_of
 from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper
-from sqla_upgrade.codemods.notes import Note
 from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.results import FileResult
 from sqla_upgrade.codemods.traversal import fast_visits
-
-
-@dataclass
-class FileResult:
-    """What happened to one file. ``new`` is None when the file is unchanged or failed."""
-
-    path: str
-    old: bytes
-    new: bytes | None = None
-    notes: list[Note] = field(default_factory=list)
-    rewrites: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    stage_code: bytes | None = None  # the code between stages
-    facts: object = None  # what the stage's collector gathered
-
-    @property
-    def changed(self) -> bool:
-        return self.new is not None and self.new != self.old
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
-
-    @property
-    def todos(self) -> list[Note]:
-        return [n for n in self.notes if n.kind == "todo"]
-
 
 #: why a file whose syntax tree exceeds Python's recursion limit in libcst fails
 TOO_DEEP = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqla_upgrade.codemods.notes import Note
-from sqla_upgrade.codemods.transform import FileResult
+from sqla_upgrade.codemods.results import FileResult
 
 TEMP_SUFFIX = ".sqla-upgrade"
 BACKUP_SUFFIX = ".orig"

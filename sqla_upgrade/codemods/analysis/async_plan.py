@@ -24,6 +24,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
+from sqla_upgrade.codemods.analysis.plans import AsyncPlan
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass, in_run_sync_lambda
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
@@ -210,55 +211,6 @@ def _called_name(func: cst.BaseExpression) -> str | None:
     if isinstance(func, cst.Attribute):
         return func.attr.value
     return func.value if isinstance(func, cst.Name) else None
-
-
-@dataclass
-class AsyncPlan:
-    """The outcome: functions to make async (with the reason) and blocked ones."""
-
-    functions: dict[str, str] = field(default_factory=dict)
-    blocked: dict[str, str] = field(default_factory=dict)
-    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
-    #: names under which both async and sync functions are passed around
-    mixed_dynamic: set[str] = field(default_factory=set)
-    #: attribute names read anywhere in the project (code and templates)
-    read_attributes: set[str] = field(default_factory=set)
-    #: attribute names read in templates
-    template_reads: set[str] = field(default_factory=set)
-    #: relationship names the migration reads through a deliberate lazy load
-    #: (``awaitable_attrs``...): ``--strict-loading`` leaves their strategy alone
-    lazy_read_names: set[str] = field(default_factory=set)
-    #: wrapper functions of decorators applied to async functions → the parameter holding
-    #: the decorated function, whose calls the wrapper now awaits
-    awaited_wrapped: dict[str, str] = field(default_factory=dict)
-    #: decorators applied to both async and sync functions → why
-    mixed_decorators: dict[str, str] = field(default_factory=dict)
-    #: ``@property`` getters doing I/O that become ``async def`` methods: every use in the
-    #: project was found (``obj.prop`` → ``await obj.prop()``)
-    async_properties: set[str] = field(default_factory=set)
-    #: unittest class/module fixtures doing I/O (``setUpClass``...) → why: unittest calls
-    #: them synchronously, outside any event loop, so they stay synchronous and run their
-    #: body with ``asyncio.run()``
-    loop_boundaries: dict[str, str] = field(default_factory=dict)
-
-    def is_async(self, qualname: str | None) -> bool:
-        return qualname is not None and qualname in self.functions
-
-    def chain(self, qualname: str) -> list[str]:
-        """The call chain from ``qualname`` down to the I/O that made it async."""
-        steps = [qualname]
-        seen = {qualname}
-        reason = self.functions.get(qualname, "")
-        while reason.startswith("calls "):
-            callee = reason[len("calls ") :].split(" ", 1)[0]
-            if callee in seen:
-                break
-            steps.append(callee)
-            seen.add(callee)
-            reason = self.functions.get(callee, "")
-        if reason:
-            steps.append(reason)
-        return steps
 
 
 def plan_of(state: FileState) -> AsyncPlan:

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqla_upgrade.codemods.analysis.lazy_reads import functions_of
+from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, ProjectIndex
-from sqla_upgrade.codemods.names import resolve_relative
 from sqla_upgrade.codemods.templates import template_context_reads
 
 Span = tuple[int, int, int, int]  # line, column, end line, end column (characters)

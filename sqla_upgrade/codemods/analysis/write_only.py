@@ -33,7 +33,8 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, PositionProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
+from sqla_upgrade.codemods.analysis.plans import AsyncPlan, WriteOnlyPlan
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState
 from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex, RelationshipFacts
@@ -78,16 +79,6 @@ class DynamicUseFacts:
     readers: dict[str, set[str]] = field(default_factory=dict)
     deletes: list[DeleteSite] = field(default_factory=list)
     cascades: list[Cascade] = field(default_factory=list)
-
-
-@dataclass
-class WriteOnlyPlan:
-    #: relationship names rewritten to write_only (every relationship of that name)
-    names: frozenset[str] = frozenset()
-    #: name → why it stays dynamic
-    kept: dict[str, str] = field(default_factory=dict)
-    #: model → [(relationship, its delete cascades to the children)] to emulate on delete
-    pre_deletes: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
 
 
 def write_only_plan(state: FileState) -> WriteOnlyPlan:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
     FunctionFacts,
     ModelFacts,
@@ -22,7 +23,6 @@ from sqla_upgrade.codemods.index.model import (
     ProjectIndex,
     RelationshipFacts,
 )
-from sqla_upgrade.codemods.names import resolve_relative
 
 # Callables whose result has a known kind, by qualified name.
 CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {

@@ -59,8 +59,9 @@ from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
+from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import ObjectKind
-from sqla_upgrade.codemods.names import qualified_names, resolve_relative
+from sqla_upgrade.codemods.names import qualified_names
 
 FLASK_SQLALCHEMY = frozenset(
     {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
