@@ -87,6 +87,9 @@ def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["COLUMNS"] = "200"
+    # as installed by pip, with byte-code: not compiled again at every start (machines
+    # that set this would otherwise charge the tool, run from the checkout, for that)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -34,7 +34,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.imports import QuickImportsRemover, TopImportsAdder
+from sqla_upgrade.codemods.imports import ListsNoStubs, QuickImportsRemover, TopImportsAdder
 from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -64,7 +64,7 @@ ANALYSIS_METADATA: tuple[type[BaseMetadataProvider[Any]], ...] = (
 )
 
 
-class Pass(VisitorBasedCodemodCommand):
+class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
     """A transform pass. Subclasses set ``name``, ``targets`` and ``triggers``."""
 
     name: ClassVar[str] = ""

@@ -35,7 +35,7 @@ from sqla_upgrade.codemods.traversal import STUB_CLASSES
 _IGNORED_MODULES = frozenset({"__future__"})
 
 
-class _ListsNoStubs:
+class ListsNoStubs:
     """libcst's matcher set-up, run for every instance of a matcher-decoratable visitor,
     looks for matcher decorators on each attribute ``dir()`` lists: about 1,500 no-op
     ``visit_*``/``leave_*`` stubs, which carry none. ``dir()`` of these visitors leaves
@@ -48,7 +48,7 @@ class _ListsNoStubs:
         return sorted(names | set(vars(self)))
 
 
-class TopImportsAdder(_ListsNoStubs, AddImportsVisitor):
+class TopImportsAdder(ListsNoStubs, AddImportsVisitor):
     """``AddImportsVisitor`` visiting only the module's leading simple statements."""
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -81,7 +81,7 @@ def _supported() -> bool:
 _SUPPORTED = _supported()
 
 
-class QuickImportsRemover(_ListsNoStubs, RemoveImportsVisitor):
+class QuickImportsRemover(ListsNoStubs, RemoveImportsVisitor):
     """``RemoveImportsVisitor`` that finds the unused imports without libcst's three
     matcher-based walks (same set of imports)."""
 

@@ -237,6 +237,8 @@ def run_jobs(
     try:
         while pending or pool.busy():
             pool.feed(pending)
-            yield from pool.collect()
+            ended = list(pool.collect())
+            pool.feed(pending)  # before the caller handles the results: no worker waits
+            yield from ended
     finally:
         pool.close()

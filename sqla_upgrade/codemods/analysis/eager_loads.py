@@ -947,6 +947,12 @@ class EagerLoadAnalysis:
         self.async_functions: set[str] = set()
         self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
         self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
+        #: per file: its classes, and its functions (qualified name, node, annotated
+        #: parameters, is it a generator), found once for every round of the walk
+        self.classes: dict[str, list[ast.ClassDef]] = {}
+        self.function_entries: dict[
+            str, list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef, dict[str, ast.expr], bool]]
+        ] = {}
 
     # -- results of the walk ---------------------------------------------------------------
     def add_producer(self, producer: Producer) -> None:
@@ -1111,14 +1117,12 @@ class EagerLoadAnalysis:
         schemas, marshmallow ``fields.Nested``, dataclasses): serializers read them from
         objects whose producer the analysis cannot see."""
         names: set[str] = set()
-        for module, tree, _ in self.trees.values():
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.ClassDef):
-                    continue
-                if any(
-                    q.startswith(f"{module}.") and q.endswith(f".{node.name}")
-                    for q in self.index.models
-                ):
+        models_by_name: dict[str, list[str]] = {}
+        for qualname in self.index.models:
+            models_by_name.setdefault(qualname.rsplit(".", 1)[-1], []).append(qualname)
+        for path, (module, _, _) in self.trees.items():
+            for node in self.classes[path]:
+                if any(q.startswith(f"{module}.") for q in models_by_name.get(node.name, ())):
                     continue
                 for statement in node.body:
                     targets: list[ast.expr] = []
@@ -1133,15 +1137,36 @@ class EagerLoadAnalysis:
 
     def _collect_functions(self) -> None:
         escaped: set[str] = set()
-        for module, tree, _ in self.trees.values():
-            called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        for path, (module, tree, _) in self.trees.items():
+            called: set[int] = set()
+            loaded: list[ast.Name] = []
+            classes: list[ast.ClassDef] = []
             for node in ast.walk(tree):
-                if isinstance(node, ast.Name | ast.Attribute) and id(node) not in called:
-                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                        name = self.imports[module].get(node.id, f"{module}.{node.id}")
-                        escaped.add(self.index.resolve_alias(name))
-            for name, _node in functions_of(tree):
+                if isinstance(node, ast.Call):
+                    called.add(id(node.func))
+                elif isinstance(node, ast.Name):
+                    if isinstance(node.ctx, ast.Load):
+                        loaded.append(node)
+                elif isinstance(node, ast.ClassDef):
+                    classes.append(node)
+            self.classes[path] = classes
+            for node in loaded:
+                if id(node) not in called:
+                    name = self.imports[module].get(node.id, f"{module}.{node.id}")
+                    escaped.add(self.index.resolve_alias(name))
+            may_yield = b"yield" in self.sources[path]
+            entries = self.function_entries[path] = []
+            for name, node in functions_of(tree):
                 qualname = f"{module}.{name}"
+                annotated = {
+                    a.arg: a.annotation
+                    for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                    if a.annotation is not None
+                }
+                is_generator = may_yield and any(
+                    isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(node)
+                )
+                entries.append((qualname, node, annotated, is_generator))
                 function = self.index.functions.get(qualname)
                 params = function.params if function is not None else []
                 is_module_level = "." not in name
@@ -1166,19 +1191,10 @@ class EagerLoadAnalysis:
         for path, (module, tree, lines) in self.trees.items():
             top = _Walker(self, module, path, lines, None, [])
             top.block(s for s in tree.body if not isinstance(s, ast.ClassDef))
-            for name, node in functions_of(tree):
-                qualname = f"{module}.{name}"
+            for qualname, node, annotated, is_generator in self.function_entries[path]:
                 params = self.functions[qualname].params
-                annotations = {
-                    a.arg: a.annotation
-                    for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
-                    if a.annotation is not None
-                }
-                walker = _Walker(self, module, path, lines, qualname, params, annotations)
+                walker = _Walker(self, module, path, lines, qualname, params, annotated)
                 walker.block(node.body)
-                is_generator = any(
-                    isinstance(n, ast.Yield | ast.YieldFrom) for n in _own_nodes(node)
-                )
                 returned = frozenset(UNKNOWN if o.kind == "new" else o for o in walker.returned)
                 self.summaries[qualname] = UNKNOWN_VALUE if is_generator else returned
 
