@@ -17,6 +17,7 @@ from libcst.matchers._visitors import (
 
 from sqla_upgrade.codemods.base import _run_import_visitor
 from sqla_upgrade.codemods.imports import QuickImportsRemover, TopImportsAdder
+from sqla_upgrade.codemods.metadata import new_wrapper
 
 Removal = tuple[str, str | None, str | None]
 
@@ -87,7 +88,7 @@ def _removed(remover: type[RemoveImportsVisitor], source: str, removals: list[Re
     tree = cst.parse_module(textwrap.dedent(source))
     if remover is RemoveImportsVisitor:
         return RemoveImportsVisitor(context).transform_module(tree).code
-    return _run_import_visitor(remover(context), tree).code
+    return _run_import_visitor(remover(context), new_wrapper(tree)).code
 
 
 @pytest.mark.parametrize(("source", "removals"), CASES)

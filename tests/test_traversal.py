@@ -8,10 +8,14 @@ from typing import Any
 
 import libcst as cst
 import pytest
+from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper, ScopeProvider
 from libcst.metadata.scope_provider import Scope
 
+from sqla_upgrade.codemods.base import FileState, Pass
+from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper, parents_of
+from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.traversal import fast_visits, libcst_visit
 from tests.test_metadata import CONSTRUCTS
 
@@ -380,3 +384,75 @@ def test_visitor_classes_made_on_the_fly_are_not_kept() -> None:
         kept = visit_once(cst.parse_module("a = b\n"), transform)
         gc.collect()
         assert kept() is None
+
+
+class _CallRenamer(cst.CSTTransformer):
+    """Renames every called ``f`` to ``g``, noting the nodes it is taken into."""
+
+    skips_unhandled_subtrees = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.entered.append(type(node).__name__)
+        return super().on_visit(node)
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if isinstance(updated_node.func, cst.Name) and updated_node.func.value == "f":
+            return updated_node.with_changes(func=cst.Name("g"))
+        return updated_node
+
+
+SKIPPED = "import os\nx = [1, 2, (3, 4)]\n\n\ndef h(a, b=2):\n    return a + b\n\n\nprint(f(x))\n"
+
+
+def test_a_transformer_is_not_taken_where_it_handles_nothing() -> None:
+    module = cst.parse_module(SKIPPED)
+    renamer = _CallRenamer()
+    with fast_visits():
+        changed = module.visit(renamer)
+    expected = module.visit(_CallRenamer())  # libcst's own visit: every node
+    assert changed.code == expected.code == SKIPPED.replace("print(f(x))", "print(g(x))")
+    assert set(renamer.entered) <= {"Module", "SimpleStatementLine", "Expr", "Call", "Name", "Arg"}
+    assert "Import" not in renamer.entered and "FunctionDef" not in renamer.entered
+    kept = dict(zip(("import", "assign", "def"), changed.body, strict=False))
+    assert all(new is old for new, old in zip(kept.values(), module.body, strict=False))
+
+
+def test_a_transformer_that_asks_visits_everything_again() -> None:
+    """``skips_unhandled_subtrees`` is read where a subtree would be skipped: a visitor
+    that stops allowing it (a pass waiting to comment a statement) is taken everywhere."""
+    module = cst.parse_module(SKIPPED)
+    renamer = _CallRenamer()
+    renamer.skips_unhandled_subtrees = False
+    with fast_visits():
+        module.visit(renamer)
+    assert "Import" in renamer.entered and "FunctionDef" in renamer.entered
+
+
+class _MarksLastStatements(Pass):
+    """Asks for a TODO above the last statement of every function, from the function:
+    a statement still to be visited, holding nothing the pass handles."""
+
+    name = "marks-last-statements"
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        body = node.body.body
+        self.todo(node, f"look at {node.name.value}", statement=body[-1])
+        self.count_rewrite()
+
+
+def test_a_pass_waiting_to_comment_a_statement_is_taken_into_it() -> None:
+    source = "def f():\n    x = 1\n    return x\n\n\ndef g():\n    pass\n"
+    state = FileState(path="m.py", module_name="m", index=ProjectIndex(), options=Options())
+    transformer = _MarksLastStatements(CodemodContext(filename="m.py"), state)
+    assert transformer.skips_unhandled_subtrees
+    with fast_visits():
+        changed = transformer.run_with(new_wrapper(cst.parse_module(source)))
+    assert changed.code == (
+        "def f():\n    x = 1\n    # TODO(sqla-upgrade): look at f\n    return x\n\n\n"
+        "def g():\n    # TODO(sqla-upgrade): look at g\n    pass\n"
+    )
+    assert transformer.skips_unhandled_subtrees  # every TODO placed: skipping again

@@ -111,6 +111,7 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         #: nodes are visited without libcst's per-node matcher bookkeeping, which then
         #: always lets every visit through (and costs about a fifth of a pass)
         self._plain_visits = plain
+        self.output_wrapper: MetadataWrapper | None = None
 
     @classmethod
     def summary(cls) -> str:
@@ -154,20 +155,32 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
 
     def run_with(self, wrapper: MetadataWrapper) -> cst.Module:
         """Transform ``wrapper.module`` reusing the metadata already resolved on ``wrapper``
-        (passes that leave a file alone share one scope analysis), then add/remove imports."""
+        (passes that leave a file alone share one scope analysis), then add/remove imports.
+        ``output_wrapper`` is then a wrapper over the returned tree, with what the import
+        visitors resolved on it (the scopes the remover needed), when there is one."""
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             tree = self.transform_module_impl(wrapper.module)
+        self.output_wrapper = wrapper if tree is wrapper.module else None
         for key, visitor in (
             (AddImportsVisitor.CONTEXT_KEY, TopImportsAdder),
             (RemoveImportsVisitor.CONTEXT_KEY, QuickImportsRemover),
         ):
             if key in self.context.scratch:
-                tree = _run_import_visitor(visitor(self.context), tree)
+                visited = new_wrapper(tree)
+                tree = _run_import_visitor(visitor(self.context), visited)
+                self.output_wrapper = visited if tree is visited.module else None
         return tree
 
     def count_rewrite(self, amount: int = 1) -> None:
         self.state.rewrites[self.name] = self.state.rewrites.get(self.name, 0) + amount
+
+    @property
+    def skips_unhandled_subtrees(self) -> bool:
+        """May the traversal keep, unvisited, a subtree holding no node this pass has a
+        handler for? Yes for a pass whose only callbacks are its handlers, while no TODO
+        waits for a statement still to be visited (it is attached when leaving it)."""
+        return self._plain_visits and not self._pending_todos and _only_handlers(type(self))
 
     @property
     def field_hooks_by_name(self) -> bool:
@@ -217,10 +230,9 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         return result
 
 
-def _run_import_visitor(visitor: ContextAwareTransformer, tree: cst.Module) -> cst.Module:
-    """``visitor.transform_module(tree)`` without the deep copy of the tree libcst makes
-    first (nothing else holds the tree), and with the cheap metadata."""
-    wrapper = new_wrapper(tree)
+def _run_import_visitor(visitor: ContextAwareTransformer, wrapper: MetadataWrapper) -> cst.Module:
+    """``visitor.transform_module(wrapper.module)`` without the deep copy of the tree
+    libcst makes first (nothing else holds the tree), and with the cheap metadata."""
     with visitor.resolve(wrapper):
         visitor.context = replace(visitor.context, wrapper=wrapper)
         return visitor.transform_module_impl(wrapper.module)
@@ -242,6 +254,19 @@ def per_object(derive: Callable[[_Owner], _Derived]) -> Callable[[_Owner], _Deri
         return last[0][1]
 
     return remembered
+
+
+_CALLBACKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
+_ONLY_HANDLERS: dict[type, bool] = {}
+
+
+def _only_handlers(pass_cls: type) -> bool:
+    """Are ``Pass``'s the callbacks of ``pass_cls`` (which then only calls handlers)?"""
+    found = _ONLY_HANDLERS.get(pass_cls)
+    if found is None:
+        found = all(getattr(pass_cls, name) is getattr(Pass, name) for name in _CALLBACKS)
+        _ONLY_HANDLERS[pass_cls] = found
+    return found
 
 
 #: pass classes without matcher decorators (True) or with them (False)

@@ -70,11 +70,12 @@ def _apply_passes(
             wrapper = new_wrapper(tree)
         before = (sum(state.rewrites.values()), len(state.notes))
         context = CodemodContext(filename=state.path, full_module_name=state.module_name)
-        new_tree = pass_cls(context, state).run_with(wrapper)
+        transformer = pass_cls(context, state)
+        new_tree = transformer.run_with(wrapper)
         if (sum(state.rewrites.values()), len(state.notes)) != before:
             changed = True
             tree = new_tree
-            wrapper = None
+            wrapper = transformer.output_wrapper  # what the import visitors resolved
             code = bytes_of(tree)
     return tree, changed, wrapper
 

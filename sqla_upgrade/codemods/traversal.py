@@ -19,7 +19,13 @@ node changed. Scope analysis visits each module twice that way, every pass once.
   with no ``visit_<Node>_<field>``/``leave_<Node>_<field>`` hook when the visitor's field
   callbacks are libcst's defaults, or the visitor says its own dispatch only by name
   (``field_hooks_by_name``, as the passes do); libcst's default callbacks then only call
-  its no-op stubs.
+  its no-op stubs;
+* a transformer that says so (``skips_unhandled_subtrees``: it has no callback but its
+  ``visit_<Node>``/``leave_<Node>`` handlers and field hooks, as the passes) is not taken
+  into a subtree that holds no node of a type it handles: no callback could fire there,
+  and the subtree is kept as it is. Which node types a subtree holds is computed once per
+  node and kept while the ``fast_visits()`` block lasts (unchanged subtrees are shared by
+  the trees the passes make one after the other).
 
 The order of a node type's fields is libcst's own: it is recorded, once per type, by
 running the type's ``_visit_and_replace_children`` with a visitor that notes the field
@@ -306,12 +312,18 @@ def _result_kind(result: object) -> int:
     return known
 
 
-def _one_child(value: Any, how: int, visitor: cst.CSTTransformer, hooks: _FieldHooks | None) -> Any:
+def _one_child(
+    value: Any,
+    how: int,
+    visitor: cst.CSTTransformer,
+    hooks: _FieldHooks | None,
+    handled: int | None,
+) -> Any:
     if value is None and how == _OPTIONAL:
         return None
     if value is _NO_VALUE and how == _SENTINEL:
         return value
-    result = _transform(value, visitor, hooks)
+    result = _transform(value, visitor, hooks, handled)
     kind = _result_kind(result)
     if kind == _FLATTEN:
         raise TypeError(
@@ -329,11 +341,15 @@ def _one_child(value: Any, how: int, visitor: cst.CSTTransformer, hooks: _FieldH
 
 
 def _child_sequence(
-    value: Any, body: bool, visitor: cst.CSTTransformer, hooks: _FieldHooks | None
+    value: Any,
+    body: bool,
+    visitor: cst.CSTTransformer,
+    hooks: _FieldHooks | None,
+    handled: int | None,
 ) -> Any:
     children: list[cst.CSTNode] = []
     for child in value:
-        result = _transform(child, visitor, hooks)
+        result = _transform(child, visitor, hooks, handled)
         kind = _result_kind(result)
         if kind == _REMOVAL:
             continue
@@ -354,10 +370,21 @@ def _child_sequence(
 
 
 def _transform(
-    node: cst.CSTNode, visitor: cst.CSTTransformer, field_hooks: _FieldHooks | None
+    node: cst.CSTNode,
+    visitor: cst.CSTTransformer,
+    field_hooks: _FieldHooks | None,
+    handled: int | None = None,
 ) -> Any:
     """libcst's ``CSTNode.visit`` for a transformer, keeping every node none of whose
-    children changed (libcst rebuilds each node it passes)."""
+    children changed (libcst rebuilds each node it passes); with ``handled`` (the mask of
+    the node types the visitor handles), subtrees holding none of them are kept unvisited
+    while the visitor allows it."""
+    if (
+        handled is not None
+        and not _subtree_types(node) & handled
+        and visitor.skips_unhandled_subtrees  # type: ignore[attr-defined]
+    ):
+        return node
     updated = node
     if visitor.on_visit(node):
         kind = type(node)
@@ -375,9 +402,9 @@ def _transform(
                 if hooked is not None and name in hooked:
                     visitor.on_visit_attribute(node, name)
                 if how >= _SEQUENCE:
-                    new = _child_sequence(value, how == _BODY, visitor, field_hooks)
+                    new = _child_sequence(value, how == _BODY, visitor, field_hooks, handled)
                 else:
-                    new = _one_child(value, how, visitor, field_hooks)
+                    new = _one_child(value, how, visitor, field_hooks, handled)
                 if hooked is not None and name in hooked:
                     visitor.on_leave_attribute(node, name)
                 if new is not value:
@@ -395,9 +422,61 @@ def _transform(
     return result
 
 
+# -- subtrees a transformer has nothing to do in -----------------------------------------
+#: node type name -> its bit in the masks below
+_TYPE_BITS: dict[str, int] = {}
+#: id(node) -> (node, mask of the node types in its subtree), while ``fast_visits`` lasts
+_SUBTREE_TYPES: dict[int, tuple[cst.CSTNode, int]] = {}
+_HANDLED: weakref.WeakKeyDictionary[type, int] = weakref.WeakKeyDictionary()
+
+
+def _type_bit(name: str) -> int:
+    bit = _TYPE_BITS.get(name)
+    if bit is None:
+        bit = _TYPE_BITS[name] = 1 << len(_TYPE_BITS)
+    return bit
+
+
+def _subtree_types(node: cst.CSTNode) -> int:
+    known = _SUBTREE_TYPES.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
+    mask = _type_bit(type(node).__name__)
+    for child in children(node):
+        mask |= _subtree_types(child)
+    _SUBTREE_TYPES[id(node)] = (node, mask)
+    return mask
+
+
+def _handled_names(names: Iterator[tuple[str, object]]) -> int:
+    mask = 0
+    for name, value in names:
+        if name.startswith(("visit_", "leave_")) and not getattr(value, "_is_no_op", False):
+            node_type = name[6:].partition("_")[0]
+            if node_type:
+                mask |= _type_bit(node_type)
+    return mask
+
+
+def _handled_types(visitor: cst.CSTTransformer) -> int | None:
+    """The mask of the node types ``visitor`` has handlers for, when it skips subtrees
+    without them (None: it visits everything)."""
+    if not getattr(visitor, "skips_unhandled_subtrees", False):
+        return None
+    kind = type(visitor)
+    mask = _HANDLED.get(kind)
+    if mask is None:
+        mask = 0
+        for cls in kind.__mro__:
+            if cls not in STUB_CLASSES:
+                mask |= _handled_names(iter(vars(cls).items()))
+        _HANDLED[kind] = mask
+    return mask | _handled_names(iter(vars(visitor).items()))
+
+
 def _visit(self: CSTNode, visitor: Any) -> Any:
     if not isinstance(visitor, cst.CSTVisitor):
-        return _transform(self, visitor, _field_hooks(visitor))
+        return _transform(self, visitor, _field_hooks(visitor), _handled_types(visitor))
     _walk(self, visitor, visitor.on_visit, visitor.on_leave, _field_hooks(visitor))
     return self
 
@@ -418,6 +497,7 @@ def fast_visits() -> Iterator[None]:
         _depth -= 1
         if _depth == 0:
             CSTNode.visit = _libcst_visit  # type: ignore[method-assign]
+            _SUBTREE_TYPES.clear()
 
 
 #: libcst's own ``CSTNode.visit`` (for comparisons)
