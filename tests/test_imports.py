@@ -8,7 +8,7 @@ import textwrap
 import libcst as cst
 import pytest
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor, _add_imports
 from libcst.matchers._visitors import (
     _gather_constructed_leave_funcs,
     _gather_constructed_visit_funcs,
@@ -16,7 +16,11 @@ from libcst.matchers._visitors import (
 )
 
 from sqla_upgrade.codemods.base import _run_import_visitor
-from sqla_upgrade.codemods.imports import QuickImportsRemover, TopImportsAdder
+from sqla_upgrade.codemods.imports import (
+    QuickImportsRemover,
+    TopImportsAdder,
+    _QuickTopImportsGatherer,
+)
 from sqla_upgrade.codemods.metadata import new_wrapper
 
 Removal = tuple[str, str | None, str | None]
@@ -104,7 +108,11 @@ def test_the_cases_cover_removal_and_keeping() -> None:
 
 @pytest.mark.parametrize(
     ("ours", "libcsts"),
-    [(TopImportsAdder, AddImportsVisitor), (QuickImportsRemover, RemoveImportsVisitor)],
+    [
+        (TopImportsAdder, AddImportsVisitor),
+        (QuickImportsRemover, RemoveImportsVisitor),
+        (_QuickTopImportsGatherer, _add_imports._GatherTopImportsBeforeStatements),
+    ],
 )
 def test_listing_no_stubs_finds_the_same_matcher_decorators(ours: type, libcsts: type) -> None:
     context = CodemodContext()

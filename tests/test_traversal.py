@@ -200,10 +200,23 @@ def _scope_shape(scope: Scope, numbering: dict[int, int], in_tree: set[int]) -> 
     )
 
 
+NOT_TYPING = """
+def cast(kind, value):
+    return value
+x: "List[int]" = cast("Foo", other["key"])
+T = TypeVar("T")
+def f(a: "Forward", b: Dict["K", "V"]) -> "Out":
+    return Literal["a"], NewType("N", int)
+"""
+
+
 def test_scopes_are_libcsts(trees: list[cst.Module]) -> None:
-    for tree in trees[::2]:
+    """Also given the code (which lets our scope visitor skip looking for ``typing``'s
+    names where the code does not spell ``typing``)."""
+    with_code = [cst.parse_module(NOT_TYPING), *trees[1::2]]
+    for tree, code in [(t, None) for t in trees[::2]] + [(t, t.bytes) for t in with_code]:
         theirs = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(ScopeProvider)
-        ours = new_wrapper(tree).resolve(ScopeProvider)
+        ours = new_wrapper(tree, code).resolve(ScopeProvider)
         in_tree = {id(tree), *map(id, parents_of(tree))}
         assert {id(node) for node in ours if id(node) in in_tree} == {
             id(node) for node in theirs if id(node) in in_tree

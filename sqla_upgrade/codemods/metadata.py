@@ -233,9 +233,49 @@ _ASSIGNMENT_LIKE: tuple[type, ...] | None = getattr(scope_provider, "_ASSIGNMENT
 _COUNTS_ASSIGNMENT: dict[type, bool] = {}
 
 
+#: the stacks libcst's scope visitor keeps of calls and subscripts (its private names)
+_TOP_ATTRIBUTES, _IN_TYPE_HINT = (
+    "_ScopeVisitor__top_level_attribute_stack",
+    "_ScopeVisitor__in_type_hint_stack",
+)
+
+
+def _keeps_stacks() -> bool:
+    visitor = ScopeVisitor(ScopeProvider())
+    return all(
+        isinstance(getattr(visitor, name, None), list) for name in (_TOP_ATTRIBUTES, _IN_TYPE_HINT)
+    )
+
+
+_KNOWN_STACKS = _keeps_stacks()
+
+
 class _ScopeVisitor(ScopeVisitor):
     """libcst's scope visitor with its per-node check for assignment-like nodes made by
-    node type (an ``isinstance`` against 18 abstract classes per node, otherwise)."""
+    node type (an ``isinstance`` against 18 abstract classes per node, otherwise).
+
+    Given the module's code, it also skips what cannot find anything there: libcst looks
+    up the qualified names of every call and every ``name[...]`` for ``typing.cast``,
+    ``typing.TypeVar``, ``typing.Literal`` and the like (where strings are annotations),
+    and no name can resolve to ``typing.``/``typing_extensions.`` in code that does not
+    spell ``typing``."""
+
+    def __init__(self, provider: ScopeProvider, code: bytes | None = None) -> None:
+        super().__init__(provider)
+        self._may_name_typing = not _KNOWN_STACKS or code is None or b"typing" in code
+
+    def visit_Call(self, node: cst.Call) -> bool | None:
+        if self._may_name_typing:
+            return super().visit_Call(node)
+        getattr(self, _TOP_ATTRIBUTES).append(None)
+        getattr(self, _IN_TYPE_HINT).append(False)
+        return True
+
+    def visit_Subscript(self, node: cst.Subscript) -> bool | None:
+        if self._may_name_typing:
+            return super().visit_Subscript(node)
+        getattr(self, _IN_TYPE_HINT).append(False)
+        return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self.provider.set_metadata(original_node, self.scope)
@@ -248,25 +288,26 @@ class _ScopeVisitor(ScopeVisitor):
         super(ScopeVisitor, self).on_leave(original_node)
 
 
-def _scopes(wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Any]:
+def _scopes(wrapper: MetadataWrapper, code: bytes | None = None) -> Mapping[cst.CSTNode, Any]:
     """``ScopeProvider``'s mapping: its scope visitor run straight over the module (libcst
-    runs it from inside a batched visit of the whole module that does nothing else)."""
+    runs it from inside a batched visit of the whole module that does nothing else);
+    ``code``: the module's code, when known."""
     provider = ScopeProvider()
     with provider.resolve(wrapper), fast_visits():
-        visitor = _ScopeVisitor(provider) if _ASSIGNMENT_LIKE else ScopeVisitor(provider)
+        visitor = _ScopeVisitor(provider, code) if _ASSIGNMENT_LIKE else ScopeVisitor(provider)
         wrapper.module.visit(visitor)
         visitor.infer_accesses()
     return provider._computed
 
 
-def new_wrapper(module: cst.Module) -> MetadataWrapper:
+def new_wrapper(module: cst.Module, code: bytes | None = None) -> MetadataWrapper:
     """A wrapper over ``module`` itself (no copy) whose parents and qualified names are
-    the cheap, lazy equivalents above."""
+    the cheap, lazy equivalents above (``code``: the module's code, when known)."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     parents = _LazyMapping(lambda: parents_of(module))
     wrapper._metadata[ParentNodeProvider] = parents
     wrapper._metadata[ExpressionContextProvider] = _LazyMapping(lambda: expression_contexts(module))
-    wrapper._metadata[ScopeProvider] = _LazyMapping(lambda: _scopes(wrapper))
+    wrapper._metadata[ScopeProvider] = _LazyMapping(lambda: _scopes(wrapper, code))
     wrapper._metadata[PositionProvider] = _LazyMapping(lambda: positions_of(module))
     wrapper._metadata[QualifiedNameProvider] = _QualifiedNames(wrapper, parents)
     return wrapper

@@ -67,7 +67,7 @@ def _apply_passes(
                 raise AssertionError(f"the prefilter of {pass_cls.name} declined a file it changes")
             continue
         if wrapper is None:
-            wrapper = new_wrapper(tree)
+            wrapper = new_wrapper(tree, code)
         before = (sum(state.rewrites.values()), len(state.notes))
         context = CodemodContext(filename=state.path, full_module_name=state.module_name)
         transformer = pass_cls(context, state)
@@ -136,7 +136,7 @@ def run_stage(
                 return result
         result.stage_code = keep_final_newline(source, bytes_of(tree)) if changed else source
         if collect is not None:
-            result.facts = collect(wrapper or new_wrapper(tree), state)
+            result.facts = collect(wrapper or new_wrapper(tree, result.stage_code), state)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
         return result
