@@ -18,10 +18,11 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.base import FileState, Pass
-from sqla_upgrade.codemods.codegen import bytes_of, code_of
+from sqla_upgrade.codemods.codegen import bytes_of, code_of, remembered_statements
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import expression_contexts, new_wrapper, parents_of
 from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.traversal import fast_visits
 
 CONSTRUCTS = textwrap.dedent(
     '''
@@ -123,6 +124,36 @@ def test_generated_code_is_libcsts(trees: list[cst.Module]) -> None:
             assert code_of(tree, statement) == tree.code_for_node(statement)
     latin = cst.parse_module("# -*- coding: latin-1 -*-\nname = 'caf\u00e9'\n")
     assert bytes_of(latin) == latin.bytes
+
+
+class _RenamesX(cst.CSTTransformer):
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return updated_node.with_changes(value="y") if updated_node.value == "x" else updated_node
+
+
+SHARED = "if a:\n    x = 1\nelif b:\n    pass\nelse:\n    def f():\n        return x\nz = 2"
+
+
+def test_code_remembered_per_statement_is_libcsts(trees: list[cst.Module]) -> None:
+    """Statements shared by successive trees, at other indentations, newlines or
+    indents, after an ``elif``, at the end of a file without a final newline."""
+    shared = cst.parse_module(SHARED)
+    block = cst.IndentedBlock(body=[shared.body[0]])  # the if statement, indented once more
+    nested = cst.Module(body=[cst.ClassDef(name=cst.Name("C"), body=block)])
+    variants = [
+        shared,
+        shared.with_changes(default_newline="\r\n"),
+        shared.with_changes(default_indent="\t"),
+        cst.Module(body=[*shared.body[1:], *shared.body[:1]]),
+        nested,
+        shared.visit(_RenamesX()),
+    ]
+    with fast_visits(), remembered_statements():
+        for tree in [*variants, *variants, *trees, *trees]:
+            assert code_of(tree) == tree.code
+            assert bytes_of(tree) == tree.bytes
+            for statement in tree.body[:3]:
+                assert code_of(tree, statement) == tree.code_for_node(statement)
 
 
 def test_expression_contexts_are_libcsts(trees: list[cst.Module]) -> None:

@@ -11,7 +11,7 @@ from libcst.codemod import CodemodContext
 from libcst.metadata import MetadataWrapper
 
 from sqla_upgrade.codemods.base import FileState, Pass
-from sqla_upgrade.codemods.codegen import bytes_of, code_of
+from sqla_upgrade.codemods.codegen import bytes_of, code_of, remembered_statements
 from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper
@@ -102,6 +102,7 @@ def _parse(source: bytes) -> cst.Module | str:
 
 
 @fast_visits()
+@remembered_statements()
 def run_stage(
     result: FileResult,
     module_name: str,
