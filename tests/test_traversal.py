@@ -294,6 +294,10 @@ def test_transformers_get_libcsts_callbacks_and_output(trees: list[cst.Module]) 
 
 def test_a_transformer_that_changes_nothing_keeps_every_node(trees: list[cst.Module]) -> None:
     class Nothing(cst.CSTTransformer):
+        def on_visit(self, node: cst.CSTNode) -> bool:  # not libcst's: taken everywhere
+            return super().on_visit(node)
+
+    class NoHandlers(cst.CSTTransformer):
         pass
 
     rebuilt_by_libcst = (cst.ImportFrom, cst.FormattedStringExpression, cst.TypeParam)
@@ -312,6 +316,7 @@ def test_a_transformer_that_changes_nothing_keeps_every_node(trees: list[cst.Mod
 
     with fast_visits():
         for tree in trees[:20]:
+            assert tree.visit(NoHandlers()) is tree  # no subtree holds anything it handles
             new = tree.visit(Nothing())
             assert new.code == tree.code
             for old, kept in zip(tree.body, new.body, strict=True):
@@ -469,3 +474,29 @@ def test_a_pass_waiting_to_comment_a_statement_is_taken_into_it() -> None:
         "def g():\n    # TODO(sqla-upgrade): look at g\n    pass\n"
     )
     assert transformer.skips_unhandled_subtrees  # every TODO placed: skipping again
+
+
+def test_only_visitors_with_libcsts_callbacks_skip_subtrees() -> None:
+    from sqla_upgrade.codemods.traversal import _handled_types
+
+    class Handlers(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None: ...
+
+    class Callbacks(Handlers):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return True
+
+    assert _handled_types(Handlers()) is not None
+    assert _handled_types(Callbacks()) is None
+    assert _handled_types(_Rewriter()) is None
+    assert _handled_types(_CallRenamer()) is not None
+    module = cst.parse_module(SKIPPED)
+    calls: list[str] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            calls.append(cst.Module(body=[]).code_for_node(node.func))
+
+    with fast_visits():
+        module.visit(Calls())
+    assert calls == ["print", "f"]

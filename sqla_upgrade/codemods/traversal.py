@@ -20,10 +20,11 @@ node changed. Scope analysis visits each module twice that way, every pass once.
   callbacks are libcst's defaults, or the visitor says its own dispatch only by name
   (``field_hooks_by_name``, as the passes do); libcst's default callbacks then only call
   its no-op stubs;
-* a transformer that says so (``skips_unhandled_subtrees``: it has no callback but its
-  ``visit_<Node>``/``leave_<Node>`` handlers and field hooks, as the passes) is not taken
-  into a subtree that holds no node of a type it handles: no callback could fire there,
-  and the subtree is kept as it is. Which node types a subtree holds is computed once per
+* a visitor or transformer whose callbacks are libcst's own (which only call its
+  ``visit_<Node>``/``leave_<Node>`` handlers and field hooks), or that says it may
+  (``skips_unhandled_subtrees``, as the passes do), is not taken into a subtree that
+  holds no node of a type it handles: no handler could be called there, and the subtree
+  is kept as it is. Which node types a subtree holds is computed once per
   node and kept while the ``fast_visits()`` block lasts (unchanged subtrees are shared by
   the trees the passes make one after the other).
 
@@ -209,7 +210,10 @@ def _walk(
     on_visit: Callable[[cst.CSTNode], bool],
     on_leave: Callable[[cst.CSTNode], None],
     field_hooks: _FieldHooks | None,
+    handled: int | None = None,
 ) -> None:
+    if handled is not None and not _subtree_types(node) & handled:
+        return  # libcst's callbacks would call no handler in this subtree
     if on_visit(node):
         kind = type(node)
         order = _FIELD_ORDER.get(kind)
@@ -222,9 +226,9 @@ def _walk(
                 visitor.on_visit_attribute(node, name)
             if type(value) is tuple or type(value) is list:
                 for item in value:
-                    _walk(item, visitor, on_visit, on_leave, field_hooks)
+                    _walk(item, visitor, on_visit, on_leave, field_hooks, handled)
             elif value is not None and value is not _NO_VALUE:
-                _walk(value, visitor, on_visit, on_leave, field_hooks)
+                _walk(value, visitor, on_visit, on_leave, field_hooks, handled)
             if hooked is not None and name in hooked:
                 visitor.on_leave_attribute(node, name)
     on_leave(node)
@@ -382,7 +386,7 @@ def _transform(
     if (
         handled is not None
         and not _subtree_types(node) & handled
-        and visitor.skips_unhandled_subtrees  # type: ignore[attr-defined]
+        and getattr(visitor, "skips_unhandled_subtrees", True)
     ):
         return node
     updated = node
@@ -458,12 +462,26 @@ def _handled_names(names: Iterator[tuple[str, object]]) -> int:
     return mask
 
 
-def _handled_types(visitor: cst.CSTTransformer) -> int | None:
+def _only_handlers(kind: type) -> bool:
+    """Are the visitor type's callbacks libcst's own (which only call the handlers)?"""
+    base = cst.CSTVisitor if issubclass(kind, cst.CSTVisitor) else cst.CSTTransformer
+    return all(getattr(kind, name) is getattr(base, name) for name in _CALLBACKS)
+
+
+_CALLBACKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
+_ONLY_HANDLERS: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _handled_types(visitor: cst.CSTVisitor | cst.CSTTransformer) -> int | None:
     """The mask of the node types ``visitor`` has handlers for, when it skips subtrees
-    without them (None: it visits everything)."""
-    if not getattr(visitor, "skips_unhandled_subtrees", False):
-        return None
+    without them (None: it visits everything): a visitor whose callbacks are libcst's
+    own, or one that says it may (``skips_unhandled_subtrees``)."""
     kind = type(visitor)
+    only_handlers = _ONLY_HANDLERS.get(kind)
+    if only_handlers is None:
+        only_handlers = _ONLY_HANDLERS[kind] = _only_handlers(kind)
+    if not (only_handlers or getattr(visitor, "skips_unhandled_subtrees", False)):
+        return None
     mask = _HANDLED.get(kind)
     if mask is None:
         mask = 0
@@ -477,7 +495,8 @@ def _handled_types(visitor: cst.CSTTransformer) -> int | None:
 def _visit(self: CSTNode, visitor: Any) -> Any:
     if not isinstance(visitor, cst.CSTVisitor):
         return _transform(self, visitor, _field_hooks(visitor), _handled_types(visitor))
-    _walk(self, visitor, visitor.on_visit, visitor.on_leave, _field_hooks(visitor))
+    hooks = _field_hooks(visitor)
+    _walk(self, visitor, visitor.on_visit, visitor.on_leave, hooks, _handled_types(visitor))
     return self
 
 
