@@ -277,6 +277,11 @@ class _ScopeVisitor(ScopeVisitor):
         getattr(self, _IN_TYPE_HINT).append(False)
         return True
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # libcst's dispatch to ``visit_<Node>``, without calling its no-op stubs
+        name = _scope_handler(type(self), "visit_", type(node))
+        return name is None or getattr(self, name)(node) is not False
+
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self.provider.set_metadata(original_node, self.scope)
         kind = type(original_node)
@@ -285,7 +290,26 @@ class _ScopeVisitor(ScopeVisitor):
             counts = _COUNTS_ASSIGNMENT[kind] = issubclass(kind, _ASSIGNMENT_LIKE or ())
         if counts:
             self.scope._assignment_count += 1
-        super(ScopeVisitor, self).on_leave(original_node)
+        name = _scope_handler(type(self), "leave_", kind)
+        if name is not None:
+            getattr(self, name)(original_node)
+
+
+_SCOPE_HANDLERS: dict[tuple[type, str, type], str | None] = {}
+
+
+def _scope_handler(visitor: type, prefix: str, kind: type) -> str | None:
+    """The scope visitor's ``visit_<Node>``/``leave_<Node>`` for ``kind``, unless it is
+    one of libcst's no-op stubs."""
+    key = (visitor, prefix, kind)
+    try:
+        return _SCOPE_HANDLERS[key]
+    except KeyError:
+        name = prefix + kind.__name__
+        method = getattr(visitor, name, None)
+        found = name if method is not None and not getattr(method, "_is_no_op", False) else None
+        _SCOPE_HANDLERS[key] = found
+        return found
 
 
 def _scopes(wrapper: MetadataWrapper, code: bytes | None = None) -> Mapping[cst.CSTNode, Any]:
