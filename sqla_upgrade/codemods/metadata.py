@@ -43,7 +43,7 @@ from libcst.metadata import (
 from libcst.metadata.scope_provider import ScopeVisitor
 
 from sqla_upgrade.codemods.positions import positions_of
-from sqla_upgrade.codemods.traversal import children, fast_visits
+from sqla_upgrade.codemods.traversal import child_nodes, fast_visits
 
 
 def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -52,9 +52,10 @@ def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
     pending: list[cst.CSTNode] = [module]
     while pending:
         node = pending.pop()
-        for child in children(node):
+        found = child_nodes(node)
+        for child in found:
             parents[child] = node
-            pending.append(child)
+        pending += found
     return parents
 
 
@@ -153,7 +154,7 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
         if parts is not None:
             pending += parts(node, context)
         else:
-            pending += [(child, context) for child in children(node)]
+            pending += [(child, context) for child in child_nodes(node)]
     return contexts
 
 
@@ -262,6 +263,7 @@ class _ScopeVisitor(ScopeVisitor):
 
     def __init__(self, provider: ScopeProvider, code: bytes | None = None) -> None:
         super().__init__(provider)
+        self._computed = provider._computed
         self._may_name_typing = not _KNOWN_STACKS or code is None or b"typing" in code
 
     def visit_Call(self, node: cst.Call) -> bool | None:
@@ -283,7 +285,7 @@ class _ScopeVisitor(ScopeVisitor):
         return name is None or getattr(self, name)(node) is not False
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.provider.set_metadata(original_node, self.scope)
+        self._computed[original_node] = self.scope  # what provider.set_metadata does
         kind = type(original_node)
         counts = _COUNTS_ASSIGNMENT.get(kind)
         if counts is None:

@@ -119,6 +119,21 @@ def field_order(node: cst.CSTNode) -> tuple[str, ...]:
     return order
 
 
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """``list(children(node))``, built without a generator (for walks over every node)."""
+    order = _FIELD_ORDER.get(type(node))
+    if order is None:
+        order = field_order(node)
+    found: list[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name)
+        if type(value) is tuple or type(value) is list:
+            found += value
+        elif value is not None and value is not _NO_VALUE:
+            found.append(value)
+    return found
+
+
 def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The node's children, from the fields libcst visits (the ones that hold nodes)."""
     order = _FIELD_ORDER.get(type(node))
@@ -446,7 +461,7 @@ def _subtree_types(node: cst.CSTNode) -> int:
     if known is not None and known[0] is node:
         return known[1]
     mask = _type_bit(type(node).__name__)
-    for child in children(node):
+    for child in child_nodes(node):
         mask |= _subtree_types(child)
     _SUBTREE_TYPES[id(node)] = (node, mask)
     return mask
