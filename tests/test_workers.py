@@ -164,3 +164,25 @@ def test_the_default_worker_count_is_the_usable_cores() -> None:
     from sqla_upgrade.codemods.workers import usable_cores
 
     assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """The run keeps its long-lived state out of full collections (``gc.freeze``) and
+    undoes that when it ends; objects someone else froze stay frozen."""
+    import gc
+
+    from sqla_upgrade.codemods.options import Options
+    from sqla_upgrade.codemods.runner import run
+
+    (tmp_path / "app.py").write_text("from sqlalchemy import select\ns = select([t.c.id])\n")
+    options = Options(target="async", jobs=1, cache_dir=None)
+    assert gc.get_freeze_count() == 0
+    report = run([tmp_path], options)
+    assert report.changed and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        run([tmp_path], options)
+        assert 0 < gc.get_freeze_count() <= frozen  # neither unfrozen nor frozen more
+    finally:
+        gc.unfreeze()

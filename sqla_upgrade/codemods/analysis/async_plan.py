@@ -25,7 +25,13 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.analysis.plans import AsyncPlan
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, FileState, Pass, in_run_sync_lambda
+from sqla_upgrade.codemods.base import (
+    ANALYSIS_METADATA,
+    FileState,
+    Pass,
+    in_run_sync_lambda,
+    per_object,
+)
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -809,6 +815,7 @@ class IoFactsCollector(ScopeTracking):
             current.direct_io = f"with {_code(node.item)} at line {line}"
 
 
+@per_object
 def property_names(index: ProjectIndex) -> set[str]:
     """Names of the project's methods decorated with something ending in ``property``."""
     return {

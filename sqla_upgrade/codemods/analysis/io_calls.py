@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import Pass, per_object
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.index.model import ProjectIndex
 
 # AsyncSession coroutine methods (``add``, ``expire``... stay plain)
 SESSION_IO = frozenset(
@@ -299,9 +303,7 @@ class IoDetector:
 
     def _project_packages(self) -> set[str]:
         """Top-level names of the project's modules (``app`` for ``app.models``)."""
-        if not hasattr(self, "_packages"):
-            self._packages = {m.split(".", 1)[0] for m in self.index.modules}
-        return self._packages
+        return _top_level_packages(self.index)
 
     def _callee_names(self, call: cst.Call) -> set[str]:
         from sqla_upgrade.codemods.names import qualified_names
@@ -486,3 +488,8 @@ def _only_the_app(call: cst.Call) -> bool:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+@per_object
+def _top_level_packages(index: ProjectIndex) -> set[str]:
+    return {module.split(".", 1)[0] for module in index.modules}

@@ -159,15 +159,48 @@ class ProjectIndex:
             for n, r in model.relationships.items()
             if self.is_collection(model, r) and r.lazy not in QUERY_LOADERS
         }
+        given = self._derived("backref_collections", self._backref_collections)
+        target, names = given.get(model.qualname, (model, set()))
+        if target is not model:  # not the index's own model object: look through them all
+            names = self._backref_collections_of(model)
+        return found | names
+
+    def _backref_collections(self) -> dict[str, tuple[ModelFacts, set[str]]]:
+        """Model qualified name → (the model, the collections other models' backrefs give
+        it), found in one look at every relationship instead of one per question."""
+        given: dict[str, tuple[ModelFacts, set[str]]] = {}
         for other in self.models.values():
             for relationship in other.relationships.values():
-                if relationship.backref and self.relationship_target(other, relationship) is model:
-                    forward = self.is_collection(other, relationship)
-                    if (
-                        relationship.secondary or forward is False
-                    ) and relationship.backref_lazy not in QUERY_LOADERS:
-                        found.add(relationship.backref)
-        return found
+                target = self._backref_collection_target(other, relationship)
+                if target is not None:
+                    given.setdefault(target.qualname, (target, set()))[1].add(
+                        relationship.backref or ""
+                    )
+        return given
+
+    def _backref_collections_of(self, model: ModelFacts) -> set[str]:
+        return {
+            relationship.backref or ""
+            for other in self.models.values()
+            for relationship in other.relationships.values()
+            if self._backref_collection_target(other, relationship) is model
+        }
+
+    def _backref_collection_target(
+        self, owner: ModelFacts, relationship: RelationshipFacts
+    ) -> ModelFacts | None:
+        """The model ``relationship``'s backref gives a collection to, if it does."""
+        if not relationship.backref:
+            return None
+        target = self.relationship_target(owner, relationship)
+        if target is None:
+            return None
+        forward = self.is_collection(owner, relationship)
+        if (relationship.secondary or forward is False) and (
+            relationship.backref_lazy not in QUERY_LOADERS
+        ):
+            return target
+        return None
 
     def _derived(self, key: str, compute: Any) -> Any:
         """A fact computed once from the index (which does not change once built)."""

@@ -75,8 +75,13 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     subscript_keys,
 )
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, add_todo_comments, in_run_sync_lambda
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.base import (
+    ANALYSIS_METADATA,
+    add_todo_comments,
+    in_run_sync_lambda,
+    per_object,
+)
+from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
 
@@ -1327,14 +1332,7 @@ class AwaitPass(ScopeTracking):
         if not isinstance(loop.target, cst.Name):
             return True
         variable = loop.target.value
-        relationships = {
-            name for model in self.state.index.models.values() for name in model.relationships
-        } | {
-            r.backref
-            for m in self.state.index.models.values()
-            for r in m.relationships.values()
-            if r.backref
-        }
+        relationships = _relationship_names(self.state.index)
         found = False
 
         class Finder(cst.CSTVisitor):
@@ -1556,3 +1554,15 @@ def _replace_node(
     result = tree.visit(Swap())
     assert isinstance(result, cst.BaseExpression)
     return result
+
+
+@per_object
+def _relationship_names(index: ProjectIndex) -> set[str]:
+    """Every relationship name of the project's models, backrefs included."""
+    names = {name for model in index.models.values() for name in model.relationships}
+    return names | {
+        relationship.backref
+        for model in index.models.values()
+        for relationship in model.relationships.values()
+        if relationship.backref
+    }

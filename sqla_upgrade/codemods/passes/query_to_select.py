@@ -78,8 +78,8 @@ from sqla_upgrade.codemods.analysis.chains import (
 )
 from sqla_upgrade.codemods.analysis.entities import EntityClassifier, EntityKind
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
+from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
 
 ITERATING_BUILTINS = frozenset(
@@ -1605,16 +1605,11 @@ class FactoryAnalysis:
         return found
 
     def _used_elsewhere(self, qualname: str) -> bool:
-        for name, module in self.index.modules.items():
-            if name != self.module and any(
-                self.index.resolve_alias(v) == qualname for v in module.imports.values()
-            ):
-                return True
-        return any(
-            qualname in f.calls
-            for q, f in self.index.functions.items()
-            if not q.startswith(self.module + ".")
-        )
+        """Is the function imported by another module, or called from outside its own?"""
+        importers, callers = _importers_and_callers(self.index)
+        if any(name != self.module for name in importers.get(qualname, ())):
+            return True
+        return any(not q.startswith(self.module + ".") for q in callers.get(qualname, ()))
 
     def validate(self, module: cst.Module) -> dict[str, FactoryInfo]:
         """The candidates whose returns and call sites all check out (a new dict)."""
@@ -1726,3 +1721,17 @@ class FactoryAnalysis:
         except Refusal as refusal:
             return str(refusal)
         return None
+
+
+@per_object
+def _importers_and_callers(index: ProjectIndex) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Qualified name → the modules importing it, and → the functions calling it."""
+    importers: dict[str, set[str]] = {}
+    for name, module in index.modules.items():
+        for imported in module.imports.values():
+            importers.setdefault(index.resolve_alias(imported), set()).add(name)
+    callers: dict[str, set[str]] = {}
+    for qualname, facts in index.functions.items():
+        for callee in facts.calls:
+            callers.setdefault(callee, set()).add(qualname)
+    return importers, callers
