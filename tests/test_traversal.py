@@ -58,12 +58,24 @@ def trees() -> list[cst.Module]:
     return [cst.parse_module(source) for source in _sources()]
 
 
-class _Recorder(cst.CSTVisitor):
+class _NotesFieldCallbacks:
+    """Notes the field callbacks in ``events``."""
+
+    events: list[tuple[str, int, str]]
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("visit-field", id(node), attribute))
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        self.events.append(("leave-field", id(original_node), attribute))
+
+
+class _Recorder(_NotesFieldCallbacks, cst.CSTVisitor):
     """Notes every callback; skips the children of every third call it sees."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.events: list[tuple[str, int, str]] = []
+        self.events = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.events.append(("visit", id(node), ""))
@@ -71,12 +83,6 @@ class _Recorder(cst.CSTVisitor):
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self.events.append(("leave", id(original_node), ""))
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        self.events.append(("visit-field", id(node), attribute))
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        self.events.append(("leave-field", id(original_node), attribute))
 
 
 class _Names(cst.CSTVisitor):
@@ -242,22 +248,16 @@ def test_scopes_are_libcsts(trees: list[cst.Module]) -> None:
                 )
 
 
-class _Rewriter(cst.CSTTransformer):
+class _Rewriter(_NotesFieldCallbacks, cst.CSTTransformer):
     """Renames, removes and splits, noting every callback on the way."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.events: list[tuple[str, int, str]] = []
+        self.events = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.events.append(("visit", id(node), ""))
         return not isinstance(node, cst.Lambda)
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        self.events.append(("visit-field", id(node), attribute))
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        self.events.append(("leave-field", id(original_node), attribute))
 
     def on_leave(self, original_node: Any, updated_node: Any) -> Any:
         self.events.append(("leave", id(original_node), type(updated_node).__name__))

@@ -38,6 +38,7 @@ from sqla_upgrade.codemods.imports import ListsNoStubs, QuickImportsRemover, Top
 from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.traversal import handler_name, keeps_callbacks
 
 if TYPE_CHECKING:
     from sqla_upgrade.codemods.index.model import ProjectIndex
@@ -195,13 +196,13 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
             self._statements.append(node)
         if not self._plain_visits:
             return super().on_visit(node)
-        name = _handler(type(self), "visit_", type(node))
+        name = handler_name(type(self), "visit_", type(node))
         return name is None or getattr(self, name)(node) is not False
 
     def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
         if not self._plain_visits:
             return super().on_visit_attribute(node, attribute)
-        name = _handler(type(self), "visit_", type(node), attribute)
+        name = handler_name(type(self), "visit_", type(node), attribute)
         if name is not None:
             getattr(self, name)(node)
         return None
@@ -209,7 +210,7 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
     def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
         if not self._plain_visits:
             return super().on_leave_attribute(original_node, attribute)
-        name = _handler(type(self), "leave_", type(original_node), attribute)
+        name = handler_name(type(self), "leave_", type(original_node), attribute)
         if name is not None:
             getattr(self, name)(original_node)
         return None
@@ -220,7 +221,7 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         result: Any = updated_node
         if not self._plain_visits:
             result = super().on_leave(original_node, updated_node)
-        elif (name := _handler(type(self), "leave_", type(original_node))) is not None:
+        elif (name := handler_name(type(self), "leave_", type(original_node))) is not None:
             result = getattr(self, name)(original_node, updated_node)
         if _holds_leading_lines(original_node):
             self._statements.pop()
@@ -256,7 +257,6 @@ def per_object(derive: Callable[[_Owner], _Derived]) -> Callable[[_Owner], _Deri
     return remembered
 
 
-_CALLBACKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
 _ONLY_HANDLERS: dict[type, bool] = {}
 
 
@@ -264,32 +264,13 @@ def _only_handlers(pass_cls: type) -> bool:
     """Are ``Pass``'s the callbacks of ``pass_cls`` (which then only calls handlers)?"""
     found = _ONLY_HANDLERS.get(pass_cls)
     if found is None:
-        found = all(getattr(pass_cls, name) is getattr(Pass, name) for name in _CALLBACKS)
-        _ONLY_HANDLERS[pass_cls] = found
+        found = _ONLY_HANDLERS[pass_cls] = keeps_callbacks(pass_cls, Pass)
     return found
 
 
 #: pass classes without matcher decorators (True) or with them (False)
 _PLAIN_PASSES: dict[type, bool] = {}
 _STATEMENT_TYPES: dict[type, bool] = {}
-_HANDLERS: dict[tuple[type, str, type, str], str | None] = {}
-
-
-def _handler(owner: type, prefix: str, kind: type, attribute: str = "") -> str | None:
-    """The name of ``owner``'s own handler (``visit_Call``, ``leave_Arg_value``...) of
-    nodes of type ``kind``, or None when there is none or only libcst's no-op stub (which
-    libcst's batched visitors skip the same way). Found once per pass class: looking the
-    method up for every node is a good part of a traversal."""
-    key = (owner, prefix, kind, attribute)
-    try:
-        return _HANDLERS[key]
-    except KeyError:
-        pass
-    name = f"{prefix}{kind.__name__}_{attribute}" if attribute else f"{prefix}{kind.__name__}"
-    method = getattr(owner, name, None)
-    found = name if method is not None and not getattr(method, "_is_no_op", False) else None
-    _HANDLERS[key] = found
-    return found
 
 
 def _holds_leading_lines(node: cst.CSTNode) -> bool:

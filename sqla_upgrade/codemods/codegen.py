@@ -28,7 +28,6 @@ _libcst_codegen = CSTNode._codegen
 
 #: id(statement) -> (statement, (indentation, default indent, default newline), tokens)
 _STATEMENT_TOKENS: dict[int, tuple[CSTNode, tuple[str, str, str], list[str]]] = {}
-_STATEMENT_TYPES: dict[type, bool] = {}
 _remembering = 0
 
 
@@ -37,15 +36,6 @@ class _QuickCodegenState(CodegenState):
         self, node: cst.CSTNode, **hoisted_from: Any
     ) -> nullcontext[None]:
         return _NOTHING_TO_RECORD
-
-
-def _is_statement(kind: type) -> bool:
-    known = _STATEMENT_TYPES.get(kind)
-    if known is None:
-        known = _STATEMENT_TYPES[kind] = issubclass(
-            kind, cst.SimpleStatementLine | cst.BaseCompoundStatement
-        )
-    return known
 
 
 @functools.cache
@@ -57,7 +47,7 @@ def _statement_types() -> tuple[type, ...]:
         for value in vars(cst).values()
         if isinstance(value, type)
         and issubclass(value, CSTNode)
-        and _is_statement(value)
+        and issubclass(value, cst.SimpleStatementLine | cst.BaseCompoundStatement)
         and "_codegen" not in vars(value)
         and not getattr(value, "__abstractmethods__", None)
     )

@@ -43,7 +43,7 @@ from libcst.metadata import (
 from libcst.metadata.scope_provider import ScopeVisitor
 
 from sqla_upgrade.codemods.positions import positions_of
-from sqla_upgrade.codemods.traversal import child_nodes, fast_visits
+from sqla_upgrade.codemods.traversal import child_nodes, fast_visits, handler_name
 
 
 def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
@@ -281,7 +281,7 @@ class _ScopeVisitor(ScopeVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # libcst's dispatch to ``visit_<Node>``, without calling its no-op stubs
-        name = _scope_handler(type(self), "visit_", type(node))
+        name = handler_name(type(self), "visit_", type(node))
         return name is None or getattr(self, name)(node) is not False
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
@@ -292,26 +292,9 @@ class _ScopeVisitor(ScopeVisitor):
             counts = _COUNTS_ASSIGNMENT[kind] = issubclass(kind, _ASSIGNMENT_LIKE or ())
         if counts:
             self.scope._assignment_count += 1
-        name = _scope_handler(type(self), "leave_", kind)
+        name = handler_name(type(self), "leave_", kind)
         if name is not None:
             getattr(self, name)(original_node)
-
-
-_SCOPE_HANDLERS: dict[tuple[type, str, type], str | None] = {}
-
-
-def _scope_handler(visitor: type, prefix: str, kind: type) -> str | None:
-    """The scope visitor's ``visit_<Node>``/``leave_<Node>`` for ``kind``, unless it is
-    one of libcst's no-op stubs."""
-    key = (visitor, prefix, kind)
-    try:
-        return _SCOPE_HANDLERS[key]
-    except KeyError:
-        name = prefix + kind.__name__
-        method = getattr(visitor, name, None)
-        found = name if method is not None and not getattr(method, "_is_no_op", False) else None
-        _SCOPE_HANDLERS[key] = found
-        return found
 
 
 def _scopes(wrapper: MetadataWrapper, code: bytes | None = None) -> Mapping[cst.CSTNode, Any]:

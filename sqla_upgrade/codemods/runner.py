@@ -183,13 +183,13 @@ _worker: dict[str, object] = {}
 
 
 def _init_worker(index: ProjectIndex, options: Options, entries: list[PassEntry]) -> None:
-    _worker.update(index=index, options=options, entries=entries)
+    _worker.update(index=index, options=options, passes=load_passes(entries))
 
 
 def _context() -> tuple[ProjectIndex, Options, list[type[Pass]]]:
-    index, options, entries = _worker["index"], _worker["options"], _worker["entries"]
+    index, options, passes = _worker["index"], _worker["options"], _worker["passes"]
     assert isinstance(index, ProjectIndex) and isinstance(options, Options)
-    return index, options, load_passes(entries)  # type: ignore[arg-type]
+    return index, options, passes  # type: ignore[return-value]
 
 
 def _load_transforms(entries: list[PassEntry]) -> None:

@@ -55,9 +55,10 @@ def _declined_pass_changes(pass_cls: type[Pass], tree: cst.Module, state: FileSt
 
 def _apply_passes(
     tree: cst.Module, source: bytes, state: FileState, passes: list[type[Pass]]
-) -> tuple[cst.Module, bool, MetadataWrapper | None]:
-    """Run the passes in order. Metadata (scopes, qualified names...) is computed once and
-    shared by consecutive passes until one of them changes the tree."""
+) -> tuple[cst.Module, bytes, bool, MetadataWrapper | None]:
+    """Run the passes in order; the final tree, its code, whether a pass changed it, and
+    a wrapper over it if one was made. Metadata (scopes, qualified names...) is computed
+    once and shared by consecutive passes until one of them changes the tree."""
     code = source
     changed = False
     wrapper: MetadataWrapper | None = None
@@ -77,7 +78,7 @@ def _apply_passes(
             tree = new_tree
             wrapper = transformer.output_wrapper  # what the import visitors resolved
             code = bytes_of(tree)
-    return tree, changed, wrapper
+    return tree, code, changed, wrapper
 
 
 def _compile_error(code: bytes, path: str) -> str | None:
@@ -129,15 +130,16 @@ def run_stage(
     try:
         wrapper = None
         changed = False
+        code = source
         if wanted:
             parsed = tree
-            tree, changed, wrapper = _apply_passes(tree, source, state, passes)
+            tree, code, changed, wrapper = _apply_passes(tree, source, state, passes)
             if changed and (problem := round_trip_problem(parsed, source)) is not None:
                 result.error = f"cannot transform: {problem}"
                 return result
-        result.stage_code = keep_final_newline(source, bytes_of(tree)) if changed else source
+        result.stage_code = keep_final_newline(source, code) if changed else source
         if collect is not None:
-            result.facts = collect(wrapper or new_wrapper(tree, result.stage_code), state)
+            result.facts = collect(wrapper or new_wrapper(tree, code), state)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
         return result

@@ -42,7 +42,7 @@ import dataclasses
 import inspect
 import textwrap
 import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -120,7 +120,7 @@ def field_order(node: cst.CSTNode) -> tuple[str, ...]:
 
 
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """``list(children(node))``, built without a generator (for walks over every node)."""
+    """The node's children, from the fields libcst visits (the ones that hold nodes)."""
     order = _FIELD_ORDER.get(type(node))
     if order is None:
         order = field_order(node)
@@ -132,19 +132,6 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
         elif value is not None and value is not _NO_VALUE:
             found.append(value)
     return found
-
-
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The node's children, from the fields libcst visits (the ones that hold nodes)."""
-    order = _FIELD_ORDER.get(type(node))
-    if order is None:
-        order = field_order(node)
-    for name in order:
-        value = getattr(node, name)
-        if type(value) is tuple or type(value) is list:
-            yield from value
-        elif value is not None and value is not _NO_VALUE:
-            yield value
 
 
 def _field_names(kind: type) -> tuple[str, ...]:
@@ -177,11 +164,19 @@ _DEFAULT_FIELD_CALLBACKS = {
 }
 
 
+def _hooked(name: str, value: object) -> tuple[str, str] | None:
+    """(node type, field or "") for a ``visit_<Node>[_<field>]``/``leave_...`` handler
+    that is not one of libcst's no-op stubs; None for any other attribute."""
+    if not name.startswith(("visit_", "leave_")) or getattr(value, "_is_no_op", False):
+        return None
+    node_type, _, field_name = name[6:].partition("_")
+    return (node_type, field_name) if node_type else None
+
+
 def _add_hook(hooks: dict[str, set[str]], name: str, value: object) -> None:
-    if name.startswith(("visit_", "leave_")) and not getattr(value, "_is_no_op", False):
-        node_type, _, field_name = name[6:].partition("_")
-        if node_type and field_name:
-            hooks.setdefault(node_type, set()).add(field_name)
+    hooked = _hooked(name, value)
+    if hooked is not None and hooked[1]:
+        hooks.setdefault(hooked[0], set()).add(hooked[1])
 
 
 def _class_field_hooks(kind: type, by_name: bool) -> _FieldHooks:
@@ -467,24 +462,49 @@ def _subtree_types(node: cst.CSTNode) -> int:
     return mask
 
 
-def _handled_names(names: Iterator[tuple[str, object]]) -> int:
+def _handled_names(names: Iterable[tuple[str, object]]) -> int:
     mask = 0
     for name, value in names:
-        if name.startswith(("visit_", "leave_")) and not getattr(value, "_is_no_op", False):
-            node_type = name[6:].partition("_")[0]
-            if node_type:
-                mask |= _type_bit(node_type)
+        hooked = _hooked(name, value)
+        if hooked is not None:
+            mask |= _type_bit(hooked[0])
     return mask
-
-
-def _only_handlers(kind: type) -> bool:
-    """Are the visitor type's callbacks libcst's own (which only call the handlers)?"""
-    base = cst.CSTVisitor if issubclass(kind, cst.CSTVisitor) else cst.CSTTransformer
-    return all(getattr(kind, name) is getattr(base, name) for name in _CALLBACKS)
 
 
 _CALLBACKS = ("on_visit", "on_leave", "on_visit_attribute", "on_leave_attribute")
 _ONLY_HANDLERS: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def keeps_callbacks(kind: type, base: type) -> bool:
+    """Are the visitor type's ``on_visit``/``on_leave`` and field callbacks ``base``'s?"""
+    return all(getattr(kind, name) is getattr(base, name) for name in _CALLBACKS)
+
+
+def _only_handlers(kind: type) -> bool:
+    """Are the visitor type's callbacks libcst's own (which only call the handlers)?"""
+    return keeps_callbacks(
+        kind, cst.CSTVisitor if issubclass(kind, cst.CSTVisitor) else cst.CSTTransformer
+    )
+
+
+_HANDLERS: dict[tuple[type, str, type, str], str | None] = {}
+
+
+def handler_name(owner: type, prefix: str, kind: type, attribute: str = "") -> str | None:
+    """The name of ``owner``'s own handler (``visit_Call``, ``leave_Arg_value``...) of
+    nodes of type ``kind``, or None when there is none or only libcst's no-op stub (which
+    libcst's batched visitors skip the same way). Found once per visitor class: looking
+    the method up for every node is a good part of a traversal."""
+    key = (owner, prefix, kind, attribute)
+    try:
+        return _HANDLERS[key]
+    except KeyError:
+        pass
+    name = f"{prefix}{kind.__name__}_{attribute}" if attribute else f"{prefix}{kind.__name__}"
+    method = getattr(owner, name, None)
+    found = name if method is not None and not getattr(method, "_is_no_op", False) else None
+    _HANDLERS[key] = found
+    return found
 
 
 def _handled_types(visitor: cst.CSTVisitor | cst.CSTTransformer) -> int | None:
@@ -502,9 +522,9 @@ def _handled_types(visitor: cst.CSTVisitor | cst.CSTTransformer) -> int | None:
         mask = 0
         for cls in kind.__mro__:
             if cls not in STUB_CLASSES:
-                mask |= _handled_names(iter(vars(cls).items()))
+                mask |= _handled_names(vars(cls).items())
         _HANDLED[kind] = mask
-    return mask | _handled_names(iter(vars(visitor).items()))
+    return mask | _handled_names(vars(visitor).items())
 
 
 def _visit(self: CSTNode, visitor: Any) -> Any:
