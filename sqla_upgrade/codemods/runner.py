@@ -380,7 +380,7 @@ def _run(
     finally:
         transformed.close()
     if two_stages:
-        _plan_between_stages(index, results, analysed, paths, results_cache)
+        _plan_between_stages(index, results, analysed, paths, options, results_cache)
         long_lived.keep()
         notice = templates.jinja_missing_notice(paths)
         if notice is not None:
@@ -408,6 +408,7 @@ def _plan_between_stages(
     results: list[FileResult],
     analysed: list[SourceFile],
     roots: list[Path],
+    options: Options,
     results_cache: _ResultCache | None,
 ) -> None:
     """The async, write-only and eager plans into ``index``: from the cache when an
@@ -422,7 +423,7 @@ def _plan_between_stages(
     for result in results:
         if isinstance(result.facts, PickledFacts):
             result.facts = result.facts.load()
-    attach_plan(index, results, templates.template_attribute_reads(roots), roots)
+    attach_plan(index, results, options, templates.template_attribute_reads(roots), roots)
     if results_cache is not None:
         results_cache.remember_plans(key, index)
 

@@ -10,11 +10,16 @@ the runner does the same with worker processes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts, plan_async
+from sqla_upgrade.codemods import transform
+from sqla_upgrade.codemods.analysis import quiet as quiet_modules
+from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts
 from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
+from sqla_upgrade.codemods.analysis.plans import AsyncPlan
+from sqla_upgrade.codemods.analysis.quiet import plan_with_promotions, quiet_facts
 from sqla_upgrade.codemods.analysis.write_only import (
     DynamicUseFacts,
     collect_dynamic_uses,
@@ -24,7 +29,7 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.results import FileResult
-from sqla_upgrade.codemods.transform import finish, run_stage
+from sqla_upgrade.codemods.transform import finish, run_stage, triggered
 
 
 def split_stages(passes: list[type[Pass]]) -> tuple[list[type[Pass]], list[type[Pass]]]:
@@ -39,8 +44,48 @@ def stage_one(
     passes: list[type[Pass]],
 ) -> FileResult:
     first, second = split_stages(passes)
-    collect = _collect_facts if second else None
-    return run_stage(result, module_name, index, options, first, collect)
+    if not second:
+        return run_stage(result, module_name, index, options, first)
+    quiet = _quiet_facts(result, module_name, index, first)
+    if quiet is not None and not transform.CHECK_PREFILTERS:
+        result.facts = (quiet, None)  # never parsed with libcst
+        return result
+    result = run_stage(result, module_name, index, options, first, _collect_facts)
+    if quiet is not None and isinstance(result.facts, tuple):
+        _check_quiet_facts(result, quiet)
+    return result
+
+
+def _quiet_facts(
+    result: FileResult, module_name: str, index: ProjectIndex, first: list[type[Pass]]
+) -> FileIoFacts | None:
+    """The facts of a module no stage-one pass wants, when it is quiet (``analysis.quiet``)."""
+    if result.error is not None:
+        return None
+    code = result.stage_code if result.stage_code is not None else result.old
+    if any(triggered(p, code, index, result.path) for p in first):
+        return None
+    return quiet_facts(code, module_name, result.path, index)
+
+
+def _check_quiet_facts(result: FileResult, quiet: FileIoFacts) -> None:
+    """``SQLA_UPGRADE_CHECK_PREFILTERS``: a quiet module's full facts (kept, marked quiet)
+    must hold nothing its quiet facts lack."""
+    assert isinstance(result.facts, tuple)
+    full: FileIoFacts = result.facts[0]
+    dynamic_uses: DynamicUseFacts | None = result.facts[1]
+    problems = []
+    if full.attribute_reads != quiet.attribute_reads:
+        problems.append(f"attribute reads {sorted(full.attribute_reads ^ quiet.attribute_reads)}")
+    for function in full.functions.values():
+        if function.direct_io or function.client_io or function.gives_test_client:
+            problems.append(f"I/O in {function.qualname}")
+    if dynamic_uses is not None:
+        problems.append("dynamic relationship uses")
+    if problems:
+        result.error = f"internal error in sqla-upgrade: quiet module has {'; '.join(problems)}"
+        return
+    full.quiet = True
 
 
 def _collect_facts(wrapper: Any, state: Any) -> tuple[FileIoFacts, DynamicUseFacts | None]:
@@ -63,11 +108,12 @@ def stage_two(
 def attach_plan(
     index: ProjectIndex,
     results: list[FileResult],
+    options: Options,
     template_reads: set[str] | None = None,
     template_roots: Sequence[Path] | None = None,
 ) -> None:
+    index.async_plan = _async_plan(index, results, options, template_reads or set())
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
-    index.async_plan = plan_async([io for io, _ in collected], template_reads or set())
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
     dynamic_uses = [uses for _, uses in collected if uses is not None]
@@ -89,6 +135,55 @@ def attach_plan(
         result.facts = None
 
 
+def _async_plan(
+    index: ProjectIndex, results: list[FileResult], options: Options, template_reads: set[str]
+) -> AsyncPlan:
+    """The async plan, reading with libcst the quiet modules that may reach what it
+    changes (``analysis.quiet``)."""
+    by_path = {r.path: r for r in results if isinstance(r.facts, tuple)}
+    facts = [r.facts[0] for r in by_path.values()]  # type: ignore[index]
+    codes = {f.path: _code(by_path[f.path]) for f in facts if f.quiet}
+    if transform.CHECK_PREFILTERS:
+        return _checked_plan(index, facts, template_reads, codes)
+
+    def read_fully(quiet: FileIoFacts) -> FileIoFacts:
+        result = by_path[quiet.path]
+        read = run_stage(
+            replace(result, facts=None), quiet.module, index, options, [], _collect_facts
+        )
+        result.error, result.facts = read.error, read.facts
+        if not isinstance(read.facts, tuple):
+            return FileIoFacts(quiet.module, quiet.path)  # libcst cannot read it: no facts
+        return read.facts[0]
+
+    plan, _ = plan_with_promotions(index, facts, template_reads, codes, read_fully)
+    return plan
+
+
+def _checked_plan(
+    index: ProjectIndex, facts: list[FileIoFacts], template_reads: set[str], codes: dict[str, bytes]
+) -> AsyncPlan:
+    """``SQLA_UPGRADE_CHECK_PREFILTERS``: the quiet modules' full facts are at hand; the plan
+    reached through promotions must be the plan of them all."""
+    full = {f.path: replace(f, quiet=False) for f in facts}
+    quiet = [
+        FileIoFacts(f.module, f.path, attribute_reads=f.attribute_reads, quiet=True)
+        if f.quiet
+        else f
+        for f in facts
+    ]
+    plan, _ = plan_with_promotions(index, quiet, template_reads, codes, lambda f: full[f.path])
+    exact = quiet_modules.plan_async(list(full.values()), template_reads)
+    if replace(plan, locations={}, quiet_modules=set()) != replace(exact, locations={}):
+        raise AssertionError("the plan reached through promotions differs from the full plan")
+    exact.quiet_modules = plan.quiet_modules
+    return exact
+
+
+def _code(result: FileResult) -> bytes:
+    return result.stage_code if result.stage_code is not None else result.old
+
+
 def transform_files(
     items: list[tuple[bytes, str, str]],
     index: ProjectIndex,
@@ -101,6 +196,6 @@ def transform_files(
         for source, path, module in items
     ]
     if split_stages(passes)[1]:
-        attach_plan(index, results)
+        attach_plan(index, results, options)
     modules = [module for _, _, module in items]
     return [stage_two(r, m, index, options, passes) for r, m in zip(results, modules, strict=True)]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from sqla_upgrade.api import migrate_source
 from sqla_upgrade.cli.app import app
-from sqla_upgrade.codemods import staging
+from sqla_upgrade.codemods.analysis import quiet
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan
 from sqla_upgrade.codemods.options import Options
 from tests.harness import check_noop, check_transformed
@@ -204,14 +204,14 @@ def test_relationships_outside_mapped_class_bodies_are_left_alone() -> None:
 
 
 def test_deliberately_lazy_names_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = staging.plan_async
+    real = quiet.plan_async
 
     def with_lazy_reads(facts: Any, template_reads: Any = None) -> AsyncPlan:
         plan = real(facts, template_reads)
         plan.lazy_read_names |= {"posts", "post"}
         return plan
 
-    monkeypatch.setattr(staging, "plan_async", with_lazy_reads)
+    monkeypatch.setattr(quiet, "plan_async", with_lazy_reads)
     strict_case(
         """
         from sqlalchemy.orm import declarative_base, relationship

@@ -108,6 +108,8 @@ class FileIoFacts:
     #: names assigned or annotated in class bodies → the classes (``label: str`` of a
     #: pydantic schema may be read from an ORM object by name, out of our sight)
     class_fields: dict[str, set[str]] = field(default_factory=dict)
+    #: read without libcst (``analysis.quiet``): only ``attribute_reads`` was gathered
+    quiet: bool = False
 
 
 DYNAMIC = "<dynamic>."

@@ -34,6 +34,9 @@ class AsyncPlan:
     #: them synchronously, outside any event loop, so they stay synchronous and run their
     #: body with ``asyncio.run()``
     loop_boundaries: dict[str, str] = field(default_factory=dict)
+    #: paths of the modules read without libcst (``analysis.quiet``): nothing in them does
+    #: I/O or reaches a function that became async, so the await pass leaves them alone
+    quiet_modules: set[str] = field(default_factory=set)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions
