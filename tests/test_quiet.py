@@ -19,6 +19,7 @@ from sqla_upgrade.codemods.index.builder import IndexBuilder
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import new_wrapper
 from sqla_upgrade.codemods.options import Options
+from sqla_upgrade.codemods.passes.async_main import AsyncMainPass
 from sqla_upgrade.codemods.passes.awaits import AwaitPass
 
 MODELS = """
@@ -177,12 +178,13 @@ def test_the_attribute_reads_are_those_libcst_gives(path: Path) -> None:
     assert reads <= names
 
 
-def test_the_await_pass_declines_the_quiet_modules() -> None:
+@pytest.mark.parametrize("pass_cls", [AwaitPass, AsyncMainPass])
+def test_the_await_and_async_main_passes_decline_the_quiet_modules(pass_cls: Any) -> None:
     index = ProjectIndex()
-    assert AwaitPass.concerns(b"", "app/helpers.py", index)  # no plan yet
+    assert pass_cls.concerns(b"", "app/helpers.py", index)  # no plan yet
     index.async_plan = AsyncPlan(quiet_modules={"app/helpers.py"})
-    assert not AwaitPass.concerns(b"", "app/helpers.py", index)
-    assert AwaitPass.concerns(b"", "app/views.py", index)
+    assert not pass_cls.concerns(b"", "app/helpers.py", index)
+    assert pass_cls.concerns(b"", "app/views.py", index)
 
 
 # -- promotions ----------------------------------------------------------------------------
@@ -194,6 +196,10 @@ def test_a_module_reaching_nothing_async_stays_quiet_and_unchanged(
     helpers = """
     def slug(title):
         return title.lower().replace(" ", "-")
+
+
+    if __name__ == "__main__":
+        print(slug("Hello world"))
     """
     codes, quiet_paths = migrate(
         monkeypatch, {"app.models": MODELS, "app.service": SERVICE, "app.helpers": helpers}

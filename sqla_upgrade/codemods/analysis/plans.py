@@ -4,6 +4,7 @@ them, and the report reads them, in runs that transform nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -56,6 +57,13 @@ class AsyncPlan:
         if reason:
             steps.append(reason)
         return steps
+
+
+def left_quiet(index: Any, path: str) -> bool:
+    """Did the async analysis leave the module at ``path`` quiet (``analysis.quiet``)?
+    Nothing in it does I/O or reaches what became async."""
+    plan = index.async_plan
+    return isinstance(plan, AsyncPlan) and path in plan.quiet_modules
 
 
 @dataclass

@@ -199,24 +199,32 @@ class _ModuleCollector:
         )
         local_calls: dict[str, str] = {}
         returned: list[str] = []
+        assigned: dict[str, ast.expr] = {}  # first value of each ``name = ...``
+        returns: list[ast.Return] = []
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
                 callee = self.qualify(sub.func)
                 if callee:
                     facts.calls.append(callee)
-            elif isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
-                callee = self.qualify(sub.value.func)
-                for target in sub.targets:
-                    if isinstance(target, ast.Name) and callee:
-                        local_calls[target.id] = callee
+            elif isinstance(sub, ast.Assign):
+                if len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
+                    assigned.setdefault(sub.targets[0].id, sub.value)
+                if isinstance(sub.value, ast.Call):
+                    callee = self.qualify(sub.value.func)
+                    for target in sub.targets:
+                        if isinstance(target, ast.Name) and callee:
+                            local_calls[target.id] = callee
             elif isinstance(sub, ast.withitem) and isinstance(sub.context_expr, ast.Call):
                 callee = self.qualify(sub.context_expr.func)
                 if isinstance(sub.optional_vars, ast.Name) and callee:
                     local_calls[sub.optional_vars.id] = callee
-            elif isinstance(sub, ast.Return | ast.Yield) and sub.value is not None:
-                facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
-                returned.append(self._returned_callee(sub.value, local_calls))
-        facts.query_session_param = _query_factory_param(node, facts.params)
+            elif isinstance(sub, ast.Return | ast.Yield):
+                if isinstance(sub, ast.Return):
+                    returns.append(sub)
+                if sub.value is not None:
+                    facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
+                    returned.append(self._returned_callee(sub.value, local_calls))
+        facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
         facts.returns_local = _returned_local_function(node, qualname)
@@ -341,19 +349,12 @@ def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:
 
 
 def _query_factory_param(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+    returns: list[ast.Return], assigned: dict[str, ast.expr], params: list[str]
 ) -> str | None:
-    """The parameter whose ``.query(...)`` every ``return`` of the function hands back."""
-    assigned: dict[str, ast.expr] = {}
-    for sub in ast.walk(node):
-        if (
-            isinstance(sub, ast.Assign)
-            and len(sub.targets) == 1
-            and isinstance(sub.targets[0], ast.Name)
-        ):
-            assigned.setdefault(sub.targets[0].id, sub.value)
+    """The parameter whose ``.query(...)`` every ``return`` of the function hands back
+    (``returns``: its return statements; ``assigned``: the first value of each name it
+    assigns alone), nested functions included."""
     found: set[str] = set()
-    returns = [r for r in ast.walk(node) if isinstance(r, ast.Return)]
     for ret in returns:
         value = ret.value
         if isinstance(value, ast.Name) and value.id in assigned:

@@ -42,6 +42,7 @@ from libcst.metadata import Assignment, BaseMetadataProvider, GlobalScope, Scope
 
 from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
+from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
@@ -63,6 +64,11 @@ class AsyncMainPass(ScopeTracking):
     stage = 2
     triggers = (b"__main__",)
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
+
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Not the modules the async analysis left quiet: no statement of theirs awaits."""
+        return not left_quiet(index, path)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

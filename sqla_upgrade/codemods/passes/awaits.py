@@ -75,7 +75,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     subscript_keys,
 )
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
-from sqla_upgrade.codemods.analysis.plans import AsyncPlan
+from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import (
     ANALYSIS_METADATA,
     add_todo_comments,
@@ -158,10 +158,9 @@ class AwaitPass(ScopeTracking):
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        """Not the modules the async analysis found quiet (``analysis.quiet``): nothing in
-        them does I/O or reaches what became async."""
-        plan = index.async_plan
-        return not (isinstance(plan, AsyncPlan) and path in plan.quiet_modules)
+        """Not the modules the async analysis left quiet: nothing in them does I/O or
+        reaches what became async."""
+        return not left_quiet(index, path)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
