@@ -342,3 +342,42 @@ def test_a_quiet_method_of_the_same_name_keeps_calls_on_unknown_objects_unawaite
     assert "async def follow(self, user_id)" in codes["app.service"]
     assert "some functions or methods called as 'follow' are async now" in codes["app.service"]
     assert "await thing.follow" not in codes["app.service"]
+
+
+# -- across runs ---------------------------------------------------------------------------
+
+DB = "from sqlalchemy.orm import sessionmaker\n\nmake = sessionmaker()\n"
+PLAIN_ADD = "def add(a, b):\n    return a + b\n"
+ADD_WITH_IO = (
+    "from app.db import make\n\n\n"
+    "def add(a, b):\n    s = make()\n    s.commit()\n    return a + b\n"
+)
+REPORT = "from app.plain import add\n\n\ndef total(a, b):\n    return add(a, b)\n"
+
+
+def _run_project(project: Path, cache_dir: Path | None, jobs: int) -> dict[str, bytes | None]:
+    from sqla_upgrade.codemods.runner import run
+
+    options = Options(target="async", jobs=jobs, cache_dir=cache_dir)
+    report = run([project], options)
+    assert not report.failed
+    return {Path(r.path).name: r.new for r in report.results}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cached_quiet_module_is_promoted_when_its_callee_becomes_async(
+    tmp_path: Path, jobs: int
+) -> None:
+    app = tmp_path / "proj" / "app"
+    app.mkdir(parents=True)
+    for name, code in {"__init__": "", "db": DB, "plain": PLAIN_ADD, "report": REPORT}.items():
+        (app / f"{name}.py").write_text(code)
+    cache_dir = tmp_path / "cache"
+    first = _run_project(app.parent, cache_dir, jobs)
+    assert first["report.py"] is None and first["plain.py"] is None
+    (app / "plain.py").write_text(ADD_WITH_IO)  # report.py itself is unchanged
+    warm = _run_project(app.parent, cache_dir, jobs)
+    assert warm == _run_project(app.parent, None, jobs)
+    assert warm["report.py"] == (
+        b"from app.plain import add\n\n\nasync def total(a, b):\n    return await add(a, b)\n"
+    )
