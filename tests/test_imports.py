@@ -82,6 +82,10 @@ CASES: list[tuple[str, list[Removal]]] = [
         "from typing import cast\nfrom m import Model\n\ny = cast('Model', None)\n",
         [("m", "Model", None)],
     ),
+    ("from m import a, b\n", [("m", "a", None)]),  # b is unused too, but not asked for
+    ("from m import a\n\nx.a = f(a=1)\n", [("m", "a", None)]),  # spelled, never used
+    ("from m import a\n\n\ndef f(a):\n    return a\n", [("m", "a", None)]),
+    ("import m\nfrom m import a\n\nm.a()\n", [("m", "a", None), ("m", None, None)]),
 ]
 
 
@@ -129,3 +133,15 @@ def test_listing_no_stubs_finds_the_same_matcher_decorators(ours: type, libcsts:
         _gather_constructed_leave_funcs,
     ):
         assert gather(quick) == gather(full) == {}
+
+
+def test_an_import_named_nowhere_else_is_removed_without_scopes() -> None:
+    from libcst.metadata import ScopeProvider
+
+    context = CodemodContext(full_module_name="pkg.mod")
+    RemoveImportsVisitor.remove_unused_import(context, "m", "a", None)
+    wrapper = new_wrapper(cst.parse_module("from m import a, b\n\nprint(b)\n"))
+    assert _run_import_visitor(QuickImportsRemover(context), wrapper).code == (
+        "from m import b\n\nprint(b)\n"
+    )
+    assert not wrapper._metadata[ScopeProvider].computed  # type: ignore[attr-defined]

@@ -143,17 +143,39 @@ class _UnusedImports:
         self._strings: set[str] | None = None
 
     def unused(self) -> Iterator[tuple[cst.ImportAlias, cst.Import | cst.ImportFrom]]:
+        """The unused imports among those the remover may remove (it asks about no
+        other); the scopes are resolved only for a name spelled more than once."""
+        requested = self._requested_names()
         for statement in self.nodes:
             if not _considered(statement):
                 continue
             assert isinstance(statement, (cst.Import, cst.ImportFrom))
             assert not isinstance(statement.names, cst.ImportStar)
-            scope = self.remover.get_metadata(ScopeProvider, statement, None)
-            if scope is None:
-                continue
             for alias in statement.names:
-                if not self._in_use(scope, alias):
+                if alias.evaluated_name not in requested:
+                    continue
+                if self._spelled_only_here(alias):
                     yield alias, statement
+                    continue
+                scope = self.remover.get_metadata(ScopeProvider, statement, None)
+                if scope is not None and not self._in_use(scope, alias):
+                    yield alias, statement
+
+    def _requested_names(self) -> set[str]:
+        """The names of the imports the remover was asked to remove (modules, objects)."""
+        remover = self.remover
+        names = set(remover.unused_module_imports)
+        for pairs in remover.unused_obj_imports.values():
+            names.update(name for name, _ in pairs)
+        return names
+
+    def _spelled_only_here(self, alias: cst.ImportAlias) -> bool:
+        """Is the name the import binds written nowhere else, not even in a string or a
+        comment (so nothing can use it)?"""
+        bound = alias.asname.name if alias.asname is not None else alias.name
+        if not isinstance(bound, cst.Name):
+            return False
+        return self.spelled[bound.value] == 1 and self._textual_count(bound.value) == 1
 
     def import_holders(self) -> set[cst.CSTNode]:
         """The module and every node with an import statement somewhere inside it."""
