@@ -62,9 +62,9 @@ def _migrate(
     def remembered(index: Any, facts: Any, *args: Any) -> Any:
         read_quietly.clear()
         read_quietly.update(f.path for f in facts if f.quiet)
-        plan, facts = real(index, facts, *args)
+        plan = real(index, facts, *args)
         plans.append(plan)
-        return plan, facts
+        return plan
 
     monkeypatch.setattr(staging, "plan_with_promotions", remembered)
     monkeypatch.setattr(transform, "CHECK_PREFILTERS", check)
@@ -76,9 +76,10 @@ def _migrate(
 def migrate(
     monkeypatch: pytest.MonkeyPatch, modules: dict[str, str]
 ) -> tuple[dict[str, str], set[str]]:
-    """Migrated as a run does, checked against a run reading every module with libcst
-    (``SQLA_UPGRADE_CHECK_PREFILTERS``: the same plan, no quiet module the await pass
-    changes)."""
+    """``modules`` with ``app.models`` migrated as a run does, checked against a run
+    reading every module with libcst (``SQLA_UPGRADE_CHECK_PREFILTERS``: the same plan, no
+    quiet module the await pass changes)."""
+    modules = {"app.models": MODELS, **modules}
     codes, quiet_paths = _migrate(monkeypatch, modules, check=False)
     checked, checked_quiet = _migrate(monkeypatch, modules, check=True)
     assert codes == checked
@@ -201,9 +202,7 @@ def test_a_module_reaching_nothing_async_stays_quiet_and_unchanged(
     if __name__ == "__main__":
         print(slug("Hello world"))
     """
-    codes, quiet_paths = migrate(
-        monkeypatch, {"app.models": MODELS, "app.service": SERVICE, "app.helpers": helpers}
-    )
+    codes, quiet_paths = migrate(monkeypatch, {"app.service": SERVICE, "app.helpers": helpers})
     assert quiet_paths == {"app/helpers.py"}
     assert codes["app.helpers"] == _project({"h": helpers})["h"]
     assert "async def get_user" in codes["app.service"]
@@ -215,7 +214,6 @@ def test_a_quiet_module_calling_what_became_async_is_promoted_and_awaits_it(
     codes, quiet_paths = migrate(
         monkeypatch,
         {
-            "app.models": MODELS,
             "app.service": SERVICE,
             "app.helpers": """
             from app.service import get_user
@@ -237,7 +235,6 @@ def test_a_call_through_a_name_a_re_export_gives_is_promoted(
     codes, quiet_paths = migrate(
         monkeypatch,
         {
-            "app.models": MODELS,
             "app.service": SERVICE,
             "app.api": "from app.service import get_user as fetch\n",
             "app.helpers": """
@@ -266,7 +263,6 @@ def test_a_call_of_a_function_passed_under_a_name_is_promoted(
     codes, quiet_paths = migrate(
         monkeypatch,
         {
-            "app.models": MODELS,
             "app.service": SERVICE
             + "\n\ndef register(parser):\n    parser.set_defaults(func=get_user)\n",
             "app.commands": """
@@ -285,7 +281,6 @@ def test_a_decorator_of_async_functions_defined_in_a_quiet_module_gets_an_async_
     codes, quiet_paths = migrate(
         monkeypatch,
         {
-            "app.models": MODELS,
             "app.decorators": """
             import functools
 
@@ -317,7 +312,6 @@ def test_a_quiet_method_of_the_same_name_keeps_calls_on_unknown_objects_unawaite
     codes, _ = migrate(
         monkeypatch,
         {
-            "app.models": MODELS,
             "app.service": """
             from app.models import User
 

@@ -22,6 +22,11 @@ class FileResult:
     facts: object = None  # what the stage's collector gathered
 
     @property
+    def current_code(self) -> bytes:
+        """The code the next stage starts from: the stage-one output, else the file's own."""
+        return self.stage_code if self.stage_code is not None else self.old
+
+    @property
     def changed(self) -> bool:
         return self.new is not None and self.new != self.old
 

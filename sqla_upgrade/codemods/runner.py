@@ -133,7 +133,7 @@ class _ResultCache:
         stage-one code and outcome, the index and options (``prefix``), the templates."""
         parts = ["plans", self.prefix, str(templates.jinja_available()), *map(str, roots)]
         for result, source_file in zip(results, analysed, strict=True):
-            code = result.stage_code if result.stage_code is not None else result.old
+            code = result.current_code
             parts += [result.path, source_file.module_name, result.error or "", sha256(code)]
         return sha256(*parts, *templates.template_inputs(roots))
 
@@ -253,7 +253,7 @@ def _job_cost(job: Any) -> float:
         except OSError:
             return 0.0
     result = job[0]
-    return float(len(result.stage_code if result.stage_code is not None else result.old))
+    return float(len(result.current_code))
 
 
 def _map(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqla_upgrade.codemods import transform
-from sqla_upgrade.codemods.analysis import quiet as quiet_modules
+from sqla_upgrade.codemods.analysis import quiet as quiet_analysis
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts
 from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
 from sqla_upgrade.codemods.analysis.plans import AsyncPlan
@@ -62,7 +62,7 @@ def _quiet_facts(
     """The facts of a module no stage-one pass wants, when it is quiet (``analysis.quiet``)."""
     if result.error is not None:
         return None
-    code = result.stage_code if result.stage_code is not None else result.old
+    code = result.current_code
     if any(triggered(p, code, index, result.path) for p in first):
         return None
     return quiet_facts(code, module_name, result.path, index)
@@ -142,7 +142,7 @@ def _async_plan(
     changes (``analysis.quiet``)."""
     by_path = {r.path: r for r in results if isinstance(r.facts, tuple)}
     facts = [r.facts[0] for r in by_path.values()]  # type: ignore[index]
-    codes = {f.path: _code(by_path[f.path]) for f in facts if f.quiet}
+    codes = {f.path: by_path[f.path].current_code for f in facts if f.quiet}
     if transform.CHECK_PREFILTERS:
         return _checked_plan(index, facts, template_reads, codes)
 
@@ -156,8 +156,7 @@ def _async_plan(
             return FileIoFacts(quiet.module, quiet.path)  # libcst cannot read it: no facts
         return read.facts[0]
 
-    plan, _ = plan_with_promotions(index, facts, template_reads, codes, read_fully)
-    return plan
+    return plan_with_promotions(index, facts, template_reads, codes, read_fully)
 
 
 def _checked_plan(
@@ -172,16 +171,12 @@ def _checked_plan(
         else f
         for f in facts
     ]
-    plan, _ = plan_with_promotions(index, quiet, template_reads, codes, lambda f: full[f.path])
-    exact = quiet_modules.plan_async(list(full.values()), template_reads)
+    plan = plan_with_promotions(index, quiet, template_reads, codes, lambda f: full[f.path])
+    exact = quiet_analysis.plan_async(list(full.values()), template_reads)
     if replace(plan, locations={}, quiet_modules=set()) != replace(exact, locations={}):
         raise AssertionError("the plan reached through promotions differs from the full plan")
     exact.quiet_modules = plan.quiet_modules
     return exact
-
-
-def _code(result: FileResult) -> bytes:
-    return result.stage_code if result.stage_code is not None else result.old
 
 
 def transform_files(

@@ -118,7 +118,7 @@ def run_stage(
     ``collect`` is called with the stage's output tree (when the file was parsed) and its
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
-    source = result.stage_code if result.stage_code is not None else result.old
+    source = result.current_code
     wanted = CHECK_PREFILTERS or any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result

@@ -74,9 +74,10 @@ def quiet_facts(
     if not names.isdisjoint(evidence_names(index)) or any(map(_fallback_name, names)):
         return None
     dynamic = index.dynamic_relationships()
-    text = code.decode("utf-8-sig")
-    if dynamic and any(name in text for name in (*dynamic, *RELATIONSHIP_CALLS)):
-        return None  # the write-only analysis reads it
+    if dynamic:
+        text = code.decode("utf-8-sig")
+        if any(name in text for name in (*dynamic, *RELATIONSHIP_CALLS)):
+            return None  # the write-only analysis reads it
     return FileIoFacts(module_name, path, attribute_reads=reads, quiet=True)
 
 
@@ -206,11 +207,9 @@ def promoting_words(
 def _last_words(qualname: str) -> set[str] | None:
     """The words a call of ``qualname`` spells: its last part; for a ``<dynamic>`` name
     the attribute or the words of the dict key (None when the key has none)."""
-    if not qualname.startswith(DYNAMIC) and not qualname.startswith("["):
-        return {qualname.rpartition(".")[2]}
     name = qualname.removeprefix(DYNAMIC)
     if not name.startswith("["):
-        return {name}
+        return {name.rpartition(".")[2]}
     try:
         key = ast.literal_eval(name[1:-1])
     except (ValueError, SyntaxError):
@@ -225,10 +224,10 @@ def plan_with_promotions(
     template_reads: set[str],
     codes: dict[str, bytes],
     read_fully: Callable[[FileIoFacts], FileIoFacts],
-) -> tuple[AsyncPlan, list[FileIoFacts]]:
+) -> AsyncPlan:
     """The async plan, promoting quiet modules (``read_fully``) while any may reach what
-    the plan changes; the plan, with the paths of the modules left quiet, and the facts
-    it was computed from. ``codes``: each quiet module's code, by path."""
+    the plan changes, with the paths of the modules left quiet. ``codes``: each quiet
+    module's code, by path."""
     facts = list(facts)
     words: dict[str, set[bytes]] = {}
     while True:
@@ -246,4 +245,4 @@ def plan_with_promotions(
                 promoted = True
         if not promoted:
             plan.quiet_modules = {f.path for f in facts if f.quiet}
-            return plan, facts
+            return plan
