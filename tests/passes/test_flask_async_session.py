@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import check_project
+from tests.harness import check_project, exec_module
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -112,3 +112,83 @@ def test_cli_command_runs_like_an_async_view() -> None:
             """,
         },
     )
+
+
+def test_cli_command_of_an_app_without_flask_sqlalchemy_is_a_plain_click_command() -> None:
+    """No Flask-SQLAlchemy object anywhere: no ``@async_command`` (nothing would define
+    it); the command runs through ``asyncio.run`` like any click command."""
+    from sqla_upgrade.api import migrate_project
+
+    result = migrate_project(
+        {
+            "app.db": "from sqlalchemy.orm import sessionmaker\nSession = sessionmaker()\n",
+            "app.cli": (
+                "from flask import Flask\nfrom app.db import Session\n\napp = Flask(__name__)\n\n\n"
+                '@app.cli.command("seed")\ndef seed():\n    with Session() as session:\n'
+                "        session.commit()\n"
+            ),
+        },
+        target="async",
+    )
+    code = result["app.cli"].code
+    assert '@app.cli.command("seed")\n@run_with_asyncio\nasync def seed():\n' in code
+    assert "async_command" not in code
+    compile(code, "app.cli", "exec", dont_inherit=True)
+
+
+def test_cli_command_beside_db_runs_once_like_an_async_view(tmp_path: Path) -> None:
+    """``db = SQLAlchemy(app)`` and the command in one module: ``@async_command`` alone
+    (wrapping it in ``asyncio.run`` as well fails: the wrapper returns no coroutine), and
+    the migrated command deletes the rows as the legacy one did."""
+    from sqla_upgrade.api import migrate_project
+
+    database = tmp_path / "app.db"
+    legacy = (
+        "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+        f"app = Flask('app', root_path={str(tmp_path)!r})\n"
+        f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{database}'\n"
+        "db = SQLAlchemy(app)\n\n\n"
+        '@app.cli.command("purge")\ndef purge():\n'
+        '    db.session.execute(db.text("DELETE FROM logs"))\n    db.session.commit()\n'
+    )
+    code = migrate_project({"app.main": legacy}, target="async")["app.main"].code
+    assert '@app.cli.command("purge")\n@async_command\nasync def purge():\n' in code
+    assert "run_with_asyncio" not in code
+    for source in (legacy, code):
+        import sqlite3
+
+        with sqlite3.connect(database) as connection:
+            connection.execute("DROP TABLE IF EXISTS logs")
+            connection.execute("CREATE TABLE logs (id INTEGER)")
+            connection.execute("INSERT INTO logs VALUES (1)")
+        module = exec_module(source)
+        outcome = module.app.test_cli_runner().invoke(args=["purge"])
+        assert outcome.exit_code == 0, outcome.exception
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("SELECT count(*) FROM logs").fetchone() == (0,)
+
+
+def test_cli_command_whose_db_import_cannot_take_the_helper_is_todo() -> None:
+    """``db`` imported inside ``try:``: no statement to add ``async_command`` to, so the
+    command keeps no decorator the module cannot name, and says so."""
+    from sqla_upgrade.api import migrate_project
+
+    result = migrate_project(
+        {
+            "app.ext": "from flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\n",
+            "app.cli": (
+                "try:\n    from app.ext import db\nexcept ImportError:\n    db = None\n\n\n"
+                "def register(app):\n"
+                '    @app.cli.command("purge")\n    def purge():\n'
+                "        db.session.commit()\n"
+            ),
+        },
+        target="async",
+    )
+    code = result["app.cli"].code
+    assert "    @async_command\n" not in code and "run_with_asyncio" not in code
+    assert [note.message for note in result["app.cli"].todos] == [
+        "this CLI command became async: decorate it with `@async_command` (written beside "
+        "`db = SQLAlchemy()`) and import it here"
+    ]
+    compile(code, "app.cli", "exec", dont_inherit=True)

@@ -385,3 +385,24 @@ def test_engine_execute_reads_kept_side_by_side_get_one_connection_each() -> Non
         ENGINE
         + "def f(x, y):\n    with engine.connect() as conn:\n        a = conn.execute(select(x))\n        with engine.connect() as conn2:\n            b = conn2.execute(select(y))\n            print(a.fetchall())\n            print(b.fetchall())\n    return 1\n",
     )
+
+
+def test_metadata_bound_positionally_alone() -> None:
+    """``MetaData(engine)`` binds without spelling ``bind`` (in 2.0 its first argument is
+    the schema), in a file with nothing else of bound metadata."""
+    check_transformed(
+        "import sqlalchemy as sa\nfrom app.db import engine\nmetadata = sa.MetaData(engine)\n",
+        "import sqlalchemy as sa\nfrom app.db import engine\nmetadata = sa.MetaData()\n",
+    )
+    check_transformed(
+        "from sqlalchemy import MetaData as Meta\nfrom app.db import engine\nmeta = Meta(engine, schema='s')\n",
+        "from sqlalchemy import MetaData as Meta\nfrom app.db import engine\nmeta = Meta(schema='s')\n",
+    )
+
+
+def test_session_bind_is_not_bound_metadata() -> None:
+    check_noop(
+        "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n"
+        "engine = create_engine('sqlite://')\nSession = sessionmaker(bind=engine)\n"
+        "def f():\n    with Session(bind=engine) as s:\n        s.bind = engine\n"
+    )

@@ -109,6 +109,29 @@ class ProjectIndex:
             return None
         return self.objects.get(self.resolve_alias(qualname))
 
+    def flask_sqlalchemy_in(self, module_name: str) -> bool:
+        """Does the module define or import a Flask-SQLAlchemy object (``db``)? Its Flask
+        CLI commands then run through the helpers flask-async-session writes beside
+        ``db``; elsewhere they are plain click commands."""
+        module = self.modules.get(module_name)
+        if module is None:
+            return False
+        return module_name in self.flask_sqlalchemy_modules() or any(
+            self.kind_of(target) is ObjectKind.FLASK_SQLALCHEMY
+            for target in module.imports.values()
+        )
+
+    def flask_sqlalchemy_modules(self) -> frozenset[str]:
+        """The modules that define a Flask-SQLAlchemy object."""
+        return self._derived(
+            "flask_sqlalchemy_modules",
+            lambda: frozenset(
+                qualname.rpartition(".")[0]
+                for qualname, kind in self.objects.items()
+                if kind is ObjectKind.FLASK_SQLALCHEMY
+            ),
+        )
+
     def resolve_alias(self, qualname: str) -> str:
         """Follow re-exports (``from .db import Session`` in a package ``__init__``)."""
         seen: set[str] = set()

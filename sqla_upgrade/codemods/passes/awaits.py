@@ -82,7 +82,7 @@ from sqla_upgrade.codemods.base import (
     in_run_sync_lambda,
     per_object,
 )
-from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
+from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
 
@@ -592,11 +592,11 @@ class AwaitPass(ScopeTracking):
             if names & CLICK_COMMANDS:
                 return True
             if names & FLASK_APP_CONTEXT:
-                return not self._flask_sqlalchemy_module()
+                return not self.state.index.flask_sqlalchemy_in(self.state.module_name)
             if isinstance(target, cst.Attribute) and target.attr.value in ("command", "group"):
                 owner = target.value
                 if isinstance(owner, cst.Attribute) and owner.attr.value == "cli":
-                    return not self._flask_sqlalchemy_module()
+                    return not self.state.index.flask_sqlalchemy_in(self.state.module_name)
                 if self._is_click_group(owner):
                     return True
         return False
@@ -608,15 +608,6 @@ class AwaitPass(ScopeTracking):
             if facts is not None and any(d in CLICK_GROUPS for d in facts.decorators):
                 return True
         return False
-
-    def _flask_sqlalchemy_module(self) -> bool:
-        module = self.state.index.modules.get(self.state.module_name)
-        if module is None:
-            return False
-        return any(
-            self.state.index.kind_of(target) is ObjectKind.FLASK_SQLALCHEMY
-            for target in module.imports.values()
-        )
 
     def _async_decorator(self, original: cst.Decorator, decorator: cst.Decorator) -> cst.Decorator:
         if qualified_names(self, original.decorator) & CONTEXTMANAGER:

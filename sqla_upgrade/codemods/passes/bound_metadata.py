@@ -50,8 +50,13 @@ class BoundMetadataPass(Pass):
     """MetaData(bind=e) → MetaData(); metadata.create_all() → metadata.create_all(e)."""
 
     name = "bound-metadata"
+    # a bound MetaData/declarative base is built by a call spelling the name imported
+    # from SQLAlchemy (``bind=`` alone is also every ``sessionmaker(bind=engine)``, and
+    # ``MetaData(engine)`` binds without it)
     triggers = (
-        b"bind",
+        b"MetaData",
+        b"declarative_base",
+        b"generate_base",
         b"create_all(",
         b"drop_all(",
         b"reflect(",

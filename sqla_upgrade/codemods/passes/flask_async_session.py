@@ -240,6 +240,15 @@ class FlaskAsyncSessionPass(ScopeTracking):
     triggers = (b"session", b"_or_404", b"paginate", b"init_app", b"SQLAlchemy", b"command")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Only in a project with a Flask-SQLAlchemy object (every rewrite but the
+        templates' goes through one), or in a file naming Flask-SQLAlchemy or
+        ``render_template`` itself."""
+        if index.flask_sqlalchemy_modules():
+            return True
+        return b"flask_sqlalchemy" in code or b"render_template" in code
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = SessionResolver(self)
@@ -293,12 +302,21 @@ class FlaskAsyncSessionPass(ScopeTracking):
         super().leave_FunctionDef(original_node, updated_node)
         if original_node.asynchronous is None or not self._is_cli_command(original_node):
             return updated_node
+        index = self.state.index
+        if not index.flask_sqlalchemy_in(self.state.module_name):
+            return updated_node  # a plain click command: the await pass runs it
         if any(
             isinstance(d.decorator, cst.Name) and d.decorator.value == COMMAND_DECORATOR
             for d in updated_node.decorators
         ):
             return updated_node
-        self._import_command_decorator(original_node)
+        if not (self._defines_flask_db() or self._import_from_db_module(COMMAND_DECORATOR)):
+            self.todo(
+                original_node,
+                f"this CLI command became async: decorate it with `@{COMMAND_DECORATOR}` "
+                "(written beside `db = SQLAlchemy()`) and import it here",
+            )
+            return updated_node
         self.count_rewrite()
         decorator = cst.Decorator(decorator=cst.Name(COMMAND_DECORATOR))
         return updated_node.with_changes(decorators=[*updated_node.decorators, decorator])
@@ -319,11 +337,12 @@ class FlaskAsyncSessionPass(ScopeTracking):
                 return True
         return False
 
-    def _import_command_decorator(self, node: cst.FunctionDef) -> None:
-        self._import_from_db_module(COMMAND_DECORATOR)
+    def _defines_flask_db(self) -> bool:
+        return self.state.module_name in self.state.index.flask_sqlalchemy_modules()
 
-    def _import_from_db_module(self, helper: str) -> None:
-        """Import ``helper`` from where the ``db`` this module imports is defined."""
+    def _import_from_db_module(self, helper: str) -> bool:
+        """Import ``helper`` from where the ``db`` this module imports is defined (False:
+        no statement imports one by name)."""
         index = self.state.index
         is_package = self.state.path.endswith("__init__.py")
         for statement in self._module.body:
@@ -343,7 +362,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
                         index.kind_of(qualname) is ObjectKind.FLASK_SQLALCHEMY
                     ):
                         self._want(index.resolve_alias(qualname), bound.value, helper)
-                        return
+                        return True
+        return False
 
     # -- db.session, db.get_or_404(...) ---------------------------------------------------------
     def leave_Attribute(
