@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import libcst as cst
@@ -214,3 +215,65 @@ def test_a_pass_resolves_only_what_it_asks_for() -> None:
     assert not idle._metadata[ScopeProvider].computed  # type: ignore[attr-defined]
     busy = _run(_LooksAtCalls, "x = f(1)\n")
     assert busy._metadata[ScopeProvider].computed  # type: ignore[attr-defined]
+
+
+class _Reshapes(cst.CSTTransformer):
+    """Changes a tree the ways passes do: calls wrapped (``await f()``), names renamed,
+    statements dropped, an expression read before moved to a target (load → store)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        self.calls += 1
+        return cst.Await(updated) if self.calls % 3 == 0 else updated
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        return updated.with_changes(value="renamed") if len(updated.value) == 3 else updated
+
+    def leave_Pass(self, original: cst.Pass, updated: cst.Pass) -> cst.RemovalSentinel:
+        return cst.RemovalSentinel.REMOVE
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        if isinstance(updated.value, cst.Name | cst.Attribute):
+            return cst.Assign([cst.AssignTarget(updated.value)], cst.Integer("0"))
+        return updated
+
+
+def _changed(tree: cst.Module) -> cst.Module:
+    with fast_visits():  # unchanged nodes are kept, as in a run
+        return tree.visit(_Reshapes())
+
+
+def _answers(mapping: object) -> dict[cst.CSTNode, object]:
+    assert isinstance(mapping, Mapping)
+    return {node: mapping[node] for node in mapping}
+
+
+@pytest.mark.parametrize("computed_before", [True, False])
+def test_mappings_updated_after_a_change_are_a_fresh_walks(
+    trees: list[cst.Module], computed_before: bool
+) -> None:
+    """Parents and expression contexts updated from the tree a pass changed (computed
+    there, or only inherited by it) answer as a walk of the new tree: the same nodes, the
+    same values; the nodes the pass dropped are not listed."""
+    for tree in trees:
+        before = new_wrapper(tree)
+        if computed_before:
+            before.resolve(ParentNodeProvider).get(tree)
+            before.resolve(ExpressionContextProvider).get(tree)
+        middle = new_wrapper(_changed(tree), previous=before)  # nothing resolved on it
+        after = new_wrapper(_changed(middle.module), previous=middle)
+        parents = after.resolve(ParentNodeProvider)
+        walked = parents_of(after.module)
+        assert _answers(parents) == walked
+        assert len(parents) == len(walked)
+        contexts = after.resolve(ExpressionContextProvider)
+        fresh = expression_contexts(after.module)
+        assert {node: contexts[node] for node in fresh} == fresh
+        dropped = {node for node in parents_of(tree) if node not in walked}
+        names = after.resolve(QualifiedNameProvider)
+        assert not dropped & {*parents} and not dropped & {*names}
+        assert len(names) == len(walked) + 1
+    assert sum(_changed(tree) is not tree for tree in trees) > len(trees) // 2

@@ -73,6 +73,11 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
     targets: ClassVar[frozenset[str]] = frozenset({"2.0", "async"})
     #: byte strings of which a file must contain at least one to be worth parsing
     triggers: ClassVar[tuple[bytes, ...]] = ()
+    #: True for a pass that only rewrites what the user wrote, never what the passes
+    #: before it in its stage write (``session.execute(select(...))`` from query-to-select
+    #: is nothing for engine-execute): its triggers are looked for in the code the stage
+    #: started from, so another pass's output does not make it analyse a file
+    triggers_in_stage_input: ClassVar[bool] = False
     #: 1: the sync 2.0 rewrites; 2: the async rewrites, which run after the whole project
     #: went through stage 1 and the async plan was computed from it
     stage: ClassVar[int] = 1
@@ -113,6 +118,9 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         #: always lets every visit through (and costs about a fifth of a pass)
         self._plain_visits = plain
         self.output_wrapper: MetadataWrapper | None = None
+        #: the last wrapper ``run_with`` made or was given (over the output tree, or one
+        #: the output was made from)
+        self.last_wrapper: MetadataWrapper | None = None
 
     @classmethod
     def summary(cls) -> str:
@@ -163,14 +171,17 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
             self.context = replace(self.context, wrapper=wrapper)
             tree = self.transform_module_impl(wrapper.module)
         self.output_wrapper = wrapper if tree is wrapper.module else None
+        last = wrapper
         for key, visitor in (
             (AddImportsVisitor.CONTEXT_KEY, TopImportsAdder),
             (RemoveImportsVisitor.CONTEXT_KEY, QuickImportsRemover),
         ):
             if key in self.context.scratch:
-                visited = new_wrapper(tree)
+                visited = new_wrapper(tree, previous=last)
                 tree = _run_import_visitor(visitor(self.context), visited)
                 self.output_wrapper = visited if tree is visited.module else None
+                last = visited
+        self.last_wrapper = last
         return tree
 
     def count_rewrite(self, amount: int = 1) -> None:

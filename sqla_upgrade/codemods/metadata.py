@@ -24,8 +24,9 @@ The mappings answer exactly what the libcst providers would: same keys, same val
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import (
@@ -46,16 +47,26 @@ from sqla_upgrade.codemods.positions import positions_of
 from sqla_upgrade.codemods.traversal import child_nodes, fast_visits, handler_name
 
 
-def parents_of(module: cst.Module) -> dict[cst.CSTNode, cst.CSTNode]:
-    """Every node of ``module`` but the module itself, mapped to the node holding it."""
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+def parents_of(
+    module: cst.Module, known: Mapping[cst.CSTNode, cst.CSTNode] | None = None
+) -> dict[cst.CSTNode, cst.CSTNode]:
+    """Every node of ``module`` but the module itself, mapped to the node holding it.
+
+    ``known``: the parents of an earlier version of the tree (before a pass changed it).
+    Nodes are immutable, so a node already there holds the same subtree as then, whose
+    parents are known: only the nodes the pass made are walked. (The result then also
+    maps the nodes the pass dropped: ``_Parents`` answers only for those in the tree.)"""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {} if known is None else dict(known)
     pending: list[cst.CSTNode] = [module]
     while pending:
         node = pending.pop()
         found = child_nodes(node)
         for child in found:
             parents[child] = node
-        pending += found
+        if known is None:
+            pending += found
+        else:
+            pending += [child for child in found if child not in known]
     return parents
 
 
@@ -135,16 +146,35 @@ _PARTS: dict[type, Callable[[Any, ExpressionContext], _Pending]] = {
 _GIVEN_CONTEXT = (cst.Name, cst.Attribute, cst.Subscript, cst.Tuple, cst.List, cst.StarredElement)
 
 
-def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionContext]:
+class Contexts(dict[cst.CSTNode, ExpressionContext]):
+    """Expression contexts, and the context each node of the tree was reached with."""
+
+    def __init__(self, known: Contexts | None = None) -> None:
+        super().__init__(known or {})
+        self.reached: dict[cst.CSTNode, ExpressionContext] = (
+            {} if known is None else dict(known.reached)
+        )
+
+
+def expression_contexts(module: cst.Module, known: Contexts | None = None) -> Contexts:
     """What ``ExpressionContextProvider`` gives for ``module``: names, attributes,
-    subscripts, tuples, lists and starred elements mapped to load, store or del."""
-    contexts: dict[cst.CSTNode, ExpressionContext] = {}
+    subscripts, tuples, lists and starred elements mapped to load, store or del.
+
+    ``known``: the contexts of an earlier version of the tree. A node that was there
+    and is reached with the same context as then holds the same contexts below it, so
+    only the nodes a pass made (or moved to another context) are walked."""
+    contexts = Contexts(known)
+    reached = contexts.reached
+    seen = known.reached if known is not None else None
     pending: _Pending = [(module, _LOAD)]
     parts_of = _PARTS
     while pending:
         node, context = pending.pop()
         if node is None:
             continue
+        if seen is not None and seen.get(node) is context:
+            continue
+        reached[node] = context
         kind = type(node)
         if kind in _GIVEN_CONTEXT:
             contexts[node] = context
@@ -158,18 +188,33 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
     return contexts
 
 
+ProviderType = type[BaseMetadataProvider[Any]]
+
+
 class _LazyMapping(Mapping[cst.CSTNode, Any]):
     """A node mapping computed in full on first use."""
 
-    def __init__(self, compute: Callable[[], Mapping[cst.CSTNode, Any]]) -> None:
+    def __init__(
+        self,
+        compute: Callable[[], Mapping[cst.CSTNode, Any]],
+        basis: Mapping[cst.CSTNode, Any] | None = None,
+    ) -> None:
         self._compute: Callable[[], Mapping[cst.CSTNode, Any]] | None = compute
         self._values: Mapping[cst.CSTNode, Any] = {}
+        #: the mapping of an earlier version of the tree it is to be updated from
+        self.basis = basis
 
     def _mapping(self) -> Mapping[cst.CSTNode, Any]:
         if self._compute is not None:
             self._values = self._compute()
             self._compute = None
+            self.basis = None
         return self._values
+
+    @property
+    def latest(self) -> Mapping[cst.CSTNode, Any] | None:
+        """The mapping when computed, else the one it would be updated from."""
+        return self._values if self._compute is None else self.basis
 
     @property
     def computed(self) -> bool:
@@ -191,17 +236,48 @@ class _LazyMapping(Mapping[cst.CSTNode, Any]):
         return len(self._mapping())
 
 
+class _Parents(_LazyMapping):
+    """``ParentNodeProvider``'s mapping, computed on first use, or updated from the one of
+    the tree a pass changed into this one (``basis``). An updated mapping also holds the
+    nodes the pass dropped, which no pass asks about (a pass sees only its input tree),
+    but is iterated, as a walk of the tree would list them, over the tree's nodes only."""
+
+    def __init__(self, module: cst.Module, basis: Mapping[cst.CSTNode, Any] | None) -> None:
+        super().__init__(lambda: _updated(parents_of, module, basis), basis)
+        self._module = module
+        self._updated = basis is not None
+        self._in_tree: Mapping[cst.CSTNode, Any] | None = None
+
+    def holds(self, node: object) -> bool:
+        """Is ``node`` in the tree (the module included)? (For an updated mapping: or
+        one the pass dropped.)"""
+        return node is self._module or node in self._mapping()
+
+    def _listed(self) -> Mapping[cst.CSTNode, Any]:
+        if not self._updated:
+            return self._mapping()
+        if self._in_tree is None:
+            self._in_tree = parents_of(self._module)
+        return self._in_tree
+
+    def __iter__(self) -> Iterator[cst.CSTNode]:
+        return iter(self._listed())
+
+    def __len__(self) -> int:
+        return len(self._listed())
+
+
 class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
     """``QualifiedNameProvider``'s mapping, each node's names computed when first asked."""
 
-    def __init__(self, wrapper: MetadataWrapper, parents: Mapping[cst.CSTNode, cst.CSTNode]):
+    def __init__(self, wrapper: MetadataWrapper, parents: _Parents):
         self._wrapper = wrapper
         self._parents = parents
         self._scopes: Mapping[cst.CSTNode, Any] | None = None
         self._names: dict[cst.CSTNode, Collection[QualifiedName]] = {}
 
     def _holds(self, node: object) -> bool:
-        return node is self._wrapper.module or node in self._parents
+        return self._parents.holds(node)
 
     def __getitem__(self, node: cst.CSTNode) -> Collection[QualifiedName]:
         names = self._names.get(node)
@@ -217,6 +293,9 @@ class _QualifiedNames(Mapping[cst.CSTNode, Collection[QualifiedName]]):
         return names
 
     def get(self, node: cst.CSTNode, default: Any = None) -> Any:
+        names = self._names.get(node)
+        if names is not None:
+            return names
         return self[node] if self._holds(node) else default
 
     def __contains__(self, node: object) -> bool:
@@ -309,20 +388,75 @@ def _scopes(wrapper: MetadataWrapper, code: bytes | None = None) -> Mapping[cst.
     return provider._computed
 
 
-def new_wrapper(module: cst.Module, code: bytes | None = None) -> MetadataWrapper:
+#: ``SQLA_UPGRADE_CHECK_PREFILTERS=1`` (the development check of shortcuts) also compares
+#: every updated mapping with one computed from scratch
+CHECK_UPDATES = os.environ.get("SQLA_UPGRADE_CHECK_PREFILTERS") == "1"
+_Mapping = TypeVar("_Mapping", bound=Mapping[cst.CSTNode, Any])
+
+
+def _updated(
+    compute: Callable[[cst.Module, _Mapping | None], _Mapping],
+    module: cst.Module,
+    known: _Mapping | None,
+) -> _Mapping:
+    updated = compute(module, known)
+    if CHECK_UPDATES and known is not None:
+        fresh = compute(module, None)
+        shared = shared_nodes(module)  # held in two places: their parent is either one
+        wrong = [
+            node
+            for node, value in fresh.items()
+            if updated.get(node) is not value and node not in shared
+        ]
+        if wrong:
+            raise AssertionError(f"{compute.__name__} updated wrongly: {wrong[0]!r:.200}")
+    return updated
+
+
+def shared_nodes(module: cst.Module) -> set[cst.CSTNode]:
+    """The nodes found in more than one place of the tree (passes reuse whitespace)."""
+    seen: set[cst.CSTNode] = set()
+    shared: set[cst.CSTNode] = set()
+    pending: list[cst.CSTNode] = [module]
+    while pending:
+        node = pending.pop()
+        for child in child_nodes(node):
+            if child in seen:
+                shared.add(child)
+            else:
+                seen.add(child)
+                pending.append(child)
+    return shared
+
+
+def _latest(wrapper: MetadataWrapper | None, provider: ProviderType) -> Any:
+    """What ``wrapper`` computed for ``provider``, or would have updated it from (still
+    right for every node it maps: a tree's nodes never change)."""
+    found = wrapper._metadata.get(provider) if wrapper is not None else None
+    return found.latest if isinstance(found, _LazyMapping) else None
+
+
+def new_wrapper(
+    module: cst.Module, code: bytes | None = None, previous: MetadataWrapper | None = None
+) -> MetadataWrapper:
     """A wrapper over ``module`` itself (no copy) whose parents and qualified names are
-    the cheap, lazy equivalents above (``code``: the module's code, when known)."""
+    the cheap, lazy equivalents above (``code``: the module's code, when known).
+    ``previous``: a wrapper over the tree a pass changed into ``module``, whose parents
+    and expression contexts, when computed, are updated rather than computed again."""
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    parents = _LazyMapping(lambda: parents_of(module))
+    known_parents = _latest(previous, ParentNodeProvider)
+    known_contexts = _latest(previous, ExpressionContextProvider)
+    if not isinstance(known_contexts, Contexts):
+        known_contexts = None
+    parents = _Parents(module, known_parents)
     wrapper._metadata[ParentNodeProvider] = parents
-    wrapper._metadata[ExpressionContextProvider] = _LazyMapping(lambda: expression_contexts(module))
+    wrapper._metadata[ExpressionContextProvider] = _LazyMapping(
+        lambda: _updated(expression_contexts, module, known_contexts), known_contexts
+    )
     wrapper._metadata[ScopeProvider] = _LazyMapping(lambda: _scopes(wrapper, code))
     wrapper._metadata[PositionProvider] = _LazyMapping(lambda: positions_of(module))
     wrapper._metadata[QualifiedNameProvider] = _QualifiedNames(wrapper, parents)
     return wrapper
-
-
-ProviderType = type[BaseMetadataProvider[Any]]
 
 
 class LazyMetadata(Mapping[ProviderType, Mapping[cst.CSTNode, Any]]):

@@ -27,15 +27,22 @@ TOO_DEEP = (
 
 
 def triggered(
-    pass_cls: type[Pass], code: bytes, index: ProjectIndex | None = None, path: str | None = None
+    pass_cls: type[Pass],
+    code: bytes,
+    index: ProjectIndex | None = None,
+    path: str | None = None,
+    stage_input: bytes | None = None,
 ) -> bool:
     """Does ``code`` hold one of the byte strings the pass needs (its prefilter), including
     those the pass derives from the project index, and (given the file's ``path``) does
-    the pass say the file concerns it?"""
+    the pass say the file concerns it? ``stage_input``: the code the stage started from,
+    where the triggers of a pass that only rewrites user code are looked for."""
     if path is not None and index is not None and not pass_cls.concerns(code, path, index):
         return False
     if not pass_cls.triggers:
         return True
+    if stage_input is not None and pass_cls.triggers_in_stage_input:
+        code = stage_input
     if any(t in code for t in pass_cls.triggers):
         return True
     return index is not None and any(t in code for t in pass_cls.index_triggers(index))
@@ -55,20 +62,23 @@ def _declined_pass_changes(pass_cls: type[Pass], tree: cst.Module, state: FileSt
 
 def _apply_passes(
     tree: cst.Module, source: bytes, state: FileState, passes: list[type[Pass]]
-) -> tuple[cst.Module, bytes, bool, MetadataWrapper | None]:
-    """Run the passes in order; the final tree, its code, whether a pass changed it, and
-    a wrapper over it if one was made. Metadata (scopes, qualified names...) is computed
-    once and shared by consecutive passes until one of them changes the tree."""
+) -> tuple[cst.Module, bytes, bool, MetadataWrapper | None, MetadataWrapper | None]:
+    """Run the passes in order; the final tree, its code, whether a pass changed it, a
+    wrapper over it if one was made, and one over the tree the last change was made from.
+    Metadata (scopes, qualified names...) is computed once and shared by consecutive
+    passes until one of them changes the tree; parents and expression contexts are then
+    updated for what the pass made."""
     code = source
     changed = False
     wrapper: MetadataWrapper | None = None
+    previous: MetadataWrapper | None = None  # over the tree the last change was made from
     for pass_cls in passes:
-        if not triggered(pass_cls, code, state.index, state.path):
+        if not triggered(pass_cls, code, state.index, state.path, source):
             if CHECK_PREFILTERS and _declined_pass_changes(pass_cls, tree, state):
                 raise AssertionError(f"the prefilter of {pass_cls.name} declined a file it changes")
             continue
         if wrapper is None:
-            wrapper = new_wrapper(tree, code)
+            wrapper = new_wrapper(tree, code, previous)
         before = (sum(state.rewrites.values()), len(state.notes))
         context = CodemodContext(filename=state.path, full_module_name=state.module_name)
         transformer = pass_cls(context, state)
@@ -77,8 +87,9 @@ def _apply_passes(
             changed = True
             tree = new_tree
             wrapper = transformer.output_wrapper  # what the import visitors resolved
+            previous = transformer.last_wrapper
             code = bytes_of(tree)
-    return tree, code, changed, wrapper
+    return tree, code, changed, wrapper, previous
 
 
 def _compile_error(code: bytes, path: str) -> str | None:
@@ -128,18 +139,18 @@ def run_stage(
         return result
     state = FileState(path=result.path, module_name=module_name, index=index, options=options)
     try:
-        wrapper = None
+        wrapper = previous = None
         changed = False
         code = source
         if wanted:
             parsed = tree
-            tree, code, changed, wrapper = _apply_passes(tree, source, state, passes)
+            tree, code, changed, wrapper, previous = _apply_passes(tree, source, state, passes)
             if changed and (problem := round_trip_problem(parsed, source)) is not None:
                 result.error = f"cannot transform: {problem}"
                 return result
         result.stage_code = keep_final_newline(source, code) if changed else source
         if collect is not None:
-            result.facts = collect(wrapper or new_wrapper(tree, code), state)
+            result.facts = collect(wrapper or new_wrapper(tree, code, previous), state)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
         return result

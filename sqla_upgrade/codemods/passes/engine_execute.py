@@ -79,6 +79,8 @@ class EngineExecutePass(Pass):
 
     name = "engine-execute"
     triggers = (b".execute(", b".scalar(")
+    # query-to-select writes session.execute/scalar(select(...)): no engine, no string
+    triggers_in_stage_input = True
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

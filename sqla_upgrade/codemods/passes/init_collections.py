@@ -33,7 +33,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
-from sqla_upgrade.codemods.base import Pass, per_object
+from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
@@ -57,9 +57,11 @@ class InitCollectionsPass(Pass):
         """Only where something became async and a model is named (a constructor call
         spells the class, or a name it was imported or re-exported under)."""
         plan = index.async_plan
-        if isinstance(plan, AsyncPlan) and not plan.functions:
+        if not isinstance(plan, AsyncPlan):
+            return any(name in code for name in _model_names(index, None))
+        if not plan.functions:
             return False
-        return any(name in code for name in _model_names(index))
+        return any(name in code for name in _model_names(index, plan))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,22 +122,46 @@ class InitCollectionsPass(Pass):
         )
 
     def _inherits_init(self, model: ModelFacts) -> bool:
-        index = self.state.index
-        for base in model.bases:
-            facts = index.model(base)
-            if facts is not None and (facts.has_init or self._inherits_init(facts)):
-                return True
+        return _inherits_init(self.state.index, model)
+
+
+def _inherits_init(index: ProjectIndex, model: ModelFacts) -> bool:
+    for base in model.bases:
+        facts = index.model(base)
+        if facts is not None and (facts.has_init or _inherits_init(index, facts)):
+            return True
+    return False
+
+
+def _filled(index: ProjectIndex, plan: AsyncPlan | None, model: ModelFacts | None) -> bool:
+    """Could a constructor call of ``model`` get collections (without a plan: any model)?"""
+    if model is None:
         return False
+    if plan is None:
+        return True
+    if model.has_init or _inherits_init(index, model):
+        return False
+    return bool(index.collections(model) & plan.read_attributes)
 
 
-@per_object
-def _model_names(index: ProjectIndex) -> set[bytes]:
-    """The names models go by anywhere in the project."""
-    names = {qualname.rpartition(".")[2].encode() for qualname in index.models}
+_NAMES: list[tuple[ProjectIndex, AsyncPlan | None, set[bytes]]] = []
+
+
+def _model_names(index: ProjectIndex, plan: AsyncPlan | None) -> set[bytes]:
+    """The names the models the pass could fill in go by anywhere in the project (once
+    per index and plan)."""
+    if _NAMES and _NAMES[0][0] is index and _NAMES[0][1] is plan:
+        return _NAMES[0][2]
+    names = {
+        qualname.rpartition(".")[2].encode()
+        for qualname, model in index.models.items()
+        if _filled(index, plan, model)
+    }
     for facts in index.modules.values():
         for local, target in facts.imports.items():
-            if index.model(target) is not None:
+            if _filled(index, plan, index.model(target)):
                 names.add(local.encode())
+    _NAMES[:] = [(index, plan, names)]
     return names
 
 

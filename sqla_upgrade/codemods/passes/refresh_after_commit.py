@@ -39,7 +39,6 @@ import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
     ParentNodeProvider,
-    PositionProvider,
     ScopeProvider,
 )
 
@@ -96,16 +95,9 @@ class RefreshAfterCommitPass(ScopeTracking):
 
     def _stale_objects(self, function: cst.FunctionDef, commit: cst.CSTNode) -> list[str]:
         """Variables holding one persistent ORM object that are read after ``commit``."""
-        end = self.get_metadata(PositionProvider, commit).end
-        commit_at = (end.line, end.column)
-        before: list[cst.Name] = []
-        after: list[cst.Name] = []
-        for name in _names(function.body):
-            position = self.get_metadata(PositionProvider, name, None)
-            if position is None:
-                continue
-            start = (position.start.line, position.start.column)
-            (before if start < commit_at else after).append(name)
+        # source order, not positions (which cost a code generation of the whole file);
+        # an awaited commit is never in a class body, the one place the walk skips
+        before, after = _names(function.body, until=commit)
         stale: list[str] = []
         seen: set[str] = set()
         for name in after:
@@ -315,13 +307,21 @@ def _called_name(func: cst.Name | cst.Attribute) -> str:
     return func.value if isinstance(func, cst.Name) else func.attr.value
 
 
-def _names(body: cst.CSTNode) -> list[cst.Name]:
-    """Every ``Name`` in ``body`` outside nested functions, classes and lambdas."""
-    found: list[cst.Name] = []
+def _names(body: cst.CSTNode, until: cst.CSTNode) -> tuple[list[cst.Name], list[cst.Name]]:
+    """Every ``Name`` in ``body`` outside nested functions, classes and lambdas, in source
+    order: those up to the end of the statement ``until``, and those after it."""
+    before: list[cst.Name] = []
+    after: list[cst.Name] = []
+    found = before
 
     class Collector(cst.CSTVisitor):
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
+
+        def leave_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            nonlocal found
+            if node is until:
+                found = after
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
@@ -341,4 +341,4 @@ def _names(body: cst.CSTNode) -> list[cst.Name]:
             return False
 
     body.visit(Collector())
-    return found
+    return before, after
