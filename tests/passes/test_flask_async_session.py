@@ -154,18 +154,7 @@ def test_cli_command_beside_db_runs_once_like_an_async_view(tmp_path: Path) -> N
     code = migrate_project({"app.main": legacy}, target="async")["app.main"].code
     assert '@app.cli.command("purge")\n@async_command\nasync def purge():\n' in code
     assert "run_with_asyncio" not in code
-    for source in (legacy, code):
-        import sqlite3
-
-        with sqlite3.connect(database) as connection:
-            connection.execute("DROP TABLE IF EXISTS logs")
-            connection.execute("CREATE TABLE logs (id INTEGER)")
-            connection.execute("INSERT INTO logs VALUES (1)")
-        module = exec_module(source)
-        outcome = module.app.test_cli_runner().invoke(args=["purge"])
-        assert outcome.exit_code == 0, outcome.exception
-        with sqlite3.connect(database) as connection:
-            assert connection.execute("SELECT count(*) FROM logs").fetchone() == (0,)
+    _purges_like_legacy(legacy, code, database)
 
 
 def test_cli_command_whose_db_import_cannot_take_the_helper_is_todo() -> None:
@@ -192,3 +181,41 @@ def test_cli_command_whose_db_import_cannot_take_the_helper_is_todo() -> None:
         "`db = SQLAlchemy()`) and import it here"
     ]
     compile(code, "app.cli", "exec", dont_inherit=True)
+
+
+def test_click_command_under_with_appcontext_gets_one_wrapper(tmp_path: Path) -> None:
+    """``@click.command()`` + ``@with_appcontext`` next to ``db``: ``@async_command``
+    alone (it used to get ``@run_with_asyncio`` too), and it runs."""
+    from sqla_upgrade.api import migrate_project
+
+    database = tmp_path / "app.db"
+    legacy = (
+        "import click\nfrom flask import Flask\nfrom flask.cli import with_appcontext\n"
+        "from flask_sqlalchemy import SQLAlchemy\n\n"
+        f"app = Flask('app', root_path={str(tmp_path)!r})\n"
+        f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{database}'\n"
+        "db = SQLAlchemy(app)\n\n\n"
+        '@click.command("purge")\n@with_appcontext\ndef purge():\n'
+        '    db.session.execute(db.text("DELETE FROM logs"))\n    db.session.commit()\n\n\n'
+        "app.cli.add_command(purge)\n"
+    )
+    code = migrate_project({"app.main": legacy}, target="async")["app.main"].code
+    assert '@click.command("purge")\n@with_appcontext\n@async_command\nasync def purge():\n' in code
+    assert "run_with_asyncio" not in code
+    _purges_like_legacy(legacy, code, database)
+
+
+def _purges_like_legacy(legacy: str, migrated: str, database: Path) -> None:
+    """``flask purge`` of the legacy and of the migrated module empties ``logs``."""
+    import sqlite3
+
+    for source in (legacy, migrated):
+        with sqlite3.connect(database) as connection:
+            connection.execute("DROP TABLE IF EXISTS logs")
+            connection.execute("CREATE TABLE logs (id INTEGER)")
+            connection.execute("INSERT INTO logs VALUES (1)")
+        module = exec_module(source)
+        outcome = module.app.test_cli_runner().invoke(args=["purge"])
+        assert outcome.exit_code == 0, outcome.exception
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("SELECT count(*) FROM logs").fetchone() == (0,)

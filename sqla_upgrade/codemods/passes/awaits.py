@@ -85,6 +85,7 @@ from sqla_upgrade.codemods.base import (
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
+from sqla_upgrade.codemods.passes.flask_async_session import flask_cli_command
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
 CLICK_COMMANDS = frozenset({"click.command", "click.decorators.command", "click.group"})
@@ -582,8 +583,12 @@ class AwaitPass(ScopeTracking):
 
     def _is_click_command(self, node: cst.FunctionDef) -> bool:
         """A click command (``@click.command()``, ``@group.command()``): click calls it
-        synchronously. Flask's ``app.cli.command`` of a Flask-SQLAlchemy app is left to
+        synchronously. A Flask CLI command next to a Flask-SQLAlchemy object is left to
         the flask-async-session pass (``@async_command`` runs it like a view)."""
+        if self.state.index.flask_sqlalchemy_in(self.state.module_name) and flask_cli_command(
+            self, node
+        ):
+            return False
         for decorator in node.decorators:
             target = decorator.decorator
             if isinstance(target, cst.Call):
@@ -592,11 +597,11 @@ class AwaitPass(ScopeTracking):
             if names & CLICK_COMMANDS:
                 return True
             if names & FLASK_APP_CONTEXT:
-                return not self.state.index.flask_sqlalchemy_in(self.state.module_name)
+                return True
             if isinstance(target, cst.Attribute) and target.attr.value in ("command", "group"):
                 owner = target.value
                 if isinstance(owner, cst.Attribute) and owner.attr.value == "cli":
-                    return not self.state.index.flask_sqlalchemy_in(self.state.module_name)
+                    return True
                 if self._is_click_group(owner):
                     return True
         return False

@@ -322,20 +322,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return updated_node.with_changes(decorators=[*updated_node.decorators, decorator])
 
     def _is_cli_command(self, node: cst.FunctionDef) -> bool:
-        for decorator in node.decorators:
-            target = decorator.decorator
-            if qualified_names(self, target) & WITH_APPCONTEXT:
-                return True
-            if isinstance(target, cst.Call):
-                target = target.func
-            if (
-                isinstance(target, cst.Attribute)
-                and target.attr.value == "command"
-                and isinstance(target.value, cst.Attribute)
-                and target.value.attr.value == "cli"
-            ):
-                return True
-        return False
+        return flask_cli_command(self, node)
 
     def _defines_flask_db(self) -> bool:
         return self.state.module_name in self.state.index.flask_sqlalchemy_modules()
@@ -555,6 +542,26 @@ class FlaskAsyncSessionPass(ScopeTracking):
             leading_lines=[cst.EmptyLine(), *parsed.header, *first.leading_lines]
         )
         return [first, *rest]
+
+
+def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
+    """Is ``node`` a Flask CLI command (``@app.cli.command()``, or any command under
+    ``@with_appcontext``)? Next to a Flask-SQLAlchemy object such a command gets
+    ``@async_command`` here, and the await pass leaves it alone (one wrapper, not two)."""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if qualified_names(transformer, target) & WITH_APPCONTEXT:
+            return True
+        if isinstance(target, cst.Call):
+            target = target.func
+        if (
+            isinstance(target, cst.Attribute)
+            and target.attr.value == "command"
+            and isinstance(target.value, cst.Attribute)
+            and target.value.attr.value == "cli"
+        ):
+            return True
+    return False
 
 
 def _expression_call(statement: cst.CSTNode) -> cst.Call | None:
