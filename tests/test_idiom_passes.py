@@ -175,3 +175,27 @@ def test_select_as_scalar_renamed() -> None:
         other = thing.as_scalar()
         """,
     )
+
+
+def test_select_list_after_a_comment_tab_or_parenthesis() -> None:
+    """The list may follow ``select(`` after a comment, a tab or a parenthesis: the pass
+    still sees the file."""
+    check_transformed(
+        "from sqlalchemy import select\n"
+        "q = select(  # the ids\n    [users.c.id]\n)\nr = select(\t[users.c.id])\n",
+        "from sqlalchemy import select\n"
+        "q = select(  # the ids\n    users.c.id)\nr = select(\tusers.c.id)\n",
+    )
+    check_transformed(
+        "from sqlalchemy import select\ns = select(([users.c.id]))\n",
+        "from sqlalchemy import select\ns = select(users.c.id)\n",
+    )
+
+
+def test_select_list_prefilter_declines_2_0_selects() -> None:
+    from sqla_upgrade.codemods.passes.select_list import SelectListPass
+
+    assert not SelectListPass.concerns(b"select(User).where(x)", "a.py", None)
+    assert not SelectListPass.concerns(b"select(\n    User.id, User.name\n)", "a.py", None)
+    assert SelectListPass.concerns(b"select  (\n  # c\n  [User.id])", "a.py", None)
+    assert SelectListPass.concerns(b"q.as_scalar()", "a.py", None)

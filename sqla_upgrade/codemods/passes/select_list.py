@@ -19,6 +19,9 @@ equivalent leaves the call unchanged with a TODO. A list held in a variable
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
@@ -82,12 +85,23 @@ def method_call(base: cst.BaseExpression, method: str, args: list[cst.Arg]) -> c
     return cst.Call(func=cst.Attribute(value=base, attr=cst.Name(method)), args=args)
 
 
+#: ``select(`` whose first argument is a list: ``select([``, ``select(\n    [``,
+#: ``select(  # columns\n    [``, ``select(([``
+_LIST_SELECT = re.compile(rb"select\s*\((?:\s|#[^\n]*|\()*\[")
+
+
 class SelectListPass(Pass):
     """select([a, b], whereclause, order_by=...) → select(a, b).where(...).order_by(...); as_scalar()."""
 
     name = "select-list"
-    triggers = (b"select([", b"select(\n", b"select(\r\n", b"select( [", b".as_scalar()")
+    triggers = (b"select", b".as_scalar()")
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """Only where a ``select(`` opens a list (after any spaces, tabs, newlines,
+        comments or parentheses), or ``.as_scalar()`` is called."""
+        return b".as_scalar()" in code or _LIST_SELECT.search(code) is not None
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self._is_select_as_scalar(original_node):
