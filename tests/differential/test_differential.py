@@ -525,6 +525,23 @@ HAND_CASES: list[Hand] = [
     Hand("params_bindparam",
          'return session.query(User).filter(User.name == bindparam("n")).params(n="bob").order_by(User.id).all()',
          n_items(2)),
+    Hand("params_text_then_count",
+         'return session.query(User).filter(text("age > :a")).params(a=28).count()',
+         equals(7)),
+    Hand("params_dict_first",
+         'return session.query(User.id).filter(User.name == bindparam("n")).order_by(User.id).params({"n": "bob"}).first()',
+         is_row("id")),
+    Hand("params_twice_last_wins",
+         'return session.query(User.id).filter(text("name = :n")).params(n="bob").order_by(User.id).params(n="alice").all()',
+         returns(lambda v: isinstance(v, list) and v[:1] == ["list"])),
+    Hand("params_before_filter_left",
+         'return session.query(User).params(n="bob").filter(text("name = :n")).order_by(User.id).all()',
+         n_items(2)),
+    Hand("params_on_stored_query_left",
+         """
+         q = session.query(User).filter(text("name = :n")).params(n="bob")
+         return q.order_by(User.id).all()
+         """, n_items(2)),
     Hand("populate_existing_without_autoflush",
          """
          u = session.query(User).filter(User.id == 1).one()

@@ -347,7 +347,8 @@ def test_query_passed_to_helper_is_left_whole() -> None:
         ("session.query(User).join('addresses').all()", "string join"),
         ("session.query(User).join(Address, aliased=True).all()", "aliased"),
         ("session.query(User).union(session.query(User)).all()", "union"),
-        ("session.query(User).params(x=1).all()", "params"),
+        ("session.query(User).params(x=1).filter(User.id > 1).all()", "params"),
+        ("session.query(User).filter(User.id > 1).params(x=1).subquery()", "params"),
         ("session.query(User).filter('id > 1').all()", "text()"),
         ("session.query(thing).all()", "cannot tell whether thing"),
         ("session.query(User).filter(User.id > 1).get(1)", "get() after filter"),
@@ -603,3 +604,19 @@ def test_query_factory_with_a_caller_that_keeps_the_query_is_left_whole() -> Non
     migrated = migrate_source(code, target="2.0", project=PROJECT, module_name="app.views")
     assert "session.query(User)" in migrated.code
     assert any("returned or passed on" in n.message for n in migrated.todos)
+
+
+def test_params_as_the_last_call_before_the_query_runs() -> None:
+    """``Query.params()`` binds at execution; ``Select.params()`` fills the bound values
+    already in the statement: the same when nothing follows but the result method."""
+    check_transformed(
+        ORM
+        + "def f(session: Session):\n"
+        + '    return session.query(User).filter(text("age > :a")).params(a=28).count()\n',
+        ORM
+        + "from sqlalchemy import func, select\n\n"
+        + "def f(session: Session):\n"
+        + '    return session.scalar(select(func.count()).select_from(select(User).where(text("age > :a")).params(a=28).subquery()))\n',
+        project=PROJECT,
+        module_name="app.views",
+    )

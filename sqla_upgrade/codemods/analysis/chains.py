@@ -47,7 +47,7 @@ EXECUTION_OPTION_BUILDERS = {
     "populate_existing": "populate_existing",
     "autoflush": "autoflush",
 }
-SPECIAL_BUILDERS = frozenset({"with_entities", "with_parent"})
+SPECIAL_BUILDERS = frozenset({"with_entities", "with_parent", "params"})
 BUILDERS = (
     SAME_NAME_BUILDERS
     | frozenset(RENAMED_BUILDERS)
@@ -64,12 +64,21 @@ SQL_TERMINALS = frozenset(
 )
 TERMINALS = RESULT_TERMINALS | FLASK_TERMINALS | SQL_TERMINALS
 
+#: ``Query.params()`` binds its values when the query runs, whatever was added after it;
+#: ``Select.params()`` replaces the bound values already in the statement. They agree for
+#: the last builder of a query run right there.
+PARAMS_REFUSAL = (
+    "Query.params() binds values at execution; Select.params() only those already in the "
+    "statement: make it the last call before the query runs, or pass the values to "
+    "session.execute()"
+)
+PARAMS_TERMINALS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count"})
+
 # Known Query methods with no exact, general rewrite: the chain is left with a TODO.
 UNMAPPABLE = {
     "from_self": "Query.from_self() was removed; rewrite with aliased(Model, stmt.subquery())",
     "select_entity_from": "Query.select_entity_from() was removed; use aliased() on a subquery",
     "reset_joinpoint": "Query.reset_joinpoint() has no 2.0 form; rewrite the joins with aliased()",
-    "params": "Query.params() binds values at execution; pass them to session.execute()",
     "with_labels": "Query.with_labels() → set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)",
     "value": "Query.value() was removed; select the column and use session.scalar()",
     "values": "Query.values() was removed; select the columns and use session.execute()",

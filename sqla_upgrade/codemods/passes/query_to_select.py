@@ -62,6 +62,8 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.chains import (
     EXECUTION_OPTION_BUILDERS,
     FLASK_TERMINALS,
+    PARAMS_REFUSAL,
+    PARAMS_TERMINALS,
     RENAMED_BUILDERS,
     SAME_NAME_BUILDERS,
     SQL_TERMINALS,
@@ -483,6 +485,13 @@ class QueryToSelectPass(Pass):
         self._apply_builders(chain, facts)
         return facts
 
+    def _check_params(self, chain: Chain, position: int) -> None:
+        """``params()`` as the last builder of a session query run by a result method."""
+        last = position == len(chain.builders) - 1
+        run_here = chain.terminal is not None and chain.terminal.name in PARAMS_TERMINALS
+        if not (last and run_here) or chain.base_kind is BaseKind.FACTORY:
+            raise Refusal(PARAMS_REFUSAL)
+
     def _session_facts(self, chain: Chain) -> QueryFacts:
         kinds = [self._entity_kind(arg) for arg in chain.entities]
         facts = QueryFacts(session=chain.session, entity_kinds=kinds)
@@ -515,8 +524,12 @@ class QueryToSelectPass(Pass):
             self._joined_earlier(chain) or facts.entity_kinds != [EntityKind.MAPPER]
         )
         zero = None if stored_query else self._first_entity(chain)
+        if stored_query and "params" in facts.builders:
+            raise Refusal(PARAMS_REFUSAL)
         for position, link in enumerate(chain.builders):
             self._check_builder(link)
+            if link.name == "params":
+                self._check_params(chain, position)
             if link.name in JOINS:
                 zero = self._joined_entity(link)
                 ambiguous = True
@@ -1067,6 +1080,8 @@ class QueryToSelectPass(Pass):
             return rebuild(Link(name, call.with_changes(args=[cst.Arg(condition)])), stmt, "where")
         if name == "with_entities":
             return stmt
+        if name == "params":
+            return rebuild(link, stmt)
         raise AssertionError(name)
 
     def session_expression(self, facts: QueryFacts) -> cst.BaseExpression:
