@@ -557,6 +557,26 @@ HAND_CASES: list[Hand] = [
          is_object("User")),
     Hand("value_method", "return session.query(User).filter(User.id == 3).value(User.name)",
          equals("carol")),
+    Hand("value_no_row", "return session.query(User).filter(User.id < 0).value(User.name)",
+         equals(None)),
+    Hand("value_first_of_ordered",
+         "return session.query(User).filter(User.age > 20).order_by(User.age.desc(), User.id).value(User.id)",
+         returns(lambda v: isinstance(v, int))),
+    Hand("value_of_joined_query",
+         """
+         return (
+             session.query(User)
+             .join(User.addresses)
+             .filter(Address.email.like("%@%"))
+             .order_by(Address.id)
+             .value(Address.email)
+         )
+         """, returns(lambda v: isinstance(v, str))),
+    Hand("value_of_stored_query",
+         """
+         q = session.query(User).filter(User.active == True)
+         return q.order_by(User.id).value(User.name), q.count()
+         """, returns(lambda v: v[0] == "tuple")),
     # ---- query objects in variables
     Hand("split_conditional_filters",
          """

@@ -620,3 +620,27 @@ def test_params_as_the_last_call_before_the_query_runs() -> None:
         project=PROJECT,
         module_name="app.views",
     )
+
+
+def test_value_reads_the_column_of_the_first_row() -> None:
+    """``Query.value(col)``: the column selected instead of the entities, the first row's
+    value read without LIMIT (as legacy did), ``None`` without rows."""
+    check_transformed(
+        ORM
+        + "def f(session: Session, uid):\n"
+        + "    return session.query(User).filter(User.id == uid).value(User.name)\n",
+        ORM
+        + "from sqlalchemy import select\n\n"
+        + "def f(session: Session, uid):\n"
+        + "    return session.scalars(select(User.name).where(User.id == uid)).first()\n",
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+@pytest.mark.parametrize("call", ["value()", "value(User.id, User.name)", "value(column=User.id)"])
+def test_value_without_one_column_is_todo(call: str) -> None:
+    before = ORM + f"def f(session: Session):\n    return session.query(User).{call}\n"
+    migrated = migrate_source(before, target="2.0", project=PROJECT, module_name="app.views")
+    assert [note.kind for note in migrated.todos] == ["todo"]
+    assert ".query(User)" in migrated.code

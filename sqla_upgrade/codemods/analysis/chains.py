@@ -56,7 +56,7 @@ BUILDERS = (
 )
 
 RESULT_TERMINALS = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
+    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete", "value"}
 )
 FLASK_TERMINALS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 SQL_TERMINALS = frozenset(
@@ -80,7 +80,6 @@ UNMAPPABLE = {
     "select_entity_from": "Query.select_entity_from() was removed; use aliased() on a subquery",
     "reset_joinpoint": "Query.reset_joinpoint() has no 2.0 form; rewrite the joins with aliased()",
     "with_labels": "Query.with_labels() → set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)",
-    "value": "Query.value() was removed; select the column and use session.scalar()",
     "values": "Query.values() was removed; select the columns and use session.execute()",
     "union": "Query.union() returns entities from a subquery; rewrite with aliased(M, union)",
     "union_all": "Query.union_all() returns entities from a subquery; use aliased(M, union)",
@@ -163,6 +162,8 @@ def split_links(chain: Chain, links: list[Link]) -> None:
     """Sort the links after the base into builders, terminal and what follows."""
     for position, link in enumerate(links):
         if link.name in TERMINALS and (link.call is not None or link.name == "statement"):
+            if link.name == "value":  # with_entities(column), the first row's value
+                chain.builders.append(Link("with_entities", link.node))
             chain.terminal = link
             chain.after = links[position + 1 :]
             return

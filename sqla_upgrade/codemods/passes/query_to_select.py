@@ -356,6 +356,7 @@ class QueryToSelectPass(Pass):
     ) -> Chain:
         skipped = len(links) - len(like.builders) - (like.terminal is not None) - len(like.after)
         skipped -= like.unknown is not None
+        skipped += like.terminal is not None and like.terminal.name == "value"  # no own link
         chain = Chain(top=top, base_kind=like.base_kind, base=innermost)
         if like.base_kind not in (BaseKind.VARIABLE, BaseKind.FACTORY):
             base_link = links[skipped - 1]
@@ -960,6 +961,8 @@ class QueryToSelectPass(Pass):
         elif name in ("all", "one", "one_or_none", "first", "scalar", "count"):
             if terminal.args:
                 raise Refusal(f"{name}() with arguments")
+        elif name == "value" and len(terminal.args) != 1:
+            raise Refusal("value() takes one column")
 
     def _check_flask(self, chain: Chain, facts: QueryFacts) -> None:
         if facts.db is None:
@@ -1136,6 +1139,8 @@ class QueryToSelectPass(Pass):
             if facts.unique_needed():
                 result = method(result, "unique")
             return method(result, "scalar_one_or_none")
+        if name == "value":  # the first row, read without LIMIT, as legacy did
+            return method(method(session, "scalars", [cst.Arg(stmt)]), "first")
         if name == "first":
             stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
             reader = "scalars" if facts.single_entity else "execute"
