@@ -81,14 +81,20 @@ def test_eager_options_wants_the_files_its_plan_changes() -> None:
     assert not EagerOptionsPass.concerns(b"x = 1", "other.py", index)
 
 
-class _DeclinesButRenames(_Declines):
-    name = "declines-but-renames"
+class _Renames(Pass):
+    """Renames the names ``old`` to ``new``."""
+
+    old, new = "x", "y"
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if updated_node.value != "x":
+        if updated_node.value != self.old:
             return updated_node
         self.count_rewrite()
-        return updated_node.with_changes(value="y")
+        return updated_node.with_changes(value=self.new)
+
+
+class _DeclinesButRenames(_Declines, _Renames):
+    name = "declines-but-renames"
 
 
 def test_the_prefilter_check_catches_a_declined_file_the_pass_changes(monkeypatch) -> None:
@@ -106,16 +112,11 @@ def test_the_prefilter_check_catches_a_declined_file_the_pass_changes(monkeypatc
     assert quiet.error is None and quiet.new is None
 
 
-class _WritesExecute(Pass):
+class _WritesExecute(_Renames):
     """Writes ``session.execute(...)``, as query-to-select does."""
 
     name = "writes-execute"
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
-        if updated_node.value != "query":
-            return updated_node
-        self.count_rewrite()
-        return updated_node.with_changes(value="execute")
+    old, new = "query", "execute"
 
 
 class _ReadsExecute(Pass):

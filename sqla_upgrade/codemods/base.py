@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 import libcst as cst
 from libcst.codemod import (
@@ -250,19 +250,24 @@ def _run_import_visitor(visitor: ContextAwareTransformer, wrapper: MetadataWrapp
         return visitor.transform_module_impl(wrapper.module)
 
 
-_Owner = TypeVar("_Owner")
+_Owners = ParamSpec("_Owners")
 _Derived = TypeVar("_Derived")
 
 
-def per_object(derive: Callable[[_Owner], _Derived]) -> Callable[[_Owner], _Derived]:
-    """``derive`` remembering its result for the last object it was given (by identity:
+def per_object(derive: Callable[_Owners, _Derived]) -> Callable[_Owners, _Derived]:
+    """``derive`` remembering its result for the last objects it was given (by identity:
     the index and the plans are not hashable, and one run has one of each), so facts a
     prefilter derives from them are computed once per run, not once per file."""
-    last: list[tuple[_Owner, _Derived]] = []
+    last: list[tuple[tuple[Any, ...], _Derived]] = []
 
-    def remembered(owner: _Owner) -> _Derived:
-        if not last or last[0][0] is not owner:
-            last[:] = [(owner, derive(owner))]
+    def remembered(*owners: _Owners.args, **no_keywords: _Owners.kwargs) -> _Derived:
+        assert not no_keywords, "objects are told apart by position"
+        if (
+            not last
+            or len(last[0][0]) != len(owners)
+            or any(known is not given for known, given in zip(last[0][0], owners, strict=True))
+        ):
+            last[:] = [(owners, derive(*owners, **no_keywords))]
         return last[0][1]
 
     return remembered

@@ -143,14 +143,7 @@ def test_cli_command_beside_db_runs_once_like_an_async_view(tmp_path: Path) -> N
     from sqla_upgrade.api import migrate_project
 
     database = tmp_path / "app.db"
-    legacy = (
-        "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
-        f"app = Flask('app', root_path={str(tmp_path)!r})\n"
-        f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{database}'\n"
-        "db = SQLAlchemy(app)\n\n\n"
-        '@app.cli.command("purge")\ndef purge():\n'
-        '    db.session.execute(db.text("DELETE FROM logs"))\n    db.session.commit()\n'
-    )
+    legacy = _purging_app(tmp_path, "", '@app.cli.command("purge")\n')
     code = migrate_project({"app.main": legacy}, target="async")["app.main"].code
     assert '@app.cli.command("purge")\n@async_command\nasync def purge():\n' in code
     assert "run_with_asyncio" not in code
@@ -190,19 +183,30 @@ def test_click_command_under_with_appcontext_gets_one_wrapper(tmp_path: Path) ->
 
     database = tmp_path / "app.db"
     legacy = (
-        "import click\nfrom flask import Flask\nfrom flask.cli import with_appcontext\n"
-        "from flask_sqlalchemy import SQLAlchemy\n\n"
-        f"app = Flask('app', root_path={str(tmp_path)!r})\n"
-        f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{database}'\n"
-        "db = SQLAlchemy(app)\n\n\n"
-        '@click.command("purge")\n@with_appcontext\ndef purge():\n'
-        '    db.session.execute(db.text("DELETE FROM logs"))\n    db.session.commit()\n\n\n'
-        "app.cli.add_command(purge)\n"
+        _purging_app(
+            tmp_path,
+            "import click\nfrom flask.cli import with_appcontext\n",
+            '@click.command("purge")\n@with_appcontext\n',
+        )
+        + "\n\napp.cli.add_command(purge)\n"
     )
     code = migrate_project({"app.main": legacy}, target="async")["app.main"].code
     assert '@click.command("purge")\n@with_appcontext\n@async_command\nasync def purge():\n' in code
     assert "run_with_asyncio" not in code
     _purges_like_legacy(legacy, code, database)
+
+
+def _purging_app(folder: Path, imports: str, decorators: str) -> str:
+    """A one-module Flask-SQLAlchemy app (SQLite in ``folder``) whose command ``purge``,
+    under ``decorators``, empties ``logs``."""
+    return (
+        f"{imports}from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+        f"app = Flask('app', root_path={str(folder)!r})\n"
+        f"app.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{folder / 'app.db'}'\n"
+        "db = SQLAlchemy(app)\n\n\n"
+        f"{decorators}def purge():\n"
+        '    db.session.execute(db.text("DELETE FROM logs"))\n    db.session.commit()\n'
+    )
 
 
 def _purges_like_legacy(legacy: str, migrated: str, database: Path) -> None:

@@ -107,6 +107,7 @@ class BaseKind(enum.Enum):
 class Link:
     name: str
     node: cst.Call | cst.Attribute
+    implied: bool = False  # stands for part of another link (value() selects a column)
 
     @property
     def call(self) -> cst.Call | None:
@@ -163,7 +164,7 @@ def split_links(chain: Chain, links: list[Link]) -> None:
     for position, link in enumerate(links):
         if link.name in TERMINALS and (link.call is not None or link.name == "statement"):
             if link.name == "value":  # with_entities(column), the first row's value
-                chain.builders.append(Link("with_entities", link.node))
+                chain.builders.append(Link("with_entities", link.node, implied=True))
             chain.terminal = link
             chain.after = links[position + 1 :]
             return

@@ -33,7 +33,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import AsyncPlan, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
-from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.base import Pass, per_object
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
@@ -144,14 +144,9 @@ def _filled(index: ProjectIndex, plan: AsyncPlan | None, model: ModelFacts | Non
     return bool(index.collections(model) & plan.read_attributes)
 
 
-_NAMES: list[tuple[ProjectIndex, AsyncPlan | None, set[bytes]]] = []
-
-
+@per_object
 def _model_names(index: ProjectIndex, plan: AsyncPlan | None) -> set[bytes]:
-    """The names the models the pass could fill in go by anywhere in the project (once
-    per index and plan)."""
-    if _NAMES and _NAMES[0][0] is index and _NAMES[0][1] is plan:
-        return _NAMES[0][2]
+    """The names the models the pass could fill in go by anywhere in the project."""
     names = {
         qualname.rpartition(".")[2].encode()
         for qualname, model in index.models.items()
@@ -161,7 +156,6 @@ def _model_names(index: ProjectIndex, plan: AsyncPlan | None) -> set[bytes]:
         for local, target in facts.imports.items():
             if _filled(index, plan, index.model(target)):
                 names.add(local.encode())
-    _NAMES[:] = [(index, plan, names)]
     return names
 
 

@@ -354,9 +354,9 @@ class QueryToSelectPass(Pass):
     def _split_like(
         self, top: cst.BaseExpression, innermost: cst.BaseExpression, links: list[Link], like: Chain
     ) -> Chain:
-        skipped = len(links) - len(like.builders) - (like.terminal is not None) - len(like.after)
+        written = sum(not link.implied for link in like.builders)
+        skipped = len(links) - written - (like.terminal is not None) - len(like.after)
         skipped -= like.unknown is not None
-        skipped += like.terminal is not None and like.terminal.name == "value"  # no own link
         chain = Chain(top=top, base_kind=like.base_kind, base=innermost)
         if like.base_kind not in (BaseKind.VARIABLE, BaseKind.FACTORY):
             base_link = links[skipped - 1]
