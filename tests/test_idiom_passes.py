@@ -67,6 +67,53 @@ def test_select_list_through_module_alias() -> None:
     )
 
 
+def test_select_list_single_clauses_are_not_spread() -> None:
+    """``from_obj``/``order_by`` took one clause or a list: one clause stays one argument."""
+    check_transformed(
+        """
+        from sqlalchemy import Table, desc, select
+        from .tables import orders
+        users = Table("users", metadata)
+        froms = [users, orders]
+        by = (users.c.id,)
+        def q(kind):
+            a = select([users.c.id], from_obj=users, order_by=desc(users.c.id))
+            b = select([users.c.id], from_obj=users.join(orders), order_by=users.c.name)
+            c = select([orders.c.id], from_obj=orders, group_by=by)
+            return a, b, c, select([users.c.id], from_obj=froms)
+        """,
+        """
+        from sqlalchemy import Table, desc, select
+        from .tables import orders
+        users = Table("users", metadata)
+        froms = [users, orders]
+        by = (users.c.id,)
+        def q(kind):
+            a = select(users.c.id).select_from(users).order_by(desc(users.c.id))
+            b = select(users.c.id).select_from(users.join(orders)).order_by(users.c.name)
+            c = select(orders.c.id).select_from(orders).group_by(*by)
+            return a, b, c, select(users.c.id).select_from(*froms)
+        """,
+    )
+
+
+def test_select_list_clause_or_list_unknown_is_left_with_todo() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        def q(t, froms):
+            return select([t.c.id], from_obj=froms)
+        """,
+        """
+        from sqlalchemy import select
+        def q(t, froms):
+            # TODO(sqla-upgrade): select() with 1.x arguments that have no exact 2.0 form
+            return select([t.c.id], from_obj=froms)
+        """,
+        todos=["no exact 2.0 form"],
+    )
+
+
 def test_select_list_comprehension_is_spread() -> None:
     check_transformed(
         """

@@ -451,6 +451,79 @@ def test_relationships_read_anywhere_load_eagerly() -> None:
     )
 
 
+def test_backrefs_that_say_lazy_select_load_eagerly() -> None:
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy.orm import backref, declarative_base, relationship
+                Base = declarative_base()
+                class Project(Base):
+                    __tablename__ = "projects"
+                    tasks = relationship("Task", backref=backref("project", lazy="select"))
+                    notes = relationship("Note", backref=backref("about", lazy=True))
+                    tags = relationship("Tag", backref=backref("tagged", lazy="joined"))
+            """,
+            "app.views": """
+                def show(task, note, tag):
+                    return task.project.name, note.about, tag.tagged
+            """,
+        },
+        {
+            "app.models": """
+                from sqlalchemy.orm import backref, declarative_base, relationship
+                Base = declarative_base()
+                class Project(Base):
+                    __tablename__ = "projects"
+                    tasks = relationship("Task", backref=backref("project", lazy="selectin"))
+                    notes = relationship("Note", backref=backref("about", lazy="selectin"))
+                    tags = relationship("Tag", backref=backref("tagged", lazy="joined"))
+            """,
+        },
+    )
+
+
+def test_object_session_in_async_code_is_the_async_session() -> None:
+    """``object_session(obj)`` is the synchronous session; where its calls are awaited,
+    ``async_object_session(obj)``. A check that only compares it with None stays."""
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy import func
+                from sqlalchemy.orm import declarative_base, object_session
+                Base = declarative_base()
+                class Team(Base):
+                    __tablename__ = "teams"
+                    def goals(self):
+                        return object_session(self).query(func.sum(Team.id)).scalar()
+                    def is_attached(self):
+                        return object_session(self) is not None
+            """,
+            "app.main": """
+                from sqlalchemy.orm import Session
+                from app.models import Team
+                def report(session: Session):
+                    team = session.get(Team, 1)
+                    return team.goals(), team.is_attached()
+            """,
+        },
+        {
+            "app.models": """
+                from sqlalchemy import select, func
+                from sqlalchemy.orm import declarative_base, object_session
+                from sqlalchemy.ext.asyncio import async_object_session
+
+                Base = declarative_base()
+                class Team(Base):
+                    __tablename__ = "teams"
+                    async def goals(self):
+                        return await async_object_session(self).scalar(select(func.sum(Team.id)))
+                    def is_attached(self):
+                        return object_session(self) is not None
+            """,
+        },
+    )
+
+
 def test_functions_dispatched_by_name_are_awaited() -> None:
     check_project(
         {

@@ -76,6 +76,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 )
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
 from sqla_upgrade.codemods.analysis.plans import left_quiet
+from sqla_upgrade.codemods.analysis.sessions import OBJECT_SESSION
 from sqla_upgrade.codemods.base import (
     ANALYSIS_METADATA,
     add_todo_comments,
@@ -626,6 +627,8 @@ class AwaitPass(ScopeTracking):
         mapped = self._mapped(original_node, updated_node)
         if mapped is not None:
             return mapped
+        if self._object_session_in_async_code(original_node):
+            return self._async_object_session(original_node, updated_node)
         if len(updated_node.args) == 1 and id(updated_node.args[0].value) in self._unwrap:
             self._unwrap.discard(id(updated_node.args[0].value))  # only the list() around it
             return updated_node.args[0].value  # ``list([...])`` of a converted map()
@@ -1144,6 +1147,26 @@ class AwaitPass(ScopeTracking):
 
     def _in_run_sync(self, node: cst.CSTNode) -> bool:
         return in_run_sync_lambda(self, node)
+
+    def _object_session_in_async_code(self, call: cst.Call) -> bool:
+        """``object_session(obj)`` in code that runs on the event loop: the object's
+        session is an AsyncSession there (its synchronous session only inside
+        ``run_sync``, where the call stays)."""
+        if qualified_names(self, call.func).isdisjoint(OBJECT_SESSION):
+            return False
+        return self.in_async_function() and not self._in_run_sync(call)
+
+    def _async_object_session(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """``object_session(obj)`` → ``async_object_session(obj)``."""
+        AddImportsVisitor.add_needed_import(
+            self.context, "sqlalchemy.ext.asyncio", "async_object_session"
+        )
+        if isinstance(original.func, cst.Name):  # imported by itself: maybe unused now
+            for qualified in qualified_names(self, original.func) & OBJECT_SESSION:
+                module, _, attr = qualified.rpartition(".")
+                RemoveImportsVisitor.remove_unused_import(self.context, module, attr)
+        self.count_rewrite()
+        return updated.with_changes(func=cst.Name("async_object_session"))
 
     def _inside_chain(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)

@@ -177,13 +177,22 @@ class EagerRelationshipsPass(ScopeTracking):
             and value.args
             and self._needs_eager(_literal(value.args[0].value), owner)
         ):
-            if not any(a.keyword is not None and a.keyword.value == "lazy" for a in value.args):
+            lazy = next((a for a in value.args if _has_keyword([a], "lazy")), None)
+            if lazy is None:
                 self.count_rewrite()
                 return arg.with_changes(
                     value=value.with_changes(
                         args=_append(
                             list(value.args), keyword("lazy", cst.SimpleString('"selectin"'))
                         )
+                    )
+                )
+            if _literal(lazy.value) in LAZY_STRATEGIES:  # backref("post", lazy="select")
+                self.count_rewrite()
+                selectin = lazy.with_changes(value=cst.SimpleString('"selectin"'))
+                return arg.with_changes(
+                    value=value.with_changes(
+                        args=[selectin if a is lazy else a for a in value.args]
                     )
                 )
         return arg

@@ -23,7 +23,13 @@ import re
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+from libcst.metadata import (
+    Assignment,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ObjectKind
@@ -95,7 +101,12 @@ class SelectListPass(Pass):
 
     name = "select-list"
     triggers = (b"select", b".as_scalar()")
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (
+        PositionProvider,
+        QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
+    )
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
@@ -156,8 +167,47 @@ class SelectListPass(Pass):
             if keyword not in KEYWORD_METHODS:
                 return None
             method, spread = KEYWORD_METHODS[keyword]
-            args = list_to_args(arg.value) if spread else None
-            if spread and args is None:
-                args = [cst.Arg(value=arg.value, star="*")]
+            args = self._spread(arg.value) if spread else [cst.Arg(arg.value)]
+            if args is None:
+                return None
             result = method_call(result, method, args or [cst.Arg(arg.value)])
         return result
+
+    def _spread(self, value: cst.BaseExpression) -> list[cst.Arg] | None:
+        """The arguments of ``from_obj=``/``order_by=``/``group_by=``, which took one
+        clause or a list of them: a list's elements; one clause as it is; a local name
+        bound only to lists spread with ``*``; None when that cannot be told."""
+        listed = list_to_args(value)
+        if listed is not None:
+            return listed
+        if not isinstance(value, cst.Name):
+            return [cst.Arg(value)]  # a table, a join, a column, desc(...): one clause
+        bound = _bound_values(self, value)
+        if bound is None:
+            return None
+        if bound and all(isinstance(v, cst.List | cst.Tuple | cst.ListComp) for v in bound):
+            return [cst.Arg(value=value, star="*")]
+        if all(isinstance(v, cst.Call | cst.Attribute | cst.Subscript) for v in bound):
+            return [cst.Arg(value)]  # imported (a table), or assigned one clause
+        return None
+
+
+def _bound_values(transformer: Pass, name: cst.Name) -> list[cst.BaseExpression] | None:
+    """What ``name`` is assigned where it is read ([] for an import); None when it is
+    bound otherwise (a parameter, a loop variable, an augmented assignment...)."""
+    scope = transformer.get_metadata(ScopeProvider, name, None)
+    if scope is None:
+        return None
+    values: list[cst.BaseExpression] = []
+    for assignment in scope[name.value]:
+        node = assignment.node if isinstance(assignment, Assignment) else None
+        if isinstance(node, cst.Import | cst.ImportFrom):
+            continue
+        parent = transformer.get_metadata(ParentNodeProvider, node, None) if node else None
+        holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        if not (isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign)):
+            return None
+        if parent.target is not node:
+            return None
+        values.append(holder.value)
+    return values
