@@ -48,6 +48,7 @@ REGISTRY: tuple[PassEntry, ...] = (
     PassEntry("declarative-import", "declarative_import", "DeclarativeImportPass", 1, BOTH),
     PassEntry("select-list", "select_list", "SelectListPass", 1, BOTH),
     PassEntry("case-list", "case_list", "CaseListPass", 1, BOTH),
+    PassEntry("core-arguments", "core_arguments", "CoreArgumentsPass", 1, BOTH),
     PassEntry("bound-metadata", "bound_metadata", "BoundMetadataPass", 1, BOTH),
     PassEntry("query-to-select", "query_to_select", "QueryToSelectPass", 1, BOTH),
     PassEntry("engine-execute", "engine_execute", "EngineExecutePass", 1, BOTH),
@@ -58,6 +59,7 @@ REGISTRY: tuple[PassEntry, ...] = (
         "connection-autocommit", "connection_autocommit", "ConnectionAutocommitPass", 1, BOTH
     ),
     PassEntry("session-autocommit", "session_autocommit", "SessionAutocommitPass", 1, BOTH),
+    PassEntry("backref-cascade", "backref_cascade", "BackrefCascadePass", 1, BOTH),
     PassEntry("eager-options", "eager_options", "EagerOptionsPass", 2, ASYNC),
     PassEntry("async-engine", "async_engine", "AsyncEnginePass", 2, ASYNC),
     PassEntry("eager-relationships", "eager_relationships", "EagerRelationshipsPass", 2, ASYNC),

@@ -112,7 +112,8 @@ def attach_plan(
     template_reads: set[str] | None = None,
     template_roots: Sequence[Path] | None = None,
 ) -> None:
-    index.async_plan = _async_plan(index, results, options, template_reads or set())
+    template_reads = (template_reads or set()) | _inline_template_reads(results)
+    index.async_plan = _async_plan(index, results, options, template_reads)
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
     index.async_plan.read_attributes |= template_reads or set()
     index.async_plan.template_reads = set(template_reads or ())
@@ -133,6 +134,15 @@ def attach_plan(
         index.eager_plan.uncovered |= template_reads or set()
     for result in results:
         result.facts = None
+
+
+def _inline_template_reads(results: list[FileResult]) -> set[str]:
+    """What the templates given as source to ``render_template_string`` read."""
+    reads: set[str] = set()
+    for result in results:
+        if isinstance(result.facts, tuple):
+            reads |= result.facts[0].template_reads
+    return reads
 
 
 def _async_plan(

@@ -220,7 +220,25 @@ def _scanned_names(path: Path) -> set[str]:
     text = _read(path)
     if text is None:
         return set()
+    return _scanned_text(text)
+
+
+def _scanned_text(text: str) -> set[str]:
     return {m.group(1) for tag in TAG.findall(text) for m in ATTRIBUTE.finditer(tag)}
+
+
+def source_attribute_reads(text: str) -> set[str]:
+    """Every attribute name the template source ``text`` reads (``render_template_string``
+    given a literal), like ``template_attribute_reads`` for a file."""
+    if not jinja_available():
+        return _scanned_text(text)
+    try:
+        tree = _environment().parse(text)
+    except _jinja().TemplateSyntaxError:
+        return _scanned_text(text)
+    except (RecursionError, MemoryError):
+        return set()
+    return _attribute_names(tree)
 
 
 def _attribute_names(tree: Any) -> set[str]:

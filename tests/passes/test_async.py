@@ -524,6 +524,145 @@ def test_object_session_in_async_code_is_the_async_session() -> None:
     )
 
 
+def test_method_of_a_row_a_helper_loaded_is_awaited() -> None:
+    """``task = find_task(1)`` where ``find_task`` returns one loaded row: ``task`` is a
+    ``Task``, so its method that became async is awaited."""
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy.orm import Session, declarative_base
+                Base = declarative_base()
+                class Task(Base):
+                    __tablename__ = "tasks"
+                    def total(self, session: Session):
+                        return session.query(Task).count()
+            """,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import Task
+                def find_task(session: Session, task_id):
+                    return session.query(Task).filter(Task.id == task_id).first()
+                def show(session: Session, task_id):
+                    task = find_task(session, task_id)
+                    return task.total(session)
+            """,
+        },
+        {
+            "app.views": """
+                from app.models import Task
+                from sqlalchemy import select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def find_task(session: AsyncSession, task_id):
+                    return (await session.scalars(select(Task).where(Task.id == task_id).limit(1))).first()
+                async def show(session: AsyncSession, task_id):
+                    task = await find_task(session, task_id)
+                    return await task.total(session)
+            """,
+        },
+    )
+
+
+def test_dynamic_query_kept_in_a_variable_runs_in_the_greenlet() -> None:
+    """``q = self.tasks``, refined, then ``q.count()``: the count runs through
+    ``run_sync`` on the object's session, and storing the query needs no TODO."""
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy.orm import declarative_base, relationship
+                Base = declarative_base()
+                class User(Base):
+                    __tablename__ = "users"
+                    tasks = relationship("Task", lazy="dynamic")
+                    def task_count(self, done=None):
+                        q = self.tasks
+                        if done is not None:
+                            q = q.filter(Task.done == done)
+                        return q.count()
+                class Task(Base):
+                    __tablename__ = "tasks"
+            """,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import User
+                def show(session: Session):
+                    return session.get(User, 1).task_count(True)
+            """,
+        },
+        {
+            "app.models": """
+                from sqlalchemy.orm import declarative_base, relationship
+                from sqlalchemy.ext.asyncio import async_object_session
+
+                Base = declarative_base()
+                class User(Base):
+                    __tablename__ = "users"
+                    tasks = relationship("Task", lazy="dynamic")
+                    async def task_count(self, done=None):
+                        q = self.tasks
+                        if done is not None:
+                            q = q.filter(Task.done == done)
+                        return await async_object_session(self).run_sync(lambda _sync_session: q.count())
+                class Task(Base):
+                    __tablename__ = "tasks"
+            """,
+        },
+    )
+
+
+def test_methods_of_rows_a_loop_or_a_helper_gives_are_awaited() -> None:
+    """Objects iterated from a query's rows, from a helper returning a list of them, and
+    a helper returning one object or None: their async methods are awaited."""
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy.orm import Session, declarative_base
+                Base = declarative_base()
+                class Task(Base):
+                    __tablename__ = "tasks"
+                    def total(self, session: Session):
+                        return session.query(Task).count()
+            """,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import Task
+                def open_tasks(session: Session):
+                    return session.query(Task).filter(Task.id > 0).all()
+                def one_task(session: Session, task_id):
+                    task = session.query(Task).get(task_id)
+                    if task is None:
+                        return None
+                    return task
+                def show(session: Session):
+                    listed = [t.total(session) for t in open_tasks(session)]
+                    for t in session.query(Task).all():
+                        print(t.total(session))
+                    return listed, one_task(session, 1).total(session)
+            """,
+        },
+        {
+            "app.views": """
+                from app.models import Task
+                from sqlalchemy import select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                async def open_tasks(session: AsyncSession):
+                    return (await session.scalars(select(Task).where(Task.id > 0))).all()
+                async def one_task(session: AsyncSession, task_id):
+                    task = await session.get(Task, task_id)
+                    if task is None:
+                        return None
+                    return task
+                async def show(session: AsyncSession):
+                    listed = [await t.total(session) for t in await open_tasks(session)]
+                    for t in (await session.scalars(select(Task))).all():
+                        print(await t.total(session))
+                    return listed, await (await one_task(session, 1)).total(session)
+            """,
+        },
+    )
+
+
 def test_functions_dispatched_by_name_are_awaited() -> None:
     check_project(
         {

@@ -281,3 +281,40 @@ def test_recipes_legacy_program_migrated_to_async_prints_its_expected_output(
     done = subprocess.run(run, cwd=program, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (program / "expected_output.txt").read_text()
+
+
+def test_a_scripts_bare_call_of_an_async_main_runs_it_with_asyncio() -> None:
+    """``main()`` at the bottom of a module nothing imports runs like a ``__main__``
+    block's call; in a module other modules import it stays a TODO."""
+    result = migrate_project(
+        {
+            "app.script": _dedent(
+                """
+                from sqlalchemy.orm import Session
+                def main(session: Session):
+                    session.commit()
+                main(Session())
+                """
+            ),
+            "app.lib": _dedent(
+                """
+                from sqlalchemy.orm import Session
+                def work(session: Session):
+                    session.commit()
+                work(Session())
+                """
+            ),
+            "app.user": "from app.lib import work\n",
+        },
+        target="async",
+    )
+    script = result["app.script"].code
+    assert script.endswith("\nasyncio.run(main(AsyncSession(expire_on_commit=False)))\n")
+    assert "import asyncio" in script
+    assert not result["app.script"].todos
+    assert [n.message for n in result["app.lib"].todos] == [
+        "app.lib.work() is now a coroutine; module-level code cannot await it: move it into "
+        "an async function"
+    ]
+    for migration in result.values():
+        compile(migration.code, "<migrated>", "exec", dont_inherit=True)

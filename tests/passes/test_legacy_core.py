@@ -24,6 +24,23 @@ def test_engine_execute_consumed_result() -> None:
     )
 
 
+def test_engine_execute_read_whole_by_a_comprehension() -> None:
+    """A list comprehension reads the result within the statement; a generator
+    expression reads it later (a TODO)."""
+    check_transformed(
+        ENGINE
+        + "def rows(t):\n    return [tuple(r) for r in engine.execute(select(t.c.x))]\n"
+        + "def lazy(t):\n    return (tuple(r) for r in engine.execute(select(t.c.x)))\n",
+        ENGINE
+        + "def rows(t):\n    with engine.begin() as conn:\n"
+        + "        return [tuple(r) for r in conn.execute(select(t.c.x))]\n"
+        + "def lazy(t):\n    # TODO(sqla-upgrade): engine.execute() was removed and its result is "
+        + "used later: open `with engine.connect() as conn:` around the uses (and commit data "
+        + "changes)\n    return (tuple(r) for r in engine.execute(select(t.c.x)))\n",
+        todos=["its result is used later"],
+    )
+
+
 def test_engine_execute_in_for_loop_with_raw_sql() -> None:
     check_transformed(
         ENGINE
@@ -405,4 +422,20 @@ def test_session_bind_is_not_bound_metadata() -> None:
         "from sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n"
         "engine = create_engine('sqlite://')\nSession = sessionmaker(bind=engine)\n"
         "def f():\n    with Session(bind=engine) as s:\n        s.bind = engine\n"
+    )
+
+
+def test_statement_kept_in_a_variable_decides_the_commit() -> None:
+    """``stmt = select(...)`` needs no commit; ``stmt = t.delete()`` does, as inline."""
+    check_transformed(
+        ENGINE
+        + "def rows(t):\n    stmt = select(t.c.x)\n    with engine.connect() as conn:\n"
+        + "        return conn.execute(stmt).fetchall()\n"
+        + "def purge(t):\n    stmt = t.delete()\n    with engine.connect() as conn:\n"
+        + "        conn.execute(stmt)\n",
+        ENGINE
+        + "def rows(t):\n    stmt = select(t.c.x)\n    with engine.connect() as conn:\n"
+        + "        return conn.execute(stmt).fetchall()\n"
+        + "def purge(t):\n    stmt = t.delete()\n    with engine.connect() as conn:\n"
+        + "        conn.execute(stmt)\n        conn.commit()\n",
     )

@@ -644,3 +644,30 @@ def test_value_without_one_column_is_todo(call: str) -> None:
     migrated = migrate_source(before, target="2.0", project=PROJECT, module_name="app.views")
     assert [note.kind for note in migrated.todos] == ["todo"]
     assert ".query(User)" in migrated.code
+
+
+def test_entities_kept_in_variables_are_classified_by_their_value() -> None:
+    """A label, a ``case()`` or a model alias held in a variable: rows of columns, or
+    objects of the model, as if written in place."""
+    check_transformed(
+        ORM
+        + """\
+from sqlalchemy import case, func
+def f(session: Session):
+    band = case((User.id < 10, "low"), else_="high").label("band")
+    named = User.name.label("n")
+    U = User
+    return session.query(band, func.count(User.id)).group_by(band).all(), session.query(named).all(), session.query(U).all()
+""",
+        ORM
+        + """\
+from sqlalchemy import select, case, func
+def f(session: Session):
+    band = case((User.id < 10, "low"), else_="high").label("band")
+    named = User.name.label("n")
+    U = User
+    return session.execute(select(band, func.count(User.id)).group_by(band)).all(), session.execute(select(named)).all(), session.scalars(select(U)).all()
+""",
+        project=PROJECT,
+        module_name="app.views",
+    )

@@ -34,6 +34,7 @@ from sqla_upgrade.codemods.base import (
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.templates import source_attribute_reads
 
 CANNOT_BE_ASYNC = frozenset(
     {
@@ -108,11 +109,22 @@ class FileIoFacts:
     #: names assigned or annotated in class bodies → the classes (``label: str`` of a
     #: pydantic schema may be read from an ORM object by name, out of our sight)
     class_fields: dict[str, set[str]] = field(default_factory=dict)
+    #: attribute names read by the templates given as literals to ``render_template_string``
+    template_reads: set[str] = field(default_factory=set)
     #: read without libcst (``analysis.quiet``): only ``attribute_reads`` was gathered
     quiet: bool = False
 
 
 DYNAMIC = "<dynamic>."
+#: calls rendering the template source they are given
+INLINE_TEMPLATE_RENDERS = frozenset(
+    {
+        "flask.render_template_string",
+        "flask.templating.render_template_string",
+        "flask.stream_template_string",
+        "flask.templating.stream_template_string",
+    }
+)
 
 # method names that objects of other libraries have too: a call ``x.get()`` on an object
 # of unknown type is never assumed to be a project method
@@ -304,10 +316,54 @@ class CallResolver:
                 holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
                 if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
                     klass = self._assigned_class(holder.value)
+                elif isinstance(parent, cst.For | cst.CompFor) and parent.target is bound:
+                    klass = self.element_class(parent.iter)
             classes.add(klass)
         if len(classes) == 1:
             return classes.pop()
         return None
+
+    def element_class(self, rows: cst.BaseExpression) -> str | None:
+        """The model of the objects ``rows`` gives when iterated: a query's objects
+        (``session.scalars(select(M)...)``, ``(await ...).all()``), what a project function
+        returns a list of, or a name bound only to those."""
+        while isinstance(rows, cst.Await):
+            rows = rows.expression
+        if isinstance(rows, cst.Name):
+            if id(rows) in self._typing:
+                return None
+            self._typing.add(id(rows))
+            try:
+                return self._bound_rows_class(rows)
+            finally:
+                self._typing.discard(id(rows))
+        if not isinstance(rows, cst.Call):
+            return None
+        name = _called_name(rows.func)
+        if name in ("all", "unique") and isinstance(rows.func, cst.Attribute):
+            return self.element_class(rows.func.value)
+        if name == "scalars" and rows.args:
+            return self._selected_class(rows.args[0].value)
+        callee = self.callee(rows, None)
+        facts = self.index.functions.get(callee or "")
+        if facts is None or len(facts.returns_rows) != 1:
+            return None
+        klass = self.index.resolve_alias(facts.returns_rows[0])
+        return klass if self._is_class(klass) else None
+
+    def _bound_rows_class(self, name: cst.Name) -> str | None:
+        scope = self.t.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return None
+        classes = set()
+        for assignment in scope[name.value]:
+            bound = getattr(assignment, "node", None)
+            parent = self.t.get_metadata(ParentNodeProvider, bound, None) if bound else None
+            holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            if not (isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign)):
+                return None
+            classes.add(self.element_class(holder.value))
+        return classes.pop() if len(classes) == 1 else None
 
     def _assigned_class(self, value: cst.BaseExpression) -> str | None:
         """``Model(...)``, or one ``Model`` row fetched by a query (``session.get(Model,
@@ -725,6 +781,7 @@ class IoFactsCollector(ScopeTracking):
         return facts is not None and facts.gives_test_client
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._inline_template(node)
         current = self._current()
         if current is None:
             return
@@ -748,6 +805,24 @@ class IoFactsCollector(ScopeTracking):
         else:
             for key in subscript_keys(self, node.func) or ():
                 current.calls.append((DYNAMIC + dict_key(key), line))
+
+    def _inline_template(self, call: cst.Call) -> None:
+        """``render_template_string("{{ user.notes.count() }}", ...)``: the template's
+        reads count as a template file's do."""
+        if not call.args or not isinstance(
+            call.args[0].value, cst.SimpleString | cst.ConcatenatedString
+        ):
+            return
+        name = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+        if isinstance(call.func, cst.Name):
+            name = call.func.value
+        if "template_string" not in name and "from_string" not in name:
+            return
+        if qualified_names(self, call.func).isdisjoint(INLINE_TEMPLATE_RENDERS):
+            return
+        text = call.args[0].value.evaluated_value
+        if isinstance(text, str):
+            self.facts.template_reads |= source_attribute_reads(text)
 
     def _bridged_to_sync(self, call: cst.Call) -> bool:
         """A call the await pass runs through ``run_sync`` (not one already inside it)."""

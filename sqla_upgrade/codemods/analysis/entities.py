@@ -35,6 +35,7 @@ class EntityClassifier:
         self.t = transformer
         self.index = transformer.state.index
         self.assumed: list[str] = []
+        self._following: set[int] = set()  # values of variables being classified
 
     def model_name(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of the mapped class ``node`` names, if the index knows it."""
@@ -88,7 +89,14 @@ class EntityClassifier:
                 return EntityKind.MAPPER
             if names & TABLE:
                 return EntityKind.TABLE
-        return EntityKind.UNKNOWN
+        if id(value) in self._following:
+            return EntityKind.UNKNOWN  # ``x = x.label(...)``: a cycle
+        self._following.add(id(value))
+        try:
+            # ``band = case(...).label("band")``, ``B = Book``: kept in a variable
+            return self.classify(value)
+        finally:
+            self._following.discard(id(value))
 
     def _bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
         """The value of the single plain assignment binding ``node``, if there is one."""

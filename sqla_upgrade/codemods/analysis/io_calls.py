@@ -73,6 +73,28 @@ CLIENT_IO = frozenset({"get", "post", "put", "patch", "delete", "head", "options
 TEST_CLIENTS = frozenset({"fastapi.testclient.TestClient", "starlette.testclient.TestClient"})
 # Flask-SQLAlchemy ``db.`` helpers that run a query; async forms are written into the app
 FLASK_IO_HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
+#: Query methods that give a refined query (what a variable holding a dynamic
+#: relationship's query may be reassigned with)
+QUERY_REFINEMENTS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "where",
+        "order_by",
+        "limit",
+        "offset",
+        "join",
+        "outerjoin",
+        "options",
+        "distinct",
+        "group_by",
+        "having",
+        "with_entities",
+        "params",
+        "execution_options",
+        "select_from",
+    }
+)
 LEGACY_TERMINALS = frozenset(
     {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
 )
@@ -180,15 +202,50 @@ class IoDetector:
             return self._factory_session(node)
         return None
 
-    def dynamic_relationship_owner(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
-        """``user`` for a chain on ``user.posts``, a ``lazy="dynamic"`` relationship."""
+    def dynamic_relationship_owner(
+        self, node: cst.BaseExpression, following: frozenset[str] = frozenset()
+    ) -> cst.BaseExpression | None:
+        """``user`` for a chain on ``user.posts``, a ``lazy="dynamic"`` relationship, or
+        on a local name bound only to such chains (``q = self.tasks``, then ``q =
+        q.filter(...)``) of one owner."""
         while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             node = node.func.value
+        if isinstance(node, cst.Name) and node.value not in following:
+            return self._stored_dynamic_owner(node, following | {node.value})
         if not isinstance(node, cst.Attribute):
             return None
         if node.attr.value not in self.index.dynamic_relationships():
             return None
         return node.value if isinstance(node.value, cst.Name | cst.Attribute) else None
+
+    def _stored_dynamic_owner(
+        self, name: cst.Name, following: frozenset[str]
+    ) -> cst.BaseExpression | None:
+        if not self.index.dynamic_relationships():
+            return None
+        t = self.transformer
+        scope = t.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return None
+        owners: dict[str, cst.BaseExpression] = {}
+        for assignment in scope[name.value]:
+            bound = getattr(assignment, "node", None)
+            target = t.get_metadata(ParentNodeProvider, bound, None) if bound else None
+            statement = t.get_metadata(ParentNodeProvider, target, None) if target else None
+            if not (isinstance(target, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+                return None
+            root = statement.value
+            while isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
+                if root.func.attr.value not in QUERY_REFINEMENTS:
+                    return None  # ``.all()``, ``.count()``...: a result, not the query
+                root = root.func.value
+            if isinstance(root, cst.Name) and root.value == name.value:
+                continue  # ``q = q.filter(...)``: the same query, refined
+            owner = self.dynamic_relationship_owner(statement.value, following)
+            if owner is None:
+                return None
+            owners[cst.Module([]).code_for_node(owner)] = owner
+        return next(iter(owners.values())) if len(owners) == 1 else None
 
     def _factory_session(self, call: cst.Call) -> tuple[cst.BaseExpression, cst.CSTNode] | None:
         callee = self.calls.callee(call, None)

@@ -59,6 +59,10 @@ def words_of(code: bytes) -> set[bytes]:
     return set(WORD.findall(code))
 
 
+#: functions rendering a template given as source, whose reads only libcst gathers
+INLINE_TEMPLATES = frozenset({"render_template_string", "stream_template_string"})
+
+
 def quiet_facts(
     code: bytes, module_name: str, path: str, index: ProjectIndex
 ) -> FileIoFacts | None:
@@ -73,6 +77,8 @@ def quiet_facts(
     names, reads = _names_and_reads(tree)
     if not names.isdisjoint(evidence_names(index)) or any(map(_fallback_name, names)):
         return None
+    if not (names | reads).isdisjoint(INLINE_TEMPLATES):
+        return None  # the reads of the template it renders are gathered with libcst
     dynamic = index.dynamic_relationships()
     if dynamic:
         text = code.decode("utf-8-sig")

@@ -81,6 +81,29 @@ SCOPED_FACTORIES = frozenset(
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
 MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
+#: libraries whose imported names are never SQLAlchemy sessions, however they are
+#: spelled (``from flask import session`` is the signed-cookie session): SQLAlchemy itself
+#: (its sessions come from calls, which the index records) and web and HTTP libraries
+NOT_SQLALCHEMY_SESSIONS = frozenset(
+    {
+        "sqlalchemy",
+        "flask",
+        "quart",
+        "werkzeug",
+        "django",
+        "requests",
+        "aiohttp",
+        "httpx",
+        "starlette",
+        "fastapi",
+        "tornado",
+        "sanic",
+        "pyramid",
+        "bottle",
+        "boto3",
+        "botocore",
+    }
+)
 SESSION_KINDS = frozenset({ObjectKind.SESSION, ObjectKind.SCOPED_SESSION})
 FACTORY_KINDS = frozenset({ObjectKind.SESSION_FACTORY, ObjectKind.SCOPED_SESSION})
 
@@ -231,7 +254,7 @@ class SessionResolver:
         """An imported name the index knows no kind for: a project module would have told."""
         for qualname in self.qualnames(node):
             module = qualname.rpartition(".")[0]
-            if module in self.index.modules or module.split(".")[0] in ("sqlalchemy",):
+            if module in self.index.modules or module.split(".")[0] in NOT_SQLALCHEMY_SESSIONS:
                 return Evidence.CONTRARY
         return self._fallback(node.value)
 

@@ -201,6 +201,7 @@ class _ModuleCollector:
         returned: list[str] = []
         assigned: dict[str, ast.expr] = {}  # first value of each ``name = ...``
         returns: list[ast.Return] = []
+        rows_of: list[str | None] = []  # per return statement: the model of a list of rows
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
                 callee = self.qualify(sub.func)
@@ -210,7 +211,7 @@ class _ModuleCollector:
                 if len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
                     assigned.setdefault(sub.targets[0].id, sub.value)
                 if isinstance(sub.value, ast.Call):
-                    callee = self.qualify(sub.value.func)
+                    callee = self._loaded_model(sub.value) or self.qualify(sub.value.func)
                     for target in sub.targets:
                         if isinstance(target, ast.Name) and callee:
                             local_calls[target.id] = callee
@@ -221,7 +222,9 @@ class _ModuleCollector:
             elif isinstance(sub, ast.Return | ast.Yield):
                 if isinstance(sub, ast.Return):
                     returns.append(sub)
-                if sub.value is not None:
+                    if sub.value is not None and not _is_none(sub.value):
+                        rows_of.append(self._listed_model(sub.value, assigned))
+                if sub.value is not None and not _is_none(sub.value):
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
@@ -229,6 +232,8 @@ class _ModuleCollector:
             facts.gives_test_client = self._gives_test_client(node)
         facts.returns_local = _returned_local_function(node, qualname)
         self.facts.functions[qualname] = facts
+        if rows_of and all(rows_of) and len(set(rows_of)) == 1:
+            facts.returns_rows = [rows_of[0]]  # type: ignore[list-item]
         if returned:
             self.pending.providers[qualname] = [r for r in returned if r]
             if all(returned):
@@ -262,8 +267,64 @@ class _ModuleCollector:
         if isinstance(value, ast.Name) and value.id in local_calls:
             return local_calls[value.id]
         if isinstance(value, ast.Call):
-            return self.qualify(value.func) or ""
+            return self._loaded_model(value) or self.qualify(value.func) or ""
         return ""
+
+    def _listed_model(self, value: ast.expr | None, assigned: dict[str, ast.expr]) -> str | None:
+        """``Task`` for ``Task.query.filter(...).all()``, ``session.query(Task)....all()``,
+        ``session.scalars(select(Task)...).all()`` (or a name first assigned one)."""
+        if isinstance(value, ast.Name) and value.id in assigned:
+            value = assigned[value.id]
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return None
+        if value.func.attr not in ("all", "unique") or value.args:
+            return None
+        node: ast.expr = value.func.value
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method == "scalars" and node.args:
+                return self._selected_model(node.args[0])
+            if method == "query" and len(node.args) == 1 and not node.keywords:
+                return self.qualify(node.args[0])
+            if method not in QUERY_BUILDERS and method != "unique":
+                return None
+            node = node.func.value
+        if isinstance(node, ast.Attribute) and node.attr == "query":
+            return self.qualify(node.value)
+        return None
+
+    def _selected_model(self, statement: ast.expr) -> str | None:
+        """``Task`` for ``select(Task).where(...)``."""
+        while isinstance(statement, ast.Call) and isinstance(statement.func, ast.Attribute):
+            statement = statement.func.value
+        if not isinstance(statement, ast.Call) or len(statement.args) != 1:
+            return None
+        callee = self.qualify(statement.func) or ""
+        if callee.rpartition(".")[2] != "select":
+            return None
+        return self.qualify(statement.args[0])
+
+    def _loaded_model(self, call: ast.Call) -> str | None:
+        """``Task`` for a call loading one row of it: ``Task.query.get(1)``,
+        ``session.query(Task).filter(...).first()``, ``session.get(Task, 1)``,
+        ``db.get_or_404(Task, 1)`` (whether ``Task`` is a model is told later)."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ONE_ROW_LOADERS:
+            return None
+        if func.attr in ROW_BY_KEY_LOADERS and len(call.args) >= 2:
+            return self.qualify(call.args[0])  # session.get(Task, 1)
+        node: ast.expr = func.value
+        while True:
+            if isinstance(node, ast.Attribute) and node.attr == "query":
+                return self.qualify(node.value)  # Task.query...
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "query" and len(node.args) == 1 and not node.keywords:
+                    return self.qualify(node.args[0])  # session.query(Task)...
+                if node.func.attr not in QUERY_BUILDERS:
+                    return None
+                node = node.func.value
+                continue
+            return None
 
     def _decorator_name(self, node: ast.expr) -> str | None:
         return self.qualify(node.func if isinstance(node, ast.Call) else node)
@@ -326,8 +387,13 @@ class _ModuleCollector:
             elif kw.arg == "backref":
                 facts.backref = _backref_name(value)
                 facts.backref_lazy = _backref_lazy(value)
+                facts.backref_cascade = _backref_cascade(value)
             elif kw.arg == "remote_side":
                 facts.remote_side = True
+            elif kw.arg == "cascade":
+                facts.cascade = _literal_text(value)
+            elif kw.arg == "viewonly":
+                facts.viewonly = not (isinstance(value, ast.Constant) and not value.value)
         return facts
 
 
@@ -429,6 +495,54 @@ def _returned_local_function(
         if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Name):
             if statement.value.id in local:
                 return f"{qualname}.{statement.value.id}"
+    return None
+
+
+#: calls that give one row (an object, or None) of the query or model they are given
+ONE_ROW_LOADERS = frozenset(
+    {"get", "get_one", "first", "one", "one_or_none", "get_or_404", "first_or_404", "one_or_404"}
+)
+#: of those, the ones taking the model and a primary key (``session.get(Task, 1)``)
+ROW_BY_KEY_LOADERS = frozenset({"get", "get_one", "get_or_404"})
+#: Query methods that keep the entity a query returns
+QUERY_BUILDERS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "order_by",
+        "options",
+        "join",
+        "outerjoin",
+        "limit",
+        "offset",
+        "distinct",
+        "execution_options",
+        "populate_existing",
+        "with_for_update",
+        "enable_eagerloads",
+        "autoflush",
+        "params",
+        "where",
+    }
+)
+
+
+def _is_none(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and value.value is None
+
+
+def _literal_text(value: ast.expr) -> str:
+    """A string literal's text, "?" for anything else."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value
+    return "?"
+
+
+def _backref_cascade(value: ast.expr) -> str | None:
+    if isinstance(value, ast.Call):
+        for keyword in value.keywords:
+            if keyword.arg == "cascade":
+                return _literal_text(keyword.value)
     return None
 
 

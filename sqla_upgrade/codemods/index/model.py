@@ -41,6 +41,18 @@ class RelationshipFacts:
     backref_lazy: str | None = None  # ``backref("x", lazy="dynamic")``
     remote_side: bool = False
     line: int = 0
+    cascade: str | None = None  # the literal ``cascade=``; None: the default; "?": not literal
+    backref_cascade: str | None = None  # ``backref("x", cascade=...)``, as ``cascade``
+    viewonly: bool = False
+
+
+def saves_along(cascade: str | None) -> bool:
+    """Does a relationship with this ``cascade=`` (None: the default "save-update, merge";
+    "?": not a literal) cascade save-update?"""
+    if cascade is None or cascade == "?":
+        return True
+    parts = {part.strip() for part in cascade.split(",")}
+    return bool(parts & {"save-update", "all"})
 
 
 @dataclass
@@ -68,6 +80,8 @@ class FunctionFacts:
     query_session_param: str | None = None
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
+    #: the models it returns a list of (``return Task.query.filter(...).all()``)
+    returns_rows: list[str] = field(default_factory=list)
     #: a pytest fixture giving a test client (``with TestClient(app) as c: yield c``)
     gives_test_client: bool = False
     #: the nested function it returns (``def make(): ...; return make``), qualified
@@ -265,6 +279,54 @@ class ProjectIndex:
                 if relationship.backref and relationship.backref_lazy == "dynamic":
                     names.add(relationship.backref)
         return frozenset(names)
+
+    def backref_cascade(self, model: ModelFacts, name: str) -> tuple[ModelFacts, str] | None:
+        """The relationship (its model and name) along which SQLAlchemy 1.x cascaded an
+        object of ``model`` into a session when its attribute ``name`` was given an object
+        in one ("cascade_backrefs", removed in 2.0): the other side of a bidirectional
+        relationship whose cascade includes save-update. None when there is none."""
+        for owner in self._self_and_bases(model):
+            relationship = owner.relationships.get(name)
+            if relationship is not None:
+                return self._reverse_of(owner, relationship)
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                if relationship.backref != name or relationship.viewonly:
+                    continue
+                if self.relationship_target(other, relationship) in self._self_and_bases(model):
+                    if saves_along(relationship.cascade):
+                        return other, relationship.name
+        return None
+
+    def _reverse_of(
+        self, owner: ModelFacts, relationship: RelationshipFacts
+    ) -> tuple[ModelFacts, str] | None:
+        if relationship.viewonly:
+            return None
+        target = self.relationship_target(owner, relationship)
+        if target is None:
+            return None
+        if relationship.backref:
+            if saves_along(relationship.backref_cascade):
+                return target, relationship.backref
+            return None
+        if relationship.back_populates:
+            for holder in self._self_and_bases(target):
+                reverse = holder.relationships.get(relationship.back_populates)
+                if reverse is not None:
+                    if reverse.viewonly or not saves_along(reverse.cascade):
+                        return None
+                    return holder, reverse.name
+        return None
+
+    def _self_and_bases(self, model: ModelFacts, depth: int = 0) -> list[ModelFacts]:
+        found = [model]
+        if depth < 20:
+            for base in model.bases:
+                facts = self.model(base)
+                if facts is not None and facts is not model:
+                    found.extend(self._self_and_bases(facts, depth + 1))
+        return found
 
     def model_by_short_name(self, name: str) -> ModelFacts | None:
         matches = [m for q, m in self.models.items() if q.rsplit(".", 1)[-1] == name]

@@ -135,6 +135,17 @@ ASYNC_STEPPERS = {"next": "anext", "iter": "aiter"}
 ITEM = "item"
 
 
+@per_object
+def _imported_modules(index: ProjectIndex) -> frozenset[str]:
+    """The project modules some module imports (or imports a name from)."""
+    found: set[str] = set()
+    for facts in index.modules.values():
+        for target in facts.imports.values():
+            parts = target.split(".")
+            found.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return frozenset(found & index.modules.keys())
+
+
 def is_main_guard(node: cst.If) -> bool:
     test = node.test
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
@@ -706,7 +717,11 @@ class AwaitPass(ScopeTracking):
         if self.in_async_function():
             self.count_rewrite()
             return awaited(updated_node, self._needs_parentheses(original_node, parent))
-        if self.enclosing_function() is None and self.main_guard_depth and to_project_async:
+        if (
+            self.enclosing_function() is None
+            and to_project_async
+            and (self.main_guard_depth or self._script_statement(original_node, parent))
+        ):
             AddImportsVisitor.add_needed_import(self.context, "asyncio")
             self.count_rewrite()
             run = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run"))
@@ -1217,6 +1232,17 @@ class AwaitPass(ScopeTracking):
         return cst.Call(
             func=cst.Attribute(value=session, attr=cst.Name("run_sync")), args=[cst.Arg(lambda_)]
         )
+
+    def _script_statement(self, call: cst.Call, parent: cst.CSTNode | None) -> bool:
+        """``main()`` as a statement of its own at the top of a module no other module
+        imports (a script): run like a ``__main__`` block's call."""
+        if self.scopes or not isinstance(parent, cst.Expr) or parent.value is not call:
+            return False
+        line = self.get_metadata(ParentNodeProvider, parent, None)
+        holder = self.get_metadata(ParentNodeProvider, line, None) if line else None
+        if not isinstance(holder, cst.Module):
+            return False
+        return self.state.module_name not in _imported_modules(self.state.index)
 
     def _runs_in_asyncio(self, parent: cst.CSTNode | None) -> bool:
         """Is the call already handed to ``asyncio.run()`` (or another asyncio runner)?"""

@@ -33,9 +33,7 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import (
-    BaseMetadataProvider,
-)
+from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
@@ -207,9 +205,13 @@ class ConnectionAutocommitPass(Pass):
         statement = call.args[0].value
         return self._statement_changes_data(statement)
 
-    def _statement_changes_data(self, statement: cst.BaseExpression) -> bool | None:
+    def _statement_changes_data(
+        self, statement: cst.BaseExpression, following: frozenset[str] = frozenset()
+    ) -> bool | None:
         if isinstance(statement, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
             return _sql_changes_data(statement)
+        if isinstance(statement, cst.Name) and statement.value not in following:
+            return self._stored_statement_changes_data(statement, following | {statement.value})
         root, methods = _unchain(statement)
         if isinstance(root, cst.Call):
             names = qualified_names(self, root.func)
@@ -225,6 +227,26 @@ class ConnectionAutocommitPass(Pass):
         if methods and methods[0] == "select":
             return False  # ``users.select().where(...)``
         return None
+
+    def _stored_statement_changes_data(
+        self, name: cst.Name, following: frozenset[str]
+    ) -> bool | None:
+        """``stmt = select(...)`` then ``conn.execute(stmt)``: what every value bound to
+        the name says (None when one is not an assignment or cannot be told)."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return None
+        verdicts: set[bool | None] = set()
+        for assignment in scope[name.value]:
+            bound = getattr(assignment, "node", None)
+            target = self.get_metadata(ParentNodeProvider, bound, None) if bound else None
+            holder = self.get_metadata(ParentNodeProvider, target, None) if target else None
+            if not (isinstance(target, cst.AssignTarget) and isinstance(holder, cst.Assign)):
+                return None
+            verdicts.add(self._statement_changes_data(holder.value, following))
+        if True in verdicts:
+            return True
+        return False if verdicts == {False} else None
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine

@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
+from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
 from sqla_upgrade.codemods.analysis.chains import keyword
@@ -63,7 +63,7 @@ from sqla_upgrade.codemods.analysis.write_only import (
     relationship_owner,
     write_only_plan,
 )
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
 from sqla_upgrade.codemods.names import qualified_names
 
 RENAMED_MUTATORS = {"append": "add", "extend": "add_all"}
@@ -115,6 +115,8 @@ class DynamicWriteOnlyPass(ScopeTracking):
         parent = functools.partial(self.get_metadata, ParentNodeProvider, default=None)
         if dynamic_use(node, parent) == "mutation":
             return
+        if self._stored_for_the_greenlet(node):
+            return
         self.todo(
             node,
             f"lazy='dynamic' relationship {name!r} queries the database here, which async "
@@ -125,6 +127,44 @@ class DynamicWriteOnlyPass(ScopeTracking):
     def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.Lambda:
         self.lambdas -= 1
         return updated_node
+
+    def _stored_for_the_greenlet(self, node: cst.Attribute) -> bool:
+        """``q = self.tasks`` whose every use refines it (``q = q.filter(...)``) or runs
+        in ``run_sync``: storing the query runs nothing, the await pass ran the rest."""
+        target = self.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(target, cst.Assign) or len(target.targets) != 1:
+            return False
+        name = target.targets[0].target
+        if not isinstance(name, cst.Name):
+            return False
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        accesses = scope.accesses[name.value]
+        if not accesses:
+            return False
+        for access in accesses:
+            if in_run_sync_lambda(self, access.node):
+                continue
+            if not self._refines(access.node, name.value):
+                return False
+        return True
+
+    def _refines(self, use: cst.CSTNode, name: str) -> bool:
+        """Is ``use`` the root of the value of ``name = name.filter(...)...``?"""
+        node: cst.CSTNode = use
+        while True:
+            parent = self.get_metadata(ParentNodeProvider, node, None)
+            if isinstance(parent, cst.Attribute | cst.Call) and (
+                getattr(parent, "value", None) is node or getattr(parent, "func", None) is node
+            ):
+                node = parent
+                continue
+            break
+        if not isinstance(parent, cst.Assign) or len(parent.targets) != 1:
+            return False
+        target = parent.targets[0].target
+        return isinstance(target, cst.Name) and target.value == name
 
     # -- declarations ---------------------------------------------------------------------
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:

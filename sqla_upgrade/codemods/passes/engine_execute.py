@@ -122,6 +122,11 @@ class EngineExecutePass(Pass):
             return True
         if isinstance(parent, cst.For) and parent.iter is call:
             return True
+        if isinstance(parent, cst.CompFor) and parent.iter is call:
+            # ``[tuple(r) for r in engine.execute(s)]`` reads it all; a generator
+            # expression reads it later
+            holder = self.get_metadata(ParentNodeProvider, parent, None)
+            return isinstance(holder, cst.ListComp | cst.SetComp | cst.DictComp)
         if isinstance(parent, cst.Arg):
             holder = self.get_metadata(ParentNodeProvider, parent, None)
             return (

@@ -420,7 +420,39 @@ class FlaskAsyncSessionPass(ScopeTracking):
         app = self._flask_sqlalchemy_assignment(original_node)
         if app is not None:
             self.db_assignments[id(updated_node)] = (app, original_node)
+        if self._keeps_loaded_object_in_g(original_node):
+            self.todo(
+                original_node,
+                "an object loaded here by this function's own AsyncSession is kept in "
+                "flask.g, but that session is closed when the function returns: later "
+                "hooks and the view see the object detached (relationships no longer "
+                "load, a dynamic one reads nothing). Keep its id in g and load it where "
+                "it is used",
+            )
         return updated_node
+
+    def _keeps_loaded_object_in_g(self, statement: cst.SimpleStatementLine) -> bool:
+        """``g.user = await get_or_404(User, 1)`` (or a name bound so) in async code."""
+        if not self.in_async_def() or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        if not isinstance(small, cst.Assign | cst.AnnAssign) or small.value is None:
+            return False
+        targets = (
+            [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+        )
+        if not any(
+            isinstance(t, cst.Attribute) and "flask.g" in qualified_names(self, t.value)
+            for t in targets
+        ):
+            return False
+        value = small.value
+        if _awaits(value):
+            return True
+        function = self.enclosing_function()
+        if not isinstance(value, cst.Name) or function is None:
+            return False
+        return any(_assigns_awaited(s, value.value) for s in _statements_of(function.body))
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
@@ -561,6 +593,55 @@ def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
             and target.value.attr.value == "cli"
         ):
             return True
+    return False
+
+
+def _awaits(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> bool:
+            nonlocal found
+            found = True
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found
+
+
+def _statements_of(block: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
+    """The simple statements of a function body, nested blocks included (not nested
+    functions or classes)."""
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            found.append(node)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    block.visit(Finder())
+    return found
+
+
+def _assigns_awaited(statement: cst.SimpleStatementLine, name: str) -> bool:
+    """``name = await ...`` (or ``name: T = await ...``)."""
+    for small in statement.body:
+        if isinstance(small, cst.Assign) and any(
+            isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+        ):
+            return _awaits(small.value)
+        if isinstance(small, cst.AnnAssign) and small.value is not None:
+            if isinstance(small.target, cst.Name) and small.target.value == name:
+                return _awaits(small.value)
     return False
 
 

@@ -222,12 +222,24 @@ def bulk_changes(session):
     print(session.query(Order).order_by(Order.id).all())
 
 
+def given_a_loaded_parent(session):
+    print("== new objects given a loaded parent (saved through the backref)")
+    ann = session.query(User).filter_by(name="ann").one()
+    Address(user=ann, email="ann@new.example")
+    order = Order(id=20, amount=5, status="new", placed_on=datetime.date(2019, 6, 1))
+    order.user = ann
+    session.commit()
+    print(session.query(Address.email).filter(Address.user_id == ann.id).all())
+    print(session.query(Order.id).filter(Order.user_id == ann.id).order_by(Order.id).all())
+
+
 def main():
     Base.metadata.create_all(engine)
     session = Session()
     seed(session)
     report(session)
     bulk_changes(session)
+    given_a_loaded_parent(session)
     session.close()
 
 
