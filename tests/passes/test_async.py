@@ -663,6 +663,38 @@ def test_methods_of_rows_a_loop_or_a_helper_gives_are_awaited() -> None:
     )
 
 
+def test_iterating_a_dynamic_relationship_makes_the_function_async() -> None:
+    """A comprehension over ``book.loans.order_by(...)`` runs a query: the function
+    becomes async (and the relationship write-only, its rows read with ``scalars``)."""
+    check_project(
+        {
+            "app.models": """
+                from sqlalchemy.orm import declarative_base, relationship
+                Base = declarative_base()
+                class Book(Base):
+                    __tablename__ = "books"
+                    loans = relationship("Loan", lazy="dynamic")
+                class Loan(Base):
+                    __tablename__ = "loans"
+            """,
+            "app.views": """
+                from app.models import Loan
+                def loans_of(book):
+                    return [loan.id for loan in book.loans.order_by(Loan.id)]
+            """,
+        },
+        {
+            "app.views": """
+                from app.models import Loan
+                from sqlalchemy.ext.asyncio import async_object_session
+
+                async def loans_of(book):
+                    return [loan.id for loan in await async_object_session(book).scalars(book.loans.select().order_by(Loan.id))]
+            """,
+        },
+    )
+
+
 def test_functions_dispatched_by_name_are_awaited() -> None:
     check_project(
         {

@@ -891,6 +891,24 @@ class IoFactsCollector(ScopeTracking):
             line = self.get_metadata(PositionProvider, node).start.line
             current.direct_io = f"with {_code(node.item)} at line {line}"
 
+    def visit_For(self, node: cst.For) -> None:
+        self._iterated(node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._iterated(node.iter)
+
+    def _iterated(self, rows: cst.BaseExpression) -> None:
+        """``for post in user.posts.order_by(...)`` on a ``lazy="dynamic"`` relationship
+        runs its query (the await pass runs it through ``run_sync``)."""
+        current = self._current()
+        if current is None or current.direct_io is not None or isinstance(rows, cst.Await):
+            return
+        if in_run_sync_lambda(self, rows):
+            return
+        if self.io.dynamic_relationship_owner(rows) is not None:
+            line = self.get_metadata(PositionProvider, rows).start.line
+            current.direct_io = f"iterating {_code(rows)} at line {line}"
+
 
 @per_object
 def property_names(index: ProjectIndex) -> set[str]:

@@ -31,6 +31,7 @@ alone: a persistent object is in its session already.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -83,8 +84,10 @@ class BackrefCascadePass(ScopeTracking):
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        """Only where a relationship attribute 1.x cascaded along is spelled."""
-        return any(name in code for name in _cascading_names(index))
+        """Only where a relationship attribute 1.x cascaded along is given a value: spelled
+        before ``=`` (a keyword, an assignment) or before ``.`` (``note.tags.append``)."""
+        pattern = _cascading_pattern(index)
+        return pattern is not None and pattern.search(code) is not None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,6 +103,8 @@ class BackrefCascadePass(ScopeTracking):
     ) -> cst.SimpleStatementLine:
         if self.enclosing_class() is not None and self.enclosing_function() is None:
             return updated_node  # a class body builds no objects worth adding
+        if not self._could_attach(original_node):
+            return updated_node  # no keyword, attribute or collection of those names
         if len(original_node.body) != 1:
             return self._todo_each(original_node)
         small = original_node.body[0]
@@ -132,6 +137,24 @@ class BackrefCascadePass(ScopeTracking):
         if additions:
             self.after[id(updated_node)] = additions
         return updated_node
+
+    def _could_attach(self, statement: cst.SimpleStatementLine) -> bool:
+        """Does the statement spell a keyword, an assigned attribute or a collection named
+        like a relationship 1.x cascaded along? (No metadata is needed to tell.)"""
+        names = _cascading_strings(self.index)
+        found = False
+
+        class Finder(cst.CSTVisitor):
+            def visit_Arg(self, node: cst.Arg) -> None:
+                nonlocal found
+                found = found or (node.keyword is not None and node.keyword.value in names)
+
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                nonlocal found
+                found = found or node.attr.value in names
+
+        statement.visit(Finder())
+        return found
 
     def _todo_each(self, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
         for small in statement.body:
@@ -471,6 +494,20 @@ def _nested_constructor_calls(small: cst.BaseSmallStatement) -> list[cst.Call]:
 
     small.visit(Finder())
     return calls
+
+
+@per_object
+def _cascading_strings(index: ProjectIndex) -> frozenset[str]:
+    return frozenset(name.decode() for name in _cascading_names(index))
+
+
+@per_object
+def _cascading_pattern(index: ProjectIndex) -> re.Pattern[bytes] | None:
+    names = sorted(_cascading_names(index))
+    if not names:
+        return None
+    alternatives = b"|".join(re.escape(name) for name in names)
+    return re.compile(rb"\b(?:" + alternatives + rb")\s*(?:=(?!=)|\.)")
 
 
 @per_object
