@@ -138,3 +138,16 @@ def test_sarif(project: Path) -> None:
     assert all(r["partialFingerprints"]["sqlaUpgradeSite/v1"] for r in legacy)
     assert any(r["ruleId"] == "manual-migration" for r in run["results"])
     assert any(r["ruleId"] == "failed" for r in run["results"])
+
+
+def test_functions_already_async_are_not_listed_as_becoming_async(tmp_path: Path) -> None:
+    """A second run over migrated code: nothing becomes async, and the report says so."""
+    (tmp_path / "service.py").write_text(
+        "from sqlalchemy.orm import Session\n\n\n"
+        "def names(session: Session):\n    return session.query(User).all()\n"
+    )
+    first = runner.invoke(app, ["apply", str(tmp_path), "--format", "json", "--target", "async"])
+    assert [f["function"] for f in json.loads(first.stdout)["async_functions"]] == ["service.names"]
+    again = runner.invoke(app, ["diff", str(tmp_path), "--format", "json", "--target", "async"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["async_functions"] == []

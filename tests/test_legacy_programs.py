@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "legacy_programs"
-PROGRAMS = ("plain_orm", "flask_models", "core_13", "recipes")
+PROGRAMS = ("plain_orm", "flask_models", "core_13", "recipes", "flask_tracker")
 EXPECTED = "expected_output.txt"
 LEGACY_PYTHON_ENV = "SQLA_UPGRADE_LEGACY_PYTHON"
 TIMEOUT = 300
@@ -125,6 +125,18 @@ LEGACY_FEATURES = {
         "events.select().where(",
         "engine.table_names()",
         'engine.has_table("books")',
+    ],
+    "flask_tracker": [
+        "db = SQLAlchemy()",
+        "db.init_app(app)",
+        "@app.cli.command(",
+        'backref=db.backref("tasks", lazy="dynamic")',
+        ".paginate(page, 2, error_out=False)",
+        ".first_or_404()",
+        "Task.query.get_or_404(task_id)",
+        "Comment(task=task, author=author",  # saved by the backref cascade (1.x)
+        "render_template(",
+        "app.test_client()",
     ],
 }
 

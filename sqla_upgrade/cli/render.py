@@ -166,7 +166,7 @@ def async_functions(report: RunReport) -> list[dict[str, Any]]:
     entries = []
     reported = {r.path for r in report.results}  # a shard lists the functions of its files
     for qualname in sorted(plan.functions):
-        if qualname.startswith("<"):
+        if qualname.startswith("<") or qualname in plan.already_async:
             continue
         path, line = plan.locations.get(qualname, ("", 0))
         if path not in reported:

@@ -35,6 +35,8 @@ MODELS = """
         id = Column(Integer, primary_key=True)
         task_id = Column(ForeignKey("tasks.id"))
         tags = relationship("Tag", secondary=post_tags, backref="notes")
+        author_id = Column(ForeignKey("users.id"))
+        author = relationship("User", backref="notes")
     class Tag(Base):
         __tablename__ = "tags"
         id = Column(Integer, primary_key=True)
@@ -129,6 +131,32 @@ def test_object_made_in_a_statement_of_its_own_is_added_there() -> None:
             note = Note()
             note.tags.append(tag)
             session.add(note)
+            session.commit()
+        """,
+    )
+
+
+def test_two_parents_from_one_session_add_the_object_once() -> None:
+    _check(
+        """
+        from sqlalchemy.orm import Session
+        from app.models import Note, Task, User
+        def note(session: Session, task_id, user_id):
+            task = session.get(Task, task_id)
+            user = session.get(User, user_id)
+            Note(task=task, author=user)
+            first = Note(task=task, author=user)
+            session.commit()
+        """,
+        """
+        from sqlalchemy.orm import Session
+        from app.models import Note, Task, User
+        def note(session: Session, task_id, user_id):
+            task = session.get(Task, task_id)
+            user = session.get(User, user_id)
+            session.add(Note(task=task, author=user))
+            first = Note(task=task, author=user)
+            session.add(first)
             session.commit()
         """,
     )

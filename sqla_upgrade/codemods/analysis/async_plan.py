@@ -82,6 +82,8 @@ class FunctionIo:
     method: str | None = None  # its name, when it is defined directly in a class
     gives_test_client: bool = False  # a pytest fixture giving a TestClient
     client_io: str | None = None  # a request through a test client: "client.get() at line 3"
+    #: iterates a ``lazy="dynamic"`` relationship: "iterating user.posts at line 4"
+    dynamic_io: str | None = None
     decorators: list[str] = field(default_factory=list)  # project decorators applied to it
     #: for the wrapper a decorator returns (``@functools.wraps(func) def wrapper``): the
     #: decorator's qualified name and the parameter holding the decorated function
@@ -901,13 +903,13 @@ class IoFactsCollector(ScopeTracking):
         """``for post in user.posts.order_by(...)`` on a ``lazy="dynamic"`` relationship
         runs its query (the await pass runs it through ``run_sync``)."""
         current = self._current()
-        if current is None or current.direct_io is not None or isinstance(rows, cst.Await):
+        if current is None or isinstance(rows, cst.Await):
             return
         if in_run_sync_lambda(self, rows):
             return
-        if self.io.dynamic_relationship_owner(rows) is not None:
+        if current.dynamic_io is None and self.io.dynamic_relationship_owner(rows) is not None:
             line = self.get_metadata(PositionProvider, rows).start.line
-            current.direct_io = f"iterating {_code(rows)} at line {line}"
+            current.dynamic_io = f"iterating {_code(rows)} at line {line}"
 
 
 @per_object
@@ -967,6 +969,8 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
     for facts in all_facts:
         for qualname, function in facts.functions.items():
             plan.locations[qualname] = (facts.path, function.line)
+            if function.is_async:
+                plan.already_async.add(qualname)
     convertible = {
         q
         for q in _convertible_properties(all_facts, functions)
@@ -982,6 +986,31 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
             elif function.client_io is not None and function.qualname not in plan.functions:
                 _mark(plan, function, function.client_io)
     methods_by_name = _methods_by_name(functions)
+    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    # iterating a dynamic relationship is I/O too; it is the reason given only where no
+    # call explains it, so chains name the calls
+    for qualname, function in functions.items():
+        if function.dynamic_io is not None and qualname not in plan.functions:
+            _mark(plan, function, function.dynamic_io, convertible)
+    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    _plan_decorators(plan, functions)
+    for key, names in escapes.items():
+        if names & plan.functions.keys() and not names <= plan.functions.keys():
+            plan.mixed_dynamic.add(key)
+    for name, methods in methods_by_name.items():
+        if methods & plan.functions.keys() and not methods <= plan.functions.keys():
+            plan.mixed_dynamic.add(name)
+    return plan
+
+
+def _propagate(
+    plan: AsyncPlan,
+    functions: dict[str, FunctionIo],
+    escapes: dict[str, set[str]],
+    methods_by_name: dict[str, set[str]],
+    convertible: set[str],
+) -> None:
+    """Make async, to a fixed point, what calls a function already async."""
     changed = True
     while changed:
         changed = False
@@ -1005,14 +1034,6 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
             if dynamic not in plan.functions and methods <= plan.functions.keys():
                 plan.functions[dynamic] = f"every project method named {name!r} is async"
                 changed = True
-    _plan_decorators(plan, functions)
-    for key, names in escapes.items():
-        if names & plan.functions.keys() and not names <= plan.functions.keys():
-            plan.mixed_dynamic.add(key)
-    for name, methods in methods_by_name.items():
-        if methods & plan.functions.keys() and not methods <= plan.functions.keys():
-            plan.mixed_dynamic.add(name)
-    return plan
 
 
 def _plan_decorators(plan: AsyncPlan, functions: dict[str, FunctionIo]) -> None:

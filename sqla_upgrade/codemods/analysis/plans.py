@@ -38,6 +38,9 @@ class AsyncPlan:
     #: paths of the modules read without libcst (``analysis.quiet``): nothing in them does
     #: I/O or reaches a function that became async, so the await pass leaves them alone
     quiet_modules: set[str] = field(default_factory=set)
+    #: functions of ``functions`` that were ``async def`` already (a re-run, or code
+    #: partly migrated by hand): nothing becomes async there
+    already_async: set[str] = field(default_factory=set)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions

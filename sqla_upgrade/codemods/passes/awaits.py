@@ -640,6 +640,13 @@ class AwaitPass(ScopeTracking):
             return mapped
         if self._object_session_in_async_code(original_node):
             return self._async_object_session(original_node, updated_node)
+        if self._expires_in_async_code(original_node):
+            self.todo(
+                original_node,
+                "an expired attribute is loaded on its next read, which an AsyncSession "
+                "cannot do: `await session.refresh(obj)` the objects read afterwards",
+            )
+            return updated_node
         if len(updated_node.args) == 1 and id(updated_node.args[0].value) in self._unwrap:
             self._unwrap.discard(id(updated_node.args[0].value))  # only the list() around it
             return updated_node.args[0].value  # ``list([...])`` of a converted map()
@@ -1170,6 +1177,15 @@ class AwaitPass(ScopeTracking):
         if qualified_names(self, call.func).isdisjoint(OBJECT_SESSION):
             return False
         return self.in_async_function() and not self._in_run_sync(call)
+
+    def _expires_in_async_code(self, call: cst.Call) -> bool:
+        """``session.expire_all()`` / ``session.expire(obj)`` in async code."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("expire", "expire_all")):
+            return False
+        if not self.in_async_function() or self._in_run_sync(call):
+            return False
+        return self.io.is_session(func.value)
 
     def _async_object_session(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         """``object_session(obj)`` → ``async_object_session(obj)``."""

@@ -187,7 +187,8 @@ class BackrefCascadePass(ScopeTracking):
             return updated
         sessions = {self._code(s): s for s in found if isinstance(s, cst.CSTNode)}
         session = next(iter(sessions.values())) if len(sessions) == 1 else None
-        if session is None or len(sessions) + found.count(False) != len(found):
+        unknown = any(not isinstance(s, cst.CSTNode) and s is not False for s in found)
+        if session is None or unknown:
             self._leave_todo(original, model, parents[0][0])
             return updated
         expression = updated.body[0]
