@@ -181,6 +181,7 @@ class AwaitPass(ScopeTracking):
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
         self.main_guard_depth = 0
+        self._aliases: frozenset[str] | None = None  # see _object_session_aliases
         self.lambda_depth = 0
         self.async_generators: set[str] = set()
         self.needs_command_runner = False
@@ -1174,9 +1175,30 @@ class AwaitPass(ScopeTracking):
         """``object_session(obj)`` in code that runs on the event loop: the object's
         session is an AsyncSession there (its synchronous session only inside
         ``run_sync``, where the call stays)."""
-        if qualified_names(self, call.func).isdisjoint(OBJECT_SESSION):
+        func = call.func
+        spelled = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        if spelled != "object_session" and spelled not in self._object_session_aliases():
+            return False  # (checked before the qualified names, which cost a look-up)
+        if qualified_names(self, func).isdisjoint(OBJECT_SESSION):
             return False
         return self.in_async_function() and not self._in_run_sync(call)
+
+    def _object_session_aliases(self) -> frozenset[str]:
+        """Names ``object_session`` is imported under (``import ... as``) in the module."""
+        if self._aliases is None:
+            found: set[str] = set()
+
+            class Finder(cst.CSTVisitor):
+                def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+                    if node.asname is not None and isinstance(node.asname.name, cst.Name):
+                        if cst.Module([]).code_for_node(node.name).endswith("object_session"):
+                            found.add(node.asname.name.value)
+
+            wrapper = self.context.wrapper
+            if wrapper is not None:
+                wrapper.module.visit(Finder())
+            self._aliases = frozenset(found)
+        return self._aliases
 
     def _expires_in_async_code(self, call: cst.Call) -> bool:
         """``session.expire_all()`` / ``session.expire(obj)`` in async code."""
@@ -1193,9 +1215,11 @@ class AwaitPass(ScopeTracking):
             self.context, "sqlalchemy.ext.asyncio", "async_object_session"
         )
         if isinstance(original.func, cst.Name):  # imported by itself: maybe unused now
+            local = original.func.value
             for qualified in qualified_names(self, original.func) & OBJECT_SESSION:
                 module, _, attr = qualified.rpartition(".")
-                RemoveImportsVisitor.remove_unused_import(self.context, module, attr)
+                asname = local if local != attr else None
+                RemoveImportsVisitor.remove_unused_import(self.context, module, attr, asname)
         self.count_rewrite()
         return updated.with_changes(func=cst.Name("async_object_session"))
 
