@@ -228,6 +228,29 @@ def test_flask_sqlalchemy_adds_to_db_session() -> None:
     )
 
 
+def test_object_kept_in_a_plain_list_is_still_added() -> None:
+    """``self.made.append(note)``: a list, not a relationship, so nothing cascades."""
+    _check(
+        """
+        from app.models import Note, Task
+        class Builder:
+            def add(self, session, task_id):
+                task = session.get(Task, task_id)
+                note = Note(task=task)
+                self.made.append(note)
+        """,
+        """
+        from app.models import Note, Task
+        class Builder:
+            def add(self, session, task_id):
+                task = session.get(Task, task_id)
+                note = Note(task=task)
+                session.add(note)
+                self.made.append(note)
+        """,
+    )
+
+
 def test_parent_of_unknown_origin_leaves_a_todo() -> None:
     _check(
         """

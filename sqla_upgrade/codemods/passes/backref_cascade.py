@@ -306,7 +306,7 @@ class BackrefCascadePass(ScopeTracking):
         for _ in range(4):
             node = self.get_metadata(ParentNodeProvider, node, None) if node else None
             if isinstance(node, cst.Call):
-                return self._adds_to_session(node) or _attaches(node)
+                return self._adds_to_session(node) or _attaches(node, self.index)
         return False
 
     def _handled(self, name: str, statement: cst.CSTNode) -> bool:
@@ -322,7 +322,7 @@ class BackrefCascadePass(ScopeTracking):
             def visit_Call(self, node: cst.Call) -> None:
                 nonlocal handled
                 if any(_mentions(arg.value, name) for arg in node.args):
-                    if resolver._adds_to_session(node) or _attaches(node):
+                    if resolver._adds_to_session(node) or _attaches(node, resolver.index):
                         handled = True
 
             def visit_Assign(self, node: cst.Assign) -> None:
@@ -467,14 +467,27 @@ def _mentions(value: cst.BaseExpression, name: str) -> bool:
     return False
 
 
-def _attaches(call: cst.Call) -> bool:
-    """``owner.rel.append(x)`` and the like: a relationship of another object."""
+def _attaches(call: cst.Call, index: ProjectIndex) -> bool:
+    """``owner.rel.append(x)`` and the like on a relationship of another object (named
+    like one of the project's relationships: a plain list attribute cascades nothing)."""
     func = call.func
     return (
         isinstance(func, cst.Attribute)
         and func.attr.value in ATTACHING_METHODS
         and isinstance(func.value, cst.Attribute)
+        and func.value.attr.value in _relationship_names(index)
     )
+
+
+@per_object
+def _relationship_names(index: ProjectIndex) -> frozenset[str]:
+    names: set[str] = set()
+    for model in index.models.values():
+        for name, relationship in model.relationships.items():
+            names.add(name)
+            if relationship.backref:
+                names.add(relationship.backref)
+    return frozenset(names)
 
 
 def _nested_constructor_calls(small: cst.BaseSmallStatement) -> list[cst.Call]:
