@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.metadata import QualifiedName, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import (
+    ParentNodeProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.discovery import resolve_relative
 
@@ -50,3 +56,27 @@ def names_in(node: cst.CSTNode) -> set[str]:
 
     node.visit(Collector())
     return names
+
+
+def assigned_values(
+    transformer: Pass, name: cst.Name, *, skip_imports: bool = False
+) -> list[cst.BaseExpression] | None:
+    """The values of the plain assignments (``name = value``) binding ``name`` where it
+    is read; None when a binding is anything else (a parameter, a loop, ``+=``, an
+    import unless ``skip_imports``) or the scope is unknown."""
+    scope = transformer.get_metadata(ScopeProvider, name, None)
+    if scope is None:
+        return None
+    values: list[cst.BaseExpression] = []
+    for assignment in scope[name.value]:
+        bound = getattr(assignment, "node", None)
+        if skip_imports and isinstance(bound, cst.Import | cst.ImportFrom):
+            continue
+        target = transformer.get_metadata(ParentNodeProvider, bound, None) if bound else None
+        holder = transformer.get_metadata(ParentNodeProvider, target, None) if target else None
+        if not (isinstance(target, cst.AssignTarget) and isinstance(holder, cst.Assign)):
+            return None
+        if target.target is not bound:
+            return None
+        values.append(holder.value)
+    return values

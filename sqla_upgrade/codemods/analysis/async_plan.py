@@ -33,7 +33,7 @@ from sqla_upgrade.codemods.base import (
     per_object,
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 from sqla_upgrade.codemods.templates import source_attribute_reads
 
 CANNOT_BE_ASYNC = frozenset(
@@ -354,17 +354,10 @@ class CallResolver:
         return klass if self._is_class(klass) else None
 
     def _bound_rows_class(self, name: cst.Name) -> str | None:
-        scope = self.t.get_metadata(ScopeProvider, name, None)
-        if scope is None or name.value not in scope:
+        values = assigned_values(self.t, name)
+        if values is None:
             return None
-        classes = set()
-        for assignment in scope[name.value]:
-            bound = getattr(assignment, "node", None)
-            parent = self.t.get_metadata(ParentNodeProvider, bound, None) if bound else None
-            holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
-            if not (isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign)):
-                return None
-            classes.add(self.element_class(holder.value))
+        classes = {self.element_class(value) for value in values}
         return classes.pop() if len(classes) == 1 else None
 
     def _assigned_class(self, value: cst.BaseExpression) -> str | None:
@@ -815,11 +808,8 @@ class IoFactsCollector(ScopeTracking):
             call.args[0].value, cst.SimpleString | cst.ConcatenatedString
         ):
             return
-        name = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
-        if isinstance(call.func, cst.Name):
-            name = call.func.value
-        if "template_string" not in name and "from_string" not in name:
-            return
+        if not (_called_name(call.func) or "").endswith("template_string"):
+            return  # (checked before the qualified names, which cost a look-up)
         if qualified_names(self, call.func).isdisjoint(INLINE_TEMPLATE_RENDERS):
             return
         text = call.args[0].value.evaluated_value

@@ -221,27 +221,23 @@ class IoDetector:
     def _stored_dynamic_owner(
         self, name: cst.Name, following: frozenset[str]
     ) -> cst.BaseExpression | None:
+        from sqla_upgrade.codemods.names import assigned_values
+
         if not self.index.dynamic_relationships():
             return None
-        t = self.transformer
-        scope = t.get_metadata(ScopeProvider, name, None)
-        if scope is None or name.value not in scope:
+        values = assigned_values(self.transformer, name)
+        if values is None:
             return None
         owners: dict[str, cst.BaseExpression] = {}
-        for assignment in scope[name.value]:
-            bound = getattr(assignment, "node", None)
-            target = t.get_metadata(ParentNodeProvider, bound, None) if bound else None
-            statement = t.get_metadata(ParentNodeProvider, target, None) if target else None
-            if not (isinstance(target, cst.AssignTarget) and isinstance(statement, cst.Assign)):
-                return None
-            root = statement.value
+        for value in values:
+            root = value
             while isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
                 if root.func.attr.value not in QUERY_REFINEMENTS:
                     return None  # ``.all()``, ``.count()``...: a result, not the query
                 root = root.func.value
             if isinstance(root, cst.Name) and root.value == name.value:
                 continue  # ``q = q.filter(...)``: the same query, refined
-            owner = self.dynamic_relationship_owner(statement.value, following)
+            owner = self.dynamic_relationship_owner(value, following)
             if owner is None:
                 return None
             owners[cst.Module([]).code_for_node(owner)] = owner

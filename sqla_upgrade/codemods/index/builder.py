@@ -281,12 +281,20 @@ class _ModuleCollector:
             return None
         node: ast.expr = value.func.value
         while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            method = node.func.attr
-            if method == "scalars" and node.args:
-                return self._selected_model(node.args[0])
-            if method == "query" and len(node.args) == 1 and not node.keywords:
+            if node.func.attr == "scalars" and node.args:
+                return self._selected_model(node.args[0])  # session.scalars(select(Task))
+            if node.func.attr != "unique":
+                break
+            node = node.func.value
+        return self._query_model(node)
+
+    def _query_model(self, node: ast.expr) -> str | None:
+        """``Task`` for a legacy Query of it, refined or not: ``Task.query...``,
+        ``session.query(Task)...``."""
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "query" and len(node.args) == 1 and not node.keywords:
                 return self.qualify(node.args[0])
-            if method not in QUERY_BUILDERS and method != "unique":
+            if node.func.attr not in QUERY_BUILDERS:
                 return None
             node = node.func.value
         if isinstance(node, ast.Attribute) and node.attr == "query":
@@ -313,18 +321,7 @@ class _ModuleCollector:
             return None
         if func.attr in ROW_BY_KEY_LOADERS and len(call.args) >= 2:
             return self.qualify(call.args[0])  # session.get(Task, 1)
-        node: ast.expr = func.value
-        while True:
-            if isinstance(node, ast.Attribute) and node.attr == "query":
-                return self.qualify(node.value)  # Task.query...
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "query" and len(node.args) == 1 and not node.keywords:
-                    return self.qualify(node.args[0])  # session.query(Task)...
-                if node.func.attr not in QUERY_BUILDERS:
-                    return None
-                node = node.func.value
-                continue
-            return None
+        return self._query_model(func.value)
 
     def _decorator_name(self, node: ast.expr) -> str | None:
         return self.qualify(node.func if isinstance(node, ast.Call) else node)

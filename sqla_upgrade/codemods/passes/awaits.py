@@ -1184,7 +1184,8 @@ class AwaitPass(ScopeTracking):
         return self.in_async_function() and not self._in_run_sync(call)
 
     def _object_session_aliases(self) -> frozenset[str]:
-        """Names ``object_session`` is imported under (``import ... as``) in the module."""
+        """Names ``object_session`` is imported under (``import ... as``) in the module
+        (the walk enters only the subtrees holding an import alias)."""
         if self._aliases is None:
             found: set[str] = set()
 

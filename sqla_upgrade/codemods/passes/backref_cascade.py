@@ -40,7 +40,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, ScopeProvi
 from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTracking
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, per_object
-from sqla_upgrade.codemods.index.model import ModelFacts, ObjectKind, ProjectIndex
+from sqla_upgrade.codemods.index.model import ModelFacts, ObjectKind, ProjectIndex, saves_along
 
 #: result and session methods that return rows loaded into the session they ran on
 LOADING_METHODS = frozenset(
@@ -194,10 +194,7 @@ class BackrefCascadePass(ScopeTracking):
         expression = updated.body[0]
         assert isinstance(expression, cst.Expr)
         self.count_rewrite()
-        added = cst.Call(
-            func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("add")),
-            args=[cst.Arg(expression.value)],
-        )
+        added = _add_call(session, expression.value)
         return updated.with_changes(body=[expression.with_changes(value=added)])
 
     # -- what gives a new object a parent -------------------------------------------------
@@ -441,11 +438,15 @@ class BackrefCascadePass(ScopeTracking):
         return body
 
 
-def _add_statement(session: cst.BaseExpression, obj: cst.BaseExpression) -> cst.SimpleStatementLine:
-    call = cst.Call(
+def _add_call(session: cst.BaseExpression, obj: cst.BaseExpression) -> cst.Call:
+    """``session.add(obj)``."""
+    return cst.Call(
         func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("add")), args=[cst.Arg(obj)]
     )
-    return cst.SimpleStatementLine(body=[cst.Expr(call)])
+
+
+def _add_statement(session: cst.BaseExpression, obj: cst.BaseExpression) -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Expr(_add_call(session, obj))])
 
 
 def _unawaited(value: Any) -> Any:
@@ -526,14 +527,17 @@ def _cascading_pattern(index: ProjectIndex) -> re.Pattern[bytes] | None:
 
 @per_object
 def _cascading_names(index: ProjectIndex) -> set[bytes]:
-    """The attribute names along which 1.x cascaded a new object into a session."""
+    """The attribute names along which 1.x may have cascaded a new object into a session
+    (a prefilter: ``ProjectIndex.backref_cascade`` decides): relationships with a
+    cascading other side, and the backrefs of relationships that cascade save-update.
+    One look at every relationship (asking ``backref_cascade`` of every model for every
+    backref would look at every relationship again for each)."""
     names: set[bytes] = set()
     for model in index.models.values():
-        for name in model.relationships:
+        for name, relationship in model.relationships.items():
             if index.backref_cascade(model, name) is not None:
                 names.add(name.encode())
-        for other in index.models.values():
-            for relationship in other.relationships.values():
-                if relationship.backref and index.backref_cascade(model, relationship.backref):
-                    names.add(relationship.backref.encode())
+            backref = relationship.backref
+            if backref and not relationship.viewonly and saves_along(relationship.cascade):
+                names.add(backref.encode())
     return names

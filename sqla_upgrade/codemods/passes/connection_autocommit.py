@@ -33,12 +33,12 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, ScopeProvider
+from libcst.metadata import BaseMetadataProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
 AUTOCOMMIT_SQL = re.compile(
     r"\s*(UPDATE|INSERT|CREATE|DELETE|DROP|ALTER|TRUNCATE|REPLACE|MERGE|GRANT|REVOKE|COMMENT)\b",
@@ -233,17 +233,10 @@ class ConnectionAutocommitPass(Pass):
     ) -> bool | None:
         """``stmt = select(...)`` then ``conn.execute(stmt)``: what every value bound to
         the name says (None when one is not an assignment or cannot be told)."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None or name.value not in scope:
+        values = assigned_values(self, name)
+        if values is None:
             return None
-        verdicts: set[bool | None] = set()
-        for assignment in scope[name.value]:
-            bound = getattr(assignment, "node", None)
-            target = self.get_metadata(ParentNodeProvider, bound, None) if bound else None
-            holder = self.get_metadata(ParentNodeProvider, target, None) if target else None
-            if not (isinstance(target, cst.AssignTarget) and isinstance(holder, cst.Assign)):
-                return None
-            verdicts.add(self._statement_changes_data(holder.value, following))
+        verdicts = {self._statement_changes_data(value, following) for value in values}
         if True in verdicts:
             return True
         return False if verdicts == {False} else None

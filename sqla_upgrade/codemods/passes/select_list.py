@@ -24,7 +24,6 @@ from typing import Any
 
 import libcst as cst
 from libcst.metadata import (
-    Assignment,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
@@ -33,7 +32,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.index.model import ObjectKind
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
 SELECT_NAMES = frozenset(
     {
@@ -182,7 +181,7 @@ class SelectListPass(Pass):
             return listed
         if not isinstance(value, cst.Name):
             return [cst.Arg(value)]  # a table, a join, a column, desc(...): one clause
-        bound = _bound_values(self, value)
+        bound = assigned_values(self, value, skip_imports=True)  # []: imported
         if bound is None:
             return None
         if bound and all(isinstance(v, cst.List | cst.Tuple | cst.ListComp) for v in bound):
@@ -190,24 +189,3 @@ class SelectListPass(Pass):
         if all(isinstance(v, cst.Call | cst.Attribute | cst.Subscript) for v in bound):
             return [cst.Arg(value)]  # imported (a table), or assigned one clause
         return None
-
-
-def _bound_values(transformer: Pass, name: cst.Name) -> list[cst.BaseExpression] | None:
-    """What ``name`` is assigned where it is read ([] for an import); None when it is
-    bound otherwise (a parameter, a loop variable, an augmented assignment...)."""
-    scope = transformer.get_metadata(ScopeProvider, name, None)
-    if scope is None:
-        return None
-    values: list[cst.BaseExpression] = []
-    for assignment in scope[name.value]:
-        node = assignment.node if isinstance(assignment, Assignment) else None
-        if isinstance(node, cst.Import | cst.ImportFrom):
-            continue
-        parent = transformer.get_metadata(ParentNodeProvider, node, None) if node else None
-        holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
-        if not (isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign)):
-            return None
-        if parent.target is not node:
-            return None
-        values.append(holder.value)
-    return values
