@@ -151,6 +151,7 @@ class IoDetector:
         self.calls = CallResolver(transformer)
         self.index = transformer.state.index
         self.transformer = transformer
+        self._callees: dict[cst.Call, set[str]] = {}
 
     def is_session(self, node: cst.BaseExpression) -> bool:
         """Flask-SQLAlchemy's ``db.session`` counts: it becomes an async scoped session."""
@@ -359,9 +360,14 @@ class IoDetector:
         return _top_level_packages(self.index)
 
     def _callee_names(self, call: cst.Call) -> set[str]:
+        """What ``call`` calls, aliases resolved (asked several times per call)."""
         from sqla_upgrade.codemods.names import qualified_names
 
-        return {self.index.resolve_alias(n) for n in qualified_names(self.transformer, call.func)}
+        names = self._callees.get(call)
+        if names is None:
+            found = qualified_names(self.transformer, call.func)
+            names = self._callees[call] = {self.index.resolve_alias(n) for n in found}
+        return names
 
     def _outside_project(self, name: str) -> bool:
         module, _, _ = name.rpartition(".")
