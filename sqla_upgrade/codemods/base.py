@@ -323,15 +323,100 @@ def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNod
     return statement.with_changes(leading_lines=[*leading, *added])
 
 
-def in_run_sync_lambda(transformer: Pass, node: cst.CSTNode) -> bool:
-    """Is ``node`` inside ``x.run_sync(lambda ...: <here>)``? (needs ParentNodeProvider)"""
+#: SQLAlchemy's event registration: a listener runs synchronously, inside the greenlet
+#: (the connection or session it is given is a synchronous one)
+EVENT_REGISTRATION = frozenset(
+    {
+        "sqlalchemy.event.listen",
+        "sqlalchemy.event.listens_for",
+        "sqlalchemy.event.api.listen",
+        "sqlalchemy.event.api.listens_for",
+    }
+)
+
+
+def in_sync_greenlet(transformer: Pass, node: cst.CSTNode) -> bool:
+    """Is ``node`` in code SQLAlchemy runs synchronously, inside its greenlet: the body of
+    ``x.run_sync(lambda ...: <here>)``, or an event listener (``@event.listens_for(...)``,
+    or a module-level function given to ``event.listen``)? (needs ParentNodeProvider)"""
     holder = transformer.get_metadata(ParentNodeProvider, node, None)
-    while holder is not None and not isinstance(holder, cst.Lambda):
+    while holder is not None:
+        if isinstance(holder, cst.Lambda) and _run_sync_argument(transformer, holder):
+            return True
+        if isinstance(holder, cst.FunctionDef) and (
+            is_event_listener(transformer, holder) or _runs_in_greenlet(transformer, holder)
+        ):
+            return True
         holder = transformer.get_metadata(ParentNodeProvider, holder, None)
-    arg = transformer.get_metadata(ParentNodeProvider, holder, None) if holder else None
+    return False
+
+
+def function_qualname(transformer: Pass, function: cst.FunctionDef) -> str:
+    """``module.Class.method`` (the project index's name for it; needs ParentNodeProvider)."""
+    names = [function.name.value]
+    holder = transformer.get_metadata(ParentNodeProvider, function, None)
+    while holder is not None:
+        if isinstance(holder, cst.FunctionDef | cst.ClassDef):
+            names.append(holder.name.value)
+        holder = transformer.get_metadata(ParentNodeProvider, holder, None)
+    return ".".join([transformer.state.module_name, *reversed(names)])
+
+
+def _runs_in_greenlet(transformer: Pass, function: cst.FunctionDef) -> bool:
+    """Is ``function`` one the async plan keeps synchronous, called through ``run_sync``?"""
+    plan = transformer.state.index.async_plan
+    greenlet: dict[str, object] = getattr(plan, "greenlet", None) or {}
+    return bool(greenlet) and function_qualname(transformer, function) in greenlet
+
+
+def _run_sync_argument(transformer: Pass, function: cst.Lambda) -> bool:
+    arg = transformer.get_metadata(ParentNodeProvider, function, None)
     call = transformer.get_metadata(ParentNodeProvider, arg, None) if arg else None
     return (
         isinstance(call, cst.Call)
         and isinstance(call.func, cst.Attribute)
         and call.func.attr.value == "run_sync"
     )
+
+
+def is_event_listener(transformer: Pass, function: cst.FunctionDef) -> bool:
+    """Is ``function`` registered as a SQLAlchemy event listener, by its decorator or by
+    ``event.listen(target, "name", function)`` at the module's top level?"""
+    from sqla_upgrade.codemods.names import qualified_names
+
+    for decorator in function.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call) and _spelled_listen(target.func):
+            if not qualified_names(transformer, target.func).isdisjoint(EVENT_REGISTRATION):
+                return True
+    return function.name.value in _listened_names(transformer)
+
+
+def _spelled_listen(func: cst.BaseExpression) -> bool:
+    """``listen``/``listens_for`` however reached (checked before the qualified names)."""
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return isinstance(name, str) and name.startswith("listen")
+
+
+def _listened_names(transformer: Pass) -> frozenset[str]:
+    """The functions the module's top-level ``event.listen(...)`` calls register."""
+    found = transformer.__dict__.get("_listened")
+    if found is not None:
+        return found
+    from sqla_upgrade.codemods.names import qualified_names
+
+    names: set[str] = set()
+    wrapper = transformer.context.wrapper
+    for statement in wrapper.module.body if wrapper is not None else ():
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            call = small.value if isinstance(small, cst.Expr) else None
+            if not isinstance(call, cst.Call) or len(call.args) < 3:
+                continue
+            listener = call.args[2].value
+            if _spelled_listen(call.func) and isinstance(listener, cst.Name):
+                if not qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
+                    names.add(listener.value)
+    transformer.__dict__["_listened"] = frozenset(names)
+    return transformer.__dict__["_listened"]

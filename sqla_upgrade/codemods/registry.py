@@ -48,6 +48,8 @@ REGISTRY: tuple[PassEntry, ...] = (
     PassEntry("declarative-import", "declarative_import", "DeclarativeImportPass", 1, BOTH),
     PassEntry("select-list", "select_list", "SelectListPass", 1, BOTH),
     PassEntry("case-list", "case_list", "CaseListPass", 1, BOTH),
+    PassEntry("string-attributes", "string_attributes", "StringAttributesPass", 1, BOTH),
+    PassEntry("integer-division", "integer_division", "IntegerDivisionPass", 1, BOTH),
     PassEntry("core-arguments", "core_arguments", "CoreArgumentsPass", 1, BOTH),
     PassEntry("bound-metadata", "bound_metadata", "BoundMetadataPass", 1, BOTH),
     PassEntry("query-to-select", "query_to_select", "QueryToSelectPass", 1, BOTH),

@@ -309,6 +309,44 @@ def test_property_with_io_is_todo() -> None:
     )
 
 
+def test_an_aliased_session_import_left_unused_goes() -> None:
+    async_case(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session as OrmSession, joinedload
+        def count(db: OrmSession):
+            return db.scalar(select(1)), joinedload
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import joinedload
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def count(db: AsyncSession):
+            return await db.scalar(select(1)), joinedload
+        """,
+    )
+
+
+def test_an_aliased_session_import_still_used_stays() -> None:
+    async_case(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session as OrmSession
+        def count(db: OrmSession):
+            return db.scalar(select(1)), OrmSession.__name__
+        """,
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session as OrmSession
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def count(db: AsyncSession):
+            return await db.scalar(select(1)), OrmSession.__name__
+        """,
+    )
+
+
 def test_schema_creation_in_function_and_fastapi_lifespan() -> None:
     async_case(
         """
@@ -1121,4 +1159,63 @@ def test_methods_called_on_untyped_objects() -> None:
             """,
         },
         todos=["called as 'post_count'"],
+    )
+
+
+def test_fastapi_event_handlers_run_from_the_new_lifespan() -> None:
+    """FastAPI ignores ``@app.on_event`` handlers once the app has a lifespan: they are
+    called from it, startup before its ``yield`` and shutdown after, undecorated."""
+    async_case(
+        """
+        from fastapi import FastAPI
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import declarative_base
+        Base = declarative_base()
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(bind=engine)
+
+        app = FastAPI()
+
+        @app.on_event("startup")
+        def warm():
+            print("warm")
+
+        @app.on_event("shutdown")
+        async def stop():
+            engine.dispose()
+
+        @app.on_event("other")
+        def other():
+            pass
+        """,
+        """
+        from fastapi import FastAPI
+        from sqlalchemy.orm import declarative_base
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from contextlib import asynccontextmanager
+
+        Base = declarative_base()
+        engine = create_async_engine("sqlite+aiosqlite://")
+
+        @asynccontextmanager
+        async def lifespan(app):
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+            warm()
+            yield
+            await stop()
+
+
+        app = FastAPI(lifespan=lifespan)
+
+        def warm():
+            print("warm")
+
+        async def stop():
+            await engine.dispose()
+
+        @app.on_event("other")
+        def other():
+            pass
+        """,
     )

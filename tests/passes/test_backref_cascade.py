@@ -270,6 +270,25 @@ def test_parent_of_unknown_origin_leaves_a_todo() -> None:
     )
 
 
+def test_objects_in_a_list_given_a_loaded_parent_leave_a_todo() -> None:
+    _check(
+        """
+        from app.models import Note, Task
+        def f(session, task_id):
+            task = session.get(Task, task_id)
+            notes = [Note(task=task)]
+        """,
+        """
+        from app.models import Note, Task
+        def f(session, task_id):
+            task = session.get(Task, task_id)
+            # TODO(sqla-upgrade): SQLAlchemy 2.0 no longer puts a new Note into the session of the task it is given (cascade_backrefs was removed): add it with session.add() where it is to be saved
+            notes = [Note(task=task)]
+        """,
+        todos=("cascade_backrefs was removed",),
+    )
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -308,6 +327,14 @@ def test_parent_of_unknown_origin_leaves_a_todo() -> None:
             task = Task()
             note = Note(task=task)
             session.add(task)
+        """,
+        # new objects kept in a list, given a parent that is new too, added with it later
+        """
+        from app.models import Note, Task
+        def f(session):
+            task = Task()
+            notes = [Note(task=task), Note(task=task)]
+            session.add_all(notes)
         """,
         # not a relationship, None, and an object that is not new
         """

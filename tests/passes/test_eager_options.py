@@ -837,6 +837,45 @@ def test_serializer_fields_keep_relationship_level_loading() -> None:
     )
 
 
+def test_serializer_fields_read_nowhere_in_the_code_still_load_eagerly() -> None:
+    """``response_model=PostOut`` with ``tags: list[str]``: FastAPI reads ``post.tags``
+    after the view returned, and no code spells ``.tags``."""
+    check_project(
+        {
+            "app.models": MODELS,
+            "app.schemas": """
+                from pydantic import BaseModel
+
+
+                class PostOut(BaseModel):
+                    title: str
+                    tags: list[str]
+            """,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import Post
+
+
+                def show(session: Session, post_id):
+                    return session.get(Post, post_id)
+            """,
+        },
+        {
+            "app.models": MODELS.replace(
+                "secondary=post_tags)", 'secondary=post_tags, lazy="selectin")'
+            ),
+            "app.views": """
+                from app.models import Post
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def show(session: AsyncSession, post_id):
+                    return await session.get(Post, post_id)
+            """,
+        },
+    )
+
+
 def test_async_attrs_mixin_joins_a_declarative_base_class() -> None:
     check_project(
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sqla_upgrade.api import migrate_source
-from tests.harness import check_noop, check_transformed
+from tests.harness import check_noop, check_transformed, exec_module
 from tests.passes.query_project import PROJECT
 
 ORM = "from sqlalchemy.orm import Session, aliased, joinedload\nfrom app.models import User, Address\n"
@@ -344,7 +344,6 @@ def test_query_passed_to_helper_is_left_whole() -> None:
     ("chain", "reason"),
     [
         ("session.query(User).from_self().all()", "from_self"),
-        ("session.query(User).join('addresses').all()", "string join"),
         ("session.query(User).join(Address, aliased=True).all()", "aliased"),
         ("session.query(User).union(session.query(User)).all()", "union"),
         ("session.query(User).params(x=1).filter(User.id > 1).all()", "params"),
@@ -636,6 +635,61 @@ def test_value_reads_the_column_of_the_first_row() -> None:
         project=PROJECT,
         module_name="app.views",
     )
+
+
+def test_values_iterates_the_rows_of_the_columns() -> None:
+    """``Query.values(*cols)`` (removed in 2.0): the columns selected instead of the
+    entities, and an iterator of rows (tuples, for one column too), as legacy gave."""
+    check_transformed(
+        ORM
+        + "def f(session: Session):\n"
+        + "    pairs = [(i, n) for i, n in session.query(User).filter(User.id > 1).values(User.id, User.name)]\n"
+        + "    return pairs, next(session.query(User).order_by(User.id).values(User.name))\n",
+        ORM
+        + "from sqlalchemy import select\n\n"
+        + "def f(session: Session):\n"
+        + "    pairs = [(i, n) for i, n in session.execute(select(User.id, User.name).where(User.id > 1))]\n"
+        + "    return pairs, next(session.execute(select(User.name).order_by(User.id)))\n",
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+@pytest.mark.parametrize("call", ["values()", "values(*columns)", "values(column=User.id)"])
+def test_values_without_plain_columns_is_todo(call: str) -> None:
+    before = ORM + f"def f(session: Session, columns):\n    return session.query(User).{call}\n"
+    migrated = migrate_source(before, target="2.0", project=PROJECT, module_name="app.views")
+    assert [note.kind for note in migrated.todos] == ["todo"]
+    assert ".query(User)" in migrated.code
+
+
+def test_migrated_values_give_the_rows_legacy_gave() -> None:
+    from sqlalchemy import create_engine
+
+    code = (
+        "from sqlalchemy import Column, Integer, String\n"
+        "from sqlalchemy.orm import Session, declarative_base\n"
+        "Base = declarative_base()\n"
+        "class User(Base):\n"
+        "    __tablename__ = 'users'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "    name = Column(String)\n"
+        "def f(session: Session):\n"
+        "    return list(session.query(User).order_by(User.id).values(User.name)), [\n"
+        "        (i, n) for i, n in session.query(User).filter(User.id > 1).values(User.id, User.name)\n"
+        "    ]\n"
+    )
+    migrated = migrate_source(code, target="2.0")
+    assert ".values(" not in migrated.code
+    namespace = exec_module(migrated.code)
+    engine = create_engine("sqlite://")
+    namespace.Base.metadata.create_all(engine)
+    with namespace.Session(engine) as session:
+        session.add_all([namespace.User(id=1, name="a"), namespace.User(id=2, name="b")])
+        session.commit()
+        names, pairs = namespace.f(session)
+    assert [tuple(row) for row in names] == [("a",), ("b",)]
+    assert pairs == [(2, "b")]
 
 
 @pytest.mark.parametrize("call", ["value()", "value(User.id, User.name)", "value(column=User.id)"])

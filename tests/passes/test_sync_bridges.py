@@ -191,3 +191,84 @@ def test_vendored_package_outside_paths_stays_sync_and_untouched(tmp_path: Path)
     assert "sqlite+aiosqlite" in migrated
     assert (project / "vendor" / "reports.py").read_bytes() == vendor_before
     assert run_app("migrated.db") == legacy_output == "users: al, bo\n"
+
+
+BULK = """
+    from sqlalchemy import Column, Integer, String, select
+    from sqlalchemy.orm import Session, declarative_base
+
+    Base = declarative_base()
+
+
+    class Comment(Base):
+        __tablename__ = "comments"
+        id = Column(Integer, primary_key=True)
+        text = Column(String)
+
+
+    def load(db: Session, rows):
+        db.bulk_insert_mappings(Comment, rows)
+        db.bulk_save_objects([Comment(text="c")])
+        db.commit()
+        return db.scalars(select(Comment.text).order_by(Comment.id)).all()
+"""
+
+
+def test_bulk_methods_only_a_sync_session_has_run_through_run_sync() -> None:
+    check_transformed(
+        BULK,
+        BULK.replace(
+            "from sqlalchemy.orm import Session, declarative_base",
+            "from sqlalchemy.orm import declarative_base\n    from sqlalchemy.ext.asyncio import AsyncSession",
+        )
+        .replace("def load(db: Session, rows):", "async def load(db: AsyncSession, rows):")
+        .replace(
+            "db.bulk_insert_mappings(Comment, rows)",
+            "await db.run_sync(lambda sync_session: sync_session.bulk_insert_mappings(Comment, rows))",
+        )
+        .replace(
+            'db.bulk_save_objects([Comment(text="c")])',
+            'await db.run_sync(lambda sync_session: sync_session.bulk_save_objects([Comment(text="c")]))',
+        )
+        .replace("db.commit()", "await db.commit()")
+        .replace("return db.scalars(", "return (await db.scalars(")
+        .replace(".order_by(Comment.id)).all()", ".order_by(Comment.id))).all()"),
+        target="async",
+    )
+
+
+def test_bulk_methods_on_what_is_no_session_stay() -> None:
+    check_noop(
+        """
+        class Loader:
+            def bulk_insert_mappings(self, model, rows):
+                return rows
+
+
+        def load(loader: Loader, rows):
+            return loader.bulk_insert_mappings(None, rows)
+        """,
+        target="async",
+    )
+
+
+def test_migrated_bulk_methods_write_the_rows(tmp_path: Path) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from tests.harness import exec_module
+
+    code = migrate_source(textwrap.dedent(BULK), target="async").code
+    namespace = exec_module(code)
+
+    async def run() -> list[str]:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'bulk.db'}")
+        async with engine.begin() as conn:
+            await conn.run_sync(namespace.Base.metadata.create_all)
+        async with AsyncSession(engine) as session:
+            texts: list[str] = await namespace.load(session, [{"text": "a"}, {"text": "b"}])
+        await engine.dispose()
+        return texts
+
+    assert asyncio.run(run()) == ["a", "b", "c"]

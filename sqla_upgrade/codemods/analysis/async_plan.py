@@ -29,7 +29,8 @@ from sqla_upgrade.codemods.base import (
     ANALYSIS_METADATA,
     FileState,
     Pass,
-    in_run_sync_lambda,
+    in_sync_greenlet,
+    is_event_listener,
     per_object,
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
@@ -90,6 +91,10 @@ class FunctionIo:
     wraps: tuple[str, str] | None = None
     #: a plain ``@property`` getter (which may become an async method)
     is_property: bool = False
+    #: keeps a legacy Query built on one of its parameters' session in a variable
+    #: (``q = session.query(User)``), which no ``await`` can run: (the parameter, its
+    #: position); such a function may stay synchronous and be called through ``run_sync``
+    stored_query_session: tuple[str, int] | None = None
 
 
 @dataclass
@@ -536,6 +541,8 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         hook = _decorator_attribute(target)
         if hook in FLASK_TEMPLATE_HOOKS:
             return f"Flask calls @{hook} functions synchronously while rendering a template"
+    if is_event_listener(transformer, node):
+        return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
     return None
 
 
@@ -780,6 +787,8 @@ class IoFactsCollector(ScopeTracking):
         current = self._current()
         if current is None:
             return
+        if current.stored_query_session is None:
+            current.stored_query_session = self._stored_query_session(node)
         line = self.get_metadata(PositionProvider, node).start.line
         if self.io.is_client_call(node):
             if current.client_io is None:
@@ -801,6 +810,37 @@ class IoFactsCollector(ScopeTracking):
             for key in subscript_keys(self, node.func) or ():
                 current.calls.append((DYNAMIC + dict_key(key), line))
 
+    def _stored_query_session(self, call: cst.Call) -> tuple[str, int] | None:
+        """``session.query(...)`` on a parameter of the function, kept in a variable (not
+        run where it stands, as ``.all()`` would): the parameter and its position."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "query"):
+            return None
+        session = func.value
+        if not isinstance(session, cst.Name) or self._lambdas:
+            return None
+        top: cst.CSTNode = call
+        parent = self.get_metadata(ParentNodeProvider, top, None)
+        while isinstance(parent, cst.Attribute | cst.Call) and (
+            getattr(parent, "value", None) is top or getattr(parent, "func", None) is top
+        ):
+            top, parent = parent, self.get_metadata(ParentNodeProvider, parent, None)
+        if (
+            not isinstance(parent, cst.Assign | cst.AnnAssign)
+            or getattr(parent, "value", None) is not top
+        ):
+            return None
+        function = next(
+            (node for _, node in reversed(self.scopes) if isinstance(node, cst.FunctionDef)), None
+        )
+        if function is None or function.decorators:
+            return None  # a decorated one (a route, a fixture...) is called by others
+        positional = [*function.params.posonly_params, *function.params.params]
+        names = [p.name.value for p in positional]
+        if session.value not in names or not self.io.is_session(session):
+            return None
+        return session.value, names.index(session.value)
+
     def _inline_template(self, call: cst.Call) -> None:
         """``render_template_string("{{ user.notes.count() }}", ...)``: the template's
         reads count as a template file's do."""
@@ -818,9 +858,13 @@ class IoFactsCollector(ScopeTracking):
 
     def _bridged_to_sync(self, call: cst.Call) -> bool:
         """A call the await pass runs through ``run_sync`` (not one already inside it)."""
-        if in_run_sync_lambda(self, call):
+        if in_sync_greenlet(self, call):
             return False
-        return self.io.sync_only_call(call) is not None or self.io.engine_bridge(call) is not None
+        return (
+            self.io.sync_only_call(call) is not None
+            or self.io.engine_bridge(call) is not None
+            or self.io.sync_session_method(call) is not None
+        )
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None:
@@ -895,7 +939,7 @@ class IoFactsCollector(ScopeTracking):
         current = self._current()
         if current is None or isinstance(rows, cst.Await):
             return
-        if in_run_sync_lambda(self, rows):
+        if in_sync_greenlet(self, rows):
             return
         if current.dynamic_io is None and self.io.dynamic_relationship_owner(rows) is not None:
             line = self.get_metadata(PositionProvider, rows).start.line
@@ -966,8 +1010,9 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
         for q in _convertible_properties(all_facts, functions)
         if q.rpartition(".")[2] not in (template_reads or ())
     }
+    candidates = _greenlet_candidates(functions)
     for function in functions.values():
-        if function.direct_io is not None:
+        if function.direct_io is not None and function.qualname not in candidates:
             _mark(plan, function, function.direct_io, convertible)
     if plan.functions:  # the app becomes async: its tests' clients become httpx.AsyncClient
         for function in functions.values():
@@ -976,6 +1021,8 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
             elif function.client_io is not None and function.qualname not in plan.functions:
                 _mark(plan, function, function.client_io)
     methods_by_name = _methods_by_name(functions)
+    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    _plan_greenlet_functions(plan, functions, candidates, convertible)
     _propagate(plan, functions, escapes, methods_by_name, convertible)
     # iterating a dynamic relationship is I/O too; it is the reason given only where no
     # call explains it, so chains name the calls
@@ -993,6 +1040,47 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
     return plan
 
 
+def _greenlet_candidates(functions: dict[str, FunctionIo]) -> set[str]:
+    """Functions keeping a legacy Query of their parameter's session in a variable that
+    could stay synchronous, run by their callers through ``session.run_sync(...)``: not
+    async already, not decorated (``stored_query_session`` is only given undecorated
+    ones: a framework's route, a fixture... is called by others), not blocked."""
+    return {
+        qualname
+        for qualname, function in functions.items()
+        if function.stored_query_session is not None
+        and not function.is_async
+        and function.blocked is None
+        and "<lambda" not in qualname
+    }
+
+
+def _plan_greenlet_functions(
+    plan: AsyncPlan,
+    functions: dict[str, FunctionIo],
+    candidates: set[str],
+    convertible: set[str],
+) -> None:
+    """A candidate that calls nothing async stays synchronous (its session calls run on
+    the synchronous session ``run_sync`` gives it) and its callers become async; one that
+    does become async as it would have (its stored queries keep their TODOs)."""
+    for qualname in sorted(candidates):
+        function = functions[qualname]
+        if qualname in plan.functions or qualname in plan.blocked:
+            continue
+        stored = function.stored_query_session
+        assert stored is not None
+        plan.greenlet[qualname] = (*stored, function.method is not None)
+    for function in functions.values():
+        if function.qualname in plan.functions or function.qualname in plan.greenlet:
+            continue
+        for callee, line in function.calls:
+            if callee in plan.greenlet:
+                reason = f"calls {callee} (line {line}), run on the synchronous session by run_sync"
+                _mark(plan, function, reason, convertible)
+                break
+
+
 def _propagate(
     plan: AsyncPlan,
     functions: dict[str, FunctionIo],
@@ -1007,7 +1095,7 @@ def _propagate(
         for qualname, function in functions.items():
             if qualname in plan.functions or qualname in plan.blocked:
                 continue
-            if qualname in plan.loop_boundaries:
+            if qualname in plan.loop_boundaries or qualname in plan.greenlet:
                 continue
             for callee, line in function.calls:
                 if callee in plan.functions:

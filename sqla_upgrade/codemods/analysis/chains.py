@@ -56,7 +56,19 @@ BUILDERS = (
 )
 
 RESULT_TERMINALS = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete", "value"}
+    {
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "scalar",
+        "count",
+        "get",
+        "update",
+        "delete",
+        "value",
+        "values",
+    }
 )
 FLASK_TERMINALS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 SQL_TERMINALS = frozenset(
@@ -80,7 +92,6 @@ UNMAPPABLE = {
     "select_entity_from": "Query.select_entity_from() was removed; use aliased() on a subquery",
     "reset_joinpoint": "Query.reset_joinpoint() has no 2.0 form; rewrite the joins with aliased()",
     "with_labels": "Query.with_labels() → set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)",
-    "values": "Query.values() was removed; select the columns and use session.execute()",
     "union": "Query.union() returns entities from a subquery; rewrite with aliased(M, union)",
     "union_all": "Query.union_all() returns entities from a subquery; use aliased(M, union)",
     "intersect": "Query.intersect() returns entities from a subquery; use aliased(M, ...)",
@@ -163,7 +174,7 @@ def split_links(chain: Chain, links: list[Link]) -> None:
     """Sort the links after the base into builders, terminal and what follows."""
     for position, link in enumerate(links):
         if link.name in TERMINALS and (link.call is not None or link.name == "statement"):
-            if link.name == "value":  # with_entities(column), the first row's value
+            if link.name in ("value", "values"):  # with_entities(columns), then rows of them
                 chain.builders.append(Link("with_entities", link.node, implied=True))
             chain.terminal = link
             chain.after = links[position + 1 :]

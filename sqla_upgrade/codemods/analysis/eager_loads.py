@@ -236,6 +236,9 @@ class EagerPlan:
     relationship_names: set[str] = field(default_factory=set)
     #: relationship names the analysed code reads from objects (covered or not)
     seen_reads: set[str] = field(default_factory=set)
+    #: relationship names declared as fields of serializers (pydantic schemas...), which
+    #: read them from objects with no attribute read in the code
+    serialized: set[str] = field(default_factory=set)
 
     def keeps_relationship_eager(
         self, name: str, read_anywhere: set[str], owner: str | None = None
@@ -1106,7 +1109,8 @@ class EagerLoadAnalysis:
             if self.summaries == before:
                 break
         self._resolve()
-        self.plan.uncovered |= self._serialized_fields()
+        self.plan.serialized = self._serialized_fields()
+        self.plan.uncovered |= self.plan.serialized
         self.plan.templates_complete = self.templates_complete and bool(self.template_roots)
         for producer in self.plan.producers.values():
             self._plan_options(producer)

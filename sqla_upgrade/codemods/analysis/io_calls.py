@@ -45,6 +45,10 @@ SESSION_IO = frozenset(
     }
 )
 SCOPED_REGISTRY_IO = SESSION_IO | {"remove", "close_all"}
+#: Session methods AsyncSession has no counterpart of: they run through ``run_sync``
+SYNC_ONLY_SESSION_METHODS = frozenset(
+    {"bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings"}
+)
 CONNECTION_IO = frozenset(
     {
         "execute",
@@ -259,6 +263,14 @@ class IoDetector:
             ):
                 return (arg.value, arg.value) if self.is_session(arg.value) else None
         return None
+
+    def sync_session_method(self, call: cst.Call) -> cst.BaseExpression | None:
+        """The session of ``session.bulk_insert_mappings(...)`` and the other methods only
+        a synchronous session has."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in SYNC_ONLY_SESSION_METHODS:
+            return None
+        return func.value if self.is_session(func.value) else None
 
     def sync_only_call(self, call: cst.Call) -> SessionBridge | None:
         """A call into code this run does not migrate (a package outside the project or

@@ -41,6 +41,11 @@ class AsyncPlan:
     #: functions of ``functions`` that were ``async def`` already (a re-run, or code
     #: partly migrated by hand): nothing becomes async there
     already_async: set[str] = field(default_factory=set)
+    #: functions that stay synchronous, their callers running them on the synchronous
+    #: session behind theirs (``await session.run_sync(lambda sync_session: f(sync_session,
+    #: ...))``): they keep legacy Query objects in variables, which no ``await`` can run →
+    #: (the session parameter, its position, whether it is a method)
+    greenlet: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions

@@ -43,10 +43,9 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 from sqla_upgrade.codemods.analysis.connectables import CONNECTION_NAMES, ENGINE_NAMES
 from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS
 from sqla_upgrade.codemods.analysis.plans import AsyncPlan
-from sqla_upgrade.codemods.analysis.sessions import looks_like_session
 from sqla_upgrade.codemods.analysis.write_only import RELATIONSHIP_CALLS
 from sqla_upgrade.codemods.base import per_object
-from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.index.model import ProjectIndex, looks_like_session
 
 #: a word of the code: identifiers (UTF-8 ones whole) and the words of strings and comments
 WORD = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")
@@ -68,8 +67,8 @@ def quiet_facts(
 ) -> FileIoFacts | None:
     """The facts of a quiet module, or None when it is not quiet (a name it uses could be
     evidence of I/O, its encoding is not UTF-8, or Python cannot parse it)."""
-    if not _utf8(code):
-        return None
+    if not _utf8(code) or module_name in _modules_given_sessions(index):
+        return None  # a parameter its callers hand a session is evidence of I/O
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -153,6 +152,18 @@ def _fallback_name(name: str) -> bool:
 
 
 @per_object
+def _modules_given_sessions(index: ProjectIndex) -> frozenset[str]:
+    """The modules defining a function some caller hands a session."""
+    given = index.session_params | index.assumed_session_params
+    functions = {function for function, _ in given}
+    return frozenset(
+        module.name
+        for module in index.modules.values()
+        if not functions.isdisjoint(module.functions)
+    )
+
+
+@per_object
 def evidence_names(index: ProjectIndex) -> frozenset[str]:
     """Names whose use may be evidence of I/O, from the index."""
     names = set(EVIDENCE_PACKAGES) | {"TestClient"}
@@ -189,7 +200,11 @@ def promoting_words(
     any quiet module may, as some ``<dynamic>`` key has no word)."""
     names: set[str] = set()
     made_async = (
-        set(plan.functions) | plan.async_properties | set(plan.loop_boundaries) | plan.mixed_dynamic
+        set(plan.functions)
+        | plan.async_properties
+        | set(plan.loop_boundaries)
+        | plan.mixed_dynamic
+        | set(plan.greenlet)
     )
     for qualname in made_async:
         words = _last_words(qualname)

@@ -29,8 +29,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.base import Pass, function_qualname
+from sqla_upgrade.codemods.index.model import ObjectKind, looks_like_session
 from sqla_upgrade.codemods.names import qualified_names
 
 SESSION_TYPES = frozenset(
@@ -79,7 +79,6 @@ SCOPED_FACTORIES = frozenset(
     }
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
-SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
 MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
 #: libraries whose imported names are never SQLAlchemy sessions, however they are
 #: spelled (``from flask import session`` is the signed-cookie session): SQLAlchemy itself
@@ -124,13 +123,6 @@ def combine(verdicts: Iterable[Evidence]) -> Evidence:
         if verdict is Evidence.ASSUMED or result is Evidence.NONE:
             result = verdict if result is not Evidence.ASSUMED else result
     return result
-
-
-def looks_like_session(name: str) -> bool:
-    lowered = name.lower()
-    return (
-        lowered in SESSION_LIKE_NAMES or lowered.endswith("_session") or lowered.endswith("session")
-    )
 
 
 class SessionResolver:
@@ -331,7 +323,22 @@ class SessionResolver:
                 return Evidence.PROOF
         if param.annotation is not None:
             return Evidence.CONTRARY
-        return self._fallback(param.name.value)
+        handed = self._handed_a_session(param)
+        if handed == "proof":
+            return Evidence.PROOF
+        fallback = self._fallback(param.name.value)
+        return Evidence.ASSUMED if handed == "assumed" else fallback
+
+    def _handed_a_session(self, param: cst.Param) -> str | None:
+        """Do the function's callers hand this parameter a session (the project index's
+        inference over the call sites), however it is named? "proof", "assumed" or None."""
+        index = self.t.state.index
+        if not (index.session_params or index.assumed_session_params):
+            return None
+        function = self._enclosing(param, cst.FunctionDef)
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        return index.session_param(function_qualname(self.t, function), param.name.value)
 
     def _annotation_evidence(self, annotation: cst.BaseExpression) -> Evidence:
         if isinstance(annotation, cst.SimpleString):

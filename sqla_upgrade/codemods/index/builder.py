@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
+    TABLE_CONSTRUCTORS,
     FunctionFacts,
     ModelFacts,
     ModuleFacts,
     ObjectKind,
     ProjectIndex,
     RelationshipFacts,
+    looks_like_session,
 )
 
 # Callables whose result has a known kind, by qualified name.
@@ -85,6 +87,7 @@ class _ModuleCollector:
         self.is_package = is_package
         self.pending = pending
         self.declarative_bases: set[str] = set()
+        self.classes: set[str] = set()
 
     # -- names ------------------------------------------------------------------------
     def qualify(self, node: ast.expr) -> str | None:
@@ -196,7 +199,11 @@ class _ModuleCollector:
                 a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
             ],
             decorators=[d for d in map(self._decorator_name, node.decorator_list) if d],
+            positional=len(node.args.posonlyargs) + len(node.args.args),
+            annotations=self._annotations(node.args),
         )
+        calls: list[ast.Call] = []
+        entered: set[str] = set()  # the locals of ``with ... as name``
         local_calls: dict[str, str] = {}
         returned: list[str] = []
         assigned: dict[str, ast.expr] = {}  # first value of each ``name = ...``
@@ -207,6 +214,7 @@ class _ModuleCollector:
                 callee = self.qualify(sub.func)
                 if callee:
                     facts.calls.append(callee)
+                calls.append(sub)
             elif isinstance(sub, ast.Assign):
                 if len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
                     assigned.setdefault(sub.targets[0].id, sub.value)
@@ -219,6 +227,7 @@ class _ModuleCollector:
                 callee = self.qualify(sub.context_expr.func)
                 if isinstance(sub.optional_vars, ast.Name) and callee:
                     local_calls[sub.optional_vars.id] = callee
+                    entered.add(sub.optional_vars.id)
             elif isinstance(sub, ast.Return | ast.Yield):
                 if isinstance(sub, ast.Return):
                     returns.append(sub)
@@ -228,6 +237,7 @@ class _ModuleCollector:
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
+        facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
         facts.returns_local = _returned_local_function(node, qualname)
@@ -241,6 +251,73 @@ class _ModuleCollector:
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.statement(stmt, qualname, in_function=True)
+
+    def _annotations(self, args: ast.arguments) -> dict[str, str]:
+        every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        found = {a.arg: self.qualify(a.annotation) for a in every if a.annotation is not None}
+        return {name: qualname for name, qualname in found.items() if qualname}
+
+    def _handed(
+        self,
+        calls: list[ast.Call],
+        facts: FunctionFacts,
+        local_calls: dict[str, str],
+        entered: set[str],
+        scope: str,
+    ) -> list[tuple[str, int | str, tuple[str, str]]]:
+        """What each call hands its callee by name (``report(sess, db=s)``), for the
+        project-wide inference of session parameters."""
+        handed: list[tuple[str, int | str, tuple[str, str]]] = []
+        for call in calls:
+            callee, shift = self._callee_and_shift(call.func, scope, local_calls)
+            if callee is None:
+                continue
+            slots: list[tuple[int | str, ast.expr]] = []
+            for position, arg in enumerate(call.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                slots.append((position + shift, arg))
+            slots += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+            for slot, value in slots:
+                origin = self._origin(value, facts, local_calls, entered)
+                if origin is not None:
+                    handed.append((callee, slot, origin))
+        return handed
+
+    def _callee_and_shift(
+        self, func: ast.expr, scope: str, local_calls: dict[str, str]
+    ) -> tuple[str | None, int]:
+        """The function a call calls, and how many parameters come before its first
+        positional argument (one, ``self``, for a method called on an instance:
+        ``self.put(...)`` in its class, ``Repo().put(...)``, ``repo.put(...)`` after
+        ``repo = Repo()``; a name that is no method of a class finds no function)."""
+        if not isinstance(func, ast.Attribute):
+            return self.qualify(func), 0
+        owner = func.value
+        if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+            return (f"{scope}.{func.attr}", 1) if scope in self.classes else (None, 0)
+        if isinstance(owner, ast.Call):
+            made = self.qualify(owner.func)
+            return (f"{made}.{func.attr}", 1) if made else (None, 0)
+        if isinstance(owner, ast.Name) and owner.id in local_calls:
+            return f"{local_calls[owner.id]}.{func.attr}", 1
+        return self.qualify(func), 0
+
+    def _origin(
+        self, value: ast.expr, facts: FunctionFacts, local_calls: dict[str, str], entered: set[str]
+    ) -> tuple[str, str] | None:
+        if isinstance(value, ast.Name):
+            if value.id in facts.params:
+                return ("param", value.id)
+            if value.id in local_calls:
+                return ("with" if value.id in entered else "call", local_calls[value.id])
+        if isinstance(value, ast.Name | ast.Attribute):
+            qualname = self.qualify(value)
+            return ("name", qualname) if qualname else None
+        if isinstance(value, ast.Call):
+            callee = self.qualify(value.func)
+            return ("call", callee) if callee else None
+        return None
 
     def _gives_test_client(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """``with TestClient(app) as c: yield c`` / ``return TestClient(app)``."""
@@ -328,6 +405,7 @@ class _ModuleCollector:
 
     def class_def(self, node: ast.ClassDef, scope: str) -> None:
         qualname = f"{scope}.{node.name}"
+        self.classes.add(qualname)
         bases = [b for b in map(self.qualify, node.bases) if b]
         self.pending.bases[qualname] = bases
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
@@ -361,6 +439,9 @@ class _ModuleCollector:
         elif short in ("Column", "mapped_column", "column_property"):
             model.columns.extend(names)
             model.foreign_tables |= _foreign_tables(value)
+            annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
+            if short != "column_property" and _integer_column(value, annotation):
+                model.integer_columns.extend(names)
 
     def relationship(self, name: str, call: ast.Call) -> RelationshipFacts:
         target = None
@@ -617,6 +698,10 @@ class IndexBuilder:
         self.index.query_properties = dict(self.pending.query_properties)
         self._resolve_objects()
         self._resolve_models()
+        self._resolve_session_params()
+        self.index.core_tables = {
+            name for name, callee in self.pending.calls.items() if self._builds_table(callee)
+        }
         return self.index
 
     def _kind(self, qualname: str) -> ObjectKind | None:
@@ -644,6 +729,69 @@ class IndexBuilder:
                 if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
                     objects[name] = ObjectKind.SESSION_PROVIDER
                     changed = True
+
+    def _builds_table(self, callee: str) -> bool:
+        """``Table``/``table`` of SQLAlchemy, or ``db.Table`` of Flask-SQLAlchemy."""
+        resolved = self.index.resolve_alias(callee)
+        if resolved in TABLE_CONSTRUCTORS:
+            return True
+        owner, _, attr = resolved.rpartition(".")
+        return attr in ("Table", "table") and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY
+
+    def _resolve_session_params(self) -> None:
+        """A parameter is a session when a caller hands it one: a local bound to a
+        session factory's result, a scoped session, ``db.session``, or a parameter that
+        is itself a session (by this inference or its annotation). A parameter handed one
+        only taken for a session by its name (``session``, ``db``) is assumed to be one,
+        as that parameter is."""
+        functions = self.index.functions
+        proven = self.index.session_params
+        assumed = self.index.assumed_session_params
+        changed = True
+        while changed:
+            changed = False
+            for caller in functions.values():
+                for callee, slot, origin in caller.handed:
+                    target = functions.get(self.index.resolve_alias(callee))
+                    param = _param_at(target, slot) if target is not None else None
+                    if target is None or param is None or param in target.annotations:
+                        continue
+                    key = (target.qualname, param)
+                    if key in proven:
+                        continue
+                    verdict = self._handed_session(caller, origin)
+                    if verdict == "proof":
+                        proven.add(key)
+                        assumed.discard(key)
+                        changed = True
+                    elif verdict == "assumed" and key not in assumed:
+                        assumed.add(key)
+                        changed = True
+
+    def _handed_session(self, function: FunctionFacts, origin: tuple[str, str]) -> str | None:
+        """ "proof" when ``origin`` is a session, "assumed" when only a name says so."""
+        kind, name = origin
+        if kind == "param":
+            annotation = function.annotations.get(name)
+            if annotation is not None:
+                return "proof" if self._kind(annotation) is ObjectKind.SESSION else None
+            key = (function.qualname, name)
+            if key in self.index.session_params:
+                return "proof"
+            if key in self.index.assumed_session_params or looks_like_session(name):
+                return "assumed"
+            return None
+        if kind in ("call", "with"):
+            if self._call_result_kind(name) is ObjectKind.SESSION:
+                return "proof"  # Session(), SessionLocal(), with Session() as s
+            provider = kind == "with" and self._kind(name) is ObjectKind.SESSION_PROVIDER
+            return "proof" if provider else None  # with session_scope() as s
+        owner, _, attr = name.rpartition(".")
+        if attr == "session" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+            return "proof"
+        if self._kind(name) in (ObjectKind.SESSION, ObjectKind.SCOPED_SESSION):
+            return "proof"
+        return None
 
     def _call_result_kind(self, callee: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(callee)
@@ -702,6 +850,35 @@ class IndexBuilder:
                 local = f"{module.name}.{rel.target}"
                 if local in module.models:
                     rel.target = local
+
+
+#: SQLAlchemy's integer types, by the name they are spelled with (``db.Integer`` too)
+INTEGER_TYPES = frozenset(
+    {"Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT"}
+)
+
+
+def _integer_column(call: ast.Call, annotation: ast.expr | None) -> bool:
+    """``Column(Integer)``, ``Column("n", BigInteger())``, ``mapped_column(Integer)``, or
+    ``x: Mapped[int] = mapped_column(...)`` with no type given."""
+    for arg in call.args[:2]:
+        kind = arg.func if isinstance(arg, ast.Call) else arg
+        spelled = kind.attr if isinstance(kind, ast.Attribute) else getattr(kind, "id", None)
+        if spelled in INTEGER_TYPES:
+            return True
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            return False  # another type, or a ForeignKey(...) first: its type is the other's
+    return (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.slice, ast.Name)
+        and annotation.slice.id == "int"
+    )
+
+
+def _param_at(function: FunctionFacts, slot: int | str) -> str | None:
+    if isinstance(slot, str):
+        return slot if slot in function.params else None
+    return function.params[slot] if slot < function.positional else None
 
 
 def _is_model_base(builder: IndexBuilder, qualname: str) -> bool:

@@ -25,6 +25,32 @@ class ObjectKind(str, Enum):
     METADATA = "metadata"  # MetaData(...) or Base.metadata
 
 
+#: names taken for a session's when nothing else tells (a hint, never proof)
+SESSION_LIKE_NAMES = frozenset({"session", "db_session", "dbsession", "sess", "db", "dbs"})
+
+
+def looks_like_session(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered in SESSION_LIKE_NAMES or lowered.endswith("_session") or lowered.endswith("session")
+    )
+
+
+#: what builds a Core table (``Table(...)``, ``table(...)``), by qualified name
+TABLE_CONSTRUCTORS = frozenset(
+    {
+        "sqlalchemy.Table",
+        "sqlalchemy.schema.Table",
+        "sqlalchemy.sql.schema.Table",
+        "sqlalchemy.table",
+        "sqlalchemy.sql.table",
+        "sqlalchemy.sql.expression.table",
+        "sqlalchemy.sql.expression.TableClause",
+        "sqlalchemy.sql.selectable.TableClause",
+    }
+)
+
+
 # relationship loaders whose attribute is a query, never a loaded list
 QUERY_LOADERS = frozenset({"dynamic", "write_only"})
 
@@ -61,6 +87,8 @@ class ModelFacts:
     bases: list[str]
     relationships: dict[str, RelationshipFacts] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
+    #: the columns of an integer type (``Column(Integer)``, ``Mapped[int]``)
+    integer_columns: list[str] = field(default_factory=list)
     line: int = 0
     table: str | None = None  # __tablename__, or Flask-SQLAlchemy's default
     foreign_tables: set[str] = field(default_factory=set)  # tables its ForeignKeys point to
@@ -86,6 +114,15 @@ class FunctionFacts:
     gives_test_client: bool = False
     #: the nested function it returns (``def make(): ...; return make``), qualified
     returns_local: str | None = None
+    #: how many of ``params`` can be given by position
+    positional: int = 0
+    #: qualified annotations of its parameters (``db: Session``), where static
+    annotations: dict[str, str] = field(default_factory=dict)
+    #: the names it hands to the functions it calls (``report(sess)``): (callee, the
+    #: parameter's position or keyword, where the value comes from: ``("param", name)``,
+    #: ``("call", callee)`` for a local bound to a call's result, ``("with", callee)`` for
+    #: one of ``with callee(...) as name``, ``("name", qualname)``)
+    handed: list[tuple[str, int | str, tuple[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -111,12 +148,30 @@ class ProjectIndex:
     metadata_binds: dict[str, str] = field(default_factory=dict)
     #: classes given ``query = session.query_property()`` → that session's name
     query_properties: dict[str, str] = field(default_factory=dict)
+    #: module-level names bound to a Core table (``users = Table("users", metadata, ...)``)
+    core_tables: set[str] = field(default_factory=set)
+    #: (function, parameter) pairs whose callers hand them a session
+    session_params: set[tuple[str, str]] = field(default_factory=set)
+    #: those whose callers hand them what only its name says is a session
+    assumed_session_params: set[tuple[str, str]] = field(default_factory=set)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
     #: filled between the stages: ``lazy="dynamic"`` relationships that become write-only
     write_only_plan: Any = None
     #: filled between the stages: loader options, refreshes and fallbacks (``EagerPlan``)
     eager_plan: Any = None
+
+    def is_core_table(self, qualname: str) -> bool:
+        return self.resolve_alias(qualname) in self.core_tables
+
+    def session_param(self, function: str, param: str) -> str | None:
+        """Does some caller of ``function`` hand ``param`` a session (``report(sess)`` with
+        ``sess = Session()``), however the parameter is named? "proof", "assumed" (what
+        it is handed is taken for a session by its name: ``report(session)``) or None."""
+        key = (function, param)
+        if key in self.session_params:
+            return "proof"
+        return "assumed" if key in self.assumed_session_params else None
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

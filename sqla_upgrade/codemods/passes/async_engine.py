@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     BaseMetadataProvider,
     ParentNodeProvider,
@@ -42,7 +43,12 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.base import (
+    ANALYSIS_METADATA,
+    EVENT_REGISTRATION,
+    Pass,
+    in_sync_greenlet,
+)
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
@@ -55,14 +61,6 @@ ENGINE_FROM_CONFIG = frozenset(
 SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 SESSION = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
 SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
-EVENT_REGISTRATION = frozenset(
-    {
-        "sqlalchemy.event.listen",
-        "sqlalchemy.event.listens_for",
-        "sqlalchemy.event.api.listen",
-        "sqlalchemy.event.api.listens_for",
-    }
-)
 # sync annotation → (async name, module it is imported from)
 ANNOTATIONS: dict[str, tuple[str, str]] = {
     "sqlalchemy.orm.Session": ("AsyncSession", ASYNCIO),
@@ -285,8 +283,8 @@ class AsyncEnginePass(Pass):
     def _annotation_reference(
         self, original: cst.BaseExpression, updated: cst.BaseExpression
     ) -> cst.BaseExpression:
-        if self._annotation_depth == 0:
-            return updated
+        if self._annotation_depth == 0 or in_sync_greenlet(self, original):
+            return updated  # (a function run through run_sync keeps its synchronous session)
         parent = self.get_metadata(ParentNodeProvider, original, None)
         if isinstance(parent, cst.Attribute) and parent.value is original:
             return updated
@@ -303,9 +301,34 @@ class AsyncEnginePass(Pass):
         for module, names in SYNC_IMPORTS.items():
             for name in names:
                 RemoveImportsVisitor.remove_unused_import(self.context, module, name)
+        for module, name, alias in _aliased_sync_imports(original_node):
+            RemoveImportsVisitor.remove_unused_import(self.context, module, name, alias)
         if not self.needs_url_helper:
             return updated_node
         return _insert_url_helper(updated_node, self.state.options.async_drivers, self.context)
+
+
+def _aliased_sync_imports(module: cst.Module) -> list[tuple[str, str, str]]:
+    """``from sqlalchemy.orm import Session as OrmSession`` at the top of the module: the
+    remover needs the alias to drop it once unused."""
+    found = []
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
+                continue
+            if small.relative or small.module is None:
+                continue
+            names = SYNC_IMPORTS.get(get_full_name_for_node(small.module) or "", ())
+            for alias in small.names:
+                if alias.asname is None or not isinstance(alias.name, cst.Name):
+                    continue
+                as_name = alias.asname.name
+                if alias.name.value in names and isinstance(as_name, cst.Name):
+                    module_name = get_full_name_for_node(small.module) or ""
+                    found.append((module_name, alias.name.value, as_name.value))
+    return found
 
 
 def _insert_url_helper(module: cst.Module, drivers: dict[str, str], context: Any) -> cst.Module:

@@ -80,7 +80,7 @@ from sqla_upgrade.codemods.analysis.sessions import OBJECT_SESSION
 from sqla_upgrade.codemods.base import (
     ANALYSIS_METADATA,
     add_todo_comments,
-    in_run_sync_lambda,
+    in_sync_greenlet,
     per_object,
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
@@ -666,6 +666,11 @@ class AwaitPass(ScopeTracking):
                     "schema operations need `await conn.run_sync(...)` on an async connection",
                 )
             return updated_node
+        sync_session = self.io.sync_session_method(original_node)
+        if sync_session is not None and not self._in_run_sync(original_node):
+            assert isinstance(original_node.func, cst.Attribute)
+            what = f"Session.{original_node.func.attr.value}()"
+            return self._run_sync(original_node, updated_node, sync_session, sync_session, what)
         legacy = self.io.legacy_query_receiver(original_node)
         if legacy is not None and not self._inside_chain(original_node):
             receiver, replaced = legacy
@@ -686,6 +691,10 @@ class AwaitPass(ScopeTracking):
             if session_bridge is not None:
                 return self._bridge_session(original_node, updated_node, session_bridge)
         callee = self.calls.callee(original_node, self.enclosing_class())
+        if callee in self.plan.greenlet:
+            bridged = self._greenlet_call(original_node, updated_node, callee)
+            if bridged is not None:
+                return bridged
         if callee is None and isinstance(original_node.func, cst.Attribute):
             attr = original_node.func.attr.value
             if attr in self.plan.mixed_dynamic:
@@ -715,6 +724,8 @@ class AwaitPass(ScopeTracking):
             return updated_node
         if is_io and not self.in_async_function() and self.io.is_client_call(original_node):
             return updated_node  # the app stays synchronous: so do its tests' clients
+        if is_io and not self.in_async_function() and self._in_run_sync(original_node):
+            return updated_node  # an event listener's synchronous connection or session
         if to_project_async and self._is_generator_or_manager(callee, original_node):
             if self._iterates_async_generator(original_node):
                 return self._consumed_generator(original_node, updated_node, parent)
@@ -1169,7 +1180,7 @@ class AwaitPass(ScopeTracking):
         return False
 
     def _in_run_sync(self, node: cst.CSTNode) -> bool:
-        return in_run_sync_lambda(self, node)
+        return in_sync_greenlet(self, node)
 
     def _object_session_in_async_code(self, call: cst.Call) -> bool:
         """``object_session(obj)`` in code that runs on the event loop: the object's
@@ -1248,6 +1259,28 @@ class AwaitPass(ScopeTracking):
         self.count_rewrite()
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return awaited(run, self._needs_parentheses(original, parent))
+
+    def _greenlet_call(
+        self, original: cst.Call, updated: cst.Call, callee: str
+    ) -> cst.BaseExpression | None:
+        """``report(session, x)`` of a function kept synchronous (its legacy queries kept in
+        variables) → ``await session.run_sync(lambda sync_session: report(sync_session,
+        x))``; None when the session argument is not written in the call."""
+        name, position, is_method = self.plan.greenlet[callee]
+        if is_method and isinstance(original.func, cst.Attribute):
+            position -= 1  # ``repo.report(session)``: self is the receiver
+        given = None
+        for index, arg in enumerate(original.args):
+            if arg.star:
+                return None
+            if (arg.keyword is None and index == position) or (
+                arg.keyword is not None and arg.keyword.value == name
+            ):
+                given = arg.value
+        if given is None or self._in_run_sync(original):
+            return None
+        what = f"{callee.rpartition('.')[2]}(), kept synchronous for its legacy Query objects,"
+        return self._run_sync(original, updated, given, given, what)
 
     def _run_sync_call(
         self,

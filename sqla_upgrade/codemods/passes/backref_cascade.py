@@ -113,8 +113,9 @@ class BackrefCascadePass(ScopeTracking):
         events = self._events(small)
         additions: list[cst.BaseStatement] = []
         for new_name, model, attribute, parent in events:
-            if new_name is None:
-                self._leave_todo(original_node, model, attribute)
+            if new_name is None:  # ``items = [Item(tag=tag)]``: nowhere to add it from
+                if self._parent_session(parent, original_node) is not False:
+                    self._leave_todo(original_node, model, attribute)
                 continue
             if self._handled(new_name, original_node):
                 continue
@@ -158,8 +159,9 @@ class BackrefCascadePass(ScopeTracking):
 
     def _todo_each(self, statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
         for small in statement.body:
-            for _, model, attribute, _ in self._events(small):
-                self._leave_todo(statement, model, attribute)
+            for _, model, attribute, parent in self._events(small):
+                if self._parent_session(parent, statement) is not False:
+                    self._leave_todo(statement, model, attribute)
         return statement
 
     def _leave_todo(self, statement: cst.CSTNode, model: ModelFacts, attribute: str) -> None:
@@ -227,8 +229,8 @@ class BackrefCascadePass(ScopeTracking):
             model = self._constructed_model(call)
             if model is None or self._added_inline(call):
                 continue
-            for attribute, _ in self._cascading_keywords(model, call):
-                events.append((None, model, attribute, call))
+            for attribute, parent in self._cascading_keywords(model, call):
+                events.append((None, model, attribute, parent))
         return events
 
     def _attached_by_method(

@@ -76,7 +76,7 @@ from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
 from sqla_upgrade.codemods.codegen import code_of
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.index.model import TABLE_CONSTRUCTORS, ObjectKind
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 from sqla_upgrade.codemods.passes.bound_metadata import TABLE as BOUND_METADATA_TABLES
@@ -91,18 +91,6 @@ from sqla_upgrade.codemods.pipeline import select_entries
 LABEL_STYLE = "LABEL_STYLE_TABLENAME_PLUS_COL"
 NEEDS_ENGINE = "Table(..., autoload=True) needs autoload_with=engine in 2.0"
 
-TABLE_CONSTRUCTORS = frozenset(
-    {
-        "sqlalchemy.Table",
-        "sqlalchemy.schema.Table",
-        "sqlalchemy.sql.schema.Table",
-        "sqlalchemy.table",
-        "sqlalchemy.sql.table",
-        "sqlalchemy.sql.expression.table",
-        "sqlalchemy.sql.expression.TableClause",
-        "sqlalchemy.sql.selectable.TableClause",
-    }
-)
 METADATA_CONSTRUCTORS = frozenset(
     {"sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData"}
 )
@@ -541,7 +529,7 @@ class CoreArgumentsPass(Pass):
                 return Evidence.PROOF
             return Evidence.CONTRARY if self._is_query_chain(node) else Evidence.OPAQUE
         if isinstance(node, cst.Attribute):
-            if node.attr.value == "__table__":
+            if node.attr.value == "__table__" or self._indexed_table(node):
                 return Evidence.PROOF
             return Evidence.CONTRARY if _query_like(node.attr.value) else Evidence.UNKNOWN
         if isinstance(node, cst.Subscript):
@@ -560,6 +548,8 @@ class CoreArgumentsPass(Pass):
                 if assignments is None
                 else combine([self._binding_evidence(a, depth) for a in assignments])
             )
+            if found is Evidence.UNKNOWN and self._indexed_table(node):
+                return Evidence.PROOF  # imported from the module that builds it
             if found is not Evidence.PROOF and _query_like(node.value):
                 return Evidence.CONTRARY
             return found
@@ -579,6 +569,14 @@ class CoreArgumentsPass(Pass):
         if value is None:
             return Evidence.OPAQUE  # a loop variable, ``with ... as``, ``global``...
         return self._table_evidence(value, depth + 1)
+
+    def _indexed_table(self, node: cst.Name | cst.Attribute) -> bool:
+        """A module-level table of the project, by the index (``from .models import
+        audit`` with ``audit = Table(...)`` in models, or ``models.audit``)."""
+        index = self.state.index
+        return bool(index.core_tables) and any(
+            index.is_core_table(q) for q in qualified_names(self, node)
+        )
 
     def _annotation_evidence(self, annotation: cst.BaseExpression) -> Evidence:
         if isinstance(annotation, cst.SimpleString):

@@ -63,7 +63,7 @@ from sqla_upgrade.codemods.analysis.write_only import (
     relationship_owner,
     write_only_plan,
 )
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
 from sqla_upgrade.codemods.names import qualified_names
 
 RENAMED_MUTATORS = {"append": "add", "extend": "add_all"}
@@ -144,7 +144,7 @@ class DynamicWriteOnlyPass(ScopeTracking):
         if not accesses:
             return False
         for access in accesses:
-            if in_run_sync_lambda(self, access.node):
+            if in_sync_greenlet(self, access.node):
                 continue
             if not self._refines(access.node, name.value):
                 return False

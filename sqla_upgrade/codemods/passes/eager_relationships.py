@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
@@ -53,7 +53,7 @@ class EagerRelationshipsPass(ScopeTracking):
     name = "eager-relationships"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"relationship(", b"relation(", b"backref(")
+    triggers = (b"relationship(", b"relation(", b"backref(", b"deferred")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
@@ -68,7 +68,11 @@ class EagerRelationshipsPass(ScopeTracking):
         (eager-options loads the others with the query that produced their objects)?"""
         reads = self.plan.read_attributes
         eager = self.state.index.eager_plan
-        if name is None or name not in reads:
+        if name is None:
+            return False
+        if isinstance(eager, EagerPlan) and name in eager.serialized:
+            return True  # a field of a pydantic schema (``owner: UserOut``): read by it
+        if name not in reads:
             return False
         if not isinstance(eager, EagerPlan):
             return True
@@ -95,6 +99,8 @@ class EagerRelationshipsPass(ScopeTracking):
             return updated_node
         target = updated_node.targets[0].target
         value = updated_node.value
+        if isinstance(target, cst.Name) and _deferred(value) is not None:
+            return updated_node.with_changes(value=self._undeferred(original_node, target, value))
         if not isinstance(target, cst.Name) or not _is_relationship(value):
             return updated_node
         assert isinstance(value, cst.Call)
@@ -107,12 +113,38 @@ class EagerRelationshipsPass(ScopeTracking):
         value = updated_node.value
         if not self._async_model(klass) or value is None:
             return updated_node
+        target = updated_node.target
+        if isinstance(target, cst.Name) and _deferred(value) is not None:
+            return updated_node.with_changes(value=self._undeferred(original_node, target, value))
         if not isinstance(updated_node.target, cst.Name) or not _is_relationship(value):
             return updated_node
         assert isinstance(value, cst.Call)
         return updated_node.with_changes(
             value=self._eager(original_node, updated_node.target.value, value)
         )
+
+    def _undeferred(
+        self, statement: cst.CSTNode, target: cst.Name, value: cst.BaseExpression
+    ) -> cst.BaseExpression:
+        """``body = deferred(Column(Text))`` read somewhere → ``body = Column(Text)``: an
+        AsyncSession cannot load a deferred column when it is read (``MissingGreenlet``),
+        so the column is loaded with its row, as an eager relationship is."""
+        form = _deferred(value)
+        if target.value not in self.plan.read_attributes or not isinstance(value, cst.Call):
+            return value
+        self.count_rewrite()
+        self.note(
+            statement,
+            f"{target.value} is loaded with its row now: an AsyncSession cannot load a "
+            "deferred column when it is read",
+        )
+        if form == "wrapper":
+            RemoveImportsVisitor.remove_unused_import(self.context, "sqlalchemy.orm", "deferred")
+            return value.args[0].value
+        kept = [a for a in value.args if not _has_keyword([a], *DEFERRAL_KEYWORDS)]
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return value.with_changes(args=kept)
 
     def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
         owner = self.enclosing_class()
@@ -198,8 +230,33 @@ class EagerRelationshipsPass(ScopeTracking):
         return arg
 
 
-def _has_keyword(args: list[cst.Arg], name: str) -> bool:
-    return any(a.keyword is not None and a.keyword.value == name for a in args)
+def _has_keyword(args: list[cst.Arg], *names: str) -> bool:
+    return any(a.keyword is not None and a.keyword.value in names for a in args)
+
+
+#: the keywords of ``mapped_column()``/``column_property()`` that defer a column
+DEFERRAL_KEYWORDS = ("deferred", "deferred_group", "deferred_raiseload", "group", "raiseload")
+
+
+def _deferred(value: cst.BaseExpression) -> str | None:
+    """Which form defers the column: "wrapper" for ``deferred(Column(...))`` (the column alone, with at most ``group=``
+    or ``raiseload=``), "keyword" for ``mapped_column(..., deferred=True)`` and
+    ``column_property(..., deferred=True)``, else None."""
+    if not isinstance(value, cst.Call):
+        return None
+    func = value.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if name == "deferred":
+        positional = [a for a in value.args if a.keyword is None]
+        others = {a.keyword.value for a in value.args if a.keyword is not None}
+        if len(positional) == 1 and not positional[0].star and others <= {"group", "raiseload"}:
+            return "wrapper"
+        return None
+    if name in ("mapped_column", "column_property"):
+        deferral = next((a for a in value.args if _has_keyword([a], "deferred")), None)
+        if deferral is not None and _literal(deferral.value) == "True":
+            return "keyword"
+    return None
 
 
 def _is_relationship(value: cst.BaseExpression) -> bool:

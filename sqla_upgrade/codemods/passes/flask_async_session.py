@@ -58,7 +58,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_run_sync_lambda
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
@@ -396,7 +396,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         ``async_session().run_sync()``, where those synchronous queries can run."""
         if not self.in_async_def():
             return updated
-        if not self._templates_do_io() or in_run_sync_lambda(self, original):
+        if not self._templates_do_io() or in_sync_greenlet(self, original):
             return updated
         self._import_from_db_module(RENDER_HELPER)
         self.count_rewrite()

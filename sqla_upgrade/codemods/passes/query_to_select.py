@@ -963,6 +963,10 @@ class QueryToSelectPass(Pass):
                 raise Refusal(f"{name}() with arguments")
         elif name == "value" and len(terminal.args) != 1:
             raise Refusal("value() takes one column")
+        elif name == "values" and (
+            not terminal.args or any(a.star or a.keyword is not None for a in terminal.args)
+        ):
+            raise Refusal("values() without columns to select")
 
     def _check_flask(self, chain: Chain, facts: QueryFacts) -> None:
         if facts.db is None:
@@ -1141,6 +1145,8 @@ class QueryToSelectPass(Pass):
             return method(result, "scalar_one_or_none")
         if name == "value":  # the first row, read without LIMIT, as legacy did
             return method(method(session, "scalars", [cst.Arg(stmt)]), "first")
+        if name == "values":  # an iterator of rows (tuples, one column or more)
+            return method(session, "execute", [cst.Arg(stmt)])
         if name == "first":
             stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
             reader = "scalars" if facts.single_entity else "execute"

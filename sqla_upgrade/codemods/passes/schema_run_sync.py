@@ -323,10 +323,16 @@ class SchemaRunSyncPass(ScopeTracking):
     ) -> cst.Module:
         AddImportsVisitor.add_needed_import(self.context, "contextlib", "asynccontextmanager")
         yield_line = cst.SimpleStatementLine(body=[cst.Expr(cst.Yield())])
+        target = assign.targets[0].target if len(assign.targets) == 1 else None
+        handlers = _event_handlers(body, target.value if isinstance(target, cst.Name) else None)
+        for where, handler in handlers.pop("positions"):
+            body[where] = handler
         lifespan = cst.FunctionDef(
             name=cst.Name("lifespan"),
             params=cst.Parameters(params=[cst.Param(name=cst.Name("app"))]),
-            body=cst.IndentedBlock(body=[*self.startup, yield_line]),
+            body=cst.IndentedBlock(
+                body=[*self.startup, *handlers["startup"], yield_line, *handlers["shutdown"]]
+            ),
             decorators=[cst.Decorator(decorator=cst.Name("asynccontextmanager"))],
             asynchronous=cst.Asynchronous(),
             leading_lines=[*statement.leading_lines],
@@ -351,3 +357,43 @@ class SchemaRunSyncPass(ScopeTracking):
         )
         body[position : position + 1] = [lifespan, new_statement]
         return module.with_changes(body=body)
+
+
+def _event_handlers(body: list[Any], app: str | None) -> dict[str, list[Any]]:
+    """The module's ``@app.on_event("startup")``/``("shutdown")`` handlers, which FastAPI
+    no longer runs once the app has a lifespan: the calls to put before and after its
+    ``yield``, and (``"positions"``) each handler's place with the decorator removed."""
+    found: dict[str, list[Any]] = {"startup": [], "shutdown": [], "positions": []}
+    if app is None:
+        return found
+    for where, statement in enumerate(body):
+        if not isinstance(statement, cst.FunctionDef):
+            continue
+        kept = []
+        for decorator in statement.decorators:
+            event = _on_event(decorator.decorator, app)
+            if event is None:
+                kept.append(decorator)
+                continue
+            call: cst.BaseExpression = cst.Call(func=cst.Name(statement.name.value))
+            if statement.asynchronous is not None:
+                call = cst.Await(call)
+            found[event].append(cst.SimpleStatementLine(body=[cst.Expr(call)]))
+        if len(kept) != len(statement.decorators):
+            found["positions"].append((where, statement.with_changes(decorators=kept)))
+    return found
+
+
+def _on_event(decorator: cst.BaseExpression, app: str) -> str | None:
+    """``startup`` for ``@app.on_event("startup")``."""
+    if not (isinstance(decorator, cst.Call) and isinstance(decorator.func, cst.Attribute)):
+        return None
+    func = decorator.func
+    if func.attr.value != "on_event" or not (
+        isinstance(func.value, cst.Name) and func.value.value == app
+    ):
+        return None
+    if len(decorator.args) != 1 or not isinstance(decorator.args[0].value, cst.SimpleString):
+        return None
+    event = decorator.args[0].value.evaluated_value
+    return event if event in ("startup", "shutdown") else None

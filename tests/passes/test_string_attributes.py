@@ -1,0 +1,136 @@
+"""string-attributes: attribute names given as strings to loader options and joins."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqla_upgrade.api import migrate_source
+from tests.harness import check_noop, check_transformed, exec_module
+
+MODELS = """
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import (
+    Session, declarative_base, defer, joinedload, load_only, relationship, selectinload
+)
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    posts = relationship("Post", backref="author")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    title = Column(String)
+    body = Column(Text)
+    user_id = Column(Integer, ForeignKey("users.id"))
+"""
+
+
+def _check(body_before: str, body_after: str, **kwargs: object) -> None:
+    check_transformed(
+        MODELS + body_before,
+        MODELS + body_after,
+        target="2.0",
+        only=("string-attributes",),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_loader_option_strings_become_the_entitys_attributes() -> None:
+    _check(
+        """
+def f(session: Session):
+    return session.query(User).options(joinedload("posts"), load_only("id", "name"))
+def g(session: Session):
+    return session.query(Post).options(selectinload("author"), defer("body"))
+def h():
+    return select(Post).options(joinedload("author"))
+""",
+        """
+def f(session: Session):
+    return session.query(User).options(joinedload(User.posts), load_only(User.id, User.name))
+def g(session: Session):
+    return session.query(Post).options(selectinload(Post.author), defer(Post.body))
+def h():
+    return select(Post).options(joinedload(Post.author))
+""",
+    )
+
+
+def test_a_string_join_from_the_entity_becomes_its_relationship() -> None:
+    _check(
+        """
+def f(session: Session, name):
+    return session.query(Post).join("author").filter(User.name == name).all()
+""",
+        """
+def f(session: Session, name):
+    return session.query(Post).join(Post.author).filter(User.name == name).all()
+""",
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "reason"),
+    [
+        ('session.query(Post).options(joinedload("author.posts"))', "loader options"),
+        ('session.query(Post).options(joinedload("nothing"))', "loader options"),
+        ('session.query(Post).options(load_only("author"))', "loader options"),
+        ('.join("author")', "the class joined before"),
+    ],
+)
+def test_strings_that_name_nothing_of_the_entity_leave_a_todo(before: str, reason: str) -> None:
+    query = f'session.query(User).join("posts"){before}' if before.startswith(".") else before
+    code = MODELS + f"def f(session: Session):\n    return {query}\n"
+    migrated = migrate_source(code, target="2.0", only=("string-attributes",))
+    assert [note.message for note in migrated.todos] == [
+        next(n.message for n in migrated.todos if reason in n.message)
+    ]
+    assert before in migrated.code
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'session.query(Post).options(joinedload("*"))',  # a wildcard: still accepted
+        "session.query(Post).options(joinedload(Post.author))",
+        'session.query(Post, User).options(joinedload("author"))',  # two entities
+        'things.options(joinedload("author"))',  # no query of a known entity
+        'session.query(Post).join(User, User.id == Post.user_id).filter(User.name == "x")',
+        'session.query(Post).options(undefer_group("text"))',
+    ],
+)
+def test_noop(code: str) -> None:
+    check_noop(
+        MODELS
+        + f"from sqlalchemy.orm import undefer_group\ndef f(session: Session, things):\n    return {code}\n",
+        target="2.0",
+        only=("string-attributes",),
+    )
+
+
+def test_migrated_options_and_joins_run_on_sqlalchemy_2() -> None:
+    from sqlalchemy import create_engine
+
+    code = MODELS + (
+        "def f(session: Session):\n"
+        '    posts = session.query(Post).join("author").options(joinedload("author"), load_only("id", "title")).order_by(Post.id).all()\n'
+        "    return [(p.title, p.author.name) for p in posts]\n"
+    )
+    migrated = migrate_source(code, target="2.0").code
+    assert 'joinedload("author")' not in migrated and 'join("author")' not in migrated
+    namespace = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    namespace.Base.metadata.create_all(engine)
+    with namespace.Session(engine) as session:
+        session.add(
+            namespace.User(name="ann", posts=[namespace.Post(title="a"), namespace.Post(title="b")])
+        )
+        session.commit()
+        assert namespace.f(session) == [("a", "ann"), ("b", "ann")]
