@@ -23,6 +23,7 @@ is changed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
@@ -32,6 +33,8 @@ from sqla_upgrade.codemods.base import Pass, per_object
 from sqla_upgrade.codemods.index.model import ModelFacts, ProjectIndex
 from sqla_upgrade.codemods.names import qualified_names
 
+#: ``a / b``, ``x/2``, ``) / (``: a slash between two operands, not ``//``
+DIVISION = re.compile(rb"[\w)\]] */ *[\w(\-.]")
 MESSAGE = (
     "SQLAlchemy 2.0 makes `/` between integers a true division (1.x used the database's "
     "own `/`: integer division on PostgreSQL and SQLite, exact on MySQL and MariaDB): "
@@ -52,7 +55,10 @@ class IntegerDivisionPass(Pass):
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        return b"count(" in code or any(name in code for name in _integer_column_names(index))
+        """A ``/`` between two operands, and ``func.`` or an integer column's name."""
+        if DIVISION.search(code) is None:
+            return False
+        return b"func." in code or any(name in code for name in _integer_column_names(index))
 
     def leave_BinaryOperation(
         self, original_node: cst.BinaryOperation, updated_node: cst.BinaryOperation
