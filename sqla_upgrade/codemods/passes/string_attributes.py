@@ -28,6 +28,7 @@ target) are left with a TODO; ``"*"`` (a wildcard, still accepted) and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
@@ -65,7 +66,18 @@ class StringAttributesPass(Pass):
     """joinedload("author") → joinedload(Post.author); .join("author") → .join(Post.author)."""
 
     name = "string-attributes"
-    triggers = (b"load(", b"load_only(", b"defer(", b"contains_eager(", b'join("', b"join('")
+    #: a string right after an option's or a join's opening parenthesis
+    triggers = tuple(
+        f"{name}({quote}".encode()
+        for name in ("load", "load_only", "defer", "eager", "join")
+        for quote in "\"'"
+    )
+
+    @classmethod
+    def concerns(cls, code: bytes, path: str, index: Any) -> bool:
+        """A query to give the attributes from (``os.path.join("a", b)`` is none)."""
+        return b".query" in code or b"select(" in code
+
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ParentNodeProvider)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
