@@ -251,7 +251,9 @@ def test_object_kept_in_a_plain_list_is_still_added() -> None:
     )
 
 
-def test_parent_of_unknown_origin_leaves_a_todo() -> None:
+def test_a_parent_given_with_the_session_is_taken_as_one_of_it() -> None:
+    """``def add_note(session, task)``: a handler given the request's session and an
+    object of it (the only session among its parameters)."""
     _check(
         """
         from app.models import Note
@@ -262,10 +264,34 @@ def test_parent_of_unknown_origin_leaves_a_todo() -> None:
         """
         from app.models import Note
         def add_note(session, task):
-            # TODO(sqla-upgrade): SQLAlchemy 2.0 no longer puts a new Note into the session of the task it is given (cascade_backrefs was removed): add it with session.add() where it is to be saved
             note = Note(task=task)
+            session.add(note)
             session.commit()
         """,
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def add_note(task):\n    note = Note(task=task)\n",  # no session given
+        "def add_note(session, other_session, task):\n    note = Note(task=task)\n",  # two
+        "def add_note(session, task):\n    task = task or None\n    note = Note(task=task)\n",
+    ],
+)
+def test_parent_of_unknown_origin_leaves_a_todo(code: str) -> None:
+    body = code.rstrip("\n")
+    todo = (
+        "# TODO(sqla-upgrade): SQLAlchemy 2.0 no longer puts a new Note into the session of "
+        "the task it is given (cascade_backrefs was removed): add it with session.add() where "
+        "it is to be saved"
+    )
+    before = "from app.models import Note\n" + body + "\n"
+    after = before.replace("    note = Note(task=task)", f"    {todo}\n    note = Note(task=task)")
+    check_project(
+        {"app.models": MODELS, "app.views": before},
+        {"app.views": after},
+        target="2.0",
         todos=("cascade_backrefs was removed",),
     )
 

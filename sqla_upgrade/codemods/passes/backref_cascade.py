@@ -357,7 +357,7 @@ class BackrefCascadePass(ScopeTracking):
             return None
         values = self._bound_values(parent)
         if not values:
-            return None
+            return self._parameter_session(parent)
         sessions: dict[str, cst.BaseExpression] = {}
         unsaved = False
         for value in values:
@@ -377,6 +377,30 @@ class BackrefCascadePass(ScopeTracking):
         if unsaved:
             return False if not sessions else None
         return next(iter(sessions.values())) if len(sessions) == 1 else None
+
+    def _parameter_session(self, parent: cst.Name) -> cst.BaseExpression | None:
+        """``def add_comment(db, post, ...)``: a parent that is a parameter of a function
+        given one session (a parameter too) was loaded from that session, as a handler
+        taking the request's session and an object of it is written; None otherwise."""
+        scope = self.get_metadata(ScopeProvider, parent, None)
+        if scope is None or parent.value not in scope:
+            return None
+        bindings = [getattr(a, "node", None) for a in scope[parent.value]]
+        if len(bindings) != 1 or not isinstance(bindings[0], cst.Param):
+            return None
+        function = self.get_metadata(ParentNodeProvider, bindings[0], None)
+        function = self.get_metadata(ParentNodeProvider, function, None) if function else None
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        every = [*function.params.posonly_params, *function.params.params]
+        every += [*function.params.kwonly_params]
+        sessions = [
+            p.name
+            for p in every
+            if p.name.value != parent.value
+            and self.sessions.evidence(p.name) in (Evidence.PROOF, Evidence.ASSUMED)
+        ]
+        return cst.Name(sessions[0].value) if len(sessions) == 1 else None
 
     def _loading_session(self, value: cst.BaseExpression) -> cst.BaseExpression | None:
         value = _unawaited(value)
