@@ -257,6 +257,20 @@ class ProjectIndex:
             names = self._backref_collections_of(model)
         return found | names
 
+    def relationship_names(self, model: ModelFacts) -> set[str]:
+        """The model's relationships, the backrefs other models give it included."""
+        given: dict[str, set[str]] = self._derived("backrefs_given", self._backrefs_given)
+        return set(model.relationships) | given.get(model.qualname, set())
+
+    def _backrefs_given(self) -> dict[str, set[str]]:
+        given: dict[str, set[str]] = {}
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                target = self.relationship_target(other, relationship)
+                if relationship.backref and target is not None:
+                    given.setdefault(target.qualname, set()).add(relationship.backref)
+        return given
+
     def _backref_collections(self) -> dict[str, tuple[ModelFacts, set[str]]]:
         """Model qualified name → (the model, the collections other models' backrefs give
         it), found in one look at every relationship instead of one per question."""

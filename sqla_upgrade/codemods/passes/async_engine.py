@@ -320,13 +320,13 @@ def _aliased_sync_imports(module: cst.Module) -> list[tuple[str, str, str]]:
                 continue
             if small.relative or small.module is None:
                 continue
-            names = SYNC_IMPORTS.get(get_full_name_for_node(small.module) or "", ())
+            module_name = get_full_name_for_node(small.module) or ""
+            names = SYNC_IMPORTS.get(module_name, ())
             for alias in small.names:
                 if alias.asname is None or not isinstance(alias.name, cst.Name):
                     continue
                 as_name = alias.asname.name
                 if alias.name.value in names and isinstance(as_name, cst.Name):
-                    module_name = get_full_name_for_node(small.module) or ""
                     found.append((module_name, alias.name.value, as_name.value))
     return found
 

@@ -104,7 +104,11 @@ class StringAttributesPass(Pass):
         example = f"{_code(entity)}.{name}"
         if earlier_join:  # 1.x joined it from the class the previous join() reached
             example = f"<the class joined before>.{name}"
-        if earlier_join or len(original.args) != 1 or name not in self._relationships(model):
+        if (
+            earlier_join
+            or len(original.args) != 1
+            or name not in self.state.index.relationship_names(model)
+        ):
             self.todo(original, REFUSAL.format(what="join()", example=example))
             return updated
         self.count_rewrite()
@@ -143,7 +147,11 @@ class StringAttributesPass(Pass):
         if kind is None:
             return None
         names = [_string(a.value) for a in option.args if _is_string(a.value)]
-        wanted = self._relationships(model) if kind == "relationship" else set(model.columns)
+        wanted = (
+            self.state.index.relationship_names(model)
+            if kind == "relationship"
+            else set(model.columns)
+        )
         example = ", ".join(f"{_code(entity)}.{n}" for n in names)
         if any(a.keyword is not None for a in option.args if _is_string(a.value)) or any(
             "." in n or n not in wanted for n in names
@@ -167,16 +175,6 @@ class StringAttributesPass(Pass):
         if qualified_names(self, func).isdisjoint(LOADER_OPTIONS):
             return None
         return "relationship" if spelled in RELATIONSHIP_OPTIONS else "column"
-
-    def _relationships(self, model: ModelFacts) -> set[str]:
-        """The model's relationships, those other models' backrefs give it included."""
-        index = self.state.index
-        names = set(model.relationships)
-        for other in index.models.values():
-            for relationship in other.relationships.values():
-                if relationship.backref and index.relationship_target(other, relationship) is model:
-                    names.add(relationship.backref)
-        return names
 
     # -- the query's entity ---------------------------------------------------------------
     def _chain_entity(
