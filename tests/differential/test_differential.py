@@ -691,6 +691,11 @@ HAND_CASES: list[Hand] = [
          alice = session.query(User).filter(User.id == 1).one()
          return session.query(Address).with_parent(alice, User.addresses).order_by(Address.id).all()
          """, n_items(3)),
+    Hand("with_parent_inferred",
+         """
+         alice = session.query(User).filter(User.id == 1).one()
+         return session.query(Address).with_parent(alice).order_by(Address.id).all()
+         """, n_items(3)),
     Hand("union_all_columns",
          """
          a = session.query(User.id).filter(User.age > 50)

@@ -358,6 +358,12 @@ def test_query_passed_to_helper_is_left_whole() -> None:
         ("session.query(User)[::2]", "step"),
         ("session.query(User)[4:2]", "empty slice"),
         ("session.query(User)[thing():3]", "computed by calls"),
+        ("session.query(Address).with_parent(thing, 'emails').all()", "no single relationship"),
+        (
+            "session.query(Address).select_from(User).with_parent(thing).all()",
+            "queried class cannot be told",
+        ),
+        ("session.query(Address).with_parent(thing, from_entity=User).all()", "these arguments"),
     ],
 )
 def test_unmappable_chains_are_left_whole_with_todo(chain: str, reason: str) -> None:
@@ -725,3 +731,55 @@ def f(session: Session):
         project=PROJECT,
         module_name="app.views",
     )
+
+
+# -- with_parent ---------------------------------------------------------------------------------
+
+WITH_PARENT_AFTER = """
+    from sqlalchemy.orm import with_parent, Session
+    from app.models import User, Address
+    from sqlalchemy import select
+
+    def f(session: Session, user):
+        return session.scalars(select(Address).where(with_parent(user, User.addresses))).all()
+    """
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "with_parent(user)",
+        "with_parent(user, 'addresses')",
+        "with_parent(user, property='addresses')",
+        "with_parent(user, User.addresses)",
+    ],
+)
+def test_with_parent_names_the_relationship(call: str) -> None:
+    """2.x's with_parent() takes no string and cannot find the relationship itself: the
+    project's only relationship to the queried class (of that name) is named."""
+    before = f"""
+        from sqlalchemy.orm import Session
+        from app.models import User, Address
+
+        def f(session: Session, user):
+            return session.query(Address).{call}.all()
+        """
+    check_transformed(before, WITH_PARENT_AFTER, project=PROJECT, module_name="app.views")
+
+
+def test_with_parent_of_a_backref_names_the_class_the_backref_is_on() -> None:
+    before = """
+        from app.extensions import Comment, db
+
+        def f(post):
+            return Comment.query.with_parent(post).all()
+        """
+    after = """
+        from app.extensions import Post, Comment, db
+        from sqlalchemy import select
+        from sqlalchemy.orm import with_parent
+
+        def f(post):
+            return db.session.scalars(select(Comment).where(with_parent(post, Post.comments))).all()
+        """
+    check_transformed(before, after, project=PROJECT, module_name="app.views")

@@ -162,6 +162,9 @@ class QueryFacts:
     has_criteria: bool = False  # filter()/filter_by() on every path
     #: position of a filter_by() after a join → the joined entity it applies to
     filter_by_entities: dict[int, str] = field(default_factory=dict)
+    #: position of a with_parent() naming no relationship attribute → the one relationship
+    #: (owner model, name) it can mean
+    parent_relationships: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def has_entity(self) -> bool:
@@ -465,6 +468,7 @@ class QueryToSelectPass(Pass):
                 entity_kinds=list(info.facts.entity_kinds),
                 builders=set(info.facts.builders),
                 filter_by_entities={},
+                parent_relationships={},
             )
         elif chain.base_kind is BaseKind.FACTORY:
             assert isinstance(chain.base, cst.Call)
@@ -529,6 +533,8 @@ class QueryToSelectPass(Pass):
             raise Refusal(PARAMS_REFUSAL)
         for position, link in enumerate(chain.builders):
             self._check_builder(link)
+            if link.name == "with_parent" and self._parent_property(link) is None:
+                facts.parent_relationships[position] = self._inferred_parent(facts, link)
             if link.name == "params":
                 self._check_params(chain, position)
             if link.name in JOINS:
@@ -670,10 +676,66 @@ class QueryToSelectPass(Pass):
             for arg in link.args:
                 if isinstance(arg.value, cst.BaseString):
                     raise Refusal(f"a raw SQL string in {link.name}() needs text() in 2.0")
-        if link.name == "with_parent" and len(link.args) < 2:
-            raise Refusal("Query.with_parent(instance) without the relationship cannot be mapped")
+        if link.name == "with_parent" and any(
+            a.star or (a.keyword is not None and a.keyword.value != "property") for a in link.args
+        ):
+            raise Refusal("Query.with_parent() with these arguments cannot be mapped")
         if link.name == "yield_per" and len(link.args) != 1:
             raise Refusal("yield_per() with unexpected arguments")
+
+    @staticmethod
+    def _parent_property(link: Link) -> cst.BaseExpression | None:
+        """The relationship attribute a ``with_parent()`` call names (None: none, or a
+        string, which 2.x's ``with_parent()`` refuses)."""
+        given = [a for a in link.args[1:] if a.keyword is None]
+        given += [a for a in link.args if a.keyword is not None and a.keyword.value == "property"]
+        if not given or isinstance(given[0].value, cst.BaseString | cst.ConcatenatedString):
+            return None
+        return given[0].value
+
+    def _inferred_parent(self, facts: QueryFacts, link: Link) -> tuple[str, str]:
+        """The relationship ``with_parent(instance)`` or ``with_parent(instance, "name")``
+        means: legacy Query looked it up on the instance's class among the relationships
+        to the query's entity; when the project has exactly one such relationship (of
+        that name), the instance's class can only be its owner."""
+        what = "Query.with_parent() without the relationship attribute"
+        if facts.model is None or facts.builders & {"select_from", "with_entities"}:
+            raise Refusal(f"{what}: the queried class cannot be told here")
+        named = self._parent_property_name(link)
+        found = [
+            (owner, name)
+            for owner, name in self._relationships_to(facts.model)
+            if named is None or name == named
+        ]
+        if len(found) != 1:
+            raise Refusal(f"{what}: no single relationship to the queried class; name it")
+        return found[0]
+
+    @staticmethod
+    def _parent_property_name(link: Link) -> str | None:
+        for arg in link.args[1:]:
+            if isinstance(arg.value, cst.SimpleString) and (
+                arg.keyword is None or arg.keyword.value == "property"
+            ):
+                value = arg.value.evaluated_value
+                return value if isinstance(value, str) else None
+        return None
+
+    def _relationships_to(self, model: str) -> list[tuple[str, str]]:
+        """(owner model, relationship name) of every relationship, backrefs included,
+        whose target is ``model``."""
+        index = self.state.index
+        found: list[tuple[str, str]] = []
+        for owner in index.models.values():
+            for relationship in owner.relationships.values():
+                target = index.relationship_target(owner, relationship)
+                if target is None:
+                    continue
+                if target.qualname == model:
+                    found.append((owner.qualname, relationship.name))
+                if relationship.backref and owner.qualname == model:
+                    found.append((target.qualname, relationship.backref))
+        return found
 
     def _check_with_entities_order(self, chain: Chain) -> None:
         names = [link.name for link in chain.builders]
@@ -755,6 +817,7 @@ class QueryToSelectPass(Pass):
             entity_kinds=list(info.facts.entity_kinds),
             builders=set(info.facts.builders),
             filter_by_entities={},
+            parent_relationships={},
         )
 
     def returned_by_factory(self, node: cst.CSTNode) -> bool:
@@ -1031,8 +1094,11 @@ class QueryToSelectPass(Pass):
                 stmt = cst.Call(func=self.name_for("select"), args=entity_link.args)
         for position, link in enumerate(chain.builders):
             entity = facts.filter_by_entities.get(position)
+            relationship = facts.parent_relationships.get(position)
             stmt = (
-                self._filter_by_where(link, stmt, entity) if entity else self._builder(link, stmt)
+                self._filter_by_where(link, stmt, entity)
+                if entity
+                else self._builder(link, stmt, relationship)
             )
         return stmt
 
@@ -1065,7 +1131,12 @@ class QueryToSelectPass(Pass):
                 found = link
         return found
 
-    def _builder(self, link: Link, stmt: cst.BaseExpression) -> cst.BaseExpression:
+    def _builder(
+        self,
+        link: Link,
+        stmt: cst.BaseExpression,
+        parent_relationship: tuple[str, str] | None = None,
+    ) -> cst.BaseExpression:
         name = link.name
         if name in SAME_NAME_BUILDERS:
             return rebuild(link, stmt)
@@ -1078,9 +1149,7 @@ class QueryToSelectPass(Pass):
             option = keyword(EXECUTION_OPTION_BUILDERS[name], value)
             return rebuild(Link(name, call.with_changes(args=[option])), stmt, "execution_options")
         if name == "with_parent":
-            args = with_separators(
-                [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in link.args]
-            )
+            args = with_separators(self._with_parent_args(link, parent_relationship))
             condition = cst.Call(func=self.name_for("with_parent", "sqlalchemy.orm"), args=args)
             call = link.call
             assert call is not None
@@ -1090,6 +1159,18 @@ class QueryToSelectPass(Pass):
         if name == "params":
             return rebuild(link, stmt)
         raise AssertionError(name)
+
+    def _with_parent_args(
+        self, link: Link, parent_relationship: tuple[str, str] | None
+    ) -> list[cst.Arg]:
+        args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in link.args]
+        if parent_relationship is None:
+            return args
+        owner, relationship = parent_relationship
+        attribute = cst.Attribute(
+            value=self.local_expression(owner, "mapped class"), attr=cst.Name(relationship)
+        )
+        return [args[0], cst.Arg(attribute)]
 
     def session_expression(self, facts: QueryFacts) -> cst.BaseExpression:
         if facts.session is not None:
@@ -1181,8 +1262,8 @@ class QueryToSelectPass(Pass):
             written = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
             assert written is not None
             stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(written)])
-        for link in chain.builders:
-            stmt = self._builder(link, stmt)
+        for position, link in enumerate(chain.builders):
+            stmt = self._builder(link, stmt, facts.parent_relationships.get(position))
         if values is not None:
             stmt = method(
                 stmt,

@@ -6,6 +6,7 @@ from .. import services
 from ..extensions import db
 from ..models import Comment, Post, Tag, User
 from sqlalchemy import select
+from sqlalchemy.orm import with_parent
 
 
 def pagination_dict(pagination, endpoint, **kwargs):
@@ -82,11 +83,10 @@ def update_post(id):
 @bp.route("/posts/<int:id>/comments")
 def post_comments(id):
     post = db.get_or_404(Post, id)
-    # TODO(sqla-upgrade): Query.with_parent(instance) without the relationship cannot be mapped
     comments = (
-        Comment.query.with_parent(post)
+        db.session.scalars(select(Comment).where(with_parent(post, Post.comments))
         .filter_by(approved=True)
-        .order_by(Comment.id)
+        .order_by(Comment.id))
         .all()
     )
     return jsonify([c.to_dict() for c in comments])

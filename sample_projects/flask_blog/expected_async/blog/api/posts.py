@@ -6,6 +6,7 @@ from .. import services
 from ..extensions import async_session, db, get_or_404
 from ..models import Comment, Post, Tag, User
 from sqlalchemy import select
+from sqlalchemy.orm import with_parent
 
 
 def pagination_dict(pagination, endpoint, **kwargs):
@@ -83,11 +84,10 @@ async def update_post(id):
 @bp.route("/posts/<int:id>/comments")
 async def post_comments(id):
     post = await get_or_404(Post, id)
-    # TODO(sqla-upgrade): Query.with_parent(instance) without the relationship cannot be mapped
     comments = (
-        Comment.query.with_parent(post)
+        (await async_session.scalars(select(Comment).where(with_parent(post, Post.comments))
         .filter_by(approved=True)
-        .order_by(Comment.id)
+        .order_by(Comment.id)))
         .all()
     )
     return jsonify([c.to_dict() for c in comments])
