@@ -81,6 +81,10 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
     #: 1: the sync 2.0 rewrites; 2: the async rewrites, which run after the whole project
     #: went through stage 1 and the async plan was computed from it
     stage: ClassVar[int] = 1
+    #: a stage-2 pass that also runs on the modules Alembic runs synchronously (migration
+    #: scripts, ``env.py``), which keep their synchronous sessions and engines: only to
+    #: mark what became async there
+    in_alembic_modules: ClassVar[bool] = False
 
     @classmethod
     def index_triggers(cls, index: Any) -> tuple[bytes, ...]:
@@ -338,7 +342,10 @@ EVENT_REGISTRATION = frozenset(
 def in_sync_greenlet(transformer: Pass, node: cst.CSTNode) -> bool:
     """Is ``node`` in code SQLAlchemy runs synchronously, inside its greenlet: the body of
     ``x.run_sync(lambda ...: <here>)``, or an event listener (``@event.listens_for(...)``,
-    or a module-level function given to ``event.listen``)? (needs ParentNodeProvider)"""
+    or a module-level function given to ``event.listen``), or an Alembic migration script
+    or ``env.py`` using only connections of its own? (needs ParentNodeProvider)"""
+    if transformer.state.index.alembic_keeps_sync_io(transformer.state.module_name):
+        return True
     holder = transformer.get_metadata(ParentNodeProvider, node, None)
     while holder is not None:
         if isinstance(holder, cst.Lambda) and _run_sync_argument(transformer, holder):

@@ -37,8 +37,11 @@ def triggered(
     those the pass derives from the project index, and (given the file's ``path``) does
     the pass say the file concerns it? ``stage_input``: the code the stage started from,
     where the triggers of a pass that only rewrites user code are looked for."""
-    if path is not None and index is not None and not pass_cls.concerns(code, path, index):
-        return False
+    if path is not None and index is not None:
+        if not runs_on(pass_cls, index, path):
+            return False
+        if not pass_cls.concerns(code, path, index):
+            return False
     if not pass_cls.triggers:
         return True
     if stage_input is not None and pass_cls.triggers_in_stage_input:
@@ -46,6 +49,12 @@ def triggered(
     if any(t in code for t in pass_cls.triggers):
         return True
     return index is not None and any(t in code for t in pass_cls.index_triggers(index))
+
+
+def runs_on(pass_cls: type[Pass], index: ProjectIndex, path: str) -> bool:
+    """Not a decision of the prefilters: the async passes leave Alembic's modules
+    synchronous (but for ``in_alembic_modules`` ones)."""
+    return pass_cls.stage == 1 or pass_cls.in_alembic_modules or path not in index.alembic_paths()
 
 
 #: run every pass a prefilter declines anyway and fail when it would have changed the file
@@ -74,6 +83,8 @@ def _apply_passes(
     previous: MetadataWrapper | None = None  # over the tree the last change was made from
     for pass_cls in passes:
         if not triggered(pass_cls, code, state.index, state.path, source):
+            if not runs_on(pass_cls, state.index, state.path):
+                continue
             if CHECK_PREFILTERS and _declined_pass_changes(pass_cls, tree, state):
                 raise AssertionError(f"the prefilter of {pass_cls.name} declined a file it changes")
             continue

@@ -521,6 +521,10 @@ FLASK_TEMPLATE_HOOKS = frozenset(
 )
 
 
+#: why the functions of an Alembic migration script or ``env.py`` stay synchronous
+ALEMBIC_REASON = "Alembic runs migrations synchronously"
+
+
 def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
     name = node.name.value
     if name in CANNOT_BE_ASYNC:
@@ -543,6 +547,8 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             return f"Flask calls @{hook} functions synchronously while rendering a template"
     if is_event_listener(transformer, node):
         return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
+    if transformer.state.index.runs_under_alembic(transformer.state.module_name):
+        return ALEMBIC_REASON
     return None
 
 

@@ -201,6 +201,38 @@ class ProjectIndex:
             ),
         )
 
+    def alembic_paths(self) -> frozenset[str]:
+        """Files of the modules that import Alembic (``from alembic import op``,
+        ``context``): migration scripts and ``env.py``, which Alembic runs synchronously,
+        on a synchronous connection of its own."""
+        return self._derived(
+            "alembic_paths",
+            lambda: frozenset(
+                module.path
+                for module in self.modules.values()
+                if any(_from_alembic(target) for target in module.imports.values())
+            ),
+        )
+
+    def runs_under_alembic(self, module_name: str) -> bool:
+        module = self.modules.get(module_name)
+        return module is not None and module.path in self.alembic_paths()
+
+    def alembic_keeps_sync_io(self, module_name: str) -> bool:
+        """Is ``module_name`` run by Alembic with only engines and sessions of its own
+        (``op.get_bind()``, ``engine_from_config``), which stay synchronous? Not when it
+        imports one of the project's engines or sessions, which become async."""
+        module = self.modules.get(module_name)
+        if module is None or module.path not in self.alembic_paths():
+            return False
+        for target in module.imports.values():
+            resolved = self.resolve_alias(target)
+            if self.objects.get(resolved) in _ASYNC_KINDS:
+                owner = self.modules.get(resolved.rpartition(".")[0])
+                if owner is None or owner.path not in self.alembic_paths():
+                    return False
+        return True
+
     def resolve_alias(self, qualname: str) -> str:
         """Follow re-exports (``from .db import Session`` in a package ``__init__``)."""
         seen: set[str] = set()
@@ -400,3 +432,19 @@ class ProjectIndex:
     def model_by_short_name(self, name: str) -> ModelFacts | None:
         matches = [m for q, m in self.models.items() if q.rsplit(".", 1)[-1] == name]
         return matches[0] if len(matches) == 1 else None
+
+
+#: the kinds of objects that are async under ``--target async``
+_ASYNC_KINDS = frozenset(
+    {
+        ObjectKind.SESSION_FACTORY,
+        ObjectKind.SCOPED_SESSION,
+        ObjectKind.SESSION,
+        ObjectKind.SESSION_PROVIDER,
+        ObjectKind.ENGINE,
+    }
+)
+
+
+def _from_alembic(qualname: str) -> bool:
+    return qualname == "alembic" or qualname.startswith("alembic.")

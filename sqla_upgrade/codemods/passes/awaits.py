@@ -167,6 +167,7 @@ class AwaitPass(ScopeTracking):
     name = "await"
     targets = frozenset({"async"})
     stage = 2
+    in_alembic_modules = True
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     @classmethod
@@ -1359,6 +1360,8 @@ class AwaitPass(ScopeTracking):
     def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement:
         if original_node.asynchronous is not None:
             return updated_node
+        if self.state.index.alembic_keeps_sync_io(self.state.module_name):
+            return updated_node  # Alembic's own synchronous connection
         contexts = [self._async_context(item.item) for item in original_node.items]
         if not any(contexts):
             return updated_node
