@@ -696,6 +696,14 @@ HAND_CASES: list[Hand] = [
          alice = session.query(User).filter(User.id == 1).one()
          return session.query(Address).with_parent(alice).order_by(Address.id).all()
          """, n_items(3)),
+    Hand("dict_of_pairs",
+         "return dict(session.query(User.id, User.name).filter(User.id < 4))",
+         returns(lambda v: v[:1] == ("dict",) and len(v[1]) == 3)),
+    Hand("dict_of_stored_pairs",
+         """
+         q = session.query(User.name, func.count(Address.id)).join(User.addresses).group_by(User.name)
+         return dict(q)
+         """, returns(lambda v: v[:1] == ("dict",) and len(v[1]) > 1)),
     Hand("union_all_columns",
          """
          a = session.query(User.id).filter(User.age > 50)

@@ -25,6 +25,18 @@ def untouched(code: str, **kwargs: object) -> None:
 
 CASES = [
     (
+        "dict_of_rows_takes_them_as_a_list",
+        "def f(session: Session):\n    return dict(session.query(User.id, User.name))\n",
+        "def f(session: Session):\n    return dict(session.execute(select(User.id, User.name)).all())\n",
+        "select",
+    ),
+    (
+        "dict_of_a_stored_query",
+        "def f(session: Session):\n    q = session.query(User.id, User.name)\n    return dict(q)\n",
+        "def f(session: Session):\n    q = select(User.id, User.name)\n    return dict(session.execute(q).all())\n",
+        "select",
+    ),
+    (
         "all_filter_order",
         "def f(session: Session):\n    return session.query(User).filter(User.name == 'a').order_by(User.id).all()\n",
         "def f(session: Session):\n    return session.scalars(select(User).where(User.name == 'a').order_by(User.id)).all()\n",

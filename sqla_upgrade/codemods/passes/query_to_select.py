@@ -255,7 +255,7 @@ class QueryToSelectPass(Pass):
             return updated_node
         if self.iteration_context(original_node):
             self.count_rewrite()
-            return self.result_object(info.facts, updated_node)
+            return self.iterated_result(original_node, info.facts, updated_node)
         return updated_node
 
     # -- chains ---------------------------------------------------------------------------------
@@ -853,12 +853,29 @@ class QueryToSelectPass(Pass):
         parent = self.get_metadata(ParentNodeProvider, node, None)
         if isinstance(parent, cst.For | cst.CompFor) and parent.iter is node:
             return True
+        return self._iterating_builtin(node) is not None
+
+    def _iterating_builtin(self, node: cst.CSTNode) -> str | None:
+        """``list`` for ``list(<node>)``: the builtin iterating ``node``, if one does."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
         if isinstance(parent, cst.Arg) and parent.value is node and parent.keyword is None:
             call = self.get_metadata(ParentNodeProvider, parent, None)
             if isinstance(call, cst.Call) and call.args and call.args[0] is parent:
-                names = qualified_names(self, call.func)
-                return any(n.startswith("builtins.") and n[9:] in ITERATING_BUILTINS for n in names)
-        return False
+                for name in qualified_names(self, call.func):
+                    if name.startswith("builtins.") and name[9:] in ITERATING_BUILTINS:
+                        return name[9:]
+        return None
+
+    def iterated_result(
+        self, node: cst.CSTNode, facts: QueryFacts, stmt: cst.BaseExpression
+    ) -> cst.BaseExpression:
+        """The result a loop or builtin iterates in place of the Query at ``node``: rows
+        as a list for ``dict()``, which takes a ``Result`` (it has ``keys()``) for a
+        mapping and fails, where a Query gave it its rows as pairs."""
+        result = self.result_object(facts, stmt)
+        if not facts.single_entity and self._iterating_builtin(node) == "dict":
+            result = method(result, "all")
+        return result
 
     def sql_context(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)
@@ -902,7 +919,7 @@ class QueryToSelectPass(Pass):
             return self._plan_subscript(subscript, facts)
         if self.iteration_context(top):
             self._need_session(facts)
-            return lambda c: self.result_object(facts, self.statement(c, facts))
+            return lambda c: self.iterated_result(top, facts, self.statement(c, facts))
         if self.sql_context(top) or self.assigned_variable(top) is not None:
             return lambda c: self.statement(c, facts)
         if self.returned_by_factory(top):
