@@ -520,6 +520,17 @@ FLASK_TEMPLATE_HOOKS = frozenset(
     }
 )
 
+#: other decorators registering callbacks their framework calls without ``ensure_sync``
+#: (so a coroutine function would never run) → who calls them
+SYNC_CALLBACK_HOOKS = {
+    "url_value_preprocessor": "Flask",
+    "app_url_value_preprocessor": "Flask",
+    "url_defaults": "Flask",
+    "app_url_defaults": "Flask",
+    "user_loader": "Flask-Login",
+    "request_loader": "Flask-Login",
+    "header_loader": "Flask-Login",
+}
 
 #: why the functions of an Alembic migration script or ``env.py`` stay synchronous
 ALEMBIC_REASON = "Alembic runs migrations synchronously"
@@ -545,6 +556,8 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         hook = _decorator_attribute(target)
         if hook in FLASK_TEMPLATE_HOOKS:
             return f"Flask calls @{hook} functions synchronously while rendering a template"
+        if hook in SYNC_CALLBACK_HOOKS:
+            return f"{SYNC_CALLBACK_HOOKS[hook]} calls @{hook} functions synchronously"
     if is_event_listener(transformer, node):
         return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
     if transformer.state.index.runs_under_alembic(transformer.state.module_name):

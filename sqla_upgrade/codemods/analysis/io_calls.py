@@ -170,6 +170,16 @@ class IoDetector:
             and self.sessions.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY
         )
 
+    def on_flask_session(self, call: cst.Call) -> bool:
+        """``db.session.<method>(...)`` or ``db.get_or_404(...)``-like helpers: I/O that
+        keeps Flask-SQLAlchemy's synchronous session where the code stays synchronous."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        if func.attr.value in FLASK_IO_HELPERS and self.is_flask_db(func.value):
+            return True
+        return self._is_flask_attribute(func.value, "session")
+
     def is_connection(self, node: cst.BaseExpression) -> bool:
         return self.connectables.connection_evidence(node) in KNOWN
 

@@ -161,6 +161,29 @@ def awaited(expression: cst.BaseExpression, parenthesize: bool) -> cst.Await:
     return cst.Await(expression=expression)
 
 
+#: decorators of Flask hooks run after the view (``@app.after_request``...)
+REQUEST_END_HOOKS = frozenset(
+    {
+        "after_request",
+        "after_app_request",
+        "teardown_request",
+        "teardown_app_request",
+        "teardown_appcontext",
+    }
+)
+#: session calls that would keep what the view did (a rollback loses it either way)
+HOOK_TRANSACTION_CALLS = frozenset({"commit"})
+
+
+def _decorator_name(decorator: cst.BaseExpression) -> str | None:
+    """``after_request`` for ``@app.after_request`` or ``@bp.after_request(...)``."""
+    if isinstance(decorator, cst.Call):
+        decorator = decorator.func
+    if isinstance(decorator, cst.Attribute):
+        return decorator.attr.value
+    return decorator.value if isinstance(decorator, cst.Name) else None
+
+
 class AwaitPass(ScopeTracking):
     """await coroutine calls; async def where needed; asyncio.run() at __main__."""
 
@@ -736,6 +759,8 @@ class AwaitPass(ScopeTracking):
             return updated_node
         if self.in_async_function():
             self.count_rewrite()
+            if is_io:
+                self._check_hook_transaction(original_node)
             return awaited(updated_node, self._needs_parentheses(original_node, parent))
         if (
             self.enclosing_function() is None
@@ -746,8 +771,51 @@ class AwaitPass(ScopeTracking):
             self.count_rewrite()
             run = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run"))
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
+        if is_io and self._keeps_flask_session(original_node):
+            return updated_node
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _check_hook_transaction(self, call: cst.Call) -> None:
+        """``db.session.commit()`` in an ``@app.after_request`` (or teardown) hook: each
+        async view and hook runs with its own session, removed when it returns, so the
+        hook's commit no longer commits what the view did (which is rolled back)."""
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in HOOK_TRANSACTION_CALLS):
+            return
+        function = self.enclosing_function()
+        hooks = {_decorator_name(d.decorator) for d in function.decorators} if function else set()
+        hook = next((h for h in hooks if h in REQUEST_END_HOOKS), None)
+        if hook is None or not self.io.is_session(func.value):
+            return
+        self.todo(
+            call,
+            f"each async view and request hook now runs with a session of its own: this "
+            f"commit() in an @{hook} hook no longer commits what the view did (the view's "
+            "session is removed when the view returns, its changes rolled back); commit in "
+            "the view",
+        )
+
+    def _keeps_flask_session(self, call: cst.Call) -> bool:
+        """I/O on Flask-SQLAlchemy's ``db.session`` in a function its framework calls
+        synchronously (flask-async-session leaves ``db.session`` there): it still runs.
+        A template hook's values are for display (a note); what another hook loads
+        belongs to ``db.session``, not to the async views' ``async_session`` (a TODO)."""
+        function = self.function_qualname()
+        blocked = self.plan.blocked.get(function) if function else None
+        if not blocked or not self.io.on_flask_session(call):
+            return False
+        reason = blocked.split(",")[0]
+        if "while rendering a template" in reason or not self.plan.functions:
+            self.note(call, f"{reason}: it keeps the synchronous db.session")
+            return True
+        self.todo(
+            call,
+            f"{reason}: it keeps the synchronous db.session, so objects it loads belong to "
+            "that session, not to the views' async_session: relate them to new objects by "
+            "id, or use `await async_session.merge(obj)` in the async code",
+        )
+        return True
 
     # -- consumers of async generators ---------------------------------------------------------
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:

@@ -94,17 +94,48 @@ def {init}(app):
 
     Flask runs each async view in a new event loop, and a pooled connection cannot move
     from one loop to another, so the engine opens a connection per session (NullPool).
-    ``db.create_all()`` still goes through Flask-SQLAlchemy's synchronous engine: an
-    in-memory SQLite database is not shared between the two engines.
+    The engine options and the binds (``SQLALCHEMY_BINDS``, ``__bind_key__``) are
+    Flask-SQLAlchemy's. ``db.create_all()`` still goes through Flask-SQLAlchemy's
+    synchronous engines: an in-memory SQLite database is not shared between the two.
     """
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     drivers = {{
 {drivers}
     }}
-    url = url.set(drivername=drivers.get(url.drivername, url.drivername))
-    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-    engine = create_async_engine(url, poolclass=StaticPool if in_memory else NullPool)
-    {session}.session_factory.configure(bind=engine)
+
+    def async_engine(uri, options):
+        url = make_url(uri)
+        url = url.set(drivername=drivers.get(url.drivername, url.drivername))
+        memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        # options of the pooling the async engine does not do
+        queue_pool = ("pool_size", "max_overflow", "pool_timeout", "pool_use_lifo", "poolclass")
+        kept = {{key: value for key, value in options.items() if key not in queue_pool}}
+        return create_async_engine(url, poolclass=StaticPool if memory else NullPool, **kept)
+
+    extension = app.extensions.get("sqlalchemy")
+    sync_engines = {{}}
+    if extension is not None:
+        with app.app_context():
+            sync_engines = dict(extension.engines)
+    # SQLAlchemy(engine_options=...) for every engine, SQLALCHEMY_ENGINE_OPTIONS over
+    # them for the default one, a bind's own dict for that bind; the URLs as
+    # Flask-SQLAlchemy made them (SQLite files in the instance folder)
+    shared = {{"echo": app.config.get("SQLALCHEMY_ECHO", False)}}
+    shared.update(getattr(extension, "_engine_options", None) or {{}})
+    options = {{**shared, **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {{}})}}
+    default = sync_engines.get(None)
+    uri = default.url if default is not None else app.config["SQLALCHEMY_DATABASE_URI"]
+    engine = async_engine(uri, options)
+    binds = {{}}
+    for key, bind in (app.config.get("SQLALCHEMY_BINDS") or {{}}).items():
+        bind_options = dict(shared)
+        if isinstance(bind, dict):
+            bind_options.update(bind)
+            bind = bind_options.pop("url")
+        made = sync_engines.get(key)
+        bind_engine = async_engine(made.url if made is not None else bind, bind_options)
+        for table in extension.metadatas[key].tables.values():
+            binds[table] = bind_engine
+    {session}.session_factory.configure(bind=engine, binds=binds)
     app.extensions["sqla_async_engine"] = engine
     run_coroutine = app.async_to_sync
 
