@@ -294,3 +294,81 @@ def test_guarded_refresh_runs_when_nothing_was_found(tmp_path: Path) -> None:
         return found
 
     assert asyncio.run(run()) == expected == ["kept", None]
+
+
+COUNTER = """
+    from sqlalchemy import select
+    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Post(Base):
+        __tablename__ = "posts"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        views: Mapped[int]
+
+    def bump(session: Session, post):
+        post.views = Post.views + 1
+        session.commit()
+
+    def bump_twice(session: Session, post_id):
+        post = session.get(Post, post_id)
+        bump(session, post)
+        bump(session, post)
+        return post.views
+"""
+
+
+def test_an_attribute_computed_in_sql_is_reloaded_for_the_caller() -> None:
+    """``post.views = Post.views + 1`` is expired by the flush, whatever
+    ``expire_on_commit`` says: the caller's read of it would load it (MissingGreenlet)."""
+    migrated = migrate_project({"app.run": _dedent(COUNTER)}, target="async")["app.run"].code
+    assert (
+        "    post.views = Post.views + 1\n"
+        "    await session.commit()\n"
+        "    await session.refresh(post)\n"
+    ) in migrated, migrated
+
+
+def test_an_attribute_computed_in_sql_of_a_local_not_read_again_is_left() -> None:
+    check_noop(
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def bump(session: AsyncSession, post_id):
+            post = await session.get(Post, post_id)
+            post.title = Post.title + "!"
+            await session.commit()
+            return "ok"
+        """,
+        target="async",
+        project=MODELS,
+    )
+
+
+def test_migrated_counter_reads_what_legacy_read(tmp_path: Path) -> None:
+    legacy = _dedent(COUNTER)
+    migrated = migrate_project({"app.run": legacy}, target="async")["app.run"].code
+    old = exec_module(legacy)
+    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    old.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(old.Post(id=1, views=5))
+        session.commit()
+        expected = old.bump_twice(session, 1)
+    new = exec_module(migrated)
+
+    async def run() -> object:
+        async_engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+        async with async_engine.begin() as conn:
+            await conn.run_sync(new.Base.metadata.create_all)
+        async with AsyncSession(async_engine, expire_on_commit=False) as session:
+            session.add(new.Post(id=1, views=5))
+            await session.commit()
+            views = await new.bump_twice(session, 1)
+        await async_engine.dispose()
+        return views
+
+    assert asyncio.run(run()) == expected == 7

@@ -28,7 +28,10 @@ After::
 Safety: only variables whose model class is known (constructed, then ``session.add()``-ed,
 or fetched one row at a time: ``session.get``, ``scalars(select(M)).first()``,
 ``first_or_404``...), not deleted before the commit and read (not re-assigned) after it,
-in the same ``async def``. Lists of objects are not refreshed.
+in the same ``async def``. Lists of objects are not refreshed. An object given an
+attribute computed in SQL before the commit (``post.views = Post.views + 1``, which the
+flush expires even without ``expire_on_commit``) is refreshed when it is read after the
+commit or is a parameter, whose caller may read it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTracking
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.names import qualified_names
 
 
 class RefreshAfterCommitPass(ScopeTracking):
@@ -106,7 +110,41 @@ class RefreshAfterCommitPass(ScopeTracking):
             seen.add(name.value)
             if not self._is_assignment_target(name) and self._persistent_object(name, before):
                 stale.append(name.value)
+        for given in self._given_sql_expressions(function, commit):
+            if given not in stale and (given in seen or _is_parameter(function, given)):
+                stale.append(given)
         return stale
+
+    def _given_sql_expressions(self, function: cst.FunctionDef, commit: cst.CSTNode) -> list[str]:
+        """Names of objects given an attribute computed in SQL before ``commit``
+        (``post.views = Post.views + 1``): the flush expires that attribute whatever
+        ``expire_on_commit`` says, so its next read, here or in a caller handed the
+        object, would load it (MissingGreenlet); legacy code reloaded it there."""
+        found: list[str] = []
+        for assign in _assignments(function.body, until=commit):
+            target = assign.targets[0].target if len(assign.targets) == 1 else None
+            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+                continue
+            if target.value.value not in found and self._column_of_a_model_in(
+                assign.value, target.attr.value
+            ):
+                found.append(target.value.value)
+        return found
+
+    def _column_of_a_model_in(self, value: cst.BaseExpression, column: str) -> bool:
+        """Does ``value`` read ``Model.<column>`` of a model of the project?"""
+        models = self.state.index.models
+        found = False
+        transformer = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                nonlocal found
+                if node.attr.value == column and not found:
+                    found = bool(qualified_names(transformer, node.value) & models.keys())
+
+        value.visit(Finder())
+        return found
 
     def _persistent_object(self, name: cst.Name, before: list[cst.Name]) -> bool:
         klass = self.calls.instance_class(name)
@@ -238,6 +276,41 @@ def _refresh(session: cst.BaseExpression, name: str, *, guarded: bool) -> cst.Ba
         comparisons=[cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))],
     )
     return cst.If(test=not_none, body=cst.IndentedBlock(body=[refresh]))
+
+
+def _is_parameter(function: cst.FunctionDef, name: str) -> bool:
+    params = function.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    return any(param.name.value == name for param in every)
+
+
+def _assignments(body: cst.CSTNode, until: cst.CSTNode) -> list[cst.Assign]:
+    """The assignments of ``body`` (not of nested functions, classes or lambdas) up to
+    the statement ``until``, in source order."""
+    found: list[cst.Assign] = []
+    done = False
+
+    class Collector(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if not done:
+                found.append(node)
+
+        def leave_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            nonlocal done
+            if node is until:
+                done = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Collector())
+    return found
 
 
 def _optional(annotation: cst.BaseExpression) -> bool:
