@@ -940,3 +940,62 @@ def test_async_attrs_mixin_joins_a_declarative_base_class() -> None:
             """,
         },
     )
+
+
+FLASK_APP = """
+    from flask import Flask, render_template
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+
+    class User(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        comments = db.relationship("Comment", backref="author")
+
+
+    class Post(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        title = db.Column(db.String(20))
+        comments = db.relationship("Comment", backref="post")
+
+
+    class Comment(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        user_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+        post_id = db.Column(db.Integer, db.ForeignKey("post.id"))
+
+
+    def create_app():
+        app = Flask(__name__)
+        db.init_app(app)
+
+        @app.route("/u/<int:id>")
+        def user(id):
+            u = User.query.get_or_404(id)
+            return render_template("user.html", user=u)
+
+        return app
+"""
+
+
+def test_a_second_run_over_a_migrated_flask_app_changes_nothing(tmp_path: Path) -> None:
+    """The second run reads ``await get_or_404(User, id)``, the helper the first wrote:
+    it is ``db.get_or_404``, so the template's ``user.comments`` is still ``User``'s
+    (not every relationship called ``comments``)."""
+    pytest.importorskip("jinja2")
+    files = {
+        "shop/__init__.py": FLASK_APP,
+        "shop/templates/user.html": "{% for c in user.comments %}{{ c.post.title }}{% endfor %}",
+    }
+    first = _run_on_files(tmp_path, files)
+    assert "await get_or_404(User, id)" in first["shop/__init__.py"]
+    assert (
+        'comments = db.relationship("Comment", backref="author", lazy="selectin")'
+        in (first["shop/__init__.py"])
+    )
+    for name, code in first.items():
+        (tmp_path / name).write_text(code)
+    report = run([tmp_path], Options(target="async"))
+    changed = [r for r in report.results if r.new is not None and r.new != r.old]
+    assert not changed, changed[0].new.decode() if changed and changed[0].new else changed

@@ -86,6 +86,9 @@ STATEMENT_RUNNERS = {
     "one_or_404": "objects",
     "paginate": "page",
 }
+#: Flask-SQLAlchemy's query helpers (``db.get_or_404``...), and the functions of these
+#: names flask-async-session writes beside ``db``
+FLASK_HELPERS = frozenset({"get_or_404", "first_or_404", "one_or_404", "paginate"})
 # methods of results that give the same objects (or rows)
 RESULT_METHODS = frozenset(
     {
@@ -719,6 +722,13 @@ class _Walker:
             if isinstance(name, ast.Constant) and isinstance(name.value, str):
                 self.analysis.record_read(self, node, arguments[0], name.value)
                 return _union(self.analysis.step(o, name.value) for o in arguments[0])
+        if known and self._flask_helper(callee):
+            # ``await get_or_404(User, 1)``: the helper flask-async-session writes beside
+            # ``db`` is ``db.get_or_404`` (a second run reads its own output)
+            assert callee is not None
+            produced = self.method_call(node, callee.rsplit(".", 1)[-1], NOTHING, arguments)
+            if produced is not None:
+                return produced
         if known:
             assert callee is not None
             return self.function_call(node, callee, arguments, keywords)
@@ -727,6 +737,14 @@ class _Walker:
             if produced is not None:
                 return produced
         return UNKNOWN_VALUE
+
+    def _flask_helper(self, callee: str | None) -> bool:
+        """Is ``callee`` one of the ``db.get_or_404``-like helpers a module defining a
+        Flask-SQLAlchemy object holds after flask-async-session?"""
+        if callee is None:
+            return False
+        module, _, name = callee.rpartition(".")
+        return name in FLASK_HELPERS and module in self.analysis.index.flask_sqlalchemy_modules()
 
     def method_call(
         self, node: ast.Call, method: str, receiver: Value, arguments: list[Value]
