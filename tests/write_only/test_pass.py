@@ -1549,3 +1549,58 @@ def test_kept_delete_on_a_shared_line() -> None:
         "session.delete() not on a line of its own at app/views.py:10" in note
         for note in _kept_note(before)
     )
+
+
+SHARED_NAME_MODELS = """
+    from sqlalchemy import Column, ForeignKey, Integer
+    from sqlalchemy.orm import declarative_base, relationship
+
+    Base = declarative_base()
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        comments = relationship("Comment", backref="author")
+
+
+    class Issue(Base):
+        __tablename__ = "issues"
+        id = Column(Integer, primary_key=True)
+        comments = relationship("Comment", backref="issue", lazy="dynamic")
+
+
+    class Comment(Base):
+        __tablename__ = "comments"
+        id = Column(Integer, primary_key=True)
+        user_id = Column(ForeignKey("users.id"))
+        issue_id = Column(ForeignKey("issues.id"))
+"""
+
+
+def test_a_plain_relationship_sharing_a_dynamic_ones_name_gets_no_todo() -> None:
+    """``user.comments`` of a known ``User`` is a plain list (loaded with it), however
+    ``Issue.comments`` is declared; an object of unknown class still gets the TODO."""
+    import textwrap
+
+    views = """
+        from sqlalchemy.orm import Session
+
+        from app.models import User
+
+
+        def count(session: Session, user_id, thing):
+            user = session.get(User, user_id)
+            session.commit()
+            return len(user.comments), len(thing.comments)
+    """
+    result = migrate_project(
+        {
+            "app.models": textwrap.dedent(SHARED_NAME_MODELS),
+            "app.views": textwrap.dedent(views),
+        },
+        target="async",
+    )["app.views"]
+    todos = [n for n in result.todos if "queries the database here" in n.message]
+    assert len(todos) == 1, result.code
+    assert "len(thing.comments)" in result.code.splitlines()[todos[0].line]

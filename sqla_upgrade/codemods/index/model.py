@@ -371,6 +371,23 @@ class ProjectIndex:
         """Names of ``lazy="dynamic"`` relationships (backrefs included) of every model."""
         return self._derived("dynamic_relationships", self._dynamic_relationships)
 
+    def is_dynamic(self, model: ModelFacts, name: str) -> bool | None:
+        """Is the relationship ``name`` of ``model`` (its own, a base's, or a backref
+        another model gives it) ``lazy="dynamic"``? None when it has none of that name."""
+        for owner in self._self_and_bases(model):
+            relationship = owner.relationships.get(name)
+            if relationship is not None:
+                return relationship.lazy == "dynamic"
+        targets = {owner.qualname for owner in self._self_and_bases(model)}
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                if relationship.backref != name:
+                    continue
+                target = self.relationship_target(other, relationship)
+                if target is not None and target.qualname in targets:
+                    return relationship.backref_lazy == "dynamic"
+        return None
+
     def _dynamic_relationships(self) -> frozenset[str]:
         names = set()
         for model in self.models.values():

@@ -49,7 +49,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider, ScopeProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
+from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTracking
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.write_only import (
     CHAIN_METHODS,
@@ -117,6 +117,8 @@ class DynamicWriteOnlyPass(ScopeTracking):
             return
         if self._stored_for_the_greenlet(node):
             return
+        if self._known_not_dynamic(node.value, name):
+            return
         self.todo(
             node,
             f"lazy='dynamic' relationship {name!r} queries the database here, which async "
@@ -127,6 +129,15 @@ class DynamicWriteOnlyPass(ScopeTracking):
     def leave_Lambda(self, original_node: cst.Lambda, updated_node: cst.Lambda) -> cst.Lambda:
         self.lambdas -= 1
         return updated_node
+
+    def _known_not_dynamic(self, receiver: cst.BaseExpression, name: str) -> bool:
+        """``user.comments`` where ``user`` is known to be a ``User``, whose ``comments``
+        is a relationship that is not dynamic (another model's ``comments`` is)."""
+        if not isinstance(receiver, cst.Name):
+            return False
+        klass = CallResolver(self).instance_class(receiver)
+        model = self.state.index.model(klass)
+        return model is not None and self.state.index.is_dynamic(model, name) is False
 
     def _stored_for_the_greenlet(self, node: cst.Attribute) -> bool:
         """``q = self.tasks`` whose every use refines it (``q = q.filter(...)``) or runs
