@@ -101,3 +101,68 @@ def test_migrated_reads_of_deferred_columns_work() -> None:
         return result
 
     assert asyncio.run(run()) == ("b", "s", 2)
+
+
+AFTER_THE_CLASS = """
+    from sqlalchemy import Column, ForeignKey, Integer, func, select
+    from sqlalchemy.orm import Session, column_property, declarative_base
+
+    Base = declarative_base()
+
+
+    class Doc(Base):
+        __tablename__ = "docs"
+        id = Column(Integer, primary_key=True)
+
+
+    class Note(Base):
+        __tablename__ = "notes"
+        id = Column(Integer, primary_key=True)
+        doc_id = Column(ForeignKey("docs.id"))
+
+
+    Doc.note_count = column_property(
+        select(func.count(Note.id)).where(Note.doc_id == Doc.id).scalar_subquery(),
+        deferred=True,
+    )
+
+
+    def counts(session: Session):
+        return [doc.note_count for doc in session.scalars(select(Doc).order_by(Doc.id))]
+"""
+
+
+def test_a_deferred_column_property_added_after_the_class_is_loaded_with_its_rows() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.orm import Session
+
+    legacy = _dedent(AFTER_THE_CLASS)
+    migrated = migrate_project({"app.models": legacy}, target="async")["app.models"].code
+    assert (
+        "Doc.note_count = column_property(\n"
+        "    select(func.count(Note.id)).where(Note.doc_id == Doc.id).scalar_subquery(),\n"
+        ")\n"
+    ) in migrated, migrated
+    old = exec_module(legacy)
+    engine = create_engine("sqlite://")
+    old.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([old.Doc(id=1), old.Doc(id=2), old.Note(doc_id=1), old.Note(doc_id=1)])
+        session.commit()
+        expected = old.counts(session)
+    new = exec_module(migrated)
+
+    async def run() -> list[object]:
+        async_engine = create_async_engine("sqlite+aiosqlite://")
+        async with async_engine.begin() as conn:
+            await conn.run_sync(new.Base.metadata.create_all)
+        async with AsyncSession(async_engine) as session:
+            session.add_all([new.Doc(id=1), new.Doc(id=2), new.Note(doc_id=1), new.Note(doc_id=1)])
+            await session.commit()
+        async with AsyncSession(async_engine) as session:
+            found: list[object] = await new.counts(session)
+        await async_engine.dispose()
+        return found
+
+    assert asyncio.run(run()) == expected == [2, 0]

@@ -43,6 +43,7 @@ from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.eager_loads import EagerPlan
 from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
+from sqla_upgrade.codemods.names import qualified_names
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
 
@@ -78,6 +79,12 @@ class EagerRelationshipsPass(ScopeTracking):
             return True
         return eager.keeps_relationship_eager(name, reads, owner)
 
+    def _model_named(self, node: cst.BaseExpression) -> str | None:
+        if not isinstance(node, cst.Name):
+            return None
+        models = self.state.index.models
+        return next((q for q in qualified_names(self, node) if q in models), None)
+
     def _async_model(self, klass: str | None) -> bool:
         """A model used through AsyncSession (Flask-SQLAlchemy models stay synchronous)."""
         if klass is None or self.enclosing_function() is not None:
@@ -95,10 +102,19 @@ class EagerRelationshipsPass(ScopeTracking):
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         klass = self.enclosing_class()
-        if not self._async_model(klass) or len(updated_node.targets) != 1:
+        if len(updated_node.targets) != 1:
             return updated_node
         target = updated_node.targets[0].target
         value = updated_node.value
+        if klass is None and isinstance(target, cst.Attribute) and _deferred(value) is not None:
+            # ``Doc.note_count = column_property(..., deferred=True)`` after the class
+            if self._async_model(self._model_named(target.value)):
+                return updated_node.with_changes(
+                    value=self._undeferred(original_node, target.attr, value)
+                )
+            return updated_node
+        if not self._async_model(klass):
+            return updated_node
         if isinstance(target, cst.Name) and _deferred(value) is not None:
             return updated_node.with_changes(value=self._undeferred(original_node, target, value))
         if not isinstance(target, cst.Name) or not _is_relationship(value):
@@ -142,8 +158,9 @@ class EagerRelationshipsPass(ScopeTracking):
             RemoveImportsVisitor.remove_unused_import(self.context, "sqlalchemy.orm", "deferred")
             return value.args[0].value
         kept = [a for a in value.args if not _has_keyword([a], *DEFERRAL_KEYWORDS)]
-        if kept:
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        if kept and kept[-1] is not value.args[-1]:
+            # the comma (and line break) that ended the arguments ends the kept ones
+            kept[-1] = kept[-1].with_changes(comma=value.args[-1].comma)
         return value.with_changes(args=kept)
 
     def _eager(self, statement: cst.CSTNode, name: str, call: cst.Call) -> cst.Call:
