@@ -53,6 +53,7 @@ REGISTRY: tuple[PassEntry, ...] = (
     PassEntry("core-arguments", "core_arguments", "CoreArgumentsPass", 1, BOTH),
     PassEntry("bound-metadata", "bound_metadata", "BoundMetadataPass", 1, BOTH),
     PassEntry("query-to-select", "query_to_select", "QueryToSelectPass", 1, BOTH),
+    PassEntry("paginate-keywords", "paginate_keywords", "PaginateKeywordsPass", 1, BOTH),
     PassEntry("engine-execute", "engine_execute", "EngineExecutePass", 1, BOTH),
     PassEntry("engine-inspection", "engine_inspection", "EngineInspectionPass", 1, BOTH),
     PassEntry("row-mapping", "row_mapping", "RowMappingPass", 1, BOTH),
