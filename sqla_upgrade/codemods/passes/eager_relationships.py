@@ -148,6 +148,16 @@ class EagerRelationshipsPass(ScopeTracking):
         form = _deferred(value)
         if target.value not in self.plan.read_attributes or not isinstance(value, cst.Call):
             return value
+        if _holds_a_subquery(value):
+            self.todo(
+                statement,
+                f"{target.value} is a deferred subquery, which an AsyncSession cannot load "
+                "when it is read (MissingGreenlet); it stays deferred, as loaded with its row "
+                "its correlated subquery would break joined eager loads of the class: add "
+                f".options(undefer(...{target.value})) to the queries whose objects' "
+                f"{target.value} is read",
+            )
+            return value
         self.count_rewrite()
         self.note(
             statement,
@@ -274,6 +284,27 @@ def _deferred(value: cst.BaseExpression) -> str | None:
         if deferral is not None and _literal(deferral.value) == "True":
             return "keyword"
     return None
+
+
+#: what builds a subquery (a correlated one, when it names the mapped class)
+SUBQUERY_CALLS = frozenset({"select", "scalar_subquery", "as_scalar", "subquery", "exists"})
+
+
+def _holds_a_subquery(value: cst.Call) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            name = (
+                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            )
+            found = found or name in SUBQUERY_CALLS
+
+    for arg in value.args:
+        arg.value.visit(Finder())
+    return found
 
 
 def _is_relationship(value: cst.BaseExpression) -> bool:
