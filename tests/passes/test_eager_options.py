@@ -999,3 +999,29 @@ def test_a_second_run_over_a_migrated_flask_app_changes_nothing(tmp_path: Path) 
     report = run([tmp_path], Options(target="async"))
     changed = [r for r in report.results if r.new is not None and r.new != r.old]
     assert not changed, changed[0].new.decode() if changed and changed[0].new else changed
+
+
+def test_no_option_goes_through_a_dynamic_relationship(tmp_path: Path) -> None:
+    """``selectinload(User.posts)`` on a ``lazy="dynamic"`` relationship raises ("does not
+    support object population"): its items come from a query of their own."""
+    pytest.importorskip("jinja2")
+    app = (
+        FLASK_APP.replace(
+            'comments = db.relationship("Comment", backref="author")',
+            'comments = db.relationship("Comment", backref="author")\n'
+            '        posts = db.relationship("Post", backref="writer", lazy="dynamic")',
+        )
+        .replace(
+            "title = db.Column(db.String(20))",
+            "title = db.Column(db.String(20))\n"
+            '        user_id = db.Column(db.Integer, db.ForeignKey("user.id"))',
+        )
+        .replace("u = User.query.get_or_404(id)", "u = User.query.filter_by(id=id).first_or_404()")
+    )
+    files = {
+        "shop/__init__.py": app,
+        "shop/templates/user.html": "{% for p in user.posts %}{{ p.writer.id }}{% endfor %}",
+    }
+    migrated = _run_on_files(tmp_path, files)["shop/__init__.py"]
+    assert "first_or_404(select(User)" in migrated
+    assert "User.posts" not in migrated

@@ -1327,14 +1327,21 @@ class EagerLoadAnalysis:
     def _chain(self, producer: Producer, module: str | None, path: Path) -> tuple[Step, ...] | None:
         """The option loading ``path`` (() when nothing needs loading; None when the
         classes on the way cannot be named in the producer's module)."""
-        relationships = []
+        relationships: list[Relationship] = []
         owner = self.index.model(producer.model)
         for step in path:
             relationship = self.graph.relationship(owner, step) if owner else None
             if relationship is None:
                 return None
+            if relationship.lazy in QUERY_LOADERS:
+                # a dynamic (or write-only) relationship loads nothing with its parent: its
+                # items come from a query of its own, which no option reaches
+                path = path[: len(relationships)]
+                break
             relationships.append(relationship)
             owner = relationship.target
+        if not relationships:
+            return ()
         lazy = [
             not self._eager_anyway(r) and path[: i + 1] not in producer.existing
             for i, r in enumerate(relationships)
