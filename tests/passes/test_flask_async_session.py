@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sqla_upgrade.api import Migration
 from tests.harness import check_project, exec_module
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -456,3 +457,58 @@ def test_a_commit_in_a_view_is_not_a_hook_commit() -> None:
             return ""
         """
     check_project({"app.ext": FLASK_HOOKS_EXT, "app.views": view}, {"app.views": expected})
+
+
+def test_a_change_to_current_user_saved_by_async_session_is_left_with_a_todo() -> None:
+    """``current_user`` comes from the synchronous ``@user_loader`` (``db.session``):
+    ``async_session.commit()`` does not save a change made to it."""
+    hooks = """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import User, db, login_manager
+
+        bp = Blueprint("users", __name__)
+
+
+        @login_manager.user_loader
+        def load(user_id):
+            return db.session.get(User, int(user_id))
+
+
+        @bp.before_app_request
+        def touch():
+            current_user.slug = "seen"
+            db.session.commit()
+        """
+    result = migrate_project_sources({"app.ext": FLASK_HOOKS_EXT, "app.hooks": hooks})
+    code = result["app.hooks"].code
+    assert "async def touch" in code
+    messages = [todo.message for todo in result["app.hooks"].todos]
+    assert any("current_user was loaded by the synchronous @user_loader" in m for m in messages)
+
+
+def test_current_user_without_a_user_loader_of_the_project_is_left_alone() -> None:
+    hooks = """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import db
+
+        bp = Blueprint("users", __name__)
+
+
+        @bp.before_app_request
+        def touch():
+            current_user.slug = "seen"
+            db.session.commit()
+        """
+    result = migrate_project_sources({"app.ext": FLASK_HOOKS_EXT, "app.hooks": hooks})
+    assert not [t for t in result["app.hooks"].todos if "current_user" in t.message]
+
+
+def migrate_project_sources(sources: dict[str, str]) -> dict[str, Migration]:
+    from sqla_upgrade.api import migrate_project
+    from tests.harness import _dedent
+
+    return migrate_project({name: _dedent(code) for name, code in sources.items()})

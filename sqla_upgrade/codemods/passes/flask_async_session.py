@@ -80,6 +80,11 @@ RENDER_TEMPLATE = frozenset(
     }
 )
 
+#: Flask-Login's proxy to the user its ``@user_loader`` loaded
+CURRENT_USER = frozenset({"flask_login.current_user", "flask_login.utils.current_user"})
+#: how the async plan says a ``@user_loader`` stays synchronous
+USER_LOADER_REASON = "Flask-Login calls @user_loader"
+
 HELPERS_TEMPLATE = '''
 # Request code uses this AsyncSession where it used db.session (added by sqla-upgrade):
 # one session per asyncio task, bound to the app's async engine by init_async_session().
@@ -451,6 +456,13 @@ class FlaskAsyncSessionPass(ScopeTracking):
         app = self._flask_sqlalchemy_assignment(original_node)
         if app is not None:
             self.db_assignments[id(updated_node)] = (app, original_node)
+        if self._changes_current_user(original_node):
+            self.todo(
+                original_node,
+                "current_user was loaded by the synchronous @user_loader into db.session: "
+                "committing async_session does not save this change. Change the user "
+                "`await async_session.merge(current_user)` gives instead",
+            )
         if self._keeps_loaded_object_in_g(original_node):
             self.todo(
                 original_node,
@@ -461,6 +473,33 @@ class FlaskAsyncSessionPass(ScopeTracking):
                 "it is used",
             )
         return updated_node
+
+    def _changes_current_user(self, statement: cst.SimpleStatementLine) -> bool:
+        """``current_user.last_seen = now`` (or ``await current_user.follow(u)``, a method
+        that became async) in async code, where Flask-Login's ``current_user`` comes from
+        a ``@user_loader`` that kept the synchronous ``db.session``."""
+        if not self.in_async_def() or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        targets: list[cst.BaseExpression]
+        if isinstance(small, cst.Assign | cst.AugAssign | cst.AnnAssign):
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]
+            )
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Await):
+            call = small.value.expression
+            targets = [call.func] if isinstance(call, cst.Call) else []
+        else:
+            return False
+        if not any(
+            isinstance(t, cst.Attribute) and qualified_names(self, t.value) & CURRENT_USER
+            for t in targets
+        ):
+            return False
+        blocked = plan_of(self.state).blocked.values()
+        return any(reason.startswith(USER_LOADER_REASON) for reason in blocked)
 
     def _keeps_loaded_object_in_g(self, statement: cst.SimpleStatementLine) -> bool:
         """``g.user = await get_or_404(User, 1)`` (or a name bound so) in async code."""
