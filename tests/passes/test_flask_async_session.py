@@ -512,3 +512,58 @@ def migrate_project_sources(sources: dict[str, str]) -> dict[str, Migration]:
     from tests.harness import _dedent
 
     return migrate_project({name: _dedent(code) for name, code in sources.items()})
+
+
+def test_a_view_that_stays_synchronous_keeps_db_session() -> None:
+    """Flask calls a synchronous view outside any event loop, where ``async_session``
+    (scoped to the running task) raises "no running event loop"; a helper it may share
+    with async views is renamed as before."""
+    views = """
+        from flask import Blueprint
+
+        from .ext import User, db
+
+        bp = Blueprint("views", __name__)
+
+
+        def stage(user):
+            db.session.add(user)
+
+
+        @bp.route("/<slug>", methods=["PUT"])
+        def put(slug):
+            db.session.add(User(slug=slug))
+            return "queued"
+
+
+        @bp.route("/<slug>", methods=["POST"])
+        def create(slug):
+            stage(User(slug=slug))
+            db.session.commit()
+            return ""
+        """
+    expected = """
+        from flask import Blueprint
+
+        from .ext import User, async_session, db
+
+        bp = Blueprint("views", __name__)
+
+
+        def stage(user):
+            async_session.add(user)
+
+
+        @bp.route("/<slug>", methods=["PUT"])
+        def put(slug):
+            db.session.add(User(slug=slug))
+            return "queued"
+
+
+        @bp.route("/<slug>", methods=["POST"])
+        async def create(slug):
+            stage(User(slug=slug))
+            await async_session.commit()
+            return ""
+        """
+    check_project({"app.ext": FLASK_HOOKS_EXT, "app.views": views}, {"app.views": expected})

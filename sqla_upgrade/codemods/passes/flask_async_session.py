@@ -401,9 +401,15 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return cst.Name(SESSION_NAME)
 
     def _stays_synchronous(self, session: cst.Attribute) -> bool:
-        """``db.session.commit()`` in a function that could not become async (it has a TODO)."""
-        if self.enclosing_function() is None or self.in_async_def():
+        """``db.session.commit()`` in a function that could not become async (it has a
+        TODO), or any use of ``db.session`` in a view, hook or CLI command that stays
+        synchronous: Flask calls it outside any event loop, where ``async_session``
+        (scoped to the running task) cannot be used."""
+        function = self.enclosing_function()
+        if function is None or self.in_async_def():
             return False
+        if _flask_entry_point(self, function):
+            return True
         method = self.get_metadata(ParentNodeProvider, session, None)
         if not isinstance(method, cst.Attribute) or method.attr.value not in SCOPED_REGISTRY_IO:
             return False
@@ -644,6 +650,39 @@ class FlaskAsyncSessionPass(ScopeTracking):
             leading_lines=[cst.EmptyLine(), *parsed.header, *first.leading_lines]
         )
         return [first, *rest]
+
+
+#: decorators by which Flask itself calls a function (a view, a request hook)
+FLASK_ENTRY_DECORATORS = frozenset(
+    {
+        "route",
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "before_request",
+        "before_app_request",
+        "after_request",
+        "after_app_request",
+        "teardown_request",
+        "teardown_app_request",
+        "teardown_appcontext",
+        "errorhandler",
+        "app_errorhandler",
+    }
+)
+
+
+def _flask_entry_point(transformer: Any, node: cst.FunctionDef) -> bool:
+    """Is ``node`` a view, request hook or CLI command, which Flask calls itself?"""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        if isinstance(target, cst.Attribute) and target.attr.value in FLASK_ENTRY_DECORATORS:
+            return True
+    return flask_cli_command(transformer, node)
 
 
 def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
