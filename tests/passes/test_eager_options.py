@@ -1025,3 +1025,39 @@ def test_no_option_goes_through_a_dynamic_relationship(tmp_path: Path) -> None:
     migrated = _run_on_files(tmp_path, files)["shop/__init__.py"]
     assert "first_or_404(select(User)" in migrated
     assert "User.posts" not in migrated
+
+
+def test_a_self_referential_relationship_read_anywhere_loads_one_level_with_a_note() -> None:
+    from sqla_upgrade.api import migrate_project
+
+    models = textwrap.dedent(
+        """
+        from sqlalchemy import Column, ForeignKey, Integer, String
+        from sqlalchemy.orm import declarative_base, relationship
+
+        Base = declarative_base()
+
+
+        class Category(Base):
+            __tablename__ = "categories"
+            id = Column(Integer, primary_key=True)
+            name = Column(String)
+            parent_id = Column(ForeignKey("categories.id"))
+            children = relationship("Category")
+        """
+    )
+    views = textwrap.dedent(
+        """
+        from sqlalchemy.orm import Session
+
+
+        def names(session: Session, category):
+            session.commit()
+            return [child.name for child in category.children]
+        """
+    )
+    result = migrate_project({"app.models": models, "app.views": views}, target="async")
+    code = result["app.models"].code
+    assert 'children = relationship("Category", lazy="selectin", join_depth=1)' in code, code
+    notes = [n.message for n in result["app.models"].notes]
+    assert any("loaded one level deep" in n for n in notes), notes

@@ -185,6 +185,12 @@ class EagerRelationshipsPass(ScopeTracking):
             if self._self_referential(name) and not _has_keyword(args, "join_depth"):
                 # eager loaders do not follow a class to itself unless told how deep
                 args = _append(args, keyword("join_depth", cst.Integer("1")))
+                self.note(
+                    statement,
+                    f"{name} is loaded one level deep with its objects (join_depth=1): code "
+                    "walking it further (recursively) raises MissingGreenlet there; raise "
+                    f"join_depth, or read deeper levels with `await obj.awaitable_attrs.{name}`",
+                )
             return call.with_changes(args=args)
         strategy = _literal(lazy.value)
         if strategy == "dynamic":
