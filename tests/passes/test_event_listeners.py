@@ -138,3 +138,31 @@ def test_migrated_listeners_still_write_what_they_wrote(tmp_path) -> None:  # ty
     url = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
     got = asyncio.run(exec_module(migrated).run(url))
     assert got == expected == ["insert a", "delete"]
+
+
+def test_a_validator_doing_io_stays_synchronous_with_a_todo() -> None:
+    """SQLAlchemy calls ``@validates`` methods when the attribute is set: as a coroutine
+    the attribute would be given the coroutine (and the flush fail)."""
+    code = """
+        from sqlalchemy import Column, Integer, String, create_engine, func, select
+        from sqlalchemy.orm import declarative_base, sessionmaker, validates
+
+        Base = declarative_base()
+        SessionLocal = sessionmaker(bind=create_engine("sqlite://"))
+
+
+        class Emp(Base):
+            __tablename__ = "emps"
+            id = Column(Integer, primary_key=True)
+            name = Column(String)
+
+            @validates("name")
+            def check_name(self, key, value):
+                with SessionLocal() as session:
+                    session.scalar(select(func.count()).where(Emp.name == value))
+                return value.strip()
+        """
+    result = migrate_project({"app.models": _dedent(code)}, target="async")["app.models"]
+    assert "    def check_name(self, key, value):" in result.code
+    assert "async def check_name" not in result.code
+    assert any("@validates methods synchronously" in t.message for t in result.todos)

@@ -70,6 +70,14 @@ CANNOT_BE_ASYNC = frozenset(
 PROPERTY_DECORATORS = frozenset(
     {"builtins.property", "functools.cached_property", "sqlalchemy.ext.hybrid.hybrid_property"}
 )
+#: decorators of mapped-class methods SQLAlchemy calls synchronously (an attribute set
+#: calls a validator, a load calls a reconstructor): as coroutines they would not run
+ORM_HOOK_DECORATORS = {
+    "sqlalchemy.orm.validates": "SQLAlchemy calls @validates methods synchronously",
+    "sqlalchemy.orm.mapper.validates": "SQLAlchemy calls @validates methods synchronously",
+    "sqlalchemy.orm.reconstructor": "SQLAlchemy calls @reconstructor methods synchronously",
+    "sqlalchemy.orm.mapper.reconstructor": "SQLAlchemy calls @reconstructor methods synchronously",
+}
 
 
 @dataclass
@@ -547,6 +555,12 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         names = qualified_names(transformer, target)
         if names & PROPERTY_DECORATORS:
             return "a property cannot be awaited"
+        called = (
+            qualified_names(transformer, target.func) if isinstance(target, cst.Call) else names
+        )
+        hook = next((ORM_HOOK_DECORATORS[n] for n in called if n in ORM_HOOK_DECORATORS), None)
+        if hook is not None:
+            return hook
         if isinstance(target, cst.Attribute) and target.attr.value in (
             "setter",
             "deleter",
