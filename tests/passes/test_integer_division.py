@@ -87,3 +87,39 @@ def test_the_todo_is_right_about_what_changed() -> None:
         session.commit()
         exact, integer = namespace.f(session)
     assert (float(exact), integer) == (3.5, 3)
+
+
+CORE = """
+from sqlalchemy import Column, Integer, MetaData, String, Table, column, func, select, table
+
+metadata = MetaData()
+prices = Table("prices", metadata, Column("sku", String, primary_key=True), Column("cents", Integer))
+light = table("light", column("id", Integer), column("label", String))
+
+
+"""
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "prices.c.cents * (100 + pct) / 100",
+        "func.sum(prices.c.cents) / func.count(prices.c.sku)",
+        "prices.columns.cents / 2",
+        "light.c.id / pct",
+    ],
+)
+def test_integer_columns_of_core_tables_leave_a_todo(expression: str) -> None:
+    code = CORE + f"def f(conn, pct):\n    return conn.execute(select({expression})).all()\n"
+    migrated = migrate_source(code, target="2.0")
+    assert [n.message.split(" (")[0] for n in migrated.todos] == [
+        "SQLAlchemy 2.0 makes `/` between integers a true division"
+    ], migrated.code
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["prices.c.cents / 2.0", "prices.c.sku / 2", "light.c.label / pct", "prices.c.cents // 2"],
+)
+def test_other_columns_of_core_tables_are_left_alone(expression: str) -> None:
+    check_noop(CORE + f"def f(conn, pct):\n    return conn.execute(select({expression})).all()\n")

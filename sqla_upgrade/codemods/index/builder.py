@@ -79,6 +79,9 @@ class _Pending:
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
         #: class given ``query = session.query_property()`` -> that (scoped) session
         self.query_properties: dict[str, str] = {}
+        #: module-level name bound to a call -> the integer columns that call declares
+        #: (``Table("t", md, Column("n", Integer))``: kept if the call builds a table)
+        self.integer_columns: dict[str, list[str]] = {}
 
 
 class _ModuleCollector:
@@ -184,6 +187,9 @@ class _ModuleCollector:
                 if engine is not None:
                     self.pending.binds[qualname] = engine
             self.pending.calls[qualname] = callee
+            columns = _table_integer_columns(value)
+            if columns:
+                self.pending.integer_columns[qualname] = columns
         elif isinstance(value, ast.Name | ast.Attribute):
             target = self.qualify(value)
             if target is not None:
@@ -702,6 +708,11 @@ class IndexBuilder:
         self.index.core_tables = {
             name for name, callee in self.pending.calls.items() if self._builds_table(callee)
         }
+        self.index.core_integer_columns = {
+            name: columns
+            for name, columns in self.pending.integer_columns.items()
+            if name in self.index.core_tables
+        }
         return self.index
 
     def _kind(self, qualname: str) -> ObjectKind | None:
@@ -856,6 +867,23 @@ class IndexBuilder:
 INTEGER_TYPES = frozenset(
     {"Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT"}
 )
+
+
+def _table_integer_columns(call: ast.Call) -> list[str]:
+    """The names of the integer columns among a table constructor's arguments
+    (``Column("cents", Integer)``, ``column("id", Integer)``)."""
+    found = []
+    for arg in call.args[1:]:
+        if not (isinstance(arg, ast.Call) and arg.args):
+            continue
+        func = arg.func
+        spelled = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        first = arg.args[0]
+        if spelled not in ("Column", "column") or not isinstance(first, ast.Constant):
+            continue
+        if isinstance(first.value, str) and _integer_column(arg, None):
+            found.append(first.value)
+    return found
 
 
 def _integer_column(call: ast.Call, annotation: ast.expr | None) -> bool:

@@ -150,6 +150,8 @@ class ProjectIndex:
     query_properties: dict[str, str] = field(default_factory=dict)
     #: module-level names bound to a Core table (``users = Table("users", metadata, ...)``)
     core_tables: set[str] = field(default_factory=set)
+    #: those tables' integer columns (``Column("cents", Integer)``), by table name
+    core_integer_columns: dict[str, list[str]] = field(default_factory=dict)
     #: (function, parameter) pairs whose callers hand them a session
     session_params: set[tuple[str, str]] = field(default_factory=set)
     #: those whose callers hand them what only its name says is a session

@@ -74,6 +74,8 @@ class IntegerDivisionPass(Pass):
 
     def _integer_sql(self, node: cst.BaseExpression) -> bool:
         """A SQL expression of an integer type."""
+        if isinstance(node, cst.Attribute) and (columns := self._table_columns(node.value)):
+            return node.attr.value in columns[1]
         if isinstance(node, cst.Attribute):
             model = self._model_of(node.value)
             return model is not None and node.attr.value in model.integer_columns
@@ -100,6 +102,8 @@ class IntegerDivisionPass(Pass):
         float literal, a string or a column of another type)."""
         if isinstance(node, cst.Integer | cst.Name):
             return True
+        if isinstance(node, cst.Attribute) and (columns := self._table_columns(node.value)):
+            return node.attr.value in columns[1]
         if isinstance(node, cst.Attribute):
             model = self._model_of(node.value)
             return model is None or node.attr.value in model.integer_columns
@@ -124,6 +128,18 @@ class IntegerDivisionPass(Pass):
             return func.attr.value
         return None
 
+    def _table_columns(self, node: cst.BaseExpression) -> tuple[str, list[str]] | None:
+        """For ``prices.c`` (or ``prices.columns``) of a Core table of the project: the
+        table and its integer columns."""
+        if not (isinstance(node, cst.Attribute) and node.attr.value in ("c", "columns")):
+            return None
+        tables = self.state.index.core_tables
+        for qualname in qualified_names(self, node.value):
+            resolved = self.state.index.resolve_alias(qualname)
+            if resolved in tables:
+                return resolved, self.state.index.core_integer_columns.get(resolved, [])
+        return None
+
     def _model_of(self, node: cst.BaseExpression) -> ModelFacts | None:
         """The mapped class ``node`` names (``Product``, ``models.Product``)."""
         if not isinstance(node, cst.Name | cst.Attribute):
@@ -138,6 +154,6 @@ class IntegerDivisionPass(Pass):
 
 @per_object
 def _integer_column_names(index: ProjectIndex) -> frozenset[bytes]:
-    return frozenset(
-        f".{name}".encode() for model in index.models.values() for name in model.integer_columns
-    )
+    models = {name for model in index.models.values() for name in model.integer_columns}
+    tables = {name for columns in index.core_integer_columns.values() for name in columns}
+    return frozenset(f".{name}".encode() for name in models | tables)
