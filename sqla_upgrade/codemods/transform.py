@@ -83,9 +83,8 @@ def _apply_passes(
     previous: MetadataWrapper | None = None  # over the tree the last change was made from
     for pass_cls in passes:
         if not triggered(pass_cls, code, state.index, state.path, source):
-            if not runs_on(pass_cls, state.index, state.path):
-                continue
-            if CHECK_PREFILTERS and _declined_pass_changes(pass_cls, tree, state):
+            checked = CHECK_PREFILTERS and runs_on(pass_cls, state.index, state.path)
+            if checked and _declined_pass_changes(pass_cls, tree, state):
                 raise AssertionError(f"the prefilter of {pass_cls.name} declined a file it changes")
             continue
         if wrapper is None:

@@ -567,7 +567,7 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             "expression",
         ):
             return "a property cannot be awaited"
-        hook = _decorator_attribute(target)
+        hook = decorator_attribute(target)
         if hook in FLASK_TEMPLATE_HOOKS:
             return f"Flask calls @{hook} functions synchronously while rendering a template"
         if hook in SYNC_CALLBACK_HOOKS:
@@ -579,7 +579,7 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
     return None
 
 
-def _decorator_attribute(decorator: cst.BaseExpression) -> str | None:
+def decorator_attribute(decorator: cst.BaseExpression) -> str | None:
     """``template_filter`` for ``@app.template_filter("x")`` or ``@bp.app_template_filter``."""
     if isinstance(decorator, cst.Call):
         decorator = decorator.func

@@ -224,16 +224,24 @@ class ProjectIndex:
         """Is ``module_name`` run by Alembic with only engines and sessions of its own
         (``op.get_bind()``, ``engine_from_config``), which stay synchronous? Not when it
         imports one of the project's engines or sessions, which become async."""
-        module = self.modules.get(module_name)
-        if module is None or module.path not in self.alembic_paths():
+        return module_name in self._derived("alembic_sync_modules", self._alembic_sync_modules)
+
+    def _alembic_sync_modules(self) -> frozenset[str]:
+        alembic = self.alembic_paths()
+        return frozenset(
+            module.name
+            for module in self.modules.values()
+            if module.path in alembic
+            and not any(self._imports_async_object(target) for target in module.imports.values())
+        )
+
+    def _imports_async_object(self, target: str) -> bool:
+        """Is ``target`` an engine or session of a module Alembic does not run?"""
+        resolved = self.resolve_alias(target)
+        if self.objects.get(resolved) not in _ASYNC_KINDS:
             return False
-        for target in module.imports.values():
-            resolved = self.resolve_alias(target)
-            if self.objects.get(resolved) in _ASYNC_KINDS:
-                owner = self.modules.get(resolved.rpartition(".")[0])
-                if owner is None or owner.path not in self.alembic_paths():
-                    return False
-        return True
+        owner = self.modules.get(resolved.rpartition(".")[0])
+        return owner is None or owner.path not in self.alembic_paths()
 
     def resolve_alias(self, qualname: str) -> str:
         """Follow re-exports (``from .db import Session`` in a package ``__init__``)."""
@@ -372,6 +380,28 @@ class ProjectIndex:
     def dynamic_relationships(self) -> frozenset[str]:
         """Names of ``lazy="dynamic"`` relationships (backrefs included) of every model."""
         return self._derived("dynamic_relationships", self._dynamic_relationships)
+
+    def relationships_to(self, model: str) -> list[tuple[str, str]]:
+        """(owner model, relationship name) of every relationship, backrefs included,
+        whose target is the model ``model``."""
+        found: dict[str, list[tuple[str, str]]] = self._derived(
+            "relationships_to", self._relationships_by_target
+        )
+        return found.get(model, [])
+
+    def _relationships_by_target(self) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for owner in self.models.values():
+            for relationship in owner.relationships.values():
+                target = self.relationship_target(owner, relationship)
+                if target is None:
+                    continue
+                found.setdefault(target.qualname, []).append((owner.qualname, relationship.name))
+                if relationship.backref:
+                    found.setdefault(owner.qualname, []).append(
+                        (target.qualname, relationship.backref)
+                    )
+        return found
 
     def is_dynamic(self, model: ModelFacts, name: str) -> bool | None:
         """Is the relationship ``name`` of ``model`` (its own, a base's, or a backref

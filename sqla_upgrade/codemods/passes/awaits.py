@@ -68,6 +68,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     CallResolver,
     LambdaSite,
     ScopeTracking,
+    decorator_attribute,
     dict_key,
     lambda_site,
     plan_of,
@@ -86,7 +87,7 @@ from sqla_upgrade.codemods.base import (
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
-from sqla_upgrade.codemods.passes.flask_async_session import flask_cli_command
+from sqla_upgrade.codemods.passes.flask_async_session import REQUEST_END_HOOKS, flask_cli_command
 
 CONTEXTMANAGER = frozenset({"contextlib.contextmanager"})
 CLICK_COMMANDS = frozenset({"click.command", "click.decorators.command", "click.group"})
@@ -161,27 +162,8 @@ def awaited(expression: cst.BaseExpression, parenthesize: bool) -> cst.Await:
     return cst.Await(expression=expression)
 
 
-#: decorators of Flask hooks run after the view (``@app.after_request``...)
-REQUEST_END_HOOKS = frozenset(
-    {
-        "after_request",
-        "after_app_request",
-        "teardown_request",
-        "teardown_app_request",
-        "teardown_appcontext",
-    }
-)
 #: session calls that would keep what the view did (a rollback loses it either way)
 HOOK_TRANSACTION_CALLS = frozenset({"commit"})
-
-
-def _decorator_name(decorator: cst.BaseExpression) -> str | None:
-    """``after_request`` for ``@app.after_request`` or ``@bp.after_request(...)``."""
-    if isinstance(decorator, cst.Call):
-        decorator = decorator.func
-    if isinstance(decorator, cst.Attribute):
-        return decorator.attr.value
-    return decorator.value if isinstance(decorator, cst.Name) else None
 
 
 class AwaitPass(ScopeTracking):
@@ -784,7 +766,9 @@ class AwaitPass(ScopeTracking):
         if not (isinstance(func, cst.Attribute) and func.attr.value in HOOK_TRANSACTION_CALLS):
             return
         function = self.enclosing_function()
-        hooks = {_decorator_name(d.decorator) for d in function.decorators} if function else set()
+        hooks = (
+            {decorator_attribute(d.decorator) for d in function.decorators} if function else set()
+        )
         hook = next((h for h in hooks if h in REQUEST_END_HOOKS), None)
         if hook is None or not self.io.is_session(func.value):
             return

@@ -277,8 +277,7 @@ def _deferred(value: cst.BaseExpression) -> str | None:
     ``column_property(..., deferred=True)``, else None."""
     if not isinstance(value, cst.Call):
         return None
-    func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    name = _called(value)
     if name == "deferred":
         positional = [a for a in value.args if a.keyword is None]
         others = {a.keyword.value for a in value.args if a.keyword is not None}
@@ -302,11 +301,7 @@ def _holds_a_subquery(value: cst.Call) -> bool:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
-            func = node.func
-            name = (
-                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-            )
-            found = found or name in SUBQUERY_CALLS
+            found = found or _called(node) in SUBQUERY_CALLS
 
     for arg in value.args:
         arg.value.visit(Finder())
@@ -316,9 +311,14 @@ def _holds_a_subquery(value: cst.Call) -> bool:
 def _is_relationship(value: cst.BaseExpression) -> bool:
     if not isinstance(value, cst.Call):
         return False
-    func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    name = _called(value)
     return name in RELATIONSHIP_FUNCS
+
+
+def _called(call: cst.Call) -> str:
+    """``relationship`` for ``relationship(...)`` or ``db.relationship(...)``."""
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
 
 
 def _literal(node: cst.BaseExpression) -> str | None:

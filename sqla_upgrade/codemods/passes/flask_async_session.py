@@ -55,7 +55,7 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, decorator_attribute, plan_of
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
@@ -291,6 +291,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self.wanted: dict[tuple[str, str | None], set[str]] = {}
         # id of an updated ``db = SQLAlchemy(...)`` statement → its app argument (or True)
         self.db_assignments: dict[int, tuple[cst.BaseExpression | bool, cst.CSTNode]] = {}
+        #: a ``@user_loader`` of the project stays synchronous on ``db.session``
+        self.user_loader_kept = any(
+            reason.startswith(USER_LOADER_REASON) for reason in plan_of(self.state).blocked.values()
+        )
 
     # -- where the names come from ------------------------------------------------------------
     def _is_flask_db(self, node: cst.BaseExpression) -> bool:
@@ -484,7 +488,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         """``current_user.last_seen = now`` (or ``await current_user.follow(u)``, a method
         that became async) in async code, where Flask-Login's ``current_user`` comes from
         a ``@user_loader`` that kept the synchronous ``db.session``."""
-        if not self.in_async_def() or len(statement.body) != 1:
+        if not self.user_loader_kept or not self.in_async_def() or len(statement.body) != 1:
             return False
         small = statement.body[0]
         targets: list[cst.BaseExpression]
@@ -499,13 +503,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
             targets = [call.func] if isinstance(call, cst.Call) else []
         else:
             return False
-        if not any(
+        return any(
             isinstance(t, cst.Attribute) and qualified_names(self, t.value) & CURRENT_USER
             for t in targets
-        ):
-            return False
-        blocked = plan_of(self.state).blocked.values()
-        return any(reason.startswith(USER_LOADER_REASON) for reason in blocked)
+        )
 
     def _keeps_loaded_object_in_g(self, statement: cst.SimpleStatementLine) -> bool:
         """``g.user = await get_or_404(User, 1)`` (or a name bound so) in async code."""
@@ -653,35 +654,34 @@ class FlaskAsyncSessionPass(ScopeTracking):
 
 
 #: decorators by which Flask itself calls a function (a view, a request hook)
-FLASK_ENTRY_DECORATORS = frozenset(
+#: decorators of Flask hooks run after the view (``@app.after_request``...)
+REQUEST_END_HOOKS = frozenset(
     {
-        "route",
-        "get",
-        "post",
-        "put",
-        "patch",
-        "delete",
-        "before_request",
-        "before_app_request",
         "after_request",
         "after_app_request",
         "teardown_request",
         "teardown_app_request",
         "teardown_appcontext",
-        "errorhandler",
-        "app_errorhandler",
     }
 )
+FLASK_ENTRY_DECORATORS = REQUEST_END_HOOKS | {
+    "route",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "before_request",
+    "before_app_request",
+    "errorhandler",
+    "app_errorhandler",
+}
 
 
 def _flask_entry_point(transformer: Any, node: cst.FunctionDef) -> bool:
     """Is ``node`` a view, request hook or CLI command, which Flask calls itself?"""
-    for decorator in node.decorators:
-        target = decorator.decorator
-        if isinstance(target, cst.Call):
-            target = target.func
-        if isinstance(target, cst.Attribute) and target.attr.value in FLASK_ENTRY_DECORATORS:
-            return True
+    if any(decorator_attribute(d.decorator) in FLASK_ENTRY_DECORATORS for d in node.decorators):
+        return True
     return flask_cli_command(transformer, node)
 
 

@@ -688,14 +688,19 @@ class QueryToSelectPass(Pass):
             raise Refusal("yield_per() with unexpected arguments")
 
     @staticmethod
-    def _parent_property(link: Link) -> cst.BaseExpression | None:
-        """The relationship attribute a ``with_parent()`` call names (None: none, or a
-        string, which 2.x's ``with_parent()`` refuses)."""
+    def _property_argument(link: Link) -> cst.BaseExpression | None:
+        """What a ``with_parent()`` call gives for the relationship, if anything."""
         given = [a for a in link.args[1:] if a.keyword is None]
         given += [a for a in link.args if a.keyword is not None and a.keyword.value == "property"]
-        if not given or isinstance(given[0].value, cst.BaseString | cst.ConcatenatedString):
+        return given[0].value if given else None
+
+    def _parent_property(self, link: Link) -> cst.BaseExpression | None:
+        """The relationship attribute a ``with_parent()`` call names (None: none, or a
+        string, which 2.x's ``with_parent()`` refuses)."""
+        given = self._property_argument(link)
+        if isinstance(given, cst.BaseString | cst.ConcatenatedString):
             return None
-        return given[0].value
+        return given
 
     def _inferred_parent(self, facts: QueryFacts, link: Link) -> tuple[str, str]:
         """The relationship ``with_parent(instance)`` or ``with_parent(instance, "name")``
@@ -705,41 +710,16 @@ class QueryToSelectPass(Pass):
         what = "Query.with_parent() without the relationship attribute"
         if facts.model is None or facts.builders & {"select_from", "with_entities"}:
             raise Refusal(f"{what}: the queried class cannot be told here")
-        named = self._parent_property_name(link)
+        given = self._property_argument(link)
+        named = given.evaluated_value if isinstance(given, cst.SimpleString) else None
         found = [
             (owner, name)
-            for owner, name in self._relationships_to(facts.model)
+            for owner, name in self.state.index.relationships_to(facts.model)
             if named is None or name == named
         ]
         if len(found) != 1:
             raise Refusal(f"{what}: no single relationship to the queried class; name it")
         return found[0]
-
-    @staticmethod
-    def _parent_property_name(link: Link) -> str | None:
-        for arg in link.args[1:]:
-            if isinstance(arg.value, cst.SimpleString) and (
-                arg.keyword is None or arg.keyword.value == "property"
-            ):
-                value = arg.value.evaluated_value
-                return value if isinstance(value, str) else None
-        return None
-
-    def _relationships_to(self, model: str) -> list[tuple[str, str]]:
-        """(owner model, relationship name) of every relationship, backrefs included,
-        whose target is ``model``."""
-        index = self.state.index
-        found: list[tuple[str, str]] = []
-        for owner in index.models.values():
-            for relationship in owner.relationships.values():
-                target = index.relationship_target(owner, relationship)
-                if target is None:
-                    continue
-                if target.qualname == model:
-                    found.append((owner.qualname, relationship.name))
-                if relationship.backref and owner.qualname == model:
-                    found.append((target.qualname, relationship.backref))
-        return found
 
     def _check_with_entities_order(self, chain: Chain) -> None:
         names = [link.name for link in chain.builders]

@@ -36,6 +36,7 @@ commit or is a parameter, whose caller may read it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -110,25 +111,32 @@ class RefreshAfterCommitPass(ScopeTracking):
             seen.add(name.value)
             if not self._is_assignment_target(name) and self._persistent_object(name, before):
                 stale.append(name.value)
-        for given in self._given_sql_expressions(function, commit):
-            if given not in stale and (given in seen or _is_parameter(function, given)):
-                stale.append(given)
+        for given in self._given_sql_expressions(before):
+            if given.value not in stale and (given.value in seen or self.calls.is_parameter(given)):
+                stale.append(given.value)
         return stale
 
-    def _given_sql_expressions(self, function: cst.FunctionDef, commit: cst.CSTNode) -> list[str]:
-        """Names of objects given an attribute computed in SQL before ``commit``
-        (``post.views = Post.views + 1``): the flush expires that attribute whatever
-        ``expire_on_commit`` says, so its next read, here or in a caller handed the
-        object, would load it (MissingGreenlet); legacy code reloaded it there."""
-        found: list[str] = []
-        for assign in _assignments(function.body, until=commit):
-            target = assign.targets[0].target if len(assign.targets) == 1 else None
-            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+    def _given_sql_expressions(self, before: list[cst.Name]) -> list[cst.Name]:
+        """Of the names used before the commit, those of objects given an attribute
+        computed in SQL (``post.views = Post.views + 1``): the flush expires that
+        attribute whatever ``expire_on_commit`` says, so its next read, here or in a
+        caller handed the object, would load it (MissingGreenlet); legacy code reloaded
+        it there."""
+        parent = functools.partial(self.get_metadata, ParentNodeProvider, default=None)
+        found: list[cst.Name] = []
+        for name in before:
+            attribute = parent(name)
+            if not (isinstance(attribute, cst.Attribute) and attribute.value is name):
                 continue
-            if target.value.value not in found and self._column_of_a_model_in(
-                assign.value, target.attr.value
+            target = parent(attribute)
+            assign = parent(target) if isinstance(target, cst.AssignTarget) else None
+            if (
+                isinstance(assign, cst.Assign)
+                and len(assign.targets) == 1
+                and all(f.value != name.value for f in found)
+                and self._column_of_a_model_in(assign.value, attribute.attr.value)
             ):
-                found.append(target.value.value)
+                found.append(name)
         return found
 
     def _column_of_a_model_in(self, value: cst.BaseExpression, column: str) -> bool:
@@ -276,41 +284,6 @@ def _refresh(session: cst.BaseExpression, name: str, *, guarded: bool) -> cst.Ba
         comparisons=[cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))],
     )
     return cst.If(test=not_none, body=cst.IndentedBlock(body=[refresh]))
-
-
-def _is_parameter(function: cst.FunctionDef, name: str) -> bool:
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    return any(param.name.value == name for param in every)
-
-
-def _assignments(body: cst.CSTNode, until: cst.CSTNode) -> list[cst.Assign]:
-    """The assignments of ``body`` (not of nested functions, classes or lambdas) up to
-    the statement ``until``, in source order."""
-    found: list[cst.Assign] = []
-    done = False
-
-    class Collector(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            if not done:
-                found.append(node)
-
-        def leave_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-            nonlocal done
-            if node is until:
-                done = True
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-    body.visit(Collector())
-    return found
 
 
 def _optional(annotation: cst.BaseExpression) -> bool:
