@@ -24,6 +24,7 @@ from sqla_upgrade.codemods.cache import (
 from sqla_upgrade.codemods.discovery import SourceFile, discover
 from sqla_upgrade.codemods.index.builder import Collected, IndexBuilder, Unparsable, collect_one
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.kept_trees import KEPT
 from sqla_upgrade.codemods.limits import oversized, oversized_result
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.pipeline import select_entries
@@ -272,6 +273,7 @@ def _map(
     _load_transforms(entries)
     if options.timeout is None and (options.jobs <= 1 or len(jobs) < 2):
         _init_worker(index, options, entries)
+        KEPT.enabled = True  # both stages of a file run here: stage two reuses its tree
         yield from map(func, jobs)
         return
     finished: dict[int, FileResult] = {}
@@ -333,6 +335,7 @@ def run(
     try:
         return _run(paths, options, progress, keep, on_result, long_lived)
     finally:
+        KEPT.clear()
         long_lived.release()
 
 

@@ -14,6 +14,7 @@ from sqla_upgrade.codemods.base import FileState, Pass
 from sqla_upgrade.codemods.codegen import bytes_of, code_of, remembered_statements
 from sqla_upgrade.codemods.fidelity import keep_final_newline, round_trip_problem
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.kept_trees import KEPT
 from sqla_upgrade.codemods.metadata import new_wrapper
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.results import FileResult
@@ -70,16 +71,20 @@ def _declined_pass_changes(pass_cls: type[Pass], tree: cst.Module, state: FileSt
 
 
 def _apply_passes(
-    tree: cst.Module, source: bytes, state: FileState, passes: list[type[Pass]]
+    tree: cst.Module,
+    source: bytes,
+    state: FileState,
+    passes: list[type[Pass]],
+    wrapper: MetadataWrapper | None = None,
 ) -> tuple[cst.Module, bytes, bool, MetadataWrapper | None, MetadataWrapper | None]:
     """Run the passes in order; the final tree, its code, whether a pass changed it, a
     wrapper over it if one was made, and one over the tree the last change was made from.
     Metadata (scopes, qualified names...) is computed once and shared by consecutive
     passes until one of them changes the tree; parents and expression contexts are then
-    updated for what the pass made."""
+    updated for what the pass made. ``wrapper``: one over ``tree`` already, with what was
+    resolved on it."""
     code = source
     changed = False
-    wrapper: MetadataWrapper | None = None
     previous: MetadataWrapper | None = None  # over the tree the last change was made from
     for pass_cls in passes:
         if not triggered(pass_cls, code, state.index, state.path, source):
@@ -140,10 +145,11 @@ def run_stage(
     return value is kept in ``result.facts`` for the project-wide analysis between stages.
     """
     source = result.current_code
+    kept = KEPT.take(result.path, source)  # the tree stage one ended with, if kept
     wanted = CHECK_PREFILTERS or any(triggered(p, source, index, result.path) for p in passes)
     if result.error is not None or not (wanted or (collect is not None and collect_wanted(source))):
         return result
-    tree = _parse(source)
+    tree = kept.module if kept is not None else _parse(source)
     if isinstance(tree, str):
         result.error = tree
         return result
@@ -154,13 +160,18 @@ def run_stage(
         code = source
         if wanted:
             parsed = tree
-            tree, code, changed, wrapper, previous = _apply_passes(tree, source, state, passes)
+            tree, code, changed, wrapper, previous = _apply_passes(
+                tree, source, state, passes, kept
+            )
             if changed and (problem := round_trip_problem(parsed, source)) is not None:
                 result.error = f"cannot transform: {problem}"
                 return result
         result.stage_code = keep_final_newline(source, code) if changed else source
         if collect is not None:
-            result.facts = collect(wrapper or new_wrapper(tree, code, previous), state)
+            wrapper = wrapper or new_wrapper(tree, code, previous)
+            result.facts = collect(wrapper, state)
+            if code == result.stage_code:
+                KEPT.keep(result.path, code, wrapper)
     except RecursionError:
         result.error = f"cannot transform: {TOO_DEEP}"
         return result

@@ -337,6 +337,8 @@ def _one_child(
         return None
     if value is _NO_VALUE and how == _SENTINEL:
         return value
+    if handled is not None and _kept_unvisited(value, visitor, handled):
+        return value
     result = _transform(value, visitor, hooks, handled)
     kind = _result_kind(result)
     if kind == _FLATTEN:
@@ -363,6 +365,9 @@ def _child_sequence(
 ) -> Any:
     children: list[cst.CSTNode] = []
     for child in value:
+        if handled is not None and _kept_unvisited(child, visitor, handled):
+            children.append(child)
+            continue
         result = _transform(child, visitor, hooks, handled)
         kind = _result_kind(result)
         if kind == _REMOVAL:
@@ -381,6 +386,14 @@ def _child_sequence(
     ):
         return value
     return tuple(children)
+
+
+def _kept_unvisited(node: cst.CSTNode, visitor: cst.CSTTransformer, handled: int) -> bool:
+    """``_transform``'s first test, made by the parent (a third of the nodes a pass would
+    enter are whitespace and punctuation it keeps: the call is saved)."""
+    known = _SUBTREE_TYPES.get(id(node))
+    mask = known[1] if known is not None and known[0] is node else _subtree_types(node)
+    return not mask & handled and getattr(visitor, "skips_unhandled_subtrees", True)
 
 
 def _transform(
