@@ -28,6 +28,17 @@ whose producer cannot take options (``session.merge()``) in code that becomes as
 read with ``await obj.awaitable_attrs.rel`` (the declarative base gets the
 ``AsyncAttrs`` mixin).
 
+A read of an association proxy (``keywords = association_proxy("kw_links",
+"keyword")``) reads the relationships it goes through:
+``selectinload(Article.kw_links).joinedload(ArticleKeyword.keyword)`` (only the first
+when the proxied attribute is a column). A query of a base class of a polymorphic
+hierarchy returns subclass objects without their own attributes (joined- or
+single-table), so reading one (a column, a relationship, a method) adds
+``selectin_polymorphic(Employee, [Engineer])``, or ``.selectin_polymorphic([Engineer])``
+down a relationship chain; subclasses whose mapper sets ``polymorphic_load`` (or a base
+with ``"with_polymorphic": "*"``) are loaded already. Such a read on objects whose query
+is unknown gets a TODO.
+
 Safety: an AsyncSession cannot lazy-load. The reads are found by
 ``analysis.eager_loads`` (through variables, loops, comprehensions, results, returns and
 parameters of project functions in any module); a statement serving several consumers
