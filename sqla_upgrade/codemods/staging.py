@@ -116,6 +116,8 @@ def attach_plan(
     index.async_plan = _async_plan(index, results, options, template_reads)
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
     index.async_plan.read_attributes |= template_reads or set()
+    # reading an association proxy reads the relationship (and attribute) it goes through
+    index.async_plan.read_attributes |= index.proxied_reads(index.async_plan.read_attributes)
     index.async_plan.template_reads = set(template_reads or ())
     dynamic_uses = [uses for _, uses in collected if uses is not None]
     unread = sorted(r.path for r in results if r.error is not None)

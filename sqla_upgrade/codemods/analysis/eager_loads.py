@@ -30,8 +30,9 @@ from __future__ import annotations
 import ast
 import pathlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from sqla_upgrade.codemods.analysis.hierarchy import Hierarchy
 from sqla_upgrade.codemods.analysis.lazy_reads import functions_of
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, ProjectIndex
@@ -187,10 +188,14 @@ class Relationship:
 class Step:
     """One link of a loader option chain: ``selectinload(Post.comments)``."""
 
-    loader: str  # "selectinload" | "joinedload" | "defaultload"
+    loader: str  # "selectinload" | "joinedload" | "defaultload" | "selectin_polymorphic"
     owner: str  # local name of the class in the producer's module
     attr: str
     owner_import: tuple[str, str] | None = None  # (module, name) to import first
+    #: ``selectin_polymorphic(owner, [classes])`` (``.selectin_polymorphic([classes])``
+    #: further down a chain): the subclasses' local names and the imports they need
+    classes: tuple[str, ...] = ()
+    class_imports: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -203,6 +208,10 @@ class Producer:
     model: str
     existing: frozenset[Path] = frozenset()  # paths its loader options already name
     needs: set[Path] = field(default_factory=set)
+    #: subclasses (qualified names) whose attributes are read on the objects reached
+    #: along a path, and those its ``selectin_polymorphic`` options already load
+    polymorphic: dict[Path, list[str]] = field(default_factory=dict)
+    existing_polymorphic: frozenset[tuple[Path, str]] = frozenset()
     chains: list[tuple[Step, ...]] = field(default_factory=list)  # the options to add
 
 
@@ -242,6 +251,9 @@ class EagerPlan:
     #: relationship names declared as fields of serializers (pydantic schemas...), which
     #: read them from objects with no attribute read in the code
     serialized: set[str] = field(default_factory=set)
+    #: (file, span of ``obj.attr``) → why: reads of subclass attributes on objects whose
+    #: query cannot be given ``selectin_polymorphic``
+    subclass_todos: dict[tuple[str, Span], str] = field(default_factory=dict)
 
     def keeps_relationship_eager(
         self, name: str, read_anywhere: set[str], owner: str | None = None
@@ -251,6 +263,9 @@ class EagerPlan:
         if name in self.uncovered or (owner, name) in self.uncovered_members:
             return True
         return name in read_anywhere and name not in self.seen_reads
+
+    def todos_in(self, path: str) -> dict[Span, str]:
+        return {span: why for (file, span), why in self.subclass_todos.items() if file == path}
 
     def options_for(self, path: str, span: Span) -> Producer | None:
         producer = self.producers.get((path, span))
@@ -280,6 +295,17 @@ class ModelGraph:
                         self._backref_collection(model, relationship),
                         relationship.backref_lazy,
                     )
+        self.hierarchy = Hierarchy(index, set(self.backrefs))
+        self.proxy_names = {p for m in index.models.values() for p in m.association_proxies}
+        #: names whose reads the analysis follows: relationships, association proxies and
+        #: what subclasses declare (which a query of a base class may leave unloaded)
+        #: the methods and other members subclasses declare
+        self.hierarchy_members: set[str] = set()
+        self.tracked = self.names | self.proxy_names
+        for model in index.models.values():
+            if self.hierarchy.parents(model):
+                self.hierarchy_members.update(model.members)
+                self.tracked |= {*model.columns, *model.relationships, *model.members}
 
     def _backref_collection(self, model: ModelFacts, relationship: object) -> bool | None:
         forward = self.index.is_collection(model, relationship)  # type: ignore[arg-type]
@@ -307,6 +333,41 @@ class ModelGraph:
                 if found is not None:
                     return found
         return None
+
+    def proxied_path(
+        self, model: ModelFacts, name: str, depth: int = 0
+    ) -> tuple[Path, bool] | None:
+        """The relationships an association proxy ``name`` of ``model`` reads (``("kw_links",
+        "keyword")``), and whether it gives objects (its attribute is a relationship)."""
+        proxy = next(
+            (
+                m.association_proxies[name]
+                for m in self.hierarchy.lineage(model)
+                if name in m.association_proxies
+            ),
+            None,
+        )
+        if proxy is None or depth > MAX_PATH:
+            return None
+        collection, attr = proxy
+        relationship = self.relationship(model, collection)
+        if relationship is None:
+            return None
+        target = relationship.target
+        if target is not None and self.relationship(target, attr) is not None:
+            return (collection, attr), True
+        further = self.proxied_path(target, attr, depth + 1) if target is not None else None
+        if further is not None:
+            return (collection, *further[0]), further[1]
+        return (collection,), False
+
+    def proxied_names(self, name: str) -> set[str]:
+        """The relationship names the association proxies called ``name`` read."""
+        found: set[str] = set()
+        for model in self.index.models.values():
+            proxied = self.proxied_path(model, name) if name in model.association_proxies else None
+            found.update(proxied[0] if proxied else ())
+        return found
 
     def has_column(self, model: ModelFacts, name: str, depth: int = 0) -> bool:
         if name in model.columns:
@@ -363,6 +424,7 @@ class ReadEvent:
     attr: str
     value: Value
     function: str | None
+    proxy_hop: bool = False  # a relationship an association proxy reads after its first
 
 
 @dataclass
@@ -378,6 +440,7 @@ class _NewObject:
 class _Statement:
     model: str
     existing: frozenset[Path]
+    polymorphic: frozenset[tuple[Path, str]] = frozenset()
 
 
 class _Walker:
@@ -580,9 +643,27 @@ class _Walker:
         if base is None:
             return None
         existing = set(base.existing)
+        polymorphic = set(base.polymorphic)
         for option in options:
             existing |= _option_paths(option)
-        return _Statement(base.model, frozenset(existing))
+            polymorphic |= self.polymorphic_loads(option)
+        return _Statement(base.model, frozenset(existing), frozenset(polymorphic))
+
+    def polymorphic_loads(self, option: ast.expr) -> set[tuple[Path, str]]:
+        """(path, subclass) pairs a loader option loads: ``selectin_polymorphic(Employee,
+        [Engineer])`` → ``{((), "app.models.Engineer")}``, and
+        ``selectinload(Company.staff).selectin_polymorphic([Engineer])`` at ``("staff",)``."""
+        found: set[tuple[Path, str]] = set()
+        path: Path = ()
+        for name, call in _option_steps(option):
+            listed = call.args[-1] if call.args else None
+            if name == "selectin_polymorphic" and isinstance(listed, ast.List | ast.Tuple):
+                models = {self.model_named(e) for e in listed.elts}
+                found |= {(path, m) for m in models if m is not None}
+            elif name in LOADER_OPTIONS and len(call.args) == 1:
+                argument = call.args[0]
+                path = (*path, argument.attr) if isinstance(argument, ast.Attribute) else path
+        return found
 
     # -- expressions --------------------------------------------------------------------------
     def eval(self, node: ast.expr | None) -> Value:
@@ -708,6 +789,8 @@ class _Walker:
         receiver = NOTHING
         if isinstance(func, ast.Attribute) and not known:
             receiver = self.eval(func.value)
+            if func.attr in self.analysis.graph.hierarchy_members:
+                self.analysis.record_read(self, func, receiver)  # ``e.badge()``: a method
         arguments = [NOTHING if _is_lambda(a) else self.eval(a) for a in node.args]
         keywords = {
             k.arg: NOTHING if _is_lambda(k.value) else self.eval(k.value) for k in node.keywords
@@ -755,29 +838,15 @@ class _Walker:
             if statement is None:
                 return UNKNOWN_VALUE
             span = self.lines.span(node.args[0])
-            self.analysis.add_producer(
-                Producer("statement", self.path, span, statement.model, statement.existing)
-            )
+            producer = Producer("statement", self.path, span, statement.model, statement.existing)
+            producer.existing_polymorphic = statement.polymorphic
+            self.analysis.add_producer(producer)
             return frozenset(
                 {Origin("site", (self.path, span), statement.model, (), STATEMENT_RUNNERS[method])}
             )
         if method in ("get", "get_one") and len(node.args) >= 2:
             self.session_io(node)
-            model = self.model_named(node.args[0])
-            if model is None:
-                return UNKNOWN_VALUE
-            span = self.lines.span(node)
-            existing = frozenset(
-                path
-                for k in node.keywords
-                if k.arg == "options" and isinstance(k.value, ast.List | ast.Tuple)
-                for option in k.value.elts
-                for path in _option_paths(option)
-            )
-            if any(k.arg == "options" and not isinstance(k.value, ast.List) for k in node.keywords):
-                return frozenset({Origin("fixed", ("get",), model)})
-            self.analysis.add_producer(Producer("get", self.path, span, model, existing))
-            return frozenset({Origin("site", (self.path, span), model)})
+            return self.session_get(node)
         if method in ("get_or_404",) and len(node.args) >= 2:
             model = self.model_named(node.args[0])
             return frozenset({Origin("fixed", (method,), model)}) if model else UNKNOWN_VALUE
@@ -807,6 +876,28 @@ class _Walker:
             if method in ROWS_TO_OBJECTS and not node.args:
                 return frozenset(o.reshaped("objects") for o in receiver)
         return None
+
+    def session_get(self, node: ast.Call) -> Value:
+        """``session.get(M, pk, options=[...])``: a producer taking options."""
+        model = self.model_named(node.args[0])
+        if model is None:
+            return UNKNOWN_VALUE
+        if any(k.arg == "options" and not isinstance(k.value, ast.List) for k in node.keywords):
+            return frozenset({Origin("fixed", ("get",), model)})
+        options = [
+            option
+            for k in node.keywords
+            if k.arg == "options" and isinstance(k.value, ast.List)
+            for option in k.value.elts
+        ]
+        existing = frozenset(path for option in options for path in _option_paths(option))
+        span = self.lines.span(node)
+        producer = Producer("get", self.path, span, model, existing)
+        producer.existing_polymorphic = frozenset(
+            loaded for option in options for loaded in self.polymorphic_loads(option)
+        )
+        self.analysis.add_producer(producer)
+        return frozenset({Origin("site", (self.path, span), model)})
 
     def function_call(
         self,
@@ -868,6 +959,18 @@ class _Walker:
                 state.maybe_persistent = True
 
 
+def _subclass_todo(attr: str, subclasses: list[ModelFacts], base: str) -> str:
+    names = [s.qualname.rsplit(".", 1)[-1] for s in subclasses]
+    listed = ", ".join(names)
+    base = base.rsplit(".", 1)[-1]
+    return (
+        f"{attr} is an attribute of {listed}, which a query of {base} does not load "
+        f"(MissingGreenlet under asyncio): give the query of these objects "
+        f"options(selectin_polymorphic({base}, [{listed}])), or set "
+        f'"polymorphic_load": "selectin" in the __mapper_args__ of {names[0]}'
+    )
+
+
 def _is_lambda(node: ast.expr) -> bool:
     return isinstance(node, ast.Lambda)
 
@@ -889,16 +992,9 @@ def _literal_names(node: ast.expr) -> set[str] | None:
 def _option_paths(option: ast.expr) -> set[Path]:
     """Relationship paths a loader option names: ``joinedload(A.b).selectinload(B.c)`` →
     ``{("b",), ("b", "c")}`` (``defaultload`` steps only lead to the next)."""
-    steps: list[tuple[str, ast.Call]] = []
-    node = option
-    while isinstance(node, ast.Call):
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        steps.append((name, node))
-        node = func.value if isinstance(func, ast.Attribute) else None  # type: ignore[assignment]
     paths: set[Path] = set()
     path: Path = ()
-    for name, call in reversed(steps):
+    for name, call in _option_steps(option):
         if name not in LOADER_OPTIONS or len(call.args) != 1:
             break
         argument = call.args[0]
@@ -908,6 +1004,19 @@ def _option_paths(option: ast.expr) -> set[Path]:
         if name in EAGER_OPTIONS or name in ("lazyload", "noload", "raiseload"):
             paths.add(path)
     return paths
+
+
+def _option_steps(option: ast.expr) -> list[tuple[str, ast.Call]]:
+    """The calls of a loader option chain, first to last: ``joinedload(A.b).selectinload(
+    B.c)`` → ``[("joinedload", ...), ("selectinload", ...)]``."""
+    steps: list[tuple[str, ast.Call]] = []
+    node = option
+    while isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        steps.append((name, node))
+        node = func.value if isinstance(func, ast.Attribute) else None  # type: ignore[assignment]
+    return steps[::-1]
 
 
 def _union(values: Iterable[Value]) -> Value:
@@ -968,6 +1077,7 @@ class EagerLoadAnalysis:
         self.async_functions: set[str] = set()
         self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
         self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
+        self._queried_models: set[str] | None = None
         #: per file: its classes, and its functions (qualified name, node, annotated
         #: parameters, is it a generator), found once for every round of the walk
         self.classes: dict[str, list[ast.ClassDef]] = {}
@@ -990,7 +1100,7 @@ class EagerLoadAnalysis:
         """``value.attr`` is read at ``node`` (a template's reads: at its render call,
         where nothing can be awaited)."""
         attr = attr if attr is not None else getattr(node, "attr", "")
-        if attr not in self.graph.names:
+        if attr not in self.graph.tracked:
             return
         function = None if in_template else walker.function
         self.reads.append(ReadEvent(walker.path, walker.lines.span(node), attr, value, function))
@@ -1103,6 +1213,12 @@ class EagerLoadAnalysis:
             return frozenset({origin.extended(attr)})
         if self.graph.has_column(model, attr):
             return NOTHING
+        proxied = self.graph.proxied_path(model, attr)
+        if proxied is not None:  # ``article.keywords``: the keywords of its links
+            path, gives_objects = proxied
+            if not gives_objects or len(origin.path) + len(path) > MAX_PATH:
+                return NOTHING if not gives_objects else UNKNOWN_VALUE
+            return frozenset({Origin(origin.kind, origin.key, origin.model, (*origin.path, *path))})
         return UNKNOWN_VALUE
 
     def _from_new_object(self, origin: Origin, attr: str) -> Value:
@@ -1234,7 +1350,7 @@ class EagerLoadAnalysis:
     def _resolve_read(self, read: ReadEvent, origin: Origin, suffix: Path, depth: int) -> None:
         """Make sure ``read`` (``x.rel`` with ``x`` from ``origin``, then ``suffix``) loads."""
         if origin.kind == "unknown" or depth > 4:
-            self.plan.uncovered.add(read.attr)
+            self._unknown_read(read, None)
             return
         if origin.kind == "new":
             return  # settled during the walk
@@ -1246,22 +1362,103 @@ class EagerLoadAnalysis:
         path = (*origin.path, *suffix)
         model = self.graph.walk(origin.model, path)
         if model is None:
-            self.plan.uncovered.add(read.attr)
+            self._unknown_read(read, None)
             return
         relationship = self.graph.relationship(model, read.attr)
-        if relationship is None or relationship.lazy in QUERY_LOADERS:
+        if relationship is None:
+            self._resolve_other_read(read, origin, suffix, depth, model)
             return
-        if origin.kind == "site":
-            file, span = origin.key
-            producer = self.plan.producers.get((str(file), span))  # type: ignore[arg-type]
-            if producer is not None:
-                producer.needs.add((*path, read.attr))
-                return
-        if read.function in self.async_functions and self._async_attrs_base(model):
+        if relationship.lazy in QUERY_LOADERS:
+            return
+        producer = self._producer_of(origin)
+        if producer is not None:
+            producer.needs.add((*path, read.attr))
+            return
+        if self._awaitable(read, model):
             self.plan.awaitable_reads.add((read.path, read.span))
             self.plan.awaited_names.add(read.attr)
             return
         self.uncover(read.attr, model)
+
+    def _producer_of(self, origin: Origin) -> Producer | None:
+        if origin.kind != "site":
+            return None
+        file, span = origin.key
+        return self.plan.producers.get((str(file), span))  # type: ignore[arg-type]
+
+    def _awaitable(self, read: ReadEvent, model: ModelFacts) -> bool:
+        """Can the read become ``await obj.awaitable_attrs.attr``? (Not a later hop of an
+        association proxy: ``awaitable_attrs`` loads its first relationship only.)"""
+        if read.proxy_hop:
+            return False
+        return read.function in self.async_functions and self._async_attrs_base(model)
+
+    def _unknown_read(self, read: ReadEvent, model: ModelFacts | None) -> None:
+        """``read`` is on objects whose producer is not known (or of class ``model``
+        only): what it reads stays eager where declared, or gets a TODO."""
+        if model is not None and self.graph.relationship(model, read.attr) is not None:
+            self.uncover(read.attr, model)
+            return
+        self.plan.uncovered.add(read.attr)
+        self.plan.uncovered |= self.graph.proxied_names(read.attr)
+        if read.attr not in self.graph.names and read.attr not in self.graph.proxy_names:
+            self._unknown_subclass_read(read, model)
+
+    def _unknown_subclass_read(self, read: ReadEvent, model: ModelFacts | None) -> None:
+        """A TODO where a subclass attribute is read on objects that may come from a query
+        of a base class, unless in a method of that subclass (``self.engineer_name``)."""
+        owners = self.graph.hierarchy.subclass_owners(read.attr, self._queried())
+        function = read.function or ""
+        if any(function.startswith(f"{o.qualname}.") for o in owners):
+            return
+        if model is not None and model not in owners and self.graph.has_column(model, read.attr):
+            return  # a column of the (unrelated) class the object is known to be of
+        if owners:
+            base = self.graph.hierarchy.lineage(owners[0])[-1].qualname
+            todo = _subclass_todo(read.attr, owners, base)
+            self.plan.subclass_todos[(read.path, read.span)] = todo
+
+    def _queried(self) -> set[str]:
+        """The models whose objects some query (or relationship) of the project returns."""
+        if self._queried_models is None:
+            queried = {p.model for p in self.plan.producers.values()}
+            for model in self.index.models.values():
+                for relationship in model.relationships.values():
+                    target = self.index.relationship_target(model, relationship)
+                    queried.update([target.qualname] if target is not None else [])
+            self._queried_models = queried
+        return self._queried_models
+
+    def _resolve_other_read(
+        self, read: ReadEvent, origin: Origin, suffix: Path, depth: int, model: ModelFacts
+    ) -> None:
+        """``x.attr`` where ``attr`` is no relationship of ``x``'s class: an association
+        proxy, or an attribute of subclasses the query did not load."""
+        proxied = self.graph.proxied_path(model, read.attr)
+        if proxied is not None:
+            for hop, step in enumerate(proxied[0]):
+                self.plan.seen_reads.add(step)
+                through = replace(read, attr=step, proxy_hop=read.proxy_hop or hop > 0)
+                self._resolve_read(through, origin, (*suffix, *proxied[0][:hop]), depth + 1)
+            return
+        subclasses = self.graph.hierarchy.unloaded_subclasses(model, read.attr)
+        if not subclasses:
+            return
+        for subclass in subclasses:
+            if self.graph.relationship(subclass, read.attr) is not None:
+                self.uncover(read.attr, subclass)  # loaded along with the subclass
+        producer = self._producer_of(origin)
+        if producer is not None:
+            loaded = producer.polymorphic.setdefault((*origin.path, *suffix), [])
+            loaded += [s.qualname for s in subclasses if s.qualname not in loaded]
+        elif (
+            self._awaitable(read, model)
+            and self.graph.relationship(subclasses[0], read.attr) is None
+        ):
+            self.plan.awaitable_reads.add((read.path, read.span))  # a column: awaited
+        else:
+            todo = _subclass_todo(read.attr, subclasses, model.qualname)
+            self.plan.subclass_todos[(read.path, read.span)] = todo
 
     def uncover(self, attr: str, model: ModelFacts | None) -> None:
         """``attr`` is read where no statement loads it: it stays eager where declared."""
@@ -1280,10 +1477,7 @@ class EagerLoadAnalysis:
         calls = self.calls.get(str(function), [])
         if info is None or not info.traceable or not calls:
             annotated = self.graph.walk(origin.model, (*origin.path, *suffix))
-            if origin.model is not None and annotated is not None:
-                self.uncover(read.attr, annotated)
-            else:
-                self.plan.uncovered.add(read.attr)
+            self._unknown_read(read, annotated if origin.model is not None else None)
             return
         for bound in calls:
             for given in bound.get(str(param), UNKNOWN_VALUE):
@@ -1317,12 +1511,80 @@ class EagerLoadAnalysis:
         needed = {p for p in producer.needs if p not in producer.existing}
         maximal = sorted(p for p in needed if not any(o[: len(p)] == p and o != p for o in needed))
         module = self.module_of(producer.path)
+        polymorphic = self._polymorphic_needs(producer)
         for path in maximal:
-            chain = self._chain(producer, module, path)
+            chain = self._chain(producer, module, path) if path not in polymorphic else ()
             if chain is None:
                 self.plan.uncovered.update(path)
             elif chain:
                 producer.chains.append(chain)
+        for path, subclasses in polymorphic.items():
+            chain = self._polymorphic_chain(producer, module, path, subclasses)
+            if chain is not None:
+                producer.chains.append(chain)
+
+    def _polymorphic_needs(self, producer: Producer) -> dict[Path, list[str]]:
+        """The subclasses to load at each path that its options do not load already."""
+        needs = {}
+        for path, subclasses in sorted(producer.polymorphic.items()):
+            missing = [s for s in subclasses if (path, s) not in producer.existing_polymorphic]
+            if missing:
+                needs[path] = missing
+        return needs
+
+    def _polymorphic_chain(
+        self, producer: Producer, module: str | None, path: Path, subclasses: list[str]
+    ) -> tuple[Step, ...] | None:
+        """``selectin_polymorphic(M, [Sub])``, or ``selectinload(M.rel)...
+        .selectin_polymorphic([Sub])`` for the objects at ``path``; None (and a TODO at
+        the producer) when a class on the way cannot be named in its module."""
+        imports = self.imports.get(module or "", {})
+        steps = self._path_steps(producer, module, path)
+        reached = self.graph.walk(producer.model, path)
+        model = reached.qualname if reached is not None else producer.model
+        named = [class_name_in(self.index, module, imports, s) for s in subclasses]
+        base = class_name_in(self.index, module, imports, producer.model) if not path else None
+        if steps is None or None in named or (not path and base is None):
+            self.plan.subclass_todos[(producer.path, producer.span)] = _subclass_todo(
+                "what is read", [m for s in subclasses if (m := self.index.model(s))], model
+            )
+            return None
+        owner, owner_import = base if base is not None else ("", None)
+        return (
+            *steps,
+            Step(
+                "selectin_polymorphic",
+                owner,
+                "",
+                owner_import,
+                tuple(n[0] for n in named if n is not None),
+                tuple(n[1] for n in named if n is not None and n[1] is not None),
+            ),
+        )
+
+    def _path_steps(
+        self, producer: Producer, module: str | None, path: Path
+    ) -> tuple[Step, ...] | None:
+        """The option steps reaching every object at ``path`` (the lazy relationships
+        loaded, the others reached with ``defaultload``)."""
+        steps: list[Step] = []
+        owner = self.index.model(producer.model)
+        imports = self.imports.get(module or "", {})
+        for position, name in enumerate(path):
+            relationship = self.graph.relationship(owner, name) if owner else None
+            if relationship is None or relationship.lazy in QUERY_LOADERS:
+                return None
+            named = class_name_in(self.index, module, imports, relationship.owner.qualname)
+            if named is None:
+                return None
+            lazy = not self._eager_anyway(relationship)
+            lazy = lazy and path[: position + 1] not in producer.existing
+            loader = "defaultload"
+            if lazy:
+                loader = "joinedload" if relationship.collection is False else "selectinload"
+            steps.append(Step(loader, named[0], name, named[1]))
+            owner = relationship.target
+        return tuple(steps)
 
     def _chain(self, producer: Producer, module: str | None, path: Path) -> tuple[Step, ...] | None:
         """The option loading ``path`` (() when nothing needs loading; None when the

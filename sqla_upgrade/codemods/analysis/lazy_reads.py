@@ -46,10 +46,15 @@ def lazy_relationships(index: ProjectIndex) -> dict[str, list[str]]:
     """Relationship name → ``Model.name`` of every project relationship loading lazily."""
     names: dict[str, list[str]] = {}
     for model in index.models.values():
+        short = model.qualname.rsplit(".", 1)[-1]
         for relationship in model.relationships.values():
             if relationship.lazy in LAZY_STRATEGIES:
-                short = model.qualname.rsplit(".", 1)[-1]
                 names.setdefault(relationship.name, []).append(f"{short}.{relationship.name}")
+        for proxy, (collection, _) in model.association_proxies.items():
+            # ``keywords = association_proxy("kw_links", "keyword")`` loads ``kw_links``
+            through = model.relationships.get(collection)
+            if through is not None and through.lazy in LAZY_STRATEGIES:
+                names.setdefault(proxy, []).append(f"{short}.{proxy}")
     return names
 
 

@@ -65,6 +65,12 @@ DECLARATIVE_BASE_CLASSES = {
     "sqlalchemy.orm.decl_api.DeclarativeBase",
 }
 RELATIONSHIP_FUNCS = {"relationship", "relation", "dynamic_loader"}
+ASSOCIATION_PROXY_FUNCS = frozenset(
+    {
+        "sqlalchemy.ext.associationproxy.association_proxy",
+        "sqlalchemy.ext.associationproxy.AssociationProxy",
+    }
+)
 
 
 class _Pending:
@@ -82,6 +88,9 @@ class _Pending:
         #: module-level name bound to a call -> the integer columns that call declares
         #: (``Table("t", md, Column("n", Integer))``: kept if the call builds a table)
         self.integer_columns: dict[str, list[str]] = {}
+        #: ``Model.name`` bound to a call of this callee with (relationship, attribute)
+        #: literals: an association proxy if the callee resolves to ``association_proxy``
+        self.proxies: dict[str, tuple[str, str, str]] = {}
 
 
 class _ModuleCollector:
@@ -417,7 +426,11 @@ class _ModuleCollector:
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                model.has_init = model.has_init or getattr(stmt, "name", "") == "__init__"
+                model.has_init = model.has_init or stmt.name == "__init__"
+                if stmt.name == "__mapper_args__":
+                    model.mapper_args = None  # ``@declared_attr``: not known statically
+                elif not isinstance(stmt, ast.ClassDef):
+                    model.members.append(stmt.name)
                 self.statement(stmt, qualname, in_function=False)
             elif isinstance(stmt, ast.Assign | ast.AnnAssign):
                 self.class_attribute(model, stmt)
@@ -435,10 +448,14 @@ class _ModuleCollector:
             and isinstance(value.value, str)
         ):
             model.table = value.value
-        if not names or not isinstance(value, ast.Call):
+        if "__mapper_args__" in names:
+            model.mapper_args = _mapper_args(value)
+        if not isinstance(value, ast.Call):
+            model.members.extend(n for n in names if not n.startswith("__"))
             return
         callee = self.qualify(value.func) or ""
         short = callee.rsplit(".", 1)[-1]
+        proxied = _proxied(value)
         if short in RELATIONSHIP_FUNCS:
             for name in names:
                 model.relationships[name] = self.relationship(name, value)
@@ -448,6 +465,11 @@ class _ModuleCollector:
             annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
             if short != "column_property" and _integer_column(value, annotation):
                 model.integer_columns.extend(names)
+        elif proxied is not None:
+            for name in names:
+                self.pending.proxies[f"{model.qualname}.{name}"] = (callee, *proxied)
+        else:
+            model.members.extend(n for n in names if not n.startswith("__"))
 
     def relationship(self, name: str, call: ast.Call) -> RelationshipFacts:
         target = None
@@ -479,6 +501,32 @@ class _ModuleCollector:
             elif kw.arg == "viewonly":
                 facts.viewonly = not (isinstance(value, ast.Constant) and not value.value)
         return facts
+
+
+def _mapper_args(value: ast.expr | None) -> dict[str, str] | None:
+    """``{"polymorphic_identity": "engineer", "polymorphic_on": type}`` →
+    ``{"polymorphic_identity": "engineer", "polymorphic_on": "?"}``; None for anything
+    but a dict literal with string keys."""
+    if not isinstance(value, ast.Dict):
+        return None
+    found: dict[str, str] = {}
+    for key, item in zip(value.keys, value.values, strict=True):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return None
+        is_literal = isinstance(item, ast.Constant) and isinstance(item.value, str | bool)
+        found[key.value] = str(item.value) if isinstance(item, ast.Constant) and is_literal else "?"
+    return found
+
+
+def _proxied(call: ast.Call) -> tuple[str, str] | None:
+    """The (relationship, attribute) literals of ``association_proxy("kw_links",
+    "keyword")`` (positional or by keyword), if the call has that shape."""
+    given: dict[str, ast.expr] = dict(zip(("target_collection", "attr"), call.args, strict=False))
+    given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+    texts = [given.get(name) for name in ("target_collection", "attr")]
+    if all(isinstance(t, ast.Constant) and isinstance(t.value, str) for t in texts):
+        return str(texts[0].value), str(texts[1].value)  # type: ignore[union-attr]
+    return None
 
 
 BINDABLE = (
@@ -840,6 +888,20 @@ class IndexBuilder:
                     if model.table is None and self._is_flask_model(qualname):
                         model.table = snake_table_name(qualname.rsplit(".", 1)[-1])
                     self._qualify_relationship_targets(module, model)
+        self._resolve_association_proxies()
+
+    def _resolve_association_proxies(self) -> None:
+        """``keywords = association_proxy("kw_links", "keyword")`` where the callee
+        resolves to SQLAlchemy's; any other call of that shape is a plain member."""
+        for name, (callee, relationship, attr) in self.pending.proxies.items():
+            owner, _, proxy = name.rpartition(".")
+            model = self.index.models.get(owner)
+            if model is None:
+                continue
+            if self.index.resolve_alias(callee) in ASSOCIATION_PROXY_FUNCS:
+                model.association_proxies[proxy] = (relationship, attr)
+            elif proxy not in model.members:
+                model.members.append(proxy)
 
     def _is_flask_model(self, qualname: str, depth: int = 0) -> bool:
         for base in self.pending.bases.get(qualname, []):

@@ -93,6 +93,14 @@ class ModelFacts:
     table: str | None = None  # __tablename__, or Flask-SQLAlchemy's default
     foreign_tables: set[str] = field(default_factory=set)  # tables its ForeignKeys point to
     has_init: bool = False  # defines its own __init__
+    #: ``keywords = association_proxy("kw_links", "keyword")``: name → (relationship,
+    #: attribute of the related class)
+    association_proxies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: the other names its body defines (methods, properties, plain attributes)
+    members: list[str] = field(default_factory=list)
+    #: the string (or boolean) values of a literal ``__mapper_args__`` dict ("?" for
+    #: others); None when ``__mapper_args__`` is not a literal dict
+    mapper_args: dict[str, str] | None = field(default_factory=dict)
 
 
 @dataclass
@@ -303,6 +311,30 @@ class ProjectIndex:
         """The model's relationships, the backrefs other models give it included."""
         given: dict[str, set[str]] = self._derived("backrefs_given", self._backrefs_given)
         return set(model.relationships) | given.get(model.qualname, set())
+
+    def proxied_reads(self, names: set[str]) -> set[str]:
+        """The attributes read through the association proxies named in ``names``
+        (``keywords = association_proxy("kw_links", "keyword")``: ``kw_links`` and
+        ``keyword``), through proxies of proxies too."""
+        proxies: dict[str, set[tuple[str, str]]] = self._derived(
+            "association_proxies", self._association_proxies
+        )
+        found: set[str] = set()
+        pending = [n for n in names if n in proxies]
+        while pending:
+            for collection, attr in proxies.get(pending.pop(), ()):
+                for name in (collection, attr):
+                    if name not in found and name not in names:
+                        found.add(name)
+                        pending.append(name)
+        return found
+
+    def _association_proxies(self) -> dict[str, set[tuple[str, str]]]:
+        found: dict[str, set[tuple[str, str]]] = {}
+        for model in self.models.values():
+            for name, proxied in model.association_proxies.items():
+                found.setdefault(name, set()).add(proxied)
+        return found
 
     def _backrefs_given(self) -> dict[str, set[str]]:
         given: dict[str, set[str]] = {}

@@ -28,6 +28,17 @@ whose producer cannot take options (``session.merge()``) in code that becomes as
 read with ``await obj.awaitable_attrs.rel`` (the declarative base gets the
 ``AsyncAttrs`` mixin).
 
+A read of an association proxy (``keywords = association_proxy("kw_links",
+"keyword")``) reads the relationships it goes through:
+``selectinload(Article.kw_links).joinedload(ArticleKeyword.keyword)`` (only the first
+when the proxied attribute is a column). A query of a base class of a polymorphic
+hierarchy returns subclass objects without their own attributes (joined- or
+single-table), so reading one (a column, a relationship, a method) adds
+``selectin_polymorphic(Employee, [Engineer])``, or ``.selectin_polymorphic([Engineer])``
+down a relationship chain; subclasses whose mapper sets ``polymorphic_load`` (or a base
+with ``"with_polymorphic": "*"``) are loaded already. Such a read on objects whose query
+is unknown gets a TODO.
+
 Safety: an AsyncSession cannot lazy-load. The reads are found by
 ``analysis.eager_loads`` (through variables, loops, comprehensions, results, returns and
 parameters of project functions in any module); a statement serving several consumers
@@ -103,6 +114,7 @@ class EagerOptionsPass(ScopeTracking):
         self.plan = plan if isinstance(plan, EagerPlan) else EagerPlan()
         path = self.state.path
         self.awaitable = {span for file, span in self.plan.awaitable_reads if file == path}
+        self.subclass_todos = self.plan.todos_in(path)
         self.refreshes: dict[tuple[int, int], list[Refresh]] = {}
         for refresh in self.plan.refreshes:
             if refresh.path == path:
@@ -128,8 +140,10 @@ class EagerOptionsPass(ScopeTracking):
     # -- statements and session.get ----------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = updated_node.func
+        self._todo_at(original_node)
         if not isinstance(func, cst.Attribute) or not original_node.args:
             return updated_node
+        self._todo_at(original_node.args[0].value)
         method = func.attr.value
         if method in STATEMENT_RUNNERS:
             first = original_node.args[0]
@@ -157,23 +171,29 @@ class EagerOptionsPass(ScopeTracking):
         for chain in producer.chains:
             option: cst.BaseExpression | None = None
             for step in chain:
-                options_import(self, step)
-                owner = cst.parse_expression(step.owner)
-                target = cst.Attribute(value=owner, attr=cst.Name(step.attr))
+                options_import(self, step, first=option is None)
                 loader = (
                     cst.Name(step.loader)
                     if option is None
                     else cst.Attribute(value=option, attr=cst.Name(step.loader))
                 )
-                option = cst.Call(func=loader, args=[cst.Arg(target)])
+                option = cst.Call(func=loader, args=_step_arguments(step, first=option is None))
             if option is not None:
                 options.append(option)
         return options
+
+    def _todo_at(self, node: cst.CSTNode) -> None:
+        """The TODO the plan has for a read (or a producer) at ``node``."""
+        if self.subclass_todos:
+            message = self.subclass_todos.get(self._span_of(node))
+            if message is not None:
+                self.todo(node, message)
 
     # -- awaitable_attrs ---------------------------------------------------------------------
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
+        self._todo_at(original_node)
         if not self.awaitable or self._span_of(original_node) not in self.awaitable:
             return updated_node
         self.count_rewrite()
@@ -269,15 +289,33 @@ def _work_of(plan: EagerPlan) -> tuple[set[str], set[bytes]]:
     files = {path for (path, _), producer in plan.producers.items() if producer.chains}
     files |= {path for path, _ in plan.awaitable_reads}
     files |= {refresh.path for refresh in plan.refreshes}
+    files |= {path for path, _ in plan.subclass_todos}
     bases = {base.rpartition(".")[2].encode() for base in plan.async_attrs_bases}
     return files, bases
 
 
-def options_import(transformer: EagerOptionsPass, step: Step) -> None:
-    AddImportsVisitor.add_needed_import(transformer.context, "sqlalchemy.orm", step.loader)
-    if step.owner_import is not None:
-        module, name = step.owner_import
+def options_import(transformer: EagerOptionsPass, step: Step, first: bool = True) -> None:
+    """The imports a step of an option chain needs: its loader, and the classes it names
+    (``.selectin_polymorphic([...])`` down a chain is a method only)."""
+    if first or step.loader != "selectin_polymorphic":
+        AddImportsVisitor.add_needed_import(transformer.context, "sqlalchemy.orm", step.loader)
+    needed = [step.owner_import] if step.owner_import is not None and step.owner else []
+    for module, name in [*needed, *step.class_imports]:
         AddImportsVisitor.add_needed_import(transformer.context, module, name)
+
+
+def _step_arguments(step: Step, first: bool) -> list[cst.Arg]:
+    """``(Post.comments)``; ``(Employee, [Engineer])`` for ``selectin_polymorphic``, and
+    ``([Engineer])`` down a chain."""
+    if step.loader != "selectin_polymorphic":
+        owner = cst.parse_expression(step.owner)
+        return [cst.Arg(cst.Attribute(value=owner, attr=cst.Name(step.attr)))]
+    classes = [cst.Element(cst.parse_expression(name), comma=_comma()) for name in step.classes]
+    classes[-1] = classes[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    listed = cst.Arg(cst.List(classes))
+    return (
+        [cst.Arg(cst.parse_expression(step.owner), comma=_comma()), listed] if first else [listed]
+    )
 
 
 def _dotted(node: cst.BaseExpression) -> str:
