@@ -85,6 +85,8 @@ LEGACY_FEATURES = {
         ".delete(",
         "q = q.filter(",
         "def find_user(session, name):",
+        ".filter(Order.user_id == User.id).as_scalar()",
+        ".scalar_subquery()",
     ],
     "flask_models": [
         "db = SQLAlchemy()",

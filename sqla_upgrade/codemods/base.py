@@ -35,6 +35,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.imports import ListsNoStubs, QuickImportsRemover, TopImportsAdder
+from sqla_upgrade.codemods.index.model import EVENT_REGISTRATION
 from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
@@ -325,18 +326,6 @@ def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNod
     if not added:
         return statement
     return statement.with_changes(leading_lines=[*leading, *added])
-
-
-#: SQLAlchemy's event registration: a listener runs synchronously, inside the greenlet
-#: (the connection or session it is given is a synchronous one)
-EVENT_REGISTRATION = frozenset(
-    {
-        "sqlalchemy.event.listen",
-        "sqlalchemy.event.listens_for",
-        "sqlalchemy.event.api.listen",
-        "sqlalchemy.event.api.listens_for",
-    }
-)
 
 
 def in_sync_greenlet(transformer: Pass, node: cst.CSTNode) -> bool:

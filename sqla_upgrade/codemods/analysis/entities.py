@@ -8,6 +8,7 @@ makes the chain a review case instead of a guess.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 import libcst as cst
 from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
@@ -21,6 +22,11 @@ AGGREGATES = frozenset({"count", "sum", "min", "max", "avg"})
 EXISTS = frozenset(
     {"sqlalchemy.exists", "sqlalchemy.sql.exists", "sqlalchemy.sql.expression.exists"}
 )
+SELECT = frozenset(
+    {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select"}
+)
+#: methods of a query or a ``select()`` giving the column expression of its one value
+SCALAR_SUBQUERY_METHODS = frozenset({"as_scalar", "scalar_subquery"})
 
 
 class EntityKind(enum.Enum):
@@ -31,8 +37,16 @@ class EntityKind(enum.Enum):
 
 
 class EntityClassifier:
-    def __init__(self, transformer: Pass) -> None:
+    """``is_query`` tells whether an expression is a legacy ``Query`` (the caller's
+    chain recognition): its ``as_scalar()`` is a column expression."""
+
+    def __init__(
+        self,
+        transformer: Pass,
+        is_query: Callable[[cst.BaseExpression], bool] | None = None,
+    ) -> None:
         self.t = transformer
+        self.is_query = is_query
         self.index = transformer.state.index
         self.assumed: list[str] = []
         self._following: set[int] = set()  # values of variables being classified
@@ -74,9 +88,12 @@ class EntityClassifier:
             if owner is EntityKind.TABLE or _is_table_columns(node):
                 return EntityKind.COLUMN
             return EntityKind.UNKNOWN
-        bound = self._bound_value(node)
-        if bound is not None:
-            return self._classify_bound(bound)
+        values = self._bound_values(node)
+        if len(values) == 1:
+            return self._classify_bound(values[0])
+        kinds = {self._classify_bound(value) for value in values}
+        if len(kinds) == 1 and EntityKind.UNKNOWN not in kinds:
+            return kinds.pop()  # ``if a: sub = q1.as_scalar()`` / ``else: sub = q2.as_scalar()``
         if node.value[:1].isupper() and any(c.islower() for c in node.value):
             self.assumed.append(node.value)
             return EntityKind.MAPPER
@@ -100,17 +117,30 @@ class EntityClassifier:
 
     def _bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
         """The value of the single plain assignment binding ``node``, if there is one."""
+        values = self._bound_values(node)
+        return values[0] if len(values) == 1 else None
+
+    def _bound_values(self, node: cst.Name) -> list[cst.BaseExpression]:
+        """The values of the assignments binding ``node``; none unless every one is a
+        plain ``name = value``."""
         try:
             scope = self.t.get_metadata(ScopeProvider, node)
         except KeyError:
-            return None
+            return []
         if scope is None:
-            return None
-        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)]
-        if len(assignments) != 1:
-            return None
-        target = assignments[0].node
-        parent = self.t.get_metadata(ParentNodeProvider, target, None)
+            return []
+        values = []
+        for assignment in scope[node.value]:
+            if not isinstance(assignment, Assignment):
+                continue  # a builtin of that name
+            value = self._assigned_value(assignment)
+            if value is None:
+                return []
+            values.append(value)
+        return values
+
+    def _assigned_value(self, assignment: Assignment) -> cst.BaseExpression | None:
+        parent = self.t.get_metadata(ParentNodeProvider, assignment.node, None)
         if isinstance(parent, cst.AssignTarget):
             statement = self.t.get_metadata(ParentNodeProvider, parent, None)
             if isinstance(statement, cst.Assign):
@@ -137,10 +167,32 @@ class EntityClassifier:
                 return EntityKind.COLUMN
             if func.attr.value in ("label", "desc", "asc", "distinct", "exists", "scalar_subquery"):
                 return EntityKind.COLUMN
+            if func.attr.value in SCALAR_SUBQUERY_METHODS and self._is_statement(func.value):
+                return EntityKind.COLUMN  # ``session.query(func.count(...))...as_scalar()``
             owner = self.classify(func.value)
             if owner in (EntityKind.COLUMN, EntityKind.MAPPER):
                 return EntityKind.COLUMN
         return EntityKind.UNKNOWN
+
+    def _is_statement(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a legacy query or a ``select()`` (however built, or kept in a
+        variable)?"""
+        if self.is_query is not None and self.is_query(node):
+            return True
+        root = node
+        while isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
+            root = root.func.value  # ``select(...).where(...)``: down to ``select(...)``
+        if isinstance(root, cst.Call):
+            return bool(qualified_names(self.t, root.func) & SELECT)
+        if isinstance(root, cst.Name):
+            bound = self._bound_value(root)  # ``stmt = select(...)``, then ``stmt.as_scalar()``
+            if bound is not None and id(bound) not in self._following:
+                self._following.add(id(bound))
+                try:
+                    return self._is_statement(bound)
+                finally:
+                    self._following.discard(id(bound))
+        return False
 
     def _is_flask_db(self, node: cst.BaseExpression) -> bool:
         from sqla_upgrade.codemods.index.model import ObjectKind

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
+    EVENT_REGISTRATION,
+    SYNC_SCOPED_SESSIONS,
+    SYNC_SESSION_CLASSES,
+    SYNC_SESSIONMAKERS,
     TABLE_CONSTRUCTORS,
     FunctionFacts,
     ModelFacts,
@@ -91,6 +95,17 @@ class _Pending:
         #: ``Model.name`` bound to a call of this callee with (relationship, attribute)
         #: literals: an association proxy if the callee resolves to ``association_proxy``
         self.proxies: dict[str, tuple[str, str, str]] = {}
+        #: what ``event.listen(target, ...)`` / ``@event.listens_for(target, ...)`` name
+        self.event_targets: set[str] = set()
+        #: ``scoped_session(factory)`` -> the factory's name (its own name when the
+        #: factory is a ``sessionmaker(...)`` written in place, "" when not static)
+        self.scoped_factories: dict[str, str] = {}
+        #: a ``sessionmaker(...)`` (its name, or its scoped session's) that stays
+        #: synchronous under --target async (custom ``class_``, ``autocommit=True``)
+        self.sync_only_factories: set[str] = set()
+        #: names given as ``sync_session_class=`` (``async_sessionmaker(sync_session_class=
+        #: sync_maker)``): sessionmakers of the synchronous sessions of async ones
+        self.sync_session_classes: set[str] = set()
 
 
 class _ModuleCollector:
@@ -115,6 +130,22 @@ class _ModuleCollector:
     def collect(self, tree: ast.Module) -> None:
         for stmt in tree.body:
             self.statement(stmt, scope=self.facts.name, in_function=False)
+        self.event_targets(tree)
+
+    def event_targets(self, tree: ast.Module) -> None:
+        """The targets of the module's event registrations and the sessionmakers given as
+        ``sync_session_class=``, wherever they are."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            if node.args and self.qualify(node.func) in EVENT_REGISTRATION:
+                target = self.qualify(node.args[0])
+                if target is not None:
+                    self.pending.event_targets.add(target)
+            for kw in node.keywords:
+                name = self.qualify(kw.value) if kw.arg == "sync_session_class" else None
+                if name is not None:
+                    self.pending.sync_session_classes.add(name)
 
     def statement(self, stmt: ast.stmt, scope: str, in_function: bool) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
@@ -196,6 +227,7 @@ class _ModuleCollector:
                 if engine is not None:
                     self.pending.binds[qualname] = engine
             self.pending.calls[qualname] = callee
+            self.session_factory(qualname, callee, value)
             columns = _table_integer_columns(value)
             if columns:
                 self.pending.integer_columns[qualname] = columns
@@ -203,6 +235,34 @@ class _ModuleCollector:
             target = self.qualify(value)
             if target is not None:
                 self.pending.aliases[qualname] = target
+
+    def session_factory(self, qualname: str, callee: str, call: ast.Call) -> None:
+        """``SessionLocal = sessionmaker(...)``, ``Session = scoped_session(factory)``:
+        what session events on them need under --target async."""
+        if callee in SYNC_SESSIONMAKERS and not self._converts_to_async(call):
+            self.pending.sync_only_factories.add(qualname)
+        if callee not in SYNC_SCOPED_SESSIONS:
+            return
+        factory = _argument(call, "session_factory", 0)
+        if isinstance(factory, ast.Call) and self.qualify(factory.func) in SYNC_SESSIONMAKERS:
+            self.pending.scoped_factories[qualname] = qualname
+            if not self._converts_to_async(factory):
+                self.pending.sync_only_factories.add(qualname)
+            return
+        name = self.qualify(factory) if factory is not None else None
+        self.pending.scoped_factories[qualname] = name or ""
+
+    def _converts_to_async(self, sessionmaker: ast.Call) -> bool:
+        """Does async-engine make this ``sessionmaker(...)`` an ``async_sessionmaker``? Not
+        with a custom ``class_`` or an ``autocommit`` other than ``False``."""
+        for kw in sessionmaker.keywords:
+            if kw.arg == "class_" and self.qualify(kw.value) not in SYNC_SESSION_CLASSES:
+                return False
+            if kw.arg == "autocommit" and not (
+                isinstance(kw.value, ast.Constant) and kw.value.value is False
+            ):
+                return False
+        return True
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: str) -> None:
         qualname = f"{scope}.{node.name}"
@@ -534,6 +594,15 @@ BINDABLE = (
 )
 
 
+def _argument(call: ast.Call, name: str, position: int) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if len(call.args) > position and not isinstance(call.args[position], ast.Starred):
+        return call.args[position]
+    return None
+
+
 def _bind_argument(call: ast.Call, callee: str) -> ast.expr | None:
     """The engine given to ``MetaData(bind=e)`` / ``MetaData(e)`` / ``declarative_base(bind=e)``."""
     if callee not in BINDABLE:
@@ -750,6 +819,19 @@ class IndexBuilder:
     def build(self) -> ProjectIndex:
         self.index.metadata_binds = dict(self.pending.binds)
         self.index.query_properties = dict(self.pending.query_properties)
+        self.index.event_targets = set(self.pending.event_targets)
+        self.index.scoped_factories = dict(self.pending.scoped_factories)
+        self.index.sync_session_classes = {
+            self.index.resolve_alias(name) for name in self.pending.sync_session_classes
+        }
+        self.index.sync_only_factories = (
+            set(self.pending.sync_only_factories) | self.index.sync_session_classes
+        )
+        self.index.sync_sessionmakers = {
+            name
+            for name, callee in self.pending.calls.items()
+            if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
+        } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
         self._resolve_models()
         self._resolve_session_params()

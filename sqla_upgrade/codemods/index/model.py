@@ -51,6 +51,26 @@ TABLE_CONSTRUCTORS = frozenset(
 )
 
 
+#: SQLAlchemy's synchronous session factories, scoped sessions and session class
+SYNC_SESSIONMAKERS = frozenset(
+    {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"}
+)
+SYNC_SCOPED_SESSIONS = frozenset(
+    {"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"}
+)
+SYNC_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+#: SQLAlchemy's event registration: a listener runs synchronously, inside the greenlet
+#: (the connection or session it is given is a synchronous one)
+EVENT_REGISTRATION = frozenset(
+    {
+        "sqlalchemy.event.listen",
+        "sqlalchemy.event.listens_for",
+        "sqlalchemy.event.api.listen",
+        "sqlalchemy.event.api.listens_for",
+    }
+)
+
+
 # relationship loaders whose attribute is a query, never a loaded list
 QUERY_LOADERS = frozenset({"dynamic", "write_only"})
 
@@ -164,6 +184,18 @@ class ProjectIndex:
     session_params: set[tuple[str, str]] = field(default_factory=set)
     #: those whose callers hand them what only its name says is a session
     assumed_session_params: set[tuple[str, str]] = field(default_factory=set)
+    #: what the project's event registrations (``event.listen(target, ...)``) target
+    event_targets: set[str] = field(default_factory=set)
+    #: scoped sessions → their factory's name (their own for ``scoped_session(
+    #: sessionmaker(...))``, "" when not static)
+    scoped_factories: dict[str, str] = field(default_factory=dict)
+    #: module-level ``sessionmaker(...)`` calls (by their name, or their scoped session's
+    #: when written in place) …
+    sync_sessionmakers: set[str] = field(default_factory=set)
+    #: … and those of them that stay synchronous under --target async
+    sync_only_factories: set[str] = field(default_factory=set)
+    #: the sessionmakers given to an async one as ``sync_session_class=`` (synchronous)
+    sync_session_classes: set[str] = field(default_factory=set)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
     #: filled between the stages: ``lazy="dynamic"`` relationships that become write-only
@@ -182,6 +214,36 @@ class ProjectIndex:
         if key in self.session_params:
             return "proof"
         return "assumed" if key in self.assumed_session_params else None
+
+    def listened_sessionmaker(self, target: str) -> str | None:
+        """The ``sessionmaker(...)`` that becomes an ``async_sessionmaker`` behind the
+        session factory or scoped session ``target``, by the name it is keyed by: its own,
+        or its scoped session's when written in place. None when there is none or it
+        cannot be told statically."""
+        resolved = self.resolve_alias(target)
+        factory = self.scoped_factories.get(resolved, resolved) or None
+        if factory is None:
+            return None
+        factory = self.resolve_alias(factory)
+        if factory in self.sync_sessionmakers and factory not in self.sync_only_factories:
+            return factory
+        return None
+
+    def stays_synchronous(self, target: str) -> bool:
+        """Is the sessionmaker behind ``target`` one that --target async keeps sync?"""
+        resolved = self.resolve_alias(target)
+        factory = self.scoped_factories.get(resolved, resolved)
+        return bool(factory) and self.resolve_alias(factory) in self.sync_only_factories
+
+    def listened_sessionmakers(self) -> frozenset[str]:
+        """The sessionmakers becoming async whose sessions have event listeners: each is
+        given a synchronous ``sync_session_class`` to register them on."""
+        return self._derived(
+            "listened_sessionmakers",
+            lambda: frozenset(
+                filter(None, (self.listened_sessionmaker(t) for t in self.event_targets))
+            ),
+        )
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:

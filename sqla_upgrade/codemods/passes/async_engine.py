@@ -23,7 +23,11 @@ depends on SQLAlchemy only. ``future=True`` is dropped (async engines are always
 style); ``strategy=`` and custom session classes are left with a TODO.
 ``expire_on_commit=False`` is added to async session factories because reading an
 expired attribute after ``commit()`` would need a lazy load, which AsyncSession cannot do.
-Event listeners registered on an engine go to ``engine.sync_engine``. Annotations
+Event listeners registered on an engine go to ``engine.sync_engine``; those registered
+on a session factory or scoped session (which, async, take no events) go to a
+``sessionmaker()`` given to the ``async_sessionmaker`` as ``sync_session_class``: the
+synchronous sessions of that factory's AsyncSessions, as before (a TODO when the factory
+cannot be followed). Annotations
 ``Session``/``Engine``/``Connection`` become ``AsyncSession``/``AsyncEngine``/
 ``AsyncConnection``.
 """
@@ -49,7 +53,12 @@ from sqla_upgrade.codemods.base import (
     Pass,
     in_sync_greenlet,
 )
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.index.model import (
+    SYNC_SCOPED_SESSIONS,
+    SYNC_SESSION_CLASSES,
+    SYNC_SESSIONMAKERS,
+    ObjectKind,
+)
 from sqla_upgrade.codemods.layout import relaid_arguments
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -58,9 +67,6 @@ CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create
 ENGINE_FROM_CONFIG = frozenset(
     {"sqlalchemy.engine_from_config", "sqlalchemy.engine.engine_from_config"}
 )
-SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
-SESSION = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
-SCOPED = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"})
 # sync annotation → (async name, module it is imported from)
 ANNOTATIONS: dict[str, tuple[str, str]] = {
     "sqlalchemy.orm.Session": ("AsyncSession", ASYNCIO),
@@ -81,6 +87,11 @@ SYNC_IMPORTS = {
     "sqlalchemy.engine": ("create_engine", "Engine", "Connection"),
 }
 URL_HELPER = "async_database_url"
+SESSION_EVENTS_TODO = (
+    "session events cannot be registered on an async_sessionmaker or async_scoped_session "
+    "(No such event): create the async_sessionmaker with sync_session_class=sessionmaker() "
+    "and register the listener on that sessionmaker"
+)
 
 
 def async_url(url: str, drivers: dict[str, str]) -> str | None:
@@ -134,11 +145,13 @@ class AsyncEnginePass(Pass):
             return self._create_engine(original_node, updated_node, "create_async_engine")
         if names & ENGINE_FROM_CONFIG:
             return self._rename(updated_node, "async_engine_from_config")
-        if names & SESSIONMAKER:
+        if names & SYNC_SESSIONMAKERS:
+            if self._is_sync_session_class(original_node):
+                return updated_node  # ``async_sessionmaker(sync_session_class=sessionmaker())``
             return self._session_factory(original_node, updated_node, "async_sessionmaker")
-        if names & SESSION and self._annotation_depth == 0:
+        if names & SYNC_SESSION_CLASSES and self._annotation_depth == 0:
             return self._session_factory(original_node, updated_node, "AsyncSession")
-        if names & SCOPED:
+        if names & SYNC_SCOPED_SESSIONS:
             return self._scoped(updated_node)
         if names & EVENT_REGISTRATION:
             return self._event_target(original_node, updated_node)
@@ -225,7 +238,7 @@ class AsyncEnginePass(Pass):
         for before, arg in zip(original.args, call.args, strict=True):
             name = before.keyword.value if before.keyword is not None else None
             if name == "class_":
-                if not qualified_names(self, before.value) & SESSION:
+                if not qualified_names(self, before.value) & SYNC_SESSION_CLASSES:
                     self.todo(original, "a custom session class must derive from AsyncSession")
                     return call
                 continue
@@ -236,7 +249,58 @@ class AsyncEnginePass(Pass):
             kept.append(arg)
         if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in kept):
             kept.append(keyword("expire_on_commit", cst.Name("False")))
+        if new_name == "async_sessionmaker" and self._has_session_listeners(original):
+            kept.append(self._sync_session_class(original))
         return self._rename(call.with_changes(args=relaid_arguments(call, kept)), new_name)
+
+    # -- session events ------------------------------------------------------------------------
+    def _has_session_listeners(self, sessionmaker: cst.Call) -> bool:
+        """Are session events registered on this module-level sessionmaker, or on the
+        scoped session it is written in?"""
+        key = self._sessionmaker_key(sessionmaker)
+        return key is not None and key in self.state.index.listened_sessionmakers()
+
+    def _sessionmaker_key(self, sessionmaker: cst.Call) -> str | None:
+        """``module.SessionLocal`` for ``SessionLocal = sessionmaker(...)``, ``module.Session``
+        for ``Session = scoped_session(sessionmaker(...))``, at the module's top level."""
+        parent = self.get_metadata(ParentNodeProvider, sessionmaker, None)
+        if isinstance(parent, cst.Arg):
+            scoped = self.get_metadata(ParentNodeProvider, parent, None)
+            if not (
+                isinstance(scoped, cst.Call)
+                and qualified_names(self, scoped.func) & SYNC_SCOPED_SESSIONS
+            ):
+                return None
+            parent = self.get_metadata(ParentNodeProvider, scoped, None)
+        if not (isinstance(parent, cst.Assign) and len(parent.targets) == 1):
+            return None
+        target = parent.targets[0].target
+        line = self.get_metadata(ParentNodeProvider, parent)
+        if not isinstance(target, cst.Name) or not isinstance(
+            self.get_metadata(ParentNodeProvider, line, None), cst.Module
+        ):
+            return None
+        return f"{self.state.module_name}.{target.value}"
+
+    def _sync_session_class(self, sessionmaker: cst.Call) -> cst.Arg:
+        """``sync_session_class=sessionmaker()``: the synchronous sessions the async ones
+        wrap get a class of their own, which the listeners are registered on."""
+        AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "sessionmaker")
+        self.note(
+            sessionmaker,
+            "sync_session_class=sessionmaker(): the session events registered on this factory "
+            "now go to the synchronous sessions its AsyncSessions wrap",
+        )
+        return keyword("sync_session_class", cst.Call(func=cst.Name("sessionmaker")))
+
+    def _is_sync_session_class(self, call: cst.Call) -> bool:
+        """Is this ``sessionmaker(...)`` the synchronous one of an async factory, given as
+        its ``sync_session_class=`` in place or by name?"""
+        parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.Arg) and parent.keyword is not None:
+            return parent.keyword.value == "sync_session_class"
+        key = self._sessionmaker_key(call)
+        return key is not None and key in self.state.index.sync_session_classes
 
     def _scoped(self, call: cst.Call) -> cst.Call:
         args = [
@@ -253,6 +317,8 @@ class AsyncEnginePass(Pass):
         if not call.args:
             return call
         target = original.args[0].value
+        if self._session_factory_kind(target) is not None:
+            return self._session_event_target(original, call)
         if self.connectables.engine_evidence(target) not in (Evidence.PROOF, Evidence.ASSUMED):
             return call
         if isinstance(target, cst.Attribute) and target.attr.value == "sync_engine":
@@ -261,6 +327,37 @@ class AsyncEnginePass(Pass):
         sync_engine = cst.Attribute(value=first.value, attr=cst.Name("sync_engine"))
         self.count_rewrite()
         return call.with_changes(args=[first.with_changes(value=sync_engine), *call.args[1:]])
+
+    def _session_factory_kind(self, target: cst.BaseExpression) -> ObjectKind | None:
+        kind = self.connectables.sessions.kind(target)
+        if kind in (ObjectKind.SESSION_FACTORY, ObjectKind.SCOPED_SESSION):
+            return kind
+        if kind is None and self.connectables.sessions.local_factory(target):
+            return ObjectKind.SESSION_FACTORY
+        return None
+
+    def _session_event_target(self, original: cst.Call, call: cst.Call) -> cst.Call:
+        """``event.listen(SessionLocal, "before_flush", fn)``: an ``async_sessionmaker`` (or
+        ``async_scoped_session``) takes no events; the ``sessionmaker()`` it is given as
+        ``sync_session_class`` does, for the same sessions."""
+        target = original.args[0].value
+        index = self.state.index
+        names = qualified_names(self, target)
+        if any(index.stays_synchronous(name) for name in names):
+            return call
+        if not any(index.listened_sessionmaker(name) for name in names):
+            self.todo(original, SESSION_EVENTS_TODO)
+            return call
+        first = call.args[0]
+        factory = first.value
+        if self._session_factory_kind(target) is ObjectKind.SCOPED_SESSION:
+            factory = cst.Attribute(value=factory, attr=cst.Name("session_factory"))
+        options = cst.Attribute(value=factory, attr=cst.Name("kw"))
+        key = cst.SubscriptElement(cst.Index(cst.SimpleString('"sync_session_class"')))
+        self.count_rewrite()
+        return call.with_changes(
+            args=[first.with_changes(value=cst.Subscript(options, [key])), *call.args[1:]]
+        )
 
     # -- annotations -----------------------------------------------------------------------
     def visit_Annotation(self, node: cst.Annotation) -> None:

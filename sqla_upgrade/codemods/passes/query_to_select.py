@@ -200,7 +200,7 @@ class QueryToSelectPass(Pass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = SessionResolver(self)
-        self.entities = EntityClassifier(self)
+        self.entities = EntityClassifier(self, is_query=self.is_query)
         self.variables: dict[tuple[int, str], VariableInfo] = {}
         self.rejected: dict[tuple[int, str], str] = {}
         self._assumed_reported: set[str] = set()
@@ -298,8 +298,15 @@ class QueryToSelectPass(Pass):
             return True
         return isinstance(parent, cst.Call) and parent.func is node
 
-    def find_chain(self, top: cst.BaseExpression, like: Chain | None = None) -> Chain | None:
-        """The query chain ending at ``top``; with ``like``, the same split on another tree."""
+    def is_query(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a legacy query (a chain this pass recognizes), notes aside?"""
+        return self.find_chain(node, report=False) is not None
+
+    def find_chain(
+        self, top: cst.BaseExpression, like: Chain | None = None, *, report: bool = True
+    ) -> Chain | None:
+        """The query chain ending at ``top``; with ``like``, the same split on another tree.
+        ``report``: note what is assumed or looks legacy but is not followed."""
         innermost, links = links_from_top(top)
         if like is not None:
             return self._split_like(top, innermost, links, like)
@@ -315,11 +322,12 @@ class QueryToSelectPass(Pass):
             if link.name != "query":
                 continue
             receiver = links[position - 1].node if position else innermost
-            found = self._chain_at(top, link, receiver)
+            found = self._chain_at(top, link, receiver, report)
             if found is not None:
                 split_links(found, links[position + 1 :])
                 return found
-            self._note_unknown_model_query(receiver, link, links[position + 1 :])
+            if report:
+                self._note_unknown_model_query(receiver, link, links[position + 1 :])
         return None
 
     def _note_unknown_model_query(
@@ -339,13 +347,13 @@ class QueryToSelectPass(Pass):
         )
 
     def _chain_at(
-        self, top: cst.BaseExpression, link: Link, receiver: cst.BaseExpression
+        self, top: cst.BaseExpression, link: Link, receiver: cst.BaseExpression, report: bool
     ) -> Chain | None:
         if link.call is not None:
             evidence = self.sessions.evidence(receiver)
             if evidence in (Evidence.NONE, Evidence.CONTRARY):
                 return None
-            if evidence is Evidence.ASSUMED:
+            if evidence is Evidence.ASSUMED and report:
                 self._report_assumption(receiver)
             return Chain(
                 top=top,

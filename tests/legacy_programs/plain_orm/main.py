@@ -140,6 +140,9 @@ def report(session):
         .order_by(User.id)
         .all()
     )
+    print(repository.order_counts(session))
+    print(repository.users_by_spending(session))
+    print(repository.users_by_spending(session, statuses=["new"]))
 
     print("== eager loading")
     for user in session.query(User).options(joinedload(User.addresses)).order_by(User.id):

@@ -66,6 +66,27 @@ def order_totals_by_user(session):
     )
 
 
+def order_counts(session):
+    orders = session.query(func.count(Order.id)).filter(Order.user_id == User.id).as_scalar()
+    return session.query(User.name, orders).order_by(User.id).all()
+
+
+def users_by_spending(session, statuses=None):
+    if statuses:
+        spent = (
+            session.query(func.coalesce(func.sum(Order.amount), 0))
+            .filter(Order.user_id == User.id, Order.status.in_(statuses))
+            .as_scalar()
+        )
+    else:
+        spent = (
+            session.query(func.coalesce(func.sum(Order.amount), 0))
+            .filter(Order.user_id == User.id)
+            .scalar_subquery()
+        )
+    return session.query(User).order_by(spent.desc(), User.name).all()
+
+
 def emails_of(session, user):
     emails = []
     for address in (
