@@ -63,6 +63,10 @@ def _print_lines(console: Console, lines: list[tuple[str, str]]) -> None:
     cost of printing a line."""
     if not lines:
         return
+    if not (console.is_terminal or console.color_system is not None):
+        # a pipe or a file gets the plain lines: rich would only measure and split them
+        console.file.write("".join(f"{line}\n" for line, _ in lines))
+        return
     text = Text()
     for number, (line, style) in enumerate(lines):
         if number:

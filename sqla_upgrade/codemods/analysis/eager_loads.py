@@ -1071,6 +1071,8 @@ class EagerLoadAnalysis:
         self.complete = len(self.trees) == len(index.modules)
         self.functions: dict[str, _FunctionInfo] = {}
         self.summaries: dict[str, Value] = {}
+        #: the summaries read this round, each with the values it had when read
+        self._read: dict[str, set[Value]] = {}
         self.calls: dict[str, list[dict[str, Value]]] = {}
         self.reads: list[ReadEvent] = []
         self.plan = EagerPlan(relationship_names=set(self.graph.names))
@@ -1175,7 +1177,7 @@ class EagerLoadAnalysis:
 
     def returned_by(self, callee: str, bound: dict[str, Value]) -> Value:
         result: set[Origin] = set()
-        for origin in self.summaries.get(callee, UNKNOWN_VALUE):
+        for origin in self._summary(callee):
             if origin.kind == "param" and origin.key[0] == callee:
                 argument = bound.get(str(origin.key[1]), UNKNOWN_VALUE)
                 for given in argument:
@@ -1183,6 +1185,21 @@ class EagerLoadAnalysis:
             else:
                 result.add(origin)
         return frozenset(result)
+
+    def _summary(self, callee: str) -> Value:
+        """What ``callee`` returns, as known now (a function not yet walked this round
+        gives the last round's value), remembered to tell whether the round was final."""
+        value = self.summaries.get(callee, UNKNOWN_VALUE)
+        self._read.setdefault(callee, set()).add(value)
+        return value
+
+    def _round_was_final(self) -> bool:
+        """Did every summary read this round see the value the round ended with? Then
+        another round, reading those values, would walk exactly the same way."""
+        return all(
+            seen == {self.summaries.get(callee, UNKNOWN_VALUE)}
+            for callee, seen in self._read.items()
+        )
 
     def _follow(self, origin: Origin, path: Path) -> Value:
         value: Value = frozenset({origin})
@@ -1238,9 +1255,8 @@ class EagerLoadAnalysis:
         self.read_anywhere = read_anywhere
         self._collect_functions()
         for _ in range(MAX_ROUNDS):
-            before = dict(self.summaries)
             self._walk_all()
-            if self.summaries == before:
+            if self._round_was_final():
                 break
         self._resolve()
         self.plan.serialized = self._serialized_fields()
@@ -1326,6 +1342,7 @@ class EagerLoadAnalysis:
         self.templates_complete = True
         self.plan.uncovered = set()
         self.plan.uncovered_members = set()
+        self._read = {}
         for path, (module, tree, lines) in self.trees.items():
             top = _Walker(self, module, path, lines, None, [])
             top.block(s for s in tree.body if not isinstance(s, ast.ClassDef))
