@@ -275,6 +275,37 @@ def test_a_call_of_a_function_passed_under_a_name_is_promoted(
     assert "    return await args.func(s, 1)\n" in codes["app.commands"]
 
 
+def test_quiet_modules_calling_or_handing_over_a_table_of_async_functions_are_promoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A table of functions that become async, imported by modules that spell none of
+    them: the one calling through it awaits, the one handing it over gets a TODO."""
+    codes, quiet_paths = migrate(
+        monkeypatch,
+        {
+            "app.service": SERVICE + '\n\nHANDLERS = {"get": get_user}\n',
+            "app.commands": """
+            from app.service import HANDLERS
+
+            def dispatch(s, action):
+                return HANDLERS[action](s, 1)
+            """,
+            "app.registry": """
+            from app.service import HANDLERS
+
+            def install(registry):
+                registry.extend(HANDLERS)
+            """,
+        },
+    )
+    assert quiet_paths == set() and read_quietly == {"app/commands.py", "app/registry.py"}
+    assert "    return await HANDLERS[action](s, 1)\n" in codes["app.commands"]
+    assert (
+        "HANDLERS holds get_user, async now, and is handed to registry.extend()"
+        in (codes["app.registry"])
+    )
+
+
 def test_a_decorator_of_async_functions_defined_in_a_quiet_module_gets_an_async_wrapper(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -110,9 +110,11 @@ def test_a_function_of_the_same_name_not_registered_is_migrated() -> None:
 
 
         listen = print
+        # TODO(sqla-upgrade): audit_delete is async now and is handed to listen() here: calling it from there gives a coroutine, not its result: await those calls (from async code), or hand over a synchronous function
         listen(1, 2, audit_delete)
         """,
         target="async",
+        todos=["audit_delete is async now and is handed to listen() here"],
     )
 
 

@@ -23,6 +23,17 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.analysis.function_values import (
+    ARGPARSE_DEFAULTS,
+    OPAQUE,
+    SLOT,
+    VALUE,
+    FunctionValues,
+    dispatched_words,
+    slot_display,
+    table_slot,
+    unlocal,
+)
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.analysis.plans import AsyncPlan
 from sqla_upgrade.codemods.base import (
@@ -110,9 +121,14 @@ class FileIoFacts:
     module: str
     path: str
     functions: dict[str, FunctionIo] = field(default_factory=dict)
-    #: functions handed over as values under a name (``set_defaults(func=cmd)``,
-    #: ``{"run": cmd}``): ``x.func(...)`` elsewhere calls one of them
-    escapes: dict[str, set[str]] = field(default_factory=dict)
+    #: holders of project functions (``analysis.function_values``) → what they hold, by
+    #: key for a table (``HANDLERS = {"count": f}``), under ``VALUE`` for a variable
+    #: (``f = count_users``) or a member (``m.Job.on_done``): functions, lambdas, OPAQUE
+    holders: dict[str, dict[str | None, set[str]]] = field(default_factory=dict)
+    #: what a call ``x.name(...)`` on an object of unknown type may reach besides the
+    #: project's methods of that name: members (their slots), argparse defaults
+    #: (``set_defaults(func=cmd)``)
+    by_name: dict[str, set[str]] = field(default_factory=dict)
     #: every attribute name read (``post.author`` → ``author``), for eager loading
     attribute_reads: set[str] = field(default_factory=set)
     #: uses of attributes named like a project property: (name, the property it provably
@@ -265,7 +281,7 @@ class CallResolver:
     def callee(self, call: cst.Call, enclosing_class: str | None) -> str | None:
         func = call.func
         for name in qualified_names(self.t, func):
-            resolved = self.index.resolve_alias(name)
+            resolved = self.index.resolve_alias(unlocal(name, self.t.state.module_name))
             if resolved in self.index.functions:
                 return resolved
             constructor = f"{resolved}.__init__"
@@ -643,56 +659,6 @@ def lambda_site(transformer: Pass, node: cst.Lambda) -> LambdaSite:
     return LambdaSite("other")
 
 
-def dict_key(key: str) -> str:
-    """The escape name of the callables stored under ``key`` in dict literals."""
-    return f"[{key!r}]"
-
-
-def subscript_keys(transformer: Pass, func: cst.BaseExpression) -> list[str] | None:
-    """The dict keys a call through ``func`` may reach: ``["count"]`` for
-    ``handlers["count"](...)``; every key of the dict literal bound to ``handlers`` for
-    ``handlers[name](...)`` / ``handlers.get(name)(...)``; None for anything else."""
-    if isinstance(func, cst.Subscript) and len(func.slice) == 1:
-        index = func.slice[0].slice
-        if isinstance(index, cst.Index):
-            value = index.value
-            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-                return [value.evaluated_value]
-        return _literal_keys(transformer, func.value)
-    if (
-        isinstance(func, cst.Call)
-        and isinstance(func.func, cst.Attribute)
-        and func.func.attr.value == "get"
-    ):
-        return _literal_keys(transformer, func.func.value)
-    return None
-
-
-def _literal_keys(transformer: Pass, holder: cst.BaseExpression) -> list[str] | None:
-    if not isinstance(holder, cst.Name):
-        return None
-    scope = transformer.get_metadata(ScopeProvider, holder, None)
-    if scope is None:
-        return None
-    values = []
-    for assignment in scope[holder.value]:
-        bound = getattr(assignment, "node", None)
-        parent = transformer.get_metadata(ParentNodeProvider, bound, None) if bound else None
-        statement = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
-        if not (isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign)):
-            return None
-        values.append(statement.value)
-    if len(values) != 1 or not isinstance(values[0], cst.Dict):
-        return None
-    keys = []
-    for element in values[0].elements:
-        key = element.key if isinstance(element, cst.DictElement) else None
-        if not (isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str)):
-            return None
-        keys.append(key.evaluated_value)
-    return keys
-
-
 class IoFactsCollector(ScopeTracking):
     """Read-only pass: gathers ``FileIoFacts`` from a stage-one tree."""
 
@@ -703,7 +669,9 @@ class IoFactsCollector(ScopeTracking):
         super().__init__(*args, **kwargs)
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
+        self.values = FunctionValues(self, self.calls)
         self.facts = FileIoFacts(self.state.module_name, self.state.path)
+        self._tables: dict[int, str | None] = {}
         #: lambdas being visited: their facts, or None for one whose calls belong to the
         #: enclosing function (the synchronous body of ``run_sync(lambda ...)``)
         self._lambdas: list[FunctionIo | None] = []
@@ -731,12 +699,47 @@ class IoFactsCollector(ScopeTracking):
         line = self.get_metadata(PositionProvider, node).start.line
         facts = FunctionIo(f"{scope}.<lambda{number}>", line)
         self.facts.functions[facts.qualname] = facts
-        if site.kind in ("attribute", "key"):
-            key = site.name if site.kind == "attribute" else dict_key(site.name)
-            self.facts.escapes.setdefault(key, set()).add(facts.qualname)
+        if site.kind == "attribute":
+            member = lambda_member(self.values, node)
+            if member is not None:
+                self._record_member(member, {facts.qualname})
+        elif site.kind == "key":
+            table = lambda_table(self, node)
+            if table is not None:
+                self._table_slot(table, site.name).add(facts.qualname)
         elif owner is not None:
             owner.calls.append((facts.qualname, line))
         self._lambdas.append(facts)
+
+    def _record_member(self, member: str, values: set[str]) -> None:
+        self.facts.holders.setdefault(member, {}).setdefault(VALUE, set()).update(values)
+        attr = member.rpartition(".")[2]
+        self.facts.by_name.setdefault(attr, set()).add(SLOT + member)
+
+    def _table_slot(self, table: str, key: str) -> set[str]:
+        return self.facts.holders.setdefault(table, {}).setdefault(key, set())
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """Module-level variables holding project functions (``handler = count_users``),
+        which other modules may call (``from m import handler; handler()``)."""
+        for statement in node.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                target = None
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    target = small.target
+                if not isinstance(target, cst.Name):
+                    continue
+                holder = self.values.holder(target)
+                if holder is not None and holder.kind == "variable":
+                    self._record_variable(holder)
+
+    def _record_variable(self, holder: Any) -> None:
+        if holder.qualname not in self.facts.holders:
+            self.facts.holders[holder.qualname] = {VALUE: self.values.variable_values(holder)}
 
     def leave_Lambda(
         self, original_node: cst.Lambda, updated_node: cst.Lambda
@@ -837,11 +840,15 @@ class IoFactsCollector(ScopeTracking):
         callee = self.calls.callee(node, self.enclosing_class())
         if callee is not None:
             current.calls.append((callee, line))
-        elif isinstance(node.func, cst.Attribute):
-            current.calls.append((DYNAMIC + node.func.attr.value, line))
-        else:
-            for key in subscript_keys(self, node.func) or ():
-                current.calls.append((DYNAMIC + dict_key(key), line))
+            return
+        slot = self.values.call_slot(node)
+        if slot is not None:
+            if slot[1] is not None:
+                self._record_variable(slot[1])
+            current.calls.append((slot[0], line))
+            return
+        for target in self.values.targets(node, self.enclosing_class(), COMMON_METHOD_NAMES):
+            current.calls.append((target, line))
 
     def _stored_query_session(self, call: cst.Call) -> tuple[str, int] | None:
         """``session.query(...)`` on a parameter of the function, kept in a variable (not
@@ -900,39 +907,39 @@ class IoFactsCollector(ScopeTracking):
         )
 
     def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None:
-            self._escape(node.keyword.value, node.value)
+        """``parser.set_defaults(func=cmd)`` (argparse): ``args.func(...)`` calls ``cmd``."""
+        if node.keyword is None or _literal(node.value):
+            return
+        call = self.get_metadata(ParentNodeProvider, node, None)
+        if not (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == ARGPARSE_DEFAULTS
+        ):
+            return
+        values = self.values.values(node.value)
+        self.facts.by_name.setdefault(node.keyword.value, set()).update(values)
 
     def visit_DictElement(self, node: cst.DictElement) -> None:
+        """The functions a table holds under each key (lambdas: see visit_Lambda)."""
         key = node.key
-        if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
-            self._escape(key.evaluated_value, node.value)
-            self._dict_value(key.evaluated_value, node.value)
-
-    def _dict_value(self, key: str, value: cst.BaseExpression) -> None:
-        """Callables stored under a dict key, for calls ``d["key"](...)``: a project
-        function, a lambda (see visit_Lambda), or anything else (never awaited)."""
-        if isinstance(value, cst.Lambda):
+        if not (isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str)):
             return
-        for name in (
-            qualified_names(self, value) if isinstance(value, cst.Name | cst.Attribute) else ()
-        ):
-            resolved = self.state.index.resolve_alias(name)
-            if resolved in self.state.index.functions:
-                self.facts.escapes.setdefault(dict_key(key), set()).add(resolved)
-                return
-        self.facts.escapes.setdefault(dict_key(key), set()).add(f"<value {_code(value)}>")
-
-    def _escape(self, key: str, value: cst.BaseExpression) -> None:
-        if not isinstance(value, cst.Name | cst.Attribute):
+        holder = self.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(holder, cst.Dict):
             return
-        for name in qualified_names(self, value):
-            resolved = self.state.index.resolve_alias(name)
-            if resolved in self.state.index.functions:
-                self.facts.escapes.setdefault(key, set()).add(resolved)
+        if id(holder) not in self._tables:
+            self._tables[id(holder)] = self.values.table_of_dict(holder)
+        table = self._tables[id(holder)]
+        if table is None:
+            return
+        slot = self._table_slot(table, key.evaluated_value)
+        if not isinstance(node.value, cst.Lambda):
+            slot.update(self.values.values(node.value))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.facts.attribute_reads.add(node.attr.value)
+        self._stored_member(node)
         name = node.attr.value
         if name not in self._property_names():
             return
@@ -943,6 +950,26 @@ class IoFactsCollector(ScopeTracking):
         if resolved is not None and current is not None:
             line = self.get_metadata(PositionProvider, node).start.line
             current.calls.append((resolved, line))
+
+    def _stored_member(self, node: cst.Attribute) -> None:
+        """``self.on_done = handler`` in a method of a project class: what the member
+        holds (a function of the project; OPAQUE for another value that may be a
+        callable, when a project method has the name)."""
+        target = self.get_metadata(ParentNodeProvider, node, None)
+        if not isinstance(target, cst.AssignTarget) or target.target is not node:
+            return
+        statement = self.get_metadata(ParentNodeProvider, target, None)
+        if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+            return
+        value = statement.value
+        if isinstance(value, cst.Lambda) or _literal(value):
+            return  # (a lambda: see visit_Lambda)
+        values = self.values.values(value)
+        if values == {OPAQUE} and node.attr.value not in method_names(self.state.index):
+            return
+        member = self.values.member_of(node)
+        if member is not None:
+            self._record_member(member, values)
 
     def _property_names(self) -> set[str]:
         if not hasattr(self, "_properties"):
@@ -977,6 +1004,60 @@ class IoFactsCollector(ScopeTracking):
         if current.dynamic_io is None and self.io.dynamic_relationship_owner(rows) is not None:
             line = self.get_metadata(PositionProvider, rows).start.line
             current.dynamic_io = f"iterating {_code(rows)} at line {line}"
+
+
+@per_object
+def method_names(index: ProjectIndex) -> frozenset[str]:
+    """Names of the project's methods (and other nested functions)."""
+    return frozenset(
+        qualname.rpartition(".")[2]
+        for qualname in index.functions
+        if qualname.rpartition(".")[0] not in index.modules
+    )
+
+
+def _literal(value: cst.BaseExpression) -> bool:
+    """A value no one calls: ``None``, ``True``, a string, a number, a container..."""
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "True", "False")
+    return isinstance(
+        value,
+        cst.SimpleString
+        | cst.ConcatenatedString
+        | cst.FormattedString
+        | cst.Integer
+        | cst.Float
+        | cst.Imaginary
+        | cst.List
+        | cst.Tuple
+        | cst.Set
+        | cst.Dict
+        | cst.ListComp
+        | cst.SetComp
+        | cst.DictComp
+        | cst.BinaryOperation
+        | cst.Comparison
+        | cst.UnaryOperation,
+    )
+
+
+def lambda_member(values: FunctionValues, node: cst.Lambda) -> str | None:
+    """The member a lambda is stored as (``self.on_done = lambda ...`` in a method)."""
+    statement = values.t.get_metadata(ParentNodeProvider, node, None)
+    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+        return None
+    target = statement.targets[0].target
+    return values.member_of(target) if isinstance(target, cst.Attribute) else None
+
+
+def lambda_table(transformer: Pass, node: cst.Lambda) -> str | None:
+    """The table a lambda is a value of (``handlers = {"score": lambda ...}``)."""
+    element = transformer.get_metadata(ParentNodeProvider, node, None)
+    holder = transformer.get_metadata(ParentNodeProvider, element, None) if element else None
+    values = getattr(transformer, "values", None)
+    if not isinstance(holder, cst.Dict) or not isinstance(values, FunctionValues):
+        return None
+    return values.table_of_dict(holder)
 
 
 @per_object
@@ -1028,11 +1109,15 @@ def collect_io_facts(wrapper: MetadataWrapper, state: FileState) -> FileIoFacts:
 def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = None) -> AsyncPlan:
     plan = AsyncPlan()
     functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
-    escapes: dict[str, set[str]] = {}
+    holders: dict[str, dict[str | None, set[str]]] = {}
+    by_name: dict[str, set[str]] = {}
     for facts in all_facts:
         plan.read_attributes |= facts.attribute_reads
-        for key, names in facts.escapes.items():
-            escapes.setdefault(key, set()).update(names)
+        for holder, slots in facts.holders.items():
+            for key, values in slots.items():
+                holders.setdefault(holder, {}).setdefault(key, set()).update(values)
+        for name, values in facts.by_name.items():
+            by_name.setdefault(name, set()).update(values)
     for facts in all_facts:
         for qualname, function in facts.functions.items():
             plan.locations[qualname] = (facts.path, function.line)
@@ -1053,24 +1138,80 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
                 _mark(plan, function, "gives a test client, now an httpx.AsyncClient")
             elif function.client_io is not None and function.qualname not in plan.functions:
                 _mark(plan, function, function.client_io)
-    methods_by_name = _methods_by_name(functions)
-    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    groups = _slots(holders)
+    for name, values in _dispatch_by_name(functions, by_name).items():
+        groups[DYNAMIC + name] = (values, f"every project method or member named {name!r} is async")
+    _propagate(plan, functions, groups, convertible)
     _plan_greenlet_functions(plan, functions, candidates, convertible)
-    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    _propagate(plan, functions, groups, convertible)
     # iterating a dynamic relationship is I/O too; it is the reason given only where no
     # call explains it, so chains name the calls
     for qualname, function in functions.items():
         if function.dynamic_io is not None and qualname not in plan.functions:
             _mark(plan, function, function.dynamic_io, convertible)
-    _propagate(plan, functions, escapes, methods_by_name, convertible)
+    _propagate(plan, functions, groups, convertible)
     _plan_decorators(plan, functions)
-    for key, names in escapes.items():
-        if names & plan.functions.keys() and not names <= plan.functions.keys():
-            plan.mixed_dynamic.add(key)
-    for name, methods in methods_by_name.items():
-        if methods & plan.functions.keys() and not methods <= plan.functions.keys():
-            plan.mixed_dynamic.add(name)
+    for name, (values, _) in groups.items():
+        if values & plan.functions.keys() and not values <= plan.functions.keys():
+            plan.mixed_dynamic.add(name.removeprefix(DYNAMIC))
+    words = dispatched_words(plan)
+    plan.members = {
+        value.removeprefix(SLOT)
+        for values in by_name.values()
+        for value in values
+        if value.startswith(SLOT) and value.rpartition(".")[2] in words
+    }
+    for holder, slots in holders.items():
+        held = {
+            value
+            for values in slots.values()
+            for value in values
+            if value in plan.functions and value not in plan.already_async
+        }
+        if held:
+            plan.async_holders[holder] = sorted(held)
+            if VALUE not in slots:
+                plan.async_tables.add(holder)
     return plan
+
+
+def _slots(
+    holders: dict[str, dict[str | None, set[str]]],
+) -> dict[str, tuple[set[str], str]]:
+    """What a call through each slot may reach, and why it is async when all of it is."""
+    found: dict[str, tuple[set[str], str]] = {}
+    for holder, slots in holders.items():
+        if VALUE in slots:
+            found[SLOT + holder] = (slots[VALUE], f"every function {holder} holds is async")
+            continue
+        every: set[str] = set()
+        for key, values in slots.items():
+            assert key is not None
+            slot = table_slot(holder, key)
+            found[slot] = (values, f"every function stored in {slot_display(slot)} is async")
+            every |= values
+        found[SLOT + holder + "[*]"] = (every, f"every function stored in {holder} is async")
+        found[SLOT + holder + "[?]"] = (every | {OPAQUE}, "")
+    return found
+
+
+def _dispatch_by_name(
+    functions: dict[str, FunctionIo], by_name: dict[str, set[str]]
+) -> dict[str, set[str]]:
+    """What ``x.name(...)`` on an object of unknown type may call: the project's methods
+    and members named so, and argparse defaults; names that other libraries' objects
+    commonly have too are left out (never dispatched)."""
+    found: dict[str, set[str]] = {}
+    for qualname, function in functions.items():
+        if function.method is not None:
+            found.setdefault(function.method, set()).add(qualname)
+    for name, values in by_name.items():
+        found.setdefault(name, set()).update(values)
+    return {
+        name: values
+        for name, values in found.items()
+        if name not in COMMON_METHOD_NAMES and not name.startswith("__")
+    }
 
 
 def _greenlet_candidates(functions: dict[str, FunctionIo]) -> set[str]:
@@ -1117,8 +1258,7 @@ def _plan_greenlet_functions(
 def _propagate(
     plan: AsyncPlan,
     functions: dict[str, FunctionIo],
-    escapes: dict[str, set[str]],
-    methods_by_name: dict[str, set[str]],
+    groups: dict[str, tuple[set[str], str]],
     convertible: set[str],
 ) -> None:
     """Make async, to a fixed point, what calls a function already async."""
@@ -1135,15 +1275,9 @@ def _propagate(
                     _mark(plan, function, f"calls {callee} (line {line})", convertible)
                     changed = True
                     break
-        for key, names in escapes.items():
-            dynamic = DYNAMIC + key
-            if dynamic not in plan.functions and names and names <= plan.functions.keys():
-                plan.functions[dynamic] = f"every function passed as {key!r} is async"
-                changed = True
-        for name, methods in methods_by_name.items():
-            dynamic = DYNAMIC + name
-            if dynamic not in plan.functions and methods <= plan.functions.keys():
-                plan.functions[dynamic] = f"every project method named {name!r} is async"
+        for name, (values, reason) in groups.items():
+            if name not in plan.functions and values and values <= plan.functions.keys():
+                plan.functions[name] = reason
                 changed = True
 
 
@@ -1172,17 +1306,6 @@ def _plan_decorators(plan: AsyncPlan, functions: dict[str, FunctionIo]) -> None:
                 "it decorates both async and sync functions now; give it an async wrapper "
                 "for the async ones"
             )
-
-
-def _methods_by_name(functions: dict[str, FunctionIo]) -> dict[str, set[str]]:
-    """Project methods by name, for calls on objects of unknown type (``obj.follow()``);
-    names that other libraries' objects commonly have too are left out."""
-    found: dict[str, set[str]] = {}
-    for qualname, function in functions.items():
-        name = function.method
-        if name is not None and name not in COMMON_METHOD_NAMES and not name.startswith("__"):
-            found.setdefault(name, set()).add(qualname)
-    return found
 
 
 #: unittest fixtures called synchronously with no event loop running

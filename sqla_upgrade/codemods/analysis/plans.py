@@ -14,8 +14,18 @@ class AsyncPlan:
     functions: dict[str, str] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
-    #: names under which both async and sync functions are passed around
+    #: attribute names (``x.name(...)`` on objects of unknown type) and slots
+    #: (``analysis.function_values``) under which both async and sync functions are reached
     mixed_dynamic: set[str] = field(default_factory=set)
+    #: holders of project functions (variables, tables, members) → the functions they
+    #: hold that become async: handed over elsewhere, their callers get coroutines
+    async_holders: dict[str, list[str]] = field(default_factory=dict)
+    #: those of them that are tables (``HANDLERS = {"count": count_users}``)
+    async_tables: set[str] = field(default_factory=set)
+    #: members of project classes (``m.Report.title`` for ``self.title = f``) named like
+    #: something async or mixed: through an object of that class, a call of one that is
+    #: neither reaches what it holds, not the async ones of that name
+    members: set[str] = field(default_factory=set)
     #: attribute names read anywhere in the project (code and templates)
     read_attributes: set[str] = field(default_factory=set)
     #: attribute names read in templates

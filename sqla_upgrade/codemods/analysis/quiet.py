@@ -16,7 +16,8 @@ loading), which ``ast`` gives, and what reaches the functions the plan changes.
 What it calls matters only when the callee becomes async. Once the plan is computed,
 every quiet module spelling (anywhere, comments and strings included) a word through
 which it could reach what the plan changes (the last part of each function made async,
-of ``<dynamic>`` names and keys, of the decorators of async functions, of the properties
+of ``<dynamic>`` names, of holders of functions made async and their slots
+(``analysis.function_values``), of the decorators of async functions, of the properties
 doing I/O, and the names imports give them) is *promoted*: read with libcst like any other module, and the plan
 computed again, until no quiet module is promoted. The others stay quiet: the await pass
 leaves them alone (``AsyncPlan.quiet_modules``).
@@ -41,6 +42,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
     plan_async,
 )
 from sqla_upgrade.codemods.analysis.connectables import CONNECTION_NAMES, ENGINE_NAMES
+from sqla_upgrade.codemods.analysis.function_values import SLOT
 from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS
 from sqla_upgrade.codemods.analysis.plans import AsyncPlan
 from sqla_upgrade.codemods.analysis.write_only import RELATIONSHIP_CALLS
@@ -217,6 +219,8 @@ def promoting_words(
     for wrapper in plan.awaited_wrapped:
         names.add(wrapper.rpartition(".")[0].rpartition(".")[2])  # the decorator
     names |= {q.rpartition(".")[2] for q in plan.mixed_decorators}
+    # a holder of functions made async, handed over by a module importing it
+    names |= {q.rpartition(".")[2] for q in plan.async_holders}
     for facts in all_facts:
         for function in facts.functions.values():
             if function.qualname in plan.functions:
@@ -227,16 +231,10 @@ def promoting_words(
 
 def _last_words(qualname: str) -> set[str] | None:
     """The words a call of ``qualname`` spells: its last part; for a ``<dynamic>`` name
-    the attribute or the words of the dict key (None when the key has none)."""
-    name = qualname.removeprefix(DYNAMIC)
-    if not name.startswith("["):
-        return {name.rpartition(".")[2]}
-    try:
-        key = ast.literal_eval(name[1:-1])
-    except (ValueError, SyntaxError):
-        return None
-    words = {w.decode("utf-8", "replace") for w in WORD.findall(str(key).encode("utf-8"))}
-    return words or None
+    the attribute; for a slot (``analysis.function_values``) the holder's name (a
+    variable's, a table's, a member's)."""
+    name = qualname.removeprefix(DYNAMIC).removeprefix(SLOT).split("[", 1)[0]
+    return {name.rpartition(".")[2]}
 
 
 def plan_with_promotions(

@@ -39,7 +39,10 @@ for ``next`` and ``aiter`` for ``iter``, or a TODO when unknown code receives it
 __name__ == "__main__":`` a call to a function that became async is run with
 ``asyncio.run()`` (a block doing more became ``async def main()`` in the async-main pass).
 A lambda that now awaits becomes a local ``async def`` before its statement when its
-callers can be found (``f = lambda`` in a function, ``obj.cb = lambda``, dict values);
+callers can be found (``f = lambda`` in a function, ``self.cb = lambda``, the values of a
+dispatch table); calls through variables, dispatch tables and members holding functions
+that became async are awaited, and such a function handed to code that cannot be
+followed gets a TODO there (``analysis.function_values``);
 ``list(map(lambda ...))`` becomes a comprehension. A property every read of which is on an
 object of a known class becomes an ``async def`` method (``await obj.prop()``). unittest's
 ``setUpClass`` & co. run their I/O with ``asyncio.run()``. Calls into code that stays
@@ -64,17 +67,17 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import (
-    DYNAMIC,
     CallResolver,
     LambdaSite,
     ScopeTracking,
     decorator_attribute,
-    dict_key,
+    lambda_member,
     lambda_site,
+    lambda_table,
     plan_of,
     resolve_property_read,
-    subscript_keys,
 )
+from sqla_upgrade.codemods.analysis.function_values import SLOT, FunctionValues, table_slot
 from sqla_upgrade.codemods.analysis.io_calls import TABLE, EngineBridge, IoDetector, SessionBridge
 from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.analysis.sessions import OBJECT_SESSION
@@ -136,6 +139,27 @@ ASYNC_STEPPERS = {"next": "anext", "iter": "aiter"}
 ITEM = "item"
 
 
+#: what the TODO at a hand-over of a function that became async says
+HANDED_OVER = (
+    "calling it from there gives a coroutine, not its result: await those calls (from async "
+    "code), or hand over a synchronous function"
+)
+#: decorators that give the function they decorate back
+PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
+
+
+@per_object
+def _handed_names(plan: Any) -> frozenset[str]:
+    """Last names of the functions that become async and of the holders of them."""
+    names = {
+        q.rpartition(".")[2]
+        for q in plan.functions
+        if not q.startswith("<") and q not in plan.already_async
+    }
+    names |= {q.rpartition(".")[2] for q in plan.async_holders}
+    return frozenset(names)
+
+
 @per_object
 def _imported_modules(index: ProjectIndex) -> frozenset[str]:
     """The project modules some module imports (or imports a name from)."""
@@ -186,6 +210,10 @@ class AwaitPass(ScopeTracking):
         self.plan = plan_of(self.state)
         self.io = IoDetector(self)
         self.calls = CallResolver(self)
+        self.values = FunctionValues(self, self.calls)
+        #: the last names of the functions that become async, and of the holders of them
+        #: other modules define (see _check_handover)
+        self._handed_names = _handed_names(self.plan)
         self.main_guard_depth = 0
         self._aliases: frozenset[str] | None = None  # see _object_session_aliases
         self.lambda_depth = 0
@@ -232,6 +260,8 @@ class AwaitPass(ScopeTracking):
     ) -> cst.BaseExpression:
         """``obj.total`` of a property that became ``async def total(self)`` →
         ``await obj.total()``."""
+        if original_node.attr.value in self._handed_names:
+            self._check_handover(original_node)
         if original_node.attr.value not in self._async_property_names:
             return updated_node
         resolved = resolve_property_read(self, self.calls, original_node, self.enclosing_class())
@@ -309,10 +339,20 @@ class AwaitPass(ScopeTracking):
                 return None
             self._converted_names.add(id(target))
             return LocalAsyncDef(site.name, statement, replaces_statement=True)
-        escape = site.name if site.kind == "attribute" else dict_key(site.name)
-        if not self.plan.is_async(DYNAMIC + escape) or escape in self.plan.mixed_dynamic:
+        slot = self._lambda_slot(node, site)
+        if slot is None or not self.plan.is_async(slot) or slot in self.plan.mixed_dynamic:
             return None
         return LocalAsyncDef(self._fresh_name(f"_{site.name}", statement), statement)
+
+    def _lambda_slot(self, node: cst.Lambda, site: LambdaSite) -> str | None:
+        """The slot whose calls call a lambda stored as a member or in a table."""
+        if site.kind == "attribute":
+            member = lambda_member(self.values, node)
+            return SLOT + member if member is not None else None
+        if site.kind == "key":
+            table = lambda_table(self, node)
+            return table_slot(table, site.name) if table is not None else None
+        return None
 
     def _map_conversion(self, node: cst.Lambda) -> LocalAsyncDef | None:
         """``list(map(lambda x: f(x), xs))`` → ``[await f(x) for x in xs]`` (``set``: a set
@@ -459,9 +499,8 @@ class AwaitPass(ScopeTracking):
                 if found:
                     return
                 callee = detector.calls.callee(call, klass)
-                if callee is None and isinstance(call.func, cst.Attribute):
-                    dynamic = DYNAMIC + call.func.attr.value
-                    callee = dynamic if detector.plan.is_async(dynamic) else None
+                if callee is None:
+                    callee = detector.values.dispatch(call, klass, detector.plan).callee
                 found = detector.plan.is_async(callee) or detector.io.io_call(call)
 
         node.body.visit(Finder())
@@ -499,20 +538,6 @@ class AwaitPass(ScopeTracking):
         if scope is None:
             return False
         return any(id(getattr(a, "node", None)) in self._converted_names for a in scope[func.value])
-
-    def _subscript_callee(self, call: cst.Call) -> str | None:
-        """``DYNAMIC + key`` for ``handlers["key"](...)`` (or ``handlers[k](...)`` on a dict
-        literal) when every callable under those keys became async; ``"mixed"`` when only
-        some did."""
-        keys = subscript_keys(self, call.func)
-        if not keys:
-            return None
-        escapes = [dict_key(key) for key in keys]
-        if all(self.plan.is_async(DYNAMIC + e) for e in escapes):
-            return DYNAMIC + escapes[0]
-        if any(self.plan.is_async(DYNAMIC + e) or e in self.plan.mixed_dynamic for e in escapes):
-            return "mixed"
-        return None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if not self.needs_command_runner or any(
@@ -701,27 +726,15 @@ class AwaitPass(ScopeTracking):
             bridged = self._greenlet_call(original_node, updated_node, callee)
             if bridged is not None:
                 return bridged
-        if callee is None and isinstance(original_node.func, cst.Attribute):
-            attr = original_node.func.attr.value
-            if attr in self.plan.mixed_dynamic:
-                self.todo(
-                    original_node,
-                    f"some functions or methods called as {attr!r} are async now and some are not: await the async ones",
-                )
-                return updated_node
-            if self.plan.is_async(DYNAMIC + attr) and not self.io.io_call(original_node):
-                callee = DYNAMIC + attr
         if callee is None and self._calls_local_async(original_node):
             callee = "<local async def>"
-        if callee is None:
-            through_key = self._subscript_callee(original_node)
-            if through_key == "mixed":
-                self.todo(
-                    original_node,
-                    "some functions stored in this dict are async now and some are not: await the async ones",
-                )
+        if callee is None and not self.io.io_call(original_node):
+            # a call through a value: a variable, a table, a member, argparse's defaults
+            dispatch = self.values.dispatch(original_node, self.enclosing_class(), self.plan)
+            if dispatch.mixed is not None:
+                self.todo(original_node, dispatch.mixed)
                 return updated_node
-            callee = through_key
+            callee = dispatch.callee
         if callee is None and self._calls_wrapped_function(original_node):
             return self._await_wrapped(original_node, updated_node)
         to_project_async = self.plan.is_async(callee) or callee == "<local async def>"
@@ -801,10 +814,66 @@ class AwaitPass(ScopeTracking):
         )
         return True
 
+    # -- functions made async handed over as values --------------------------------------------
+    def _check_handover(self, node: cst.Name | cst.Attribute) -> None:
+        """A function that becomes async (or a holder of such functions another module
+        defines) handed where its calls cannot be followed (``map(f, xs)``,
+        ``Thread(target=f)``, ``obj.cb = f``, ``return f``, ``JOBS = [f]``...): a TODO
+        there, as its callers there get a coroutine (``analysis.function_values``)."""
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return  # a call (of a holder too: ``f()``)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return  # (leave_Attribute looks at ``mod.f``)
+        function = self.values.function_of(node)
+        if function is not None:
+            if not self._becomes_async(function):
+                return
+            where = self.values.handover(node)
+            if where == "returned here" and function in self._fixture_factories():
+                return  # a factory fixture's function: the tests calling it are followed
+            if where is not None:
+                name = function.rpartition(".")[2]
+                self.todo(node, f"{name} is async now and is {where}: {HANDED_OVER}")
+            return
+        holder = self._imported_holder(node)
+        if holder is None:
+            return
+        where = self.values.handover(node, table=holder in self.plan.async_tables)
+        if where is not None:
+            held = ", ".join(f.rpartition(".")[2] for f in self.plan.async_holders[holder])
+            self.todo(
+                node,
+                f"{_code(node)} holds {held}, async now, and is {where}: {HANDED_OVER}",
+            )
+
+    def _fixture_factories(self) -> set[str]:
+        return set(self.state.index.fixture_factories().values())
+
+    def _becomes_async(self, function: str) -> bool:
+        if not self.plan.is_async(function) or function in self.plan.already_async:
+            return False
+        if function in self.plan.awaited_wrapped:
+            return False  # a decorator's wrapper, returned by it (see _plan_decorators)
+        facts = self.state.index.functions.get(function)
+        if facts is None:
+            return True
+        # a decorated function's name is bound to what its decorator returns (a click
+        # command, a task object...); the decorators of the project's are followed
+        return all(
+            d in self.state.index.functions or d in PLAIN_DECORATORS for d in facts.decorators
+        )
+
+    def _imported_holder(self, node: cst.Name | cst.Attribute) -> str | None:
+        found = self.values.project_global(node)
+        return found if found in self.plan.async_holders else None
+
     # -- consumers of async generators ---------------------------------------------------------
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         """``list(rows)`` where every binding of ``rows`` is ``rows = agen(...)``: as for
         the call itself (see _consumed_generator)."""
+        if original_node.value in self._handed_names:
+            self._check_handover(original_node)
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if not isinstance(parent, cst.Arg | cst.StarredElement | cst.Assign):
             return updated_node
@@ -1013,8 +1082,8 @@ class AwaitPass(ScopeTracking):
                 f"a lambda cannot await and {site.callee}() calls it synchronously: compute the "
                 "awaited values before the call (e.g. `values = [await f(x) for x in items]`)"
             )
-        escape = site.name if site.kind == "attribute" else dict_key(site.name)
-        if site.kind in ("attribute", "key") and escape in self.plan.mixed_dynamic:
+        slot = self._lambda_slot(holder, site) if isinstance(holder, cst.Lambda) else None
+        if slot is not None and slot in self.plan.mixed_dynamic:
             return (
                 f"a lambda cannot await; other callables stored as {site.name!r} stay synchronous: "
                 "make them all async (local async def) and await their calls"
