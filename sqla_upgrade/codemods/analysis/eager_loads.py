@@ -19,6 +19,14 @@ their parameters (when every call of the function is known). Each relationship r
 ``obj.rel`` is resolved to the path from the producer (``post.author.name`` reads
 ``("author",)``; ``for c in post.comments: c.author`` reads ``("comments", "author")``).
 
+A recursive walk of a self-referential relationship is a path step followed one or more
+times (``"children*"``): a loop moving a variable along the relationship, a function
+calling itself on what its parameter reaches along it, or functions calling each other so
+(the parameters being resolved are kept on a stack: coming back to one further along one
+relationship is the walk), and a function's return after such a walk. Its option is
+``selectinload(Node.children, recursion_depth=-1)``; a recursion along a relationship to
+another class that has none of that name is one step.
+
 A read whose objects come from anything else (a parameter of a view, ``self``, a
 template, a function called from outside the project) is *uncovered*: its relationship
 name keeps the relationship-level ``lazy="selectin"`` (``eager-relationships``), which
@@ -39,6 +47,8 @@ from sqla_upgrade.codemods.index.model import QUERY_LOADERS, ModelFacts, Project
 from sqla_upgrade.codemods.templates import template_context_reads
 
 Span = tuple[int, int, int, int]  # line, column, end line, end column (characters)
+#: relationship names from a producer's objects; a step ``"children*"`` is a recursive
+#: walk: the self-referential relationship followed one or more times
 Path = tuple[str, ...]
 
 SELECT_FUNCS = frozenset(
@@ -129,6 +139,10 @@ LOADER_OPTIONS = EAGER_OPTIONS | {
 EAGER_STRATEGIES = frozenset(
     {"selectin", "joined", "subquery", "immediate", "raise", "raise_on_sql", "noload", "False"}
 )
+#: strategies under which a relationship never loads: no option is added for a walk
+NEVER_LOADED = frozenset({"raise", "raise_on_sql", "noload"})
+#: loader options taking ``recursion_depth``
+RECURSIVE_LOADERS = frozenset({"selectinload", "immediateload"})
 SESSION_IO = frozenset(
     {"flush", "commit", "execute", "scalars", "scalar", "get", "merge", "refresh", "delete"}
 )
@@ -163,10 +177,66 @@ class Origin:
     shape: str = "objects"  # "objects" | "rows" | "page"
 
     def extended(self, step: str) -> Origin:
+        if self.path and self.path[-1] == recursive(step):
+            return self  # ``children*`` then ``children`` are ``children*``
         return Origin(self.kind, self.key, self.model, (*self.path, step), self.shape)
 
     def reshaped(self, shape: str) -> Origin:
         return Origin(self.kind, self.key, self.model, self.path, shape)
+
+
+def recursive(name: str) -> str:
+    """The path step for relationship ``name`` followed one or more times."""
+    return f"{name}*"
+
+
+def step_name(step: str) -> str:
+    """The relationship a path step follows (``"children*"`` → ``"children"``)."""
+    return step[:-1] if step.endswith("*") else step
+
+
+def is_recursive(step: str) -> bool:
+    return step.endswith("*")
+
+
+def normal_path(path: Path) -> Path:
+    """``path`` with each run of one relationship that has a recursive step in it made
+    that recursive step: ``("children", "children*")`` → ``("children*",)`` (one or more
+    levels stand for two or more: what loads them loads both)."""
+    steps: list[str] = []
+    for step in path:
+        if (
+            steps
+            and step_name(steps[-1]) == step_name(step)
+            and (is_recursive(step) or is_recursive(steps[-1]))
+        ):
+            steps[-1] = recursive(step_name(step))
+        else:
+            steps.append(step)
+    return tuple(steps)
+
+
+def path_loads(loaded: Path, path: Path, prefix: bool = False) -> bool:
+    """Are the objects at ``path`` those at ``loaded`` (or, with ``prefix``, on the way
+    to them)? A recursive step of ``loaded`` stands for one or more of its relationship
+    (``path``'s own recursive steps only for one of ``loaded``)."""
+
+    def match(i: int, j: int) -> bool:
+        if j == len(path):
+            return prefix or i == len(loaded)
+        if i == len(loaded):
+            return False
+        step = loaded[i]
+        if not is_recursive(step):
+            return path[j] == step and match(i + 1, j + 1)
+        return path[j] in (step, step_name(step)) and repeated(i, j + 1)
+
+    def repeated(i: int, j: int) -> bool:  # loaded[i] has matched once or more
+        if match(i + 1, j):
+            return True
+        return j < len(path) and path[j] in (loaded[i], step_name(loaded[i])) and repeated(i, j + 1)
+
+    return match(0, 0)
 
 
 UNKNOWN = Origin("unknown")
@@ -196,6 +266,9 @@ class Step:
     #: further down a chain): the subclasses' local names and the imports they need
     classes: tuple[str, ...] = ()
     class_imports: tuple[tuple[str, str], ...] = ()
+    #: ``selectinload(Node.children, recursion_depth=-1)``: every level of a
+    #: self-referential relationship
+    recursive: bool = False
 
 
 @dataclass
@@ -213,6 +286,10 @@ class Producer:
     polymorphic: dict[Path, list[str]] = field(default_factory=dict)
     existing_polymorphic: frozenset[tuple[Path, str]] = frozenset()
     chains: list[tuple[Step, ...]] = field(default_factory=list)  # the options to add
+
+    def loads(self, path: Path) -> bool:
+        """Do its loader options load the objects at ``path`` already?"""
+        return any(path_loads(existing, path) for existing in self.existing)
 
 
 @dataclass(frozen=True)
@@ -380,14 +457,56 @@ class ModelGraph:
         return False
 
     def walk(self, model: str | None, path: Path) -> ModelFacts | None:
-        """The model reached from ``model`` along relationship ``path``."""
+        """The model reached from ``model`` along relationship ``path`` (a recursive step
+        only along a self-referential relationship)."""
         current = self.index.model(model)
         for step in path:
             if current is None:
                 return None
-            relationship = self.relationship(current, step)
+            if is_recursive(step):
+                relationship = self.self_referential(current, step_name(step))
+            else:
+                relationship = self.relationship(current, step)
             current = relationship.target if relationship is not None else None
         return current
+
+    def concrete(self, model: str | None, path: Path) -> Path:
+        """``path`` from objects of ``model`` with each recursive step along a
+        relationship that is not self-referential made one step, when its target has no
+        relationship of that name to follow further (a recursion that changes class:
+        ``render(folder)`` calling itself on ``folder.items``)."""
+        current = self.index.model(model)
+        steps: list[str] = []
+        for step in path:
+            relationship = self.relationship(current, step_name(step)) if current else None
+            if (
+                is_recursive(step)
+                and relationship is not None
+                and relationship.target is not relationship.owner
+                and relationship.target is not None
+                and self.relationship(relationship.target, step_name(step)) is None
+            ):
+                step = step_name(step)
+            steps.append(step)
+            current = relationship.target if relationship is not None else None
+        return tuple(steps)
+
+    def self_referential(self, model: ModelFacts, name: str) -> Relationship | None:
+        """Relationship ``name`` of ``model``, when it relates its class to itself (the
+        relationships ``recursion_depth`` loads)."""
+        relationship = self.relationship(model, name)
+        if relationship is None or relationship.target is not relationship.owner:
+            return None
+        return relationship
+
+    def recursive_owners(self, name: str) -> list[str]:
+        """The models declaring a self-referential relationship ``name``."""
+        owners = {
+            relationship.owner.qualname
+            for model in self.index.models.values()
+            if (relationship := self.self_referential(model, name)) is not None
+        }
+        return sorted(owners)
 
 
 # -- positions --------------------------------------------------------------------------
@@ -533,7 +652,8 @@ class _Walker:
             items = self.eval(stmt.iter)
             items = frozenset(o.reshaped("objects") if o.shape == "page" else o for o in items)
             self.bind(stmt.target, items, None)
-            self.loop(stmt.body, stmt.orelse)
+            targets = {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+            self.loop(stmt.body, stmt.orelse, targets)
         elif isinstance(stmt, ast.While):
             self.eval(stmt.test)
             self.loop(stmt.body, stmt.orelse)
@@ -566,12 +686,30 @@ class _Walker:
                 if isinstance(child, ast.expr):
                     self.eval(child)
 
-    def loop(self, body: list[ast.stmt], orelse: list[ast.stmt]) -> None:
+    def loop(
+        self, body: list[ast.stmt], orelse: list[ast.stmt], targets: Iterable[str] = ()
+    ) -> None:
         before = dict(self.env)
         for _ in range(2):  # a second round sees what the first bound
             self.block(body)
-            self.env = _join(before, self.env)
+            self.env = self.widened(before, _join(before, self.env), set(targets))
         self.block(orelse)
+
+    def widened(
+        self, before: dict[str, Value], env: dict[str, Value], targets: set[str]
+    ) -> dict[str, Value]:
+        """``while node: node = node.parent``: a variable the loop moves along a
+        self-referential relationship holds the objects at every level from where it
+        started (``parent*``), not just at the levels two rounds reach (``targets``: the
+        variables a ``for`` binds to its items, which the loop does not move)."""
+        for name, value in env.items():
+            earlier = before.get(name, NOTHING)
+            if not earlier or value == earlier or name in targets:
+                continue
+            moved = {o: self.analysis.recursion_of(earlier, o) for o in value - earlier}
+            if any(moved.values()):
+                env[name] = frozenset(moved.get(o) or o for o in value)
+        return env
 
     def branches(self, blocks: list[list[ast.stmt]]) -> None:
         before = dict(self.env)
@@ -662,7 +800,8 @@ class _Walker:
                 found |= {(path, m) for m in models if m is not None}
             elif name in LOADER_OPTIONS and len(call.args) == 1:
                 argument = call.args[0]
-                path = (*path, argument.attr) if isinstance(argument, ast.Attribute) else path
+                if isinstance(argument, ast.Attribute):
+                    path = (*path, _option_step(name, call, argument.attr))
         return found
 
     # -- expressions --------------------------------------------------------------------------
@@ -919,8 +1058,10 @@ class _Walker:
             return UNKNOWN_VALUE
         self.session_io(node, flushes=False)  # a project function may flush
         starred = any(isinstance(a, ast.Starred) for a in node.args)
-        bound = self.analysis.record_call(callee, facts.params, arguments, keywords, starred)
-        return self.analysis.returned_by(callee, bound)
+        bound = self.analysis.record_call(
+            callee, facts.params, arguments, keywords, starred, self.function
+        )
+        return self.analysis.returned_by(callee, bound, self.function)
 
     # -- new objects -------------------------------------------------------------------------
     def constructed(self, node: ast.Call, model: str, keywords: dict[str | None, Value]) -> Value:
@@ -991,7 +1132,8 @@ def _literal_names(node: ast.expr) -> set[str] | None:
 
 def _option_paths(option: ast.expr) -> set[Path]:
     """Relationship paths a loader option names: ``joinedload(A.b).selectinload(B.c)`` →
-    ``{("b",), ("b", "c")}`` (``defaultload`` steps only lead to the next)."""
+    ``{("b",), ("b", "c")}`` (``defaultload`` steps only lead to the next;
+    ``selectinload(Node.children, recursion_depth=-1)`` names ``("children*",)``)."""
     paths: set[Path] = set()
     path: Path = ()
     for name, call in _option_steps(option):
@@ -1000,10 +1142,52 @@ def _option_paths(option: ast.expr) -> set[Path]:
         argument = call.args[0]
         if not isinstance(argument, ast.Attribute):
             break
-        path = (*path, argument.attr)
+        path = (*path, _option_step(name, call, argument.attr))
         if name in EAGER_OPTIONS or name in ("lazyload", "noload", "raiseload"):
             paths.add(path)
     return paths
+
+
+def _option_step(loader: str, call: ast.Call, attr: str) -> str:
+    """The path step of one loader call: recursive with ``recursion_depth=-1`` (every
+    level; a depth of the code's own choosing loads the levels it says: a plain step
+    here, which a walk of every level cannot be added to)."""
+    depth = next((k.value for k in call.keywords if k.arg == "recursion_depth"), None)
+    unlimited = (
+        isinstance(depth, ast.UnaryOp)
+        and isinstance(depth.op, ast.USub)
+        and isinstance(depth.operand, ast.Constant)
+        and depth.operand.value == 1
+    )
+    return recursive(attr) if loader in RECURSIVE_LOADERS and unlimited else attr
+
+
+def _through_walks(needs: Iterable[Path], existing: Iterable[Path]) -> set[Path]:
+    """``needs`` with a relationship that is walked recursively from where a path takes
+    it (``("children*",)`` beside ``("children", "owner")``) walked there too: two
+    options for one relationship, one recursive, conflict."""
+    paths = {normal_path(p) for p in needs}
+    walks = {p[: i + 1] for p in {*paths, *existing} for i, s in enumerate(p) if is_recursive(s)}
+    changed = True
+    while changed:
+        changed = False
+        for path in list(paths):
+            for walk in walks:
+                at = len(walk) - 1
+                if len(path) > at and path[:at] == walk[:at] and path[at] == step_name(walk[at]):
+                    paths.discard(path)
+                    paths.add(normal_path((*walk, *path[at + 1 :])))
+                    changed = True
+                    break
+    return paths
+
+
+def _covers(other: Path, path: Path) -> bool:
+    """Does the option loading ``other`` load ``path`` (on its way, or the same objects)?
+    (Of two paths covering each other, the one sorting first stands.)"""
+    if other == path or not path_loads(other, path, prefix=True):
+        return False
+    return not path_loads(path, other, prefix=True) or other < path
 
 
 def _option_steps(option: ast.expr) -> list[tuple[str, ast.Call]]:
@@ -1017,6 +1201,15 @@ def _option_steps(option: ast.expr) -> list[tuple[str, ast.Call]]:
         steps.append((name, node))
         node = func.value if isinstance(func, ast.Attribute) else None  # type: ignore[assignment]
     return steps[::-1]
+
+
+def _moved_along(start: Path, path: Path) -> str | None:
+    """The relationship ``path`` follows (once or more) beyond ``start``: ``children``
+    for ``("children", "author")`` beyond ``("author",)``."""
+    if len(path) <= len(start) or path[len(path) - len(start) :] != start:
+        return None
+    names = {step_name(step) for step in path[: len(path) - len(start)]}
+    return names.pop() if len(names) == 1 else None
 
 
 def _union(values: Iterable[Value]) -> Value:
@@ -1079,6 +1272,8 @@ class EagerLoadAnalysis:
         self.async_functions: set[str] = set()
         self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
         self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
+        #: the relationships of the recursions cut short while resolving a read
+        self._walked: set[str] = set()
         self._queried_models: set[str] | None = None
         #: per file: its classes, and its functions (qualified name, node, annotated
         #: parameters, is it a generator), found once for every round of the walk
@@ -1165,6 +1360,7 @@ class EagerLoadAnalysis:
         arguments: list[Value],
         keywords: dict[str | None, Value],
         starred: bool = False,
+        caller: str | None = None,
     ) -> dict[str, Value]:
         bound: dict[str, Value] = dict(zip(params, arguments, strict=False))
         for keyword_name, value in keywords.items():
@@ -1172,12 +1368,49 @@ class EagerLoadAnalysis:
                 bound[keyword_name] = value
         if None in keywords or len(arguments) > len(params) or starred:
             bound = {p: UNKNOWN_VALUE for p in params}  # ``*args``/``**kwargs``: any parameter
+        if caller == callee:  # ``walk(child)`` in ``walk``: every level of the walk
+            for param, value in bound.items():
+                bound[param] = frozenset(self._walked_further(callee, param, o) for o in value)
         self.calls.setdefault(callee, []).append(bound)
         return bound
 
-    def returned_by(self, callee: str, bound: dict[str, Value]) -> Value:
+    def _walked_further(self, function: str, param: str, origin: Origin) -> Origin:
+        """``origin`` (given to ``function``'s ``param`` by ``function`` itself), every
+        level of the walk when it is what ``param`` holds along one relationship."""
+        if origin.kind != "param" or origin.key != (function, param) or not origin.path:
+            return origin
+        start = Origin(origin.kind, origin.key, origin.model, (), origin.shape)
+        return self.recursion_of(frozenset({start}), origin) or origin
+
+    def recursion_of(self, earlier: Value, origin: Origin) -> Origin | None:
+        """``origin`` holds objects of ``earlier`` further along one self-referential
+        relationship (a loop or a recursion walking it): the objects at every level of
+        that walk (``parent*``); None when it does not."""
+        for start in earlier:
+            same = (start.kind, start.key, start.model, start.shape) == (
+                origin.kind,
+                origin.key,
+                origin.model,
+                origin.shape,
+            )
+            if not same or start.kind not in ("site", "param", "fixed"):
+                continue
+            if origin.path[: len(start.path)] != start.path:
+                continue
+            moved = _moved_along((), origin.path[len(start.path) :])
+            if moved is None:
+                continue
+            if start.kind != "param":  # a parameter's class is known where it is resolved
+                model = self.graph.walk(start.model, start.path)
+                if model is None or self.graph.self_referential(model, moved) is None:
+                    continue
+            path = normal_path((*start.path, recursive(moved)))
+            return Origin(start.kind, start.key, start.model, path, start.shape)
+        return None
+
+    def returned_by(self, callee: str, bound: dict[str, Value], caller: str | None = None) -> Value:
         result: set[Origin] = set()
-        for origin in self._summary(callee):
+        for origin in self._summary(callee, recursion=caller == callee):
             if origin.kind == "param" and origin.key[0] == callee:
                 argument = bound.get(str(origin.key[1]), UNKNOWN_VALUE)
                 for given in argument:
@@ -1186,10 +1419,11 @@ class EagerLoadAnalysis:
                 result.add(origin)
         return frozenset(result)
 
-    def _summary(self, callee: str) -> Value:
+    def _summary(self, callee: str, recursion: bool = False) -> Value:
         """What ``callee`` returns, as known now (a function not yet walked this round
-        gives the last round's value), remembered to tell whether the round was final."""
-        value = self.summaries.get(callee, UNKNOWN_VALUE)
+        gives the last round's value; a function calling itself, in its first walk, what
+        its other returns give), remembered to tell whether the round was final."""
+        value = self.summaries.get(callee, NOTHING if recursion else UNKNOWN_VALUE)
         self._read.setdefault(callee, set()).add(value)
         return value
 
@@ -1215,6 +1449,18 @@ class EagerLoadAnalysis:
             return self._from_new_object(origin, attr)
         if origin.shape == "page":
             return frozenset({origin.reshaped("objects")}) if attr == "items" else NOTHING
+        if is_recursive(attr):  # a function's summary: what it returns after a walk
+            walked = Origin(
+                origin.kind, origin.key, origin.model, normal_path((*origin.path, attr))
+            )
+            if origin.kind == "param":
+                return frozenset({walked})
+            model = self.graph.walk(origin.model, origin.path)
+            if model is not None and self.graph.self_referential(model, step_name(attr)):
+                return frozenset({walked})
+            if model is None or is_recursive(self.graph.concrete(model.qualname, (attr,))[0]):
+                return UNKNOWN_VALUE
+            return self.step(origin, step_name(attr))  # a recursion changing class: one step
         if origin.kind == "param":
             if len(origin.path) >= MAX_PATH:
                 return UNKNOWN_VALUE
@@ -1360,42 +1606,67 @@ class EagerLoadAnalysis:
         for read in self.reads:
             self.plan.seen_reads.add(read.attr)
             for origin in read.value:
+                self._walked = set()
                 self._resolve_read(read, origin, (), 0)
         for (path, before, variable), (names, session) in self._refreshes.items():
             self.plan.refreshes.append(Refresh(path, before, variable, session, names))
 
-    def _resolve_read(self, read: ReadEvent, origin: Origin, suffix: Path, depth: int) -> None:
-        """Make sure ``read`` (``x.rel`` with ``x`` from ``origin``, then ``suffix``) loads."""
+    def _resolve_read(
+        self,
+        read: ReadEvent,
+        origin: Origin,
+        suffix: Path,
+        depth: int,
+        stack: tuple[tuple[object, object, Path], ...] = (),
+    ) -> bool:
+        """Make sure ``read`` (``x.rel`` with ``x`` from ``origin``, then ``suffix``) loads
+        (``stack``: the parameters followed to get here, each with its path to ``x``).
+        False when every way from ``origin`` only came back to a parameter being
+        resolved (a recursion entered from nowhere the analysis sees, so far)."""
         if origin.kind == "unknown" or depth > 4:
-            self._unknown_read(read, None)
-            return
-        if origin.kind == "new":
-            return  # settled during the walk
+            self._unknown_read(read, None, suffix)
+            return True
         if origin.kind == "param":
-            self._resolve_param_read(read, origin, suffix, depth)
-            return
-        if origin.shape != "objects":
-            return
-        path = (*origin.path, *suffix)
+            return self._resolve_param_read(read, origin, suffix, depth, stack)
+        if origin.kind == "new" or origin.shape != "objects":
+            return True  # (a new object's reads are settled during the walk)
+        path = self.graph.concrete(origin.model, normal_path((*origin.path, *suffix)))
         model = self.graph.walk(origin.model, path)
         if model is None:
-            self._unknown_read(read, None)
-            return
+            self._unknown_read(read, None, path)
+            return True
         relationship = self.graph.relationship(model, read.attr)
         if relationship is None:
             self._resolve_other_read(read, origin, suffix, depth, model)
-            return
+            return True
         if relationship.lazy in QUERY_LOADERS:
-            return
+            return True
         producer = self._producer_of(origin)
         if producer is not None:
-            producer.needs.add((*path, read.attr))
-            return
+            producer.needs.add(normal_path((*path, read.attr)))
+            return True
         if self._awaitable(read, model):
             self.plan.awaitable_reads.add((read.path, read.span))
             self.plan.awaited_names.add(read.attr)
-            return
+            return True
         self.uncover(read.attr, model)
+        self._recursion_todo(read, path, model)
+        return True
+
+    def _recursion_todo(self, read: ReadEvent, path: Path, model: ModelFacts | None) -> None:
+        """``read`` walks its relationship recursively (``path`` has a recursive step of
+        it) on objects no loader option can reach: the levels below the first that
+        ``lazy="selectin", join_depth=1`` loads would raise ``MissingGreenlet``."""
+        if recursive(read.attr) not in path:
+            return
+        owners = [model.qualname] if model is not None else []
+        owners = owners or self.graph.recursive_owners(read.attr)
+        owner = owners[0].rsplit(".", 1)[-1] if len(owners) == 1 else "Model"
+        self.plan.subclass_todos[(read.path, read.span)] = (
+            f"{read.attr} is walked recursively on objects whose query is not known here: "
+            f"under asyncio the levels below the first raise MissingGreenlet; give that query "
+            f".options(selectinload({owner}.{read.attr}, recursion_depth=-1))"
+        )
 
     def _producer_of(self, origin: Origin) -> Producer | None:
         if origin.kind != "site":
@@ -1410,9 +1681,11 @@ class EagerLoadAnalysis:
             return False
         return read.function in self.async_functions and self._async_attrs_base(model)
 
-    def _unknown_read(self, read: ReadEvent, model: ModelFacts | None) -> None:
+    def _unknown_read(self, read: ReadEvent, model: ModelFacts | None, path: Path = ()) -> None:
         """``read`` is on objects whose producer is not known (or of class ``model``
-        only): what it reads stays eager where declared, or gets a TODO."""
+        only), reached along ``path``: what it reads stays eager where declared, or gets
+        a TODO."""
+        self._recursion_todo(read, path, model)
         if model is not None and self.graph.relationship(model, read.attr) is not None:
             self.uncover(read.attr, model)
             return
@@ -1487,18 +1760,64 @@ class EagerLoadAnalysis:
             self.plan.uncovered_members.add((relationship.owner.qualname, attr))
 
     def _resolve_param_read(
-        self, read: ReadEvent, origin: Origin, suffix: Path, depth: int
-    ) -> None:
+        self,
+        read: ReadEvent,
+        origin: Origin,
+        suffix: Path,
+        depth: int,
+        stack: tuple[tuple[object, object, Path], ...],
+    ) -> bool:
+        """``read`` on objects reached from a parameter: on what each call passes. A
+        call passing what the parameter reached again, further along one relationship
+        (a recursion, direct or through other functions), passes every level of it."""
         function, param = origin.key
         info = self.functions.get(str(function))
         calls = self.calls.get(str(function), [])
+        tail = normal_path((*origin.path, *suffix))
+        annotated = self.graph.walk(origin.model, tail) if origin.model is not None else None
         if info is None or not info.traceable or not calls:
-            annotated = self.graph.walk(origin.model, (*origin.path, *suffix))
-            self._unknown_read(read, annotated if origin.model is not None else None)
-            return
+            walked = self._self_recursion(str(function), str(param))
+            self._recursion_todo(read, (*tail, *walked), annotated)
+            self._unknown_read(read, annotated, tail)
+            return True
+        outermost = True
+        for seen_function, seen_param, seen in reversed(stack):
+            if (seen_function, seen_param) != (function, param):
+                continue
+            outermost = False
+            if seen == tail:  # what this parameter reaches is being resolved already
+                self._walked.update(step_name(s) for s in tail if is_recursive(s))
+                return False
+            moved = _moved_along(seen, tail)
+            if moved is not None:
+                tail = normal_path((recursive(moved), *seen))
+                if (function, param, tail) in stack:
+                    self._walked.add(moved)
+                    return False
+                break
+        stack = (*stack, (function, param, tail))
+        reached = False
         for bound in calls:
             for given in bound.get(str(param), UNKNOWN_VALUE):
-                self._resolve_read(read, given, (*origin.path, *suffix), depth + 1)
+                reached = self._resolve_read(read, given, tail, depth + 1, stack) or reached
+        if not reached and outermost:
+            # called only from the recursion itself: from outside the project
+            walked = tuple(recursive(name) for name in sorted(self._walked))
+            self._recursion_todo(read, (*tail, *walked), annotated)
+            self._unknown_read(read, annotated, tail)
+            return True
+        return reached
+
+    def _self_recursion(self, function: str, param: str) -> Path:
+        """``(children*,)`` when ``function`` calls itself passing what ``param`` holds
+        further along relationship ``children``."""
+        for bound in self.calls.get(function, []):
+            for given in bound.get(param, NOTHING):
+                if given.kind == "param" and given.key == (function, param):
+                    moved = _moved_along((), given.path)
+                    if moved is not None:
+                        return (recursive(moved),)
+        return ()
 
     def initialised_collections(self, qualname: str) -> set[str]:
         """The collections ``init-collections`` passes as ``[]`` to ``M(...)``: those read
@@ -1525,20 +1844,43 @@ class EagerLoadAnalysis:
         return self.plan.keeps_relationship_eager(relationship.name, self.read_anywhere)
 
     def _plan_options(self, producer: Producer) -> None:
-        needed = {p for p in producer.needs if p not in producer.existing}
-        maximal = sorted(p for p in needed if not any(o[: len(p)] == p and o != p for o in needed))
+        needs = _through_walks(producer.needs, producer.existing)
+        needed = {p for p in needs if not producer.loads(p)}
+        maximal = sorted(p for p in needed if not any(_covers(o, p) for o in needed))
         module = self.module_of(producer.path)
         polymorphic = self._polymorphic_needs(producer)
         for path in maximal:
             chain = self._chain(producer, module, path) if path not in polymorphic else ()
+            if chain is not None and self._conflicting_walk(producer, path):
+                chain = None
             if chain is None:
-                self.plan.uncovered.update(path)
-            elif chain:
+                self.plan.uncovered.update(step_name(step) for step in path)
+            elif chain and not any(c[: len(chain)] == chain for c in producer.chains):
+                # (a chain cut short where the rest loads anyway may be another's start)
+                producer.chains = [c for c in producer.chains if chain[: len(c)] != c]
                 producer.chains.append(chain)
         for path, subclasses in polymorphic.items():
             chain = self._polymorphic_chain(producer, module, path, subclasses)
             if chain is not None:
                 producer.chains.append(chain)
+
+    def _conflicting_walk(self, producer: Producer, path: Path) -> bool:
+        """Does the statement name a relationship ``path`` walks recursively with an option
+        of its own (``selectinload(Node.children)``, ``raiseload(...)``)? SQLAlchemy
+        refuses a second, recursive one for it: a TODO at the statement instead."""
+        for position, step in enumerate(path):
+            if is_recursive(step) and (*path[:position], step_name(step)) in producer.existing:
+                model = self.graph.walk(producer.model, path[:position])
+                owner = model.qualname.rsplit(".", 1)[-1] if model is not None else "Model"
+                name = step_name(step)
+                self.plan.subclass_todos[(producer.path, producer.span)] = (
+                    f"{name} is walked recursively on these objects: every level must load, "
+                    f"but the statement's own loader option for {owner}.{name} decides "
+                    f"otherwise (MissingGreenlet under asyncio below it): replace it with "
+                    f"selectinload({owner}.{name}, recursion_depth=-1)"
+                )
+                return True
+        return False
 
     def _polymorphic_needs(self, producer: Producer) -> dict[Path, list[str]]:
         """The subclasses to load at each path that its options do not load already."""
@@ -1587,21 +1929,54 @@ class EagerLoadAnalysis:
         steps: list[Step] = []
         owner = self.index.model(producer.model)
         imports = self.imports.get(module or "", {})
-        for position, name in enumerate(path):
-            relationship = self.graph.relationship(owner, name) if owner else None
+        for position, step in enumerate(path):
+            relationship = self._step_relationship(owner, step)
             if relationship is None or relationship.lazy in QUERY_LOADERS:
                 return None
             named = class_name_in(self.index, module, imports, relationship.owner.qualname)
             if named is None:
                 return None
-            lazy = not self._eager_anyway(relationship)
-            lazy = lazy and path[: position + 1] not in producer.existing
-            loader = "defaultload"
-            if lazy:
-                loader = "joinedload" if relationship.collection is False else "selectinload"
-            steps.append(Step(loader, named[0], name, named[1]))
+            lazy = self._lazy_step(producer, path[: position + 1], relationship)
+            steps.append(self._loader_step(relationship, step, lazy, named))
             owner = relationship.target
         return tuple(steps)
+
+    def _step_relationship(self, owner: ModelFacts | None, step: str) -> Relationship | None:
+        if owner is None:
+            return None
+        if is_recursive(step):
+            return self.graph.self_referential(owner, step_name(step))
+        return self.graph.relationship(owner, step)
+
+    def _lazy_step(self, producer: Producer, path: Path, relationship: Relationship) -> bool:
+        """Does the last step of ``path`` need a loader? A recursive step does unless the
+        statement has one, or the relationship never loads (``raise``, ``noload``):
+        ``lazy="selectin", join_depth=1`` loads one level only."""
+        if producer.loads(path):
+            return False
+        if is_recursive(path[-1]):
+            return relationship.lazy not in NEVER_LOADED
+        return not self._eager_anyway(relationship)
+
+    @staticmethod
+    def _loader_step(
+        relationship: Relationship,
+        step: str,
+        lazy: bool,
+        named: tuple[str, tuple[str, str] | None],
+    ) -> Step:
+        """``selectinload(Post.comments)``, ``joinedload(Post.author)``,
+        ``selectinload(Node.children, recursion_depth=-1)``, or ``defaultload`` on the
+        way to what is loaded."""
+        name, needed_import = named
+        if is_recursive(step) and (lazy or relationship.lazy not in NEVER_LOADED):
+            # (loaded by the statement's own, identical option: repeated, for what follows
+            # to be loaded on every level)
+            return Step("selectinload", name, relationship.name, needed_import, recursive=True)
+        if not lazy:
+            return Step("defaultload", name, relationship.name, needed_import)
+        loader = "joinedload" if relationship.collection is False else "selectinload"
+        return Step(loader, name, relationship.name, needed_import)
 
     def _chain(self, producer: Producer, module: str | None, path: Path) -> tuple[Step, ...] | None:
         """The option loading ``path`` (() when nothing needs loading; None when the
@@ -1609,7 +1984,7 @@ class EagerLoadAnalysis:
         relationships: list[Relationship] = []
         owner = self.index.model(producer.model)
         for step in path:
-            relationship = self.graph.relationship(owner, step) if owner else None
+            relationship = self._step_relationship(owner, step)
             if relationship is None:
                 return None
             if relationship.lazy in QUERY_LOADERS:
@@ -1621,24 +1996,17 @@ class EagerLoadAnalysis:
             owner = relationship.target
         if not relationships:
             return ()
-        lazy = [
-            not self._eager_anyway(r) and path[: i + 1] not in producer.existing
-            for i, r in enumerate(relationships)
-        ]
+        lazy = [self._lazy_step(producer, path[: i + 1], r) for i, r in enumerate(relationships)]
         if not any(lazy):
             return ()
         last = max(i for i, is_lazy in enumerate(lazy) if is_lazy)
         steps = []
-        for relationship, is_lazy in zip(relationships[: last + 1], lazy, strict=False):
-            imports = self.imports.get(module or "", {})
+        imports = self.imports.get(module or "", {})
+        for relationship, step, is_lazy in zip(relationships[: last + 1], path, lazy, strict=False):
             named = class_name_in(self.index, module, imports, relationship.owner.qualname)
             if named is None:
                 return None
-            name, needed_import = named
-            loader = "defaultload"
-            if is_lazy:
-                loader = "joinedload" if relationship.collection is False else "selectinload"
-            steps.append(Step(loader, name, relationship.name, needed_import))
+            steps.append(self._loader_step(relationship, step, is_lazy, named))
         return tuple(steps)
 
     def module_of(self, path: str) -> str | None:

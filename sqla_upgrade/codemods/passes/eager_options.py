@@ -28,6 +28,14 @@ whose producer cannot take options (``session.merge()``) in code that becomes as
 read with ``await obj.awaitable_attrs.rel`` (the declarative base gets the
 ``AsyncAttrs`` mixin).
 
+A recursive walk of a self-referential relationship (a function reading
+``node.children`` and calling itself, directly or through others, on the children; a
+loop ``while node: node = node.parent``) reads every level of it:
+``selectinload(Node.children, recursion_depth=-1)`` (SQLAlchemy 2.0) loads them all, and
+what the walk reads on each level is chained after it
+(``selectinload(Node.children, recursion_depth=-1).joinedload(Node.owner)``). A walk on
+objects whose query is not known gets a TODO where it reads the relationship.
+
 A read of an association proxy (``keywords = association_proxy("kw_links",
 "keyword")``) reads the relationships it goes through:
 ``selectinload(Article.kw_links).joinedload(ArticleKeyword.keyword)`` (only the first
@@ -309,7 +317,11 @@ def _step_arguments(step: Step, first: bool) -> list[cst.Arg]:
     ``([Engineer])`` down a chain."""
     if step.loader != "selectin_polymorphic":
         owner = cst.parse_expression(step.owner)
-        return [cst.Arg(cst.Attribute(value=owner, attr=cst.Name(step.attr)))]
+        attribute = cst.Arg(cst.Attribute(value=owner, attr=cst.Name(step.attr)))
+        if not step.recursive:
+            return [attribute]
+        depth = cst.UnaryOperation(operator=cst.Minus(), expression=cst.Integer("1"))
+        return [attribute.with_changes(comma=_comma()), keyword("recursion_depth", depth)]
     classes = [cst.Element(cst.parse_expression(name), comma=_comma()) for name in step.classes]
     classes[-1] = classes[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     listed = cst.Arg(cst.List(classes))

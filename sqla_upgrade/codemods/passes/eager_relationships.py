@@ -26,9 +26,14 @@ where its context is unknown, a file the analysis could not read) gets the ``sel
 strategy here, by name (or, when the object's class is known from an annotation, on that
 class only), so it is loaded together with its parent whichever query, ``get()`` or
 ``refresh()`` loaded the parent; results are identical, only when the rows are fetched
-changes. Relationships never read, and those that already choose an eager or ``raise``
-strategy, are left alone. ``lazy="dynamic"`` cannot work with AsyncSession at all; it is
-left with a note (rewrite to ``lazy="write_only"``).
+changes. A self-referential relationship also gets ``join_depth=1`` (eager loaders do
+not follow a class to itself otherwise) and a note: levels below the first are not
+loaded. A recursive walk of it whose query is known loads every level with that query's
+``selectinload(Node.children, recursion_depth=-1)`` (``eager-options``) and needs nothing
+here; one whose query is not known gets a TODO there. Relationships never read, and those
+that already choose an eager or ``raise`` strategy, are left alone. ``lazy="dynamic"``
+cannot work with AsyncSession at all; it is left with a note (rewrite to
+``lazy="write_only"``).
 """
 
 from __future__ import annotations
@@ -185,11 +190,15 @@ class EagerRelationshipsPass(ScopeTracking):
             if self._self_referential(name) and not _has_keyword(args, "join_depth"):
                 # eager loaders do not follow a class to itself unless told how deep
                 args = _append(args, keyword("join_depth", cst.Integer("1")))
+                klass = (owner or "").rsplit(".", 1)[-1]
                 self.note(
                     statement,
                     f"{name} is loaded one level deep with its objects (join_depth=1): code "
-                    "walking it further (recursively) raises MissingGreenlet there; raise "
-                    f"join_depth, or read deeper levels with `await obj.awaitable_attrs.{name}`",
+                    "walking it further (recursively) raises MissingGreenlet there unless "
+                    "the query of its objects loads every level with "
+                    f"`.options(selectinload({klass}.{name}, recursion_depth=-1))` (added "
+                    "where the walk's query is known), or it reads deeper levels with "
+                    f"`await obj.awaitable_attrs.{name}`",
                 )
             return call.with_changes(args=args)
         strategy = _literal(lazy.value)
