@@ -886,6 +886,11 @@ class FunctionValues:
 
     def _variable_uses(self, target: cst.Name, depth: int, table: bool = False) -> str | None:
         """The first use of the variable ``target`` binds that hands its value over."""
+        return self._first_handover(target, depth, table, "held by")
+
+    def _first_handover(self, target: cst.Name, depth: int, table: bool, held: str) -> str | None:
+        """The first read of what ``target`` binds that hands it over, said as ``held``
+        ``target``."""
         if depth > 4:
             return None
         scope = self.t.get_metadata(ScopeProvider, target, None)
@@ -898,7 +903,8 @@ class FunctionValues:
                     continue
                 found = self.handover(node, table, depth + 1)
                 if found is not None:
-                    return f"held by {target.value}, which is {found.replace(' here', '')} (line {self._line(node)})"
+                    said = found.replace(" here", "")
+                    return f"{held} {target.value}, which is {said} (line {self._line(node)})"
         return None
 
     def _table_uses(self, table: cst.Dict, depth: int) -> str | None:
@@ -908,20 +914,7 @@ class FunctionValues:
             statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
         )
         assert isinstance(target, cst.Name)
-        if depth > 4:
-            return None
-        scope = self.t.get_metadata(ScopeProvider, target, None)
-        if scope is None:
-            return None
-        for assignment in scope.assignments[target.value]:
-            for access in sorted(assignment.references, key=lambda a: self._line(a.node)):
-                node = access.node
-                if not isinstance(node, cst.Name):
-                    continue
-                found = self.handover(node, True, depth + 1)
-                if found is not None:
-                    return f"in {target.value}, which is {found.replace(' here', '')} (line {self._line(node)})"
-        return None
+        return self._first_handover(target, depth, True, "in")
 
     def _container_use(self, container: cst.BaseExpression, kind: str, depth: int) -> str:
         parent = self.t.get_metadata(ParentNodeProvider, container, None)
