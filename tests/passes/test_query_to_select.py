@@ -520,6 +520,66 @@ def view(post_id):
     )
 
 
+def test_flask_get_or_404_keeps_the_query_options() -> None:
+    check_transformed(
+        """\
+from app.extensions import Post, db
+from sqlalchemy.orm import selectinload
+def view(post_id):
+    return Post.query.options(selectinload(Post.comments)).get_or_404(post_id, "gone")
+""",
+        """\
+from app.extensions import Post, db
+from sqlalchemy.orm import selectinload
+def view(post_id):
+    return db.get_or_404(Post, post_id, description="gone", options=[selectinload(Post.comments)])
+""",
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_migrated_get_or_404_applies_the_options() -> None:
+    import flask
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.exc import InvalidRequestError
+
+    legacy = """\
+from app.extensions import Post, db
+from sqlalchemy.orm import raiseload
+
+
+def view(post_id):
+    post = Post.query.options(raiseload(Post.comments)).get_or_404(post_id)
+    return len(post.comments)
+"""
+    migrated = migrate_source(legacy, target="2.0", project=PROJECT, module_name="app.views").code
+    assert "options=[raiseload(Post.comments)]" in migrated
+    app = flask.Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db = SQLAlchemy(app)
+
+    class Post(db.Model):  # type: ignore[name-defined]
+        id = db.Column(db.Integer, primary_key=True)
+        comments = db.relationship("Comment")
+
+    class Comment(db.Model):  # type: ignore[name-defined]
+        id = db.Column(db.Integer, primary_key=True)
+        post_id = db.Column(db.ForeignKey("post.id"))
+
+    with app.app_context():
+        db.create_all()
+        db.session.add(Post(id=1, comments=[Comment()]))
+        db.session.commit()
+        for code in (legacy, migrated):
+            namespace = {"Post": Post, "db": db}
+            runnable = code.replace("from app.extensions import Post, db\n", "")
+            exec(compile(runnable, "<view>", "exec", dont_inherit=True), namespace)
+            db.session.expunge_all()
+            with pytest.raises(InvalidRequestError):
+                namespace["view"](1)  # type: ignore[operator]
+
+
 def test_flask_db_is_imported_when_missing() -> None:
     check_transformed(
         "from app.extensions import Post\ndef view(n):\n    return Post.query.filter(Post.id > n).all()\n",

@@ -73,6 +73,14 @@ EVENT_REGISTRATION = frozenset(
 
 # relationship loaders whose attribute is a query, never a loaded list
 QUERY_LOADERS = frozenset({"dynamic", "write_only"})
+#: ``lazy=`` values loading with a join (``False`` is 1.x's spelling of ``"joined"``)
+JOINED_LAZY = frozenset({"joined", "False"})
+
+
+def _reverse_direction(forward: bool | None) -> bool | None:
+    """Is the backref of a relationship a collection, given whether the relationship is
+    one (None: unknown)? A many-to-one's backref is a one-to-many and the reverse."""
+    return None if forward is None else not forward
 
 
 @dataclass
@@ -570,6 +578,42 @@ class ProjectIndex:
                 facts = self.model(base)
                 if facts is not None and facts is not model:
                     found.extend(self._self_and_bases(facts, depth + 1))
+        return found
+
+    def loads_joined_collection(self, model: ModelFacts) -> bool:
+        """Does loading ``model`` join-load a collection by default (``lazy="joined"``
+        or ``lazy=False`` on a collection of it or of its bases, a backref's too, or on a
+        many-to-one whose target does)? 2.0 then needs ``Result.unique()``, which legacy
+        ``Query`` applied itself. A relationship whose direction cannot be told counts as
+        a collection (``unique()`` changes nothing for entities loaded once)."""
+        pending, seen = [model], set()
+        while pending:
+            current = pending.pop()
+            if current.qualname in seen:
+                continue
+            seen.add(current.qualname)
+            for target, collection in self._joined_loads(current):
+                if collection is not False:
+                    return True
+                if target is not None:
+                    pending.append(target)
+        return False
+
+    def _joined_loads(self, model: ModelFacts) -> list[tuple[ModelFacts | None, bool | None]]:
+        """(target, is a collection) of the relationships loading ``model`` joins."""
+        found: list[tuple[ModelFacts | None, bool | None]] = []
+        for owner in self._self_and_bases(model):
+            for relationship in owner.relationships.values():
+                if relationship.lazy in JOINED_LAZY:
+                    target = self.relationship_target(owner, relationship)
+                    found.append((target, self.is_collection(owner, relationship)))
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                if relationship.backref and relationship.backref_lazy in JOINED_LAZY:
+                    if self.relationship_target(other, relationship) in self._self_and_bases(model):
+                        forward = self.is_collection(other, relationship)
+                        reverse = True if relationship.secondary else _reverse_direction(forward)
+                        found.append((other, reverse))
         return found
 
     def model_by_short_name(self, name: str) -> ModelFacts | None:

@@ -168,8 +168,9 @@ class AsyncEnginePass(Pass):
         self.count_rewrite()
         self.note(
             original_node,
-            "removed Model.query (query_property): an AsyncSession has none; its uses now "
-            "run select() on the session",
+            "removed Model.query (query_property): an AsyncSession has none; the uses "
+            "rewritten to select() run on the session, and a use left with a TODO fails "
+            "until it is migrated by hand",
         )
         return cst.RemovalSentinel.REMOVE
 

@@ -188,9 +188,9 @@ async def {render}(render, *args, **kwargs):
     return await {session}().run_sync(lambda _sync_session: render(*args, **kwargs))
 
 
-async def get_or_404(entity, ident, *, description=None):
+async def get_or_404(entity, ident, *, description=None, **kwargs):
     """``db.get_or_404`` on ``{session}``."""
-    value = await {session}.get(entity, ident)
+    value = await {session}.get(entity, ident, **kwargs)
     if value is None:
         abort(404, description=description)
     return value

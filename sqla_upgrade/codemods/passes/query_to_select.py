@@ -158,6 +158,8 @@ class QueryFacts:
     entity_kinds: list[EntityKind] = field(default_factory=list)
     duplicates_possible: bool = False
     joined_eager: bool = False
+    #: the mapped class's own relationships join-load a collection (``lazy="joined"``)
+    joined_by_default: bool = False
     yield_per: bool = False
     single_row: bool = False  # only aggregates: exactly one row
     model: str | None = None  # qualified name of the one mapped class selected, if known
@@ -181,7 +183,9 @@ class QueryFacts:
     def unique_needed(self) -> bool:
         if not self.has_entity or self.yield_per:
             return False
-        return self.joined_eager or not self.single_entity or self.duplicates_possible
+        if self.joined_eager or self.joined_by_default:
+            return True
+        return not self.single_entity or self.duplicates_possible
 
 
 @dataclass
@@ -500,7 +504,16 @@ class QueryToSelectPass(Pass):
         else:
             facts = self._session_facts(chain)
         self._apply_builders(chain, facts)
+        if facts.single_entity:
+            facts.joined_by_default = self._joins_collection_by_default(facts.model)
         return facts
+
+    def _joins_collection_by_default(self, qualname: str | None) -> bool:
+        """Does the mapped class eager-load a collection with a join by default
+        (``relationship(..., lazy="joined")``)? Its rows then need ``unique()``."""
+        index = self.state.index
+        model = index.model(qualname)
+        return model is not None and index.loads_joined_collection(model)
 
     def _check_params(self, chain: Chain, position: int) -> None:
         """``params()`` as the last builder of a session query run by a result method."""
@@ -1268,13 +1281,20 @@ class QueryToSelectPass(Pass):
         model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
         assert model is not None
         args = [cst.Arg(model), terminal.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        args += self._get_keywords(chain)
+        return method(self.session_expression(facts), "get", with_separators(args))
+
+    def _get_keywords(self, chain: Chain) -> list[cst.Arg]:
+        """``Session.get()``'s keywords for the query's ``options()`` and
+        ``populate_existing()``."""
+        found: list[cst.Arg] = []
         options = [a for link in chain.builders if link.name == "options" for a in link.args]
         if options:
             elements = [cst.Element(a.value) for a in options]
-            args.append(keyword("options", cst.List(elements)))
+            found.append(keyword("options", cst.List(elements)))
         if "populate_existing" in chain.builder_names():
-            args.append(keyword("populate_existing", cst.Name("True")))
-        return method(self.session_expression(facts), "get", with_separators(args))
+            found.append(keyword("populate_existing", cst.Name("True")))
+        return found
 
     def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
         values, sync = self._bulk_arguments(terminal)
@@ -1318,6 +1338,7 @@ class QueryToSelectPass(Pass):
             model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
             assert model is not None
             args = [cst.Arg(model), *_description_keyword(terminal.args, 1)]
+            args += self._get_keywords(chain)  # Flask-SQLAlchemy 3.1 hands them to get()
             return method(db, "get_or_404", with_separators(args))
         stmt = self.statement(chain, facts)
         if name == "first_or_404":
@@ -1612,6 +1633,7 @@ class VariableAnalysis:
         merged = replace(first)
         merged.duplicates_possible = any(f.duplicates_possible for f in facts_list)
         merged.joined_eager = any(f.joined_eager for f in facts_list)
+        merged.joined_by_default = any(f.joined_by_default for f in facts_list)
         merged.yield_per = any(f.yield_per for f in facts_list)
         merged.single_row = all(f.single_row for f in facts_list)
         merged.builders = set().union(*(f.builders for f in facts_list))
@@ -1805,6 +1827,7 @@ class FactoryAnalysis:
         merged = replace(facts_list[0], builders=set().union(*(f.builders for f in facts_list)))
         merged.duplicates_possible = any(f.duplicates_possible for f in facts_list)
         merged.joined_eager = any(f.joined_eager for f in facts_list)
+        merged.joined_by_default = any(f.joined_by_default for f in facts_list)
         merged.yield_per = any(f.yield_per for f in facts_list)
         merged.single_row = all(f.single_row for f in facts_list)
         merged.has_criteria = all(f.has_criteria for f in facts_list)

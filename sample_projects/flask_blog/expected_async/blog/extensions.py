@@ -126,9 +126,9 @@ async def render_with_session(render, *args, **kwargs):
     return await async_session().run_sync(lambda _sync_session: render(*args, **kwargs))
 
 
-async def get_or_404(entity, ident, *, description=None):
+async def get_or_404(entity, ident, *, description=None, **kwargs):
     """``db.get_or_404`` on ``async_session``."""
-    value = await async_session.get(entity, ident)
+    value = await async_session.get(entity, ident, **kwargs)
     if value is None:
         abort(404, description=description)
     return value
