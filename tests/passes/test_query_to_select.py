@@ -580,6 +580,72 @@ def view(post_id):
                 namespace["view"](1)  # type: ignore[operator]
 
 
+SELF_QUERY_MODELS = """\
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(80))
+
+    def email_taken(self, email):
+        return self.query.filter_by(email=email).first() is not None
+
+    def others(self):
+        return self.query.filter(User.id != self.id).count()
+
+    @staticmethod
+    def unknown(self):
+        return self.query.count()
+
+    def nested(self):
+        def inner(self):
+            return self.query.count()
+        return inner
+"""
+
+
+def test_self_query_in_a_model_method_is_its_class_query() -> None:
+    migration = check_transformed(
+        SELF_QUERY_MODELS,
+        SELF_QUERY_MODELS.replace(
+            "from flask_sqlalchemy import SQLAlchemy\n",
+            "from flask_sqlalchemy import SQLAlchemy\nfrom sqlalchemy import func, select\n",
+        )
+        .replace(
+            "self.query.filter_by(email=email).first()",
+            "db.session.scalars(select(type(self)).filter_by(email=email).limit(1)).first()",
+        )
+        .replace(
+            "self.query.filter(User.id != self.id).count()",
+            "db.session.scalar(select(func.count()).select_from("
+            "select(type(self)).where(User.id != self.id).subquery()))",
+        ),
+        module_name="app.models",
+    )
+    assert migration.code.count("self.query.count()") == 2  # not an instance: left alone
+
+
+def test_migrated_self_query_runs_on_the_same_session() -> None:
+    import flask
+
+    migrated = migrate_source(SELF_QUERY_MODELS, target="2.0", module_name="app.models").code
+    results = []
+    for code in (SELF_QUERY_MODELS, migrated):
+        models = exec_module(code)
+        app = flask.Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+        models.db.init_app(app)
+        with app.app_context():
+            models.db.create_all()
+            user = models.User(email="a@x")
+            models.db.session.add(user)  # pending: autoflush makes the query see it
+            results.append((user.email_taken("a@x"), user.email_taken("b@x"), user.others()))
+    assert results[0] == results[1] == (True, False, 0)
+
+
 def test_flask_db_is_imported_when_missing() -> None:
     check_transformed(
         "from app.extensions import Post\ndef view(n):\n    return Post.query.filter(Post.id > n).all()\n",

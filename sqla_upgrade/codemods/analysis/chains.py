@@ -139,6 +139,9 @@ class Chain:
     session: cst.BaseExpression | None = None
     entities: list[cst.Arg] = field(default_factory=list)
     model: cst.BaseExpression | None = None  # for Model.query
+    #: the mapped class to write for ``model`` when it is not the class itself
+    #: (``type(self)`` for ``self.query`` in a model's method)
+    model_entity: cst.BaseExpression | None = None
     builders: list[Link] = field(default_factory=list)
     terminal: Link | None = None
     after: list[Link] = field(default_factory=list)
@@ -148,6 +151,10 @@ class Chain:
     def is_open(self) -> bool:
         """A query object not consumed by a terminal (iterated, stored or passed on)."""
         return self.terminal is None and not self.after and self.unknown is None
+
+    @property
+    def written_model(self) -> cst.BaseExpression | None:
+        return self.model_entity if self.model_entity is not None else self.model
 
     def builder_names(self) -> set[str]:
         return {link.name for link in self.builders}

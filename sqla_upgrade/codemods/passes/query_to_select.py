@@ -142,6 +142,8 @@ LEGACY_MODEL_QUERY_METHODS = frozenset(
     }
 )
 JOINS = frozenset({"join", "outerjoin"})
+#: decorators after which a method's first parameter is not an instance
+PLAIN_METHOD_BREAKERS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
@@ -367,8 +369,43 @@ class QueryToSelectPass(Pass):
                 entities=link.args,
             )
         if self.flask_db_for_model(receiver) is not None or self.query_property_session(receiver):
-            return Chain(top=top, base_kind=BaseKind.MODEL, base=link.node, model=receiver)
+            entity = None
+            if self._instance_of_enclosing_class(receiver):
+                entity = _type_of(receiver)
+            return Chain(
+                top=top,
+                base_kind=BaseKind.MODEL,
+                base=link.node,
+                model=receiver,
+                model_entity=entity,
+            )
         return None
+
+    def _instance_of_enclosing_class(self, node: cst.BaseExpression) -> bool:
+        """``self`` in ``self.query``: the first parameter of a plain method of the class
+        being visited (``Model.query`` read through an instance is its class's query)."""
+        if not isinstance(node, cst.Name):
+            return False
+        function: cst.FunctionDef | None = None
+        for statement in reversed(self._statements):
+            if isinstance(statement, cst.ClassDef):
+                break
+            if isinstance(statement, cst.FunctionDef):
+                if function is not None:
+                    return False  # a function inside a method
+                function = statement
+        else:
+            return False
+        if function is None or not function.params.params:
+            return False
+        for decorator in function.decorators:
+            if qualified_names(self, decorator.decorator) & PLAIN_METHOD_BREAKERS:
+                return False
+        first = function.params.params[0]
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if first.name.value != node.value or scope is None:
+            return False
+        return [getattr(a, "node", None) for a in scope[node.value]] == [first]
 
     def _split_like(
         self, top: cst.BaseExpression, innermost: cst.BaseExpression, links: list[Link], like: Chain
@@ -383,6 +420,8 @@ class QueryToSelectPass(Pass):
             chain.session = links[skipped - 2].node if skipped >= 2 else innermost
             chain.entities = base_link.args
             chain.model = chain.session
+            if like.model_entity is not None and chain.model is not None:
+                chain.model_entity = _type_of(chain.model)
         split_links(chain, links[skipped:])
         return chain
 
@@ -395,12 +434,16 @@ class QueryToSelectPass(Pass):
     # -- Flask-SQLAlchemy ------------------------------------------------------------------------
     def flask_db_for_model(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of the ``SQLAlchemy()`` object behind ``Model`` (``Model.query``)."""
-        name = self.entities.model_name(node)
-        if name is None and isinstance(node, cst.Name) and node.value == "cls":
-            name = self._enclosing_model()
+        name = self.entities.model_name(node) or self._model_of_method_receiver(node)
         if name is None:
             return None
         return self._flask_db_of(name, set())
+
+    def _model_of_method_receiver(self, node: cst.BaseExpression) -> str | None:
+        """The model being defined, for ``cls`` (a classmethod's) or ``self`` (a method's)."""
+        if isinstance(node, cst.Name) and node.value == "cls":
+            return self._enclosing_model()
+        return self._enclosing_model() if self._instance_of_enclosing_class(node) else None
 
     def _enclosing_model(self) -> str | None:
         for statement in reversed(self._statements):
@@ -427,9 +470,7 @@ class QueryToSelectPass(Pass):
     def query_property_session(self, node: cst.BaseExpression) -> str | None:
         """``Model.query`` from ``Base.query = db_session.query_property()``: the qualified
         name of ``db_session``."""
-        name = self.entities.model_name(node)
-        if name is None and isinstance(node, cst.Name) and node.value == "cls":
-            name = self._enclosing_model()
+        name = self.entities.model_name(node) or self._model_of_method_receiver(node)
         return self._query_property_of(name, set()) if name else None
 
     def _query_property_of(self, qualname: str, seen: set[str]) -> str | None:
@@ -497,7 +538,7 @@ class QueryToSelectPass(Pass):
                 session=self.local_expression(session, "session") if session else None,
                 entity_kinds=[EntityKind.MAPPER],
                 model=self.entities.model_name(chain.model) or self._enclosing_model(),
-                entity_node=chain.model,
+                entity_node=chain.written_model,
             )
             if db is not None:
                 facts.db = _DbMarker(db)  # type: ignore[assignment]
@@ -625,8 +666,8 @@ class QueryToSelectPass(Pass):
         return False
 
     def _first_entity(self, chain: Chain) -> str | None:
-        if chain.base_kind is BaseKind.MODEL and chain.model is not None:
-            return cst.Module([]).code_for_node(chain.model)
+        if chain.base_kind is BaseKind.MODEL and chain.written_model is not None:
+            return cst.Module([]).code_for_node(chain.written_model)
         return self._plain_entity(chain.entities[0].value) if chain.entities else None
 
     def _plain_entity(self, node: cst.BaseExpression) -> str | None:
@@ -1122,8 +1163,8 @@ class QueryToSelectPass(Pass):
         if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
             stmt = chain.base
         elif chain.base_kind is BaseKind.MODEL:
-            assert chain.model is not None
-            stmt = cst.Call(func=self.name_for("select"), args=[cst.Arg(chain.model)])
+            assert chain.written_model is not None
+            stmt = cst.Call(func=self.name_for("select"), args=[cst.Arg(chain.written_model)])
         else:
             assert isinstance(chain.base, cst.Call)
             stmt = chain.base.with_changes(func=self.name_for("select"))
@@ -1278,7 +1319,9 @@ class QueryToSelectPass(Pass):
         return method(self.result_object(facts, stmt), name)
 
     def _get(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
-        model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+        model = (
+            chain.written_model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+        )
         assert model is not None
         args = [cst.Arg(model), terminal.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         args += self._get_keywords(chain)
@@ -1306,7 +1349,11 @@ class QueryToSelectPass(Pass):
             stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(model)])
             stmt = method(stmt, "where", [cst.Arg(criteria)])
         else:
-            written = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+            written = (
+                chain.written_model
+                if chain.base_kind is BaseKind.MODEL
+                else chain.entities[0].value
+            )
             assert written is not None
             stmt = cst.Call(func=self.name_for(terminal.name), args=[cst.Arg(written)])
         for position, link in enumerate(chain.builders):
@@ -1335,7 +1382,11 @@ class QueryToSelectPass(Pass):
         db = self.db_object(facts)
         name = terminal.name
         if name == "get_or_404":
-            model = chain.model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
+            model = (
+                chain.written_model
+                if chain.base_kind is BaseKind.MODEL
+                else chain.entities[0].value
+            )
             assert model is not None
             args = [cst.Arg(model), *_description_keyword(terminal.args, 1)]
             args += self._get_keywords(chain)  # Flask-SQLAlchemy 3.1 hands them to get()
@@ -1478,6 +1529,10 @@ def _is_simple_reference(node: cst.BaseExpression) -> bool:
 
 
 PAGINATE_POSITIONS = ("page", "per_page", "error_out", "max_per_page")
+
+
+def _type_of(instance: cst.BaseExpression) -> cst.Call:
+    return cst.Call(func=cst.Name("type"), args=[cst.Arg(instance)])
 
 
 def _description_keyword(args: Sequence[cst.Arg], position: int) -> list[cst.Arg]:
