@@ -251,6 +251,9 @@ COMMON_METHOD_NAMES = frozenset(
 )
 
 WRAPS = frozenset({"functools.wraps"})
+#: annotations whose first argument is the annotated type
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 
 # calls that fetch one ORM object: by class and key, by statement, from a result
 ROW_BY_KEY = frozenset({"get", "get_one", "get_or_404"})
@@ -324,6 +327,10 @@ class CallResolver:
         """The project class of ``node`` when a constructor call or annotation says it."""
         if isinstance(node, cst.Call):
             return self._class_named(node.func)
+        if isinstance(node, cst.Name | cst.Attribute):
+            module_instance = self._module_instance_class(node)
+            if module_instance is not None:
+                return module_instance
         if not isinstance(node, cst.Name) or id(node) in self._typing:
             return None
         self._typing.add(id(node))
@@ -331,6 +338,17 @@ class CallResolver:
             return self._variable_class(node)
         finally:
             self._typing.discard(id(node))
+
+    def _module_instance_class(self, node: cst.Name | cst.Attribute) -> str | None:
+        """The class of a module-level instance of a project class (``user =
+        CRUDUser()``) reached by name, imported or as ``crud.user``."""
+        if not self.index.instances:
+            return None
+        for name in qualified_names(self.t, node):
+            klass = None if "<locals>" in name else self.index.instance_class(name)
+            if klass is not None:
+                return klass
+        return None
 
     def _variable_class(self, node: cst.Name) -> str | None:
         scope = self.t.get_metadata(ScopeProvider, node, None)
@@ -341,7 +359,7 @@ class CallResolver:
             bound = getattr(assignment, "node", None)
             klass = None
             if isinstance(bound, cst.Param) and bound.annotation is not None:
-                klass = self._class_named(bound.annotation.annotation)
+                klass = self._annotated_class(bound.annotation.annotation)
             else:
                 parent = self.t.get_metadata(ParentNodeProvider, bound, None) if bound else None
                 holder = self.t.get_metadata(ParentNodeProvider, parent, None) if parent else None
@@ -438,6 +456,35 @@ class CallResolver:
         if _called_name(statement.func) != "select":
             return None
         return self._class_named(statement.args[0].value)
+
+    def _annotated_class(self, annotation: cst.BaseExpression) -> str | None:
+        """The project class an annotation gives: ``Repo``, ``Annotated[Repo, ...]``,
+        ``Optional[Repo]``, ``Repo | None``."""
+        for _ in range(5):  # (``Annotated[Optional[Repo], ...]``)
+            inner = self._unwrapped_annotation(annotation)
+            if inner is None:
+                break
+            annotation = inner
+        return self._class_named(annotation)
+
+    def _unwrapped_annotation(self, annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What ``Annotated[X, ...]`` / ``Optional[X]`` / ``X | None`` / ``None | X``
+        annotate (``X``), None for any other annotation."""
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
+            sides = [annotation.left, annotation.right]
+            others = [s for s in sides if not (isinstance(s, cst.Name) and s.value == "None")]
+            return others[0] if len(others) == 1 else None
+        if not isinstance(annotation, cst.Subscript) or not annotation.slice:
+            return None
+        wrapper = qualified_names(self.t, annotation.value)
+        first = annotation.slice[0].slice
+        if not isinstance(first, cst.Index):
+            return None
+        if wrapper & ANNOTATED or (wrapper & OPTIONAL and len(annotation.slice) == 1):
+            return first.value
+        return None
 
     def _class_named(self, node: cst.BaseExpression) -> str | None:
         for name in qualified_names(self.t, node):

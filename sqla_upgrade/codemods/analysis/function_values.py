@@ -281,6 +281,32 @@ def dispatched_words(plan: AsyncPlan) -> frozenset[str]:
     return frozenset(words)
 
 
+@per_object
+def async_method_names(plan: AsyncPlan) -> frozenset[str]:
+    """The names of the functions that become async (a prefilter)."""
+    return frozenset(name.rpartition(".")[2] for name in plan.functions if not name.startswith("<"))
+
+
+@per_object
+def subclasses(index: ProjectIndex) -> dict[str, set[str]]:
+    """Each project class → the project classes derived from it, at any depth."""
+    direct: dict[str, set[str]] = {}
+    for module in index.modules.values():
+        for qualname, facts in module.models.items():
+            for base in facts.bases:
+                direct.setdefault(index.resolve_alias(base), set()).add(qualname)
+    found: dict[str, set[str]] = {}
+    for klass in direct:
+        pending, seen = [klass], set()
+        while pending:
+            for child in direct.get(pending.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    pending.append(child)
+        found[klass] = seen
+    return found
+
+
 def _called_word(func: cst.BaseExpression) -> str | None:
     """``f`` for ``f()``, ``T`` for ``T[k]()`` / ``m.T[k]()`` / ``T.get(k)()``, ``name``
     for ``x.name()``."""
@@ -590,6 +616,9 @@ class FunctionValues:
         """How the await pass treats a call ``CallResolver`` does not resolve."""
         from sqla_upgrade.codemods.analysis.async_plan import DYNAMIC
 
+        unresolved = self._unresolved_async_method(call, klass, plan)
+        if unresolved is not None:
+            return Dispatch(mixed=unresolved)
         words = dispatched_words(plan)
         if not words or _called_word(call.func) not in words:
             return Dispatch()
@@ -618,6 +647,31 @@ class FunctionValues:
         if plan.is_async(DYNAMIC + attr):
             return Dispatch(callee=DYNAMIC + attr)
         return Dispatch()
+
+    def _unresolved_async_method(
+        self, call: cst.Call, klass: str | None, plan: AsyncPlan
+    ) -> str | None:
+        """Why a method call on a receiver of a known project class, which the index
+        cannot resolve (a method defined under an ``if`` of the class body, or only by a
+        subclass), needs a look: a method of that name of its class, a base or a subclass
+        is async now. None when there is none."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        attr = func.attr.value
+        if attr not in async_method_names(plan):
+            return None
+        classes = self.receiver_classes(func.value, klass)
+        if not classes:
+            return None
+        related = [*classes, *sorted(subclasses(self.index).get(classes[0], ()))]
+        found = next((f"{c}.{attr}" for c in related if plan.is_async(f"{c}.{attr}")), None)
+        if found is None:
+            return None
+        return (
+            f"{_code(func)}() may call {found}, which is async now, but which method it "
+            "calls cannot be told statically: await it where it does"
+        )
 
     # -- receivers that cannot hold project functions ---------------------------------------
     def cannot_hold(self, node: cst.BaseExpression, depth: int = 0) -> bool:

@@ -106,6 +106,9 @@ class _Pending:
         #: names given as ``sync_session_class=`` (``async_sessionmaker(sync_session_class=
         #: sync_maker)``): sessionmakers of the synchronous sessions of async ones
         self.sync_session_classes: set[str] = set()
+        #: module-level names bound once, to a call: name -> the qualified callee (an
+        #: instance of that class if the callee is a project class: ``user = CRUDUser()``)
+        self.instances: dict[str, str] = {}
 
 
 class _ModuleCollector:
@@ -115,6 +118,8 @@ class _ModuleCollector:
         self.pending = pending
         self.declarative_bases: set[str] = set()
         self.classes: set[str] = set()
+        #: module-level names bound to a call -> the qualified callee
+        self.constructed: dict[str, str] = {}
 
     # -- names ------------------------------------------------------------------------
     def qualify(self, node: ast.expr) -> str | None:
@@ -131,6 +136,10 @@ class _ModuleCollector:
         for stmt in tree.body:
             self.statement(stmt, scope=self.facts.name, in_function=False)
         self.event_targets(tree)
+        rebound = _rebound_names(tree)
+        for qualname, callee in self.constructed.items():
+            if qualname.rpartition(".")[2] not in rebound:
+                self.pending.instances[qualname] = callee
 
     def event_targets(self, tree: ast.Module) -> None:
         """The targets of the module's event registrations and the sessionmakers given as
@@ -227,6 +236,7 @@ class _ModuleCollector:
                 if engine is not None:
                     self.pending.binds[qualname] = engine
             self.pending.calls[qualname] = callee
+            self.constructed[qualname] = callee
             self.session_factory(qualname, callee, value)
             columns = _table_integer_columns(value)
             if columns:
@@ -481,7 +491,7 @@ class _ModuleCollector:
     def class_def(self, node: ast.ClassDef, scope: str) -> None:
         qualname = f"{scope}.{node.name}"
         self.classes.add(qualname)
-        bases = [b for b in map(self.qualify, node.bases) if b]
+        bases = [b for b in map(self.qualify, map(_generic_origin, node.bases)) if b]
         self.pending.bases[qualname] = bases
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
         for stmt in node.body:
@@ -728,6 +738,46 @@ QUERY_BUILDERS = frozenset(
 )
 
 
+def _rebound_names(tree: ast.Module) -> set[str]:
+    """The names the module binds more than once at module level (assignments, imports,
+    definitions, loop or ``with`` targets...) or that a function declares ``global``."""
+    counts: dict[str, int] = {}
+
+    def bound(name: str, times: int = 1) -> None:
+        counts[name] = counts.get(name, 0) + times
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                bound(child.name)
+                continue  # its body is a scope of its own
+            if isinstance(child, ast.Lambda):
+                continue
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del):
+                bound(child.id)
+            elif isinstance(child, ast.alias):
+                bound((child.asname or child.name).split(".")[0])
+            elif isinstance(child, ast.ExceptHandler | ast.MatchAs | ast.MatchStar):
+                if child.name:
+                    bound(child.name)
+            elif isinstance(child, ast.MatchMapping) and child.rest:
+                bound(child.rest)
+            visit(child)
+
+    visit(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                bound(name, 2)
+    return {name for name, times in counts.items() if times > 1}
+
+
+def _generic_origin(base: ast.expr) -> ast.expr:
+    """``CRUDBase`` for a base written ``CRUDBase[User]`` (a generic class given its type
+    arguments is that class as a base), the base itself otherwise."""
+    return base.value if isinstance(base, ast.Subscript) else base
+
+
 def _is_none(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and value.value is None
 
@@ -834,6 +884,7 @@ class IndexBuilder:
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
         self._resolve_models()
+        self.index.instances = self._project_instances()
         self._resolve_session_params()
         self.index.core_tables = {
             name for name, callee in self.pending.calls.items() if self._builds_table(callee)
@@ -844,6 +895,16 @@ class IndexBuilder:
             if name in self.index.core_tables
         }
         return self.index
+
+    def _project_instances(self) -> dict[str, str]:
+        """Module-level names bound once to an instance of a project class → the class."""
+        found = {}
+        for name, callee in self.pending.instances.items():
+            klass = self.index.resolve_alias(callee)
+            module = self.index.modules.get(klass.rpartition(".")[0])
+            if module is not None and klass in module.models:
+                found[name] = klass
+        return found
 
     def _kind(self, qualname: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(qualname)

@@ -204,6 +204,9 @@ class ProjectIndex:
     sync_only_factories: set[str] = field(default_factory=set)
     #: the sessionmakers given to an async one as ``sync_session_class=`` (synchronous)
     sync_session_classes: set[str] = field(default_factory=set)
+    #: module-level names bound once to an instance of a project class
+    #: (``user = CRUDUser()``) → that class
+    instances: dict[str, str] = field(default_factory=dict)
     #: filled between the stages: functions that become async (``AsyncPlan``)
     async_plan: Any = None
     #: filled between the stages: ``lazy="dynamic"`` relationships that become write-only
@@ -252,6 +255,11 @@ class ProjectIndex:
                 filter(None, (self.listened_sessionmaker(t) for t in self.event_targets))
             ),
         )
+
+    def instance_class(self, qualname: str) -> str | None:
+        """The project class of the module-level instance ``qualname`` (followed through
+        re-exports), if it is one."""
+        return self.instances.get(self.resolve_alias(qualname))
 
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:
