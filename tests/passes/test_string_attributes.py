@@ -63,6 +63,65 @@ def h():
     )
 
 
+def test_strings_in_chained_options_are_attributes_of_the_class_loaded_before() -> None:
+    _check(
+        """
+def f(session: Session):
+    return session.query(User).options(
+        joinedload(User.posts).joinedload("author"), selectinload("posts").load_only("title")
+    )
+""",
+        """
+def f(session: Session):
+    return session.query(User).options(
+        joinedload(User.posts).joinedload(Post.author), selectinload(User.posts).load_only(Post.title)
+    )
+""",
+    )
+
+
+def test_a_chained_string_on_a_class_without_a_name_here_gets_a_todo() -> None:
+    project = {"app.models": MODELS}
+    code = (
+        "from sqlalchemy.orm import Session, joinedload\nfrom app.models import User\n\n\n"
+        "def f(session: Session):\n"
+        '    return session.query(User).options(joinedload(User.posts).joinedload("author"))\n'
+    )
+    migrated = migrate_source(
+        code, target="2.0", only=("string-attributes",), project=project, module_name="app.q"
+    )
+    assert [t.message for t in migrated.todos] == [
+        "SQLAlchemy 2.0 takes no attribute names as strings in loader options: "
+        "write the attribute (Post.author)"
+    ]
+    assert 'joinedload("author")' in migrated.code
+
+
+def test_a_dotted_path_todo_says_how_to_chain_the_options() -> None:
+    code = (
+        MODELS
+        + 'def f(session: Session):\n    return session.query(User).options(joinedload("posts.author"))\n'
+    )
+    migrated = migrate_source(code, target="2.0", only=("string-attributes",))
+    assert [t.message for t in migrated.todos] == [
+        "SQLAlchemy 2.0 takes no attribute names as strings in loader options: write the "
+        "attribute (joinedload(User.posts).joinedload(<the class of posts>.author))"
+    ]
+
+
+def test_loader_option_strings_on_a_class_the_index_does_not_know_get_a_todo() -> None:
+    code = (
+        "from sqlalchemy.orm import Session, joinedload\nfrom elsewhere import User\n\n\n"
+        "def f(session: Session):\n"
+        '    return session.query(User).options(joinedload("addresses")).all()\n'
+    )
+    migrated = migrate_source(code, target="2.0", only=("string-attributes",))
+    assert [t.message for t in migrated.todos] == [
+        "SQLAlchemy 2.0 takes no attribute names as strings in loader options: "
+        "write the attribute (Model.addresses)"
+    ]
+
+
 def test_a_string_join_from_the_entity_becomes_its_relationship() -> None:
     _check(
         """
@@ -83,6 +142,7 @@ def f(session: Session, name):
         ('session.query(Post).options(joinedload("nothing"))', "loader options"),
         ('session.query(Post).options(load_only("author"))', "loader options"),
         ('.join("author")', "the class joined before"),
+        ('session.query(Post, User).options(joinedload("author"))', "Model.author"),
     ],
 )
 def test_strings_that_name_nothing_of_the_entity_leave_a_todo(before: str, reason: str) -> None:
@@ -100,7 +160,6 @@ def test_strings_that_name_nothing_of_the_entity_leave_a_todo(before: str, reaso
     [
         'session.query(Post).options(joinedload("*"))',  # a wildcard: still accepted
         "session.query(Post).options(joinedload(Post.author))",
-        'session.query(Post, User).options(joinedload("author"))',  # two entities
         'things.options(joinedload("author"))',  # no query of a known entity
         'session.query(Post).join(User, User.id == Post.user_id).filter(User.name == "x")',
         'session.query(Post).options(undefer_group("text"))',
@@ -134,3 +193,26 @@ def test_migrated_options_and_joins_run_on_sqlalchemy_2() -> None:
         )
         session.commit()
         assert namespace.f(session) == [("a", "ann"), ("b", "ann")]
+
+
+def test_migrated_chained_options_load_the_same_objects() -> None:
+    from sqlalchemy import create_engine, event
+
+    code = MODELS + (
+        "def f(session: Session):\n"
+        '    users = session.query(User).options(selectinload(User.posts).joinedload("author")).all()\n'
+        "    return [(p.title, p.author.name) for u in users for p in u.posts]\n"
+    )
+    migrated = migrate_source(code, target="2.0").code
+    assert "joinedload(Post.author)" in migrated
+    namespace = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    namespace.Base.metadata.create_all(engine)
+    with namespace.Session(engine) as session:
+        session.add(namespace.User(name="ann", posts=[namespace.Post(title="a")]))
+        session.commit()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with namespace.Session(engine) as session:
+        assert namespace.f(session) == [("a", "ann")]
+    assert len(statements) == 2  # users, then posts with their authors joined: no lazy load

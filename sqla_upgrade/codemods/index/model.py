@@ -588,6 +588,22 @@ class ProjectIndex:
                     found.extend(self._self_and_bases(facts, depth + 1))
         return found
 
+    def relationship_facts(self, model: ModelFacts, name: str) -> RelationshipFacts | None:
+        """The relationship ``name`` of ``model`` (or of its bases), or the one a backref
+        of another model gives it (as a relationship to that model)."""
+        for owner in self._self_and_bases(model):
+            if name in owner.relationships:
+                return owner.relationships[name]
+        owners = self._self_and_bases(model)
+        for other in self.models.values():
+            for relationship in other.relationships.values():
+                if (
+                    relationship.backref == name
+                    and self.relationship_target(other, relationship) in owners
+                ):
+                    return RelationshipFacts(name=name, target=other.qualname)
+        return None
+
     def loads_joined_collection(self, model: ModelFacts) -> bool:
         """Does loading ``model`` join-load a collection by default (``lazy="joined"``
         or ``lazy=False`` on a collection of it or of its bases, a backref's too, or on a

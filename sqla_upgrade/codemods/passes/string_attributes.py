@@ -16,17 +16,21 @@ After::
     session.query(Post).options(joinedload(Post.author), load_only(Post.id, Post.title))
     Post.query.join(Post.author).filter(User.name == name)
 
+A string on an option chained after another, ``joinedload(User.posts).joinedload("author")``,
+is an attribute of the class the previous option's relationship loads (``Post.author``),
+written when this module has a name for that class.
+
 Safety: only options written inside ``.options(...)`` of a chain on ``session.query(M)``,
-``M.query`` or ``select(M)``, with ``M`` a mapped class spelled as a name or an
-attribute, are looked at. A string naming nothing of ``M``, a dotted path, a string on an
-option chained after another (``joinedload(...).joinedload("x")``, relative to another
-class) and a string ``join()`` after another join (1.x joined it from the previous
-target) are left with a TODO; ``"*"`` (a wildcard, still accepted) and
-``undefer_group("name")`` (a group name) are left alone.
+``M.query`` or ``select(M)`` are looked at. A string naming nothing of its class, a dotted
+path, a string whose class is not a mapped class the index knows (or has no name here)
+and a string ``join()`` after another join (1.x joined it from the previous target) are
+left with a TODO; ``"*"`` (a wildcard, still accepted) and ``undefer_group("name")`` (a
+group name) are left alone.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,20 +121,91 @@ class StringAttributesPass(Pass):
 
     # -- .options(joinedload("relationship"), load_only("column")) -----------------------
     def _options(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        strings = [a for a in original.args if _option_strings(a.value)]
-        if not strings:
-            return updated
         assert isinstance(original.func, cst.Attribute)
         found = self._chain_entity(original.func.value)
-        if found is None:
-            return updated
-        entity, model, _ = found
         args = list(updated.args)
         for position, arg in enumerate(original.args):
-            option = self._rewritten_option(arg.value, entity, model, original)
+            segments = _option_segments(arg.value)
+            if not any(_option_strings(segment) for segment in segments):
+                continue
+            if self._option_kind(segments[0].func) is None:
+                continue  # not one of SQLAlchemy's loader options
+            option = self._rewritten_path(segments, found, original)
             if option is not None:
                 args[position] = args[position].with_changes(value=option)
         return updated.with_changes(args=args)
+
+    def _rewritten_path(
+        self,
+        segments: list[cst.Call],
+        found: tuple[cst.BaseExpression, ModelFacts, bool] | None,
+        statement: cst.CSTNode,
+    ) -> cst.BaseExpression | None:
+        """``joinedload("a").joinedload("b")`` with each string made an attribute of the
+        class its segment loads from: the query's entity for the first, the target of the
+        previous segment's relationship for the next (a name for it must be in reach).
+        None (with a TODO) when a string cannot be made an attribute."""
+        entity = found[0] if found is not None else None
+        model = found[1] if found is not None else None
+        rewritten: cst.BaseExpression | None = None
+        for segment in segments:
+            if _option_strings(segment):
+                if entity is None or model is None:
+                    self._refuse_strings(segment, model, statement)
+                    return None
+                done = self._rewritten_option(segment, entity, model, statement)
+                if not isinstance(done, cst.Call):
+                    return None
+                segment = done
+            if rewritten is not None:
+                assert isinstance(segment.func, cst.Attribute)
+                segment = segment.with_changes(func=segment.func.with_changes(value=rewritten))
+            rewritten = segment
+            entity, model = self._loaded_class(segment, model)
+        return rewritten
+
+    def _loaded_class(
+        self, segment: cst.Call, model: ModelFacts | None
+    ) -> tuple[cst.BaseExpression | None, ModelFacts | None]:
+        """(a name for, the model of) the class the segment's relationship loads."""
+        index = self.state.index
+        if len(segment.args) != 1 or not isinstance(segment.args[0].value, cst.Attribute):
+            return None, None
+        attribute = segment.args[0].value
+        owner = model
+        if not (isinstance(attribute.value, cst.Name) and owner is not None):
+            owner = None
+            for qualname in qualified_names(self, attribute.value):
+                owner = owner or index.model(qualname)
+        if owner is None:
+            return None, None
+        relationship = index.relationship_facts(owner, attribute.attr.value)
+        target = index.relationship_target(owner, relationship) if relationship else None
+        if target is None:
+            return None, None
+        return self._local_name(target.qualname), target
+
+    def _local_name(self, qualname: str) -> cst.Name | None:
+        """A name of this module for the class ``qualname`` (defined or imported here)."""
+        index = self.state.index
+        module = index.modules.get(self.state.module_name)
+        if module is None:
+            return None
+        owner, _, short = qualname.rpartition(".")
+        if owner == self.state.module_name and qualname in module.models:
+            return cst.Name(short)
+        for local, imported in module.imports.items():
+            if index.resolve_alias(imported) == qualname:
+                return cst.Name(local)
+        return None
+
+    def _refuse_strings(
+        self, segment: cst.Call, model: ModelFacts | None, statement: cst.CSTNode
+    ) -> None:
+        owner = model.qualname.rpartition(".")[2] if model is not None else "Model"
+        names = [_string(a.value) for a in segment.args if _is_string(a.value)]
+        example = ", ".join(_example(owner, n, segment.func) for n in names if n != "*")
+        self.todo(statement, REFUSAL.format(what="loader options", example=example))
 
     def _rewritten_option(
         self,
@@ -143,7 +218,7 @@ class StringAttributesPass(Pass):
         as it is (a TODO is left when it holds strings that cannot be made attributes)."""
         if not isinstance(option, cst.Call) or not _option_strings(option):
             return None
-        kind = self._option_kind(option.func)
+        kind = self._option_kind(option.func) or _chained_kind(option.func)
         if kind is None:
             return None
         names = [_string(a.value) for a in option.args if _is_string(a.value)]
@@ -152,7 +227,7 @@ class StringAttributesPass(Pass):
             if kind == "relationship"
             else set(model.columns)
         )
-        example = ", ".join(f"{_code(entity)}.{n}" for n in names)
+        example = ", ".join(_example(_code(entity), n, option.func) for n in names)
         if any(a.keyword is not None for a in option.args if _is_string(a.value)) or any(
             "." in n or n not in wanted for n in names
         ):
@@ -237,6 +312,43 @@ def _option_strings(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Call) and any(
         _is_string(a.value) and _string(a.value) != "*" for a in node.args
     )
+
+
+def _chained_kind(func: cst.BaseExpression) -> str | None:
+    """The kind of a loader option chained on another (``Load`` methods of the same names)."""
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)):
+        return None
+    spelled = func.attr.value
+    if spelled in RELATIONSHIP_OPTIONS:
+        return "relationship"
+    return "column" if spelled in COLUMN_OPTIONS else None
+
+
+def _option_segments(option: cst.BaseExpression) -> list[cst.Call]:
+    """``joinedload(A.b).selectinload("c")`` as its calls, the first one first."""
+    segments: list[cst.Call] = []
+    node = option
+    while isinstance(node, cst.Call):
+        segments.insert(0, node)
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)):
+            break
+        node = func.value
+    return segments
+
+
+def _example(entity: str, name: str, func: cst.BaseExpression) -> str:
+    """How to write the option of the string ``name``: a dotted path is one option
+    chained per relationship (``joinedload(User.addresses).joinedload(Address.user)``)."""
+    if "." not in name:
+        return f"{entity}.{name}"
+    option = _code(func)
+    parts = name.split(".")
+    chained = "".join(
+        f".{option.rpartition('.')[2]}(<the class of {previous}>.{part})"
+        for previous, part in itertools.pairwise(parts)
+    )
+    return f"{option}({entity}.{parts[0]}){chained}"
 
 
 def _attribute(entity: cst.BaseExpression, name: str) -> cst.Attribute:
