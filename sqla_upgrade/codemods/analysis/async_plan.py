@@ -637,9 +637,44 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             return f"{SYNC_CALLBACK_HOOKS[hook]} calls @{hook} functions synchronously"
     if is_event_listener(transformer, node):
         return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
+    if _in_query_class(transformer, node):
+        return QUERY_CLASS_REASON
     if transformer.state.index.runs_under_alembic(transformer.state.module_name):
         return ALEMBIC_REASON
     return None
+
+
+QUERY_CLASS_REASON = "a method of a Query class runs on the query's own synchronous session"
+#: the legacy query classes a project's own query class derives from
+QUERY_CLASSES = frozenset(
+    {
+        "sqlalchemy.orm.Query",
+        "sqlalchemy.orm.query.Query",
+        "flask_sqlalchemy.BaseQuery",
+        "flask_sqlalchemy.query.Query",
+    }
+)
+
+
+def _in_query_class(transformer: Pass, node: cst.FunctionDef) -> bool:
+    """Is ``node`` a method of a module-level class deriving from ``Query``?"""
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+    if not isinstance(holder, cst.ClassDef):
+        return False
+    index = transformer.state.index
+    pending = [f"{transformer.state.module_name}.{holder.name.value}"]
+    seen: set[str] = set()
+    while pending:
+        qualname = index.resolve_alias(pending.pop())
+        if qualname in QUERY_CLASSES:
+            return True
+        facts = index.class_facts(qualname)
+        if qualname in seen or facts is None:
+            continue
+        seen.add(qualname)
+        pending += facts.bases
+    return False
 
 
 def decorator_attribute(decorator: cst.BaseExpression) -> str | None:

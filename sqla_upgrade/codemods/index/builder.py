@@ -89,6 +89,9 @@ class _Pending:
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
         #: class given ``query = session.query_property()`` -> that (scoped) session
         self.query_properties: dict[str, str] = {}
+        #: model (``query_class = X``), ``SQLAlchemy(query_class=X)`` object or
+        #: ``sessionmaker(query_cls=X)`` factory -> the query class it builds queries with
+        self.query_classes: dict[str, str] = {}
         #: module-level name bound to a call -> the integer columns that call declares
         #: (``Table("t", md, Column("n", Integer))``: kept if the call builds a table)
         self.integer_columns: dict[str, list[str]] = {}
@@ -238,6 +241,7 @@ class _ModuleCollector:
             self.pending.calls[qualname] = callee
             self.constructed[qualname] = callee
             self.session_factory(qualname, callee, value)
+            self.query_class_argument(qualname, value)
             columns = _table_integer_columns(value)
             if columns:
                 self.pending.integer_columns[qualname] = columns
@@ -245,6 +249,14 @@ class _ModuleCollector:
             target = self.qualify(value)
             if target is not None:
                 self.pending.aliases[qualname] = target
+
+    def query_class_argument(self, qualname: str, call: ast.Call) -> None:
+        """``SQLAlchemy(query_class=X)``, ``sessionmaker(query_cls=X)``."""
+        for keyword in call.keywords:
+            if keyword.arg in ("query_class", "query_cls"):
+                query_class = self.qualify(keyword.value)
+                if query_class is not None:
+                    self.pending.query_classes[qualname] = query_class
 
     def session_factory(self, qualname: str, callee: str, call: ast.Call) -> None:
         """``SessionLocal = sessionmaker(...)``, ``Session = scoped_session(factory)``:
@@ -512,6 +524,10 @@ class _ModuleCollector:
         value = stmt.value
         if "query" in names and value is not None:
             self.query_property(model.qualname, value)
+        if "query_class" in names and isinstance(value, ast.Name | ast.Attribute):
+            query_class = self.qualify(value)
+            if query_class is not None:
+                self.pending.query_classes[model.qualname] = query_class
         if (
             "__tablename__" in names
             and isinstance(value, ast.Constant)
@@ -869,6 +885,7 @@ class IndexBuilder:
     def build(self) -> ProjectIndex:
         self.index.metadata_binds = dict(self.pending.binds)
         self.index.query_properties = dict(self.pending.query_properties)
+        self.index.query_classes = dict(self.pending.query_classes)
         self.index.event_targets = set(self.pending.event_targets)
         self.index.scoped_factories = dict(self.pending.scoped_factories)
         self.index.sync_session_classes = {

@@ -73,6 +73,87 @@ EVENT_REGISTRATION = frozenset(
 
 # relationship loaders whose attribute is a query, never a loaded list
 QUERY_LOADERS = frozenset({"dynamic", "write_only"})
+#: the public methods of ``sqlalchemy.orm.Query`` (and Flask-SQLAlchemy's) a custom query
+#: class may override
+QUERY_METHOD_NAMES = frozenset(
+    [
+        "add_column",
+        "add_columns",
+        "add_entity",
+        "all",
+        "as_scalar",
+        "autoflush",
+        "column_descriptions",
+        "correlate",
+        "count",
+        "cte",
+        "delete",
+        "distinct",
+        "enable_assertions",
+        "enable_eagerloads",
+        "except_",
+        "except_all",
+        "execution_options",
+        "exists",
+        "filter",
+        "filter_by",
+        "first",
+        "first_or_404",
+        "from_self",
+        "from_statement",
+        "get",
+        "get_or_404",
+        "group_by",
+        "having",
+        "instances",
+        "intersect",
+        "intersect_all",
+        "is_single_entity",
+        "join",
+        "label",
+        "limit",
+        "merge_result",
+        "one",
+        "one_or_404",
+        "one_or_none",
+        "only_return_tuples",
+        "options",
+        "order_by",
+        "outerjoin",
+        "paginate",
+        "params",
+        "populate_existing",
+        "prefix_with",
+        "reset_joinpoint",
+        "scalar",
+        "scalar_subquery",
+        "select_entity_from",
+        "select_from",
+        "selectable",
+        "set_label_style",
+        "slice",
+        "statement",
+        "subquery",
+        "suffix_with",
+        "tuples",
+        "union",
+        "union_all",
+        "update",
+        "value",
+        "values",
+        "where",
+        "whereclause",
+        "with_entities",
+        "with_for_update",
+        "with_hint",
+        "with_labels",
+        "with_parent",
+        "with_session",
+        "with_statement_hint",
+        "with_transformation",
+        "yield_per",
+    ]
+)
 #: ``lazy=`` values loading with a join (``False`` is 1.x's spelling of ``"joined"``)
 JOINED_LAZY = frozenset({"joined", "False"})
 
@@ -184,6 +265,9 @@ class ProjectIndex:
     metadata_binds: dict[str, str] = field(default_factory=dict)
     #: classes given ``query = session.query_property()`` → that session's name
     query_properties: dict[str, str] = field(default_factory=dict)
+    #: models (``query_class = X``), Flask-SQLAlchemy objects (``query_class=X``) and
+    #: session factories (``query_cls=X``) → the query class they build queries with
+    query_classes: dict[str, str] = field(default_factory=dict)
     #: module-level names bound to a Core table (``users = Table("users", metadata, ...)``)
     core_tables: set[str] = field(default_factory=set)
     #: those tables' integer columns (``Column("cents", Integer)``), by table name
@@ -587,6 +671,29 @@ class ProjectIndex:
                 if facts is not None and facts is not model:
                     found.extend(self._self_and_bases(facts, depth + 1))
         return found
+
+    def query_overrides(self, query_class: str) -> list[str]:
+        """The methods a project's query class (and its project bases) defines over
+        ``Query``'s: any of ``Query``'s method names or a dunder (``__new__``,
+        ``__iter__``...); what such a class adds under new names is not among them."""
+        found: set[str] = set()
+        pending, seen = [self.resolve_alias(query_class)], set()
+        while pending:
+            qualname = pending.pop()
+            if qualname in seen:
+                continue
+            seen.add(qualname)
+            facts = self.class_facts(qualname)
+            if facts is None:
+                continue
+            found |= {m for m in facts.members if m.startswith("_") or m in QUERY_METHOD_NAMES}
+            pending += [self.resolve_alias(base) for base in facts.bases]
+        return sorted(found)
+
+    def class_facts(self, qualname: str) -> ModelFacts | None:
+        """What the index read of the project class ``qualname`` (a model or not)."""
+        module = self.modules.get(qualname.rpartition(".")[0])
+        return module.models.get(qualname) if module is not None else None
 
     def relationship_facts(self, model: ModelFacts, name: str) -> RelationshipFacts | None:
         """The relationship ``name`` of ``model`` (or of its bases), or the one a backref

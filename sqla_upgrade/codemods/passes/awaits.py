@@ -67,6 +67,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.async_plan import (
+    QUERY_CLASS_REASON,
     CallResolver,
     LambdaSite,
     ScopeTracking,
@@ -768,6 +769,8 @@ class AwaitPass(ScopeTracking):
             return cst.Call(func=run, args=[cst.Arg(updated_node)])
         if is_io and self._keeps_flask_session(original_node):
             return updated_node
+        if is_io and self._in_query_class():
+            return updated_node  # ``self.session`` of a Query: synchronous, as the query
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
 
@@ -1466,6 +1469,12 @@ class AwaitPass(ScopeTracking):
         if isinstance(parent, cst.Subscript) and parent.value is original:
             return True
         return isinstance(parent, cst.Call) and parent.func is original
+
+    def _in_query_class(self) -> bool:
+        function = self.function_qualname()
+        return function is not None and self.plan.blocked.get(function, "").startswith(
+            QUERY_CLASS_REASON
+        )
 
     def _sync_context_reason(self, callee: str | None) -> str:
         what = f"{callee}() is now a coroutine" if callee else "this call is now a coroutine"

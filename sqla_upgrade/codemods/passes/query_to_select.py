@@ -544,10 +544,39 @@ class QueryToSelectPass(Pass):
                 facts.db = _DbMarker(db)  # type: ignore[assignment]
         else:
             facts = self._session_facts(chain)
+        self._check_query_class(chain, facts)
         self._apply_builders(chain, facts)
         if facts.single_entity:
             facts.joined_by_default = self._joins_collection_by_default(facts.model)
         return facts
+
+    def _check_query_class(self, chain: Chain, facts: QueryFacts) -> None:
+        """Refuse a query built by a custom query class that overrides ``Query``'s own
+        methods or construction (``query_class = SoftDeleteQuery`` whose ``__new__`` adds a
+        filter): ``select()`` would not do what it does."""
+        index = self.state.index
+        if not index.query_classes:
+            return
+        owners: list[str] = []
+        model = index.model(facts.model)
+        pending = [model] if model is not None else []
+        while pending:
+            current = pending.pop()
+            if current.qualname not in owners:
+                owners.append(current.qualname)
+                pending += [m for m in map(index.model, current.bases) if m is not None]
+        if chain.base_kind is BaseKind.MODEL and chain.model is not None:
+            owners.append(self.flask_db_for_model(chain.model) or "")
+        elif facts.db is not None and isinstance(facts.db, cst.BaseExpression):
+            owners += sorted(qualified_names(self, facts.db))
+        for owner in owners:
+            query_class = index.query_classes.get(index.resolve_alias(owner))
+            overrides = index.query_overrides(query_class) if query_class else []
+            if query_class and overrides:
+                raise Refusal(
+                    f"queries here are built by {query_class.rpartition('.')[2]}, a custom query "
+                    f"class overriding {', '.join(overrides)}; select() would skip what it does"
+                )
 
     def _joins_collection_by_default(self, qualname: str | None) -> bool:
         """Does the mapped class eager-load a collection with a join by default
