@@ -27,7 +27,15 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import (
+    Assignment,
+    BaseMetadataProvider,
+    GlobalScope,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of
@@ -63,14 +71,159 @@ class BoundMetadataPass(Pass):
         b"autoload",
         b").execute(",
         b").scalar(",
+        b".bind",
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
     )
 
     def visit_Module(self, node: cst.Module) -> None:
         self._uses_sqlalchemy = "sqlalchemy" in code_of(node)
+        reads = BindReads()
+        node.visit(reads)
+        reassigned = {self._bind_owner(target) for target in reads.assigned} - {None}
+        #: each read of a binding: the engine it becomes, None when it cannot be named
+        self._bind_reads: dict[int, tuple[str, cst.Name] | None] = {}
+        #: bindable objects (qualified names) whose binding stays for a read left as is
+        self._kept_binds: set[str] = set()
+        for read in reads.read:
+            self._plan_bind_read(read, reassigned)
+
+    def _plan_bind_read(self, read: cst.Attribute, reassigned: set[str | None]) -> None:
+        owner = self._bind_owner(read.value)
+        if owner is None:
+            if self._is_core_table(read.value):
+                self._bind_reads[id(read)] = None
+            return
+        engine = self.state.index.metadata_binds.get(owner)
+        local = self._visible_engine(engine, read) if engine and owner not in reassigned else None
+        if local is None:
+            self._kept_binds.add(owner)
+            self._bind_reads[id(read)] = None
+        else:
+            self._bind_reads[id(read)] = (engine, local)  # type: ignore[assignment]
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        if id(original_node) not in self._bind_reads:
+            return updated_node
+        planned = self._bind_reads[id(original_node)]
+        if planned is None:
+            self.todo(
+                original_node,
+                "`.bind` was removed with bound metadata in 2.0: use the engine here (None "
+                "where the metadata was not bound)",
+            )
+            return updated_node
+        engine, local = planned
+        self.count_rewrite()
+        if not self._engine_in_scope(engine):
+            module_name, _, attr = engine.rpartition(".")
+            AddImportsVisitor.add_needed_import(self.context, module_name, attr)
+        return local.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
+    # -- whose binding a ``.bind`` reads -----------------------------------------------------
+    def _bind_owner(self, node: cst.BaseExpression) -> str | None:
+        """The MetaData or declarative base (qualified) whose binding ``node.bind`` reads:
+        ``metadata``, ``Base.metadata``, ``Model.metadata``, a table of this module,
+        ``table.metadata``."""
+        index = self.state.index
+        for qualname in qualified_names(self, node):
+            resolved = index.resolve_alias(qualname)
+            if resolved in index.metadata_binds or index.kind_of(resolved) is ObjectKind.METADATA:
+                return resolved
+        if isinstance(node, cst.Attribute) and node.attr.value == "metadata":
+            return self._declared_owner(node.value) or self._table_metadata(node.value)
+        return self._table_metadata(node)
+
+    def _declared_owner(self, node: cst.BaseExpression) -> str | None:
+        """The declarative base (``Base``, or the one a model derives from) ``node`` names."""
+        index = self.state.index
+        pending = [index.resolve_alias(q) for q in qualified_names(self, node)]
+        seen: set[str] = set()
+        while pending:
+            qualname = pending.pop()
+            if qualname in seen:
+                continue
+            seen.add(qualname)
+            if qualname in index.metadata_binds:
+                return qualname
+            model = index.model(qualname)
+            if model is not None:
+                pending.extend(index.resolve_alias(base) for base in model.bases)
+        return None
+
+    def _table_metadata(self, node: cst.BaseExpression) -> str | None:
+        """The owner of the metadata given to ``Table(name, metadata, ...)`` for a table
+        assigned once in this module."""
+        if not isinstance(node, cst.Name):
+            return None
+        scope = self.get_metadata(ScopeProvider, node, None)
+        bindings = list(scope[node.value]) if scope is not None else []
+        if len(bindings) != 1 or not isinstance(bindings[0], Assignment):
+            return None
+        target = self.get_metadata(ParentNodeProvider, bindings[0].node, None)
+        statement = self.get_metadata(ParentNodeProvider, target, None) if target else None
+        if not (isinstance(target, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+            return None
+        table = statement.value
+        if not (isinstance(table, cst.Call) and qualified_names(self, table.func) & TABLE):
+            return None
+        positional = [a for a in table.args if a.keyword is None and not a.star]
+        if len(positional) < 2 or isinstance(positional[1].value, cst.Call):
+            return None
+        return self._bind_owner(positional[1].value)
+
+    def _is_core_table(self, node: cst.BaseExpression) -> bool:
+        tables = self.state.index.core_tables
+        index = self.state.index
+        return any(index.resolve_alias(q) in tables for q in qualified_names(self, node))
+
+    # -- naming the engine where the binding is read ------------------------------------
+    def _visible_engine(self, engine: str, read: cst.CSTNode) -> cst.Name | None:
+        """The name the engine has at ``read``, or can get through an import: one
+        module-level binding of it, not shadowed there."""
+        local = self._engine_name(engine)
+        scope = self.get_metadata(ScopeProvider, read, None)
+        if scope is None:
+            return None
+        bindings = list(scope[local])
+        if not self._engine_in_scope(engine):
+            return cst.Name(local) if not bindings and not self._bound_in_module(local) else None
+        if len(bindings) == 1 and isinstance(bindings[0].scope, GlobalScope):
+            return cst.Name(local)
+        return None
+
+    def _engine_in_scope(self, engine: str) -> bool:
+        module_name = engine.rpartition(".")[0]
+        return module_name == self.state.module_name or self._imported_as(engine) is not None
+
+    def _engine_name(self, engine: str) -> str:
+        module_name, _, attr = engine.rpartition(".")
+        if module_name == self.state.module_name:
+            return attr
+        return self._imported_as(engine) or attr
+
+    def _imported_as(self, engine: str) -> str | None:
+        index = self.state.index
+        facts = index.modules.get(self.state.module_name)
+        if facts is None:
+            return None
+        for local, imported in facts.imports.items():
+            if index.resolve_alias(imported) == index.resolve_alias(engine):
+                return local
+        return None
+
+    def _bound_in_module(self, name: str) -> bool:
+        facts = self.state.index.modules.get(self.state.module_name)
+        module = f"{self.state.module_name}."
+        return facts is not None and (
+            name in facts.imports or any(q == module + name for q in facts.objects)
+        )
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         func = original_node.func
@@ -88,7 +241,7 @@ class BoundMetadataPass(Pass):
             return updated_node
         names = qualified_names(self, original_node.func)
         if names & BINDABLE:
-            return self._unbind(updated_node, names)
+            return self._unbind(original_node, updated_node, names)
         if names & TABLE:
             return self._autoload(original_node, updated_node)
         func = original_node.func
@@ -112,12 +265,27 @@ class BoundMetadataPass(Pass):
             and self._uses_sqlalchemy
         )
 
-    def _unbind(self, call: cst.Call, names: set[str]) -> cst.Call:
+    def _owner_of_call(self, call: cst.Call) -> str | None:
+        """The qualified name ``call`` is assigned to (``metadata = MetaData(...)``)."""
+        target = self.get_metadata(ParentNodeProvider, call, None)
+        if not (isinstance(target, cst.Assign) and len(target.targets) == 1):
+            return None
+        names = qualified_names(self, target.targets[0].target)
+        return self.state.index.resolve_alias(names.pop()) if len(names) == 1 else None
+
+    def _unbind(self, original: cst.Call, call: cst.Call, names: set[str]) -> cst.Call:
         kept = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "bind")]
         is_metadata = any(n.endswith("MetaData") for n in names)
         if is_metadata and kept and kept[0].keyword is None and not kept[0].star:
             kept = kept[1:]
         if len(kept) == len(call.args):
+            return call
+        if self._owner_of_call(original) in self._kept_binds:
+            self.todo(
+                original,
+                "its `.bind` is read where the engine cannot be named: bound metadata is "
+                "gone in 2.0, use the engine at those reads, then drop the binding here",
+            )
             return call
         self.count_rewrite()
         if kept:
@@ -196,3 +364,32 @@ class BoundMetadataPass(Pass):
                     return cst.Name(local)
         AddImportsVisitor.add_needed_import(self.context, module_name, attr)
         return cst.Name(attr)
+
+
+class BindReads(cst.CSTVisitor):
+    """Every ``x.bind`` of a module: the reads, and the targets of ``x.bind = ...``."""
+
+    def __init__(self) -> None:
+        self.read: list[cst.Attribute] = []
+        self.assigned: list[cst.BaseExpression] = []
+        self._targets: set[int] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._targets.add(id(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets.add(id(node.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets.add(id(node.target))
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._targets.add(id(node.target))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "bind":
+            return
+        if id(node) in self._targets:
+            self.assigned.append(node.value)
+        else:
+            self.read.append(node)
