@@ -133,3 +133,137 @@ def test_test_client_with_options_stays_a_sync_test() -> None:
         """,
     }
     check_project({**APP, **tests}, tests)
+
+
+def test_module_level_client_of_the_tutorial_becomes_an_async_client() -> None:
+    """``client = TestClient(app)`` at the top of a test module: its tests await their
+    requests on an ``AsyncClient`` made there too (no lifespan, as before)."""
+    tests = {
+        "tests.test_count": """
+            from app.main import app
+            from fastapi.testclient import TestClient
+
+            client = TestClient(app)
+
+
+            def test_count():
+                response = client.get("/count")
+                assert response.status_code == 200
+                assert [client.get("/count").json()["n"] for _ in range(2)] == [1, 1]
+        """,
+    }
+    check_project(
+        {**APP, **tests},
+        {
+            "tests.test_count": """
+                from app.main import app
+                from httpx import ASGITransport, AsyncClient
+                import pytest
+
+                client = AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+
+
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_count():
+                    response = await client.get("/count")
+                    assert response.status_code == 200
+                    assert [(await client.get("/count")).json()["n"] for _ in range(2)] == [1, 1]
+            """,
+        },
+    )
+
+
+def test_fixtures_returning_or_yielding_a_test_client_give_an_async_client() -> None:
+    conftest = """
+        import pytest
+        from fastapi.testclient import TestClient
+
+        from app.main import app
+
+
+        @pytest.fixture
+        def client():
+            yield TestClient(app)
+
+
+        @pytest.fixture
+        def other_client():
+            return TestClient(app)
+    """
+    tests = """
+        def test_count(client, other_client):
+            assert client.get("/count").json() == other_client.get("/count").json()
+    """
+    check_project(
+        {**APP, "tests.conftest": conftest, "tests.test_count": tests},
+        {
+            "tests.conftest": """
+                import pytest
+
+                from app.main import app
+                from httpx import ASGITransport, AsyncClient
+                import pytest_asyncio
+
+
+                @pytest_asyncio.fixture(loop_scope="session")
+                async def client():
+                    yield AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+
+
+                @pytest_asyncio.fixture(loop_scope="session")
+                async def other_client():
+                    return AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+            """,
+            "tests.test_count": """
+                import pytest
+
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_count(client, other_client):
+                    assert (await client.get("/count")).json() == (await other_client.get("/count")).json()
+            """,
+        },
+    )
+
+
+def test_module_level_client_handed_elsewhere_stays_a_sync_test_client() -> None:
+    """A module-level client handed to a helper (which would get an AsyncClient whose
+    requests it does not await), or imported by another module, stays a TestClient: its
+    tests stay synchronous, which still drives the async app."""
+    tests = {
+        "tests.helpers": """
+            def status(client, path):
+                return client.get(path).status_code
+        """,
+        "tests.test_handed": """
+            from fastapi.testclient import TestClient
+
+            from app.main import app
+            from tests.helpers import status
+
+            client = TestClient(app)
+
+
+            def test_count():
+                assert status(client, "/count") == 200
+                assert client.get("/count").status_code == 200
+        """,
+        "tests.test_shared": """
+            from fastapi.testclient import TestClient
+
+            from app.main import app
+
+            client = TestClient(app)
+
+
+            def test_count():
+                assert client.get("/count").status_code == 200
+        """,
+        "tests.test_importer": """
+            from tests.test_shared import client
+
+
+            def test_again():
+                assert client.get("/count").status_code == 200
+        """,
+    }
+    check_project({**APP, **tests}, tests)

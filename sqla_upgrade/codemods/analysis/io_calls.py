@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, ScopeProvider
+from libcst.metadata import (
+    Assignment,
+    BaseAssignment,
+    GlobalScope,
+    ParentNodeProvider,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
@@ -495,7 +501,8 @@ class IoDetector:
 
     def is_test_client(self, node: cst.BaseExpression) -> bool:
         """A test client of the app in a module that becomes async: ``with TestClient(app)
-        as client``, ``client = TestClient(app)``, or a parameter named after a fixture that
+        as client``, ``client = TestClient(app)`` (in a function, or at the module's top
+        level when see module_test_client), or a parameter named after a fixture that
         gives one (``def test_x(client)``). It becomes an ``httpx.AsyncClient``."""
         if not isinstance(node, cst.Name):
             return False
@@ -520,7 +527,45 @@ class IoDetector:
                 and _only_the_app(value)
             ):
                 return False
+            if isinstance(assignment.scope, GlobalScope) and not self.module_test_client(
+                assignment
+            ):
+                return False
         return True
+
+    def module_test_client(self, assignment: BaseAssignment) -> bool:
+        """``client = TestClient(app)`` at a module's top level (the FastAPI tutorial's
+        tests) becomes an ``httpx.AsyncClient`` there only when every use of it is a
+        request or an attribute read in a function (``client.get(...)`` in a test, which
+        becomes a coroutine awaiting it), and no other module imports it: anything else
+        (handing it to a helper, ``with client:``, a request at import time) keeps the
+        synchronous client, and the tests using it stay synchronous."""
+        if not isinstance(assignment, Assignment) or len(assignment.scope[assignment.name]) != 1:
+            return False
+        for access in assignment.references:
+            parent = self.transformer.get_metadata(ParentNodeProvider, access.node, None)
+            if not (isinstance(parent, cst.Attribute) and parent.value is access.node):
+                return False
+            if not isinstance(self.user_of(access.node), cst.FunctionDef):
+                return False
+        return not self._imported_elsewhere(assignment.name)
+
+    def user_of(self, node: cst.CSTNode) -> cst.FunctionDef | cst.Lambda | None:
+        """The function or lambda ``node`` is in (None at a module's or class's top level)."""
+        current = self.transformer.get_metadata(ParentNodeProvider, node, None)
+        while current is not None and not isinstance(current, cst.FunctionDef | cst.Lambda):
+            current = self.transformer.get_metadata(ParentNodeProvider, current, None)
+        return current
+
+    def _imported_elsewhere(self, name: str) -> bool:
+        module = self.transformer.state.module_name
+        imported = (f"{module}.{name}", module)
+        return any(
+            self.index.resolve_alias(target) in imported or target in imported
+            for facts in self.index.modules.values()
+            if facts.name != module
+            for target in facts.imports.values()
+        )
 
     def _bound_value(self, bound: cst.CSTNode | None) -> cst.BaseExpression | None:
         """The value a name is bound to by ``x = value`` or ``with value as x``."""

@@ -7,8 +7,14 @@ Evidence, strongest first:
   makes ``db.session`` one; ``def get_db(): ... yield SessionLocal()`` is a provider;
 * a local bound from such an expression (``s = SessionLocal()``, ``with Session() as s``);
 * a parameter annotated ``Session``/``scoped_session``/``AsyncSession`` (also through
-  ``Annotated``) or defaulting to ``Depends(provider)``;
+  ``Annotated``, and through a type alias of the module: ``SessionDep = Annotated[Session,
+  Depends(get_db)]`` or ``SessionDep: TypeAlias = ...``) or defaulting to
+  ``Depends(provider)``;
 * ``self.attr`` assigned one of the above in any method of the class;
+* an attribute assigned one in the same function (``request.state.db = SessionLocal()``
+  in a middleware, then ``request.state.db.close()``), and ``request.state.<name>`` of a
+  parameter annotated ``Request`` when every ``<x>.state.<name>`` assigned in the module
+  (the middleware's) is one;
 * ``object_session(x)``.
 
 A name spelled like a session (``session``, ``db_session``, ``db``...) with no contrary
@@ -79,6 +85,9 @@ SCOPED_FACTORIES = frozenset(
     }
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
+REQUESTS = frozenset({"starlette.requests.Request", "fastapi.Request", "fastapi.requests.Request"})
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
 MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
 #: libraries whose imported names are never SQLAlchemy sessions, however they are
 #: spelled (``from flask import session`` is the signed-cookie session): SQLAlchemy itself
@@ -132,6 +141,8 @@ class SessionResolver:
         self.t = transformer
         self.index = transformer.state.index
         self._self_attrs: dict[int, dict[str, list[Evidence]]] = {}
+        #: attribute chains assigned in a function (``request.state.db``) → the values
+        self._assigned_chains: dict[int, dict[str, list[cst.BaseExpression]]] = {}
         self._depth = 0
 
     # -- qualified names --------------------------------------------------------------
@@ -353,6 +364,8 @@ class SessionResolver:
             return Evidence.CONTRARY
         if self.qualnames(annotation) & SESSION_TYPES:
             return Evidence.PROOF
+        if isinstance(annotation, cst.Name):
+            return self._alias_evidence(annotation)
         if isinstance(annotation, cst.Subscript):
             # Annotated[Session, Depends(...)], Optional[Session], scoped_session[Session]
             if self.qualnames(annotation.value) & SESSION_TYPES:
@@ -369,6 +382,29 @@ class SessionResolver:
                     return Evidence.PROOF
         return Evidence.NONE
 
+    def _alias_evidence(self, name: cst.Name) -> Evidence:
+        """``db: SessionDep`` with ``SessionDep = Annotated[Session, Depends(get_db)]``: the
+        type every binding of the alias names (all must be type aliases)."""
+        assignments = self._assignments(name)
+        if not assignments or self._depth > MAX_DEPTH:
+            return Evidence.NONE
+        values = [self._aliased_type(a) for a in assignments]
+        if any(value is None for value in values):
+            return Evidence.NONE
+        self._depth += 1
+        try:
+            verdicts = [self._annotation_evidence(v) for v in values if v is not None]
+        finally:
+            self._depth -= 1
+        return Evidence.PROOF if all(v is Evidence.PROOF for v in verdicts) else Evidence.NONE
+
+    def _aliased_type(self, assignment: Assignment) -> cst.BaseExpression | None:
+        parent = self._parent(assignment.node)
+        statement = self._parent(parent) if isinstance(parent, cst.AssignTarget) else parent
+        if isinstance(statement, cst.Assign | cst.AnnAssign):
+            return type_alias_value(self.t, statement)
+        return None
+
     def _attribute_evidence(self, node: cst.Attribute) -> Evidence:
         kind = self.kind(node)
         if kind in SESSION_KINDS:
@@ -383,7 +419,64 @@ class SessionResolver:
         if attr == "session" and isinstance(node.value, cst.Name) and node.value.value == "db":
             owner = self.evidence(node.value)
             return Evidence.ASSUMED if owner is not Evidence.CONTRARY else Evidence.CONTRARY
-        return Evidence.NONE
+        return self._assigned_attribute_evidence(node)
+
+    def _assigned_attribute_evidence(self, node: cst.Attribute) -> Evidence:
+        """``request.state.db`` where the function assigns it a session (a middleware's
+        ``request.state.db = SessionLocal()``), or where ``request`` is a parameter
+        annotated ``Request`` and the module's functions assign ``<x>.state.db`` only
+        sessions (the middleware every request of the app goes through)."""
+        chain = _dotted(node)
+        function = self._enclosing(node, cst.FunctionDef)
+        if chain is None or not isinstance(function, cst.FunctionDef):
+            return Evidence.NONE
+        values = self._chains_assigned_in(function).get(chain)
+        if not values and self._is_request_state(node, function):
+            module = self._enclosing(function, cst.Module)
+            values = self._request_states_assigned(module).get(node.attr.value)
+        if not values:
+            return Evidence.NONE
+        return combine(self._value_evidence(value, node.attr.value) for value in values)
+
+    def _chains_assigned_in(self, function: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
+        found = self._assigned_chains.get(id(function))
+        if found is None:
+            found = _assigned_attributes(function.body)
+            self._assigned_chains[id(function)] = found
+        return found
+
+    def _is_request_state(self, node: cst.Attribute, function: cst.FunctionDef) -> bool:
+        """``<request>.state.<name>`` on a parameter of ``function`` annotated ``Request``."""
+        state = node.value
+        if not (isinstance(state, cst.Attribute) and state.attr.value == "state"):
+            return False
+        root = state.value
+        if not isinstance(root, cst.Name):
+            return False
+        params = function.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            if param.name.value == root.value:
+                annotation = param.annotation
+                return annotation is not None and bool(
+                    self.qualnames(annotation.annotation) & REQUESTS
+                )
+        return False
+
+    def _request_states_assigned(
+        self, module: cst.CSTNode | None
+    ) -> dict[str, list[cst.BaseExpression]]:
+        """``<x>.state.<name> = value`` anywhere in the module, by ``name``."""
+        if not isinstance(module, cst.Module):
+            return {}
+        found = self._assigned_chains.get(id(module))
+        if found is None:
+            found = {}
+            for chain, values in _assigned_attributes(module, nested=True).items():
+                parts = chain.split(".")
+                if len(parts) == 3 and parts[1] == "state":
+                    found.setdefault(parts[2], []).extend(values)
+            self._assigned_chains[id(module)] = found
+        return found
 
     def _self_attribute_evidence(self, node: cst.Attribute) -> Evidence:
         klass = self._enclosing(node, cst.ClassDef)
@@ -441,6 +534,66 @@ class SessionResolver:
         while current is not None and not isinstance(current, kind):
             current = self._parent(current)
         return current
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    """``request.state.db`` for an attribute chain on a name; None for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        owner = _dotted(node.value)
+        return None if owner is None else f"{owner}.{node.attr.value}"
+    return None
+
+
+def _assigned_attributes(
+    body: cst.CSTNode, nested: bool = False
+) -> dict[str, list[cst.BaseExpression]]:
+    """The attribute chains ``body`` assigns (``request.state.db = ...``) → their values;
+    with ``nested``, in the functions it defines too."""
+    found: dict[str, list[cst.BaseExpression]] = {}
+
+    class Collector(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                chain = _dotted(target.target) if isinstance(target.target, cst.Attribute) else None
+                if chain is not None:
+                    found.setdefault(chain, []).append(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return nested
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return nested
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Collector())
+    return found
+
+
+def type_alias_value(
+    transformer: Pass, statement: cst.Assign | cst.AnnAssign
+) -> cst.BaseExpression | None:
+    """The type a statement names, when it is a type alias: ``X = Annotated[...]`` or
+    ``X: TypeAlias = ...`` (a plain ``X = Session`` may be a constructor's alias)."""
+    if isinstance(statement, cst.Assign):
+        if len(statement.targets) != 1 or not isinstance(statement.targets[0].target, cst.Name):
+            return None
+        value = statement.value
+        annotated = (
+            isinstance(value, cst.Subscript)
+            and qualified_names(transformer, value.value) & ANNOTATED
+        )
+        return value if annotated else None
+    if (
+        statement.value is not None
+        and isinstance(statement.target, cst.Name)
+        and qualified_names(transformer, statement.annotation.annotation) & TYPE_ALIAS
+    ):
+        return statement.value
+    return None
 
 
 METADATA = (ScopeProvider, ParentNodeProvider, QualifiedNameProvider)

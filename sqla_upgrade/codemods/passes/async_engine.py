@@ -29,7 +29,8 @@ on a session factory or scoped session (which, async, take no events) go to a
 synchronous sessions of that factory's AsyncSessions, as before (a TODO when the factory
 cannot be followed). Annotations
 ``Session``/``Engine``/``Connection`` become ``AsyncSession``/``AsyncEngine``/
-``AsyncConnection``.
+``AsyncConnection``, in type aliases too (``SessionDep = Annotated[Session,
+Depends(get_db)]``, ``SessionDep: TypeAlias = ...``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
-from sqla_upgrade.codemods.analysis.sessions import Evidence
+from sqla_upgrade.codemods.analysis.sessions import Evidence, type_alias_value
 from sqla_upgrade.codemods.base import (
     ANALYSIS_METADATA,
     EVENT_REGISTRATION,
@@ -369,6 +370,27 @@ class AsyncEnginePass(Pass):
     ) -> cst.Annotation:
         self._annotation_depth -= 1
         return updated_node
+
+    def visit_Assign_value(self, node: cst.Assign) -> None:
+        self._enter_alias(node)
+
+    def leave_Assign_value(self, node: cst.Assign) -> None:
+        self._leave_alias(node)
+
+    def visit_AnnAssign_value(self, node: cst.AnnAssign) -> None:
+        self._enter_alias(node)
+
+    def leave_AnnAssign_value(self, node: cst.AnnAssign) -> None:
+        self._leave_alias(node)
+
+    def _enter_alias(self, node: cst.Assign | cst.AnnAssign) -> None:
+        """The value of a type alias is an annotation (``Annotated[Session, ...]``)."""
+        if type_alias_value(self, node) is not None:
+            self._annotation_depth += 1
+
+    def _leave_alias(self, node: cst.Assign | cst.AnnAssign) -> None:
+        if type_alias_value(self, node) is not None:
+            self._annotation_depth -= 1
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self._annotation_reference(original_node, updated_node)

@@ -26,9 +26,16 @@ After::
         ) as test_client:
             yield test_client
 
+``return TestClient(app)`` and ``yield TestClient(app)`` in such a fixture, and
+``client = TestClient(app)`` at a test module's top level (the FastAPI tutorial's style),
+become the same ``AsyncClient`` without a lifespan, as ``TestClient`` outside ``with``.
+
 Safety: only in functions that became ``async def``, where the await pass awaited the
 client's requests (``httpx`` responses have ``TestClient``'s API); a ``TestClient(...)``
-with arguments other than the app gets a TODO instead.
+with arguments other than the app gets a TODO instead. A module-level client is converted
+only when every use of it is an attribute of it in a function that became a coroutine
+and no other module imports it (``IoDetector.module_test_client``); otherwise it stays a
+``TestClient`` and its tests stay synchronous (a TODO if only some became coroutines).
 """
 
 from __future__ import annotations
@@ -37,11 +44,11 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import BaseMetadataProvider
+from libcst.metadata import Assignment, BaseMetadataProvider, ScopeProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking
-from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
+from sqla_upgrade.codemods.analysis.io_calls import TEST_CLIENTS, IoDetector
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, function_qualname
 from sqla_upgrade.codemods.names import qualified_names
 
 
@@ -83,12 +90,71 @@ class AsyncTestClientPass(ScopeTracking):
 
     def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         if not self.in_async_def():
+            if not self.scopes and self._module_client_converts(original_node):
+                return self._converted_value(original_node, updated_node)
             return updated_node
-        app = self._app_of(original_node.value)
+        return self._converted_value(original_node, updated_node)
+
+    def leave_Return(
+        self, original_node: cst.Return, updated_node: cst.Return
+    ) -> cst.Return | cst.RemovalSentinel:
+        if not self.in_async_def() or original_node.value is None:
+            return updated_node
+        return self._converted_value(original_node, updated_node)
+
+    def leave_Yield(self, original_node: cst.Yield, updated_node: cst.Yield) -> cst.BaseExpression:
+        value = original_node.value
+        if not self.in_async_def() or not isinstance(value, cst.BaseExpression):
+            return updated_node
+        return self._converted_value(original_node, updated_node)
+
+    def _converted_value(self, original: _Valued, updated: _Valued) -> Any:
+        """``x = TestClient(app)``, ``return TestClient(app)``, ``yield TestClient(app)``
+        (no lifespan entered, as TestClient does outside a ``with``)."""
+        value = original.value
+        app = self._app_of(value) if isinstance(value, cst.BaseExpression) else None
         if app is None:
-            return updated_node
+            return updated
         self.count_rewrite()
-        return updated_node.with_changes(value=self._async_client(app))
+        return updated.with_changes(value=self._async_client(app))
+
+    def _module_client_converts(self, assign: cst.Assign) -> bool:
+        """``client = TestClient(app)`` at the top of a test module whose every user the
+        await pass made a coroutine awaiting its requests (see IoDetector.is_test_client);
+        a TODO where a user stays synchronous."""
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            return False
+        if not qualified_names(self, _called(assign.value)) & TEST_CLIENTS:
+            return False
+        target = assign.targets[0].target
+        scope = self.get_metadata(ScopeProvider, target, None)
+        bindings = [a for a in (scope[target.value] if scope else ()) if isinstance(a, Assignment)]
+        detector = IoDetector(self)
+        if len(bindings) != 1 or bindings[0].node is not target:
+            return False
+        if not detector.module_test_client(bindings[0]):
+            return False
+        users = {detector.user_of(access.node) for access in bindings[0].references}
+        plan = plan_of(self.state)
+        awaited = [
+            isinstance(user, cst.FunctionDef) and plan.is_async(function_qualname(self, user))
+            for user in users
+        ]
+        if all(awaited):
+            self.note(
+                assign,
+                "a client made outside `async with` runs no lifespan (as TestClient outside "
+                "`with`): startup work moved into the app's lifespan (create_all) needs a "
+                "fixture entering app.router.lifespan_context(app)",
+            )
+            return True
+        if any(awaited):
+            self.todo(
+                assign,
+                "some functions using this test client became coroutines and others did not: "
+                "it stays a TestClient, whose requests cannot be awaited",
+            )
+        return False
 
     def _async_client(self, app: cst.BaseExpression) -> cst.Call:
         AddImportsVisitor.add_needed_import(self.context, "httpx", "ASGITransport")
@@ -110,6 +176,13 @@ class AsyncTestClientPass(ScopeTracking):
                 ),
             ],
         )
+
+
+_Valued = cst.Assign | cst.Return | cst.Yield
+
+
+def _called(value: cst.BaseExpression) -> cst.BaseExpression:
+    return value.func if isinstance(value, cst.Call) else value
 
 
 def _lifespan(app: cst.BaseExpression) -> cst.Call:

@@ -135,6 +135,14 @@ MATERIALISING = frozenset(
 )
 #: builtins stepping an iterator → their async counterparts (Python >= 3.10)
 ASYNC_STEPPERS = {"next": "anext", "iter": "aiter"}
+#: callables whose first argument may be an async iterable (Starlette iterates a
+#: ``StreamingResponse``'s content with ``async for`` when it is one)
+ASYNC_ITERABLE_TAKERS = frozenset(
+    {
+        "starlette.responses.StreamingResponse",
+        "fastapi.responses.StreamingResponse",
+    }
+)
 #: the variable of the comprehensions materialising an async iterable; it cannot clash:
 #: the comprehension's first iterable is evaluated in the enclosing scope
 ITEM = "item"
@@ -987,6 +995,8 @@ class AwaitPass(ScopeTracking):
         if self._is_string_join(outer):
             return "join"
         if self._runs_in_asyncio(parent):
+            return None
+        if outer.args[0] is parent and qualified_names(self, outer.func) & ASYNC_ITERABLE_TAKERS:
             return None
         return "unknown"
 

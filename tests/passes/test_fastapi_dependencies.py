@@ -1,0 +1,530 @@
+"""FastAPI dependency styles: ``Annotated`` session aliases, a middleware's
+``request.state.db`` session, and ``StreamingResponse`` of an async generator."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from sqla_upgrade.api import migrate_project
+from tests.harness import _dedent, check_project
+
+DB = """
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import declarative_base, sessionmaker
+
+    engine = create_engine("sqlite:///app.db")
+    SessionLocal = sessionmaker(bind=engine)
+    Base = declarative_base()
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String)
+"""
+
+ALIAS = """
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI
+    from sqlalchemy.orm import Session
+
+    from app.db import SessionLocal, User
+
+    app = FastAPI()
+
+
+    def get_db():
+        with SessionLocal() as db:
+            yield db
+
+
+    SessionDep = Annotated[Session, Depends(get_db)]
+
+
+    @app.get("/count")
+    def count(db: SessionDep):
+        return {"n": db.query(User).count()}
+"""
+
+
+def test_annotated_session_alias_is_a_session_and_becomes_async() -> None:
+    check_project(
+        {"app.db": DB, "app.main": ALIAS},
+        {
+            "app.main": """
+                from typing import Annotated
+
+                from fastapi import Depends, FastAPI
+
+                from app.db import SessionLocal, User
+                from sqlalchemy import func, select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                app = FastAPI()
+
+
+                async def get_db():
+                    async with SessionLocal() as db:
+                        yield db
+
+
+                SessionDep = Annotated[AsyncSession, Depends(get_db)]
+
+
+                @app.get("/count")
+                async def count(db: SessionDep):
+                    return {"n": await db.scalar(select(func.count()).select_from(select(User).subquery()))}
+            """,
+        },
+    )
+
+
+def test_annotated_session_alias_is_a_session_under_target_2_0() -> None:
+    check_project(
+        {"app.db": DB, "app.main": ALIAS},
+        {
+            "app.main": """
+                from typing import Annotated
+
+                from fastapi import Depends, FastAPI
+                from sqlalchemy.orm import Session
+
+                from app.db import SessionLocal, User
+                from sqlalchemy import func, select
+
+                app = FastAPI()
+
+
+                def get_db():
+                    with SessionLocal() as db:
+                        yield db
+
+
+                SessionDep = Annotated[Session, Depends(get_db)]
+
+
+                @app.get("/count")
+                def count(db: SessionDep):
+                    return {"n": db.scalar(select(func.count()).select_from(select(User).subquery()))}
+            """,
+        },
+        target="2.0",
+    )
+
+
+def test_type_alias_annotated_session_alias_becomes_async() -> None:
+    """``SessionDep: TypeAlias = ...``; an alias of another type stays as it is."""
+    main = """
+        from typing import Annotated, TypeAlias
+
+        from fastapi import Depends, FastAPI
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal, User
+
+        app = FastAPI()
+
+
+        def get_db():
+            with SessionLocal() as db:
+                yield db
+
+
+        SessionDep: TypeAlias = Annotated[Session, Depends(get_db)]
+        UserId = Annotated[int, "the user's id"]
+
+
+        @app.get("/users/{user_id}")
+        def read(user_id: UserId, db: SessionDep):
+            return {"found": db.query(User).get(user_id) is not None}
+    """
+    check_project(
+        {"app.db": DB, "app.main": main},
+        {
+            "app.main": """
+                from typing import Annotated, TypeAlias
+
+                from fastapi import Depends, FastAPI
+
+                from app.db import SessionLocal, User
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                app = FastAPI()
+
+
+                async def get_db():
+                    async with SessionLocal() as db:
+                        yield db
+
+
+                SessionDep: TypeAlias = Annotated[AsyncSession, Depends(get_db)]
+                UserId = Annotated[int, "the user's id"]
+
+
+                @app.get("/users/{user_id}")
+                async def read(user_id: UserId, db: SessionDep):
+                    return {"found": await db.get(User, user_id) is not None}
+            """,
+        },
+    )
+
+
+def test_annotated_alias_of_another_type_is_no_session_evidence() -> None:
+    """A parameter named ``session`` annotated with an alias of a search client: its
+    ``query()`` is the client's, left alone."""
+    main = """
+        from typing import Annotated
+
+        from fastapi import Depends, FastAPI
+
+        from app.search import SearchClient, get_search
+
+        app = FastAPI()
+        Search = Annotated[SearchClient, Depends(get_search)]
+
+
+        @app.get("/find")
+        def find(session: Search):
+            return session.query("x").all()
+    """
+    search = """
+        class SearchClient:
+            def query(self, text):
+                return self
+
+
+        def get_search():
+            return SearchClient()
+    """
+    modules = {"app.db": DB, "app.search": search, "app.main": main}
+    check_project(modules, {"app.main": main}, target="2.0")
+    check_project(modules, {"app.main": main})
+
+
+MIDDLEWARE = """
+    from fastapi import FastAPI, Request
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import sessionmaker
+
+    engine = create_engine("sqlite://")
+    SessionLocal = sessionmaker(bind=engine)
+    app = FastAPI()
+
+
+    @app.middleware("http")
+    async def db_session_middleware(request: Request, call_next):
+        try:
+            request.state.db = SessionLocal()
+            response = await call_next(request)
+            request.state.db.commit()
+        finally:
+            request.state.db.close()
+        return response
+
+
+    @app.get("/one")
+    def one(request: Request):
+        db = request.state.db
+        return db.execute(text("select 1")).scalar() + request.state.db.scalar(text("select 1"))
+"""
+
+
+def test_middleware_session_on_request_state_is_awaited_and_read_by_routes() -> None:
+    check_project(
+        {"app.main": MIDDLEWARE},
+        {
+            "app.main": """
+                from fastapi import FastAPI, Request
+                from sqlalchemy import text
+                from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+                engine = create_async_engine("sqlite+aiosqlite://")
+                SessionLocal = async_sessionmaker(bind=engine, expire_on_commit=False)
+                app = FastAPI()
+
+
+                @app.middleware("http")
+                async def db_session_middleware(request: Request, call_next):
+                    try:
+                        request.state.db = SessionLocal()
+                        response = await call_next(request)
+                        await request.state.db.commit()
+                    finally:
+                        await request.state.db.close()
+                    return response
+
+
+                @app.get("/one")
+                async def one(request: Request):
+                    db = request.state.db
+                    return (await db.execute(text("select 1"))).scalar() + await request.state.db.scalar(text("select 1"))
+            """,
+        },
+    )
+
+
+def test_request_state_holding_something_else_is_left_alone() -> None:
+    main = """
+        from fastapi import FastAPI, Request
+        from sqlalchemy.orm import Session
+
+        from app.timing import Timer
+
+        app = FastAPI()
+
+
+        @app.middleware("http")
+        async def timing(request: Request, call_next):
+            request.state.timer = Timer()
+            request.state.timer.start()
+            response = await call_next(request)
+            request.state.timer.close()
+            return response
+
+
+        @app.get("/one")
+        def one(request: Request, session: Session):
+            session.commit()
+            return request.state.timer.close()
+    """
+    timing = """
+        class Timer:
+            def start(self):
+                pass
+
+            def close(self):
+                return 1
+    """
+    check_project(
+        {"app.timing": timing, "app.main": main},
+        {
+            "app.main": """
+                from fastapi import FastAPI, Request
+
+                from app.timing import Timer
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                app = FastAPI()
+
+
+                @app.middleware("http")
+                async def timing(request: Request, call_next):
+                    request.state.timer = Timer()
+                    request.state.timer.start()
+                    response = await call_next(request)
+                    request.state.timer.close()
+                    return response
+
+
+                @app.get("/one")
+                async def one(request: Request, session: AsyncSession):
+                    await session.commit()
+                    return request.state.timer.close()
+            """,
+        },
+    )
+
+
+def test_streaming_response_takes_the_async_generator_without_a_todo() -> None:
+    main = """
+        from fastapi import Depends, FastAPI
+        from fastapi.responses import StreamingResponse
+        from sqlalchemy import text
+        from sqlalchemy.orm import Session
+
+        from app.db import SessionLocal
+
+        app = FastAPI()
+
+
+        def get_db():
+            with SessionLocal() as db:
+                yield db
+
+
+        @app.get("/export")
+        def export(db: Session = Depends(get_db)):
+            def rows():
+                for (n,) in db.execute(text("select 1 union all select 2")):
+                    yield f"{n}\\n"
+
+            return StreamingResponse(rows(), media_type="text/csv")
+    """
+    check_project(
+        {"app.db": DB, "app.main": main},
+        {
+            "app.main": """
+                from fastapi import Depends, FastAPI
+                from fastapi.responses import StreamingResponse
+                from sqlalchemy import text
+
+                from app.db import SessionLocal
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+                app = FastAPI()
+
+
+                async def get_db():
+                    async with SessionLocal() as db:
+                        yield db
+
+
+                @app.get("/export")
+                async def export(db: AsyncSession = Depends(get_db)):
+                    async def rows():
+                        for (n,) in await db.execute(text("select 1 union all select 2")):
+                            yield f"{n}\\n"
+
+                    return StreamingResponse(rows(), media_type="text/csv")
+            """,
+        },
+    )
+
+
+APP = """
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.responses import StreamingResponse
+    from sqlalchemy.orm import Session
+
+    from app.db import SessionLocal, User
+
+    app = FastAPI()
+
+
+    def get_db():
+        with SessionLocal() as db:
+            yield db
+
+
+    SessionDep = Annotated[Session, Depends(get_db)]
+
+
+    @app.middleware("http")
+    async def db_session_middleware(request: Request, call_next):
+        try:
+            request.state.db = SessionLocal()
+            response = await call_next(request)
+            request.state.db.commit()
+        finally:
+            request.state.db.close()
+        return response
+
+
+    @app.get("/count")
+    def count(db: SessionDep):
+        return {"n": db.query(User).count()}
+
+
+    @app.post("/users/{name}")
+    def add(name: str, request: Request):
+        request.state.db.add(User(name=name))
+        return {"added": name}
+
+
+    @app.get("/names")
+    def names(request: Request):
+        db = request.state.db
+        return [name for (name,) in db.query(User.name).order_by(User.name)]
+
+
+    @app.get("/export")
+    def export(db: SessionDep):
+        def rows():
+            for user in db.query(User).order_by(User.id):
+                yield f"{user.id},{user.name}\\n"
+
+        return StreamingResponse(rows(), media_type="text/csv")
+"""
+
+MODULE_CLIENT_TESTS = """
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    client = TestClient(app)
+
+
+    def test_add_then_count():
+        assert client.get("/count").json() == {"n": 2}
+        assert client.post("/users/cy").json() == {"added": "cy"}
+        assert client.get("/count").json() == {"n": 3}
+        assert client.get("/names").json() == ["ann", "bob", "cy"]
+"""
+
+FIXTURE_CLIENT_TESTS = """
+    import pytest
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+
+    @pytest.fixture
+    def client():
+        yield TestClient(app)
+
+
+    def test_export(client):
+        assert client.get("/export").text == "1,ann\\n2,bob\\n"
+"""
+
+
+def test_migrated_fastapi_app_and_its_tests_pass_as_before_on_aiosqlite(tmp_path: Path) -> None:
+    """An alias dependency, a middleware's request.state session (committed and closed
+    there), a streamed response, a module-level and a fixture TestClient: the legacy
+    suite and the migrated one (httpx.AsyncClient on aiosqlite) pass alike, with no
+    coroutine left unawaited."""
+    sources = {
+        "app.__init__": "",
+        "app.db": DB,
+        "app.main": APP,
+        "tests.__init__": "",
+        "tests.test_module_client": MODULE_CLIENT_TESTS,
+        "tests.test_fixture_client": FIXTURE_CLIENT_TESTS,
+    }
+    legacy = {name: _dedent(code) for name, code in sources.items()}
+    result = migrate_project(legacy, target="async")
+    assert not [n.message for m in result.values() for n in m.todos]
+    migrated = {name: migration.code for name, migration in result.items()}
+    assert "await client.get" in migrated["tests.test_module_client"]
+    for label, modules in (("legacy", legacy), ("migrated", migrated)):
+        root = tmp_path / label
+        for name, code in modules.items():
+            path = root / (name.replace(".", "/") + ".py")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(code)
+        _seed(root / "app.db")
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-W",
+                "error::RuntimeWarning",
+                "-W",
+                "error::pytest.PytestUnraisableExceptionWarning",
+                "tests",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert run.returncode == 0, f"{label}:\n{run.stdout}\n{run.stderr}"
+        assert "2 passed" in run.stdout, run.stdout
+
+
+def _seed(database: Path) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("create table users (id integer primary key, name varchar)")
+        connection.executemany("insert into users (name) values (?)", [("ann",), ("bob",)])
