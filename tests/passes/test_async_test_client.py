@@ -77,7 +77,7 @@ def test_fixture_tests_and_factory_fixtures_move_to_async_client() -> None:
 
                 @pytest_asyncio.fixture(loop_scope="session")
                 async def client():
-                    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as test_client:
+                    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True) as test_client:
                         yield test_client
 
 
@@ -160,7 +160,7 @@ def test_module_level_client_of_the_tutorial_becomes_an_async_client() -> None:
                 from httpx import ASGITransport, AsyncClient
                 import pytest
 
-                client = AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+                client = AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True)
 
 
                 @pytest.mark.asyncio(loop_scope="session")
@@ -207,12 +207,12 @@ def test_fixtures_returning_or_yielding_a_test_client_give_an_async_client() -> 
 
                 @pytest_asyncio.fixture(loop_scope="session")
                 async def client():
-                    yield AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+                    yield AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True)
 
 
                 @pytest_asyncio.fixture(loop_scope="session")
                 async def other_client():
-                    return AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver")
+                    return AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True)
             """,
             "tests.test_count": """
                 import pytest

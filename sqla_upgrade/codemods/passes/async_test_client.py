@@ -22,7 +22,7 @@ After::
     @pytest.fixture
     async def client():
         async with app.router.lifespan_context(app), AsyncClient(
-            transport=ASGITransport(app=app), base_url="http://testserver"
+            transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True
         ) as test_client:
             yield test_client
 
@@ -174,6 +174,8 @@ class AsyncTestClientPass(ScopeTracking):
                     keyword=cst.Name("base_url"),
                     equal=_equal(),
                 ),
+                # TestClient follows redirects (FastAPI's trailing-slash 307s); httpx does not
+                cst.Arg(cst.Name("True"), keyword=cst.Name("follow_redirects"), equal=_equal()),
             ],
         )
 

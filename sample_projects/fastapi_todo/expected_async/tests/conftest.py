@@ -29,7 +29,7 @@ async def client():
         await conn.run_sync(models.Base.metadata.drop_all)
     async with engine.begin() as conn:
         await conn.run_sync(models.Base.metadata.create_all)
-    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as test_client:
+    async with app.router.lifespan_context(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver", follow_redirects=True) as test_client:
         yield test_client
     async with engine.begin() as conn:
         await conn.run_sync(models.Base.metadata.drop_all)
