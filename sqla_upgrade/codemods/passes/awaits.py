@@ -1597,27 +1597,30 @@ class AwaitPass(ScopeTracking):
         )
 
     def _reads_relationships(self, loop: cst.For) -> bool:
-        """Does the loop body read a relationship attribute of the loop variable?"""
+        """May the rows' relationships be read while or after the loop streams them? Yes
+        when the loop reads one on the loop variable (or a method or property of a model,
+        which may), or when the row goes anywhere else: handed to a call, yielded,
+        returned, stored. Then the relationships the mapper or the eager plan loads
+        eagerly must stay loaded (a ``raiseload("*")`` would override them)."""
         if not isinstance(loop.target, cst.Name):
             return True
-        variable = loop.target.value
-        relationships = _relationship_names(self.state.index)
-        found = False
+        scope = self.get_metadata(ScopeProvider, loop.target, None)
+        if scope is None:
+            return True
+        reading = _relationship_reading_names(self.state.index)
+        for assignment in scope.assignments[loop.target.value]:
+            if getattr(assignment, "node", None) is not loop.target:
+                continue
+            for access in assignment.references:
+                if self._row_use_may_read_relationships(access.node, reading):
+                    return True
+        return False
 
-        class Finder(cst.CSTVisitor):
-            def visit_Attribute(self, node: cst.Attribute) -> None:
-                nonlocal found
-                if isinstance(node.value, cst.Name) and node.value.value == variable:
-                    found = found or node.attr.value in relationships
-
-            def visit_Call(self, node: cst.Call) -> None:
-                nonlocal found  # the entity handed to a helper may be read there
-                found = found or any(
-                    isinstance(a.value, cst.Name) and a.value.value == variable for a in node.args
-                )
-
-        loop.body.visit(Finder())
-        return found
+    def _row_use_may_read_relationships(self, use: cst.CSTNode, reading: set[str]) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, use, None)
+        if isinstance(parent, cst.Attribute) and parent.value is use:
+            return parent.attr.value in reading
+        return not isinstance(parent, cst.Comparison | cst.ComparisonTarget)
 
     def _without_eager_loads(self, call: cst.Call) -> cst.Call:
         """Streamed rows must not trigger eager-load queries while the cursor is open."""
@@ -1826,6 +1829,13 @@ def _replace_node(
 
 
 @per_object
+def _relationship_reading_names(index: ProjectIndex) -> set[str]:
+    """The relationships of the project's models (backrefs included), and the other
+    members of their classes (methods, properties), which may read relationships."""
+    members = {name for model in index.models.values() for name in model.members}
+    return _relationship_names(index) | members
+
+
 def _relationship_names(index: ProjectIndex) -> set[str]:
     """Every relationship name of the project's models, backrefs included."""
     names = {name for model in index.models.values() for name in model.relationships}

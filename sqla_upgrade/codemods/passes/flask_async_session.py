@@ -41,6 +41,15 @@ After::
         user = await get_or_404(User, id)
         await async_session.commit()
 
+Session events: ``async_session`` takes none ("No such event"), so a listener registered on
+``db.session`` (``event.listen``, ``@event.listens_for``, Flask-SQLAlchemy's ``db.event``)
+keeps that registration, for the sessions that stay on ``db.session``, and is registered
+again on ``async_session.session_factory.kw["sync_session_class"]``: the ``sessionmaker()``
+the ``async_sessionmaker`` is then given as ``sync_session_class``, the synchronous
+sessions its AsyncSessions wrap. A registration that cannot be copied exactly (in an
+expression, ``once=True``, ``db.event`` in another module than ``db``'s, which the project
+index does not record) is left as it is with a TODO.
+
 Safety: the await pass decides what is awaited (``db.session`` counts as a scoped
 session there); this pass only renames. A ``db.session`` I/O call left in a function that
 could not become async (a property, a template filter...) keeps the synchronous
@@ -85,11 +94,37 @@ CURRENT_USER = frozenset({"flask_login.current_user", "flask_login.utils.current
 #: how the async plan says a ``@user_loader`` stays synchronous
 USER_LOADER_REASON = "Flask-Login calls @user_loader"
 
+SESSION_FACTORY = "    async_sessionmaker(expire_on_commit=False), scopefunc=asyncio.current_task"
+#: when session events are registered on ``db.session``: the synchronous sessions the
+#: AsyncSessions wrap get a class of their own, which the listeners are registered on too
+SESSION_FACTORY_LISTENED = (
+    "    async_sessionmaker(expire_on_commit=False, sync_session_class=sessionmaker()),\n"
+    "    scopefunc=asyncio.current_task,"
+)
+#: ``async_session.session_factory.kw["sync_session_class"]``
+SYNC_SESSION_CLASS = f'{SESSION_NAME}.session_factory.kw["sync_session_class"]'
+EVENT_REGISTRATION_METHODS = frozenset({"listen", "listens_for"})
+SESSION_EVENTS_TODO = (
+    "session events cannot be registered on async_session (an async_scoped_session: No such "
+    "event). Give the async_sessionmaker written beside `db = SQLAlchemy()` "
+    "sync_session_class=sessionmaker() and register this listener on "
+    'async_session.session_factory.kw["sync_session_class"] as well'
+)
+SESSION_EVENTS_ONCE_TODO = (
+    "a once=True listener of db.session cannot be registered again on the synchronous "
+    'sessions of async_session (async_session.session_factory.kw["sync_session_class"]) '
+    "without running twice: register it where it is run once"
+)
+SESSION_EVENTS_OTHER_TODO = (
+    "this acts on the events of db.session only: async_session's listeners are registered "
+    'on async_session.session_factory.kw["sync_session_class"]'
+)
+
 HELPERS_TEMPLATE = '''
 # Request code uses this AsyncSession where it used db.session (added by sqla-upgrade):
 # one session per asyncio task, bound to the app's async engine by init_async_session().
 {session} = async_scoped_session(
-    async_sessionmaker(expire_on_commit=False), scopefunc=asyncio.current_task
+{factory}
 )
 
 
@@ -291,6 +326,12 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self.wanted: dict[tuple[str, str | None], set[str]] = {}
         # id of an updated ``db = SQLAlchemy(...)`` statement → its app argument (or True)
         self.db_assignments: dict[int, tuple[cst.BaseExpression | bool, cst.CSTNode]] = {}
+        #: Flask-SQLAlchemy objects of this module on whose ``db.session`` this module
+        #: registers listeners (``db.event.listen``, which the project index misses)
+        self.locally_listened: set[str] = set()
+        #: ids of the ``event.listen(db.session, ...)`` calls registered again on the
+        #: synchronous sessions of ``async_session`` (by the statement or decorator holding it)
+        self.registrations_to_copy: set[int] = set()
         #: a ``@user_loader`` of the project stays synchronous on ``db.session``
         self.user_loader_kept = any(
             reason.startswith(USER_LOADER_REASON) for reason in plan_of(self.state).blocked.values()
@@ -333,6 +374,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
     # -- module ---------------------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> bool:
         self._module = node
+        self.locally_listened = self._listened_here(node)
         # an app whose code does no I/O through sessions needs no async session layer
         return bool(plan_of(self.state).functions)
 
@@ -340,6 +382,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
         super().leave_FunctionDef(original_node, updated_node)
+        updated_node = self._with_decorator_copies(original_node, updated_node)
         if original_node.asynchronous is None or not self._is_cli_command(original_node):
             return updated_node
         index = self.state.index
@@ -398,7 +441,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
     ) -> cst.BaseExpression:
         if original_node.attr.value != "session" or not self._is_flask_db(original_node.value):
             return updated_node
-        if self._stays_synchronous(original_node):
+        if self._stays_synchronous(original_node) or self._is_event_target(original_node):
             return updated_node
         self._import_helper(original_node.value, SESSION_NAME)
         self.count_rewrite()
@@ -420,6 +463,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return isinstance(self.get_metadata(ParentNodeProvider, method, None), cst.Call)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        db = self._session_event_db(original_node)
+        if db is not None:
+            self._session_events(original_node, db)
+            return updated_node
         if qualified_names(self, original_node.func) & RENDER_TEMPLATE:
             return self._render_in_greenlet(original_node, updated_node)
         func = original_node.func
@@ -434,6 +481,174 @@ class FlaskAsyncSessionPass(ScopeTracking):
             self.count_rewrite()
             return updated_node.with_changes(func=cst.Name(func.attr.value))
         return updated_node
+
+    # -- session events on db.session ------------------------------------------------------------
+    def _event_function(self, func: cst.BaseExpression) -> str | None:
+        """``listen``, ``listens_for``, ``remove``... when ``func`` is a function of
+        ``sqlalchemy.event``, however imported or reached (Flask-SQLAlchemy re-exports the
+        module as ``db.event``)."""
+        for name in qualified_names(self, func):
+            if name.startswith("sqlalchemy.event."):
+                return name.rpartition(".")[2]
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "event"
+            and self._is_flask_db(func.value.value)
+        ):
+            return func.attr.value
+        return None
+
+    def _session_event_db(self, call: cst.Call) -> cst.BaseExpression | None:
+        """``db`` of ``event.listen(db.session, ...)`` (any ``sqlalchemy.event`` function
+        given a Flask-SQLAlchemy ``db.session`` first)."""
+        if not call.args or call.args[0].keyword is not None:
+            return None
+        target = call.args[0].value
+        if not (
+            isinstance(target, cst.Attribute)
+            and target.attr.value == "session"
+            and self._is_flask_db(target.value)
+        ):
+            return None
+        return target.value if self._event_function(call.func) is not None else None
+
+    def _is_event_target(self, session: cst.Attribute) -> bool:
+        """Is this ``db.session`` what an ``event`` function is given (which keeps it:
+        an ``async_scoped_session`` takes no events)?"""
+        arg = self.get_metadata(ParentNodeProvider, session, None)
+        if not isinstance(arg, cst.Arg):
+            return False
+        call = self.get_metadata(ParentNodeProvider, arg, None)
+        return (
+            isinstance(call, cst.Call)
+            and call.args[0] is arg
+            and self._session_event_db(call) is not None
+        )
+
+    def _listened_here(self, module: cst.Module) -> set[str]:
+        """The Flask-SQLAlchemy objects of this module whose ``db.session`` gets listeners
+        here."""
+        found: set[str] = set()
+        transformer = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                db = transformer._session_event_db(node)
+                function = transformer._event_function(node.func)
+                qualname = transformer._db_qualname(db) if db is not None else None
+                if qualname is not None and function in EVENT_REGISTRATION_METHODS:
+                    found.add(qualname)
+
+        module.visit(Finder())
+        defined_here = f"{self.state.module_name}."
+        return {name for name in found if name.startswith(defined_here)}
+
+    def _session_events_listened(self, db_qualname: str) -> bool:
+        """Does the ``async_session`` written beside ``db`` get a ``sync_session_class``
+        (some module registers listeners on ``db.session``, as far as can be told here)?"""
+        if db_qualname in self.locally_listened:
+            return True
+        index = self.state.index
+        for target in index.event_targets:
+            owner, _, attribute = target.rpartition(".")
+            if attribute == "session" and index.resolve_alias(owner) == db_qualname:
+                return True
+        return False
+
+    def _session_events(self, call: cst.Call, db: cst.BaseExpression) -> None:
+        """``event.listen(db.session, "before_commit", fn)`` keeps ``db.session`` (the
+        sessions request code does not move keep the listener) and is registered again on
+        the synchronous sessions of ``async_session``'s AsyncSessions, by a copy the
+        statement or decorator holding it gets. A TODO where that cannot be exact."""
+        function = self._event_function(call.func)
+        if function == "remove":
+            self.todo(call, SESSION_EVENTS_OTHER_TODO)
+            return
+        if function not in EVENT_REGISTRATION_METHODS:
+            return
+        if any(arg.keyword is not None and arg.keyword.value == "once" for arg in call.args):
+            self.todo(call, SESSION_EVENTS_ONCE_TODO)
+            return
+        qualname = self._db_qualname(db)
+        if (
+            qualname is None
+            or not self._session_events_listened(qualname)
+            or not self._stands_alone(call)
+        ):
+            self.todo(call, SESSION_EVENTS_TODO)
+            return
+        self._import_helper(db, SESSION_NAME)
+        self.registrations_to_copy.add(id(call))
+
+    def _stands_alone(self, call: cst.Call) -> bool:
+        """A decorator, or a statement of its own."""
+        parent = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(parent, cst.Decorator):
+            return True
+        line = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+        return (
+            isinstance(parent, cst.Expr)
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+        )
+
+    def _on_sync_sessions(self, call: cst.Call) -> cst.Call:
+        """``call`` registering on ``async_session.session_factory.kw["sync_session_class"]``."""
+        copy = call.deep_clone()
+        first = copy.args[0].with_changes(value=cst.parse_expression(SYNC_SESSION_CLASS))
+        return copy.with_changes(args=[first, *copy.args[1:]])
+
+    def _registration_copied(self, original: cst.CSTNode, call: cst.Call) -> cst.Call | None:
+        """The copy of a registration on ``db.session`` for ``async_session``'s sessions."""
+        if id(original) not in self.registrations_to_copy:
+            return None
+        self.count_rewrite()
+        self.note(
+            original,
+            "this listener is registered on the synchronous sessions of async_session as well "
+            "(the sessionmaker given to its async_sessionmaker as sync_session_class)",
+        )
+        return self._on_sync_sessions(call)
+
+    def _with_decorator_copies(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        """``@event.listens_for(db.session, "before_flush")``, then the same on
+        ``async_session``'s synchronous sessions."""
+        if len(original.decorators) != len(updated.decorators) or not any(
+            id(d.decorator) in self.registrations_to_copy for d in original.decorators
+        ):
+            return updated
+        present = {_code(decorator.decorator) for decorator in updated.decorators}
+        decorators: list[cst.Decorator] = []
+        for before, decorator in zip(original.decorators, updated.decorators, strict=True):
+            decorators.append(decorator)
+            call = decorator.decorator
+            if id(before.decorator) not in self.registrations_to_copy:
+                continue
+            if not isinstance(call, cst.Call) or _code(self._on_sync_sessions(call)) in present:
+                continue
+            copy = self._registration_copied(before.decorator, call)
+            if copy is not None:
+                decorators.append(cst.Decorator(decorator=copy))
+        return updated.with_changes(decorators=decorators)
+
+    def _registration_copy_after(
+        self, original: cst.CSTNode, statement: cst.CSTNode, following: cst.CSTNode | None
+    ) -> list[cst.SimpleStatementLine]:
+        """``event.listen(db.session, ...)`` as a statement: the copy after it."""
+        before, call = _expression_call(original), _expression_call(statement)
+        if before is None or call is None or id(before) not in self.registrations_to_copy:
+            return []
+        following_call = _expression_call(following) if following is not None else None
+        if following_call is not None and _code(following_call) == _code(
+            self._on_sync_sessions(call)
+        ):
+            return []
+        copy = self._registration_copied(before, call)
+        assert copy is not None
+        return [cst.SimpleStatementLine(body=[cst.Expr(copy)])]
 
     def _render_in_greenlet(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """``render_template(...)`` in an async view, when templates read attributes that
@@ -546,15 +761,17 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return updated_node.with_changes(body=self._add_imports(body))
 
     def _after_init_app(self, original: Any, updated: Any) -> list[Any]:
-        """``db.init_app(app)`` → the same, then ``init_async_session(app)``."""
+        """``db.init_app(app)`` → the same, then ``init_async_session(app)``; a listener
+        registered on ``db.session`` → the same, then registered for ``async_session``."""
         statements = list(updated)
         out: list[Any] = []
         for position, (before, statement) in enumerate(zip(original, statements, strict=True)):
             out.append(statement)
+            following = statements[position + 1] if position + 1 < len(statements) else None
+            out.extend(self._registration_copy_after(before, statement, following))
             app = self._init_app_argument(statement)
             if app is None:
                 continue
-            following = statements[position + 1] if position + 1 < len(statements) else None
             if following is not None and _calls(following, INIT_NAME):
                 continue
             db = self._init_app_receiver(before)
@@ -596,7 +813,16 @@ class FlaskAsyncSessionPass(ScopeTracking):
                 original,
                 "views that await async_session run as Flask async views: install flask[async]",
             )
-            helpers = self._helpers(module)
+            listened = self._session_events_listened(self._assigned_qualname(original))
+            if listened:
+                AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.orm", "sessionmaker")
+                self.note(
+                    original,
+                    "async_sessionmaker(sync_session_class=sessionmaker()): the listeners "
+                    "registered on db.session are registered on these synchronous sessions of "
+                    "async_session as well",
+                )
+            helpers = self._helpers(module, listened)
             extra: list[Any] = []
             if isinstance(app, cst.BaseExpression):
                 extra.append(
@@ -610,6 +836,19 @@ class FlaskAsyncSessionPass(ScopeTracking):
             self.count_rewrite()
             return [*body[: position + 1], *helpers, *extra, *body[position + 1 :]]
         return body
+
+    def _assigned_qualname(self, statement: cst.CSTNode) -> str:
+        """``module.db`` for ``db = SQLAlchemy(...)`` (an assignment
+        ``_flask_sqlalchemy_assignment`` accepted)."""
+        assert isinstance(statement, cst.SimpleStatementLine)
+        assign = statement.body[0]
+        target = (
+            assign.targets[0].target
+            if isinstance(assign, cst.Assign)
+            else getattr(assign, "target", None)
+        )
+        name = target.value if isinstance(target, cst.Name) else ""
+        return f"{self.state.module_name}.{name}"
 
     def _flask_sqlalchemy_assignment(
         self, statement: cst.CSTNode
@@ -633,12 +872,13 @@ class FlaskAsyncSessionPass(ScopeTracking):
                     return arg.value.deep_clone()
         return True
 
-    def _helpers(self, module: cst.Module) -> list[cst.BaseStatement]:
+    def _helpers(self, module: cst.Module, listened: bool) -> list[cst.BaseStatement]:
         drivers = "\n".join(
             f'        "{k}": "{v}",' for k, v in sorted(self.state.options.async_drivers.items())
         )
         code = HELPERS_TEMPLATE.format(
             session=SESSION_NAME,
+            factory=SESSION_FACTORY_LISTENED if listened else SESSION_FACTORY,
             init=INIT_NAME,
             command=COMMAND_DECORATOR,
             render=RENDER_HELPER,
@@ -761,6 +1001,10 @@ def _expression_call(statement: cst.CSTNode) -> cst.Call | None:
     if isinstance(expression, cst.Expr) and isinstance(expression.value, cst.Call):
         return expression.value
     return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _calls(statement: cst.CSTNode, name: str) -> bool:
