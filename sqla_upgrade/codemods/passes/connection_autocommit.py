@@ -24,7 +24,9 @@ statements outside them still get their commit, and a ``conn.commit()`` goes bef
 ``begin()`` that a read may have autobegun a transaction for (2.0's ``begin()`` raises
 then; ``commit()`` without a transaction does nothing). Blocks that begin a transaction
 inside a branch, or already call ``conn.commit()``, are left alone; a statement whose
-kind cannot be told gets a TODO.
+kind cannot be told gets a TODO. A statement is told through the variables holding it
+(``stmt = select(...)``; ``stmt = stmt.where(...)``) and through a call of a function
+of the module (its only definition, undecorated) every path of which returns one.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import BaseMetadataProvider
+from libcst.metadata import Assignment, BaseMetadataProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
@@ -213,6 +215,11 @@ class ConnectionAutocommitPass(Pass):
         if isinstance(statement, cst.Name) and statement.value not in following:
             return self._stored_statement_changes_data(statement, following | {statement.value})
         root, methods = _unchain(statement)
+        if isinstance(root, cst.Name) and methods and root.value not in following:
+            # ``stmt.order_by(...)``: what ``stmt`` is (``users.insert()``: not a statement)
+            stored = self._stored_statement_changes_data(root, following | {root.value})
+            if stored is not None:
+                return stored
         if isinstance(root, cst.Call):
             names = qualified_names(self, root.func)
             if names & DML_FUNCTIONS:
@@ -221,12 +228,49 @@ class ConnectionAutocommitPass(Pass):
                 return False  # whatever is chained on a SELECT, it stays one
             if names & TEXT and root.args and not methods_change_kind(methods):
                 return self._statement_changes_data(root.args[0].value)
+            if not methods and isinstance(root.func, cst.Name):
+                return self._returned_statement_changes_data(root.func, following)
             return None
         if methods and methods[0] in ("insert", "update", "delete"):
             return True  # ``users.insert().values(...)``
         if methods and methods[0] == "select":
             return False  # ``users.select().where(...)``
         return None
+
+    def _returned_statement_changes_data(
+        self, func: cst.Name, following: frozenset[str]
+    ) -> bool | None:
+        """``conn.execute(users_with_address())``: what every statement the function (the
+        one definition the name has) returns says; None when one cannot be told, or the
+        function may end without returning one."""
+        if func.value in following:
+            return None
+        definition = self._only_definition(func)
+        if definition is None:
+            return None
+        returned = _returned_values(definition)
+        if not returned or None in returned:
+            return None
+        verdicts = {
+            self._statement_changes_data(value, following | {func.value})
+            for value in returned
+            if value is not None
+        }
+        if True in verdicts:
+            return True
+        return False if verdicts == {False} else None
+
+    def _only_definition(self, func: cst.Name) -> cst.FunctionDef | None:
+        scope = self.get_metadata(ScopeProvider, func, None)
+        if scope is None:
+            return None
+        bindings = [a.node for a in scope[func.value] if isinstance(a, Assignment)]
+        if len(bindings) != 1 or not isinstance(bindings[0], cst.FunctionDef):
+            return None
+        definition = bindings[0]
+        if definition.asynchronous or definition.decorators:
+            return None  # a coroutine, or a decorator's result
+        return definition
 
     def _stored_statement_changes_data(
         self, name: cst.Name, following: frozenset[str]
@@ -236,7 +280,11 @@ class ConnectionAutocommitPass(Pass):
         values = assigned_values(self, name)
         if values is None:
             return None
-        verdicts = {self._statement_changes_data(value, following) for value in values}
+        verdicts = {
+            self._statement_changes_data(value, following)
+            for value in values
+            if not _refines(value, following)
+        }
         if True in verdicts:
             return True
         return False if verdicts == {False} else None
@@ -322,6 +370,52 @@ def _assigned_names(statement: cst.SimpleStatementLine) -> list[str]:
         for target in small.targets
         if isinstance(target.target, cst.Name)
     ]
+
+
+def _returned_values(definition: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """The values of the function's ``return`` statements (None for a bare one, or for
+    falling off its end; nested functions and classes excluded); empty for a generator."""
+    values: list[cst.BaseExpression | None] = []
+    generator = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            values.append(node.value)
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            nonlocal generator
+            generator = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    definition.body.visit(Finder())
+    if generator:
+        return []
+    if not _ends_with_return(definition.body):
+        values.append(None)
+    return values
+
+
+def _ends_with_return(body: cst.BaseSuite) -> bool:
+    """Does the function body's last statement return (or raise)?"""
+    last: cst.CSTNode | None = body.body[-1] if body.body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last = last.body[-1]
+    return isinstance(last, cst.Return | cst.Raise)
+
+
+def _refines(value: cst.BaseExpression, following: frozenset[str]) -> bool:
+    """``stmt = stmt.where(...)``: a binding built on the name itself says what its other
+    bindings say."""
+    root, methods = _unchain(value)
+    return bool(methods) and isinstance(root, cst.Name) and root.value in following
 
 
 def _unchain(node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]]:

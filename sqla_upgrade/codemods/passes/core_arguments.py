@@ -9,6 +9,8 @@ Before::
     stmt = update(users, users.c.id == 5, values={"name": "bob"})
     users = Table("users", metadata, autoload=True, autoload_with=engine)
     stmt = select(users).apply_labels()
+    stmt = select(users).with_only_columns([users.c.id, users.c.name])
+    total = conn.execute(users.count(users.c.id > 5)).scalar()
 
 After::
 
@@ -19,6 +21,8 @@ After::
     stmt = update(users).where(users.c.id == 5).values({"name": "bob"})
     users = Table("users", metadata, autoload_with=engine)
     stmt = select(users).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+    stmt = select(users).with_only_columns(users.c.id, users.c.name)
+    total = conn.execute(select(func.count()).select_from(users).where(users.c.id > 5)).scalar()
 
 Each 1.x argument becomes the generative call that builds the same statement:
 ``whereclause`` → ``.where()``, ``values`` → ``.values()`` (``.ordered_values(*values)``
@@ -61,6 +65,22 @@ the one the metadata was bound to, or leaves its TODO; when bound-metadata does 
 (or for a ``db.Table``), the TODO is left here. ``apply_labels()`` is rewritten on
 ``select()`` statements (a chain of ``select()``/``table.select()`` or a name bound only
 to one); a query's is left to query-to-select, anything else gets a TODO.
+
+``with_only_columns([a, b])`` (2.0 raises for a list) becomes ``with_only_columns(a, b)``
+on a proven ``select()`` (as for ``apply_labels()``); a comprehension, ``t.c`` or a local
+bound only to lists is spread with ``*``. Another one-argument value that may be a list
+(a parameter, a call of ours) gets a TODO, as does a list given to a receiver not proven a
+select (a query's is left to query-to-select).
+
+``table.count(whereclause)`` (removed) becomes
+``select(func.count()).select_from(table).where(whereclause)`` on a proven table whose
+``Table(...)`` declares a primary key: 1.x counted the non-NULL values of that key (of
+the first column without one), which is every row. The count keeps 1.x's key
+(``.label("tbl_row_count")``) unless the row is only read with ``.scalar()``. A table
+whose primary key cannot be seen (reflected, imported, ``Model.__table__``), one without a
+primary key, other arguments, or ``select``/``func`` bound to something else here leave
+the call with a TODO giving the rewrite; ``count()`` on anything not proven a table
+(a query, a list) is left alone.
 """
 
 from __future__ import annotations
@@ -78,10 +98,11 @@ from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
 from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import TABLE_CONSTRUCTORS, ObjectKind
 from sqla_upgrade.codemods.layout import relaid_arguments
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 from sqla_upgrade.codemods.passes.bound_metadata import TABLE as BOUND_METADATA_TABLES
 from sqla_upgrade.codemods.passes.select_list import (
     KEYWORD_METHODS,
+    SELECT_NAMES,
     is_sqlalchemy_select,
     list_to_args,
     method_call,
@@ -200,6 +221,29 @@ SELECT_GENERATIVE = frozenset(
         "apply_labels",
     }
 )
+#: keywords of ``Table(...)`` whose columns (and primary key) come from elsewhere
+REFLECTING = frozenset({"autoload", "autoload_with", "extend_existing", "keep_existing"})
+PRIMARY_KEY_CONSTRAINTS = frozenset(
+    {
+        "sqlalchemy.PrimaryKeyConstraint",
+        "sqlalchemy.schema.PrimaryKeyConstraint",
+        "sqlalchemy.sql.schema.PrimaryKeyConstraint",
+    }
+)
+#: what ``select``/``func`` may already name where ``Table.count()`` is rewritten
+SQLALCHEMY_SPELLINGS = {
+    "select": frozenset(SELECT_NAMES),
+    "func": frozenset(
+        {
+            "sqlalchemy.func",
+            "sqlalchemy.sql.func",
+            "sqlalchemy.sql.expression.func",
+            "sqlalchemy.sql.functions.func",
+        }
+    ),
+}
+#: the key 1.x gave the value of ``Table.count()``
+LABELLED = '.label("tbl_row_count")'
 MAX_DEPTH = 25
 UNKNOWN_FIX_CHARS = 120
 
@@ -219,6 +263,15 @@ HINTS = (
     b".c.",
     b".c[",
 )
+
+
+class ColumnsShape(enum.Enum):
+    """What the one argument of ``with_only_columns()`` is."""
+
+    LIST = "list"  # ``[a, b]``, ``(a, b)``, a comprehension, ``users.c``
+    NAMED_LIST = "named list"  # a local bound only to lists
+    COLUMN = "column"  # ``users.c.id``, ``func.count()``: the 2.0 form
+    UNKNOWN = "unknown"
 
 
 class Evidence(enum.Enum):
@@ -269,18 +322,25 @@ class CoreArgumentsPass(Pass):
         b"Delete",
         b"autoload",
         b"apply_labels",
+        b"with_only_columns",
+        b".count(",
     )
     METADATA_DEPENDENCIES = ANALYSIS_METADATA
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        """Where ``autoload`` or ``apply_labels`` is spelled, or a statement is called with
-        arguments in a file spelling one of ``HINTS`` (or ``values=``, or ``db.``)."""
-        if b"autoload" in code or b"apply_labels" in code:
+        """Where ``autoload``, ``apply_labels`` or ``with_only_columns`` is spelled, a
+        ``.count(`` is called in a file spelling one of ``HINTS`` (or in a project with Core
+        tables), or a statement is called with arguments in a file spelling one of
+        ``HINTS`` (or ``values=``, or ``db.``)."""
+        if b"autoload" in code or b"apply_labels" in code or b"with_only_columns" in code:
+            return True
+        hinted = any(hint in code for hint in HINTS)
+        if b".count(" in code and (hinted or (index is not None and index.core_tables)):
             return True
         if _CALL_WITH_ARGS.search(code) is None:
             return False
-        if any(hint in code for hint in HINTS) or _VALUES_KEYWORD.search(code):
+        if hinted or _VALUES_KEYWORD.search(code):
             return True
         return index is not None and any(h in code for h in _flask_object_hints(index))
 
@@ -316,6 +376,10 @@ class CoreArgumentsPass(Pass):
         func = original_node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "apply_labels":
             return self._apply_labels(original_node, updated_node)
+        if isinstance(func, cst.Attribute) and func.attr.value == "with_only_columns":
+            return self._with_only_columns(original_node, updated_node)
+        if isinstance(func, cst.Attribute) and func.attr.value == "count":
+            return self._table_count(original_node, updated_node)
         kind = self._function_kind(func)
         if kind is not None:
             return self._function_form(original_node, updated_node, kind)
@@ -702,6 +766,165 @@ class CoreArgumentsPass(Pass):
             return Evidence.CONTRARY
         return Evidence.UNKNOWN
 
+    # -- select.with_only_columns([...]) ----------------------------------------------------
+    def _with_only_columns(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        """``stmt.with_only_columns([a, b])`` → ``stmt.with_only_columns(a, b)``: 2.0 raises
+        for a list."""
+        assert isinstance(original.func, cst.Attribute)
+        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+            return call  # the 2.0 form, or keywords only
+        value = call.args[0].value
+        shape = self._columns_shape(value)
+        if shape is ColumnsShape.COLUMN:
+            return call
+        evidence = self._select_evidence(original.func.value)
+        if evidence is Evidence.CONTRARY:
+            return call
+        receiver = code_of(self._module, original.func.value)
+        if shape is ColumnsShape.UNKNOWN:
+            if evidence is Evidence.PROOF:
+                self.todo(
+                    original,
+                    f"`{code_of(self._module, value)}` may be a list: 2.0's "
+                    "with_only_columns() takes the columns positionally "
+                    f"(with_only_columns(*{code_of(self._module, value)}) for a list)",
+                )
+            return call
+        spread = _spread_columns(value)
+        if evidence is not Evidence.PROOF:
+            fix = code_of(self._module, call.with_changes(args=spread))
+            self.todo(
+                original,
+                f"`{receiver}` cannot be proven a select(): if it is one, write `{fix}` "
+                "(2.0's with_only_columns() takes the columns positionally)",
+            )
+            return call
+        self.count_rewrite()
+        return call.with_changes(args=spread)
+
+    def _columns_shape(self, value: cst.BaseExpression, depth: int = 0) -> ColumnsShape:
+        """Is the one argument of ``with_only_columns()`` a list of columns or one column?"""
+        if isinstance(value, cst.List | cst.Tuple | cst.ListComp | cst.GeneratorExp):
+            return ColumnsShape.LIST
+        if isinstance(value, cst.Attribute):
+            return ColumnsShape.LIST if value.attr.value == "c" else ColumnsShape.COLUMN
+        if isinstance(value, cst.Call):
+            return ColumnsShape.COLUMN if self._is_one_clause(value) else ColumnsShape.UNKNOWN
+        if not isinstance(value, cst.Name) or depth > MAX_DEPTH:
+            return ColumnsShape.UNKNOWN
+        bound = assigned_values(self, value)
+        shapes = {self._columns_shape(v, depth + 1) for v in bound or ()}
+        if len(shapes) != 1:
+            return ColumnsShape.UNKNOWN
+        shape = shapes.pop()
+        return ColumnsShape.NAMED_LIST if shape is ColumnsShape.LIST else shape
+
+    # -- table.count(whereclause) -------------------------------------------------------------
+    def _table_count(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        """``users.count(cond)`` → ``select(func.count()).select_from(users).where(cond)``,
+        where ``users`` is a Core table declaring a primary key (1.x counted its values)."""
+        assert isinstance(original.func, cst.Attribute)
+        receiver = original.func.value
+        if self._table_evidence(receiver) is not Evidence.PROOF:
+            return call  # a query's, a list's or a string's count()
+        table = code_of(self._module, receiver)
+        condition = _count_condition(call)
+        if isinstance(condition, str):
+            self.todo(original, f"Table.count() was removed in 2.0 and {condition}")
+            return call
+        labelled = not self._value_read_with_scalar(original)
+        written = f"select(func.count(){LABELLED if labelled else ''}).select_from({table})"
+        if condition is not None:
+            written += f".where({code_of(self._module, condition)})"
+        declared = self._declares_primary_key(receiver)
+        blocked = self._names_taken(original, ("select", "func"))
+        if declared is not True or blocked:
+            why = (
+                f"`{blocked}` means something else here"
+                if blocked and declared is True
+                else f"{table} {'declares no' if declared is False else 'may have no'} "
+                "primary key, whose (else the first column's) non-NULL values 1.x counted"
+            )
+            self.todo(original, f"Table.count() was removed in 2.0: write `{written}` ({why})")
+            return call
+        for name in ("select", "func"):
+            AddImportsVisitor.add_needed_import(self.context, "sqlalchemy", name)
+        self.count_rewrite()
+        return cst.parse_expression(written).with_changes(lpar=call.lpar, rpar=call.rpar)
+
+    def _value_read_with_scalar(self, count: cst.Call) -> bool:
+        """``conn.execute(users.count()).scalar()``: the row's key (1.x labelled the count
+        ``tbl_row_count``) is never read."""
+        arg = self.get_metadata(ParentNodeProvider, count, None)
+        execute = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+        if not (
+            isinstance(arg, cst.Arg)
+            and isinstance(execute, cst.Call)
+            and execute.args[0] is arg
+            and isinstance(execute.func, cst.Attribute)
+            and execute.func.attr.value == "execute"
+        ):
+            return False
+        scalar = self.get_metadata(ParentNodeProvider, execute, None)
+        called = self.get_metadata(ParentNodeProvider, scalar, None) if scalar else None
+        return (
+            isinstance(scalar, cst.Attribute)
+            and scalar.attr.value == "scalar"
+            and isinstance(called, cst.Call)
+            and called.func is scalar
+            and not called.args
+        )
+
+    def _declares_primary_key(self, receiver: cst.BaseExpression) -> bool | None:
+        """Does the ``Table(...)`` every binding of ``receiver`` is give it a primary key?
+        None when that cannot be seen (reflected, imported, built elsewhere)."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        verdicts = set()
+        for assignment in self._assignments(receiver) or ():
+            value = self._assigned_value(assignment.node)
+            if not (isinstance(value, cst.Call) and self._is_table_constructor(value.func)):
+                return None
+            verdicts.add(self._table_call_primary_key(value))
+        return verdicts.pop() if len(verdicts) == 1 else None
+
+    def _table_call_primary_key(self, table: cst.Call) -> bool | None:
+        for arg in table.args[2:]:
+            keyword = _keyword(arg)
+            if arg.star or keyword in REFLECTING:
+                return None
+            item = arg.value
+            if keyword is not None or not isinstance(item, cst.Call):
+                continue
+            if self._is_primary_key_constraint(item.func):
+                return True
+            flags = [_flag(a.value) for a in item.args if _keyword(a) == "primary_key"]
+            if True in flags:
+                return True
+            if None in flags:
+                return None  # ``primary_key=flag``
+        return False
+
+    def _is_primary_key_constraint(self, func: cst.BaseExpression) -> bool:
+        if qualified_names(self, func) & PRIMARY_KEY_CONSTRAINTS:
+            return True
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "PrimaryKeyConstraint"
+            and self._is_flask_object(func.value)
+        )
+
+    def _names_taken(self, node: cst.CSTNode, names: tuple[str, ...]) -> str | None:
+        """The first of ``names`` bound at ``node`` to something else than SQLAlchemy's."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return names[0]
+        for name in names:
+            bound = {q.name for q in scope.get_qualified_names_for(name)}
+            if bound and not bound <= SQLALCHEMY_SPELLINGS[name]:
+                return name
+        return None
+
     # -- Table(..., autoload=...) ---------------------------------------------------------
     def _autoload(self, original: cst.Call, call: cst.Call) -> cst.Call:
         autoload = [a for a in call.args if _keyword(a) == "autoload"]
@@ -805,6 +1028,27 @@ def _shape(kind: str, call: cst.Call, receiver: cst.BaseExpression) -> str | Non
     if len(positional) == 1 and _reads_columns_of(positional[0].value, receiver):
         return "ambiguous"
     return None
+
+
+def _spread_columns(value: cst.BaseExpression) -> list[cst.Arg]:
+    """``[a, b]`` → ``a, b``; a comprehension, ``users.c`` or a list's name → ``*value``."""
+    listed = list_to_args(value)
+    return listed if listed is not None else [cst.Arg(value, star="*")]
+
+
+def _count_condition(call: cst.Call) -> cst.BaseExpression | str | None:
+    """The WHERE clause of ``table.count(whereclause)`` (None: none), or what else the
+    call is given."""
+    if not call.args:
+        return None
+    if (
+        len(call.args) > 1
+        or call.args[0].star
+        or _keyword(call.args[0]) not in (None, "whereclause")
+    ):
+        return "its other arguments have no exact 2.0 form"
+    value = call.args[0].value
+    return None if _is_none(value) else value
 
 
 def _values_only_update(kind: str, call: cst.Call) -> bool:

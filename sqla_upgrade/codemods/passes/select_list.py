@@ -10,11 +10,25 @@ After::
     stmt = select(users.c.id, users.c.name).where(users.c.active == True)
     stmt = select(User).order_by(User.name).limit(10)
 
-Safety: only calls that resolve to SQLAlchemy's ``select`` (however imported, or a
-Flask-SQLAlchemy ``db.select``) are touched. The 1.x keyword arguments map to the
+``exists([col], whereclause, from_obj=...)`` (1.x handed its arguments to ``select()``)
+becomes ``exists(col).where(whereclause).select_from(...)``; 2.0's ``exists()`` takes one
+column, so a list of several (or a comprehension) and the other keywords get a TODO
+(``select(a, b)....exists()`` builds the same EXISTS).
+
+Safety: only calls that resolve to SQLAlchemy's ``select``/``exists`` (however imported,
+or a Flask-SQLAlchemy ``db.select``) are touched. The 1.x keyword arguments map to the
 generative methods that build the identical statement; an argument with no exact
 equivalent leaves the call unchanged with a TODO. A list held in a variable
 (``select(cols)``) cannot be told apart from 2.0 code and is left alone.
+
+A list naming a mapped class (``select([User])``, a model the project index knows, or
+``aliased(User)``) selected the class's table columns in 1.3, whatever ran it; from 1.4
+on, ``select(User)`` run by a ``Session`` gives rows holding ``User`` objects instead. It is
+rewritten only where the statement (through generative calls, or a local variable every
+use of which is such an execution) is run by a ``Connection`` or an ``Engine``
+(``conn.execute(...)``, ``conn.scalar(...)``), which still give column rows; elsewhere
+(a session, a helper's return value, anything not followed) it is left with a TODO to
+choose ``select(User.__table__)`` (the 1.x columns) or ``select(User)`` (objects).
 """
 
 from __future__ import annotations
@@ -24,13 +38,18 @@ from typing import Any
 
 import libcst as cst
 from libcst.metadata import (
+    Assignment,
+    GlobalScope,
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
@@ -42,6 +61,52 @@ SELECT_NAMES = frozenset(
         "sqlalchemy.sql.selectable.select",
         "sqlalchemy.future.select",
     }
+)
+
+EXISTS_NAMES = frozenset(
+    {
+        "sqlalchemy.exists",
+        "sqlalchemy.sql.exists",
+        "sqlalchemy.sql.expression.exists",
+        "sqlalchemy.sql.selectable.exists",
+    }
+)
+ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+#: the 1.x ``exists()`` keywords the 2.0 ``Exists`` has a method for
+EXISTS_KEYWORDS = {"whereclause": "where", "from_obj": "select_from"}
+#: methods of a connection or an engine that run a statement and give its rows/value
+EXECUTING = frozenset({"execute", "scalar"})
+#: ``Select`` methods giving a ``Select`` again (the statement keeps its entities)
+GENERATIVE = frozenset(
+    {
+        "where",
+        "filter",
+        "filter_by",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "distinct",
+        "select_from",
+        "join",
+        "outerjoin",
+        "correlate",
+        "correlate_except",
+        "prefix_with",
+        "suffix_with",
+        "with_for_update",
+        "execution_options",
+        "params",
+        "apply_labels",
+        "set_label_style",
+    }
+)
+MAX_DEPTH = 10  # variables followed from a statement to where it runs
+ENTITY_TODO = (
+    "select() of the mapped class `{entity}`: run by a Session, SQLAlchemy 1.3 gave the "
+    "table's column rows, 1.4 and 2.0 give rows holding {entity} objects; write "
+    "select({entity}.__table__, ...) for the column rows, or select({entity}, ...) for objects"
 )
 
 # 1.x keyword → (2.0 method, whether a list value is spread into positional args)
@@ -57,10 +122,20 @@ KEYWORD_METHODS: dict[str, tuple[str, bool]] = {
 
 
 def is_sqlalchemy_select(transformer: Pass, func: cst.BaseExpression) -> bool:
-    names = qualified_names(transformer, func)
-    if not names.isdisjoint(SELECT_NAMES):
+    return _is_sqlalchemy_function(transformer, func, "select", SELECT_NAMES)
+
+
+def is_sqlalchemy_exists(transformer: Pass, func: cst.BaseExpression) -> bool:
+    return _is_sqlalchemy_function(transformer, func, "exists", EXISTS_NAMES)
+
+
+def _is_sqlalchemy_function(
+    transformer: Pass, func: cst.BaseExpression, name: str, qualnames: frozenset[str]
+) -> bool:
+    """SQLAlchemy's function ``name`` (by ``qualnames``), or a Flask-SQLAlchemy ``db.name``."""
+    if not qualified_names(transformer, func).isdisjoint(qualnames):
         return True
-    if isinstance(func, cst.Attribute) and func.attr.value == "select":
+    if isinstance(func, cst.Attribute) and func.attr.value == name:
         index = transformer.state.index
         owners = qualified_names(transformer, func.value)
         return any(index.kind_of(o) is ObjectKind.FLASK_SQLALCHEMY for o in owners)
@@ -90,16 +165,16 @@ def method_call(base: cst.BaseExpression, method: str, args: list[cst.Arg]) -> c
     return cst.Call(func=cst.Attribute(value=base, attr=cst.Name(method)), args=args)
 
 
-#: ``select(`` whose first argument is a list: ``select([``, ``select(\n    [``,
-#: ``select(  # columns\n    [``, ``select(([``
-_LIST_SELECT = re.compile(rb"select\s*\((?:\s|#[^\n]*|\()*\[")
+#: ``select(``/``exists(`` whose first argument is a list: ``select([``,
+#: ``select(\n    [``, ``select(  # columns\n    [``, ``select(([``
+_LIST_SELECT = re.compile(rb"(?:select|exists)\s*\((?:\s|#[^\n]*|\()*\[")
 
 
 class SelectListPass(Pass):
     """select([a, b], whereclause, order_by=...) → select(a, b).where(...).order_by(...); as_scalar()."""
 
     name = "select-list"
-    triggers = (b"select", b".as_scalar()")
+    triggers = (b"select", b"exists", b".as_scalar()")
     METADATA_DEPENDENCIES = (
         PositionProvider,
         QualifiedNameProvider,
@@ -109,9 +184,13 @@ class SelectListPass(Pass):
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        """Only where a ``select(`` opens a list (after any spaces, tabs, newlines,
+        """Only where a ``select(``/``exists(`` opens a list (after any spaces, tabs, newlines,
         comments or parentheses), or ``.as_scalar()`` is called."""
         return b".as_scalar()" in code or _LIST_SELECT.search(code) is not None
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+        self._connectables = ConnectableResolver(self)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if self._is_select_as_scalar(original_node):
@@ -126,14 +205,148 @@ class SelectListPass(Pass):
         first = updated_node.args[0]
         if first.star or not isinstance(first.value, cst.List | cst.ListComp):
             return updated_node
+        if is_sqlalchemy_exists(self, original_node.func):
+            return self._exists(original_node, updated_node)
         if not is_sqlalchemy_select(self, original_node.func):
             return updated_node
         rewritten = self._rewrite(updated_node)
         if rewritten is None:
             self.todo(original_node, "select() with 1.x arguments that have no exact 2.0 form")
             return updated_node
+        entity = self._mapped_class_selected(original_node)
+        if entity is not None and not self._run_by_connection(original_node):
+            self.todo(original_node, ENTITY_TODO.format(entity=entity))
+            return updated_node
         self.count_rewrite()
         return rewritten
+
+    # -- exists([...]) ----------------------------------------------------------------------
+    def _exists(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        rewritten = self._rewrite_exists(call)
+        if isinstance(rewritten, str):
+            self.todo(original, f"exists() with 1.x arguments: {rewritten}")
+            return call
+        self.count_rewrite()
+        return rewritten
+
+    def _rewrite_exists(self, call: cst.Call) -> cst.BaseExpression | str:
+        """``exists([col], cond, from_obj=t)`` → ``exists(col).where(cond).select_from(t)``,
+        or why it cannot be written so."""
+        columns = call.args[0].value
+        if not (
+            isinstance(columns, cst.List)
+            and len(columns.elements) == 1
+            and not isinstance(columns.elements[0], cst.StarredElement)
+        ):
+            return (
+                "2.0's exists() takes one column; write select(<the columns>)....exists() "
+                "for the same EXISTS"
+            )
+        result: cst.BaseExpression = call.with_changes(args=[cst.Arg(columns.elements[0].value)])
+        rest = call.args[1:]
+        if rest and rest[0].keyword is None and not rest[0].star:
+            result = method_call(result, "where", [cst.Arg(rest[0].value)])
+            rest = rest[1:]
+        for arg in rest:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword not in EXISTS_KEYWORDS or arg.star:
+                return (
+                    f"`{keyword or arg.star or 'a positional argument'}` has no 2.0 exists() form"
+                )
+            args = self._spread(arg.value) if keyword == "from_obj" else [cst.Arg(arg.value)]
+            if args is None:
+                return "`from_obj=` may be a list or one clause"
+            if args:
+                result = method_call(result, EXISTS_KEYWORDS[keyword], args)
+        return result
+
+    # -- select([User]) run by a Session ----------------------------------------------------
+    def _mapped_class_selected(self, call: cst.Call) -> str | None:
+        """The source of a mapped class (``User``, ``aliased(User)``) in the list."""
+        columns = call.args[0].value
+        if not isinstance(columns, cst.List):
+            return None
+        for element in columns.elements:
+            value = element.value
+            if self._is_mapped_class(value):
+                return code_of(self._module, value)
+        return None
+
+    def _is_mapped_class(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Call):
+            return bool(qualified_names(self, node.func) & ALIASED)
+        if not isinstance(node, cst.Name | cst.Attribute):
+            return False
+        index = self.state.index
+        return any(index.model(q) is not None for q in qualified_names(self, node))
+
+    def _run_by_connection(self, statement: cst.BaseExpression, depth: int = 0) -> bool:
+        """Is ``statement`` only run by a connection or an engine: the first argument of
+        its ``execute()``/``scalar()``, after generative calls, or kept in a local whose
+        every use is so?"""
+        if depth > MAX_DEPTH:
+            return False
+        node = self._through_generative_calls(statement)
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Arg):
+            return self._is_connection_execution(node, parent)
+        if isinstance(parent, cst.Assign) and parent.value is node:
+            return self._assigned_statement_run_by_connection(parent, depth)
+        return False
+
+    def _through_generative_calls(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """``select(...)`` → the outermost ``select(...).where(...).order_by(...)``."""
+        while True:
+            attribute = self.get_metadata(ParentNodeProvider, node, None)
+            if not (
+                isinstance(attribute, cst.Attribute)
+                and attribute.value is node
+                and attribute.attr.value in GENERATIVE
+            ):
+                return node
+            call = self.get_metadata(ParentNodeProvider, attribute, None)
+            if not (isinstance(call, cst.Call) and call.func is attribute):
+                return node
+            node = call
+
+    def _is_connection_execution(self, node: cst.BaseExpression, arg: cst.Arg) -> bool:
+        call = self.get_metadata(ParentNodeProvider, arg, None)
+        if not (
+            isinstance(call, cst.Call)
+            and call.args
+            and call.args[0] is arg
+            and arg.keyword is None
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in EXECUTING
+        ):
+            return False
+        receiver = call.func.value
+        sure = (Evidence.PROOF, Evidence.ASSUMED)
+        if self._connectables.sessions.evidence(receiver) in sure:
+            return False
+        return (
+            self._connectables.connection_evidence(receiver) in sure
+            or self._connectables.engine_evidence(receiver) in sure
+        )
+
+    def _assigned_statement_run_by_connection(self, assign: cst.Assign, depth: int) -> bool:
+        """``stmt = select([User])`` then only ``conn.execute(stmt)`` (also through
+        ``stmt = stmt.where(...)``)."""
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            return False
+        target = assign.targets[0].target
+        scope = self.get_metadata(ScopeProvider, target, None)
+        if scope is None or isinstance(scope, GlobalScope):
+            return False  # a module-level statement may be imported and run anywhere
+        uses = [
+            access.node
+            for assignment in scope.assignments[target.value]
+            if isinstance(assignment, Assignment) and assignment.node is target
+            for access in assignment.references
+        ]
+        return bool(uses) and all(
+            isinstance(use, cst.Name) and self._run_by_connection(use, depth + 1) for use in uses
+        )
 
     def _is_select_as_scalar(self, call: cst.Call) -> bool:
         """``select(...)....as_scalar()``: renamed ``scalar_subquery()`` in 1.4."""
