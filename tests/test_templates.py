@@ -15,8 +15,10 @@ from sqla_upgrade.codemods import templates
 from sqla_upgrade.codemods.templates import (
     JINJA_MISSING,
     jinja_missing_notice,
+    source_method_calls,
     template_attribute_reads,
     template_context_reads,
+    template_method_calls,
 )
 
 
@@ -271,6 +273,35 @@ def test_attribute_reads_across_the_project(tmp_path: Path) -> None:
     assert template_attribute_reads(roots) == {"author", "name", "body", "label", "y"}
 
 
+def test_method_calls_across_the_project(tmp_path: Path) -> None:
+    """Calls of a method on a value, with the templates making them; Jinja's own
+    (``self.block()``, ``loop.cycle()``) and str/list/dict/set methods are left out."""
+    roots = project(
+        tmp_path,
+        {
+            "app/templates/a.html": (
+                "{% if me.is_following(u) %}{{ u.report_count() }}{% endif %}"
+                "{% block t %}{% endblock %}{{ self.t() }}{{ request.args.get('page') }}"
+            ),
+            "app/templates/b.html": (
+                "{% for k, v in d.items() %}{{ loop.cycle('x') }}{{ v.report_count() }}{% endfor %}"
+                "{{ 'u.fake()' }}{{ url_for('main.index') }}"
+            ),
+            "app/templates/broken.html": "{{ x.scanned() }}{% endfor %}",
+        },
+    )
+    assert template_method_calls(roots) == {
+        "is_following": {"app/templates/a.html"},
+        "report_count": {"app/templates/a.html", "app/templates/b.html"},
+        "scanned": {"app/templates/broken.html"},
+    }
+
+
+def test_method_calls_of_a_template_source() -> None:
+    assert source_method_calls("{{ user.report_count() }}{{ name.upper() }}") == {"report_count"}
+    assert source_method_calls("{{ user.report_count() }}{% endfor %}") == {"report_count"}
+
+
 @pytest.fixture
 def without_jinja(monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
@@ -289,7 +320,9 @@ def test_without_jinja_the_scan_is_used(tmp_path: Path, without_jinja: None) -> 
         tmp_path, {"app/templates/a.html": "{{ url_for('main.post') }}{{ post.author.name }}"}
     )
     assert template_attribute_reads(roots) == {"post", "author", "name"}
+    assert template_method_calls(roots) == {}
     assert template_context_reads("a.html", roots) is None
+    assert source_method_calls("{{ user.report_count() }}{{ s.strip() }}") == {"report_count"}
     assert jinja_missing_notice(roots) == JINJA_MISSING
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods import transform
+from sqla_upgrade.codemods import templates, transform
 from sqla_upgrade.codemods.analysis import quiet as quiet_analysis
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts
 from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
@@ -113,7 +113,8 @@ def attach_plan(
     template_roots: Sequence[Path] | None = None,
 ) -> None:
     template_reads = (template_reads or set()) | _inline_template_reads(results)
-    index.async_plan = _async_plan(index, results, options, template_reads)
+    template_calls = templates.template_method_calls(template_roots or ())
+    index.async_plan = _async_plan(index, results, options, template_reads, template_calls)
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
     index.async_plan.read_attributes |= template_reads or set()
     # reading an association proxy reads the relationship (and attribute) it goes through
@@ -148,7 +149,11 @@ def _inline_template_reads(results: list[FileResult]) -> set[str]:
 
 
 def _async_plan(
-    index: ProjectIndex, results: list[FileResult], options: Options, template_reads: set[str]
+    index: ProjectIndex,
+    results: list[FileResult],
+    options: Options,
+    template_reads: set[str],
+    template_calls: dict[str, set[str]],
 ) -> AsyncPlan:
     """The async plan, reading with libcst the quiet modules that may reach what it
     changes (``analysis.quiet``)."""
@@ -156,7 +161,7 @@ def _async_plan(
     facts = [r.facts[0] for r in by_path.values()]  # type: ignore[index]
     codes = {f.path: by_path[f.path].current_code for f in facts if f.quiet}
     if transform.CHECK_PREFILTERS:
-        return _checked_plan(index, facts, template_reads, codes)
+        return _checked_plan(index, facts, (template_reads, template_calls), codes)
 
     def read_fully(quiet: FileIoFacts) -> FileIoFacts:
         result = by_path[quiet.path]
@@ -168,11 +173,15 @@ def _async_plan(
             return FileIoFacts(quiet.module, quiet.path)  # libcst cannot read it: no facts
         return read.facts[0]
 
-    return plan_with_promotions(index, facts, template_reads, codes, read_fully)
+    templates_use = (template_reads, template_calls)
+    return plan_with_promotions(index, facts, templates_use, codes, read_fully)
 
 
 def _checked_plan(
-    index: ProjectIndex, facts: list[FileIoFacts], template_reads: set[str], codes: dict[str, bytes]
+    index: ProjectIndex,
+    facts: list[FileIoFacts],
+    templates_use: tuple[set[str], dict[str, set[str]]],
+    codes: dict[str, bytes],
 ) -> AsyncPlan:
     """``SQLA_UPGRADE_CHECK_PREFILTERS``: the quiet modules' full facts are at hand; the plan
     reached through promotions must be the plan of them all."""
@@ -183,8 +192,8 @@ def _checked_plan(
         else f
         for f in facts
     ]
-    plan = plan_with_promotions(index, quiet, template_reads, codes, lambda f: full[f.path])
-    exact = quiet_analysis.plan_async(list(full.values()), template_reads)
+    plan = plan_with_promotions(index, quiet, templates_use, codes, lambda f: full[f.path])
+    exact = quiet_analysis.plan_async(list(full.values()), *templates_use)
     if replace(plan, locations={}, quiet_modules=set(), already_async=set()) != replace(
         exact, locations={}, already_async=set()
     ):

@@ -3,12 +3,17 @@
 A template reading ``{{ post.author.name }}`` or ``{% for c in post.comments %}`` reads
 the ``author`` and ``comments`` relationships as surely as Python code does.
 
-Two questions are answered:
+Three questions are answered:
 
 * ``template_attribute_reads(roots)``: every attribute name any template under ``roots``
   reads from any expression, what custom filters and globals return included (the
   project-wide, name-only view the ``eager-relationships`` pass uses; names inside string
   literals are not reads);
+* ``template_method_calls(roots)``: every method name any template calls
+  (``{% if user.is_following(other) %}``), with the templates calling it: Jinja calls
+  methods synchronously, so the async plan keeps project methods of those names
+  synchronous (by name, as for properties templates read; the methods of str, list, dict
+  and set and Jinja's own ``self.block()``, ``loop.cycle()`` are left out);
 * ``template_context_reads(name, roots)``: for one template, as ``render_template(name,
   var=...)`` renders it, the attribute paths read from each context variable
   (``{% for p in posts %}{{ p.author.name }}`` gives ``posts: {("author", "name")}``),
@@ -49,6 +54,7 @@ from sqla_upgrade.codemods.discovery import SKIPPED_DIRS
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl", ".xml", ".txt")
 TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 ATTRIBUTE = re.compile(r"\.\s*([A-Za-z_]\w*)")
+METHOD_CALL = re.compile(r"\.\s*([A-Za-z_]\w*)\s*\(")
 #: ``Blueprint(..., template_folder="tpl")``: relative to the Python file
 TEMPLATE_FOLDER = re.compile(r"""template_folder\s*=\s*(['"])([^'"\n]+)\1""")
 #: ``Jinja2Templates(directory="templates")``, ``FileSystemLoader("templates")``: relative
@@ -255,6 +261,69 @@ def _attribute_names(tree: Any) -> set[str]:
             for path in _filter_attribute_paths(node):
                 names.update(path)
     return names
+
+
+# -- the project-wide method calls ---------------------------------------------------------
+
+
+def template_method_calls(roots: Sequence[Path]) -> dict[str, set[str]]:
+    """The name of every method a template under ``roots`` calls (``{{ user.report_count()
+    }}``: ``report_count``), with the templates calling it (paths relative to their root).
+    Jinja calls it synchronously: a coroutine function would hand the template a coroutine."""
+    calls: dict[str, set[str]] = {}
+    parse = jinja_available()
+    for root in roots:
+        for path in _template_files([root]):
+            tree = _parse(path) if parse else None
+            names = _called_method_names(tree) if tree is not None else _scanned_calls(path)
+            for name in names:
+                calls.setdefault(name, set()).add(path.relative_to(root).as_posix())
+    return calls
+
+
+def source_method_calls(text: str) -> set[str]:
+    """The methods the template source ``text`` calls, like ``template_method_calls``."""
+    if not jinja_available():
+        return _scanned_call_text(text)
+    try:
+        tree = _environment().parse(text)
+    except _jinja().TemplateSyntaxError:
+        return _scanned_call_text(text)
+    except (RecursionError, MemoryError):
+        return set()
+    return _called_method_names(tree)
+
+
+#: what templates call that is no project method: Jinja's ``self.block()``,
+#: ``loop.cycle()``, and the methods of the str, list, dict and set values they are given
+#: (``request.args.get("page")``, ``name.split()``)
+JINJA_RECEIVERS = frozenset({"self", "loop", "super", "caller", "varargs", "kwargs"})
+BUILTIN_METHODS = frozenset(
+    name for kind in (str, list, dict, set) for name in dir(kind) if not name.startswith("_")
+)
+
+
+def _called_method_names(tree: Any) -> set[str]:
+    nodes = _jinja().nodes
+    names: set[str] = set()
+    for call in tree.find_all(nodes.Call):
+        callee = call.node
+        if not isinstance(callee, nodes.Getattr) or callee.attr in BUILTIN_METHODS:
+            continue
+        if isinstance(callee.node, nodes.Name) and callee.node.name in JINJA_RECEIVERS:
+            continue
+        names.add(callee.attr)
+    return names
+
+
+def _scanned_calls(path: Path) -> set[str]:
+    text = _read(path)
+    return set() if text is None else _scanned_call_text(text)
+
+
+def _scanned_call_text(text: str) -> set[str]:
+    found = {m.group(1) for tag in TAG.findall(text) for m in METHOD_CALL.finditer(tag)}
+    return found - BUILTIN_METHODS
 
 
 # -- one template's reads, per context variable --------------------------------------------

@@ -206,8 +206,8 @@ def test_relationships_outside_mapped_class_bodies_are_left_alone() -> None:
 def test_deliberately_lazy_names_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     real = quiet.plan_async
 
-    def with_lazy_reads(facts: Any, template_reads: Any = None) -> AsyncPlan:
-        plan = real(facts, template_reads)
+    def with_lazy_reads(facts: Any, *templates_use: Any) -> AsyncPlan:
+        plan = real(facts, *templates_use)
         plan.lazy_read_names |= {"posts", "post"}
         return plan
 

@@ -11,7 +11,8 @@ report can show the chain. Functions that cannot be coroutines (properties, ``__
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -46,7 +47,7 @@ from sqla_upgrade.codemods.base import (
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
-from sqla_upgrade.codemods.templates import source_attribute_reads
+from sqla_upgrade.codemods.templates import source_attribute_reads, source_method_calls
 
 CANNOT_BE_ASYNC = frozenset(
     {
@@ -142,12 +143,16 @@ class FileIoFacts:
     class_fields: dict[str, set[str]] = field(default_factory=dict)
     #: attribute names read by the templates given as literals to ``render_template_string``
     template_reads: set[str] = field(default_factory=set)
+    #: methods those templates call → where the templates are given
+    template_calls: dict[str, set[str]] = field(default_factory=dict)
     #: read without libcst (``analysis.quiet``): only ``attribute_reads`` was gathered
     quiet: bool = False
 
 
 DYNAMIC = "<dynamic>."
 #: calls rendering the template source they are given
+#: the helper flask-async-session renders templates with, in ``async_session``'s greenlet
+RENDER_HELPER = "render_with_session"
 INLINE_TEMPLATE_RENDERS = frozenset(
     {
         "flask.render_template_string",
@@ -964,19 +969,24 @@ class IoFactsCollector(ScopeTracking):
         return session.value, names.index(session.value)
 
     def _inline_template(self, call: cst.Call) -> None:
-        """``render_template_string("{{ user.notes.count() }}", ...)``: the template's
-        reads count as a template file's do."""
-        if not call.args or not isinstance(
-            call.args[0].value, cst.SimpleString | cst.ConcatenatedString
-        ):
+        """``render_template_string("{{ user.notes.count() }}", ...)`` (or the same call
+        through ``render_with_session`` after a run): the template's reads and calls count
+        as a template file's do."""
+        render, source = call.func, call.args[0].value if call.args else None
+        if (_called_name(render) or "") == RENDER_HELPER and len(call.args) > 1:
+            render, source = call.args[0].value, call.args[1].value
+        if not isinstance(source, cst.SimpleString | cst.ConcatenatedString):
             return
-        if not (_called_name(call.func) or "").endswith("template_string"):
+        if not (_called_name(render) or "").endswith("template_string"):
             return  # (checked before the qualified names, which cost a look-up)
-        if qualified_names(self, call.func).isdisjoint(INLINE_TEMPLATE_RENDERS):
+        if qualified_names(self, render).isdisjoint(INLINE_TEMPLATE_RENDERS):
             return
-        text = call.args[0].value.evaluated_value
+        text = source.evaluated_value
         if isinstance(text, str):
             self.facts.template_reads |= source_attribute_reads(text)
+            where = f"the template given to {_called_name(render)}()"
+            for name in source_method_calls(text):
+                self.facts.template_calls.setdefault(name, set()).add(where)
 
     def _bridged_to_sync(self, call: cst.Call) -> bool:
         """A call the await pass runs through ``run_sync`` (not one already inside it)."""
@@ -1188,9 +1198,16 @@ def collect_io_facts(wrapper: MetadataWrapper, state: FileState) -> FileIoFacts:
     return collector.facts
 
 
-def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = None) -> AsyncPlan:
+def plan_async(
+    all_facts: list[FileIoFacts],
+    template_reads: set[str] | None = None,
+    template_calls: Mapping[str, set[str]] | None = None,
+) -> AsyncPlan:
+    """``template_reads``: the attribute names templates read; ``template_calls``: the
+    methods they call → the templates calling them."""
     plan = AsyncPlan()
     functions = {q: f for facts in all_facts for q, f in facts.functions.items()}
+    functions = _called_by_templates(functions, _all_template_calls(all_facts, template_calls))
     holders: dict[str, dict[str | None, set[str]]] = {}
     by_name: dict[str, set[str]] = {}
     for facts in all_facts:
@@ -1255,6 +1272,44 @@ def plan_async(all_facts: list[FileIoFacts], template_reads: set[str] | None = N
             if VALUE not in slots:
                 plan.async_tables.add(holder)
     return plan
+
+
+def _all_template_calls(
+    all_facts: list[FileIoFacts], template_calls: Mapping[str, set[str]] | None
+) -> dict[str, set[str]]:
+    """The methods template files and ``render_template_string`` literals call."""
+    found = {name: set(where) for name, where in (template_calls or {}).items()}
+    for facts in all_facts:
+        for name, where in facts.template_calls.items():
+            found.setdefault(name, set()).update(f"{w} in module {facts.module}" for w in where)
+    return found
+
+
+#: how many templates a blocked reason names
+NAMED_TEMPLATES = 3
+#: why a method a template calls stays synchronous (a blocked reason starts so)
+TEMPLATE_CALLED = "Jinja calls it synchronously from a template"
+
+
+def _called_by_templates(
+    functions: dict[str, FunctionIo], template_calls: dict[str, set[str]]
+) -> dict[str, FunctionIo]:
+    """Methods named like one a template calls (``{{ user.report_count() }}``; templates are
+    untyped, so by name, as for the properties templates read) stay synchronous: Jinja
+    calls them synchronously, and a coroutine would render as ``<coroutine ...>``."""
+    if not template_calls:
+        return functions
+    kept = dict(functions)
+    for qualname, function in functions.items():
+        where = template_calls.get(function.method or "")
+        if not where or function.is_property or function.is_async or function.blocked:
+            continue
+        named = "; ".join(sorted(where)[:NAMED_TEMPLATES])
+        if len(where) > NAMED_TEMPLATES:
+            named += f" and {len(where) - NAMED_TEMPLATES} more"
+        reason = f"{TEMPLATE_CALLED} ({named})"
+        kept[qualname] = replace(function, blocked=reason)
+    return kept
 
 
 def _slots(

@@ -240,17 +240,18 @@ def _last_words(qualname: str) -> set[str] | None:
 def plan_with_promotions(
     index: ProjectIndex,
     facts: list[FileIoFacts],
-    template_reads: set[str],
+    templates_use: tuple[set[str], dict[str, set[str]]],
     codes: dict[str, bytes],
     read_fully: Callable[[FileIoFacts], FileIoFacts],
 ) -> AsyncPlan:
     """The async plan, promoting quiet modules (``read_fully``) while any may reach what
     the plan changes, with the paths of the modules left quiet. ``codes``: each quiet
-    module's code, by path."""
+    module's code, by path; ``templates_use``: the attribute names templates read and the
+    methods they call (with the templates calling them)."""
     facts = list(facts)
     words: dict[str, set[bytes]] = {}
     while True:
-        plan = plan_async(facts, template_reads)
+        plan = plan_async(facts, *templates_use)
         promoting = promoting_words(index, plan, facts)
         promoted = False
         for position, module_facts in enumerate(facts):

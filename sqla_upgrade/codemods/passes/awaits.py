@@ -68,6 +68,7 @@ from libcst.metadata import (
 
 from sqla_upgrade.codemods.analysis.async_plan import (
     QUERY_CLASS_REASON,
+    TEMPLATE_CALLED,
     CallResolver,
     LambdaSite,
     ScopeTracking,
@@ -737,6 +738,7 @@ class AwaitPass(ScopeTracking):
                 return bridged
         if callee is None and self._calls_local_async(original_node):
             callee = "<local async def>"
+        self._check_template_kept_call(original_node, callee)
         if callee is None and not self.io.io_call(original_node):
             # a call through a value: a variable, a table, a member, argparse's defaults
             dispatch = self.values.dispatch(original_node, self.enclosing_class(), self.plan)
@@ -781,6 +783,25 @@ class AwaitPass(ScopeTracking):
             return updated_node  # ``self.session`` of a Query: synchronous, as the query
         self.todo(original_node, self._sync_context_reason(callee if to_project_async else None))
         return updated_node
+
+    def _check_template_kept_call(self, call: cst.Call, callee: str | None) -> None:
+        """A method kept synchronous because a template calls it, called from async code:
+        the queries it runs through its object's session (a ``lazy="dynamic"``
+        relationship, a lazy load) need the greenlet the template gets from
+        ``render_with_session``, which this call does not have."""
+        reason = self.plan.blocked.get(callee or "", "")
+        if not reason.startswith(TEMPLATE_CALLED) or not self.in_async_function():
+            return
+        if self._in_run_sync(call):
+            return
+        name = (callee or "").rpartition(".")[2]
+        self.todo(
+            call,
+            f"{name}() stays synchronous: {reason.split(',')[0]}; called here, outside "
+            'run_sync, the queries it runs through its object\'s session (a lazy="dynamic" '
+            "relationship, a lazy load) fail with MissingGreenlet; run it as "
+            "`await session.run_sync(lambda _: ...)`",
+        )
 
     def _check_hook_transaction(self, call: cst.Call) -> None:
         """``db.session.commit()`` in an ``@app.after_request`` (or teardown) hook: each
@@ -1388,12 +1409,22 @@ class AwaitPass(ScopeTracking):
         run it on the sync session behind the AsyncSession,
         ``await session.run_sync(lambda sync_session: ...)``."""
         if not self.in_async_function() or self.lambda_depth:
-            self.todo(original, f"{what} needs a synchronous session; run it through run_sync")
+            self.todo(original, f"{what} needs a synchronous session; {self._how_run_sync()}")
             return updated
         run = self._run_sync_call(original, receiver, replaced)
         self.count_rewrite()
         parent = self.get_metadata(ParentNodeProvider, original, None)
         return awaited(run, self._needs_parentheses(original, parent))
+
+    def _how_run_sync(self) -> str:
+        function = self.function_qualname()
+        reason = self.plan.blocked.get(function or "", "")
+        if self.lambda_depth or not reason.startswith(TEMPLATE_CALLED):
+            return "run it through run_sync"
+        return (
+            f"it has one while {reason.split(',')[0][0].lower()}{reason.split(',')[0][1:]} "
+            "rendered through render_with_session; callers in async code need run_sync"
+        )
 
     def _greenlet_call(
         self, original: cst.Call, updated: cst.Call, callee: str

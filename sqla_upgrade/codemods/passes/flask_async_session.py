@@ -64,7 +64,12 @@ import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
-from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, decorator_attribute, plan_of
+from sqla_upgrade.codemods.analysis.async_plan import (
+    RENDER_HELPER,
+    ScopeTracking,
+    decorator_attribute,
+    plan_of,
+)
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
@@ -78,7 +83,6 @@ FLASK_SQLALCHEMY = frozenset(
 SESSION_NAME = "async_session"
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
-RENDER_HELPER = "render_with_session"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
 RENDER_TEMPLATE = frozenset(
     {
@@ -652,7 +656,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
 
     def _render_in_greenlet(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """``render_template(...)`` in an async view, when templates read attributes that
-        run queries (``lazy="dynamic"`` relationships, properties doing I/O):
+        run queries (``lazy="dynamic"`` relationships, properties doing I/O, methods they
+        call kept synchronous for them):
         ``await render_with_session(render_template, ...)``, which renders inside
         ``async_session().run_sync()``, where those synchronous queries can run."""
         if not self.in_async_def():
