@@ -27,6 +27,11 @@ inside a branch, or already call ``conn.commit()``, are left alone; a statement 
 kind cannot be told gets a TODO. A statement is told through the variables holding it
 (``stmt = select(...)``; ``stmt = stmt.where(...)``) and through a call of a function
 of the module (its only definition, undecorated) every path of which returns one.
+
+A connection handed to such a function of the module (``add_entry(conn, msg)``) that
+changes data on it with no transaction handling of its own gets the commit after the
+call, as 1.x committed each of its statements; a function of another project module
+gets a TODO; calls of anything else (library functions, methods) are not followed.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
+#: a call handing the connection to a function (``add_entry(conn, msg)``)
+HANDED = "<handed>"
 AUTOCOMMIT_SQL = re.compile(
     r"\s*(UPDATE|INSERT|CREATE|DELETE|DROP|ALTER|TRUNCATE|REPLACE|MERGE|GRANT|REVOKE|COMMENT)\b",
     re.I,
@@ -187,19 +194,52 @@ class ConnectionAutocommitPass(Pass):
         executions: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]],
         conn: str,
     ) -> None:
-        for _, statement, call in executions:
+        for method, statement, call in executions:
             if call is None or statement is None:
                 continue
-            verdict = self._changes_data(call)
-            if verdict is None:
-                self.todo(
-                    call,
-                    "1.x autocommitted data changes on this connection; add conn.commit() if "
-                    "this statement changes data",
-                    statement,
+            if method == HANDED:
+                verdict = self._handed_changes_data(call, conn)
+                reason = (
+                    f"1.x autocommitted the data changes {_code(call.func)}() makes on this "
+                    "connection; add conn.commit() after it if it changes data"
                 )
+            else:
+                verdict = self._changes_data(call)
+                reason = (
+                    "1.x autocommitted data changes on this connection; add conn.commit() if "
+                    "this statement changes data"
+                )
+            if verdict is None:
+                self.todo(call, reason, statement)
             elif verdict:
                 self._commit_after[id(statement)] = conn
+
+    def _handed_changes_data(self, call: cst.Call, conn: str) -> bool | None:
+        """``add_entry(conn, msg)``: does the function (the one definition of the name in
+        this module) change data on the connection it is handed, with no commit of its
+        own? None when it cannot be told: a project function of another module, a
+        statement of unknown kind, the connection handed on again. Calls of anything
+        else (a library's function, a method) are not followed."""
+        func = call.func
+        definition = self._only_definition(func) if isinstance(func, cst.Name) else None
+        if definition is None:
+            names = qualified_names(self, func)
+            return None if names & set(self.state.index.functions) else False
+        param = _parameter_for(definition, call, conn)
+        if param is None:
+            return None
+        executions = _executions(definition.body, param)
+        methods = {m for m, _, _ in executions}
+        if methods & {"commit", "rollback", "begin", "begin_nested", "execution_options"}:
+            return False  # it manages the connection's transactions itself
+        verdicts = {
+            None if method == HANDED else self._changes_data(inner)
+            for method, _, inner in executions
+            if inner is not None
+        }
+        if True in verdicts:
+            return True
+        return None if None in verdicts else False
 
     def _changes_data(self, call: cst.Call) -> bool | None:
         if not call.args:
@@ -311,6 +351,24 @@ class ConnectionAutocommitPass(Pass):
             return updated_node
         self.count_rewrite()
         return cst.FlattenSentinel([_commit(before), updated_node])
+
+
+def _parameter_for(definition: cst.FunctionDef, call: cst.Call, conn: str) -> str | None:
+    """The parameter of ``definition`` that ``call`` hands the connection ``conn`` to."""
+    params = definition.params
+    for position, arg in enumerate(call.args):
+        if not (isinstance(arg.value, cst.Name) and arg.value.value == conn) or arg.star:
+            continue
+        if arg.keyword is not None:
+            known = {p.name.value for p in (*params.params, *params.kwonly_params)}
+            return arg.keyword.value if arg.keyword.value in known else None
+        positional = [*params.posonly_params, *params.params]
+        return positional[position].name.value if position < len(positional) else None
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
 
 
 def _commit(conn: str) -> cst.SimpleStatementLine:
@@ -474,6 +532,10 @@ def _executions(
                     found.append((method, None, None))
                 elif current and method in EXECUTING:
                     found.append((method, current[-1], node))
+            elif current and any(
+                isinstance(arg.value, cst.Name) and arg.value.value == conn for arg in node.args
+            ):
+                found.append((HANDED, current[-1], node))
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return False
