@@ -717,6 +717,12 @@ class ProjectIndex:
         many-to-one whose target does)? 2.0 then needs ``Result.unique()``, which legacy
         ``Query`` applied itself. A relationship whose direction cannot be told counts as
         a collection (``unique()`` changes nothing for entities loaded once)."""
+        known: dict[str, bool] = self._derived("loads_joined_collection", dict)
+        if model.qualname not in known:
+            known[model.qualname] = self._loads_joined_collection(model)
+        return known[model.qualname]
+
+    def _loads_joined_collection(self, model: ModelFacts) -> bool:
         pending, seen = [model], set()
         while pending:
             current = pending.pop()
@@ -738,14 +744,22 @@ class ProjectIndex:
                 if relationship.lazy in JOINED_LAZY:
                     target = self.relationship_target(owner, relationship)
                     found.append((target, self.is_collection(owner, relationship)))
-        for other in self.models.values():
-            for relationship in other.relationships.values():
-                if relationship.backref and relationship.backref_lazy in JOINED_LAZY:
-                    if self.relationship_target(other, relationship) in self._self_and_bases(model):
-                        forward = self.is_collection(other, relationship)
-                        reverse = True if relationship.secondary else _reverse_direction(forward)
-                        found.append((other, reverse))
+        owners = self._self_and_bases(model)
+        for other, relationship in self._derived("joined_backrefs", self._joined_backrefs):
+            if self.relationship_target(other, relationship) in owners:
+                forward = self.is_collection(other, relationship)
+                reverse = True if relationship.secondary else _reverse_direction(forward)
+                found.append((other, reverse))
         return found
+
+    def _joined_backrefs(self) -> list[tuple[ModelFacts, RelationshipFacts]]:
+        """The relationships whose backref is join-loaded (``backref("x", lazy="joined")``)."""
+        return [
+            (other, relationship)
+            for other in self.models.values()
+            for relationship in other.relationships.values()
+            if relationship.backref and relationship.backref_lazy in JOINED_LAZY
+        ]
 
     def model_by_short_name(self, name: str) -> ModelFacts | None:
         matches = [m for q, m in self.models.items() if q.rsplit(".", 1)[-1] == name]
