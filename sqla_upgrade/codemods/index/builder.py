@@ -762,8 +762,9 @@ def _rebound_names(tree: ast.Module) -> set[str]:
     def bound(name: str, times: int = 1) -> None:
         counts[name] = counts.get(name, 0) + times
 
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
+    pending: list[ast.AST] = [tree]  # a stack, not recursion: expressions nest deeply
+    while pending:
+        for child in ast.iter_child_nodes(pending.pop()):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 bound(child.name)
                 continue  # its body is a scope of its own
@@ -778,9 +779,7 @@ def _rebound_names(tree: ast.Module) -> set[str]:
                     bound(child.name)
             elif isinstance(child, ast.MatchMapping) and child.rest:
                 bound(child.rest)
-            visit(child)
-
-    visit(tree)
+            pending.append(child)
     for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             for name in node.names:
