@@ -102,6 +102,7 @@ from sqla_upgrade.codemods.names import assigned_values, qualified_names
 from sqla_upgrade.codemods.passes.bound_metadata import TABLE as BOUND_METADATA_TABLES
 from sqla_upgrade.codemods.passes.select_list import (
     KEYWORD_METHODS,
+    SELECT_GENERATIVE,
     SELECT_NAMES,
     is_sqlalchemy_select,
     list_to_args,
@@ -186,39 +187,6 @@ CLAUSE_METHODS = frozenset(
         "join",
         "outerjoin",
         "alias",
-    }
-)
-#: Select methods giving a Select (for ``apply_labels()`` on a chain)
-SELECT_GENERATIVE = frozenset(
-    {
-        "where",
-        "filter",
-        "filter_by",
-        "order_by",
-        "group_by",
-        "having",
-        "limit",
-        "offset",
-        "distinct",
-        "select_from",
-        "join",
-        "outerjoin",
-        "join_from",
-        "outerjoin_from",
-        "correlate",
-        "correlate_except",
-        "with_only_columns",
-        "add_columns",
-        "column",
-        "prefix_with",
-        "suffix_with",
-        "with_hint",
-        "with_for_update",
-        "options",
-        "execution_options",
-        "params",
-        "set_label_style",
-        "apply_labels",
     }
 )
 #: keywords of ``Table(...)`` whose columns (and primary key) come from elsewhere

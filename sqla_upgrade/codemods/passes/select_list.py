@@ -76,8 +76,8 @@ ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
 EXISTS_KEYWORDS = {"whereclause": "where", "from_obj": "select_from"}
 #: methods of a connection or an engine that run a statement and give its rows/value
 EXECUTING = frozenset({"execute", "scalar"})
-#: ``Select`` methods giving a ``Select`` again (the statement keeps its entities)
-GENERATIVE = frozenset(
+#: Select methods giving a Select (``apply_labels()`` on a chain of them)
+SELECT_GENERATIVE = frozenset(
     {
         "where",
         "filter",
@@ -91,17 +91,26 @@ GENERATIVE = frozenset(
         "select_from",
         "join",
         "outerjoin",
+        "join_from",
+        "outerjoin_from",
         "correlate",
         "correlate_except",
+        "with_only_columns",
+        "add_columns",
+        "column",
         "prefix_with",
         "suffix_with",
+        "with_hint",
         "with_for_update",
+        "options",
         "execution_options",
         "params",
-        "apply_labels",
         "set_label_style",
+        "apply_labels",
     }
 )
+#: those of them giving a ``Select`` of the same entities
+GENERATIVE = SELECT_GENERATIVE - {"with_only_columns", "add_columns", "column"}
 MAX_DEPTH = 10  # variables followed from a statement to where it runs
 ENTITY_TODO = (
     "select() of the mapped class `{entity}`: run by a Session, SQLAlchemy 1.3 gave the "
