@@ -122,6 +122,8 @@ class StringAttributesPass(Pass):
     # -- .options(joinedload("relationship"), load_only("column")) -----------------------
     def _options(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         assert isinstance(original.func, cst.Attribute)
+        if self._query_arguments(original.func.value) is None:
+            return updated  # not a query of ``session.query()``, ``M.query`` or ``select()``
         found = self._chain_entity(original.func.value)
         args = list(updated.args)
         for position, arg in enumerate(original.args):
@@ -257,22 +259,28 @@ class StringAttributesPass(Pass):
     ) -> tuple[cst.BaseExpression, ModelFacts, bool] | None:
         """(the entity as written, its model, whether a join comes before ``node``'s end)
         for a chain on ``session.query(M)``, ``M.query`` or ``select(M)``."""
+        found = self._query_arguments(node)
+        return None if found is None else self._entity(*found)
+
+    def _query_arguments(self, node: cst.BaseExpression) -> tuple[Sequence[cst.Arg], bool] | None:
+        """(the entities given, whether a join comes before ``node``'s end) for a chain on
+        ``session.query(...)``, ``M.query`` or ``select(...)``; None for anything else."""
         joined = False
         while True:
             if isinstance(node, cst.Call):
                 func = node.func
                 if isinstance(func, cst.Attribute) and func.attr.value == "query":
-                    return self._entity(node.args, joined)
+                    return node.args, joined
                 if isinstance(func, cst.Name | cst.Attribute) and (
                     qualified_names(self, func) & SELECTS
                 ):
-                    return self._entity(node.args, joined)
+                    return node.args, joined
                 if not isinstance(func, cst.Attribute):
                     return None
                 joined = joined or func.attr.value in JOINS
                 node = func.value
             elif isinstance(node, cst.Attribute) and node.attr.value == "query":
-                return self._entity([cst.Arg(node.value)], joined)
+                return [cst.Arg(node.value)], joined
             else:
                 return None
 
