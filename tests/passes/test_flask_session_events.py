@@ -12,6 +12,10 @@ with a TODO.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,15 +141,72 @@ def test_a_listener_in_another_module_imports_async_session() -> None:
     assert "from sqlalchemy.orm import sessionmaker\n" in ext
 
 
+def test_db_event_listeners_in_another_module_are_registered_for_async_session() -> None:
+    """``db.event.listen(db.session, ...)`` and ``@db.event.listens_for(db.session, ...)``
+    in the models module (microblog's SearchableMixin), ``db`` in ``app.ext``: the index
+    records registrations through ``db.event`` (Flask-SQLAlchemy's re-export of
+    ``sqlalchemy.event``), so ``app.ext``'s factory gets ``sync_session_class`` and both
+    are registered again as beside ``db`` (they were left with a TODO)."""
+    registration = (
+        'db.event.listen(db.session, "before_commit", SearchableMixin.before_commit)\n\n\n'
+        '    @db.event.listens_for(db.session, "before_flush")\n'
+        "    def stamp(session, flush_context, instances):\n"
+        "        pass"
+    )
+    check_project(
+        {"app.ext": EXT, "app.models": _models(registration), "app.views": VIEWS},
+        {
+            "app.models": """
+                from sqlalchemy import event
+
+                from app.ext import async_session, db
+
+
+                class SearchableMixin:
+                    @classmethod
+                    def before_commit(cls, session):
+                        session.info["changes"] = list(session.new)
+
+
+                class Post(SearchableMixin, db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+
+
+                db.event.listen(db.session, "before_commit", SearchableMixin.before_commit)
+                db.event.listen(async_session.session_factory.kw["sync_session_class"], "before_commit", SearchableMixin.before_commit)
+
+
+                @db.event.listens_for(db.session, "before_flush")
+                @db.event.listens_for(async_session.session_factory.kw["sync_session_class"], "before_flush")
+                def stamp(session, flush_context, instances):
+                    pass
+            """,
+        },
+    )
+    ext = _migrate(_models(registration))["app.ext"]
+    assert SYNC_CLASS_FACTORY in ext
+    assert "from sqlalchemy.orm import sessionmaker\n" in ext
+
+
+def test_db_event_on_another_object_gives_no_sync_session_class() -> None:
+    """``<x>.event.listen(...)`` where ``x`` is no Flask-SQLAlchemy object is no session
+    event registration: the helpers as always, no copy."""
+    models = _models(
+        "class Signals:\n"
+        "        class event:\n"
+        "            @staticmethod\n"
+        "            def listen(*args):\n"
+        "                pass\n\n\n"
+        '    Signals.event.listen(db.session, "before_commit", SearchableMixin.before_commit)'
+    )
+    migrated = _migrate(models)
+    assert "sync_session_class" not in migrated["app.ext"]
+    assert "sync_session_class" not in migrated["app.models"]
+
+
 @pytest.mark.parametrize(
     ("registration", "todo"),
     [
-        # ``db.event`` in another module: the index does not record it, so the module of
-        # ``db`` cannot know its async_sessionmaker needs a sync_session_class
-        (
-            'db.event.listen(db.session, "before_commit", SearchableMixin.before_commit)',
-            EVENTS_TODO,
-        ),
         # registered again, a once=True listener would run twice
         (
             'event.listen(db.session, "before_commit", SearchableMixin.before_commit, once=True)',
@@ -268,3 +329,114 @@ def test_a_listener_beside_other_decorated_functions() -> None:
         '"before_flush")\n@staticmethod\ndef stamp('
     ) in migrated
     assert "    @app.cli.command()\n" in migrated
+
+
+PACKAGE_INIT = """
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///events.db"
+    db.init_app(app)
+
+    from app import models, routes  # noqa: E402
+"""
+
+PACKAGE_MODELS = """
+    from app import db
+
+    INDEXED = []
+
+
+    class SearchableMixin:
+        @classmethod
+        def before_commit(cls, session):
+            session.info["added"] = [obj for obj in session.new if isinstance(obj, cls)]
+
+        @classmethod
+        def after_commit(cls, session):
+            INDEXED.extend(obj.title for obj in session.info.pop("added", []))
+
+
+    class Post(SearchableMixin, db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        title = db.Column(db.String(64))
+
+
+    db.event.listen(db.session, "before_commit", SearchableMixin.before_commit)
+    db.event.listen(db.session, "after_commit", SearchableMixin.after_commit)
+
+
+    @db.event.listens_for(db.session, "before_flush")
+    def stamp(session, flush_context, instances):
+        for obj in session.new:
+            obj.title = obj.title.upper()
+"""
+
+PACKAGE_ROUTES = """
+    from flask import jsonify
+
+    from app import app, db
+    from app.models import INDEXED, Post
+
+
+    @app.route("/new/<title>")
+    def new(title):
+        db.session.add(Post(title=title))
+        db.session.commit()
+        return jsonify(INDEXED)
+"""
+
+PACKAGE_CHECK = """
+import json
+
+from app import app, db
+
+with app.app_context():
+    db.drop_all()
+    db.create_all()
+client = app.test_client()
+print(json.dumps([client.get(path).get_json() for path in ("/new/a", "/new/b")]))
+"""
+
+
+def test_listeners_registered_in_the_models_module_fire_as_before(tmp_path: Path) -> None:
+    """``db`` in the package's ``__init__``, ``db.event`` registrations in its models
+    module, views in a third: legacy and migrated (aiosqlite) apps answer alike, the
+    listeners firing for the AsyncSessions of the migrated views."""
+    sources = {"app": PACKAGE_INIT, "app.models": PACKAGE_MODELS, "app.routes": PACKAGE_ROUTES}
+    legacy = {name: _dedent(code) for name, code in sources.items()}
+    result = migrate_project(legacy, target="async")
+    assert not [n.message for m in result.values() for n in m.todos]
+    migrated = {name: migration.code for name, migration in result.items()}
+    assert "await async_session.commit()" in migrated["app.routes"]
+    answers = [
+        _package_answers(modules, tmp_path / label)
+        for label, modules in (("legacy", legacy), ("migrated", migrated))
+    ]
+    assert answers[0] == [["A"], ["A", "B"]]
+    assert answers[1] == answers[0]
+
+
+def _package_answers(modules: dict[str, str], root: Path) -> object:
+    for name, code in modules.items():
+        parts = name.split(".")
+        path = (
+            root.joinpath(*parts[:-1], f"{parts[-1]}.py")
+            if len(parts) > 1
+            else root / name / "__init__.py"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+    (root / "check.py").write_text(PACKAGE_CHECK)
+    run = subprocess.run(
+        [sys.executable, "check.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)

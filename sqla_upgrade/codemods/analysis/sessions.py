@@ -7,8 +7,9 @@ Evidence, strongest first:
   makes ``db.session`` one; ``def get_db(): ... yield SessionLocal()`` is a provider;
 * a local bound from such an expression (``s = SessionLocal()``, ``with Session() as s``);
 * a parameter annotated ``Session``/``scoped_session``/``AsyncSession`` (also through
-  ``Annotated``, and through a type alias of the module: ``SessionDep = Annotated[Session,
-  Depends(get_db)]`` or ``SessionDep: TypeAlias = ...``) or defaulting to
+  ``Annotated``, and through a type alias: ``SessionDep = Annotated[Session,
+  Depends(get_db)]`` or ``SessionDep: TypeAlias = ...``, of the module or imported from
+  another, which the project index records) or defaulting to
   ``Depends(provider)``;
 * ``self.attr`` assigned one of the above in any method of the class;
 * an attribute assigned one in the same function (``request.state.db = SessionLocal()``
@@ -36,20 +37,15 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.base import Pass, function_qualname
-from sqla_upgrade.codemods.index.model import ObjectKind, looks_like_session
+from sqla_upgrade.codemods.index.model import (
+    ANNOTATED,
+    SESSION_TYPES,
+    TYPE_ALIAS,
+    ObjectKind,
+    looks_like_session,
+)
 from sqla_upgrade.codemods.names import qualified_names
 
-SESSION_TYPES = frozenset(
-    {
-        "sqlalchemy.orm.Session",
-        "sqlalchemy.orm.session.Session",
-        "sqlalchemy.orm.scoped_session",
-        "sqlalchemy.orm.scoping.scoped_session",
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.async_scoped_session",
-        "flask_sqlalchemy.session.Session",
-    }
-)
 SESSION_CONSTRUCTORS = frozenset(
     {
         "sqlalchemy.orm.Session",
@@ -86,8 +82,6 @@ SCOPED_FACTORIES = frozenset(
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 REQUESTS = frozenset({"starlette.requests.Request", "fastapi.Request", "fastapi.requests.Request"})
-ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
-TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
 MAX_DEPTH = 25  # bindings followed before giving up (x = y; y = x)
 #: libraries whose imported names are never SQLAlchemy sessions, however they are
 #: spelled (``from flask import session`` is the signed-cookie session): SQLAlchemy itself
@@ -362,8 +356,11 @@ class SessionResolver:
             ):
                 return Evidence.PROOF
             return Evidence.CONTRARY
-        if self.qualnames(annotation) & SESSION_TYPES:
+        qualnames = self.qualnames(annotation)
+        if qualnames & SESSION_TYPES:
             return Evidence.PROOF
+        if qualnames and all(map(self.index.is_session_alias, qualnames)):
+            return Evidence.PROOF  # a session alias of the project, imported or not
         if isinstance(annotation, cst.Name):
             return self._alias_evidence(annotation)
         if isinstance(annotation, cst.Subscript):

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
+    ANNOTATED,
     EVENT_REGISTRATION,
+    SESSION_TYPES,
     SYNC_SCOPED_SESSIONS,
     SYNC_SESSION_CLASSES,
     SYNC_SESSIONMAKERS,
     TABLE_CONSTRUCTORS,
+    TYPE_ALIAS,
     FunctionFacts,
     ModelFacts,
     ModuleFacts,
@@ -100,6 +103,13 @@ class _Pending:
         self.proxies: dict[str, tuple[str, str, str]] = {}
         #: what ``event.listen(target, ...)`` / ``@event.listens_for(target, ...)`` name
         self.event_targets: set[str] = set()
+        #: (owner, target) of ``db.event.listen(target, ...)``: an event target if the
+        #: owner is a Flask-SQLAlchemy object (which re-exports ``sqlalchemy.event``)
+        self.owned_event_targets: set[tuple[str, str]] = set()
+        #: module-level type aliases (``SessionDep = Annotated[Session, ...]``, bound
+        #: only so) -> per binding, the types it names (a session alias if one of each
+        #: binding's is a session type or a session alias)
+        self.type_aliases: dict[str, list[list[str]]] = {}
         #: ``scoped_session(factory)`` -> the factory's name (its own name when the
         #: factory is a ``sessionmaker(...)`` written in place, "" when not static)
         self.scoped_factories: dict[str, str] = {}
@@ -123,6 +133,8 @@ class _ModuleCollector:
         self.classes: set[str] = set()
         #: module-level names bound to a call -> the qualified callee
         self.constructed: dict[str, str] = {}
+        #: module-level type alias bindings: name -> per binding, the types it names
+        self.type_aliases: dict[str, list[list[str]]] = {}
 
     # -- names ------------------------------------------------------------------------
     def qualify(self, node: ast.expr) -> str | None:
@@ -139,10 +151,13 @@ class _ModuleCollector:
         for stmt in tree.body:
             self.statement(stmt, scope=self.facts.name, in_function=False)
         self.event_targets(tree)
-        rebound = _rebound_names(tree)
+        bindings = _binding_counts(tree)
         for qualname, callee in self.constructed.items():
-            if qualname.rpartition(".")[2] not in rebound:
+            if bindings.get(qualname.rpartition(".")[2], 0) <= 1:
                 self.pending.instances[qualname] = callee
+        for name, types in self.type_aliases.items():
+            if bindings.get(name) == len(types):  # every binding of the name is an alias
+                self.pending.type_aliases[f"{self.facts.name}.{name}"] = types
 
     def event_targets(self, tree: ast.Module) -> None:
         """The targets of the module's event registrations and the sessionmakers given as
@@ -150,10 +165,15 @@ class _ModuleCollector:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
-            if node.args and self.qualify(node.func) in EVENT_REGISTRATION:
-                target = self.qualify(node.args[0])
-                if target is not None:
-                    self.pending.event_targets.add(target)
+            target = self.qualify(node.args[0]) if node.args else None
+            owner = _event_owner(node.func)
+            if target is not None and self.qualify(node.func) in EVENT_REGISTRATION:
+                self.pending.event_targets.add(target)
+            elif target is not None and owner is not None:
+                # ``db.event.listen(...)``: Flask-SQLAlchemy's ``db.event`` is sqlalchemy.event
+                qualified_owner = self.qualify(owner)
+                if qualified_owner is not None:
+                    self.pending.owned_event_targets.add((qualified_owner, target))
             for kw in node.keywords:
                 name = self.qualify(kw.value) if kw.arg == "sync_session_class" else None
                 if name is not None:
@@ -199,6 +219,11 @@ class _ModuleCollector:
         value = stmt.value
         if value is None:
             return
+        aliased = self.aliased_types(stmt) if scope == self.facts.name else None
+        if aliased is not None:
+            name = targets[0]
+            assert isinstance(name, ast.Name)
+            self.type_aliases.setdefault(name.id, []).append(aliased)
         for target in targets:
             if isinstance(target, ast.Name):
                 self.bind(f"{scope}.{target.id}", value)
@@ -206,6 +231,50 @@ class _ModuleCollector:
                 owner = self.qualify(target.value)
                 if owner is not None:
                     self.query_property(owner, value)
+
+    def aliased_types(self, stmt: ast.Assign | ast.AnnAssign) -> list[str] | None:
+        """The types a type alias names (``X = Annotated[Session, Depends(get_db)]``,
+        ``X: TypeAlias = ...``; a plain ``X = Session`` may be a constructor's alias):
+        those that make it a session alias if one is a session type (the rule of
+        ``analysis.sessions`` for annotations). None when it is no type alias."""
+        if isinstance(stmt, ast.Assign):
+            value = stmt.value
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                return None
+            if not (isinstance(value, ast.Subscript) and self.qualify(value.value) in ANNOTATED):
+                return None
+            return self._annotation_types(value)
+        if (
+            stmt.value is None
+            or not isinstance(stmt.target, ast.Name)
+            or self.qualify(stmt.annotation) not in TYPE_ALIAS
+        ):
+            return None
+        return self._annotation_types(stmt.value)
+
+    def _annotation_types(self, annotation: ast.expr) -> list[str]:
+        """``Session``, ``Optional[Session]``, ``Annotated[Session, ...]``, ``Session |
+        None``, ``"Session"``: the qualified names of the types an annotation names."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            prefix, _, last = annotation.value.strip().rpartition(".")
+            if last in ("Session", "AsyncSession", "scoped_session") and (
+                not prefix or prefix.endswith(("orm", "asyncio"))
+            ):
+                return ["sqlalchemy.orm.Session"]
+            return []
+        if isinstance(annotation, ast.Subscript):
+            elements = annotation.slice
+            parts = elements.elts if isinstance(elements, ast.Tuple) else [elements]
+            found = [self.qualify(annotation.value) or ""]
+            for part in parts:
+                found += self._annotation_types(part)
+            return [name for name in found if name]
+        if isinstance(annotation, ast.BinOp):
+            return self._annotation_types(annotation.left) + self._annotation_types(
+                annotation.right
+            )
+        name = self.qualify(annotation)
+        return [name] if name else []
 
     def query_property(self, owner: str, value: ast.expr) -> None:
         """``Base.query = db_session.query_property()``: ``Model.query`` of every class
@@ -754,9 +823,22 @@ QUERY_BUILDERS = frozenset(
 )
 
 
-def _rebound_names(tree: ast.Module) -> set[str]:
-    """The names the module binds more than once at module level (assignments, imports,
-    definitions, loop or ``with`` targets...) or that a function declares ``global``."""
+def _event_owner(func: ast.expr) -> ast.expr | None:
+    """``db`` of ``db.event.listen`` / ``db.event.listens_for``; None for other calls."""
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("listen", "listens_for")
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "event"
+    ):
+        return func.value.value
+    return None
+
+
+def _binding_counts(tree: ast.Module) -> dict[str, int]:
+    """How many times the module binds each name at module level (assignments, imports,
+    definitions, loop or ``with`` targets...); twice more for a name a function declares
+    ``global``."""
     counts: dict[str, int] = {}
 
     def bound(name: str, times: int = 1) -> None:
@@ -784,7 +866,7 @@ def _rebound_names(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.Global):
             for name in node.names:
                 bound(name, 2)
-    return {name for name, times in counts.items() if times > 1}
+    return counts
 
 
 def _generic_origin(base: ast.expr) -> ast.expr:
@@ -899,8 +981,14 @@ class IndexBuilder:
             if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
+        self.index.event_targets |= {
+            target
+            for owner, target in self.pending.owned_event_targets
+            if self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY
+        }
         self._resolve_models()
         self.index.instances = self._project_instances()
+        self.index.session_aliases = self._session_aliases()
         self._resolve_session_params()
         self.index.core_tables = {
             name for name, callee in self.pending.calls.items() if self._builds_table(callee)
@@ -921,6 +1009,23 @@ class IndexBuilder:
             if module is not None and klass in module.models:
                 found[name] = klass
         return found
+
+    def _session_aliases(self) -> set[str]:
+        """The type aliases each binding of which names a session type or another
+        session alias (``SessionDep = Annotated[Session, ...]``, an alias of it...)."""
+        found: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for alias, bindings in self.pending.type_aliases.items():
+                if alias not in found and all(self._names_a_session(b, found) for b in bindings):
+                    found.add(alias)
+                    changed = True
+        return found
+
+    def _names_a_session(self, types: list[str], aliases: set[str]) -> bool:
+        resolved = {self.index.resolve_alias(name) for name in types}
+        return bool(resolved & (SESSION_TYPES | aliases))
 
     def _kind(self, qualname: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(qualname)
@@ -992,7 +1097,8 @@ class IndexBuilder:
         if kind == "param":
             annotation = function.annotations.get(name)
             if annotation is not None:
-                return "proof" if self._kind(annotation) is ObjectKind.SESSION else None
+                is_session = self._kind(annotation) is ObjectKind.SESSION
+                return "proof" if is_session or self.index.is_session_alias(annotation) else None
             key = (function.qualname, name)
             if key in self.index.session_params:
                 return "proof"

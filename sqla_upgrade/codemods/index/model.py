@@ -59,6 +59,21 @@ SYNC_SCOPED_SESSIONS = frozenset(
     {"sqlalchemy.orm.scoped_session", "sqlalchemy.orm.scoping.scoped_session"}
 )
 SYNC_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+#: the types that make a parameter annotated with them a session (``db: Session``)
+SESSION_TYPES = frozenset(
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.orm.scoping.scoped_session",
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "flask_sqlalchemy.session.Session",
+    }
+)
+#: what makes a module-level binding a type alias: ``X = Annotated[...]``, ``X: TypeAlias``
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+TYPE_ALIAS = frozenset({"typing.TypeAlias", "typing_extensions.TypeAlias"})
 #: SQLAlchemy's event registration: a listener runs synchronously, inside the greenlet
 #: (the connection or session it is given is a synchronous one)
 EVENT_REGISTRATION = frozenset(
@@ -276,8 +291,12 @@ class ProjectIndex:
     session_params: set[tuple[str, str]] = field(default_factory=set)
     #: those whose callers hand them what only its name says is a session
     assumed_session_params: set[tuple[str, str]] = field(default_factory=set)
-    #: what the project's event registrations (``event.listen(target, ...)``) target
+    #: what the project's event registrations (``event.listen(target, ...)``, and
+    #: ``db.event.listen(target, ...)`` through a Flask-SQLAlchemy object) target
     event_targets: set[str] = field(default_factory=set)
+    #: module-level type aliases of a session type, every binding of which is one
+    #: (``SessionDep = Annotated[Session, Depends(get_db)]``, ``X: TypeAlias = ...``)
+    session_aliases: set[str] = field(default_factory=set)
     #: scoped sessions → their factory's name (their own for ``scoped_session(
     #: sessionmaker(...))``, "" when not static)
     scoped_factories: dict[str, str] = field(default_factory=dict)
@@ -300,6 +319,11 @@ class ProjectIndex:
 
     def is_core_table(self, qualname: str) -> bool:
         return self.resolve_alias(qualname) in self.core_tables
+
+    def is_session_alias(self, qualname: str) -> bool:
+        """Is ``qualname`` (followed through imports and re-exports) a module-level type
+        alias of a session type, so that a parameter annotated with it is a session?"""
+        return self.resolve_alias(qualname) in self.session_aliases
 
     def session_param(self, function: str, param: str) -> str | None:
         """Does some caller of ``function`` hand ``param`` a session (``report(sess)`` with

@@ -46,9 +46,9 @@ Session events: ``async_session`` takes none ("No such event"), so a listener re
 keeps that registration, for the sessions that stay on ``db.session``, and is registered
 again on ``async_session.session_factory.kw["sync_session_class"]``: the ``sessionmaker()``
 the ``async_sessionmaker`` is then given as ``sync_session_class``, the synchronous
-sessions its AsyncSessions wrap. A registration that cannot be copied exactly (in an
-expression, ``once=True``, ``db.event`` in another module than ``db``'s, which the project
-index does not record) is left as it is with a TODO.
+sessions its AsyncSessions wrap, in whichever module the registration is (the project
+index records them). A registration that cannot be copied exactly (in an expression,
+``once=True``) is left as it is with a TODO.
 
 Safety: the await pass decides what is awaited (``db.session`` counts as a scoped
 session there); this pass only renames. A ``db.session`` I/O call left in a function that
@@ -330,9 +330,6 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self.wanted: dict[tuple[str, str | None], set[str]] = {}
         # id of an updated ``db = SQLAlchemy(...)`` statement → its app argument (or True)
         self.db_assignments: dict[int, tuple[cst.BaseExpression | bool, cst.CSTNode]] = {}
-        #: Flask-SQLAlchemy objects of this module on whose ``db.session`` this module
-        #: registers listeners (``db.event.listen``, which the project index misses)
-        self.locally_listened: set[str] = set()
         #: ids of the ``event.listen(db.session, ...)`` calls registered again on the
         #: synchronous sessions of ``async_session`` (by the statement or decorator holding it)
         self.registrations_to_copy: set[int] = set()
@@ -378,7 +375,6 @@ class FlaskAsyncSessionPass(ScopeTracking):
     # -- module ---------------------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> bool:
         self._module = node
-        self.locally_listened = self._listened_here(node)
         # an app whose code does no I/O through sessions needs no async session layer
         return bool(plan_of(self.state).functions)
 
@@ -530,29 +526,11 @@ class FlaskAsyncSessionPass(ScopeTracking):
             and self._session_event_db(call) is not None
         )
 
-    def _listened_here(self, module: cst.Module) -> set[str]:
-        """The Flask-SQLAlchemy objects of this module whose ``db.session`` gets listeners
-        here."""
-        found: set[str] = set()
-        transformer = self
-
-        class Finder(cst.CSTVisitor):
-            def visit_Call(self, node: cst.Call) -> None:
-                db = transformer._session_event_db(node)
-                function = transformer._event_function(node.func)
-                qualname = transformer._db_qualname(db) if db is not None else None
-                if qualname is not None and function in EVENT_REGISTRATION_METHODS:
-                    found.add(qualname)
-
-        module.visit(Finder())
-        defined_here = f"{self.state.module_name}."
-        return {name for name in found if name.startswith(defined_here)}
-
     def _session_events_listened(self, db_qualname: str) -> bool:
         """Does the ``async_session`` written beside ``db`` get a ``sync_session_class``
-        (some module registers listeners on ``db.session``, as far as can be told here)?"""
-        if db_qualname in self.locally_listened:
-            return True
+        (some module registers listeners on ``db.session``: the project index records
+        ``event.listen`` and ``db.event.listen`` alike)? The module of ``db`` and those
+        copying a registration decide it from the same facts."""
         index = self.state.index
         for target in index.event_targets:
             owner, _, attribute = target.rpartition(".")
