@@ -38,6 +38,9 @@ class _QuickCodegenState(CodegenState):
         return _NOTHING_TO_RECORD
 
 
+_EMPTY_MODULE = cst.Module(body=[])
+
+
 @functools.cache
 def _statement_types() -> tuple[type, ...]:
     """The concrete statement node types (libcst's ``_codegen`` is theirs by
@@ -78,6 +81,11 @@ def remembered_statements() -> Iterator[None]:
         _remembering -= 1
         if _remembering == 0:
             _STATEMENT_TOKENS.clear()
+
+
+def node_code(node: cst.CSTNode) -> str:
+    """The code of ``node`` alone (as an empty module's ``code_for_node``)."""
+    return code_of(_EMPTY_MODULE, node)
 
 
 def code_of(module: cst.Module, node: cst.CSTNode | None = None) -> str:

@@ -1005,8 +1005,7 @@ class IndexBuilder:
         found = {}
         for name, callee in self.pending.instances.items():
             klass = self.index.resolve_alias(callee)
-            module = self.index.modules.get(klass.rpartition(".")[0])
-            if module is not None and klass in module.models:
+            if self.index.class_facts(klass) is not None:
                 found[name] = klass
         return found
 

@@ -624,11 +624,11 @@ class ProjectIndex:
     def is_dynamic(self, model: ModelFacts, name: str) -> bool | None:
         """Is the relationship ``name`` of ``model`` (its own, a base's, or a backref
         another model gives it) ``lazy="dynamic"``? None when it has none of that name."""
-        for owner in self._self_and_bases(model):
+        for owner in self.self_and_bases(model):
             relationship = owner.relationships.get(name)
             if relationship is not None:
                 return relationship.lazy == "dynamic"
-        targets = {owner.qualname for owner in self._self_and_bases(model)}
+        targets = {owner.qualname for owner in self.self_and_bases(model)}
         for other in self.models.values():
             for relationship in other.relationships.values():
                 if relationship.backref != name:
@@ -653,7 +653,7 @@ class ProjectIndex:
         object of ``model`` into a session when its attribute ``name`` was given an object
         in one ("cascade_backrefs", removed in 2.0): the other side of a bidirectional
         relationship whose cascade includes save-update. None when there is none."""
-        for owner in self._self_and_bases(model):
+        for owner in self.self_and_bases(model):
             relationship = owner.relationships.get(name)
             if relationship is not None:
                 return self._reverse_of(owner, relationship)
@@ -661,7 +661,7 @@ class ProjectIndex:
             for relationship in other.relationships.values():
                 if relationship.backref != name or relationship.viewonly:
                     continue
-                if self.relationship_target(other, relationship) in self._self_and_bases(model):
+                if self.relationship_target(other, relationship) in self.self_and_bases(model):
                     if saves_along(relationship.cascade):
                         return other, relationship.name
         return None
@@ -679,7 +679,7 @@ class ProjectIndex:
                 return target, relationship.backref
             return None
         if relationship.back_populates:
-            for holder in self._self_and_bases(target):
+            for holder in self.self_and_bases(target):
                 reverse = holder.relationships.get(relationship.back_populates)
                 if reverse is not None:
                     if reverse.viewonly or not saves_along(reverse.cascade):
@@ -687,13 +687,13 @@ class ProjectIndex:
                     return holder, reverse.name
         return None
 
-    def _self_and_bases(self, model: ModelFacts, depth: int = 0) -> list[ModelFacts]:
+    def self_and_bases(self, model: ModelFacts, depth: int = 0) -> list[ModelFacts]:
         found = [model]
         if depth < 20:
             for base in model.bases:
                 facts = self.model(base)
                 if facts is not None and facts is not model:
-                    found.extend(self._self_and_bases(facts, depth + 1))
+                    found.extend(self.self_and_bases(facts, depth + 1))
         return found
 
     def query_overrides(self, query_class: str) -> list[str]:
@@ -722,10 +722,10 @@ class ProjectIndex:
     def relationship_facts(self, model: ModelFacts, name: str) -> RelationshipFacts | None:
         """The relationship ``name`` of ``model`` (or of its bases), or the one a backref
         of another model gives it (as a relationship to that model)."""
-        for owner in self._self_and_bases(model):
+        for owner in self.self_and_bases(model):
             if name in owner.relationships:
                 return owner.relationships[name]
-        owners = self._self_and_bases(model)
+        owners = self.self_and_bases(model)
         for other in self.models.values():
             for relationship in other.relationships.values():
                 if (
@@ -763,12 +763,12 @@ class ProjectIndex:
     def _joined_loads(self, model: ModelFacts) -> list[tuple[ModelFacts | None, bool | None]]:
         """(target, is a collection) of the relationships loading ``model`` joins."""
         found: list[tuple[ModelFacts | None, bool | None]] = []
-        for owner in self._self_and_bases(model):
+        for owner in self.self_and_bases(model):
             for relationship in owner.relationships.values():
                 if relationship.lazy in JOINED_LAZY:
                     target = self.relationship_target(owner, relationship)
                     found.append((target, self.is_collection(owner, relationship)))
-        owners = self._self_and_bases(model)
+        owners = self.self_and_bases(model)
         for other, relationship in self._derived("joined_backrefs", self._joined_backrefs):
             if self.relationship_target(other, relationship) in owners:
                 forward = self.is_collection(other, relationship)

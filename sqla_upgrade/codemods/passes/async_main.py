@@ -44,6 +44,7 @@ from sqla_upgrade.codemods.analysis.async_plan import CallResolver, ScopeTrackin
 from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.codegen import node_code
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
 
@@ -52,7 +53,7 @@ def is_main_guard(node: cst.If) -> bool:
     test = node.test
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return False
-    codes = {_code(test.left), _code(test.comparisons[0].comparator)}
+    codes = {node_code(test.left), node_code(test.comparisons[0].comparator)}
     return "__name__" in codes and ("'__main__'" in codes or '"__main__"' in codes)
 
 
@@ -189,7 +190,3 @@ def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
         return list(block.body)
     assert isinstance(block, cst.SimpleStatementSuite)
     return [cst.SimpleStatementLine(body=block.body)]
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)

@@ -45,6 +45,7 @@ from libcst.metadata import Assignment, BaseMetadataProvider, ScopeProvider
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
 #: a call handing the connection to a function (``add_entry(conn, msg)``)
@@ -200,7 +201,7 @@ class ConnectionAutocommitPass(Pass):
             if method == HANDED:
                 verdict = self._handed_changes_data(call, conn)
                 reason = (
-                    f"1.x autocommitted the data changes {_code(call.func)}() makes on this "
+                    f"1.x autocommitted the data changes {node_code(call.func)}() makes on this "
                     "connection; add conn.commit() after it if it changes data"
                 )
             else:
@@ -365,10 +366,6 @@ def _parameter_for(definition: cst.FunctionDef, call: cst.Call, conn: str) -> st
         positional = [*params.posonly_params, *params.params]
         return positional[position].name.value if position < len(positional) else None
     return None
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def _commit(conn: str) -> cst.SimpleStatementLine:

@@ -73,6 +73,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
+from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
@@ -602,14 +603,14 @@ class FlaskAsyncSessionPass(ScopeTracking):
             id(d.decorator) in self.registrations_to_copy for d in original.decorators
         ):
             return updated
-        present = {_code(decorator.decorator) for decorator in updated.decorators}
+        present = {node_code(decorator.decorator) for decorator in updated.decorators}
         decorators: list[cst.Decorator] = []
         for before, decorator in zip(original.decorators, updated.decorators, strict=True):
             decorators.append(decorator)
             call = decorator.decorator
             if id(before.decorator) not in self.registrations_to_copy:
                 continue
-            if not isinstance(call, cst.Call) or _code(self._on_sync_sessions(call)) in present:
+            if not isinstance(call, cst.Call) or node_code(self._on_sync_sessions(call)) in present:
                 continue
             copy = self._registration_copied(before.decorator, call)
             if copy is not None:
@@ -624,7 +625,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         if before is None or call is None or id(before) not in self.registrations_to_copy:
             return []
         following_call = _expression_call(following) if following is not None else None
-        if following_call is not None and _code(following_call) == _code(
+        if following_call is not None and node_code(following_call) == node_code(
             self._on_sync_sessions(call)
         ):
             return []
@@ -984,10 +985,6 @@ def _expression_call(statement: cst.CSTNode) -> cst.Call | None:
     if isinstance(expression, cst.Expr) and isinstance(expression.value, cst.Call):
         return expression.value
     return None
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _calls(statement: cst.CSTNode, name: str) -> bool:

@@ -557,14 +557,8 @@ class QueryToSelectPass(Pass):
         index = self.state.index
         if not index.query_classes:
             return
-        owners: list[str] = []
         model = index.model(facts.model)
-        pending = [model] if model is not None else []
-        while pending:
-            current = pending.pop()
-            if current.qualname not in owners:
-                owners.append(current.qualname)
-                pending += [m for m in map(index.model, current.bases) if m is not None]
+        owners = [m.qualname for m in index.self_and_bases(model)] if model is not None else []
         if chain.base_kind is BaseKind.MODEL and chain.model is not None:
             owners.append(self.flask_db_for_model(chain.model) or "")
         elif facts.db is not None and isinstance(facts.db, cst.BaseExpression):

@@ -38,6 +38,7 @@ import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from sqla_upgrade.codemods.base import Pass
+from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.index.model import ModelFacts
 from sqla_upgrade.codemods.names import qualified_names
 
@@ -105,7 +106,7 @@ class StringAttributesPass(Pass):
             return updated
         entity, model, earlier_join = found
         name = _string(first.value)
-        example = f"{_code(entity)}.{name}"
+        example = f"{node_code(entity)}.{name}"
         if earlier_join:  # 1.x joined it from the class the previous join() reached
             example = f"<the class joined before>.{name}"
         if (
@@ -229,7 +230,7 @@ class StringAttributesPass(Pass):
             if kind == "relationship"
             else set(model.columns)
         )
-        example = ", ".join(_example(_code(entity), n, option.func) for n in names)
+        example = ", ".join(_example(node_code(entity), n, option.func) for n in names)
         if any(a.keyword is not None for a in option.args if _is_string(a.value)) or any(
             "." in n or n not in wanted for n in names
         ):
@@ -350,7 +351,7 @@ def _example(entity: str, name: str, func: cst.BaseExpression) -> str:
     chained per relationship (``joinedload(User.addresses).joinedload(Address.user)``)."""
     if "." not in name:
         return f"{entity}.{name}"
-    option = _code(func)
+    option = node_code(func)
     parts = name.split(".")
     chained = "".join(
         f".{option.rpartition('.')[2]}(<the class of {previous}>.{part})"
@@ -361,7 +362,3 @@ def _example(entity: str, name: str, func: cst.BaseExpression) -> str:
 
 def _attribute(entity: cst.BaseExpression, name: str) -> cst.Attribute:
     return cst.Attribute(value=entity.deep_clone(), attr=cst.Name(name))
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
