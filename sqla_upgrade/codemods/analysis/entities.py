@@ -44,9 +44,12 @@ class EntityClassifier:
         self,
         transformer: Pass,
         is_query: Callable[[cst.BaseExpression], bool] | None = None,
+        receiver_class: Callable[[cst.BaseExpression], str | None] | None = None,
     ) -> None:
         self.t = transformer
         self.is_query = is_query
+        #: the project class whose instance (``self``) or class (``cls``) an expression is
+        self.receiver_class = receiver_class
         self.index = transformer.state.index
         self.assumed: list[str] = []
         self._following: set[int] = set()  # values of variables being classified
@@ -57,7 +60,19 @@ class EntityClassifier:
             model = self.index.model(qualname)
             if model is not None:
                 return model.qualname
-        return None
+        models = self.attribute_models(node)
+        return models[0] if models is not None and len(models) == 1 else None
+
+    def attribute_models(self, node: cst.BaseExpression) -> list[str] | None:
+        """``self.model`` (or ``cls.model``) in a method of a class whose every binding of
+        ``model`` is a mapped class (``model = User``; subclasses may bind others): those
+        classes."""
+        if not (isinstance(node, cst.Attribute) and self.receiver_class is not None):
+            return None
+        klass = self.receiver_class(node.value)
+        if klass is None:
+            return None
+        return self.index.class_attribute_models(klass, node.attr.value)
 
     def classify(self, node: cst.BaseExpression) -> EntityKind:
         if isinstance(node, cst.Name | cst.Attribute):
@@ -87,7 +102,7 @@ class EntityClassifier:
                 return EntityKind.COLUMN
             if owner is EntityKind.TABLE or _is_table_columns(node):
                 return EntityKind.COLUMN
-            return EntityKind.UNKNOWN
+            return self._class_attribute_kind(node)
         values = self._bound_values(node)
         if len(values) == 1:
             return self._classify_bound(values[0])
@@ -98,6 +113,19 @@ class EntityClassifier:
             self.assumed.append(node.value)
             return EntityKind.MAPPER
         return EntityKind.UNKNOWN
+
+    def _class_attribute_kind(self, node: cst.Attribute) -> EntityKind:
+        """A mapper for ``self.model`` naming mapped classes (``attribute_models``), unless
+        one of several loads a collection with a join by default: its rows would need
+        ``unique()``, which the others' do not get."""
+        models = self.attribute_models(node)
+        if models is None:
+            return EntityKind.UNKNOWN
+        if len(models) > 1 and any(
+            self.index.loads_joined_collection(self.index.models[m]) for m in models
+        ):
+            return EntityKind.UNKNOWN
+        return EntityKind.MAPPER
 
     def _classify_bound(self, value: cst.BaseExpression) -> EntityKind:
         if isinstance(value, cst.Call):

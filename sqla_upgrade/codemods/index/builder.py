@@ -402,6 +402,7 @@ class _ModuleCollector:
                 if sub.value is not None and not _is_none(sub.value):
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
+        facts.self_attributes = _first_parameter_attributes(node)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
@@ -585,6 +586,11 @@ class _ModuleCollector:
                 self.statement(stmt, qualname, in_function=False)
             elif isinstance(stmt, ast.Assign | ast.AnnAssign):
                 self.class_attribute(model, stmt)
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                method = self.facts.functions.get(f"{qualname}.{stmt.name}")
+                if method is not None:
+                    model.instance_attributes.update(method.self_attributes)
         self.facts.models[qualname] = model
 
     def class_attribute(self, model: ModelFacts, stmt: ast.Assign | ast.AnnAssign) -> None:
@@ -607,6 +613,11 @@ class _ModuleCollector:
             model.mapper_args = _mapper_args(value)
         if not isinstance(value, ast.Call):
             model.members.extend(n for n in names if not n.startswith("__"))
+            named = None
+            if value is not None:
+                named = "None" if _is_none(value) else self.qualify(value)
+            for name in names if named else ():
+                model.class_values[name] = named  # type: ignore[assignment]
             return
         callee = self.qualify(value.func) or ""
         short = callee.rsplit(".", 1)[-1]
@@ -1243,3 +1254,18 @@ def _is_model_base(builder: IndexBuilder, qualname: str) -> bool:
     if attr == "Model" and builder._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
         return True
     return builder._is_declarative_base(resolved)
+
+
+def _first_parameter_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The attributes the function assigns on its first parameter (``self.model = m``,
+    ``self.a, self.b = ...``, ``self.n += 1``), nested functions included."""
+    positional = (*node.args.posonlyargs, *node.args.args)
+    if not positional:
+        return []
+    first = positional[0].arg
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store | ast.Del):
+            if isinstance(sub.value, ast.Name) and sub.value.id == first:
+                found.add(sub.attr)
+    return sorted(found)

@@ -225,6 +225,11 @@ class ModelFacts:
     #: the string (or boolean) values of a literal ``__mapper_args__`` dict ("?" for
     #: others); None when ``__mapper_args__`` is not a literal dict
     mapper_args: dict[str, str] | None = field(default_factory=dict)
+    #: class-level ``name = other`` of a dotted name (``model = User``) → what it names,
+    #: qualified (``"None"`` for ``name = None``)
+    class_values: dict[str, str] = field(default_factory=dict)
+    #: the attributes its methods assign on their first parameter (``self.model = m``)
+    instance_attributes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -248,6 +253,8 @@ class FunctionFacts:
     returns_local: str | None = None
     #: how many of ``params`` can be given by position
     positional: int = 0
+    #: the attributes it assigns on its first parameter (``self.model = model``)
+    self_attributes: list[str] = field(default_factory=list)
     #: qualified annotations of its parameters (``db: Session``), where static
     annotations: dict[str, str] = field(default_factory=dict)
     #: the names it hands to the functions it calls (``report(sess)``): (callee, the
@@ -713,6 +720,74 @@ class ProjectIndex:
             found |= {m for m in facts.members if m.startswith("_") or m in QUERY_METHOD_NAMES}
             pending += [self.resolve_alias(base) for base in facts.bases]
         return sorted(found)
+
+    def class_attribute_models(self, klass: str, attr: str) -> list[str] | None:
+        """The mapped classes ``attr`` read on an instance of the project class ``klass``
+        (or of a project subclass) can be, when every binding of it is a class-level
+        ``attr = Model`` (``model = User`` in a repository class) in ``klass``, the base it
+        inherits it from, or a subclass (``attr = None`` placeholders aside); None when
+        any binding is something else (a method assigning ``self.attr``, another value, a
+        method of that name) or there is none."""
+        owners = self._class_and_bases(klass)
+        if not owners:
+            return None
+        values: list[str] = []
+        inherited = next((c for c in owners if attr in c.members or attr in c.class_values), None)
+        if inherited is not None:
+            values.append(inherited.class_values.get(attr, ""))
+        inheriting = {facts.qualname for facts in owners}
+        for facts in (*owners, *self._subclasses_of(owners[0].qualname)):
+            if attr in facts.instance_attributes:
+                return None
+            if facts.qualname in inheriting:
+                continue
+            if attr in facts.class_values:
+                values.append(facts.class_values[attr])
+            elif attr in facts.members:
+                return None
+        models = set()
+        for value in values:
+            if value == "None":
+                continue
+            model = self.model(value) if value else None
+            if model is None:
+                return None
+            models.add(model.qualname)
+        return sorted(models) or None
+
+    def _class_and_bases(self, klass: str) -> list[ModelFacts]:
+        """The project class ``klass`` and its project bases, nearest first."""
+        found: dict[str, ModelFacts] = {}
+        pending = [klass]
+        while pending and len(found) < 50:
+            facts = self.class_facts(self.resolve_alias(pending.pop(0)))
+            if facts is None or facts.qualname in found:
+                continue
+            found[facts.qualname] = facts
+            pending.extend(facts.bases)
+        return list(found.values())
+
+    def _subclasses_of(self, klass: str) -> list[ModelFacts]:
+        """Every project class deriving from ``klass``, at any depth."""
+        direct: dict[str, list[ModelFacts]] = self._derived(
+            "direct_subclasses", self._direct_subclasses
+        )
+        found: dict[str, ModelFacts] = {}
+        pending = list(direct.get(klass, ()))
+        while pending and len(found) < 500:
+            facts = pending.pop()
+            if facts.qualname not in found:
+                found[facts.qualname] = facts
+                pending.extend(direct.get(facts.qualname, ()))
+        return list(found.values())
+
+    def _direct_subclasses(self) -> dict[str, list[ModelFacts]]:
+        direct: dict[str, list[ModelFacts]] = {}
+        for module in self.modules.values():
+            for facts in module.models.values():
+                for base in facts.bases:
+                    direct.setdefault(self.resolve_alias(base), []).append(facts)
+        return direct
 
     def class_facts(self, qualname: str) -> ModelFacts | None:
         """What the index read of the project class ``qualname`` (a model or not)."""

@@ -206,7 +206,9 @@ class QueryToSelectPass(Pass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = SessionResolver(self)
-        self.entities = EntityClassifier(self, is_query=self.is_query)
+        self.entities = EntityClassifier(
+            self, is_query=self.is_query, receiver_class=self._receiver_class
+        )
         self.variables: dict[tuple[int, str], VariableInfo] = {}
         self.rejected: dict[tuple[int, str], str] = {}
         self._assumed_reported: set[str] = set()
@@ -402,6 +404,33 @@ class QueryToSelectPass(Pass):
             if qualified_names(self, decorator.decorator) & PLAIN_METHOD_BREAKERS:
                 return False
         first = function.params.params[0]
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if first.name.value != node.value or scope is None:
+            return False
+        return [getattr(a, "node", None) for a in scope[node.value]] == [first]
+
+    def _receiver_class(self, node: cst.BaseExpression) -> str | None:
+        """The module-level class being visited, when ``node`` is ``self`` of one of its
+        plain methods or ``cls`` of one of its classmethods."""
+        classes = [s for s in self._statements if isinstance(s, cst.ClassDef | cst.FunctionDef)]
+        if len(classes) != 2 or not isinstance(classes[0], cst.ClassDef):
+            return None
+        method = classes[1]
+        assert isinstance(method, cst.FunctionDef)
+        if not self._instance_of_enclosing_class(node) and not self._class_of_classmethod(
+            node, method
+        ):
+            return None
+        return f"{self.state.module_name}.{classes[0].name.value}"
+
+    def _class_of_classmethod(self, node: cst.BaseExpression, method: cst.FunctionDef) -> bool:
+        if not isinstance(node, cst.Name) or not method.params.params:
+            return False
+        if not any(
+            "builtins.classmethod" in qualified_names(self, d.decorator) for d in method.decorators
+        ):
+            return False
+        first = method.params.params[0]
         scope = self.get_metadata(ScopeProvider, node, None)
         if first.name.value != node.value or scope is None:
             return False
