@@ -419,6 +419,66 @@ def test_unknown_receiver_update_values_only_is_todo() -> None:
     )
 
 
+def test_unknown_receiver_given_whereclause_is_rewritten() -> None:
+    # buildbot's ``tbl = self.db.model.builds`` then ``tbl.delete(whereclause=...)``: no
+    # Session or Query method takes ``whereclause=``; every 1.x FromClause's select() did
+    check_transformed(
+        """
+        import sqlalchemy as sa
+
+        def purge(conn, model, cutoff):
+            tbl = model.builds
+            conn.execute(tbl.delete(whereclause=tbl.c.complete_at < cutoff))
+            return conn.execute(tbl.select(whereclause=tbl.c.id > 1, order_by=[tbl.c.id]))
+        """,
+        """
+        import sqlalchemy as sa
+
+        def purge(conn, model, cutoff):
+            tbl = model.builds
+            conn.execute(tbl.delete().where(tbl.c.complete_at < cutoff))
+            return conn.execute(tbl.select().where(tbl.c.id > 1).order_by(tbl.c.id))
+        """,
+    )
+
+
+def test_unknown_receiver_given_whereclause_and_a_position_or_other_keyword_is_todo() -> None:
+    check_transformed(
+        """
+        import sqlalchemy as sa
+
+        def purge(conn, tbl, cond):
+            conn.execute(tbl.delete(cond, whereclause=cond))
+            conn.execute(tbl.delete(whereclause=cond, cascade=True))
+        """,
+        """
+        import sqlalchemy as sa
+
+        def purge(conn, tbl, cond):
+            # TODO(sqla-upgrade): `tbl.delete(...)` takes 1.x arguments only if `tbl` is a Core Table, which cannot be proven here: if it is one, write `tbl.delete() followed by generative calls (.where(), .values()...)`
+            conn.execute(tbl.delete(cond, whereclause=cond))
+            # TODO(sqla-upgrade): `tbl.delete(...)` takes 1.x arguments only if `tbl` is a Core Table, which cannot be proven here: if it is one, write `tbl.delete() followed by generative calls (.where(), .values()...)`
+            conn.execute(tbl.delete(whereclause=cond, cascade=True))
+        """,
+        todos=["cannot be proven"],
+    )
+
+
+def test_whereclause_outside_sqlalchemy_modules_is_todo() -> None:
+    check_transformed(
+        """
+        def purge(store, cond):
+            store.delete(whereclause=cond)
+        """,
+        """
+        def purge(store, cond):
+            # TODO(sqla-upgrade): `store.delete(...)` takes 1.x arguments only if `store` is a Core Table, which cannot be proven here: if it is one, write `store.delete().where(cond)`
+            store.delete(whereclause=cond)
+        """,
+        todos=["cannot be proven"],
+    )
+
+
 def test_unknown_receiver_delete_and_select_reading_columns_are_todos() -> None:
     check_transformed(
         """

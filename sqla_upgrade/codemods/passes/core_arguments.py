@@ -992,7 +992,8 @@ def _shape(kind: str, call: cst.Call, receiver: cst.BaseExpression) -> str | Non
             return "ambiguous" if _reads_columns_of(positional[0].value, receiver) else None
         return "ambiguous" if "values" in keywords else None
     if "whereclause" in keywords:
-        return "ambiguous"
+        # no Session or Query method takes ``whereclause=``; 1.x FromClause.select() did
+        return "core" if not positional and keywords <= KEYWORDS[kind] else "ambiguous"
     if len(positional) == 1 and _reads_columns_of(positional[0].value, receiver):
         return "ambiguous"
     return None
