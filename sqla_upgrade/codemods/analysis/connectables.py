@@ -40,7 +40,7 @@ CREATE_ASYNC_ENGINE = frozenset(
         "sqlalchemy.ext.asyncio.engine.create_async_engine",
     }
 )
-ENGINE_NAMES = frozenset({"engine", "db_engine", "eng"})
+ENGINE_NAMES = frozenset({"engine", "db_engine", "eng", "migrate_engine"})
 CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
 
 

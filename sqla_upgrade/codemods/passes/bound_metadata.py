@@ -52,6 +52,8 @@ CORE_CONSTRUCTORS = frozenset(
     for name in ("select", "insert", "update", "delete")
 )
 TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
+#: a Table's own DDL methods, which took the metadata's engine when bound
+TABLE_SCHEMA_METHODS = frozenset({"create", "drop"})
 
 
 class BoundMetadataPass(Pass):
@@ -72,6 +74,8 @@ class BoundMetadataPass(Pass):
         b").execute(",
         b").scalar(",
         b".bind",
+        b".create()",
+        b".drop(",
     )
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
@@ -91,6 +95,79 @@ class BoundMetadataPass(Pass):
         self._kept_binds: set[str] = set()
         for read in reads.read:
             self._plan_bind_read(read, reassigned)
+        #: per enclosing function: the metadata bound in its body so far (``meta.bind =
+        #: engine``, ``meta = MetaData(bind=engine)``), by name → the engine's name
+        self._local_binds: list[dict[str, cst.Name]] = []
+
+    # -- bindings made in a function's body ----------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._local_binds.append({})
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self._local_binds.pop()
+        return updated_node
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        """Remember ``meta.bind = engine`` and ``meta = MetaData(bind=engine)`` written
+        directly in a function's body, for the statements after them."""
+        if not self._local_binds or len(original_node.body) != 1:
+            return updated_node
+        body = self.get_metadata(ParentNodeProvider, original_node, None)
+        function = self.get_metadata(ParentNodeProvider, body, None) if body else None
+        statement = original_node.body[0]
+        if not isinstance(function, cst.FunctionDef) or not isinstance(statement, cst.Assign):
+            return updated_node
+        if len(statement.targets) != 1:
+            return updated_node
+        target = statement.targets[0].target
+        if isinstance(target, cst.Attribute) and target.attr.value == "bind":
+            metadata, engine = target.value, statement.value
+        elif isinstance(target, cst.Name) and isinstance(statement.value, cst.Call):
+            metadata, engine = target, self._bound_engine_argument(statement.value)
+        else:
+            return updated_node
+        if (
+            isinstance(metadata, cst.Name)
+            and isinstance(engine, cst.Name)
+            and self._bound_once(metadata)
+            and self._bound_once(engine)
+        ):
+            self._local_binds[-1][metadata.value] = engine
+        return updated_node
+
+    def _bound_engine_argument(self, call: cst.Call) -> cst.BaseExpression | None:
+        """``engine`` of ``MetaData(bind=engine)`` / ``MetaData(engine)``."""
+        names = qualified_names(self, call.func)
+        if not any(n.endswith("MetaData") for n in names & BINDABLE):
+            return None
+        for position, arg in enumerate(call.args):
+            if arg.keyword is not None and arg.keyword.value == "bind":
+                return arg.value
+            if arg.keyword is None and position == 0 and not arg.star:
+                return arg.value
+        return None
+
+    def _bound_once(self, name: cst.Name) -> bool:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        return scope is not None and len(list(scope[name.value])) <= 1
+
+    def _local_bind(self, metadata: cst.BaseExpression) -> cst.Name | None:
+        if not self._local_binds or not isinstance(metadata, cst.Name):
+            return None
+        return self._local_binds[-1].get(metadata.value)
+
+    def _engine_for(self, metadata: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What to pass where ``metadata``'s binding was used: the engine bound earlier in
+        the same function, else the one the project index knows."""
+        local = self._local_bind(metadata)
+        if local is not None:
+            return local.deep_clone()
+        engine = self._metadata_bind(metadata)
+        return self._engine_expression(engine) if engine is not None else None
 
     def _plan_bind_read(self, read: cst.Attribute, reassigned: set[str | None]) -> None:
         owner = self._bind_owner(read.value)
@@ -160,6 +237,11 @@ class BoundMetadataPass(Pass):
     def _table_metadata(self, node: cst.BaseExpression) -> str | None:
         """The owner of the metadata given to ``Table(name, metadata, ...)`` for a table
         assigned once in this module."""
+        metadata = self._table_metadata_expression(node)
+        return self._bind_owner(metadata) if metadata is not None else None
+
+    def _table_call(self, node: cst.BaseExpression) -> cst.Call | None:
+        """The ``Table(...)`` call ``node`` is bound to by its only assignment."""
         if not isinstance(node, cst.Name):
             return None
         scope = self.get_metadata(ScopeProvider, node, None)
@@ -173,10 +255,7 @@ class BoundMetadataPass(Pass):
         table = statement.value
         if not (isinstance(table, cst.Call) and qualified_names(self, table.func) & TABLE):
             return None
-        positional = [a for a in table.args if a.keyword is None and not a.star]
-        if len(positional) < 2 or isinstance(positional[1].value, cst.Call):
-            return None
-        return self._bind_owner(positional[1].value)
+        return table
 
     def _is_core_table(self, node: cst.BaseExpression) -> bool:
         tables = self.state.index.core_tables
@@ -247,7 +326,38 @@ class BoundMetadataPass(Pass):
         func = original_node.func
         if isinstance(func, cst.Attribute) and func.attr.value in SCHEMA_METHODS:
             return self._schema_call(original_node, updated_node, func)
+        if isinstance(func, cst.Attribute) and func.attr.value in TABLE_SCHEMA_METHODS:
+            return self._table_schema_call(original_node, updated_node, func)
         return updated_node
+
+    def _table_schema_call(
+        self, original: cst.Call, call: cst.Call, func: cst.Attribute
+    ) -> cst.Call:
+        """``users.create()`` / ``users.drop(checkfirst=True)`` on a table of bound
+        metadata: 2.0's ``Table.create()`` requires the engine."""
+        if any(a.keyword is None or a.keyword.value == "bind" for a in original.args):
+            return call
+        metadata = self._table_metadata_expression(func.value)
+        if metadata is None:
+            if self._is_core_table(func.value):
+                self.todo(original, f"Table.{func.attr.value}() needs the engine in 2.0")
+            return call
+        engine = self._engine_for(metadata)
+        if engine is None:
+            self.todo(original, f"Table.{func.attr.value}() needs the engine in 2.0")
+            return call
+        return self._with_engine(call, engine)
+
+    def _table_metadata_expression(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The metadata given to ``Table(name, metadata, ...)`` for a table assigned once
+        (in this module or the function)."""
+        table = self._table_call(node)
+        if table is None:
+            return None
+        positional = [a for a in table.args if a.keyword is None and not a.star]
+        if len(positional) < 2 or isinstance(positional[1].value, cst.Call):
+            return None
+        return positional[1].value
 
     def _is_core_statement(self, node: cst.BaseExpression) -> bool:
         """``select(...)...``, ``users.insert()...``: a Core statement, which only bound
@@ -317,7 +427,7 @@ class BoundMetadataPass(Pass):
         has_bind = any(a.keyword is None or a.keyword.value == "bind" for a in original.args)
         if has_bind:
             return call
-        engine = self._metadata_bind(func.value)
+        engine = self._engine_for(func.value)
         if engine is None:
             if self._is_metadata(func.value):
                 self.todo(
@@ -325,8 +435,11 @@ class BoundMetadataPass(Pass):
                     f"{func.attr.value}() needs the engine now that bound metadata is gone",
                 )
             return call
+        return self._with_engine(call, engine)
+
+    def _with_engine(self, call: cst.Call, engine: cst.BaseExpression) -> cst.Call:
         self.count_rewrite()
-        first = cst.Arg(self._engine_expression(engine))
+        first = cst.Arg(engine)
         rest = list(call.args)
         if rest:
             first = first.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -339,13 +452,13 @@ class BoundMetadataPass(Pass):
         ):
             return call
         metadata = [a for a in original.args if a.keyword is None][1:2]
-        engine = self._metadata_bind(metadata[0].value) if metadata else None
+        engine = self._engine_for(metadata[0].value) if metadata else None
         if engine is None:
             self.todo(original, "Table(..., autoload=True) needs autoload_with=engine in 2.0")
             return call
         self.count_rewrite()
         replaced = [
-            a.with_changes(keyword=cst.Name("autoload_with"), value=self._engine_expression(engine))
+            a.with_changes(keyword=cst.Name("autoload_with"), value=engine)
             if a is autoload[0]
             else a
             for a in call.args

@@ -145,6 +145,8 @@ class RowMappingPass(Pass):
             return node.func.attr.value in ONE_ROW and self._is_result(node.func.value)
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
             return self._is_rows(node.value)
+        if isinstance(node, cst.Subscript) and _one_index(node):
+            return self._is_rows_value(node.value)  # ``conn.execute(q).fetchall()[0]``
         if isinstance(node, cst.Name):
             scope = self.get_metadata(ScopeProvider, node, None)
             if scope is None:
@@ -579,3 +581,8 @@ def _is_key(node: cst.BaseExpression) -> bool:
         and isinstance(node.value, cst.Attribute)
         and node.value.attr.value == "c"
     )
+
+
+def _one_index(node: cst.Subscript) -> bool:
+    """``rows[0]``, not ``rows[1:]``."""
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)
