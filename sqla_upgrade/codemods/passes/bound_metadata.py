@@ -124,6 +124,7 @@ class BoundMetadataPass(Pass):
         if len(statement.targets) != 1:
             return updated_node
         target = statement.targets[0].target
+        engine: cst.BaseExpression | None
         if isinstance(target, cst.Attribute) and target.attr.value == "bind":
             metadata, engine = target.value, statement.value
         elif isinstance(target, cst.Name) and isinstance(statement.value, cst.Call):
