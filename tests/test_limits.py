@@ -139,3 +139,31 @@ def test_api_rejects_what_python_cannot_parse_before_libcst() -> None:
         migrate_source(nested_parentheses(5_000), target="async")
     with pytest.raises(MigrationError, match="nested too deeply"):
         migrate_source(LEGACY + long_sum(1_500), target="2.0")
+
+
+def test_a_variable_rebound_many_times_is_typed_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ``q = q.where(...)`` bound 30 times: typing ``q`` followed every binding's ``q``
+    # again, exponential in the bindings (a real Core module never finished)
+    from sqla_upgrade.codemods.analysis import async_plan
+
+    typed = 0
+    original = async_plan.CallResolver._class_of_bindings
+
+    def counted(self: async_plan.CallResolver, scope: object, node: object) -> object:
+        nonlocal typed
+        typed += 1
+        return original(self, scope, node)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(async_plan.CallResolver, "_class_of_bindings", counted)
+    rebinds = "".join(f"    q = q.where(t.c.x{i} == a)\n" for i in range(30))
+    source = (
+        "import sqlalchemy as sa\n\n\ndef f(conn, t, a):\n    q = sa.select(t)\n"
+        + rebinds
+        + "    return conn.execute(q).fetchall()\n"
+    )
+    result = migrate_source(source, target="async", module_name="app.queries")
+    compile(result.code, "<migrated>", "exec", dont_inherit=True)
+    assert "async def f" in result.code
+    assert typed < 200

@@ -285,6 +285,9 @@ class CallResolver:
         self.t = transformer
         self.index: ProjectIndex = transformer.state.index
         self._typing: set[int] = set()  # variables being typed (``x = f(x)`` cycles)
+        #: the class of each variable (scope, name) typed from outside any other typing
+        self._variable_classes: dict[tuple[int, str], str | None] = {}
+        self._typing_variables: set[tuple[int, str]] = set()
 
     def callee(self, call: cst.Call, enclosing_class: str | None) -> str | None:
         func = call.func
@@ -356,9 +359,28 @@ class CallResolver:
         return None
 
     def _variable_class(self, node: cst.Name) -> str | None:
+        """The one class every binding of the variable gives. A variable met again while
+        typing it (``q = q.where(...)`` bound many times) is unknown there: following it
+        again would be exponential in its bindings."""
         scope = self.t.get_metadata(ScopeProvider, node, None)
         if scope is None:
             return None
+        key = (id(scope), node.value)
+        if key in self._variable_classes:
+            return self._variable_classes[key]
+        if key in self._typing_variables:
+            return None
+        outermost = not self._typing_variables
+        self._typing_variables.add(key)
+        try:
+            klass = self._class_of_bindings(scope, node)
+        finally:
+            self._typing_variables.discard(key)
+        if outermost:
+            self._variable_classes[key] = klass
+        return klass
+
+    def _class_of_bindings(self, scope: Any, node: cst.Name) -> str | None:
         classes = set()
         for assignment in scope[node.value]:
             bound = getattr(assignment, "node", None)
