@@ -167,3 +167,29 @@ def test_a_variable_rebound_many_times_is_typed_in_linear_work(
     compile(result.code, "<migrated>", "exec", dont_inherit=True)
     assert "async def f" in result.code
     assert typed < 200
+
+
+def test_a_session_rebound_many_times_is_weighed_in_linear_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqla_upgrade.codemods.analysis import sessions
+
+    weighed = 0
+    original = sessions.SessionResolver._binding_evidence
+
+    def counted(self: sessions.SessionResolver, assignment: object, name: str) -> object:
+        nonlocal weighed
+        weighed += 1
+        return original(self, assignment, name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sessions.SessionResolver, "_binding_evidence", counted)
+    rebinds = "".join("    session = session or make()\n    conn = conn\n" for _ in range(25))
+    source = (
+        "from sqlalchemy.orm import Session\n\n\ndef f(session: Session, conn, make):\n"
+        + rebinds
+        + "    conn.execute('select 1')\n    return session.query(User).all()\n"
+    )
+    result = migrate_source(source, target="async", module_name="app.queries")
+    compile(result.code, "<migrated>", "exec", dont_inherit=True)
+    assert "async def f" in result.code
+    assert weighed < 2000

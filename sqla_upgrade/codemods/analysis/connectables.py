@@ -49,6 +49,8 @@ class ConnectableResolver:
         self.t = transformer
         self.sessions = sessions or SessionResolver(transformer)
         self._depth = 0
+        self._variables: dict[tuple[int, str, int], Evidence] = {}
+        self._weighing: set[tuple[int, str, int]] = set()
         migrated = getattr(transformer, "stage", 1) == 2
         self.engine_factories = CREATE_ENGINE | (CREATE_ASYNC_ENGINE if migrated else frozenset())
         self.engine_types = ENGINE_TYPES | (ASYNC_ENGINE_TYPES if migrated else frozenset())
@@ -116,14 +118,28 @@ class ConnectableResolver:
     def _name_evidence(
         self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]
     ) -> Evidence:
-        """Evidence from the bindings of ``node`` (guarded against binding cycles)."""
+        """Evidence from the bindings of ``node`` (guarded against binding cycles; a
+        variable met again while weighing it tells nothing there, and each is weighed once
+        for engines and once for connections)."""
         if self._depth > 25:
             return Evidence.NONE
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        key = (id(scope), node.value, id(types))
+        if key in self._variables:
+            return self._variables[key]
+        if key in self._weighing:
+            return Evidence.NONE
+        outermost = not self._weighing
         self._depth += 1
+        self._weighing.add(key)
         try:
-            return self._bindings_evidence(node, value_evidence, types, names)
+            evidence = self._bindings_evidence(node, value_evidence, types, names)
         finally:
             self._depth -= 1
+            self._weighing.discard(key)
+        if outermost:
+            self._variables[key] = evidence
+        return evidence
 
     def _bindings_evidence(
         self, node: cst.Name, value_evidence, types: frozenset[str], names: frozenset[str]

@@ -138,6 +138,9 @@ class SessionResolver:
         #: attribute chains assigned in a function (``request.state.db``) → the values
         self._assigned_chains: dict[int, dict[str, list[cst.BaseExpression]]] = {}
         self._depth = 0
+        #: the evidence for each variable (scope, name) weighed outside any other one's
+        self._variables: dict[tuple[int, str], Evidence] = {}
+        self._weighing: set[tuple[int, str]] = set()
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -243,9 +246,30 @@ class SessionResolver:
             isinstance(a.node, cst.Import | cst.ImportFrom) for a in assignments
         ):
             return self._imported_evidence(node)
-        verdicts = [self._binding_evidence(a, node.value) for a in assignments]
+        return self._variable_evidence(node, assignments)
+
+    def _variable_evidence(self, node: cst.Name, assignments: list[Assignment]) -> Evidence:
+        """The bindings' evidence combined. A variable met again while weighing it
+        (``session = session or make()`` bound many times) tells nothing there: following
+        it again would be exponential in its bindings."""
+        key = (id(assignments[0].scope), node.value) if assignments else None
+        if key is not None and key in self._variables:
+            return self._variables[key]
+        if key is not None and key in self._weighing:
+            return Evidence.NONE
+        outermost = not self._weighing
+        if key is not None:
+            self._weighing.add(key)
+        try:
+            verdicts = [self._binding_evidence(a, node.value) for a in assignments]
+        finally:
+            if key is not None:
+                self._weighing.discard(key)
         combined = combine(verdicts)
-        return self._fallback(node.value) if combined is Evidence.NONE else combined
+        evidence = self._fallback(node.value) if combined is Evidence.NONE else combined
+        if key is not None and outermost:
+            self._variables[key] = evidence
+        return evidence
 
     def _imported_evidence(self, node: cst.Name) -> Evidence:
         """An imported name the index knows no kind for: a project module would have told."""
