@@ -252,3 +252,39 @@ def test_migrated_repositories_read_the_same_objects() -> None:
             "admin",
         )
     )
+
+
+AS_DECLARATIVE_MODELS = """\
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.ext.declarative import as_declarative
+
+
+@as_declarative(name="Model")
+class Model:
+    pass
+
+
+class Group(Model):
+    __tablename__ = "groups"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(20))
+"""
+
+
+def test_models_of_an_as_declarative_base_are_known() -> None:
+    # Flask-AppBuilder's ``@as_declarative(name="Model") class Model``: its subclasses are
+    # mapped, so queries of them select entities
+    check_transformed(
+        "from app.base import Group\n\n\nclass Groups:\n    model = Group\n\n"
+        "    def names(self, session):\n"
+        "        return [g.name for g in session.query(self.model).all()]\n\n"
+        "    def first(self, session):\n        return session.query(Group).first()\n",
+        "from app.base import Group\nfrom sqlalchemy import select\n\n\n"
+        "class Groups:\n    model = Group\n\n"
+        "    def names(self, session):\n"
+        "        return [g.name for g in session.scalars(select(self.model)).all()]\n\n"
+        "    def first(self, session):\n"
+        "        return session.scalars(select(Group).limit(1)).first()\n",
+        project={"app.base": AS_DECLARATIVE_MODELS},
+        module_name="app.repos",
+    )

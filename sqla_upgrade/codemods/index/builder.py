@@ -66,6 +66,15 @@ DECLARATIVE_BASE_FACTORIES = {
     "sqlalchemy.orm.decl_api.declarative_base",
     "sqlalchemy.orm.registry.generate_base",
 }
+#: the class decorator making a declarative base of the class
+AS_DECLARATIVE = frozenset(
+    {
+        "sqlalchemy.ext.declarative.as_declarative",
+        "sqlalchemy.ext.declarative.api.as_declarative",
+        "sqlalchemy.orm.as_declarative",
+        "sqlalchemy.orm.decl_api.as_declarative",
+    }
+)
 DECLARATIVE_BASE_CLASSES = {
     "sqlalchemy.orm.DeclarativeBase",
     "sqlalchemy.orm.DeclarativeBaseNoMeta",
@@ -575,6 +584,9 @@ class _ModuleCollector:
         self.classes.add(qualname)
         bases = [b for b in map(self.qualify, map(_generic_origin, node.bases)) if b]
         self.pending.bases[qualname] = bases
+        if any(self._decorator_name(d) in AS_DECLARATIVE for d in node.decorator_list):
+            self.declarative_bases.add(qualname)  # ``@as_declarative() class Base: ...``
+            self.pending.bases[qualname] = ["<declarative>"]
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
