@@ -12,10 +12,16 @@ After::
     users = Table("users", metadata, autoload_with=engine)
     metadata.create_all(engine)
 
-Safety: SQLAlchemy 2.0 removed bound metadata, so ``create_all()`` without an engine
-raises. The engine the metadata was bound to (found in the project index, across
-modules, also for ``declarative_base(bind=engine)`` and ``Base.metadata``) is passed
-explicitly, which runs the same DDL on the same engine. A call on metadata whose binding
+A binding made directly in a function's body (sqlalchemy-migrate's ``def
+upgrade(migrate_engine): meta.bind = migrate_engine`` or ``meta =
+MetaData(bind=migrate_engine)``) is used the same way by the statements after it, and a
+table's own ``users.create()`` / ``users.drop()`` get the engine too.
+
+Safety: SQLAlchemy 2.0 removed bound metadata, so ``create_all()`` or ``Table.create()``
+without an engine raises. The engine the metadata was bound to (found in the project
+index, across modules, also for ``declarative_base(bind=engine)`` and ``Base.metadata``,
+or bound earlier in the same function to a name bound once) is passed explicitly, which
+runs the same DDL on the same engine. A call on metadata whose binding
 is unknown is left unchanged with a TODO, as is implicit execution of a Core statement
 (``users.insert().execute(...)``, ``select(...).scalar()``), which only bound metadata
 made possible.
