@@ -1061,3 +1061,175 @@ def test_a_self_referential_relationship_read_anywhere_loads_one_level_with_a_no
     assert 'children = relationship("Category", lazy="selectin", join_depth=1)' in code, code
     notes = [n.message for n in result["app.models"].notes]
     assert any("loaded one level deep" in n for n in notes), notes
+
+
+DECORATED_BASE = """
+    from typing import Any
+
+    from sqlalchemy.ext.declarative import as_declarative, declared_attr
+
+
+    @as_declarative()
+    class Base:
+        id: Any
+
+        @declared_attr
+        def __tablename__(cls) -> str:
+            return cls.__name__.lower()
+"""
+
+DECORATED_MODELS = """
+    from sqlalchemy import Column, ForeignKey, Integer, String
+    from sqlalchemy.orm import relationship
+
+    from app.db.base_class import Base
+
+
+    class User(Base):
+        id = Column(Integer, primary_key=True)
+        email = Column(String)
+        items = relationship("Item", back_populates="owner")
+
+
+    class Item(Base):
+        id = Column(Integer, primary_key=True)
+        owner_id = Column(Integer, ForeignKey("user.id"))
+        owner = relationship("User", back_populates="items")
+"""
+
+
+def test_models_of_an_as_declarative_base_are_models() -> None:
+    """``@as_declarative()`` (full-stack-fastapi-postgresql's ``base_class.py``) makes
+    ``Base`` a declarative base: its subclasses are models, and the relationship a
+    response schema reads (``owner``, producer unknown) loads eagerly."""
+    check_project(
+        {
+            "app.db.base_class": DECORATED_BASE,
+            "app.models": DECORATED_MODELS,
+            "app.schemas": """
+                from pydantic import BaseModel
+
+
+                class ItemOut(BaseModel):
+                    id: int
+                    owner: dict
+            """,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import Item
+
+
+                def show(db: Session, item_id: int):
+                    return db.query(Item).filter(Item.id == item_id).first()
+            """,
+        },
+        {
+            "app.db.base_class": DECORATED_BASE.replace(
+                "sqlalchemy.ext.declarative import", "sqlalchemy.orm import"
+            ),
+            "app.models": DECORATED_MODELS.replace(
+                'back_populates="items")', 'back_populates="items", lazy="selectin")'
+            ),
+            "app.views": """
+                from app.models import Item
+                from sqlalchemy import select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def show(db: AsyncSession, item_id: int):
+                    return (await db.scalars(select(Item).where(Item.id == item_id).limit(1))).first()
+            """,
+        },
+    )
+
+
+def test_async_attrs_mixin_joins_an_as_declarative_base() -> None:
+    base = """
+        from sqlalchemy.orm import registry
+
+        mapper_registry = registry()
+
+
+        @mapper_registry.as_declarative_base()
+        class Base:
+            pass
+    """
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer
+        from sqlalchemy.orm import relationship
+        from app.base import Base
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+
+
+        class Post(Base):
+            __tablename__ = "posts"
+            id = Column(Integer, primary_key=True)
+            user_id = Column(ForeignKey("users.id"))
+            author = relationship(User)
+    """
+    check_project(
+        {
+            "app.base": base,
+            "app.models": models,
+            "app.restore": """
+                from sqlalchemy.orm import Session
+                from app.models import Post
+
+
+                def restore(session: Session, detached: Post):
+                    return session.merge(detached).author.id
+            """,
+        },
+        {
+            "app.base": """
+                from sqlalchemy.orm import registry
+                from sqlalchemy.ext.asyncio import AsyncAttrs
+
+                mapper_registry = registry()
+
+
+                @mapper_registry.as_declarative_base()
+                class Base(AsyncAttrs):
+                    pass
+            """,
+            "app.models": models,
+            "app.restore": """
+                from app.models import Post
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def restore(session: AsyncSession, detached: Post):
+                    return (await (await session.merge(detached)).awaitable_attrs.author).id
+            """,
+        },
+    )
+
+
+def test_a_class_under_another_decorator_is_no_declarative_base() -> None:
+    """Only SQLAlchemy's decorators make a base: ``relationship`` attributes of a class
+    derived from a plain decorated class are not a model's."""
+    check_noop(
+        """
+        import functools
+
+        from sqlalchemy.orm import relationship
+
+
+        @functools.total_ordering
+        class Base:
+            pass
+
+
+        class Item(Base):
+            owner = relationship("User")
+
+
+        class ItemOut:
+            owner: dict
+        """,
+        target="async",
+    )

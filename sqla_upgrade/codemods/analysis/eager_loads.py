@@ -2038,7 +2038,11 @@ class EagerLoadAnalysis:
             if facts is None:
                 continue
             declared = facts.models.get(resolved)
-            if declared is None or any("DeclarativeBase" in b for b in declared.bases):
+            if (
+                declared is None
+                or declared.declarative_decorator
+                or any("DeclarativeBase" in b for b in declared.bases)
+            ):
                 return resolved
         return None
 

@@ -44,9 +44,12 @@ class EntityClassifier:
         self,
         transformer: Pass,
         is_query: Callable[[cst.BaseExpression], bool] | None = None,
+        receiver_class: Callable[[cst.Name], str | None] | None = None,
     ) -> None:
         self.t = transformer
         self.is_query = is_query
+        #: the class of a method's ``self`` (None for any other name)
+        self.receiver_class = receiver_class
         self.index = transformer.state.index
         self.assumed: list[str] = []
         self._following: set[int] = set()  # values of variables being classified
@@ -82,6 +85,8 @@ class EntityClassifier:
         if isinstance(node, cst.Attribute):
             if node.attr.value == "__table__" or node.attr.value == "c":
                 return EntityKind.TABLE
+            if self._holds_mapped_class(node):
+                return EntityKind.MAPPER
             owner = self.classify(node.value)
             if owner is EntityKind.MAPPER:
                 return EntityKind.COLUMN
@@ -98,6 +103,14 @@ class EntityClassifier:
             self.assumed.append(node.value)
             return EntityKind.MAPPER
         return EntityKind.UNKNOWN
+
+    def _holds_mapped_class(self, node: cst.Attribute) -> bool:
+        """``self.model`` in a method of a class whose ``__init__`` stores a parameter
+        annotated ``Type[ModelType]`` (a TypeVar bound to the declarative base) there."""
+        if self.receiver_class is None or not isinstance(node.value, cst.Name):
+            return False
+        klass = self.receiver_class(node.value)
+        return klass is not None and self.index.holds_mapped_class(klass, node.attr.value)
 
     def _classify_bound(self, value: cst.BaseExpression) -> EntityKind:
         if isinstance(value, cst.Call):

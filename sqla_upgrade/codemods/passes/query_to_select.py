@@ -206,7 +206,9 @@ class QueryToSelectPass(Pass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = SessionResolver(self)
-        self.entities = EntityClassifier(self, is_query=self.is_query)
+        self.entities = EntityClassifier(
+            self, is_query=self.is_query, receiver_class=self._receiver_class
+        )
         self.variables: dict[tuple[int, str], VariableInfo] = {}
         self.rejected: dict[tuple[int, str], str] = {}
         self._assumed_reported: set[str] = set()
@@ -439,6 +441,16 @@ class QueryToSelectPass(Pass):
             return None
         return self._flask_db_of(name, set())
 
+    def _receiver_class(self, node: cst.Name) -> str | None:
+        """The qualified name of the class being visited when ``node`` is the ``self`` of
+        one of its plain methods."""
+        if not self._instance_of_enclosing_class(node):
+            return None
+        scopes = [s for s in self._statements if isinstance(s, cst.ClassDef | cst.FunctionDef)]
+        while scopes and not isinstance(scopes[-1], cst.ClassDef):
+            scopes.pop()
+        return ".".join([self.state.module_name, *(s.name.value for s in scopes)])
+
     def _model_of_method_receiver(self, node: cst.BaseExpression) -> str | None:
         """The model being defined, for ``cls`` (a classmethod's) or ``self`` (a method's)."""
         if isinstance(node, cst.Name) and node.value == "cls":
@@ -576,6 +588,8 @@ class QueryToSelectPass(Pass):
         """Does the mapped class eager-load a collection with a join by default
         (``relationship(..., lazy="joined")``)? Its rows then need ``unique()``."""
         index = self.state.index
+        if qualname is None:  # ``self.model``, a mapped class known only as one
+            return any(index.loads_joined_collection(m) for m in index.models.values())
         model = index.model(qualname)
         return model is not None and index.loads_joined_collection(model)
 
