@@ -953,3 +953,57 @@ def test_a_generator_that_stays_synchronous_keeps_its_annotation() -> None:
             """,
         },
     )
+
+
+TUTORIAL_TESTS = """
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from app.db import Base, User
+    from app.main import app, get_db
+
+    engine = create_engine("sqlite:///./test.db")
+    TestingSessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)
+
+    Base.metadata.drop_all(bind=engine)
+    Base.metadata.create_all(bind=engine)
+
+
+    def override_get_db():
+        try:
+            db = TestingSessionLocal()
+            yield db
+        finally:
+            db.close()
+
+
+    app.dependency_overrides[get_db] = override_get_db
+
+    client = TestClient(app)
+
+
+    def test_count_on_the_test_database():
+        assert client.get("/count").json() == {"n": 0}
+        db = TestingSessionLocal()
+        db.add(User(name="zed"))
+        db.commit()
+        db.close()
+        assert client.get("/count").json() == {"n": 1}
+"""
+
+
+def test_the_tutorial_test_database_is_created_before_the_tests_run(tmp_path: Path) -> None:
+    """FastAPI's "Testing a Database" shape: tables dropped and created at import on a
+    test engine, ``get_db`` overridden, a module-level client. Migrated, the schema
+    statements run in an autouse fixture (an async engine cannot run them at import) and
+    the suite passes as before."""
+    sources = {
+        "app.__init__": "",
+        "app.db": DB,
+        "app.main": APP,
+        "tests.__init__": "",
+        "tests.test_tutorial": TUTORIAL_TESTS,
+    }
+    migrated = _run_legacy_and_migrated(sources, tmp_path, "1 passed")
+    assert "async def create_schema():" in migrated["tests.test_tutorial"]
