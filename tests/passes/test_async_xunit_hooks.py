@@ -113,7 +113,7 @@ MIGRATED = """
         await db.close()
         yield
         db = TestingSessionLocal()
-        (await db.execute(delete(User))).rowcount
+        await db.execute(delete(User))
         await db.commit()
         await db.close()
 

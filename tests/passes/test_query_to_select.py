@@ -145,6 +145,12 @@ CASES = [
         "delete",
     ),
     (
+        "bulk_delete_as_a_statement_reads_no_rowcount",
+        "def f(session: Session):\n    session.query(User).filter(User.id > 3).delete()\n    session.query(User).update({'name': 'x'})\n",
+        "def f(session: Session):\n    session.execute(delete(User).where(User.id > 3))\n    session.execute(update(User).values({'name': 'x'}))\n",
+        "delete, update",
+    ),
+    (
         "iteration_for_loop",
         "def f(session: Session):\n    for user in session.query(User).order_by(User.id):\n        print(user)\n",
         "def f(session: Session):\n    for user in session.scalars(select(User).order_by(User.id)):\n        print(user)\n",

@@ -1411,6 +1411,8 @@ class QueryToSelectPass(Pass):
             option = keyword("synchronize_session", sync.value)
             stmt = method(stmt, "execution_options", [option])
         executed = method(self.session_expression(facts), "execute", [cst.Arg(stmt)])
+        if isinstance(self.get_metadata(ParentNodeProvider, chain.top, None), cst.Expr):
+            return executed  # ``q.delete()`` as a statement: the count is not used
         return cst.Attribute(value=executed, attr=cst.Name("rowcount"))
 
     def _flask_terminal(
