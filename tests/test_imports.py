@@ -101,8 +101,33 @@ def _removed(remover: type[RemoveImportsVisitor], source: str, removals: list[Re
 
 @pytest.mark.parametrize(("source", "removals"), CASES)
 def test_quick_remover_removes_what_libcst_removes(source: str, removals: list[Removal]) -> None:
+    """The same imports removed; only the blank lines libcst leaves at the top of the
+    module, where a first import was removed, are not kept."""
     expected = _removed(RemoveImportsVisitor, source, removals)
+    if not source.startswith("\n"):
+        expected = expected.lstrip("\n") or expected
     assert _removed(QuickImportsRemover, source, removals) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from m import a\n\nfrom app import b\n\nb()\n", "from app import b\n\nb()\n"),
+        (
+            "# header\n\nfrom m import a\n\nfrom app import b\n\nb()\n",
+            "# header\n\nfrom app import b\n\nb()\n",
+        ),
+        (
+            '"""Doc."""\nfrom m import a\n\nfrom app import b\n\nb()\n',
+            '"""Doc."""\n\nfrom app import b\n\nb()\n',
+        ),
+        # blank lines the module began with, and those after a first import kept, stay
+        ("\n\nfrom m import a\n\nb()\n", "\n\nb()\n"),
+        ("import os\nfrom m import a\n\nos.b()\n", "import os\n\nos.b()\n"),
+    ],
+)
+def test_a_removed_first_import_leaves_no_blank_lines_on_top(source: str, expected: str) -> None:
+    assert _removed(QuickImportsRemover, source, [("m", "a", None)]) == expected
 
 
 def test_the_cases_cover_removal_and_keeping() -> None:

@@ -120,6 +120,22 @@ class QuickImportsRemover(ListsNoStubs, RemoveImportsVisitor):
         self._unused_imports = dict(finder.unused())
         self._holders = finder.import_holders()
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """The blank lines that separated a removed first import from what follows do
+        not begin the module (or follow its header comments) in its place."""
+        if not (original_node.body and updated_node.body):
+            return updated_node
+        first, before = updated_node.body[0], original_node.body[0]
+        if first is before or _blank_lead(before):
+            return updated_node
+        lines = list(first.leading_lines)
+        blank = _blank_lead(first)
+        if not blank:
+            return updated_node
+        return updated_node.with_changes(
+            body=[first.with_changes(leading_lines=lines[blank:]), *updated_node.body[1:]]
+        )
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         """Only into the nodes that hold an import (the remover changes nothing else)."""
         visit_children = super().on_visit(node)
@@ -227,6 +243,16 @@ class _UnusedImports:
         annotations = GatherNamesFromStringAnnotationsVisitor(context)
         self.module.visit(annotations)
         return set(exports.explicit_exported_objects) | set(annotations.names)
+
+
+def _blank_lead(statement: cst.BaseStatement) -> int:
+    """How many blank lines (no comment) begin the lines leading ``statement``."""
+    count = 0
+    for line in getattr(statement, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        count += 1
+    return count
 
 
 def _considered(node: cst.CSTNode) -> bool:

@@ -830,3 +830,180 @@ def _seed(database: Path) -> None:
     with sqlite3.connect(database) as connection:
         connection.execute("create table users (id integer primary key, name varchar)")
         connection.executemany("insert into users (name) values (?)", [("ann",), ("bob",)])
+
+
+def test_a_generator_dependency_that_became_async_is_annotated_as_one() -> None:
+    """``get_db() -> Generator[Session, None, None]`` is an async generator now:
+    ``AsyncGenerator[AsyncSession, None]`` (``Iterator`` → ``AsyncIterator``, from the
+    module the original came from); a function that does not yield keeps its own."""
+    check_project(
+        {
+            "app.db": DB,
+            "app.deps": """
+                import collections.abc
+                import typing
+                from typing import Generator, Iterator, Optional
+
+                from sqlalchemy.orm import Session
+
+                from app.db import SessionLocal, User
+
+
+                def get_db() -> Generator[Session, None, None]:
+                    db = SessionLocal()
+                    try:
+                        yield db
+                    finally:
+                        db.close()
+
+
+                def get_db2() -> Iterator[Session]:
+                    with SessionLocal() as db:
+                        yield db
+
+
+                def get_db3() -> typing.Generator:
+                    with SessionLocal() as db:
+                        yield db
+
+
+                def names() -> collections.abc.Iterable[str]:
+                    with SessionLocal() as db:
+                        for user in db.query(User):
+                            yield user.name
+
+
+                def first() -> Optional[User]:
+                    with SessionLocal() as db:
+                        return db.query(User).first()
+            """,
+        },
+        {
+            "app.deps": """
+                import collections.abc
+                import typing
+                from typing import AsyncGenerator, AsyncIterator, Optional
+
+                from app.db import SessionLocal, User
+                from sqlalchemy import select
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def get_db() -> AsyncGenerator[AsyncSession, None]:
+                    db = SessionLocal()
+                    try:
+                        yield db
+                    finally:
+                        await db.close()
+
+
+                async def get_db2() -> AsyncIterator[AsyncSession]:
+                    async with SessionLocal() as db:
+                        yield db
+
+
+                async def get_db3() -> typing.AsyncGenerator:
+                    async with SessionLocal() as db:
+                        yield db
+
+
+                async def names() -> collections.abc.AsyncIterable[str]:
+                    async with SessionLocal() as db:
+                        for user in await db.scalars(select(User)):
+                            yield user.name
+
+
+                async def first() -> Optional[User]:
+                    async with SessionLocal() as db:
+                        return (await db.scalars(select(User).limit(1))).first()
+            """,
+        },
+    )
+
+
+def test_a_generator_that_stays_synchronous_keeps_its_annotation() -> None:
+    check_project(
+        {
+            "app.db": DB,
+            "app.util": """
+                from typing import Generator, Iterator
+
+
+                def chunks(items: list, size: int) -> Generator[list, None, None]:
+                    for start in range(0, len(items), size):
+                        yield items[start : start + size]
+
+
+                def numbers() -> Iterator[int]:
+                    yield from range(3)
+            """,
+        },
+        {
+            "app.util": """
+                from typing import Generator, Iterator
+
+
+                def chunks(items: list, size: int) -> Generator[list, None, None]:
+                    for start in range(0, len(items), size):
+                        yield items[start : start + size]
+
+
+                def numbers() -> Iterator[int]:
+                    yield from range(3)
+            """,
+        },
+    )
+
+
+TUTORIAL_TESTS = """
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from app.db import Base, User
+    from app.main import app, get_db
+
+    engine = create_engine("sqlite:///./test.db")
+    TestingSessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)
+
+    Base.metadata.drop_all(bind=engine)
+    Base.metadata.create_all(bind=engine)
+
+
+    def override_get_db():
+        try:
+            db = TestingSessionLocal()
+            yield db
+        finally:
+            db.close()
+
+
+    app.dependency_overrides[get_db] = override_get_db
+
+    client = TestClient(app)
+
+
+    def test_count_on_the_test_database():
+        assert client.get("/count").json() == {"n": 0}
+        db = TestingSessionLocal()
+        db.add(User(name="zed"))
+        db.commit()
+        db.close()
+        assert client.get("/count").json() == {"n": 1}
+"""
+
+
+def test_the_tutorial_test_database_is_created_before_the_tests_run(tmp_path: Path) -> None:
+    """FastAPI's "Testing a Database" shape: tables dropped and created at import on a
+    test engine, ``get_db`` overridden, a module-level client. Migrated, the schema
+    statements run in an autouse fixture (an async engine cannot run them at import) and
+    the suite passes as before."""
+    sources = {
+        "app.__init__": "",
+        "app.db": DB,
+        "app.main": APP,
+        "tests.__init__": "",
+        "tests.test_tutorial": TUTORIAL_TESTS,
+    }
+    migrated = _run_legacy_and_migrated(sources, tmp_path, "1 passed")
+    assert "async def create_schema():" in migrated["tests.test_tutorial"]

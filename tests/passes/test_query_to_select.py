@@ -145,6 +145,12 @@ CASES = [
         "delete",
     ),
     (
+        "bulk_delete_as_a_statement_reads_no_rowcount",
+        "def f(session: Session):\n    session.query(User).filter(User.id > 3).delete()\n    session.query(User).update({'name': 'x'})\n",
+        "def f(session: Session):\n    session.execute(delete(User).where(User.id > 3))\n    session.execute(update(User).values({'name': 'x'}))\n",
+        "delete, update",
+    ),
+    (
         "iteration_for_loop",
         "def f(session: Session):\n    for user in session.query(User).order_by(User.id):\n        print(user)\n",
         "def f(session: Session):\n    for user in session.scalars(select(User).order_by(User.id)):\n        print(user)\n",
@@ -1036,3 +1042,167 @@ def test_a_variable_of_unknown_kind_in_a_query_stays_with_its_todo(assignments: 
     compile(migrated.code, "<migrated>", "exec")
     again = migrate_source(migrated.code, target="2.0", project=PROJECT, module_name="app.views")
     assert again.code == migrated.code
+
+
+CRUD_MODELS = """
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import declarative_base
+
+    Base = declarative_base()
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        email = Column(String)
+"""
+
+CRUD_BASE = """
+    from typing import Any, Generic, Optional, Type, TypeVar
+
+    from sqlalchemy.orm import Session
+
+    from app.models import Base
+
+    ModelType = TypeVar("ModelType", bound=Base)
+
+
+    class CRUDBase(Generic[ModelType]):
+        def __init__(self, model: Type[ModelType]):
+            self.model = model
+
+        def get(self, db: Session, id: Any) -> Optional[ModelType]:
+            return db.query(self.model).filter(self.model.id == id).first()
+
+        def get_multi(self, db: Session, *, skip: int = 0, limit: int = 100):
+            return db.query(self.model).order_by(self.model.id).offset(skip).limit(limit).all()
+
+        def count(self, db: Session) -> int:
+            return db.query(self.model).count()
+
+        def remove(self, db: Session, *, id: int):
+            obj = db.query(self.model).get(id)
+            db.delete(obj)
+            db.commit()
+            return obj
+"""
+
+
+def test_a_generic_crud_class_holding_a_mapped_class_selects_it() -> None:
+    """full-stack-fastapi-postgresql's ``CRUDBase``: ``self.model`` is the class given to
+    ``__init__(self, model: Type[ModelType])``, ``ModelType`` a TypeVar bound to the
+    declarative base, so it is a mapped class (``session.scalars()``), in the class and in
+    a subclass in another module."""
+    check_transformed(
+        CRUD_BASE,
+        """
+        from typing import Any, Generic, Optional, Type, TypeVar
+
+        from sqlalchemy.orm import Session
+
+        from app.models import Base
+        from sqlalchemy import func, select
+
+        ModelType = TypeVar("ModelType", bound=Base)
+
+
+        class CRUDBase(Generic[ModelType]):
+            def __init__(self, model: Type[ModelType]):
+                self.model = model
+
+            def get(self, db: Session, id: Any) -> Optional[ModelType]:
+                return db.scalars(select(self.model).where(self.model.id == id).limit(1)).first()
+
+            def get_multi(self, db: Session, *, skip: int = 0, limit: int = 100):
+                return db.scalars(select(self.model).order_by(self.model.id).offset(skip).limit(limit)).all()
+
+            def count(self, db: Session) -> int:
+                return db.scalar(select(func.count()).select_from(select(self.model).subquery()))
+
+            def remove(self, db: Session, *, id: int):
+                obj = db.get(self.model, id)
+                db.delete(obj)
+                db.commit()
+                return obj
+        """,
+        project={"app.models": CRUD_MODELS},
+        module_name="app.crud.base",
+    )
+    check_transformed(
+        """
+        from sqlalchemy.orm import Session
+
+        from app.crud.base import CRUDBase
+        from app.models import User
+
+
+        class CRUDUser(CRUDBase[User]):
+            def by_ids(self, db: Session, ids):
+                return db.query(self.model).filter(self.model.id.in_(ids)).all()
+
+
+        user = CRUDUser(User)
+        """,
+        """
+        from sqlalchemy.orm import Session
+
+        from app.crud.base import CRUDBase
+        from app.models import User
+        from sqlalchemy import select
+
+
+        class CRUDUser(CRUDBase[User]):
+            def by_ids(self, db: Session, ids):
+                return db.scalars(select(self.model).where(self.model.id.in_(ids))).all()
+
+
+        user = CRUDUser(User)
+        """,
+        project={"app.models": CRUD_MODELS, "app.crud.base": CRUD_BASE},
+        module_name="app.crud.crud_user",
+    )
+
+
+@pytest.mark.parametrize(
+    ("init", "bound"),
+    [
+        # the class given is no mapped class: a pydantic schema, or a TypeVar bound to one
+        ("def __init__(self, model: Type[ModelType]):\n        self.model = model", "BaseModel"),
+        ("def __init__(self, model: Type[BaseModel]):\n        self.model = model", "Base"),
+        # not annotated, or annotated with the type itself (an instance, not a class)
+        ("def __init__(self, model):\n        self.model = model", "Base"),
+        ("def __init__(self, model: ModelType):\n        self.model = model", "Base"),
+        # stored somewhere else than by __init__, or replaced later
+        ("def setup(self, model: Type[ModelType]):\n        self.model = model", "Base"),
+        (
+            "def __init__(self, model: Type[ModelType]):\n        self.model = model\n\n"
+            "    def swap(self, other):\n        self.model = other",
+            "Base",
+        ),
+    ],
+)
+def test_a_class_attribute_not_provably_a_mapped_class_keeps_its_todo(
+    init: str, bound: str
+) -> None:
+    code = (
+        "from typing import Generic, Type, TypeVar\n\n"
+        "from pydantic import BaseModel\n"
+        "from sqlalchemy.orm import Session\n\n"
+        "from app.models import Base\n\n"
+        f'ModelType = TypeVar("ModelType", bound={bound})\n\n\n'
+        "class CRUDBase(Generic[ModelType]):\n"
+        f"    {init}\n\n"
+        "    def get_multi(self, db: Session):\n"
+        "        return db.query(self.model).all()\n"
+    )
+    todo = "cannot tell whether self.model is a mapped class or a column expression"
+    check_transformed(
+        code,
+        code.replace(
+            "        return db.query",
+            f"        # TODO(sqla-upgrade): {todo}\n        return db.query",
+        ),
+        project={"app.models": CRUD_MODELS},
+        module_name="app.crud.base",
+        todos=[todo],
+    )

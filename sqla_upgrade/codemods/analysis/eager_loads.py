@@ -621,6 +621,13 @@ class _Walker:
             return self.annotated_model(annotation.slice)
         return self.model_named(annotation)
 
+    def names_module(self, node: ast.Name | ast.Attribute) -> bool:
+        """Does ``node`` name a module of the project (``from app import crud``)?"""
+        if isinstance(node, ast.Name) and node.id not in self.imports:
+            return False
+        name = self.qualify(node)
+        return name is not None and name in self.analysis.index.modules
+
     def model_named(self, node: ast.expr) -> str | None:
         name = self.qualify(node)
         return name if name is not None and name in self.analysis.index.models else None
@@ -888,6 +895,11 @@ class _Walker:
         if self.model_named(node.value):
             return NOTHING  # ``Post.author``: a class attribute, no object is read
         owner = node.value
+        if isinstance(owner, ast.Name | ast.Attribute) and self.names_module(owner):
+            # ``crud.user``: a module's attribute, no relationship of an object; what it
+            # holds is unknown
+            self.analysis.module_reads.add(node.attr)
+            return UNKNOWN_VALUE
         if isinstance(owner, ast.Attribute) and owner.attr == AWAITABLE_ATTRS:
             # ``await obj.awaitable_attrs.rel`` loads ``rel`` itself
             self.analysis.awaited_reads.add(node.attr)
@@ -1272,6 +1284,8 @@ class EagerLoadAnalysis:
         self.async_functions: set[str] = set()
         self._refreshes: dict[tuple[str, Span, str], tuple[tuple[str, ...], str]] = {}
         self.awaited_reads: set[str] = set()  # names read through awaitable_attrs
+        #: names read as a module's attributes (``crud.user``): seen, and no relationship's
+        self.module_reads: set[str] = set()
         #: the relationships of the recursions cut short while resolving a read
         self._walked: set[str] = set()
         self._queried_models: set[str] | None = None
@@ -1601,7 +1615,7 @@ class EagerLoadAnalysis:
 
     # -- resolution ------------------------------------------------------------------------------
     def _resolve(self) -> None:
-        self.plan.seen_reads |= self.awaited_reads
+        self.plan.seen_reads |= self.awaited_reads | self.module_reads
         self.plan.awaited_names |= self.awaited_reads
         for read in self.reads:
             self.plan.seen_reads.add(read.attr)
@@ -2038,7 +2052,11 @@ class EagerLoadAnalysis:
             if facts is None:
                 continue
             declared = facts.models.get(resolved)
-            if declared is None or any("DeclarativeBase" in b for b in declared.bases):
+            if (
+                declared is None
+                or declared.declarative_decorator
+                or any("DeclarativeBase" in b for b in declared.bases)
+            ):
                 return resolved
         return None
 

@@ -97,6 +97,8 @@ class EntityClassifier:
         if isinstance(node, cst.Attribute):
             if node.attr.value == "__table__" or node.attr.value == "c":
                 return EntityKind.TABLE
+            if self._holds_mapped_class(node):
+                return EntityKind.MAPPER
             owner = self.classify(node.value)
             if owner is EntityKind.MAPPER:
                 return EntityKind.COLUMN
@@ -126,6 +128,14 @@ class EntityClassifier:
         ):
             return EntityKind.UNKNOWN
         return EntityKind.MAPPER
+
+    def _holds_mapped_class(self, node: cst.Attribute) -> bool:
+        """``self.model`` in a method of a class whose ``__init__`` stores a parameter
+        annotated ``Type[ModelType]`` (a TypeVar bound to the declarative base) there."""
+        if self.receiver_class is None:
+            return False
+        klass = self.receiver_class(node.value)
+        return klass is not None and self.index.holds_mapped_class(klass, node.attr.value)
 
     def _classify_bound(self, value: cst.BaseExpression) -> EntityKind:
         if isinstance(value, cst.Call):

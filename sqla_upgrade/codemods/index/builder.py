@@ -66,8 +66,9 @@ DECLARATIVE_BASE_FACTORIES = {
     "sqlalchemy.orm.decl_api.declarative_base",
     "sqlalchemy.orm.registry.generate_base",
 }
-#: the class decorator making a declarative base of the class
-AS_DECLARATIVE = frozenset(
+#: class decorators making the class a declarative base (``@as_declarative()``,
+#: ``@mapper_registry.as_declarative_base()``)
+DECLARATIVE_BASE_DECORATORS = frozenset(
     {
         "sqlalchemy.ext.declarative.as_declarative",
         "sqlalchemy.ext.declarative.api.as_declarative",
@@ -80,6 +81,7 @@ DECLARATIVE_BASE_CLASSES = {
     "sqlalchemy.orm.DeclarativeBaseNoMeta",
     "sqlalchemy.orm.decl_api.DeclarativeBase",
 }
+TYPEVARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 RELATIONSHIP_FUNCS = {"relationship", "relation", "dynamic_loader"}
 ASSOCIATION_PROXY_FUNCS = frozenset(
     {
@@ -98,6 +100,8 @@ class _Pending:
         self.attr_of: dict[str, tuple[str, str]] = {}  # qualname -> (qualified owner, attribute)
         self.providers: dict[str, list[str]] = {}  # function -> callees of what it returns/yields
         self.bases: dict[str, list[str]] = {}  # class -> qualified bases
+        #: module-level ``T = TypeVar("T", bound=B)`` -> the qualified bound
+        self.typevar_bounds: dict[str, str] = {}
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
         #: class given ``query = session.query_property()`` -> that (scoped) session
         self.query_properties: dict[str, str] = {}
@@ -311,6 +315,10 @@ class _ModuleCollector:
             if callee in DECLARATIVE_BASE_FACTORIES:
                 self.declarative_bases.add(qualname)
                 self.pending.bases[qualname] = ["<declarative>"]
+            if callee in TYPEVARS:
+                bound = self.typevar_bound(value)
+                if bound is not None:
+                    self.pending.typevar_bounds[qualname] = bound
             bind = _bind_argument(value, callee)
             if bind is not None:
                 engine = self.qualify(bind)
@@ -584,10 +592,10 @@ class _ModuleCollector:
         self.classes.add(qualname)
         bases = [b for b in map(self.qualify, map(_generic_origin, node.bases)) if b]
         self.pending.bases[qualname] = bases
-        if any(self._decorator_name(d) in AS_DECLARATIVE for d in node.decorator_list):
-            self.declarative_bases.add(qualname)  # ``@as_declarative() class Base: ...``
-            self.pending.bases[qualname] = ["<declarative>"]
         model = ModelFacts(qualname=qualname, bases=bases, line=node.lineno)
+        if any(self.declares_base(d) for d in node.decorator_list):
+            self.pending.bases[qualname] = ["<declarative>", *bases]
+            model.declarative_decorator = True
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 model.has_init = model.has_init or stmt.name == "__init__"
@@ -603,7 +611,86 @@ class _ModuleCollector:
                 method = self.facts.functions.get(f"{qualname}.{stmt.name}")
                 if method is not None:
                     model.instance_attributes.update(method.self_attributes)
+        self.class_valued_attributes(model, node)
         self.facts.models[qualname] = model
+
+    def typevar_bound(self, call: ast.Call) -> str | None:
+        """The qualified ``bound=`` of ``TypeVar("T", bound=Base)`` (``bound="Base"`` too)."""
+        for kw in call.keywords:
+            if kw.arg != "bound":
+                continue
+            value = kw.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                try:
+                    value = ast.parse(value.value, mode="eval").body
+                except SyntaxError:
+                    return None
+            return self.qualify(value)
+        return None
+
+    def class_valued_attributes(self, model: ModelFacts, node: ast.ClassDef) -> None:
+        """``def __init__(self, model: Type[ModelType]): self.model = model``: the
+        attributes of instances holding the class a ``Type[X]`` parameter names (the
+        generic ``CRUDBase`` of FastAPI projects); an attribute assigned anything else
+        anywhere in the class is recorded as unknown (None)."""
+        for stmt in node.body:
+            if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            arguments = [*stmt.args.posonlyargs, *stmt.args.args]
+            if not arguments:
+                continue
+            receiver = arguments[0].arg
+            typed = {
+                a.arg: t
+                for a in (*arguments[1:], *stmt.args.kwonlyargs)
+                if (t := self._class_type(a.annotation)) is not None
+            }
+            for sub in ast.walk(stmt):
+                targets = sub.targets if isinstance(sub, ast.Assign) else []
+                if isinstance(sub, ast.AnnAssign | ast.AugAssign):
+                    targets = [sub.target]
+                for target in targets:
+                    if not (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == receiver
+                    ):
+                        continue
+                    value = sub.value if isinstance(sub, ast.Assign) else None
+                    given = (
+                        typed.get(value.id)
+                        if stmt.name == "__init__" and isinstance(value, ast.Name)
+                        else None
+                    )
+                    known = model.class_valued.get(target.attr, given)
+                    model.class_valued[target.attr] = known if known == given else None
+
+    def _class_type(self, annotation: ast.expr | None) -> str | None:
+        """``Type[X]``, ``type[X]``, ``typing.Type[X]``: the qualified ``X``."""
+        if not isinstance(annotation, ast.Subscript):
+            return None
+        outer = annotation.value
+        if not (
+            (isinstance(outer, ast.Name) and outer.id == "type")
+            or self.qualify(outer) in ("typing.Type", "typing_extensions.Type")
+        ):
+            return None
+        inner = annotation.slice
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            try:
+                inner = ast.parse(inner.value, mode="eval").body
+            except SyntaxError:
+                return None
+        return self.qualify(inner)
+
+    def declares_base(self, decorator: ast.expr) -> bool:
+        """``@as_declarative()`` or ``@<registry>.as_declarative_base()``."""
+        if not isinstance(decorator, ast.Call):
+            return False
+        func = decorator.func
+        if isinstance(func, ast.Attribute) and func.attr == "as_declarative_base":
+            return True
+        return self.qualify(func) in DECLARATIVE_BASE_DECORATORS
 
     def class_attribute(self, model: ModelFacts, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -1010,6 +1097,12 @@ class IndexBuilder:
             if self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY
         }
         self._resolve_models()
+        self.index.typevar_bounds = dict(self.pending.typevar_bounds)
+        self.index.declarative_bases = {
+            self.index.resolve_alias(name)
+            for name in self.pending.bases
+            if self._is_declarative_base(name)
+        }
         self.index.instances = self._project_instances()
         self.index.session_aliases = self._session_aliases()
         self._resolve_session_params()
@@ -1202,7 +1295,7 @@ class IndexBuilder:
 
     def _is_declarative_base(self, qualname: str) -> bool:
         bases = self.pending.bases.get(qualname, [])
-        return bases == ["<declarative>"] or any(b in DECLARATIVE_BASE_CLASSES for b in bases)
+        return "<declarative>" in bases or any(b in DECLARATIVE_BASE_CLASSES for b in bases)
 
     def _qualify_relationship_targets(self, module: ModuleFacts, model: ModelFacts) -> None:
         for rel in model.relationships.values():

@@ -230,6 +230,11 @@ class ModelFacts:
     class_values: dict[str, str] = field(default_factory=dict)
     #: the attributes its methods assign on their first parameter (``self.model = m``)
     instance_attributes: set[str] = field(default_factory=set)
+    #: made a declarative base by its decorator (``@as_declarative()``)
+    declarative_decorator: bool = False
+    #: instance attributes holding a class: ``self.model = model`` in ``__init__`` for a
+    #: parameter ``model: Type[X]`` → the qualified ``X`` (None: assigned otherwise too)
+    class_valued: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -323,6 +328,11 @@ class ProjectIndex:
     write_only_plan: Any = None
     #: filled between the stages: loader options, refreshes and fallbacks (``EagerPlan``)
     eager_plan: Any = None
+    #: module-level ``T = TypeVar("T", bound=B)`` → the qualified ``B``
+    typevar_bounds: dict[str, str] = field(default_factory=dict)
+    #: declarative bases: ``declarative_base()`` results, ``DeclarativeBase`` subclasses,
+    #: ``@as_declarative()`` classes
+    declarative_bases: set[str] = field(default_factory=set)
 
     def is_core_table(self, qualname: str) -> bool:
         return self.resolve_alias(qualname) in self.core_tables
@@ -788,6 +798,31 @@ class ProjectIndex:
                 for base in facts.bases:
                     direct.setdefault(self.resolve_alias(base), []).append(facts)
         return direct
+
+    def names_mapped_classes(self, qualname: str | None) -> bool:
+        """Is the type ``qualname`` one of mapped classes only: a model, a declarative base
+        (the models derived from it), or a TypeVar bound to one of those?"""
+        if qualname is None:
+            return False
+        resolved = self.resolve_alias(qualname)
+        resolved = self.resolve_alias(self.typevar_bounds.get(resolved, resolved))
+        return resolved in self.models or resolved in self.declarative_bases
+
+    def holds_mapped_class(self, klass: str, attr: str) -> bool:
+        """Does ``self.attr`` of an instance of the project class ``klass`` (or of a class
+        derived from it) hold a mapped class: ``self.model = model`` in ``__init__`` for a
+        parameter ``model: Type[ModelType]``, ``ModelType`` bound to the declarative base?"""
+        pending, seen = [self.resolve_alias(klass)], set()
+        while pending:
+            qualname = pending.pop(0)
+            facts = self.class_facts(qualname)
+            if facts is None or qualname in seen:
+                continue
+            seen.add(qualname)
+            if attr in facts.class_valued:
+                return self.names_mapped_classes(facts.class_valued[attr])
+            pending += [self.resolve_alias(base) for base in facts.bases]
+        return False
 
     def class_facts(self, qualname: str) -> ModelFacts | None:
         """What the index read of the project class ``qualname`` (a model or not)."""

@@ -28,6 +28,15 @@ pooled connections belong to the loop that opened them. A suite written with the
 plugin keeps its ``@pytest.mark.anyio`` style. ``unittest.TestCase`` methods that became
 coroutines get a TODO (``IsolatedAsyncioTestCase`` is the replacement). The migrated suite
 needs ``pytest-asyncio`` installed; the report says so.
+
+pytest calls its xunit-style hooks (``setup_module``/``teardown_module``,
+``setup_function``/``teardown_function``, ``setup_method``/``teardown_method``,
+``setup_class``/``teardown_class``) without awaiting, as it runs them inside autouse
+fixtures of its own: a pair that became coroutines becomes one autouse
+``pytest_asyncio`` fixture named as the setup (a fixture is no xunit hook to pytest),
+setup, ``yield``, teardown, with the hook's parameter taken from ``request``
+(``setup_function`` skips the methods of test classes, as pytest's does). A hook whose
+body returns early or that takes other parameters gets a TODO.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.codegen import code_of
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import names_in, qualified_names
 
 FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
 ASYNC_FIXTURE = frozenset({"pytest_asyncio.fixture", "pytest_asyncio.plugin.fixture"})
@@ -50,6 +59,15 @@ ISOLATED = frozenset(
     {"unittest.IsolatedAsyncioTestCase", "unittest.async_case.IsolatedAsyncioTestCase"}
 )
 ASYNC_HOOKS = {"setUp": "asyncSetUp", "tearDown": "asyncTearDown"}
+#: pytest's xunit-style hooks, which it calls without awaiting: the kind (``module``,
+#: ``function``: module level; ``method``, ``class``: in a class) → the fixture's scope
+#: and the ``request`` attribute the hook's parameter is
+XUNIT_KINDS = {
+    "module": ("module", "module"),
+    "function": ("function", "function"),
+    "method": ("function", "function"),
+    "class": ("class", "cls"),
+}
 
 
 def is_test_module(path: str) -> bool:
@@ -81,6 +99,8 @@ class AsyncTestsPass(ScopeTracking):
         self.anyio_style = False
         self._direct_testcases: set[str] = set()
         self.async_testcases: set[str] = set()
+        #: xunit hooks (``setup_method``...) this migration made coroutines
+        self.async_hooks: set[str] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         code = code_of(node)
@@ -100,6 +120,22 @@ class AsyncTestsPass(ScopeTracking):
             return result  # unittest runs its coroutines already
         if klass is not None and self._is_testcase(klass, TESTCASE):
             return self._testcase_method(original_node, updated_node, klass, result)
+        if _xunit_kind(original_node.name.value, klass is not None) and not self.anyio_style:
+            if any(
+                qualified_names(self, _decorator_target(d)) & (FIXTURE | ASYNC_FIXTURE)
+                for d in original_node.decorators
+            ):
+                return result
+            reason = _unconvertible(original_node, klass is not None)
+            if reason is not None:
+                self.todo(
+                    original_node,
+                    f"{original_node.name.value} is a coroutine now, which pytest calls "
+                    f"without awaiting; make it an autouse pytest_asyncio fixture ({reason})",
+                )
+                return result
+            self.async_hooks.add(qualname)  # made a fixture by the module or class
+            return result
         decorators = list(updated_node.decorators)
         originals = list(original_node.decorators)
         for position, decorator in enumerate(originals):
@@ -147,6 +183,10 @@ class AsyncTestsPass(ScopeTracking):
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         qualname = self.current_qualname()
         result = super().leave_ClassDef(original_node, updated_node)
+        if self.async_hooks and isinstance(updated_node.body, cst.IndentedBlock):
+            body = self._xunit_fixtures(list(updated_node.body.body), qualname, True)
+            updated_node = updated_node.with_changes(body=updated_node.body.with_changes(body=body))
+            result = updated_node
         if qualname not in self.async_testcases:
             return result
         bases = [
@@ -159,6 +199,83 @@ class AsyncTestsPass(ScopeTracking):
             "connections cannot move between loops (dispose the engine in asyncTearDown)",
         )
         return updated_node.with_changes(bases=bases)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.async_hooks:
+            return updated_node
+        body = self._xunit_fixtures(list(updated_node.body), self.state.module_name, False)
+        return updated_node.with_changes(body=body)
+
+    def _xunit_fixtures(
+        self, body: list[Any], prefix: str, in_class: bool
+    ) -> list[cst.BaseStatement]:
+        """``setup_method``/``teardown_method`` (and ``_function``, ``_module``,
+        ``_class``) that became coroutines: pytest calls them without awaiting, so each
+        pair becomes one autouse fixture of that name (pytest runs its xunit hooks as
+        such fixtures), the setup before its ``yield``, the teardown after; a hook's
+        parameter (``method``, ``module``, ``cls``) comes from ``request``."""
+        hooks = {
+            s.name.value: s
+            for s in body
+            if isinstance(s, cst.FunctionDef) and _xunit_kind(s.name.value, in_class)
+        }
+        for kind, (scope, attribute) in XUNIT_KINDS.items():
+            setup, teardown = hooks.get(f"setup_{kind}"), hooks.get(f"teardown_{kind}")
+            pair = [f for f in (setup, teardown) if f is not None]
+            if not any(f"{prefix}.{f.name.value}" in self.async_hooks for f in pair):
+                continue
+            if any(_unconvertible(f, in_class) for f in pair):
+                pair = [f for f in pair if f"{prefix}.{f.name.value}" in self.async_hooks]
+                setup = setup if setup in pair else None
+                teardown = teardown if teardown in pair else None
+            fixture = self._xunit_fixture(pair[0], setup, teardown, scope, attribute, in_class)
+            self.count_rewrite()
+            body = [
+                fixture if s is pair[0] else s for s in body if s is not pair[-1] or s is pair[0]
+            ]
+        return body
+
+    def _xunit_fixture(
+        self,
+        first: cst.FunctionDef,
+        setup: cst.FunctionDef | None,
+        teardown: cst.FunctionDef | None,
+        scope: str,
+        attribute: str,
+        in_class: bool,
+    ) -> cst.FunctionDef:
+        needs_request = scope == "function" and not in_class
+        statements: list[cst.BaseStatement] = []
+        if needs_request:
+            # as pytest's own: setup_function is no hook of the methods of test classes
+            statements.append(
+                cst.parse_statement("if request.instance is not None:\n    yield\n    return\n")
+            )
+        for hook in (setup, teardown):
+            if hook is teardown:
+                statements.append(cst.SimpleStatementLine(body=[cst.Expr(cst.Yield())]))
+            if hook is None:
+                continue
+            params = list(hook.params.params)[1 if in_class and attribute != "cls" else 0 :]
+            if params and (params[0].name.value in names_in(hook.body) or attribute == "cls"):
+                needs_request = True
+                name = params[0].name.value
+                statements.append(cst.parse_statement(f"{name} = request.{attribute}"))
+            assert isinstance(hook.body, cst.IndentedBlock)
+            statements.extend(hook.body.body)
+        parameters = [cst.Param(cst.Name("self"))] if in_class else []
+        if needs_request:
+            parameters.append(cst.Param(cst.Name("request")))
+        arguments = [] if scope == "function" else [f'scope="{scope}"']
+        arguments += ["autouse=True", 'loop_scope="session"']
+        AddImportsVisitor.add_needed_import(self.context, "pytest_asyncio")
+        decorator = cst.parse_expression(f"pytest_asyncio.fixture({', '.join(arguments)})")
+        return first.with_changes(
+            decorators=[cst.Decorator(decorator=decorator)],
+            params=cst.Parameters(params=parameters),
+            body=cst.IndentedBlock(body=statements),
+            asynchronous=cst.Asynchronous(),
+        )
 
     def _isolated_base(self, original: cst.Arg, base: cst.Arg) -> cst.Arg:
         if not qualified_names(self, original.value) & TESTCASE:
@@ -195,6 +312,47 @@ class AsyncTestsPass(ScopeTracking):
             return cst.Decorator(decorator=mark)
         mark = cst.parse_expression('pytest.mark.asyncio(loop_scope="session")')
         return cst.Decorator(decorator=mark)
+
+
+def _xunit_kind(name: str, in_class: bool) -> str | None:
+    """``method`` for ``setup_method`` in a class, ``module`` for ``teardown_module`` at
+    module level; None for any other function."""
+    for phase in ("setup_", "teardown_"):
+        kind = name[len(phase) :] if name.startswith(phase) else None
+        if kind in XUNIT_KINDS and (kind in ("method", "class")) == in_class:
+            return kind
+    return None
+
+
+def _unconvertible(hook: cst.FunctionDef, in_class: bool) -> str | None:
+    """Why the hook's body cannot move into a fixture as it is, if it cannot."""
+    found: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append("it returns early")
+
+        def visit_Yield(self, node: cst.Yield) -> None:
+            found.append("it yields")
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    hook.body.visit(Finder())
+    decorators = [cst.Module([]).code_for_node(d.decorator) for d in hook.decorators]
+    if any(d not in ("classmethod", "staticmethod") for d in decorators):
+        found.append("it is decorated")
+    if "staticmethod" in decorators:
+        found.append("it is a static method")
+    params = hook.params
+    if params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params:
+        found.append("it takes other parameters")
+    if len(params.params) > (2 if in_class else 1):
+        found.append("it takes other parameters")
+    return found[0] if found else None
 
 
 def _decorator_target(decorator: cst.Decorator) -> cst.BaseExpression:

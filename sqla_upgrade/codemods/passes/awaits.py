@@ -585,7 +585,43 @@ class AwaitPass(ScopeTracking):
         if self._is_click_command(original_node):
             self.needs_command_runner = True
             decorators.append(cst.Decorator(decorator=cst.Name(COMMAND_RUNNER)))
-        return updated_node.with_changes(asynchronous=cst.Asynchronous(), decorators=decorators)
+        returns = updated_node.returns
+        if returns is not None and _yields(original_node):
+            returns = returns.with_changes(annotation=self._async_iteration(returns.annotation))
+        return updated_node.with_changes(
+            asynchronous=cst.Asynchronous(), decorators=decorators, returns=returns
+        )
+
+    def _async_iteration(self, annotation: cst.BaseExpression) -> cst.BaseExpression:
+        """The annotation of a generator that became an async generator:
+        ``Generator[Session, None, None]`` → ``AsyncGenerator[Session, None]``,
+        ``Iterator[X]`` → ``AsyncIterator[X]``, ``Iterable`` → ``AsyncIterable`` (from
+        ``typing`` or ``collections.abc``, as the original was)."""
+        subscript = annotation if isinstance(annotation, cst.Subscript) else None
+        base = subscript.value if subscript is not None else annotation
+        if not isinstance(base, cst.Name | cst.Attribute):
+            return annotation
+        names = qualified_names(self, base)
+        if len(names) != 1:
+            return annotation
+        module, _, kind = next(iter(names)).rpartition(".")
+        if module not in ("typing", "collections.abc") or kind not in GENERATOR_TYPES:
+            return annotation
+        if subscript is not None and kind == "Generator":
+            if len(subscript.slice) != 3 or not _is_none(subscript.slice[2].slice):
+                return annotation  # a generator returning a value: no async form
+            kept = list(subscript.slice[:2])
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            subscript = subscript.with_changes(slice=kept)
+        new = f"Async{kind}"
+        if isinstance(base, cst.Attribute):
+            replaced: cst.BaseExpression = base.with_changes(attr=cst.Name(new))
+        else:
+            AddImportsVisitor.add_needed_import(self.context, module, new)
+            RemoveImportsVisitor.remove_unused_import(self.context, module, kind)
+            replaced = cst.Name(new)
+        self.count_rewrite()
+        return subscript.with_changes(value=replaced) if subscript is not None else replaced
 
     def _run_body_with_asyncio(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
@@ -1818,6 +1854,39 @@ def _contains_await(node: cst.CSTNode) -> bool:
             return False
 
     node.visit(Finder())
+    return found
+
+
+GENERATOR_TYPES = frozenset({"Generator", "Iterator", "Iterable"})
+
+
+def _is_none(node: cst.BaseSlice) -> bool:
+    return (
+        isinstance(node, cst.Index)
+        and isinstance(node.value, cst.Name)
+        and (node.value.value == "None")
+    )
+
+
+def _yields(function: cst.FunctionDef) -> bool:
+    """Does ``function`` itself (not a function or class inside it) yield?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Yield(self, node: cst.Yield) -> None:
+            nonlocal found
+            found = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    function.body.visit(Finder())
     return found
 
 

@@ -254,6 +254,8 @@ class EagerOptionsPass(ScopeTracking):
             return updated
         AddImportsVisitor.add_needed_import(self.context, "sqlalchemy.ext.asyncio", ASYNC_ATTRS)
         self.count_rewrite()
+        if not updated.bases and not updated.keywords:  # ``class Base:`` (``@as_declarative()``)
+            return updated.with_changes(bases=[cst.Arg(cst.Name(ASYNC_ATTRS))])
         mixin = cst.Arg(
             cst.Name(ASYNC_ATTRS), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         )

@@ -34,6 +34,16 @@ here; one whose query is not known gets a TODO there. Relationships never read, 
 that already choose an eager or ``raise`` strategy, are left alone. ``lazy="dynamic"``
 cannot work with AsyncSession at all; it is left with a note (rewrite to
 ``lazy="write_only"``).
+
+``jsonable_encoder(obj)`` (FastAPI) encodes every attribute an ORM object has loaded:
+its columns, and the relationships loaded so far, which under lazy loading are usually
+none. Once this pass makes relationships eager it would encode those too, and a pair of
+``back_populates`` sides recurses without end (``RecursionError``; the generic
+``CRUDBase.update()`` of FastAPI projects does ``jsonable_encoder(db_obj)``). An
+argument whose class is known from its annotation (a model, a TypeVar bound to the
+declarative base, ``self`` in a model's method) gets ``exclude=`` the relationships made
+eager here, so it encodes what it encoded before; one of unknown class in a project
+where relationships became eager gets a TODO.
 """
 
 from __future__ import annotations
@@ -42,7 +52,14 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNameProvider
+from libcst.metadata import (
+    BaseMetadataProvider,
+    FunctionScope,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
 
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
@@ -51,6 +68,24 @@ from sqla_upgrade.codemods.index.builder import RELATIONSHIP_FUNCS
 from sqla_upgrade.codemods.names import qualified_names
 
 LAZY_STRATEGIES = frozenset({"select", "True"})  # the default, lazy loading
+#: encoders walking every attribute an object has loaded (``vars(obj)``)
+LOADED_STATE_ENCODERS = frozenset({"fastapi.encoders.jsonable_encoder"})
+#: annotations any object may have
+OPAQUE_TYPES = frozenset({"typing.Any", "typing_extensions.Any", "builtins.object"})
+#: annotations whose one argument is the type of what they hold (or may be)
+ELEMENT_TYPES = frozenset(
+    {
+        "typing.Optional",
+        "typing.List",
+        "typing.Sequence",
+        "typing.Iterable",
+        "typing.Set",
+        "builtins.list",
+        "builtins.set",
+        "collections.abc.Sequence",
+        "collections.abc.Iterable",
+    }
+)
 
 
 class EagerRelationshipsPass(ScopeTracking):
@@ -59,15 +94,18 @@ class EagerRelationshipsPass(ScopeTracking):
     name = "eager-relationships"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"relationship(", b"relation(", b"backref(", b"deferred")
+    triggers = (b"relationship(", b"relation(", b"backref(", b"deferred", b"jsonable_encoder")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
         PositionProvider,
         QualifiedNameProvider,
+        ScopeProvider,
+        ParentNodeProvider,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan_of(self.state)
+        self._made_eager: dict[str, set[str]] | None = None
 
     def _needs_eager(self, name: str | None, owner: str | None) -> bool:
         """Is relationship ``name`` of model ``owner`` read where no statement can load it
@@ -83,6 +121,198 @@ class EagerRelationshipsPass(ScopeTracking):
         if not isinstance(eager, EagerPlan):
             return True
         return eager.keeps_relationship_eager(name, reads, owner)
+
+    # -- encoders of loaded state ---------------------------------------------------------
+    def made_eager(self) -> dict[str, set[str]]:
+        """Model → the relationships (its own, its bases', the backrefs others give it)
+        this pass turns from lazy to eager loading."""
+        if self._made_eager is None:
+            index = self.state.index
+            found: dict[str, set[str]] = {}
+            for model in index.models.values():
+                for relationship in model.relationships.values():
+                    if relationship.lazy in (None, *LAZY_STRATEGIES) and self._needs_eager(
+                        relationship.name, model.qualname
+                    ):
+                        found.setdefault(model.qualname, set()).add(relationship.name)
+                    target = index.relationship_target(model, relationship)
+                    name = relationship.backref
+                    if (
+                        name
+                        and target is not None
+                        and relationship.backref_lazy in (None, *LAZY_STRATEGIES)
+                        and self._needs_eager(name, target.qualname)
+                    ):
+                        found.setdefault(target.qualname, set()).add(name)
+            for model in index.models.values():  # what a subclass inherits
+                inherited = set().union(
+                    *(found.get(b.qualname, set()) for b in index.self_and_bases(model))
+                )
+                if inherited:
+                    found[model.qualname] = inherited
+            self._made_eager = found
+        return self._made_eager
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if not qualified_names(self, original_node.func) & LOADED_STATE_ENCODERS:
+            return updated_node
+        if not original_node.args or original_node.args[0].keyword is not None:
+            return updated_node
+        made_eager = self.made_eager()
+        if not made_eager:
+            return updated_node
+        argument = original_node.args[0].value
+        models = self._classes_of(argument)
+        if models is not None and not models:
+            return updated_node  # not an ORM object
+        text = cst.Module([]).code_for_node(argument)
+        names = set().union(*(made_eager.get(m, set()) for m in models or ()))
+        if models is not None and not names:
+            return updated_node  # its relationships load as they did
+        keywords = {a.keyword.value for a in original_node.args if a.keyword is not None}
+        clash = self._clash(models, names) if models is not None else None
+        if models is None or clash or "exclude" in keywords or "include" in keywords:
+            listed = sorted(
+                f"{m.rsplit('.', 1)[-1]}.{n}"
+                for m in (models or made_eager)
+                for n in made_eager.get(m, ())
+            )
+            why = f" ({clash})" if clash else ""
+            self.todo(
+                original_node,
+                f"jsonable_encoder({text}) encodes every attribute an ORM object has loaded: "
+                f"the relationships now loaded eagerly ({', '.join(listed[:6])}"
+                f"{', ...' if len(listed) > 6 else ''}) are encoded too, and a back_populates "
+                f"pair recurses without end; exclude them{why}",
+            )
+            return updated_node
+        self.count_rewrite()
+        excluded = cst.Set([cst.Element(cst.SimpleString(f'"{n}"')) for n in sorted(names)])
+        return updated_node.with_changes(
+            args=_append(list(updated_node.args), keyword("exclude", excluded))
+        )
+
+    def _clash(self, models: set[str], names: set[str]) -> str | None:
+        """Why excluding ``names`` by name could drop what ``models`` encoded before: an
+        attribute of that name which is not a relationship made eager here."""
+        index = self.state.index
+        made_eager = self.made_eager()
+        for qualname in sorted(models):
+            model = index.models[qualname]
+            attributes = set()
+            for owner in index.self_and_bases(model):
+                attributes |= {*owner.columns, *owner.members, *owner.relationships}
+            for name in sorted(names & attributes - made_eager.get(qualname, set())):
+                return f"{qualname.rsplit('.', 1)[-1]}.{name} is no relationship made eager"
+        return None
+
+    def _classes_of(self, node: cst.BaseExpression) -> set[str] | None:
+        """The models an ORM object ``node`` may be an instance of, from its annotation:
+        empty when it is provably no ORM object, None when unknown."""
+        if isinstance(node, cst.Dict | cst.List | cst.Tuple | cst.BaseString | cst.BaseNumber):
+            return set()
+        if not isinstance(node, cst.Name):
+            return None
+        function = self.enclosing_function()
+        if function is None:
+            return None
+        built = self._built_locally(node)
+        if built is not None:
+            return built
+        params = [
+            *function.params.posonly_params,
+            *function.params.params,
+            *function.params.kwonly_params,
+        ]
+        param = next((p for p in params if p.name.value == node.value), None)
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if param is None or scope is None:
+            return None
+        if [getattr(a, "node", None) for a in scope[node.value]] != [param]:
+            return None  # rebound in the function
+        if param is params[0] and param.annotation is None and not function.decorators:
+            klass = self.enclosing_class()  # ``self`` of a model's method
+            if klass is not None and self.current_qualname() == f"{klass}.{function.name.value}":
+                return self._models_under(klass) if klass in self.state.index.models else None
+        if param.annotation is None:
+            return None
+        return self._annotated_models(param.annotation.annotation)
+
+    def _built_locally(self, node: cst.Name) -> set[str] | None:
+        """``item_in = ItemCreate(...)`` (a project class mapping no table) or a literal,
+        in every assignment of the local ``node``: no ORM object (an empty set)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or not isinstance(scope, FunctionScope):
+            return None
+        values = []
+        for assignment in scope[node.value]:
+            target = getattr(assignment, "node", None)
+            if not isinstance(target, cst.CSTNode):
+                return None
+            parent = self.get_metadata(ParentNodeProvider, target, None)
+            statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            if not (isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+                return None
+            values.append(statement.value)
+        for value in values:
+            if isinstance(value, cst.Dict | cst.List | cst.Tuple | cst.BaseString | cst.BaseNumber):
+                continue
+            if not isinstance(value, cst.Call):
+                return None
+            index = self.state.index
+            names = {index.resolve_alias(n) for n in qualified_names(self, value.func)}
+            if len(names) != 1:
+                return None
+            name = names.pop()
+            if index.class_facts(name) is None or self._models_under(name):
+                return None  # not a project class, or one of models
+        return set() if values else None
+
+    def _annotated_models(self, annotation: cst.BaseExpression) -> set[str] | None:
+        if (
+            isinstance(annotation, cst.Subscript)
+            and qualified_names(self, annotation.value) & ELEMENT_TYPES
+        ):
+            inner = annotation.slice[0].slice if len(annotation.slice) == 1 else None
+            return self._annotated_models(inner.value) if isinstance(inner, cst.Index) else None
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
+            if isinstance(annotation.right, cst.Name) and annotation.right.value == "None":
+                return self._annotated_models(annotation.left)
+            return None
+        if not isinstance(annotation, cst.Name | cst.Attribute):
+            return None
+        index = self.state.index
+        names = {index.resolve_alias(n) for n in qualified_names(self, annotation)}
+        if len(names) != 1:
+            return None
+        name = names.pop()
+        bound = index.resolve_alias(index.typevar_bounds.get(name, name))
+        if index.names_mapped_classes(name) or index.class_facts(bound) is not None:
+            # a model, a declarative base, a mixin of models, or a TypeVar bound to one;
+            # a project class no model derives from (a schema) holds no ORM object
+            return self._models_under(bound)
+        if bound in OPAQUE_TYPES or bound.startswith("sqlalchemy."):
+            return None
+        if bound.rpartition(".")[0] in index.modules:
+            return None  # a name of the project that is no class
+        # ``dict``, ``str``, ``pydantic.BaseModel`` (or a TypeVar bound to it): no model of
+        # the project, whose relationships alone load differently now
+        return set()
+
+    def _models_under(self, qualname: str) -> set[str]:
+        """The models that are ``qualname`` or derive from it (a model or a declarative base)."""
+        index = self.state.index
+        found = set()
+        for model in index.models.values():
+            if model.qualname == qualname or any(
+                index.resolve_alias(b) == qualname
+                for m in index.self_and_bases(model)
+                for b in m.bases
+            ):
+                found.add(model.qualname)
+        return found
 
     def _model_named(self, node: cst.BaseExpression) -> str | None:
         if not isinstance(node, cst.Name):

@@ -410,18 +410,19 @@ class QueryToSelectPass(Pass):
         return [getattr(a, "node", None) for a in scope[node.value]] == [first]
 
     def _receiver_class(self, node: cst.BaseExpression) -> str | None:
-        """The module-level class being visited, when ``node`` is ``self`` of one of its
-        plain methods or ``cls`` of one of its classmethods."""
-        classes = [s for s in self._statements if isinstance(s, cst.ClassDef | cst.FunctionDef)]
-        if len(classes) != 2 or not isinstance(classes[0], cst.ClassDef):
+        """The class being visited (nested in classes only), when ``node`` is ``self`` of
+        one of its plain methods or ``cls`` of one of its classmethods."""
+        scopes = [s for s in self._statements if isinstance(s, cst.ClassDef | cst.FunctionDef)]
+        if len(scopes) < 2 or not all(isinstance(s, cst.ClassDef) for s in scopes[:-1]):
             return None
-        method = classes[1]
-        assert isinstance(method, cst.FunctionDef)
+        method = scopes[-1]
+        if not isinstance(method, cst.FunctionDef):
+            return None
         if not self._instance_of_enclosing_class(node) and not self._class_of_classmethod(
             node, method
         ):
             return None
-        return f"{self.state.module_name}.{classes[0].name.value}"
+        return ".".join([self.state.module_name, *(s.name.value for s in scopes[:-1])])
 
     def _class_of_classmethod(self, node: cst.BaseExpression, method: cst.FunctionDef) -> bool:
         if not isinstance(node, cst.Name) or not method.params.params:
@@ -605,6 +606,8 @@ class QueryToSelectPass(Pass):
         """Does the mapped class eager-load a collection with a join by default
         (``relationship(..., lazy="joined")``)? Its rows then need ``unique()``."""
         index = self.state.index
+        if qualname is None:  # ``self.model``, a mapped class known only as one
+            return any(index.loads_joined_collection(m) for m in index.models.values())
         model = index.model(qualname)
         return model is not None and index.loads_joined_collection(model)
 
@@ -1426,6 +1429,8 @@ class QueryToSelectPass(Pass):
             option = keyword("synchronize_session", sync.value)
             stmt = method(stmt, "execution_options", [option])
         executed = method(self.session_expression(facts), "execute", [cst.Arg(stmt)])
+        if isinstance(self.get_metadata(ParentNodeProvider, chain.top, None), cst.Expr):
+            return executed  # ``q.delete()`` as a statement: the count is not used
         return cst.Attribute(value=executed, attr=cst.Name("rowcount"))
 
     def _flask_terminal(

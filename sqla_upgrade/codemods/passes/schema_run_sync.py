@@ -32,6 +32,8 @@ first request); anywhere else they are left with a TODO.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -45,7 +47,9 @@ from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.names import names_in, qualified_names
+from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
 SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
 FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
@@ -162,6 +166,11 @@ class SchemaRunSyncPass(ScopeTracking):
         self.connectables = ConnectableResolver(self)
         self.plan = plan_of(self.state)
         self.startup: list[cst.BaseStatement] = []
+        #: module-level schema statements of a pytest module → their async blocks
+        self.fixture_blocks: dict[int, cst.With] = {}
+        path = self.state.path.replace("\\", "/").rsplit("/", 1)[-1]
+        self._conftest = path == "conftest.py"
+        self._pytest_module = is_test_module(self.state.path)
 
     def _schema_statement(
         self, node: cst.SimpleStatementLine
@@ -263,6 +272,10 @@ class SchemaRunSyncPass(ScopeTracking):
             self.count_rewrite()
             self.startup.append(block)
             return cst.RemovalSentinel.REMOVE
+        if not self.scopes and self._pytest_module:
+            self.count_rewrite()
+            self.fixture_blocks[id(updated_node)] = block
+            return updated_node
         self.todo(
             original_node,
             "module-level schema creation cannot await: run it at application startup",
@@ -289,6 +302,10 @@ class SchemaRunSyncPass(ScopeTracking):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._creates_fastapi_app = any(self._fastapi_app(s) for s in node.body)
+        if self._pytest_module:
+            # a pytest module: not one of unittest test cases run without pytest
+            code = code_of(node)
+            self._pytest_module = "pytest" in code or not re.search(r"\bunittest\b", code)
 
     def _fastapi_app(self, statement: cst.CSTNode) -> cst.Call | None:
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
@@ -301,6 +318,8 @@ class SchemaRunSyncPass(ScopeTracking):
         return None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self.fixture_blocks:
+            updated_node = self._schema_fixtures(updated_node)
         if not self.startup:
             return updated_node
         body = list(updated_node.body)
@@ -312,6 +331,72 @@ class SchemaRunSyncPass(ScopeTracking):
                     if cst.Module([]).code_for_node(func).endswith("FastAPI"):
                         return self._add_lifespan(updated_node, body, position, statement, assign)
         return updated_node
+
+    def _schema_fixtures(self, module: cst.Module) -> cst.Module:
+        """Module-level ``Base.metadata.create_all(bind=engine)`` in a test module (run at
+        import, before any test): each run of such statements becomes an autouse
+        fixture running them before the module's tests (``conftest.py``: before the
+        session's), on the event loop the async tests share."""
+        body: list[cst.BaseStatement] = []
+        run: list[cst.With] = []
+        leading: Sequence[cst.EmptyLine] = ()
+        used = {s.name.value for s in module.body if isinstance(s, cst.FunctionDef)}
+        scope = "session" if self._conftest else "module"
+
+        def close() -> None:
+            if not run:
+                return
+            name = next(
+                n
+                for n in ("create_schema", *(f"create_schema_{i}" for i in range(2, 99)))
+                if n not in used
+            )
+            used.add(name)
+            arguments = ", ".join([f'scope="{scope}"', "autouse=True", 'loop_scope="session"'])
+            decorator = cst.Decorator(
+                decorator=cst.parse_expression(f"pytest_asyncio.fixture({arguments})")
+            )
+            body.append(
+                cst.FunctionDef(
+                    name=cst.Name(name),
+                    params=cst.Parameters(),
+                    body=cst.IndentedBlock(body=list(run)),
+                    decorators=[decorator],
+                    asynchronous=cst.Asynchronous(),
+                    leading_lines=[*leading] if body else [],
+                )
+            )
+            run.clear()
+
+        for statement in module.body:
+            block = self.fixture_blocks.get(id(statement))
+            if block is None:
+                if run:
+                    close()
+                    comments = [
+                        line
+                        for line in getattr(statement, "leading_lines", ())
+                        if line.comment is not None
+                    ]
+                    statement = statement.with_changes(
+                        leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *comments]
+                    )
+                body.append(statement)
+                continue
+            if not run:
+                assert isinstance(statement, cst.SimpleStatementLine)
+                leading = [cst.EmptyLine(), cst.EmptyLine()]
+                leading += [line for line in statement.leading_lines if line.comment is not None]
+                self.note(
+                    statement,
+                    "schema creation at import moved into an autouse fixture: it runs before "
+                    f"the {'session' if self._conftest else 'module'}'s tests on their event "
+                    "loop",
+                )
+            run.append(block)
+        close()
+        AddImportsVisitor.add_needed_import(self.context, "pytest_asyncio")
+        return module.with_changes(body=body)
 
     def _add_lifespan(
         self,
