@@ -49,6 +49,9 @@ CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
     "sqlalchemy.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.engine.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.ext.asyncio.create_async_engine": ObjectKind.ENGINE,
+    "sqlalchemy.engine_from_config": ObjectKind.ENGINE,
+    "sqlalchemy.engine.engine_from_config": ObjectKind.ENGINE,
+    "sqlalchemy.ext.asyncio.async_engine_from_config": ObjectKind.ENGINE,
     "sqlalchemy.MetaData": ObjectKind.METADATA,
     "sqlalchemy.schema.MetaData": ObjectKind.METADATA,
 }
