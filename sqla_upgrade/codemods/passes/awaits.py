@@ -170,6 +170,27 @@ def _handed_names(plan: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+def _decorator_params(index: ProjectIndex, module: str) -> frozenset[str]:
+    """The first parameter names of the decorators ``module`` defines."""
+    prefix = f"{module}."
+    return frozenset(
+        index.functions[decorator].params[0]
+        for decorator in _decorated_by(index)
+        if decorator.startswith(prefix) and index.functions[decorator].params
+    )
+
+
+@per_object
+def _decorated_by(index: ProjectIndex) -> dict[str, list[str]]:
+    """Project decorators → the project functions they decorate."""
+    found: dict[str, list[str]] = {}
+    for qualname, facts in index.functions.items():
+        for decorator in facts.decorators:
+            if decorator in index.functions:
+                found.setdefault(decorator, []).append(qualname)
+    return found
+
+
 @per_object
 def _imported_modules(index: ProjectIndex) -> frozenset[str]:
     """The project modules some module imports (or imports a name from)."""
@@ -224,6 +245,8 @@ class AwaitPass(ScopeTracking):
         #: the last names of the functions that become async, and of the holders of them
         #: other modules define (see _check_handover)
         self._handed_names = _handed_names(self.plan)
+        #: the first parameters of this module's decorators of functions becoming async
+        self._decorator_params = _decorator_params(self.state.index, self.state.module_name)
         self.main_guard_depth = 0
         self._aliases: frozenset[str] | None = None  # see _object_session_aliases
         self.lambda_depth = 0
@@ -879,6 +902,35 @@ class AwaitPass(ScopeTracking):
                 f"{_code(node)} holds {held}, async now, and is {where}: {HANDED_OVER}",
             )
 
+    def _check_decorator_handover(self, node: cst.Name) -> None:
+        """``registry[func.__name__] = func`` in a decorator of the project applied to a
+        function that becomes async: whoever calls it from that registry gets a
+        coroutine (as for the function's own name handed over there)."""
+        function = self.enclosing_function()
+        if function is None or self.lambda_depth or not function.params.params:
+            return
+        first = function.params.params[0]
+        if first.name.value != node.value:
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or [getattr(a, "node", None) for a in scope[node.value]] != [first]:
+            return
+        decorated = [
+            f
+            for f in _decorated_by(self.state.index).get(self.current_qualname(), [])
+            if self._becomes_async(f)
+        ]
+        if not decorated:
+            return
+        where = self.values.handover(node)
+        if where is None or where == "returned here":
+            return  # called (awaited by its wrapper), or given back to be bound to its name
+        names = ", ".join(sorted(f.rpartition(".")[2] for f in decorated))
+        verb = "is" if len(decorated) == 1 else "are"
+        self.todo(
+            node, f"{names}, decorated here, {verb} async now and {verb} {where}: {HANDED_OVER}"
+        )
+
     def _fixture_factories(self) -> set[str]:
         return set(self.state.index.fixture_factories().values())
 
@@ -906,6 +958,8 @@ class AwaitPass(ScopeTracking):
         the call itself (see _consumed_generator)."""
         if original_node.value in self._handed_names:
             self._check_handover(original_node)
+        elif original_node.value in self._decorator_params:
+            self._check_decorator_handover(original_node)
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if not isinstance(parent, cst.Arg | cst.StarredElement | cst.Assign):
             return updated_node
