@@ -1144,7 +1144,10 @@ class QueryToSelectPass(Pass):
                 raise Refusal("get() on a stored query: use session.get(Model, pk)")
             if not facts.single_entity:
                 raise Refusal("get() on a query that is not of one mapped class")
-            extra = builders - {"options", "populate_existing"}
+            extra = builders - {"options", "populate_existing", "with_for_update"}
+            locks = [link for link in chain.builders if link.name == "with_for_update"]
+            if len(locks) > 1 or any(a.keyword is None or a.star for k in locks for a in k.args):
+                extra.add("with_for_update")  # several, or flags given by position
             if extra:
                 raise Refusal(f"get() after {', '.join(sorted(extra))}() has no exact 2.0 form")
             if len(terminal.args) != 1:
@@ -1400,10 +1403,34 @@ class QueryToSelectPass(Pass):
         found: list[cst.Arg] = []
         options = [a for link in chain.builders if link.name == "options" for a in link.args]
         if options:
-            elements = [cst.Element(a.value) for a in options]
+            elements: list[cst.BaseElement] = [
+                cst.StarredElement(a.value) if a.star == "*" else cst.Element(a.value)
+                for a in options
+            ]
             found.append(keyword("options", cst.List(elements)))
         if "populate_existing" in chain.builder_names():
             found.append(keyword("populate_existing", cst.Name("True")))
+        for link in chain.builders:
+            if link.name != "with_for_update":
+                continue
+            # ``with_for_update(read=True)`` → ``with_for_update={"read": True}``: the flags
+            # of Query.with_for_update(); like it, a lock skips the identity map
+            flags: cst.BaseExpression = cst.Name("True")
+            if link.args:
+                flags = cst.Dict(
+                    [
+                        cst.DictElement(
+                            cst.SimpleString(f'"{a.keyword.value}"'),
+                            a.value,
+                            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                            if position < len(link.args) - 1
+                            else cst.MaybeSentinel.DEFAULT,
+                        )
+                        for position, a in enumerate(link.args)
+                        if a.keyword is not None
+                    ]
+                )
+            found.append(keyword("with_for_update", flags))
         return found
 
     def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
