@@ -25,7 +25,12 @@ CONNECTION_TYPES = frozenset(
     {"sqlalchemy.engine.Connection", "sqlalchemy.Connection", "sqlalchemy.engine.base.Connection"}
 )
 CREATE_ENGINE = frozenset(
-    {"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.engine_from_config"}
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.engine_from_config",
+        "sqlalchemy.engine.engine_from_config",
+    }
 )
 #: what stage 1 of ``--target async`` turned the above into: stage-2 passes read its output
 ASYNC_ENGINE_TYPES = frozenset(
@@ -38,6 +43,8 @@ CREATE_ASYNC_ENGINE = frozenset(
     {
         "sqlalchemy.ext.asyncio.create_async_engine",
         "sqlalchemy.ext.asyncio.engine.create_async_engine",
+        "sqlalchemy.ext.asyncio.async_engine_from_config",
+        "sqlalchemy.ext.asyncio.engine.async_engine_from_config",
     }
 )
 ENGINE_NAMES = frozenset({"engine", "db_engine", "eng", "migrate_engine"})

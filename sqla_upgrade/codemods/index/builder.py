@@ -49,6 +49,9 @@ CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
     "sqlalchemy.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.engine.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.ext.asyncio.create_async_engine": ObjectKind.ENGINE,
+    "sqlalchemy.engine_from_config": ObjectKind.ENGINE,
+    "sqlalchemy.engine.engine_from_config": ObjectKind.ENGINE,
+    "sqlalchemy.ext.asyncio.async_engine_from_config": ObjectKind.ENGINE,
     "sqlalchemy.MetaData": ObjectKind.METADATA,
     "sqlalchemy.schema.MetaData": ObjectKind.METADATA,
 }
@@ -105,6 +108,8 @@ class _Pending:
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
         #: class given ``query = session.query_property()`` -> that (scoped) session
         self.query_properties: dict[str, str] = {}
+        #: ``Base = declarative_base(cls=Mixin)`` -> the classes given as ``cls=``
+        self.declarative_mixins: dict[str, list[str]] = {}
         #: model (``query_class = X``), ``SQLAlchemy(query_class=X)`` object or
         #: ``sessionmaker(query_cls=X)`` factory -> the query class it builds queries with
         self.query_classes: dict[str, str] = {}
@@ -301,6 +306,15 @@ class _ModuleCollector:
             if session is not None:
                 self.pending.query_properties[owner] = session
 
+    def declarative_mixins(self, call: ast.Call) -> list[str]:
+        """The classes ``declarative_base(cls=Mixin)`` (or ``cls=(A, B)``) derives from."""
+        for keyword in call.keywords:
+            if keyword.arg == "cls":
+                given = keyword.value
+                elements = given.elts if isinstance(given, ast.Tuple) else [given]
+                return [name for name in map(self.qualify, elements) if name]
+        return []
+
     def bind(self, qualname: str, value: ast.expr) -> None:
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Call):
             # ``sessionmaker(bind=engine)()``: the factory made and called at once
@@ -315,6 +329,9 @@ class _ModuleCollector:
             if callee in DECLARATIVE_BASE_FACTORIES:
                 self.declarative_bases.add(qualname)
                 self.pending.bases[qualname] = ["<declarative>"]
+                mixins = self.declarative_mixins(value)
+                if mixins:
+                    self.pending.declarative_mixins[qualname] = mixins
             if callee in TYPEVARS:
                 bound = self.typevar_bound(value)
                 if bound is not None:
@@ -1075,7 +1092,8 @@ class IndexBuilder:
 
     def build(self) -> ProjectIndex:
         self.index.metadata_binds = dict(self.pending.binds)
-        self.index.query_properties = dict(self.pending.query_properties)
+        self.index.query_properties = self._query_properties()
+        self.index.declarative_mixins = dict(self.pending.declarative_mixins)
         self.index.query_classes = dict(self.pending.query_classes)
         self.index.event_targets = set(self.pending.event_targets)
         self.index.scoped_factories = dict(self.pending.scoped_factories)
@@ -1115,6 +1133,37 @@ class IndexBuilder:
             if name in self.index.core_tables
         }
         return self.index
+
+    def _query_properties(self) -> dict[str, str]:
+        """Classes given ``query = session.query_property()`` -> that session, with every
+        class inheriting it: ``query`` set on a mixin reaches the declarative base made with
+        ``declarative_base(cls=Mixin)`` and the classes derived from the mixin, so
+        ``cls.query`` in the mixin's own classmethods is found too."""
+        owners = dict(self.pending.query_properties)
+        resolve = self.index.resolve_alias
+        found: dict[str, str | None] = {}
+
+        def session_of(qualname: str, depth: int = 0) -> str | None:
+            resolved = resolve(qualname)
+            if resolved in owners:
+                return owners[resolved]
+            if resolved in found or depth > 50:
+                return found.get(resolved)
+            found[resolved] = None
+            bases = self.pending.bases.get(resolved, [])
+            bases = bases + self.pending.declarative_mixins.get(resolved, [])
+            for base in bases:
+                session = session_of(base, depth + 1)
+                if session is not None:
+                    found[resolved] = session
+                    break
+            return found[resolved]
+
+        for name in [*self.pending.bases, *self.pending.declarative_mixins]:
+            session = session_of(name)
+            if session is not None:
+                owners.setdefault(resolve(name), session)
+        return owners
 
     def _project_instances(self) -> dict[str, str]:
         """Module-level names bound once to an instance of a project class → the class."""

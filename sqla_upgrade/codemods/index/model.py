@@ -292,6 +292,8 @@ class ProjectIndex:
     metadata_binds: dict[str, str] = field(default_factory=dict)
     #: classes given ``query = session.query_property()`` → that session's name
     query_properties: dict[str, str] = field(default_factory=dict)
+    #: declarative bases made with ``declarative_base(cls=Mixin)`` → those classes
+    declarative_mixins: dict[str, list[str]] = field(default_factory=dict)
     #: models (``query_class = X``), Flask-SQLAlchemy objects (``query_class=X``) and
     #: session factories (``query_cls=X``) → the query class they build queries with
     query_classes: dict[str, str] = field(default_factory=dict)
@@ -844,6 +846,26 @@ class ProjectIndex:
                 ):
                     return RelationshipFacts(name=name, target=other.qualname)
         return None
+
+    def models_derived_from(self, qualname: str) -> list[ModelFacts]:
+        """The models whose classes derive from the project class ``qualname`` (a model,
+        a mixin, or a mixin given to ``declarative_base(cls=...)``), itself included."""
+        wanted = self.resolve_alias(qualname)
+        known: dict[str, bool] = {}
+
+        def derives(name: str, depth: int) -> bool:
+            resolved = self.resolve_alias(name)
+            if resolved == wanted:
+                return True
+            if resolved in known or depth > 50:
+                return known.get(resolved, False)
+            known[resolved] = False
+            facts = self.class_facts(resolved)
+            bases = [*(facts.bases if facts else ()), *self.declarative_mixins.get(resolved, ())]
+            known[resolved] = any(derives(base, depth + 1) for base in bases)
+            return known[resolved]
+
+        return [model for model in self.models.values() if derives(model.qualname, 0)]
 
     def loads_joined_collection(self, model: ModelFacts) -> bool:
         """Does loading ``model`` join-load a collection by default (``lazy="joined"``

@@ -145,7 +145,7 @@ class AsyncEnginePass(Pass):
         if names & CREATE_ENGINE:
             return self._create_engine(original_node, updated_node, "create_async_engine")
         if names & ENGINE_FROM_CONFIG:
-            return self._rename(updated_node, "async_engine_from_config")
+            return self._engine_from_config(original_node, updated_node)
         if names & SYNC_SESSIONMAKERS:
             if self._is_sync_session_class(original_node):
                 return updated_node  # ``async_sessionmaker(sync_session_class=sessionmaker())``
@@ -217,6 +217,52 @@ class AsyncEnginePass(Pass):
                 return call
             args[url_position] = url_arg.with_changes(value=converted)
         return self._rename(call.with_changes(args=relaid_arguments(call, args)), new_name)
+
+    def _engine_from_config(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
+        """``engine_from_config(settings, "sqlalchemy.")`` reads the URL from the
+        configuration (``settings["sqlalchemy.url"]``), which names a synchronous driver:
+        ``url=`` (which wins over the configuration's) gives it the asyncio driver."""
+        args = list(call.args)
+        given = {a.keyword.value: i for i, a in enumerate(args) if a.keyword is not None}
+        if "url" in given:
+            converted = self._url(original, args[given["url"]].value)
+            if converted is None:
+                return call
+            args[given["url"]] = args[given["url"]].with_changes(value=converted)
+            return self._rename(call.with_changes(args=args), "async_engine_from_config")
+        positional = [a for a in args if a.keyword is None]
+        if any(a.star for a in args) or len(positional) > 2:
+            self.todo(original, "engine_from_config(): cannot tell which setting holds the URL")
+            return call
+        configuration = positional[0].value if positional else None
+        if configuration is None and "configuration" in given:
+            configuration = args[given["configuration"]].value
+        prefix: cst.BaseExpression | None = positional[1].value if len(positional) > 1 else None
+        if prefix is None and "prefix" in given:
+            prefix = args[given["prefix"]].value
+        text = "sqlalchemy." if prefix is None else None
+        if isinstance(prefix, cst.SimpleString) and isinstance(prefix.evaluated_value, str):
+            text = prefix.evaluated_value
+        if not isinstance(configuration, cst.Name | cst.Attribute) or text is None:
+            # a configuration built in place would be evaluated twice
+            self.todo(
+                original,
+                "engine_from_config(): its URL setting names a synchronous driver; give "
+                "async_engine_from_config() url= with the asyncio driver",
+            )
+            return call
+        quote = prefix.quote if isinstance(prefix, cst.SimpleString) else '"'
+        key = cst.SimpleString(f"{quote}{text}url{quote}")
+        read = cst.Subscript(
+            value=configuration, slice=[cst.SubscriptElement(slice=cst.Index(value=key))]
+        )
+        converted = self._url(original, read)
+        if converted is None:
+            return call
+        args.append(keyword("url", converted))
+        return self._rename(
+            call.with_changes(args=relaid_arguments(call, args)), "async_engine_from_config"
+        )
 
     def _url(self, original: cst.Call, value: cst.BaseExpression) -> cst.BaseExpression | None:
         if isinstance(value, cst.SimpleString):

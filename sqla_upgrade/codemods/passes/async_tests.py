@@ -50,6 +50,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, QualifiedNam
 from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.chains import keyword
 from sqla_upgrade.codemods.codegen import code_of
+from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import names_in, qualified_names
 
 FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
@@ -193,6 +194,16 @@ class AsyncTestsPass(ScopeTracking):
             self._isolated_base(before, after)
             for before, after in zip(original_node.bases, updated_node.bases, strict=True)
         ]
+        scoped = self._hooks_scoped_session(original_node)
+        if scoped is not None:
+            self.todo(
+                original_node,
+                f"setUp/tearDown use {scoped}, which is scoped by asyncio.current_task now, "
+                "and IsolatedAsyncioTestCase runs asyncSetUp, each test and asyncTearDown in "
+                "a task of its own (Python 3.11+): each gets its own session, so what "
+                "asyncSetUp adds is not in the test's session and asyncTearDown does not "
+                "close the test's; share one session explicitly or close it in each",
+            )
         self.note(
             original_node,
             "IsolatedAsyncioTestCase runs each test on a new event loop: pooled async "
@@ -276,6 +287,26 @@ class AsyncTestsPass(ScopeTracking):
             body=cst.IndentedBlock(body=statements),
             asynchronous=cst.Asynchronous(),
         )
+
+    def _hooks_scoped_session(self, klass: cst.ClassDef) -> str | None:
+        """The project's scoped session (becoming an ``async_scoped_session``) that the
+        class's ``setUp`` or ``tearDown`` uses, as written, if any."""
+        index = self.state.index
+        found: list[str] = []
+        transformer = self
+
+        class Uses(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                for name in qualified_names(transformer, node):
+                    if index.kind_of(name) is ObjectKind.SCOPED_SESSION and not (
+                        index.stays_synchronous(name)
+                    ):
+                        found.append(node.value)
+
+        for statement in klass.body.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value in ASYNC_HOOKS:
+                statement.body.visit(Uses())
+        return found[0] if found else None
 
     def _isolated_base(self, original: cst.Arg, base: cst.Arg) -> cst.Arg:
         if not qualified_names(self, original.value) & TESTCASE:

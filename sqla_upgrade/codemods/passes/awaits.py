@@ -54,7 +54,7 @@ synchronous code, module level), the code is left as it is with a TODO saying wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
@@ -150,6 +150,8 @@ ITEM = "item"
 
 
 #: what the TODO at a hand-over of a function that became async says
+#: a ``for`` statement or a comprehension's ``for`` clause
+LoopT = TypeVar("LoopT", cst.For, cst.CompFor)
 HANDED_OVER = (
     "calling it from there gives a coroutine, not its result: await those calls (from async "
     "code), or hand over a synchronous function"
@@ -168,6 +170,27 @@ def _handed_names(plan: Any) -> frozenset[str]:
     }
     names |= {q.rpartition(".")[2] for q in plan.async_holders}
     return frozenset(names)
+
+
+def _decorator_params(index: ProjectIndex, module: str) -> frozenset[str]:
+    """The first parameter names of the decorators ``module`` defines."""
+    prefix = f"{module}."
+    return frozenset(
+        index.functions[decorator].params[0]
+        for decorator in _decorated_by(index)
+        if decorator.startswith(prefix) and index.functions[decorator].params
+    )
+
+
+@per_object
+def _decorated_by(index: ProjectIndex) -> dict[str, list[str]]:
+    """Project decorators → the project functions they decorate."""
+    found: dict[str, list[str]] = {}
+    for qualname, facts in index.functions.items():
+        for decorator in facts.decorators:
+            if decorator in index.functions:
+                found.setdefault(decorator, []).append(qualname)
+    return found
 
 
 @per_object
@@ -224,6 +247,8 @@ class AwaitPass(ScopeTracking):
         #: the last names of the functions that become async, and of the holders of them
         #: other modules define (see _check_handover)
         self._handed_names = _handed_names(self.plan)
+        #: the first parameters of this module's decorators of functions becoming async
+        self._decorator_params = _decorator_params(self.state.index, self.state.module_name)
         self.main_guard_depth = 0
         self._aliases: frozenset[str] | None = None  # see _object_session_aliases
         self.lambda_depth = 0
@@ -915,6 +940,35 @@ class AwaitPass(ScopeTracking):
                 f"{_code(node)} holds {held}, async now, and is {where}: {HANDED_OVER}",
             )
 
+    def _check_decorator_handover(self, node: cst.Name) -> None:
+        """``registry[func.__name__] = func`` in a decorator of the project applied to a
+        function that becomes async: whoever calls it from that registry gets a
+        coroutine (as for the function's own name handed over there)."""
+        function = self.enclosing_function()
+        if function is None or self.lambda_depth or not function.params.params:
+            return
+        first = function.params.params[0]
+        if first.name.value != node.value:
+            return
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None or [getattr(a, "node", None) for a in scope[node.value]] != [first]:
+            return
+        decorated = [
+            f
+            for f in _decorated_by(self.state.index).get(self.current_qualname(), [])
+            if self._becomes_async(f)
+        ]
+        if not decorated:
+            return
+        where = self.values.handover(node)
+        if where is None or where == "returned here":
+            return  # called (awaited by its wrapper), or given back to be bound to its name
+        names = ", ".join(sorted(f.rpartition(".")[2] for f in decorated))
+        verb = "is" if len(decorated) == 1 else "are"
+        self.todo(
+            node, f"{names}, decorated here, {verb} async now and {verb} {where}: {HANDED_OVER}"
+        )
+
     def _fixture_factories(self) -> set[str]:
         return set(self.state.index.fixture_factories().values())
 
@@ -942,6 +996,8 @@ class AwaitPass(ScopeTracking):
         the call itself (see _consumed_generator)."""
         if original_node.value in self._handed_names:
             self._check_handover(original_node)
+        elif original_node.value in self._decorator_params:
+            self._check_decorator_handover(original_node)
         parent = self.get_metadata(ParentNodeProvider, original_node, None)
         if not isinstance(parent, cst.Arg | cst.StarredElement | cst.Assign):
             return updated_node
@@ -1631,17 +1687,14 @@ class AwaitPass(ScopeTracking):
         self.count_rewrite()
         return updated.with_changes(iter=awaited(run, False))
 
-    def _streamed_loop(self, original: cst.For, updated: cst.For) -> cst.For | None:
+    def _streamed_loop(self, original: LoopT, updated: LoopT) -> LoopT | None:
         """``for x in await s.scalars(stmt)`` where ``stmt`` streams (``yield_per``): an
         AsyncSession streams with ``async for x in await s.stream_scalars(stmt)``."""
+        if not self._streams(original):
+            return None
         call = original.iter
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
-            return None
-        method = STREAMING.get(call.func.attr.value)
-        if method is None or not call.args or not self.io.io_call(call):
-            return None
-        if not self._uses_yield_per(call.args[0].value) or not self.in_async_function():
-            return None
+        assert isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+        method = STREAMING[call.func.attr.value]
         awaited_iter = updated.iter
         if not isinstance(awaited_iter, cst.Await) or not isinstance(
             awaited_iter.expression, cst.Call
@@ -1663,7 +1716,18 @@ class AwaitPass(ScopeTracking):
             iter=awaited_iter.with_changes(expression=renamed), asynchronous=cst.Asynchronous()
         )
 
-    def _reads_relationships(self, loop: cst.For) -> bool:
+    def _streams(self, original: cst.For | cst.CompFor) -> bool:
+        """Does the loop iterate ``session.scalars(stmt)`` (or ``execute``) of a
+        ``yield_per`` statement, in code that is async?"""
+        call = original.iter
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return False
+        method = STREAMING.get(call.func.attr.value)
+        if method is None or not call.args or not self.io.io_call(call):
+            return False
+        return self._uses_yield_per(call.args[0].value) and self.in_async_function()
+
+    def _reads_relationships(self, loop: cst.For | cst.CompFor) -> bool:
         """May the rows' relationships be read while or after the loop streams them? Yes
         when the loop reads one on the loop variable (or a method or property of a model,
         which may), or when the row goes anywhere else: handed to a call, yielded,
@@ -1716,6 +1780,28 @@ class AwaitPass(ScopeTracking):
         owner = self.io.dynamic_relationship_owner(original_node.iter)
         if owner is not None and not isinstance(original_node.iter, cst.Await):
             return self._dynamic_loop(original_node, updated_node, owner)
+        comprehension = self.get_metadata(ParentNodeProvider, original_node, None)
+        if isinstance(comprehension, cst.CompFor | cst.CompIf):
+            comprehension = None  # an inner ``for`` clause
+        handed = isinstance(comprehension, cst.GeneratorExp) and isinstance(
+            self.get_metadata(ParentNodeProvider, comprehension, None), cst.Arg
+        )
+        if comprehension is not None and (
+            handed or isinstance(comprehension, cst.ListComp | cst.SetComp | cst.DictComp)
+        ):
+            # ``[u.name for u in await s.scalars(stmt)]`` with ``yield_per``: as a loop's
+            # (``list(u.name for u in ...)``: leave_GeneratorExp makes the async generator
+            # expression a comprehension of the call)
+            streamed = self._streamed_loop(original_node, updated_node)
+            if streamed is not None:
+                return streamed
+        elif comprehension is not None and self._streams(original_node):
+            self.todo(
+                original_node,
+                "AsyncSession.scalars() refuses a yield_per statement (a server-side cursor): "
+                "iterate `await session.stream_scalars(...)` with `async for` where this "
+                "generator is consumed",
+            )
         if self._became_async_genexp(original_node.iter, updated_node.iter) or (
             self._iterates_async_generator(original_node.iter) and self.in_async_function()
         ):

@@ -44,7 +44,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.codegen import code_of
+from sqla_upgrade.codemods.codegen import code_of, node_code
 from sqla_upgrade.codemods.index.builder import BINDABLE
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
@@ -157,10 +157,6 @@ class BoundMetadataPass(Pass):
             if arg.keyword is None and position == 0 and not arg.star:
                 return arg.value
         return None
-
-    def _bound_once(self, name: cst.Name) -> bool:
-        scope = self.get_metadata(ScopeProvider, name, None)
-        return scope is not None and len(list(scope[name.value])) <= 1
 
     def _local_bind(self, metadata: cst.BaseExpression) -> cst.Name | None:
         if not self._local_binds or not isinstance(metadata, cst.Name):
@@ -436,6 +432,10 @@ class BoundMetadataPass(Pass):
             return call
         engine = self._engine_for(func.value)
         if engine is None:
+            bound = self._bound_before(original, func.value)
+            if bound is not None:
+                self.count_rewrite()
+                return call.with_changes(args=[cst.Arg(bound), *call.args])
             if self._is_metadata(func.value):
                 self.todo(
                     original,
@@ -451,6 +451,42 @@ class BoundMetadataPass(Pass):
         if rest:
             first = first.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         return call.with_changes(args=[first, *rest])
+
+    def _bound_before(self, call: cst.Call, metadata: cst.BaseExpression) -> cst.Name | None:
+        """The engine of ``Base.metadata.bind = engine`` written earlier in the block of
+        the statement making ``call`` (``initialize_sql(engine)`` of Pyramid projects),
+        when ``engine`` is a name bound once there, so it is the same engine."""
+        line: cst.CSTNode | None = call
+        while line is not None and not isinstance(line, cst.SimpleStatementLine):
+            line = self.get_metadata(ParentNodeProvider, line, None)
+        block = self.get_metadata(ParentNodeProvider, line, None) if line else None
+        if not isinstance(block, cst.IndentedBlock | cst.Module):
+            return None
+        spelled = node_code(metadata)
+        found: cst.Name | None = None
+        for statement in block.body:
+            if statement is line:
+                return found if found is not None and self._bound_once(found) else None
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not isinstance(small, cst.Assign):
+                    continue
+                for target in small.targets:
+                    written = target.target
+                    if (
+                        isinstance(written, cst.Attribute)
+                        and written.attr.value == "bind"
+                        and node_code(written.value) == spelled
+                    ):
+                        found = small.value if isinstance(small.value, cst.Name) else None
+                    elif node_code(written) in (spelled, spelled.split(".")[0]):
+                        found = None  # ``local = MetaData()`` again: a new, unbound one
+        return None
+
+    def _bound_once(self, name: cst.Name) -> bool:
+        scope = self.get_metadata(ScopeProvider, name, None)
+        return scope is not None and len(list(scope[name.value])) == 1
 
     def _autoload(self, original: cst.Call, call: cst.Call) -> cst.Call:
         autoload = [a for a in call.args if a.keyword is not None and a.keyword.value == "autoload"]

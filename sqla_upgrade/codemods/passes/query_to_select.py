@@ -166,6 +166,9 @@ class QueryFacts:
     single_row: bool = False  # only aggregates: exactly one row
     model: str | None = None  # qualified name of the one mapped class selected, if known
     entity_node: cst.BaseExpression | None = None  # the one mapped class, as written
+    #: the class being defined, when the one mapped class is its method's ``cls`` or
+    #: ``self``'s (any mapped class derived from it)
+    receiver_class: str | None = None
     builders: set[str] = field(default_factory=set)  # Query methods applied so far
     has_criteria: bool = False  # filter()/filter_by() on every path
     #: position of a filter_by() after a join → the joined entity it applies to
@@ -386,56 +389,46 @@ class QueryToSelectPass(Pass):
     def _instance_of_enclosing_class(self, node: cst.BaseExpression) -> bool:
         """``self`` in ``self.query``: the first parameter of a plain method of the class
         being visited (``Model.query`` read through an instance is its class's query)."""
+        return self._method_receiver(node) == "instance"
+
+    def _class_of_enclosing_classmethod(self, node: cst.BaseExpression) -> bool:
+        """``cls`` in ``cls.query``: the first parameter of a classmethod of the class
+        being visited."""
+        return self._method_receiver(node) == "class"
+
+    def _method_receiver(self, node: cst.BaseExpression) -> str | None:
+        """ "instance" when ``node`` is the first parameter of a plain method of the class
+        being visited, "class" when it is a classmethod's, else None."""
         if not isinstance(node, cst.Name):
-            return False
+            return None
         function: cst.FunctionDef | None = None
         for statement in reversed(self._statements):
             if isinstance(statement, cst.ClassDef):
                 break
             if isinstance(statement, cst.FunctionDef):
                 if function is not None:
-                    return False  # a function inside a method
+                    return None  # a function inside a method
                 function = statement
         else:
-            return False
+            return None
         if function is None or not function.params.params:
-            return False
+            return None
+        kind = "instance"
         for decorator in function.decorators:
-            if qualified_names(self, decorator.decorator) & PLAIN_METHOD_BREAKERS:
-                return False
+            names = qualified_names(self, decorator.decorator)
+            if "builtins.classmethod" in names:
+                kind = "class"
+            elif names & PLAIN_METHOD_BREAKERS:
+                return None
         first = function.params.params[0]
         scope = self.get_metadata(ScopeProvider, node, None)
         if first.name.value != node.value or scope is None:
-            return False
-        return [getattr(a, "node", None) for a in scope[node.value]] == [first]
+            return None
+        return kind if [getattr(a, "node", None) for a in scope[node.value]] == [first] else None
 
     def _receiver_class(self, node: cst.BaseExpression) -> str | None:
-        """The class being visited (nested in classes only), when ``node`` is ``self`` of
-        one of its plain methods or ``cls`` of one of its classmethods."""
-        scopes = [s for s in self._statements if isinstance(s, cst.ClassDef | cst.FunctionDef)]
-        if len(scopes) < 2 or not all(isinstance(s, cst.ClassDef) for s in scopes[:-1]):
-            return None
-        method = scopes[-1]
-        if not isinstance(method, cst.FunctionDef):
-            return None
-        if not self._instance_of_enclosing_class(node) and not self._class_of_classmethod(
-            node, method
-        ):
-            return None
-        return ".".join([self.state.module_name, *(s.name.value for s in scopes[:-1])])
-
-    def _class_of_classmethod(self, node: cst.BaseExpression, method: cst.FunctionDef) -> bool:
-        if not isinstance(node, cst.Name) or not method.params.params:
-            return False
-        if not any(
-            "builtins.classmethod" in qualified_names(self, d.decorator) for d in method.decorators
-        ):
-            return False
-        first = method.params.params[0]
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if first.name.value != node.value or scope is None:
-            return False
-        return [getattr(a, "node", None) for a in scope[node.value]] == [first]
+        """The class being defined, when ``node`` is its method's ``cls`` or ``self``."""
+        return self._enclosing_class() if self._method_receiver(node) else None
 
     def _split_like(
         self, top: cst.BaseExpression, innermost: cst.BaseExpression, links: list[Link], like: Chain
@@ -471,14 +464,19 @@ class QueryToSelectPass(Pass):
 
     def _model_of_method_receiver(self, node: cst.BaseExpression) -> str | None:
         """The model being defined, for ``cls`` (a classmethod's) or ``self`` (a method's)."""
-        if isinstance(node, cst.Name) and node.value == "cls":
-            return self._enclosing_model()
-        return self._enclosing_model() if self._instance_of_enclosing_class(node) else None
+        return self._enclosing_model() if self._method_receiver(node) else None
 
     def _enclosing_model(self) -> str | None:
         for statement in reversed(self._statements):
             if isinstance(statement, cst.ClassDef):
                 return self.entities.model_name(statement.name)
+        return None
+
+    def _enclosing_class(self) -> str | None:
+        """The qualified name of the class being visited (a model or not)."""
+        for statement in reversed(self._statements):
+            if isinstance(statement, cst.ClassDef):
+                return next(iter(sorted(qualified_names(self, statement.name))), None)
         return None
 
     def _flask_db_of(self, model: str, seen: set[str]) -> str | None:
@@ -501,6 +499,10 @@ class QueryToSelectPass(Pass):
         """``Model.query`` from ``Base.query = db_session.query_property()``: the qualified
         name of ``db_session``."""
         name = self.entities.model_name(node) or self._model_of_method_receiver(node)
+        if name is None and self._method_receiver(node):
+            # ``cls.query`` in a mixin (or declarative base) given the query property:
+            # whichever mapped class ``cls`` is, its query runs on that session
+            name = self._enclosing_class()
         return self._query_property_of(name, set()) if name else None
 
     def _query_property_of(self, qualname: str, seen: set[str]) -> str | None:
@@ -564,11 +566,13 @@ class QueryToSelectPass(Pass):
             assert chain.model is not None
             db = self.flask_db_for_model(chain.model)
             session = None if db else self.query_property_session(chain.model)
+            model = self.entities.model_name(chain.model)
             facts = QueryFacts(
                 session=self.local_expression(session, "session") if session else None,
                 entity_kinds=[EntityKind.MAPPER],
-                model=self.entities.model_name(chain.model) or self._enclosing_model(),
+                model=model or self._enclosing_model(),
                 entity_node=chain.written_model,
+                receiver_class=None if model else self._receiver_class(chain.model),
             )
             if db is not None:
                 facts.db = _DbMarker(db)  # type: ignore[assignment]
@@ -577,7 +581,7 @@ class QueryToSelectPass(Pass):
         self._check_query_class(chain, facts)
         self._apply_builders(chain, facts)
         if facts.single_entity:
-            facts.joined_by_default = self._joins_collection_by_default(facts.model)
+            facts.joined_by_default = self._joins_collection_by_default(facts)
         return facts
 
     def _check_query_class(self, chain: Chain, facts: QueryFacts) -> None:
@@ -602,14 +606,19 @@ class QueryToSelectPass(Pass):
                     f"class overriding {', '.join(overrides)}; select() would skip what it does"
                 )
 
-    def _joins_collection_by_default(self, qualname: str | None) -> bool:
+    def _joins_collection_by_default(self, facts: QueryFacts) -> bool:
         """Does the mapped class eager-load a collection with a join by default
-        (``relationship(..., lazy="joined")``)? Its rows then need ``unique()``."""
+        (``relationship(..., lazy="joined")``)? Its rows then need ``unique()``. For a
+        method's ``cls``, any mapped class derived from the class being defined."""
         index = self.state.index
-        if qualname is None:  # ``self.model``, a mapped class known only as one
-            return any(index.loads_joined_collection(m) for m in index.models.values())
-        model = index.model(qualname)
-        return model is not None and index.loads_joined_collection(model)
+        if facts.receiver_class is not None:
+            models = index.models_derived_from(facts.receiver_class)
+        elif facts.model is None:  # ``self.model``, a mapped class known only as one
+            models = list(index.models.values())
+        else:
+            model = index.model(facts.model)
+            models = [model] if model is not None else []
+        return any(index.loads_joined_collection(model) for model in models)
 
     def _check_params(self, chain: Chain, position: int) -> None:
         """``params()`` as the last builder of a session query run by a result method."""
@@ -622,8 +631,12 @@ class QueryToSelectPass(Pass):
         kinds = [self._entity_kind(arg) for arg in chain.entities]
         facts = QueryFacts(session=chain.session, entity_kinds=kinds)
         if kinds == [EntityKind.MAPPER]:
-            facts.model = self.entities.model_name(chain.entities[0].value)
-            facts.entity_node = chain.entities[0].value
+            entity = chain.entities[0].value
+            facts.model = self.entities.model_name(entity)
+            facts.entity_node = entity
+            if facts.model is None and self._class_of_enclosing_classmethod(entity):
+                facts.model = self._enclosing_model()
+                facts.receiver_class = self._enclosing_class()
         session = chain.session
         if isinstance(session, cst.Attribute) and session.attr.value == "session":
             if self.sessions.kind(session.value) is ObjectKind.FLASK_SQLALCHEMY:
@@ -637,6 +650,9 @@ class QueryToSelectPass(Pass):
         if arg.star or arg.keyword is not None:
             raise Refusal("query() with starred or keyword arguments")
         kind = self.entities.classify(arg.value)
+        if kind is EntityKind.UNKNOWN and self._class_of_enclosing_classmethod(arg.value):
+            # a classmethod's ``cls`` handed to query(): only a mapped class can be
+            kind = EntityKind.MAPPER
         if kind is EntityKind.UNKNOWN:
             text = cst.Module([]).code_for_node(arg.value)
             raise Refusal(f"cannot tell whether {text} is a mapped class or a column expression")
@@ -1132,7 +1148,10 @@ class QueryToSelectPass(Pass):
                 raise Refusal("get() on a stored query: use session.get(Model, pk)")
             if not facts.single_entity:
                 raise Refusal("get() on a query that is not of one mapped class")
-            extra = builders - {"options", "populate_existing"}
+            extra = builders - {"options", "populate_existing", "with_for_update"}
+            locks = [link for link in chain.builders if link.name == "with_for_update"]
+            if len(locks) > 1 or any(a.keyword is None or a.star for k in locks for a in k.args):
+                extra.add("with_for_update")  # several, or flags given by position
             if extra:
                 raise Refusal(f"get() after {', '.join(sorted(extra))}() has no exact 2.0 form")
             if len(terminal.args) != 1:
@@ -1388,10 +1407,34 @@ class QueryToSelectPass(Pass):
         found: list[cst.Arg] = []
         options = [a for link in chain.builders if link.name == "options" for a in link.args]
         if options:
-            elements = [cst.Element(a.value) for a in options]
+            elements: list[cst.BaseElement] = [
+                cst.StarredElement(a.value) if a.star == "*" else cst.Element(a.value)
+                for a in options
+            ]
             found.append(keyword("options", cst.List(elements)))
         if "populate_existing" in chain.builder_names():
             found.append(keyword("populate_existing", cst.Name("True")))
+        for link in chain.builders:
+            if link.name != "with_for_update":
+                continue
+            # ``with_for_update(read=True)`` → ``with_for_update={"read": True}``: the flags
+            # of Query.with_for_update(); like it, a lock skips the identity map
+            flags: cst.BaseExpression = cst.Name("True")
+            if link.args:
+                flags = cst.Dict(
+                    [
+                        cst.DictElement(
+                            cst.SimpleString(f'"{a.keyword.value}"'),
+                            a.value,
+                            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                            if position < len(link.args) - 1
+                            else cst.MaybeSentinel.DEFAULT,
+                        )
+                        for position, a in enumerate(link.args)
+                        if a.keyword is not None
+                    ]
+                )
+            found.append(keyword("with_for_update", flags))
         return found
 
     def _bulk(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:

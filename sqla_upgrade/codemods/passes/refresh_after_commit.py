@@ -78,11 +78,17 @@ class RefreshAfterCommitPass(ScopeTracking):
             return updated_node
         if function.asynchronous is None:
             return updated_node
-        names = self._stale_objects(function, original_node)
-        if names:
+        stale = self._stale_objects(function, original_node)
+        if stale:
             self.refreshes[id(updated_node)] = [
-                _refresh(session, name, guarded=self._may_be_none(name, original_node))
-                for name in names
+                statement
+                for name, relationships in stale
+                for statement in _refresh(
+                    session,
+                    name,
+                    guarded=self._may_be_none(name, original_node),
+                    relationships=relationships,
+                )
             ]
         return updated_node
 
@@ -98,23 +104,53 @@ class RefreshAfterCommitPass(ScopeTracking):
             return None
         return func.value if self.io.is_session(func.value) else None
 
-    def _stale_objects(self, function: cst.FunctionDef, commit: cst.CSTNode) -> list[str]:
-        """Variables holding one persistent ORM object that are read after ``commit``."""
+    def _stale_objects(
+        self, function: cst.FunctionDef, commit: cst.CSTNode
+    ) -> list[tuple[str, list[str]]]:
+        """Variables holding one persistent ORM object that are read after ``commit``,
+        each with the relationships of its class read on it afterwards."""
         # source order, not positions (which cost a code generation of the whole file);
         # an awaited commit is never in a class body, the one place the walk skips
         before, after = _names(function.body, until=commit)
-        stale: list[str] = []
+        stale: list[tuple[str, list[str]]] = []
         seen: set[str] = set()
         for name in after:
             if name.value in seen:
                 continue  # only the first use after the commit counts
             seen.add(name.value)
             if not self._is_assignment_target(name) and self._persistent_object(name, before):
-                stale.append(name.value)
+                stale.append((name.value, self._relationships_read(name, after)))
         for given in self._given_sql_expressions(before):
-            if given.value not in stale and (given.value in seen or self.calls.is_parameter(given)):
-                stale.append(given.value)
+            if all(given.value != n for n, _ in stale) and (
+                given.value in seen or self.calls.is_parameter(given)
+            ):
+                stale.append((given.value, []))
         return stale
+
+    def _relationships_read(self, first: cst.Name, after: list[cst.Name]) -> list[str]:
+        """The relationships of ``first``'s class read on it (``post.comments``) from its
+        first use after the commit on, until it is assigned again: ``refresh(post)``
+        unloads the ones loaded by then (lazy loading would reload them), so they are
+        refreshed by name too."""
+        index = self.state.index
+        model = index.model(self.calls.instance_class(first))
+        if model is None:
+            return []
+        found: list[str] = []
+        for name in after[after.index(first) :]:
+            if name.value != first.value:
+                continue
+            if name is not first and self._is_assignment_target(name):
+                break
+            attribute = self.get_metadata(ParentNodeProvider, name, None)
+            if not (isinstance(attribute, cst.Attribute) and attribute.value is name):
+                continue
+            key = attribute.attr.value
+            facts = index.relationship_facts(model, key)
+            if facts is None or key in found or facts.lazy in UNREFRESHABLE:
+                continue
+            found.append(key)
+        return found
 
     def _given_sql_expressions(self, before: list[cst.Name]) -> list[cst.Name]:
         """Of the names used before the commit, those of objects given an attribute
@@ -257,8 +293,22 @@ class RefreshAfterCommitPass(ScopeTracking):
             body.append(statement)
             refreshes = self.refreshes.pop(id(statement), [])
             following = statements[position + 1 : position + 1 + len(refreshes)]
-            for refresh in refreshes:
-                if any(refresh.deep_equals(existing) for existing in following):
+            # the refreshes of named attributes already right after it (eager-options',
+            # or this pass's on an earlier run)
+            named: dict[str, set[str]] = {}
+            for existing in statements[position + 1 :]:
+                target = _refreshed(existing)
+                if target is None:
+                    break
+                named.setdefault(target[0], set()).update(target[1] or ())
+            for planned in refreshes:
+                if any(planned.deep_equals(existing) for existing in following):
+                    continue
+                refresh: cst.BaseStatement | None = planned
+                target = _refreshed(planned)
+                if target is not None and target[1] is not None:
+                    refresh = _without_names(planned, named.get(target[0], set()))
+                if refresh is None:
                     continue
                 self.count_rewrite()
                 body.append(refresh)
@@ -271,19 +321,116 @@ NEVER_NONE = frozenset(
 )
 
 
-def _refresh(session: cst.BaseExpression, name: str, *, guarded: bool) -> cst.BaseStatement:
-    call = cst.Call(
-        func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("refresh")),
-        args=[cst.Arg(cst.Name(name))],
+def _refresh_call(statement: cst.BaseStatement) -> cst.Call | None:
+    """The call of ``await session.refresh(obj, ...)`` alone on a line."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return None
+    expression = statement.body[0]
+    if not (isinstance(expression, cst.Expr) and isinstance(expression.value, cst.Await)):
+        return None
+    call = expression.value.expression
+    if not (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == "refresh"
+        and call.args
+        and isinstance(call.args[0].value, cst.Name)
+    ):
+        return None
+    return call
+
+
+def _refreshed(statement: cst.BaseStatement) -> tuple[str, list[str] | None] | None:
+    """``await session.refresh(obj)`` → ("obj", None); ``await session.refresh(obj,
+    ["a", "b"])`` → ("obj", ["a", "b"]); anything else → None."""
+    call = _refresh_call(statement)
+    if call is None:
+        return None
+    name = call.args[0].value
+    assert isinstance(name, cst.Name)
+    if len(call.args) == 1:
+        return name.value, None
+    listed = call.args[1].value
+    if len(call.args) != 2 or not isinstance(listed, cst.List):
+        return None
+    keys = [
+        e.value.evaluated_value for e in listed.elements if isinstance(e.value, cst.SimpleString)
+    ]
+    if len(keys) != len(listed.elements) or not all(isinstance(k, str) for k in keys):
+        return None
+    return name.value, [str(k) for k in keys]
+
+
+def _without_names(statement: cst.BaseStatement, covered: set[str]) -> cst.BaseStatement | None:
+    """The refresh of named attributes ``statement`` is, without those ``covered`` by
+    another (None when none is left)."""
+    call = _refresh_call(statement)
+    assert call is not None and isinstance(call.args[1].value, cst.List)
+    listed = call.args[1].value
+    kept = [
+        e
+        for e in listed.elements
+        if not (isinstance(e.value, cst.SimpleString) and e.value.evaluated_value in covered)
+    ]
+    if not kept:
+        return None
+    if len(kept) == len(listed.elements):
+        return statement
+    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    changed = call.with_changes(
+        args=[call.args[0], call.args[1].with_changes(value=listed.with_changes(elements=kept))]
     )
-    refresh = cst.SimpleStatementLine(body=[cst.Expr(cst.Await(expression=call))])
+    return statement.deep_replace(call, changed)  # type: ignore[return-value]
+
+
+#: relationship strategies a ``refresh(obj, ["name"])`` cannot load (or need not)
+UNREFRESHABLE = frozenset({"dynamic", "write_only", "noload", "raise", "raise_on_sql"})
+
+
+def _refresh(
+    session: cst.BaseExpression, name: str, *, guarded: bool, relationships: list[str]
+) -> list[cst.BaseStatement]:
+    """``await session.refresh(name)`` (and of the relationships read afterwards), under
+    ``if name is not None:`` when ``guarded``."""
+    calls = [
+        cst.Call(
+            func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("refresh")),
+            args=[cst.Arg(cst.Name(name))],
+        )
+    ]
+    if relationships:
+        names = cst.List(
+            [
+                cst.Element(
+                    cst.SimpleString(f'"{key}"'),
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    if position < len(relationships) - 1
+                    else cst.MaybeSentinel.DEFAULT,
+                )
+                for position, key in enumerate(relationships)
+            ]
+        )
+        calls.append(
+            cst.Call(
+                func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("refresh")),
+                args=[
+                    cst.Arg(
+                        cst.Name(name), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    ),
+                    cst.Arg(names),
+                ],
+            )
+        )
+    refreshes: list[cst.BaseStatement] = [
+        cst.SimpleStatementLine(body=[cst.Expr(cst.Await(expression=call))]) for call in calls
+    ]
     if not guarded:
-        return refresh
+        return refreshes
     not_none = cst.Comparison(
         left=cst.Name(name),
         comparisons=[cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))],
     )
-    return cst.If(test=not_none, body=cst.IndentedBlock(body=[refresh]))
+    return [cst.If(test=not_none, body=cst.IndentedBlock(body=refreshes))]
 
 
 def _optional(annotation: cst.BaseExpression) -> bool:
