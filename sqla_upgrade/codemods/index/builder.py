@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
     ANNOTATED,
+    ENGINE_NAMES,
     EVENT_REGISTRATION,
+    FASTAPI_APPS,
+    SCHEMA_METHODS,
     SESSION_TYPES,
     SYNC_SCOPED_SESSIONS,
     SYNC_SESSION_CLASSES,
@@ -122,6 +125,10 @@ class _Pending:
         #: module-level names bound once, to a call: name -> the qualified callee (an
         #: instance of that class if the callee is a project class: ``user = CRUDUser()``)
         self.instances: dict[str, str] = {}
+        #: ``app = FastAPI()`` (no ``lifespan=``) in a module running schema statements at
+        #: import time -> (the names they are bound to, does the module register
+        #: ``@app.on_event(...)`` handlers)
+        self.startup_apps: dict[str, tuple[list[str], bool]] = {}
 
 
 class _ModuleCollector:
@@ -158,6 +165,37 @@ class _ModuleCollector:
         for name, types in self.type_aliases.items():
             if bindings.get(name) == len(types):  # every binding of the name is an alias
                 self.pending.type_aliases[f"{self.facts.name}.{name}"] = types
+        self.startup_app(tree)
+
+    def startup_app(self, tree: ast.Module) -> None:
+        """A FastAPI app created at the top of a module that runs ``create_all(engine)``
+        (or ``drop_all``, ``reflect``) at import time: schema-run-sync moves those into a
+        lifespan handler it gives the app, which a test client must enter."""
+        apps = [
+            stmt.targets[0].id
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call)
+            and self.qualify(stmt.value.func) in FASTAPI_APPS
+            and not any(k.arg == "lifespan" for k in stmt.value.keywords)
+        ]
+        if len(apps) != 1:
+            return
+        binds = [
+            self.qualify(bind) or ""
+            for bind in _module_schema_binds(tree.body)
+            if isinstance(bind, ast.Name | ast.Attribute)
+        ]
+        if binds:
+            events = any(
+                _on_event(decorator, apps[0])
+                for stmt in tree.body
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                for decorator in stmt.decorator_list
+            )
+            self.pending.startup_apps[f"{self.facts.name}.{apps[0]}"] = (binds, events)
 
     def event_targets(self, tree: ast.Module) -> None:
         """The targets of the module's event registrations and the sessionmakers given as
@@ -902,6 +940,33 @@ def _backref_lazy(value: ast.expr) -> str | None:
     return None
 
 
+def _module_schema_binds(body: list[ast.stmt]) -> Iterable[ast.expr]:
+    """The bind arguments of the ``metadata.create_all(engine)`` statements (and
+    ``drop_all``, ``reflect``) a module runs at import time (outside functions and
+    classes)."""
+    for stmt in body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            if isinstance(call.func, ast.Attribute) and call.func.attr in SCHEMA_METHODS:
+                bind = _argument(call, "bind", 0)
+                if bind is not None:
+                    yield bind
+        yield from _module_schema_binds(list(_child_statements(stmt)))
+
+
+def _on_event(decorator: ast.expr, app: str) -> bool:
+    """``@app.on_event("startup")`` (or ``"shutdown"``)."""
+    return (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "on_event"
+        and isinstance(decorator.func.value, ast.Name)
+        and decorator.func.value.id == app
+    )
+
+
 def _child_statements(stmt: ast.stmt) -> Iterable[ast.stmt]:
     for field_name in ("body", "orelse", "finalbody"):
         yield from getattr(stmt, field_name, ())
@@ -993,6 +1058,11 @@ class IndexBuilder:
         self.index.core_tables = {
             name for name, callee in self.pending.calls.items() if self._builds_table(callee)
         }
+        self.index.startup_apps = {
+            app: events
+            for app, (binds, events) in self.pending.startup_apps.items()
+            if any(self._engine_like(bind) for bind in binds)
+        }
         self.index.core_integer_columns = {
             name: columns
             for name, columns in self.pending.integer_columns.items()
@@ -1025,6 +1095,16 @@ class IndexBuilder:
     def _names_a_session(self, types: list[str], aliases: set[str]) -> bool:
         resolved = {self.index.resolve_alias(name) for name in types}
         return bool(resolved & (SESSION_TYPES | aliases))
+
+    def _engine_like(self, qualname: str) -> bool:
+        """An engine of the index, a Flask-SQLAlchemy object's ``engine``, or a name taken
+        for an engine's (as ``analysis.connectables`` does)."""
+        owner, _, attr = qualname.rpartition(".")
+        if self._kind(qualname) is ObjectKind.ENGINE:
+            return True
+        if attr == "engine" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+            return True
+        return attr in ENGINE_NAMES and self._kind(qualname) is None
 
     def _kind(self, qualname: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(qualname)

@@ -45,10 +45,9 @@ from sqla_upgrade.codemods.analysis.async_plan import ScopeTracking, plan_of
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
+from sqla_upgrade.codemods.index.model import FASTAPI_APPS, SCHEMA_METHODS
 from sqla_upgrade.codemods.names import names_in, qualified_names
 
-SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
-FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 
@@ -294,7 +293,7 @@ class SchemaRunSyncPass(ScopeTracking):
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             assign = statement.body[0]
             if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
-                if qualified_names(self, assign.value.func) & FASTAPI and not any(
+                if qualified_names(self, assign.value.func) & FASTAPI_APPS and not any(
                     a.keyword and a.keyword.value == "lifespan" for a in assign.value.args
                 ):
                     return assign.value
