@@ -100,6 +100,7 @@ def test_module_level_client_enters_the_lifespan_holding_the_import_time_schema(
     check_project(
         {"app.__init__": "", "app.db": DB, "app.main": MAIN, "tests.test_users": MODULE_CLIENT},
         {
+            "app.main": MIGRATED_MAIN,
             "tests.test_users": """
                 from app.main import app
                 import pytest_asyncio

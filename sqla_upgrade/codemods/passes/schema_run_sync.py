@@ -46,6 +46,7 @@ from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.index.model import FASTAPI_APPS, SCHEMA_METHODS
+from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import names_in, qualified_names
 
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
@@ -260,7 +261,8 @@ class SchemaRunSyncPass(ScopeTracking):
             return block.with_changes(leading_lines=updated_node.leading_lines)
         if not self.scopes and self._creates_fastapi_app:
             self.count_rewrite()
-            self.startup.append(block)
+            comments = [line for line in updated_node.leading_lines if line.comment is not None]
+            self.startup.append(block.with_changes(leading_lines=comments))
             return cst.RemovalSentinel.REMOVE
         self.todo(
             original_node,
@@ -334,7 +336,6 @@ class SchemaRunSyncPass(ScopeTracking):
             ),
             decorators=[cst.Decorator(decorator=cst.Name("asynccontextmanager"))],
             asynchronous=cst.Asynchronous(),
-            leading_lines=[*statement.leading_lines],
         )
         call = assign.value
         assert isinstance(call, cst.Call)
@@ -351,11 +352,9 @@ class SchemaRunSyncPass(ScopeTracking):
             )
         )
         new_assign = assign.with_changes(value=call.with_changes(args=args))
-        new_statement = statement.with_changes(
-            body=[new_assign], leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
-        )
+        new_statement = statement.with_changes(body=[new_assign])
         body[position : position + 1] = [lifespan, new_statement]
-        return module.with_changes(body=body)
+        return module.with_changes(body=spaced_top_level(body, [lifespan]))
 
 
 def _event_handlers(body: list[Any], app: str | None) -> dict[str, list[Any]]:
