@@ -98,6 +98,9 @@ class _Pending:
         #: model (``query_class = X``), ``SQLAlchemy(query_class=X)`` object or
         #: ``sessionmaker(query_cls=X)`` factory -> the query class it builds queries with
         self.query_classes: dict[str, str] = {}
+        #: every ``query_cls=X`` given to a session, factory or query property anywhere
+        #: (also ``session_options={"query_cls": X}``), attributed or not
+        self.session_query_classes: set[str] = set()
         #: module-level name bound to a call -> the integer columns that call declares
         #: (``Table("t", md, Column("n", Integer))``: kept if the call builds a table)
         self.integer_columns: dict[str, list[str]] = {}
@@ -216,6 +219,10 @@ class _ModuleCollector:
                 name = self.qualify(kw.value) if kw.arg == "sync_session_class" else None
                 if name is not None:
                     self.pending.sync_session_classes.add(name)
+                query_cls = _query_cls_argument(kw)
+                qualified = self.qualify(query_cls) if query_cls is not None else None
+                if qualified is not None:
+                    self.pending.session_query_classes.add(qualified)
 
     def statement(self, stmt: ast.stmt, scope: str, in_function: bool) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
@@ -316,7 +323,8 @@ class _ModuleCollector:
 
     def query_property(self, owner: str, value: ast.expr) -> None:
         """``Base.query = db_session.query_property()``: ``Model.query`` of every class
-        derived from ``Base`` is a ``Query`` on ``db_session``."""
+        derived from ``Base`` is a ``Query`` on ``db_session`` (of the class given as
+        ``query_property(query_cls=X)``, else of the session's)."""
         if (
             isinstance(value, ast.Call)
             and isinstance(value.func, ast.Attribute)
@@ -325,6 +333,10 @@ class _ModuleCollector:
             session = self.qualify(value.func.value)
             if session is not None:
                 self.pending.query_properties[owner] = session
+            query_cls = _argument(value, "query_cls", 0)
+            query_class = self.qualify(query_cls) if query_cls is not None else None
+            if query_class is not None:
+                self.pending.query_classes[owner] = query_class
 
     def bind(self, qualname: str, value: ast.expr) -> None:
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Call):
@@ -358,10 +370,17 @@ class _ModuleCollector:
                 self.pending.aliases[qualname] = target
 
     def query_class_argument(self, qualname: str, call: ast.Call) -> None:
-        """``SQLAlchemy(query_class=X)``, ``sessionmaker(query_cls=X)``."""
-        for keyword in call.keywords:
-            if keyword.arg in ("query_class", "query_cls"):
-                query_class = self.qualify(keyword.value)
+        """``SQLAlchemy(query_class=X)``, ``sessionmaker(query_cls=X)``, ``Session(
+        query_cls=X)``, ``scoped_session(sessionmaker(query_cls=X))``,
+        ``SQLAlchemy(session_options={"query_cls": X})``."""
+        factory = _argument(call, "session_factory", 0)
+        calls = [call, factory] if isinstance(factory, ast.Call) else [call]
+        for made in calls:
+            for keyword in made.keywords:
+                query_class_node = (
+                    keyword.value if keyword.arg == "query_class" else _query_cls_argument(keyword)
+                )
+                query_class = self.qualify(query_class_node) if query_class_node else None
                 if query_class is not None:
                     self.pending.query_classes[qualname] = query_class
 
@@ -940,6 +959,17 @@ def _backref_lazy(value: ast.expr) -> str | None:
     return None
 
 
+def _query_cls_argument(keyword: ast.keyword) -> ast.expr | None:
+    """X of ``query_cls=X`` or ``session_options={"query_cls": X}``."""
+    if keyword.arg == "query_cls":
+        return keyword.value
+    if keyword.arg == "session_options" and isinstance(keyword.value, ast.Dict):
+        for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "query_cls":
+                return value
+    return None
+
+
 def _module_schema_binds(body: list[ast.stmt]) -> Iterable[ast.expr]:
     """The bind arguments of the ``metadata.create_all(engine)`` statements (and
     ``drop_all``, ``reflect``) a module runs at import time (outside functions and
@@ -1032,6 +1062,7 @@ class IndexBuilder:
         self.index.metadata_binds = dict(self.pending.binds)
         self.index.query_properties = dict(self.pending.query_properties)
         self.index.query_classes = dict(self.pending.query_classes)
+        self.index.session_query_classes = set(self.pending.session_query_classes)
         self.index.event_targets = set(self.pending.event_targets)
         self.index.scoped_factories = dict(self.pending.scoped_factories)
         self.index.sync_session_classes = {

@@ -291,6 +291,10 @@ class ProjectIndex:
     #: models (``query_class = X``), Flask-SQLAlchemy objects (``query_class=X``) and
     #: session factories (``query_cls=X``) → the query class they build queries with
     query_classes: dict[str, str] = field(default_factory=dict)
+    #: every query class given as ``query_cls=`` anywhere in the project (a session made
+    #: in a function, an app factory's sessionmaker): what a session of unknown origin
+    #: may build its queries with
+    session_query_classes: set[str] = field(default_factory=set)
     #: module-level names bound to a Core table (``users = Table("users", metadata, ...)``)
     core_tables: set[str] = field(default_factory=set)
     #: those tables' integer columns (``Column("cents", Integer)``), by table name
