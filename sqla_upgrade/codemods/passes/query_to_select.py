@@ -207,6 +207,10 @@ class VariableInfo:
 SESSION_MAKERS = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SYNC_SCOPED_SESSIONS
 
 
+#: Result methods that exist since 1.4 only and give the objects of rows of one entity
+OBJECT_READS = frozenset({"scalars", "scalar_one", "scalar_one_or_none", "unique"})
+
+
 class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
@@ -1081,6 +1085,7 @@ class QueryToSelectPass(Pass):
             return self._plan_open(chain, facts)
         if terminal.name in SQL_TERMINALS:
             self._check_sql_terminal(terminal)
+            self._check_executed_statement(chain, facts)
             return lambda c: self._reattach(c, self._sql_terminal(c, facts))
         if terminal.name in FLASK_TERMINALS:
             self._check_flask(chain, facts)
@@ -1171,6 +1176,35 @@ class QueryToSelectPass(Pass):
     def _need_session(self, facts: QueryFacts) -> None:
         if facts.session is None and facts.db is None:
             raise Refusal("no session found for this query")
+
+    def _check_executed_statement(self, chain: Chain, facts: QueryFacts) -> None:
+        """``session.execute(query.statement)`` of a query of one mapped class: rows each
+        holding an object since 1.4, as ``select(User)`` gives them (the rewrite keeps
+        that), where 1.3, for which the idiom was written, gave rows of the columns."""
+        if chain.terminal is None or chain.terminal.name != "statement" or chain.after:
+            return
+        if not facts.single_entity or facts.model is None:
+            return
+        arg = self.get_metadata(ParentNodeProvider, chain.top, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)) or arg.keyword:
+            return
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("execute", "stream")):
+            return
+        if self.sessions.evidence(func.value) not in (Evidence.PROOF, Evidence.ASSUMED):
+            return
+        read = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(read, cst.Attribute) and read.attr.value in OBJECT_READS:
+            return  # read as objects: 1.4 code
+        model = facts.model.rpartition(".")[2]
+        self.todo(
+            chain.top,
+            f"session.execute(query.statement) gives rows each holding a {model} object (since "
+            f"SQLAlchemy 1.4, as select({model}) does; 1.3 gave rows of its columns): use "
+            f"session.scalars(...) for the objects, or select({model}.__table__) for rows of "
+            "its columns",
+        )
 
     def _check_sql_terminal(self, terminal: Link) -> None:
         if terminal.name == "subquery":
