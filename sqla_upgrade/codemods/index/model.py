@@ -736,6 +736,23 @@ class ProjectIndex:
             pending += [self.resolve_alias(base) for base in facts.bases]
         return sorted(found)
 
+    def model_classes(self) -> frozenset[str]:
+        """The mapped classes and the project classes they derive from (mixins, abstract
+        bases): the classes of the objects handed to templates."""
+        return self._derived("model_classes", self._model_classes)
+
+    def _model_classes(self) -> frozenset[str]:
+        found: set[str] = set()
+        pending = list(self.models)
+        while pending:
+            qualname = self.resolve_alias(pending.pop())
+            if qualname in found:
+                continue
+            found.add(qualname)
+            facts = self.class_facts(qualname)
+            pending += facts.bases if facts is not None else []
+        return frozenset(found)
+
     def class_facts(self, qualname: str) -> ModelFacts | None:
         """What the index read of the project class ``qualname`` (a model or not)."""
         module = self.modules.get(qualname.rpartition(".")[0])
