@@ -431,3 +431,34 @@ def test_migrated_clients_find_the_schema_the_legacy_import_created(tmp_path: Pa
         )
         assert run.returncode == 0, f"{label}:\n{run.stdout}\n{run.stderr}"
         assert "3 passed" in run.stdout, run.stdout
+
+
+def test_a_client_made_in_a_helper_module_gets_a_todo() -> None:
+    """``client = TestClient(app)`` in a module pytest collects no fixture from (imported
+    by the tests): a TODO, no fixture."""
+    helper = """
+        from app.main import app
+        from fastapi.testclient import TestClient
+
+        client = TestClient(app)
+    """
+    tests = """
+        from tests.clients import client
+
+
+        def test_add():
+            assert client.post("/users/ann").status_code == 200
+    """
+    result = migrate_project(
+        {
+            "app.__init__": "",
+            "app.db": _dedent(DB),
+            "app.main": _dedent(MAIN),
+            "tests.clients": _dedent(helper),
+            "tests.test_users": _dedent(tests),
+        },
+        target="async",
+    )
+    code = result["tests.clients"].code
+    assert "# TODO(sqla-upgrade): this test client runs no lifespan" in code
+    assert "fixture(" not in code

@@ -71,6 +71,7 @@ from sqla_upgrade.codemods.base import ANALYSIS_METADATA, function_qualname
 from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import names_in, qualified_names
+from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
 
 class AsyncTestClientPass(ScopeTracking):
@@ -171,6 +172,9 @@ class AsyncTestClientPass(ScopeTracking):
             self._entered.add(id(call))
             return
         self._entered.add(id(call))
+        if not is_test_module(self.state.path):  # pytest collects no fixture there
+            self.todo(assign, _NO_LIFESPAN + ": enter it in a fixture of the tests using it")
+            return
         if converts and self._anyio_style():
             self.todo(
                 assign, _NO_LIFESPAN + "; enter app.router.lifespan_context(app) in a fixture"
