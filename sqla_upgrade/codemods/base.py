@@ -244,6 +244,9 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
             messages = self._pending_todos.pop(id(original_node), None)
             if messages and isinstance(result, cst.CSTNode):
                 result = add_todo_comments(result, messages)
+            elif messages and isinstance(result, cst.FlattenSentinel) and result.nodes:
+                first, *rest = result.nodes  # the statement and what a pass put after it
+                result = cst.FlattenSentinel([add_todo_comments(first, messages), *rest])
         return result
 
 

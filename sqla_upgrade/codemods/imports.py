@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -31,6 +32,7 @@ from libcst.codemod.visitors import (
 from libcst.metadata import ImportAssignment, ParentNodeProvider, Scope, ScopeProvider
 
 from sqla_upgrade.codemods.codegen import code_of
+from sqla_upgrade.codemods.layout import with_blank_lines, without_leading_blank_lines
 from sqla_upgrade.codemods.traversal import STUB_CLASSES
 
 #: modules whose imports libcst's gatherer never reports unused
@@ -83,6 +85,28 @@ class TopImportsAdder(ListsNoStubs, AddImportsVisitor):
         super().on_visit(node)
         return isinstance(node, (cst.Module, cst.SimpleStatementLine))
 
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        self._first_imports = not any(
+            isinstance(small, cst.Import | cst.ImportFrom)
+            for statement in _leading_simple_statements(updated_node)
+            for small in getattr(statement, "body", ())
+        )
+        return super().leave_Module(original_node, updated_node)
+
+    def _insert_empty_line(self, statements: list[Any]) -> list[Any]:
+        """The first statement after the imports is separated from them by a blank line
+        (libcst's rule), by two when it is a function or class and the imports are the
+        module's first (PEP 8, ``ruff format``; a module that has imports keeps its own
+        spacing after them)."""
+        statements = super()._insert_empty_line(statements)
+        if (
+            getattr(self, "_first_imports", False)
+            and statements
+            and isinstance(statements[0], cst.FunctionDef | cst.ClassDef)
+        ):
+            return [with_blank_lines(statements[0], 2), *statements[1:]]
+        return statements
+
 
 def _leading_simple_statements(module: cst.Module) -> list[cst.BaseStatement]:
     leading: list[cst.BaseStatement] = []
@@ -120,27 +144,32 @@ class QuickImportsRemover(ListsNoStubs, RemoveImportsVisitor):
         self._unused_imports = dict(finder.unused())
         self._holders = finder.import_holders()
 
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        """The blank lines that separated a removed first import from what follows do
-        not begin the module (or follow its header comments) in its place."""
-        if not (original_node.body and updated_node.body):
-            return updated_node
-        first, before = updated_node.body[0], original_node.body[0]
-        if first is before or _blank_lead(before):
-            return updated_node
-        lines = list(first.leading_lines)
-        blank = _blank_lead(first)
-        if not blank:
-            return updated_node
-        return updated_node.with_changes(
-            body=[first.with_changes(leading_lines=lines[blank:]), *updated_node.body[1:]]
-        )
-
     def on_visit(self, node: cst.CSTNode) -> bool:
         """Only into the nodes that hold an import (the remover changes nothing else)."""
         visit_children = super().on_visit(node)
         holders = self._holders
         return visit_children and (holders is None or node in holders)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        """No blank line left at the top of a module whose first statement, an import,
+        was removed: the blank lines that separated it from the next one go with it."""
+        return without_blank_first_line(original_node, updated_node)
+
+
+def without_blank_first_line(original: cst.Module, updated: cst.Module) -> cst.Module:
+    """``updated`` (``original`` with statements removed) without the blank lines before
+    its first statement when that statement was not the first one of ``original`` (and
+    the module's header does not end on a comment, which they keep apart from it)."""
+    if not original.body or not updated.body or updated.body[0] is original.body[0]:
+        return updated
+    header = updated.header
+    if header and header[-1].comment is not None:
+        return updated
+    first = without_leading_blank_lines(updated.body[0])
+    if first is updated.body[0]:
+        return updated
+    assert isinstance(first, cst.BaseStatement)
+    return updated.with_changes(body=[first, *updated.body[1:]])
 
 
 class _UnusedImports:

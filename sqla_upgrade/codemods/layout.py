@@ -13,6 +13,8 @@ gives ``lines=[],`` on a line of its own before the closing bracket, never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from sqla_upgrade.codemods.analysis.chains import with_separators
@@ -103,3 +105,48 @@ def _after(arg: cst.Arg) -> cst.BaseParenthesizableWhitespace:
     if isinstance(arg.comma, cst.Comma):
         return arg.comma.whitespace_after
     return arg.whitespace_after_arg
+
+
+def with_blank_lines(statement: cst.CSTNode, count: int) -> cst.CSTNode:
+    """``statement`` with at least ``count`` blank lines before it (before the comments
+    above it, which stay with it)."""
+    leading = list(getattr(statement, "leading_lines", ()))
+    blank = 0
+    while blank < len(leading) and leading[blank].comment is None:
+        blank += 1
+    if blank >= count:
+        return statement
+    added = [cst.EmptyLine() for _ in range(count - blank)]
+    return statement.with_changes(leading_lines=[*added, *leading])
+
+
+def without_leading_blank_lines(statement: cst.CSTNode) -> cst.CSTNode:
+    """``statement`` with no blank line before it (the first of a module)."""
+    leading = list(getattr(statement, "leading_lines", ()))
+    blank = 0
+    while blank < len(leading) and leading[blank].comment is None:
+        blank += 1
+    return statement.with_changes(leading_lines=leading[blank:]) if blank else statement
+
+
+def spaced_top_level(
+    body: list[cst.BaseStatement], generated: Sequence[cst.BaseStatement]
+) -> list[cst.BaseStatement]:
+    """A module's ``body`` with two blank lines (PEP 8, as ``ruff format`` lays them out)
+    before each of the ``generated`` function and class definitions and before the
+    statement following one; none before a module's first statement."""
+    ids = {id(statement) for statement in generated}
+    spaced = {id(s) for s in generated if isinstance(s, cst.FunctionDef | cst.ClassDef)}
+    marks = [id(statement) in spaced for statement in body]
+    result = list(body)
+    for position, statement in enumerate(body):
+        after_def = position > 0 and marks[position - 1]
+        if marks[position] or (after_def and id(statement) not in ids):
+            spaced_statement = (
+                with_blank_lines(statement, 2)
+                if position
+                else without_leading_blank_lines(statement)
+            )
+            assert isinstance(spaced_statement, cst.BaseStatement)
+            result[position] = spaced_statement
+    return result

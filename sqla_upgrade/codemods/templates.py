@@ -12,8 +12,11 @@ Three questions are answered:
 * ``template_method_calls(roots)``: every method name any template calls
   (``{% if user.is_following(other) %}``), with the templates calling it: Jinja calls
   methods synchronously, so the async plan keeps project methods of those names
-  synchronous (by name, as for properties templates read; the methods of str, list, dict
-  and set and Jinja's own ``self.block()``, ``loop.cycle()`` are left out);
+  synchronous (by name, as for properties templates read; Jinja's own ``self.block()``,
+  ``loop.cycle()`` are left out, and the names of str, list, dict and set methods count
+  only when called on a template variable or an attribute of one, and then only for the
+  methods of models: ``{{ user.count() }}`` but not ``request.args.get("page")``, nor a
+  repository's ``get``);
 * ``template_context_reads(name, roots)``: for one template, as ``render_template(name,
   var=...)`` renders it, the attribute paths read from each context variable
   (``{% for p in posts %}{{ p.author.name }}`` gives ``posts: {("author", "name")}``),
@@ -303,17 +306,37 @@ BUILTIN_METHODS = frozenset(
 )
 
 
+#: Flask's template globals: ``request.args.get("page")``, ``session.get("x")``,
+#: ``config.get(...)`` call methods of their dicts, never a project method
+FLASK_RECEIVERS = frozenset({"request", "session", "config", "g"})
+
+
 def _called_method_names(tree: Any) -> set[str]:
+    """The names of the methods ``tree`` calls; a name of a str, list, dict or set method
+    (``get``, ``count``, ``items``, ``update``...) only when called on a variable or an
+    attribute of one (``{{ user.count() }}``, which may be a project model's method;
+    the async plan keeps it only for models), never on a literal, a filter's or a call's
+    result, or Flask's ``request``/``session``/``config``/``g``."""
     nodes = _jinja().nodes
     names: set[str] = set()
     for call in tree.find_all(nodes.Call):
         callee = call.node
-        if not isinstance(callee, nodes.Getattr) or callee.attr in BUILTIN_METHODS:
+        if not isinstance(callee, nodes.Getattr):
             continue
         if isinstance(callee.node, nodes.Name) and callee.node.name in JINJA_RECEIVERS:
             continue
+        if callee.attr in BUILTIN_METHODS and not _object_receiver(callee.node, nodes):
+            continue
         names.add(callee.attr)
     return names
+
+
+def _object_receiver(node: Any, nodes: Any) -> bool:
+    """Is ``node`` a template variable or an attribute or item of one (not of Jinja's
+    or Flask's globals), which can be a project object?"""
+    while isinstance(node, nodes.Getattr | nodes.Getitem):
+        node = node.node
+    return isinstance(node, nodes.Name) and node.name not in JINJA_RECEIVERS | FLASK_RECEIVERS
 
 
 def _scanned_calls(path: Path) -> set[str]:
@@ -322,6 +345,8 @@ def _scanned_calls(path: Path) -> set[str]:
 
 
 def _scanned_call_text(text: str) -> set[str]:
+    """Without jinja2 no receiver is known: the names of str, list, dict and set methods
+    are left out (``request.args.get(...)`` is in most templates)."""
     found = {m.group(1) for tag in TAG.findall(text) for m in METHOD_CALL.finditer(tag)}
     return found - BUILTIN_METHODS
 

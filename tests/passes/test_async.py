@@ -371,6 +371,7 @@ def test_schema_creation_in_function_and_fastapi_lifespan() -> None:
         Base = declarative_base()
         engine = create_async_engine("sqlite+aiosqlite://")
 
+
         @asynccontextmanager
         async def lifespan(app):
             async with engine.begin() as conn:
@@ -1196,6 +1197,7 @@ def test_fastapi_event_handlers_run_from_the_new_lifespan() -> None:
 
         Base = declarative_base()
         engine = create_async_engine("sqlite+aiosqlite://")
+
 
         @asynccontextmanager
         async def lifespan(app):

@@ -91,6 +91,7 @@ def test_fixture_tests_and_factory_fixtures_move_to_async_client() -> None:
             "tests.test_count": """
                 import pytest
 
+
                 @pytest.mark.asyncio(loop_scope="session")
                 async def test_count(client, get_count):
                     assert (await client.get("/count")).status_code == 200
@@ -216,6 +217,7 @@ def test_fixtures_returning_or_yielding_a_test_client_give_an_async_client() -> 
             """,
             "tests.test_count": """
                 import pytest
+
 
                 @pytest.mark.asyncio(loop_scope="session")
                 async def test_count(client, other_client):

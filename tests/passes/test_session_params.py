@@ -178,6 +178,7 @@ def test_async_functions_given_a_session_are_awaited_across_modules() -> None:
             "app.store": """
                 from sqlalchemy import select
 
+
                 async def save(s, obj):
                     s.add(obj)
                     await s.commit()

@@ -326,3 +326,114 @@ def _follow_app_with_counts(root: Path) -> str:
     )
     app = app.replace("    def is_following", method + "    def is_following")
     return app + COUNT_VIEW
+
+
+# -- methods named like str/list/dict/set methods ----------------------------------------
+def _count_app(database: str = '"sqlite://"') -> str:
+    return _app(database).replace("def report_count(self):", "def count(self):")
+
+
+COUNT_TEMPLATE = (
+    "{{ user.name }}: {% if user.count() %}manager of {{ user.count() }}"
+    "{% else %}no reports{% endif %} {{ request.args.get('x', '') }}\n"
+)
+
+
+def test_a_model_method_named_like_a_list_method_a_template_calls_stays_synchronous(
+    tmp_path: Path,
+) -> None:
+    """``{{ user.count() }}`` with ``User.count`` querying: ``count`` is a list and str
+    method's name too, but called on a template variable it may be the model's, which
+    keeps its ``def`` (``request.args.get(...)`` still calls no project method)."""
+    _write(tmp_path, {"app.py": _count_app(), "templates/user.html": COUNT_TEMPLATE})
+    files, notes = _migrate(tmp_path)
+    app = files["app.py"]
+    assert "        def count(self):\n            # TODO(sqla-upgrade): Jinja calls it" in (
+        "    " + app.replace("\n", "\n    ")
+    )
+    assert 'await render_with_session(render_template, "user.html", user=u)' in app
+    assert _todos(notes) == [TODO]
+
+
+def test_other_classes_methods_named_so_still_become_async(tmp_path: Path) -> None:
+    """A repository's ``get`` (no model's method) becomes async though templates call
+    ``get`` on their variables (``{{ prefs.get("theme") }}``, a dict); so does a model's
+    method of such a name no template calls on a variable (``{{ [1].count(1) }}``)."""
+    repository = (
+        "\n\nclass Users:\n    def get(self, id):\n        return User.query.get(id)\n\n\n"
+        "users = Users()\n\n\n"
+        '@app.route("/prefs/<int:id>")\n'
+        "def prefs(id):\n"
+        '    return render_template("prefs.html", prefs={"theme": users.get(id).name})\n'
+    )
+    code = _app(method="    def index(self):\n        return User.query.count()\n\n") + repository
+    _write(
+        tmp_path,
+        {
+            "app.py": code,
+            "templates/user.html": "{{ user.name }} {{ [1].index(1) }} {{ 'a b'|title }}\n",
+            "templates/prefs.html": "{{ prefs.get('theme') }} {{ prefs.items()|list }}\n",
+        },
+    )
+    files, notes = _migrate(tmp_path)
+    app = files["app.py"]
+    assert "    async def get(self, id):\n" in app
+    assert "    async def index(self):\n" in app
+    assert not _todos(notes)
+
+
+def test_a_mixin_method_of_a_model_counts_as_the_models(tmp_path: Path) -> None:
+    code = _count_app().replace(
+        "class User(db.Model):",
+        "class Counted:\n    def count(self):\n        return User.query.filter_by("
+        "boss_id=self.id).count()\n\n\nclass User(Counted, db.Model):",
+    )
+    head, _, tail = code.rpartition("    def count(self):\n")
+    code = head + tail.partition("\n")[2]  # the model's own count() goes
+    _write(tmp_path, {"app.py": code, "templates/user.html": COUNT_TEMPLATE})
+    files, notes = _migrate(tmp_path)
+    assert "class Counted:\n    def count(self):\n" in files["app.py"]
+    assert _todos(notes) == [TODO]
+
+
+COUNT_CHECK = """
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from app import app, db, User  # noqa: E402
+
+with app.app_context():
+    db.create_all()
+    db.session.add_all([User(id=1, name="ann"), User(id=2, name="bob", boss_id=1)])
+    db.session.commit()
+client = app.test_client()
+for url in ("/user/1", "/user/2"):
+    print(url, client.get(url).data.decode().strip())
+"""
+
+
+def test_a_template_calling_a_model_count_renders_the_same_on_aiosqlite(tmp_path: Path) -> None:
+    pytest.importorskip("aiosqlite")
+    pytest.importorskip("asgiref")
+    legacy, migrated = tmp_path / "legacy", tmp_path / "migrated"
+    pages = []
+    for root in (legacy, migrated):
+        _write(
+            root,
+            {
+                "app.py": _count_app(repr(f"sqlite:///{root}/app.db")),
+                "templates/user.html": COUNT_TEMPLATE,
+            },
+        )
+        if root is migrated:
+            _migrate(root)
+        done = subprocess.run(
+            [sys.executable, "-W", "error::RuntimeWarning", "-c", COUNT_CHECK, str(root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        pages.append(done.stdout)
+    assert "ann: manager of 1" in pages[0] and "bob: no reports" in pages[0]
+    assert pages[1] == pages[0]

@@ -47,7 +47,11 @@ from sqla_upgrade.codemods.base import (
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
-from sqla_upgrade.codemods.templates import source_attribute_reads, source_method_calls
+from sqla_upgrade.codemods.templates import (
+    BUILTIN_METHODS,
+    source_attribute_reads,
+    source_method_calls,
+)
 
 CANNOT_BE_ASYNC = frozenset(
     {
@@ -101,6 +105,9 @@ class FunctionIo:
     blocked: str | None = None  # why it cannot become a coroutine
     is_async: bool = False
     method: str | None = None  # its name, when it is defined directly in a class
+    #: defined in a mapped class or a project class a mapped class derives from: an
+    #: object templates are handed (a call of a str/list/dict method's name there can be it)
+    model_method: bool = False
     gives_test_client: bool = False  # a pytest fixture giving a TestClient
     client_io: str | None = None  # a request through a test client: "client.get() at line 3"
     #: iterates a ``lazy="dynamic"`` relationship: "iterating user.posts at line 4"
@@ -871,6 +878,8 @@ class IoFactsCollector(ScopeTracking):
             blocked=blocked_reason(self, node),
             is_async=node.asynchronous is not None,
             method=node.name.value if in_class else None,
+            model_method=in_class
+            and qualname.rpartition(".")[0] in self.state.index.model_classes(),
             gives_test_client=self._gives_test_client(qualname),
             decorators=self._project_decorators(node),
             wraps=self._wrapped_by(node, qualname),
@@ -1325,6 +1334,11 @@ def _called_by_templates(
     for qualname, function in functions.items():
         where = template_calls.get(function.method or "")
         if not where or function.is_property or function.is_async or function.blocked:
+            continue
+        if function.method in BUILTIN_METHODS and not function.model_method:
+            # ``{{ d.items() }}``, ``{{ user.count() }}``: a str/list/dict/set method's name
+            # called on a template's object is a model's method only where a model has it
+            # (the objects templates are handed); a repository's ``get`` is not one
             continue
         named = "; ".join(sorted(where)[:NAMED_TEMPLATES])
         if len(where) > NAMED_TEMPLATES:

@@ -15,7 +15,7 @@ from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver, combine
 from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.index.model import ENGINE_NAMES, ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
 ENGINE_TYPES = frozenset(
@@ -47,7 +47,6 @@ CREATE_ASYNC_ENGINE = frozenset(
         "sqlalchemy.ext.asyncio.engine.async_engine_from_config",
     }
 )
-ENGINE_NAMES = frozenset({"engine", "db_engine", "eng", "migrate_engine"})
 CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
 
 

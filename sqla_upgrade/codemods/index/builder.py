@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import (
     ANNOTATED,
+    ENGINE_NAMES,
     EVENT_REGISTRATION,
+    FASTAPI_APPS,
+    SCHEMA_METHODS,
     SESSION_TYPES,
     SYNC_SCOPED_SESSIONS,
     SYNC_SESSION_CLASSES,
@@ -113,6 +116,9 @@ class _Pending:
         #: model (``query_class = X``), ``SQLAlchemy(query_class=X)`` object or
         #: ``sessionmaker(query_cls=X)`` factory -> the query class it builds queries with
         self.query_classes: dict[str, str] = {}
+        #: every ``query_cls=X`` given to a session, factory or query property anywhere
+        #: (also ``session_options={"query_cls": X}``), attributed or not
+        self.session_query_classes: set[str] = set()
         #: module-level name bound to a call -> the integer columns that call declares
         #: (``Table("t", md, Column("n", Integer))``: kept if the call builds a table)
         self.integer_columns: dict[str, list[str]] = {}
@@ -140,6 +146,10 @@ class _Pending:
         #: module-level names bound once, to a call: name -> the qualified callee (an
         #: instance of that class if the callee is a project class: ``user = CRUDUser()``)
         self.instances: dict[str, str] = {}
+        #: ``app = FastAPI()`` (no ``lifespan=``) in a module running schema statements at
+        #: import time -> (the names they are bound to, does the module register
+        #: ``@app.on_event(...)`` handlers)
+        self.startup_apps: dict[str, tuple[list[str], bool]] = {}
 
 
 class _ModuleCollector:
@@ -176,6 +186,37 @@ class _ModuleCollector:
         for name, types in self.type_aliases.items():
             if bindings.get(name) == len(types):  # every binding of the name is an alias
                 self.pending.type_aliases[f"{self.facts.name}.{name}"] = types
+        self.startup_app(tree)
+
+    def startup_app(self, tree: ast.Module) -> None:
+        """A FastAPI app created at the top of a module that runs ``create_all(engine)``
+        (or ``drop_all``, ``reflect``) at import time: schema-run-sync moves those into a
+        lifespan handler it gives the app, which a test client must enter."""
+        apps = [
+            stmt.targets[0].id
+            for stmt in tree.body
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call)
+            and self.qualify(stmt.value.func) in FASTAPI_APPS
+            and not any(k.arg == "lifespan" for k in stmt.value.keywords)
+        ]
+        if len(apps) != 1:
+            return
+        binds = [
+            self.qualify(bind) or ""
+            for bind in _module_schema_binds(tree.body)
+            if isinstance(bind, ast.Name | ast.Attribute)
+        ]
+        if binds:
+            events = any(
+                _on_event(decorator, apps[0])
+                for stmt in tree.body
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                for decorator in stmt.decorator_list
+            )
+            self.pending.startup_apps[f"{self.facts.name}.{apps[0]}"] = (binds, events)
 
     def event_targets(self, tree: ast.Module) -> None:
         """The targets of the module's event registrations and the sessionmakers given as
@@ -196,6 +237,10 @@ class _ModuleCollector:
                 name = self.qualify(kw.value) if kw.arg == "sync_session_class" else None
                 if name is not None:
                     self.pending.sync_session_classes.add(name)
+                query_cls = _query_cls_argument(kw)
+                qualified = self.qualify(query_cls) if query_cls is not None else None
+                if qualified is not None:
+                    self.pending.session_query_classes.add(qualified)
 
     def statement(self, stmt: ast.stmt, scope: str, in_function: bool) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
@@ -296,7 +341,8 @@ class _ModuleCollector:
 
     def query_property(self, owner: str, value: ast.expr) -> None:
         """``Base.query = db_session.query_property()``: ``Model.query`` of every class
-        derived from ``Base`` is a ``Query`` on ``db_session``."""
+        derived from ``Base`` is a ``Query`` on ``db_session`` (of the class given as
+        ``query_property(query_cls=X)``, else of the session's)."""
         if (
             isinstance(value, ast.Call)
             and isinstance(value.func, ast.Attribute)
@@ -305,6 +351,10 @@ class _ModuleCollector:
             session = self.qualify(value.func.value)
             if session is not None:
                 self.pending.query_properties[owner] = session
+            query_cls = _argument(value, "query_cls", 0)
+            query_class = self.qualify(query_cls) if query_cls is not None else None
+            if query_class is not None:
+                self.pending.query_classes[owner] = query_class
 
     def declarative_mixins(self, call: ast.Call) -> list[str]:
         """The classes ``declarative_base(cls=Mixin)`` (or ``cls=(A, B)``) derives from."""
@@ -354,10 +404,17 @@ class _ModuleCollector:
                 self.pending.aliases[qualname] = target
 
     def query_class_argument(self, qualname: str, call: ast.Call) -> None:
-        """``SQLAlchemy(query_class=X)``, ``sessionmaker(query_cls=X)``."""
-        for keyword in call.keywords:
-            if keyword.arg in ("query_class", "query_cls"):
-                query_class = self.qualify(keyword.value)
+        """``SQLAlchemy(query_class=X)``, ``sessionmaker(query_cls=X)``, ``Session(
+        query_cls=X)``, ``scoped_session(sessionmaker(query_cls=X))``,
+        ``SQLAlchemy(session_options={"query_cls": X})``."""
+        factory = _argument(call, "session_factory", 0)
+        calls = [call, factory] if isinstance(factory, ast.Call) else [call]
+        for made in calls:
+            for keyword in made.keywords:
+                query_class_node = (
+                    keyword.value if keyword.arg == "query_class" else _query_cls_argument(keyword)
+                )
+                query_class = self.qualify(query_class_node) if query_class_node else None
                 if query_class is not None:
                     self.pending.query_classes[qualname] = query_class
 
@@ -1029,6 +1086,44 @@ def _backref_lazy(value: ast.expr) -> str | None:
     return None
 
 
+def _query_cls_argument(keyword: ast.keyword) -> ast.expr | None:
+    """X of ``query_cls=X`` or ``session_options={"query_cls": X}``."""
+    if keyword.arg == "query_cls":
+        return keyword.value
+    if keyword.arg == "session_options" and isinstance(keyword.value, ast.Dict):
+        for key, value in zip(keyword.value.keys, keyword.value.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == "query_cls":
+                return value
+    return None
+
+
+def _module_schema_binds(body: list[ast.stmt]) -> Iterable[ast.expr]:
+    """The bind arguments of the ``metadata.create_all(engine)`` statements (and
+    ``drop_all``, ``reflect``) a module runs at import time (outside functions and
+    classes)."""
+    for stmt in body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            if isinstance(call.func, ast.Attribute) and call.func.attr in SCHEMA_METHODS:
+                bind = _argument(call, "bind", 0)
+                if bind is not None:
+                    yield bind
+        yield from _module_schema_binds(list(_child_statements(stmt)))
+
+
+def _on_event(decorator: ast.expr, app: str) -> bool:
+    """``@app.on_event("startup")`` (or ``"shutdown"``)."""
+    return (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "on_event"
+        and isinstance(decorator.func.value, ast.Name)
+        and decorator.func.value.id == app
+    )
+
+
 def _child_statements(stmt: ast.stmt) -> Iterable[ast.stmt]:
     for field_name in ("body", "orelse", "finalbody"):
         yield from getattr(stmt, field_name, ())
@@ -1095,6 +1190,7 @@ class IndexBuilder:
         self.index.query_properties = self._query_properties()
         self.index.declarative_mixins = dict(self.pending.declarative_mixins)
         self.index.query_classes = dict(self.pending.query_classes)
+        self.index.session_query_classes = set(self.pending.session_query_classes)
         self.index.event_targets = set(self.pending.event_targets)
         self.index.scoped_factories = dict(self.pending.scoped_factories)
         self.index.sync_session_classes = {
@@ -1126,6 +1222,11 @@ class IndexBuilder:
         self._resolve_session_params()
         self.index.core_tables = {
             name for name, callee in self.pending.calls.items() if self._builds_table(callee)
+        }
+        self.index.startup_apps = {
+            app: events
+            for app, (binds, events) in self.pending.startup_apps.items()
+            if any(self._engine_like(bind) for bind in binds)
         }
         self.index.core_integer_columns = {
             name: columns
@@ -1190,6 +1291,16 @@ class IndexBuilder:
     def _names_a_session(self, types: list[str], aliases: set[str]) -> bool:
         resolved = {self.index.resolve_alias(name) for name in types}
         return bool(resolved & (SESSION_TYPES | aliases))
+
+    def _engine_like(self, qualname: str) -> bool:
+        """An engine of the index, a Flask-SQLAlchemy object's ``engine``, or a name taken
+        for an engine's (as ``analysis.connectables`` does)."""
+        owner, _, attr = qualname.rpartition(".")
+        if self._kind(qualname) is ObjectKind.ENGINE:
+            return True
+        if attr == "engine" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+            return True
+        return attr in ENGINE_NAMES and self._kind(qualname) is None
 
     def _kind(self, qualname: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(qualname)

@@ -86,6 +86,14 @@ EVENT_REGISTRATION = frozenset(
 )
 
 
+#: FastAPI's application class, by qualified name
+FASTAPI_APPS = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+#: the metadata methods running DDL on the engine they are given
+SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
+#: names taken for an engine's when nothing else tells (a hint, never proof)
+ENGINE_NAMES = frozenset({"engine", "db_engine", "eng", "migrate_engine"})
+
+
 # relationship loaders whose attribute is a query, never a loaded list
 QUERY_LOADERS = frozenset({"dynamic", "write_only"})
 #: the public methods of ``sqlalchemy.orm.Query`` (and Flask-SQLAlchemy's) a custom query
@@ -297,6 +305,10 @@ class ProjectIndex:
     #: models (``query_class = X``), Flask-SQLAlchemy objects (``query_class=X``) and
     #: session factories (``query_cls=X``) → the query class they build queries with
     query_classes: dict[str, str] = field(default_factory=dict)
+    #: every query class given as ``query_cls=`` anywhere in the project (a session made
+    #: in a function, an app factory's sessionmaker): what a session of unknown origin
+    #: may build its queries with
+    session_query_classes: set[str] = field(default_factory=set)
     #: module-level names bound to a Core table (``users = Table("users", metadata, ...)``)
     core_tables: set[str] = field(default_factory=set)
     #: those tables' integer columns (``Column("cents", Integer)``), by table name
@@ -321,6 +333,10 @@ class ProjectIndex:
     sync_only_factories: set[str] = field(default_factory=set)
     #: the sessionmakers given to an async one as ``sync_session_class=`` (synchronous)
     sync_session_classes: set[str] = field(default_factory=set)
+    #: FastAPI apps whose module runs schema statements at import time (which
+    #: schema-run-sync moves into a lifespan handler it gives the app) → does that module
+    #: register ``@app.on_event(...)`` handlers (which the lifespan runs too)
+    startup_apps: dict[str, bool] = field(default_factory=dict)
     #: module-level names bound once to an instance of a project class
     #: (``user = CRUDUser()``) → that class
     instances: dict[str, str] = field(default_factory=dict)
@@ -338,6 +354,12 @@ class ProjectIndex:
 
     def is_core_table(self, qualname: str) -> bool:
         return self.resolve_alias(qualname) in self.core_tables
+
+    def startup_app(self, qualname: str) -> bool | None:
+        """Is ``qualname`` (followed through re-exports) a FastAPI app given a lifespan
+        holding what its module ran at import time? True when that lifespan also runs the
+        module's ``on_event`` handlers, False when not, None when it is no such app."""
+        return self.startup_apps.get(self.resolve_alias(qualname))
 
     def is_session_alias(self, qualname: str) -> bool:
         """Is ``qualname`` (followed through imports and re-exports) a module-level type
@@ -825,6 +847,23 @@ class ProjectIndex:
                 return self.names_mapped_classes(facts.class_valued[attr])
             pending += [self.resolve_alias(base) for base in facts.bases]
         return False
+
+    def model_classes(self) -> frozenset[str]:
+        """The mapped classes and the project classes they derive from (mixins, abstract
+        bases): the classes of the objects handed to templates."""
+        return self._derived("model_classes", self._model_classes)
+
+    def _model_classes(self) -> frozenset[str]:
+        found: set[str] = set()
+        pending = list(self.models)
+        while pending:
+            qualname = self.resolve_alias(pending.pop())
+            if qualname in found:
+                continue
+            found.add(qualname)
+            facts = self.class_facts(qualname)
+            pending += facts.bases if facts is not None else []
+        return frozenset(found)
 
     def class_facts(self, qualname: str) -> ModelFacts | None:
         """What the index read of the project class ``qualname`` (a model or not)."""

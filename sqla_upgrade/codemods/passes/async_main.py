@@ -45,6 +45,7 @@ from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import node_code
+from sqla_upgrade.codemods.layout import spaced_top_level
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
 
@@ -105,6 +106,7 @@ class AsyncMainPass(ScopeTracking):
             asynchronous=cst.Asynchronous(),
             leading_lines=updated_node.leading_lines,
         )
+        self.generated.append(function)
         run = cst.parse_statement(f"asyncio.run({name}())")
         guard = updated_node.with_changes(
             body=cst.IndentedBlock(body=[run]),
@@ -145,6 +147,14 @@ class AsyncMainPass(ScopeTracking):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
+        self.generated: list[cst.FunctionDef] = []
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if not self.generated:
+            return updated_node
+        return updated_node.with_changes(
+            body=spaced_top_level(list(updated_node.body), self.generated)
+        )
 
     def _module_globals(self, block: cst.If, scope: GlobalScope) -> list[str]:
         """Names the block binds that code outside it reads or binds (the name resolves,

@@ -90,6 +90,7 @@ from sqla_upgrade.codemods.base import (
     per_object,
 )
 from sqla_upgrade.codemods.index.model import ProjectIndex
+from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_engine import insert_after_imports
 from sqla_upgrade.codemods.passes.flask_async_session import REQUEST_END_HOOKS, flask_cli_command
@@ -259,6 +260,8 @@ class AwaitPass(ScopeTracking):
         self.lambdas: list[LocalAsyncDef | None] = []
         #: statement id → the local ``async def`` functions to write before it
         self._local_defs: dict[int, list[LocalAsyncDef]] = {}
+        #: module-level functions the pass writes (from lambdas), spaced in leave_Module
+        self._top_level_defs: list[cst.BaseStatement] = []
         #: ids of the names bound by lambdas that became ``async def`` (``f = lambda``)
         self._converted_names: set[int] = set()
         #: ``map(lambda ...)`` calls that become comprehensions, and ``list(...)`` around them
@@ -575,6 +578,9 @@ class AwaitPass(ScopeTracking):
         return any(id(getattr(a, "node", None)) in self._converted_names for a in scope[func.value])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self._top_level_defs:
+            body = spaced_top_level(list(updated_node.body), self._top_level_defs)
+            updated_node = updated_node.with_changes(body=body)
         if not self.needs_command_runner or any(
             isinstance(s, cst.FunctionDef) and s.name.value == COMMAND_RUNNER
             for s in updated_node.body
@@ -1392,9 +1398,12 @@ class AwaitPass(ScopeTracking):
         todos = self._pending_todos.pop(id(original_node), [])
         if any(d.replaces_statement for d in local_defs):
             functions[-1] = _with_todos(functions[-1], todos)
-            return cst.FlattenSentinel(functions)
-        rest = _with_todos(statement.with_changes(leading_lines=[]), todos)
-        return cst.FlattenSentinel([*functions, rest])
+            rest = None
+        else:
+            rest = _with_todos(statement.with_changes(leading_lines=[]), todos)
+        if not self.scopes:  # module level: PEP 8's blank lines around the new functions
+            self._top_level_defs.extend(functions)
+        return cst.FlattenSentinel([*functions, rest] if rest is not None else functions)
 
     def _calls_wrapped_function(self, call: cst.Call) -> bool:
         """``func(*args, **kwargs)`` inside a decorator's wrapper that now awaits it."""

@@ -46,10 +46,9 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of, node_code
 from sqla_upgrade.codemods.index.builder import BINDABLE
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.index.model import SCHEMA_METHODS, ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
-SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
 IMPLICIT_EXECUTION = frozenset({"execute", "scalar"})
 TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete", "count"})
 CORE_CONSTRUCTORS = frozenset(

@@ -76,6 +76,7 @@ from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import qualified_names
 
 FLASK_SQLALCHEMY = frozenset(
@@ -818,7 +819,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
             for module_name, name in HELPER_IMPORTS:
                 AddImportsVisitor.add_needed_import(self.context, module_name, name)
             self.count_rewrite()
-            return [*body[: position + 1], *helpers, *extra, *body[position + 1 :]]
+            return spaced_top_level(
+                [*body[: position + 1], *helpers, *extra, *body[position + 1 :]],
+                [*helpers, *extra],
+            )
         return body
 
     def _assigned_qualname(self, statement: cst.CSTNode) -> str:

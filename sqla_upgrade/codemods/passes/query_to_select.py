@@ -81,8 +81,14 @@ from sqla_upgrade.codemods.analysis.chains import (
 from sqla_upgrade.codemods.analysis.entities import EntityClassifier, EntityKind
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
-from sqla_upgrade.codemods.index.model import ObjectKind, ProjectIndex
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.index.model import (
+    SYNC_SCOPED_SESSIONS,
+    SYNC_SESSION_CLASSES,
+    SYNC_SESSIONMAKERS,
+    ObjectKind,
+    ProjectIndex,
+)
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
 ITERATING_BUILTINS = frozenset(
     {
@@ -197,6 +203,15 @@ class QueryFacts:
 class VariableInfo:
     facts: QueryFacts
     assignments: list[cst.Assign]
+
+
+#: what makes a session (or a factory of them) where it is called: its ``query_cls`` is
+#: the one given there
+SESSION_MAKERS = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SYNC_SCOPED_SESSIONS
+
+
+#: Result methods that exist since 1.4 only and give the objects of rows of one entity
+OBJECT_READS = frozenset({"scalars", "scalar_one", "scalar_one_or_none", "unique"})
 
 
 class QueryToSelectPass(Pass):
@@ -587,24 +602,105 @@ class QueryToSelectPass(Pass):
     def _check_query_class(self, chain: Chain, facts: QueryFacts) -> None:
         """Refuse a query built by a custom query class that overrides ``Query``'s own
         methods or construction (``query_class = SoftDeleteQuery`` whose ``__new__`` adds a
-        filter): ``select()`` would not do what it does."""
+        filter, ``sessionmaker(query_cls=AliveQuery)`` whose ``all()`` drops rows):
+        ``select()`` would not do what it does. A session whose origin is unknown (a
+        parameter, an attribute) may be one of any factory given a ``query_cls``."""
         index = self.state.index
-        if not index.query_classes:
+        if not index.query_classes and not index.session_query_classes:
             return
         model = index.model(facts.model)
         owners = [m.qualname for m in index.self_and_bases(model)] if model is not None else []
+        owners += [b for m in (index.self_and_bases(model) if model else ()) for b in m.bases]
+        classes: set[str] = set()
         if chain.base_kind is BaseKind.MODEL and chain.model is not None:
             owners.append(self.flask_db_for_model(chain.model) or "")
+            session = self.query_property_session(chain.model)
+            if session is not None and not self._query_property_class(owners):
+                owners.append(session)
         elif facts.db is not None and isinstance(facts.db, cst.BaseExpression):
             owners += sorted(qualified_names(self, facts.db))
-        for owner in owners:
-            query_class = index.query_classes.get(index.resolve_alias(owner))
-            overrides = index.query_overrides(query_class) if query_class else []
-            if query_class and overrides:
+        elif chain.base_kind is BaseKind.SESSION and chain.session is not None:
+            origins = self._session_origins(chain.session, 0)
+            if origins is None:
+                classes |= index.session_query_classes
+            else:
+                owners += sorted(o for o in origins if not o.startswith("class:"))
+                classes |= {o[len("class:") :] for o in origins if o.startswith("class:")}
+        classes |= {
+            index.query_classes[index.resolve_alias(owner)]
+            for owner in owners
+            if index.resolve_alias(owner) in index.query_classes
+        }
+        for query_class in sorted(classes):
+            overrides = index.query_overrides(query_class)
+            if overrides:
                 raise Refusal(
                     f"queries here are built by {query_class.rpartition('.')[2]}, a custom query "
                     f"class overriding {', '.join(overrides)}; select() would skip what it does"
                 )
+
+    def _query_property_class(self, owners: list[str]) -> bool:
+        """Does one of ``owners`` (a model and its bases) have a query property given its
+        own ``query_cls``?"""
+        index = self.state.index
+        return any(
+            index.resolve_alias(o) in index.query_classes
+            and index.resolve_alias(o) in index.query_properties
+            for o in owners
+        )
+
+    def _session_origins(self, session: cst.BaseExpression, depth: int) -> set[str] | None:
+        """Where the session comes from: the module-level sessions, scoped sessions or
+        factories it is (or is made by), and ``"class:X"`` for a ``query_cls=X`` given
+        where it is made; None when that cannot be told (a parameter, an attribute)."""
+        if depth > 5:
+            return None
+        if isinstance(session, cst.Call):
+            made_here = qualified_names(self, session.func) & SESSION_MAKERS
+            origins = set() if made_here else self._session_origins(session.func, depth + 1)
+            if origins is None:
+                return None
+            for arg in session.args:
+                if arg.keyword is not None and arg.keyword.value == "query_cls":
+                    classes = qualified_names(self, arg.value)
+                    if not classes:
+                        return None
+                    origins |= {f"class:{c}" for c in classes}
+            return origins
+        if not isinstance(session, cst.Name):
+            return None
+        index = self.state.index
+        names = qualified_names(self, session)
+        if any(index.kind_of(n) is not None for n in names):
+            return names  # a module-level session, scoped session or factory
+        values = self._bound_values(session)
+        if not values:
+            return None
+        found: set[str] = set()
+        for value in values:
+            origins = self._session_origins(value, depth + 1)
+            if origins is None:
+                return None
+            found |= origins
+        return found
+
+    def _bound_values(self, name: cst.Name) -> list[cst.BaseExpression] | None:
+        """The values ``name`` is bound to by assignments and ``with value as name``."""
+        values = assigned_values(self, name)
+        if values is not None:
+            return values
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        found: list[cst.BaseExpression] = []
+        for assignment in scope[name.value]:
+            bound = getattr(assignment, "node", None)
+            parent = self.get_metadata(ParentNodeProvider, bound, None) if bound else None
+            item = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            if not (isinstance(parent, cst.AsName) and isinstance(item, cst.WithItem)):
+                return None
+            found.append(item.item)
+        return found
 
     def _joins_collection_by_default(self, facts: QueryFacts) -> bool:
         """Does the mapped class eager-load a collection with a join by default
@@ -1037,6 +1133,7 @@ class QueryToSelectPass(Pass):
             return self._plan_open(chain, facts)
         if terminal.name in SQL_TERMINALS:
             self._check_sql_terminal(terminal)
+            self._check_executed_statement(chain, facts)
             return lambda c: self._reattach(c, self._sql_terminal(c, facts))
         if terminal.name in FLASK_TERMINALS:
             self._check_flask(chain, facts)
@@ -1127,6 +1224,35 @@ class QueryToSelectPass(Pass):
     def _need_session(self, facts: QueryFacts) -> None:
         if facts.session is None and facts.db is None:
             raise Refusal("no session found for this query")
+
+    def _check_executed_statement(self, chain: Chain, facts: QueryFacts) -> None:
+        """``session.execute(query.statement)`` of a query of one mapped class: rows each
+        holding an object since 1.4, as ``select(User)`` gives them (the rewrite keeps
+        that), where 1.3, for which the idiom was written, gave rows of the columns."""
+        if chain.terminal is None or chain.terminal.name != "statement" or chain.after:
+            return
+        if not facts.single_entity or facts.model is None:
+            return
+        arg = self.get_metadata(ParentNodeProvider, chain.top, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
+        if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)) or arg.keyword:
+            return
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("execute", "stream")):
+            return
+        if self.sessions.evidence(func.value) not in (Evidence.PROOF, Evidence.ASSUMED):
+            return
+        read = self.get_metadata(ParentNodeProvider, call, None)
+        if isinstance(read, cst.Attribute) and read.attr.value in OBJECT_READS:
+            return  # read as objects: 1.4 code
+        model = facts.model.rpartition(".")[2]
+        self.todo(
+            chain.top,
+            f"session.execute(query.statement) gives rows each holding a {model} object (since "
+            f"SQLAlchemy 1.4, as select({model}) does; 1.3 gave rows of its columns): use "
+            f"session.scalars(...) for the objects, or select({model}.__table__) for rows of "
+            "its columns",
+        )
 
     def _check_sql_terminal(self, terminal: Link) -> None:
         if terminal.name == "subquery":

@@ -48,11 +48,11 @@ from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import code_of
+from sqla_upgrade.codemods.index.model import FASTAPI_APPS, SCHEMA_METHODS
+from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
-SCHEMA_METHODS = frozenset({"create_all", "drop_all", "reflect"})
-FASTAPI = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 
@@ -274,7 +274,8 @@ class SchemaRunSyncPass(ScopeTracking):
             return block.with_changes(leading_lines=updated_node.leading_lines)
         if not self.scopes and self._creates_fastapi_app:
             self.count_rewrite()
-            self.startup.append(block)
+            comments = [line for line in updated_node.leading_lines if line.comment is not None]
+            self.startup.append(block.with_changes(leading_lines=comments))
             return cst.RemovalSentinel.REMOVE
         if not self.scopes and self._pytest_module:
             self.count_rewrite()
@@ -315,7 +316,7 @@ class SchemaRunSyncPass(ScopeTracking):
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             assign = statement.body[0]
             if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call):
-                if qualified_names(self, assign.value.func) & FASTAPI and not any(
+                if qualified_names(self, assign.value.func) & FASTAPI_APPS and not any(
                     a.keyword and a.keyword.value == "lifespan" for a in assign.value.args
                 ):
                     return assign.value
@@ -424,7 +425,6 @@ class SchemaRunSyncPass(ScopeTracking):
             ),
             decorators=[cst.Decorator(decorator=cst.Name("asynccontextmanager"))],
             asynchronous=cst.Asynchronous(),
-            leading_lines=[*statement.leading_lines],
         )
         call = assign.value
         assert isinstance(call, cst.Call)
@@ -441,11 +441,9 @@ class SchemaRunSyncPass(ScopeTracking):
             )
         )
         new_assign = assign.with_changes(value=call.with_changes(args=args))
-        new_statement = statement.with_changes(
-            body=[new_assign], leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
-        )
+        new_statement = statement.with_changes(body=[new_assign])
         body[position : position + 1] = [lifespan, new_statement]
-        return module.with_changes(body=body)
+        return module.with_changes(body=spaced_top_level(body, [lifespan]))
 
 
 def _event_handlers(body: list[Any], app: str | None) -> dict[str, list[Any]]:

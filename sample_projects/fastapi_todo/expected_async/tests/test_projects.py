@@ -1,5 +1,6 @@
 import pytest
 
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_create_and_list_projects(client, alice, bob):
     response = await client.post(

@@ -7,6 +7,7 @@ from .routers import projects, todos, users
 from sqlalchemy.ext.asyncio import AsyncSession
 from contextlib import asynccontextmanager
 
+
 @asynccontextmanager
 async def lifespan(app):
     async with engine.begin() as conn:
