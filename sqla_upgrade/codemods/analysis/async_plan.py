@@ -414,7 +414,8 @@ class CallResolver:
 
     def _assigned_class(self, value: cst.BaseExpression) -> str | None:
         """``Model(...)``, or one ``Model`` row fetched by a query (``session.get(Model,
-        ..)``, ``(await s.scalars(select(Model)...)).first()``, ``db.first_or_404(...)``)."""
+        ..)``, ``(await s.scalars(select(Model)...)).first()``, ``db.first_or_404(...)``)
+        or merged (``session.merge(Model(...))``)."""
         while isinstance(value, cst.Await):
             value = value.expression
         if not isinstance(value, cst.Call):
@@ -444,6 +445,9 @@ class CallResolver:
             return self._class_named(call.args[0].value)
         if name in ROW_OF_STATEMENT and call.args:
             return self._selected_class(call.args[0].value)
+        if name == "merge" and isinstance(call.func, cst.Attribute) and call.args:
+            # ``session.merge(obj)``: the session's copy of ``obj``, of its class
+            return self.instance_class(call.args[0].value)
         if name in ONE_ROW and isinstance(call.func, cst.Attribute):
             rows = call.func.value
             while isinstance(rows, cst.Await):
