@@ -822,3 +822,29 @@ def test_a_view_that_stays_synchronous_keeps_db_session() -> None:
             return ""
         """
     check_project({"app.ext": FLASK_HOOKS_EXT, "app.views": views}, {"app.views": expected})
+
+
+def test_statement_right_after_db_is_set_apart_from_the_helpers() -> None:
+    """``login_manager = LoginManager()`` on the line after ``db = SQLAlchemy()`` follows
+    the helpers written between them after two blank lines (its comment stays with it)."""
+    views = """
+        from flask import Blueprint
+
+        from .ext import User, db
+
+        bp = Blueprint("views", __name__)
+
+
+        @bp.route("/<int:id>")
+        def show(id):
+            return db.get_or_404(User, id).slug
+        """
+    for between, kept in (("", ""), ("# Flask-Login\n    ", "# Flask-Login\n")):
+        ext = FLASK_HOOKS_EXT.replace(
+            "db = SQLAlchemy()\n    login_manager", f"db = SQLAlchemy()\n    {between}login_manager"
+        )
+        result = migrate_project_sources({"app.ext": ext, "app.views": views})
+        code = result["app.ext"].code
+        assert f"        total=total,\n    )\n\n\n{kept}login_manager = LoginManager()\n" in code
+        again = migrate_project_sources({"app.ext": code, "app.views": result["app.views"].code})
+        assert again["app.ext"].code == code

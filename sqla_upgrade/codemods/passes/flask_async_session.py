@@ -965,7 +965,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
             for module_name, name in HELPER_IMPORTS:
                 AddImportsVisitor.add_needed_import(self.context, module_name, name)
             self.count_rewrite()
-            return [*body[: position + 1], *helpers, *extra, *body[position + 1 :]]
+            rest = body[position + 1 :]
+            if rest and not extra:
+                rest = [_two_blank_lines_before(rest[0]), *rest[1:]]
+            return [*body[: position + 1], *helpers, *extra, *rest]
         return body
 
     def _assigned_qualname(self, statement: cst.CSTNode) -> str:
@@ -1074,6 +1077,20 @@ def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
         ):
             return True
     return False
+
+
+def _two_blank_lines_before(statement: Any) -> Any:
+    """``statement`` after the helpers' last function: two blank lines before it (and its
+    comments), as after any top-level function."""
+    leading = list(getattr(statement, "leading_lines", ()))
+    blank = 0
+    for line in leading:
+        if line.comment is not None:
+            break
+        blank += 1
+    if blank >= 2:
+        return statement
+    return statement.with_changes(leading_lines=[cst.EmptyLine()] * (2 - blank) + leading)
 
 
 def _names_imported(module: cst.Module, qualnames: frozenset[str]) -> frozenset[str]:
