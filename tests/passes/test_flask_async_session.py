@@ -848,3 +848,45 @@ def test_statement_right_after_db_is_set_apart_from_the_helpers() -> None:
         assert f"        total=total,\n    )\n\n\n{kept}login_manager = LoginManager()\n" in code
         again = migrate_project_sources({"app.ext": code, "app.views": result["app.views"].code})
         assert again["app.ext"].code == code
+
+
+def test_a_collection_of_current_user_changed_in_async_code_is_left_with_a_todo() -> None:
+    """``current_user.saved.append(post)`` changes the ``db.session`` user (and pulls the
+    ``async_session`` post into that session): ``async_session.commit()`` saves none of
+    it. A list of the user's values is nobody's collection."""
+    user_body = """
+        saved = db.relationship("Post", secondary=readers)
+"""
+    views = (
+        """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.route("/save/<int:id>", methods=["POST"])
+        def save(id):
+            post = db.get_or_404(Post, id)
+            current_user.saved.append(post)
+            names = []
+            names.append(current_user.id)
+            db.session.commit()
+            return str(names)
+        """
+    )
+    result = migrate_project_sources(
+        {"app.ext": current_user_ext(user_body=user_body), "app.views": views}
+    )
+    code = result["app.views"].code
+    todo = (
+        "    # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into "
+        "db.session: committing async_session does not save this change. Change the user "
+        "`await async_session.merge(current_user)` gives instead\n"
+    )
+    assert todo + "    current_user.saved.append(post)\n" in code, code
+    assert code.count("# TODO(sqla-upgrade): current_user") == 1, code

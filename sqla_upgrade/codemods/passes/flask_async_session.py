@@ -105,6 +105,10 @@ USER_LOADER_REASON = "Flask-Login calls @user_loader"
 RELATING_METHODS = frozenset(
     {"append", "extend", "insert", "add", "add_all", "remove", "delete", "refresh", "expunge"}
 )
+#: methods changing a collection in place (``current_user.followed.append(user)``)
+COLLECTION_MUTATORS = frozenset(
+    {"append", "extend", "insert", "remove", "add", "discard", "clear", "pop", "update"}
+)
 #: comparisons of instances: two sessions' objects of one row are not the same object
 INSTANCE_COMPARISONS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
 CURRENT_USER_RELATED_TODO = (
@@ -831,9 +835,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return updated_node
 
     def _changes_current_user(self, statement: cst.SimpleStatementLine) -> bool:
-        """``current_user.last_seen = now`` (or ``await current_user.follow(u)``, a method
-        that became async) in async code, where Flask-Login's ``current_user`` comes from
-        a ``@user_loader`` that kept the synchronous ``db.session``."""
+        """``current_user.last_seen = now``, ``current_user.followed.append(u)`` (or
+        ``await current_user.follow(u)``, a method that became async) in async code, where
+        Flask-Login's ``current_user`` comes from a ``@user_loader`` that kept the
+        synchronous ``db.session``."""
         if not self.user_loader_kept or not self.in_async_def() or len(statement.body) != 1:
             return False
         small = statement.body[0]
@@ -847,6 +852,14 @@ class FlaskAsyncSessionPass(ScopeTracking):
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Await):
             call = small.value.expression
             targets = [call.func] if isinstance(call, cst.Call) else []
+        elif (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Attribute)
+            and small.value.func.attr.value in COLLECTION_MUTATORS
+        ):
+            # ``current_user.memberships.append(Membership(...))``
+            targets = [small.value.func.value]
         else:
             return False
         return any(
