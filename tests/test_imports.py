@@ -170,3 +170,49 @@ def test_an_import_named_nowhere_else_is_removed_without_scopes() -> None:
         "from m import b\n\nprint(b)\n"
     )
     assert not wrapper._metadata[ScopeProvider].computed  # type: ignore[attr-defined]
+
+
+LEADING_MODELS = """\
+from sqlalchemy import Column, Integer
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+"""
+LEADING_VIEWS = """\
+from sqlalchemy.orm import Session
+
+from app.models import User
+
+
+def show(session: Session):
+    return session.query(User).get(1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("header", "expected_start"),
+    [
+        ("", "from app.models import User\n"),
+        ("# views\n", "# views\n\nfrom app.models import User\n"),
+        ("\n", "\nfrom app.models import User\n"),
+    ],
+)
+def test_a_removed_first_import_leaves_no_blank_line_at_the_top(
+    header: str, expected_start: str
+) -> None:
+    """``from sqlalchemy.orm import Session`` opened the file and is gone (the session is
+    an ``AsyncSession`` now): the file opens with what followed it, not with the blank
+    line between them; a comment or blank line the file began with stays."""
+    from sqla_upgrade.api import migrate_project
+
+    result = migrate_project({"app.models": LEADING_MODELS, "app.views": header + LEADING_VIEWS})
+    code = result["app.views"].code
+    assert code.startswith(expected_start), code
+    assert "async def show(session: AsyncSession):\n" in code
+    again = migrate_project({"app.models": result["app.models"].code, "app.views": code})
+    assert again["app.views"].code == code

@@ -187,7 +187,10 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
                 self.output_wrapper = visited if tree is visited.module else None
                 last = visited
         self.last_wrapper = last
-        return tree
+        kept = _without_new_leading_blank_lines(wrapper.module, tree)
+        if kept is not tree:
+            self.output_wrapper = None
+        return kept
 
     def count_rewrite(self, amount: int = 1) -> None:
         self.state.rewrites[self.name] = self.state.rewrites.get(self.name, 0) + amount
@@ -311,6 +314,35 @@ def _holds_leading_lines(node: cst.CSTNode) -> bool:
 ASCII_SPELLING = str.maketrans(
     {"→": "->", "←": "<-", "\u2014": "-", "\u2013": "-", "\u2026": "..."}
 )
+
+
+def _without_new_leading_blank_lines(before: cst.Module, after: cst.Module) -> cst.Module:
+    """``after`` beginning with no more blank lines than ``before`` did: the blank line
+    that followed a first statement removed (an unused import ``from sqlalchemy.orm
+    import Session``) does not start the file."""
+    if not after.body or not before.body or len(after.header) != len(before.header):
+        return after
+    if any(line.comment is not None for line in (*before.header, *after.header)):
+        return after  # the file opens with a comment, then whatever was there
+    if after.body[0] is before.body[0]:
+        return after
+    kept = _leading_blank_lines(before.body[0])
+    first = after.body[0]
+    blank = _leading_blank_lines(first)
+    if blank <= kept:
+        return after
+    lines = list(getattr(first, "leading_lines", ()))[blank - kept :]
+    return after.with_changes(body=[first.with_changes(leading_lines=lines), *after.body[1:]])
+
+
+def _leading_blank_lines(statement: cst.CSTNode) -> int:
+    """How many blank lines (no comment) ``statement`` begins with."""
+    count = 0
+    for line in getattr(statement, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        count += 1
+    return count
 
 
 def todo_comment_text(message: str) -> str:

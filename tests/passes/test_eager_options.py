@@ -549,6 +549,7 @@ def test_merged_objects_read_through_awaitable_attrs() -> None:
                 async def restore(session: AsyncSession, detached: Post):
                     post = await session.merge(detached)
                     await session.commit()
+                    await session.refresh(post)
                     for comment in (await post.awaitable_attrs.comments):
                         print((await comment.awaitable_attrs.author).name)
                     return (await post.awaitable_attrs.author).name

@@ -507,6 +507,261 @@ def test_current_user_without_a_user_loader_of_the_project_is_left_alone() -> No
     assert not [t for t in result["app.hooks"].todos if "current_user" in t.message]
 
 
+CURRENT_USER_EXT = """
+    from flask_login import LoginManager, UserMixin
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    login_manager = LoginManager()
+
+    readers = db.Table(
+        "readers",
+        db.Column("post_id", db.ForeignKey("post.id"), primary_key=True),
+        db.Column("user_id", db.ForeignKey("user.id"), primary_key=True),
+    )
+
+
+    class User({bases}):
+        id = db.Column(db.Integer, primary_key=True)
+{user_body}
+
+    class Post(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        author_id = db.Column(db.Integer, db.ForeignKey("user.id"))
+        author = db.relationship("User", lazy="joined")
+        readers = db.relationship("User", secondary=readers, lazy="selectin")
+"""
+USER_LOADER = """
+
+        @login_manager.user_loader
+        def load_user(user_id):
+            return db.session.get(User, int(user_id))
+"""
+RELATED_TODO = "current_user was loaded by the synchronous @user_loader into db.session: related to"
+COMPARED_TODO = "this comparison of instances no longer finds the user among them"
+
+
+def current_user_ext(*, mixin: bool = True, user_body: str = "") -> str:
+    bases = "UserMixin, db.Model" if mixin else "db.Model"
+    return CURRENT_USER_EXT.replace("{bases}", bases).replace("{user_body}", user_body)
+
+
+def test_current_user_related_to_objects_of_async_session_is_left_with_a_todo() -> None:
+    """Handed to an object of ``async_session`` (a new one, a relationship, a collection,
+    the session), the user the synchronous ``@user_loader`` loaded into ``db.session``
+    makes the flush fail: "already attached to session"."""
+    views = (
+        """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.route("/posts", methods=["POST"])
+        def create():
+            db.session.add(Post(author=current_user))
+            db.session.commit()
+            return ""
+
+
+        @bp.route("/posts/<int:id>", methods=["POST"])
+        def claim(id):
+            post = db.get_or_404(Post, id)
+            post.author = current_user
+            post.readers.append(current_user)
+            db.session.add_all([current_user])
+            db.session.commit()
+            return ""
+        """
+    )
+    expected = """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import Post, User, async_session, db, get_or_404, login_manager
+
+        bp = Blueprint("views", __name__)
+
+
+        @login_manager.user_loader
+        def load_user(user_id):
+            # TODO(sqla-upgrade): Flask-Login calls @user_loader functions synchronously: it keeps the synchronous db.session, so objects it loads belong to that session, not to the views' async_session: relate them to new objects by id, or use `await async_session.merge(obj)` in the async code
+            return db.session.get(User, int(user_id))
+
+
+        @bp.route("/posts", methods=["POST"])
+        async def create():
+            # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into db.session: related to an object of async_session it makes that session's flush fail (already attached to session). Relate the user `await async_session.merge(current_user)` gives, or set the foreign key to current_user.id
+            async_session.add(Post(author=current_user, readers=[]))
+            await async_session.commit()
+            return ""
+
+
+        @bp.route("/posts/<int:id>", methods=["POST"])
+        async def claim(id):
+            post = await get_or_404(Post, id)
+            # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into db.session: related to an object of async_session it makes that session's flush fail (already attached to session). Relate the user `await async_session.merge(current_user)` gives, or set the foreign key to current_user.id
+            post.author = current_user
+            # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into db.session: related to an object of async_session it makes that session's flush fail (already attached to session). Relate the user `await async_session.merge(current_user)` gives, or set the foreign key to current_user.id
+            post.readers.append(current_user)
+            # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into db.session: related to an object of async_session it makes that session's flush fail (already attached to session). Relate the user `await async_session.merge(current_user)` gives, or set the foreign key to current_user.id
+            async_session.add_all([current_user])
+            await async_session.commit()
+            return ""
+        """
+    check_project(
+        {"app.ext": current_user_ext(), "app.views": views},
+        {"app.views": expected},
+        todos=[RELATED_TODO, "Flask-Login calls @user_loader"],
+    )
+
+
+def test_current_user_read_by_key_or_merged_is_left_alone() -> None:
+    """SQL comparisons (``filter_by(author=current_user)``, ``Post.author ==
+    current_user``, ``with_parent``) take the user's key, ``current_user.id`` is a value,
+    ``merge`` gives the session's own copy, ``login_user`` and a plain list keep the
+    object to themselves, and a ``UserMixin`` user compares by ``get_id()``."""
+    views = (
+        """
+        from flask import Blueprint, abort
+        from flask_login import current_user, login_user
+        from sqlalchemy import select
+        from sqlalchemy.orm import with_parent
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.route("/posts/<int:id>", methods=["POST"])
+        def claim(id):
+            post = db.get_or_404(Post, id)
+            if post.author != current_user or current_user in post.readers:
+                abort(403)
+            mine = db.session.scalars(select(Post).filter_by(author=current_user)).all()
+            theirs = db.session.scalars(select(Post).where(Post.author != current_user)).all()
+            read = db.session.scalars(select(User).where(with_parent(current_user, Post.readers))).all()
+            post.author_id = current_user.id
+            post.readers.append(db.session.merge(current_user))
+            seen = []
+            seen.append(current_user)
+            login_user(current_user)
+            db.session.commit()
+            return str((len(mine), len(theirs), len(read), current_user is None))
+        """
+    )
+    result = migrate_project_sources({"app.ext": current_user_ext(), "app.views": views})
+    code = result["app.views"].code
+    assert "async def claim" in code and "(await async_session.merge(current_user))" in code
+    messages = [t.message for t in result["app.views"].todos]
+    assert [m for m in messages if "current_user" in m] == [], messages
+
+
+def test_current_user_compared_with_objects_of_async_session_is_left_with_a_todo() -> None:
+    """A user class comparing as an instance (``get_id`` of its own, no ``UserMixin``,
+    no ``__eq__``): the ``db.session`` user is not the ``async_session`` author."""
+    user_body = """
+        is_authenticated = True
+
+        def get_id(self):
+            return str(self.id)
+"""
+    views = (
+        """
+        from flask import Blueprint, abort
+        from flask_login import current_user
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.route("/posts/<int:id>", methods=["DELETE"])
+        def delete(id):
+            post = db.get_or_404(Post, id)
+            if post.author != current_user:
+                abort(403)
+            db.session.delete(post)
+            db.session.commit()
+            return ""
+
+
+        def can_read(post):
+            return current_user in post.readers or current_user is None
+        """
+    )
+    result = migrate_project_sources(
+        {"app.ext": current_user_ext(mixin=False, user_body=user_body), "app.views": views}
+    )
+    code = result["app.views"].code
+    todo = (
+        "    # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into "
+        "db.session; objects async_session loads are other instances of the same rows, so "
+        "this comparison of instances no longer finds the user among them: compare primary "
+        "keys (`x.id == current_user.id`)\n"
+    )
+    assert todo + "    if post.author != current_user:\n" in code, code
+    assert todo + "    return current_user in post.readers or current_user is None\n" in code
+    again = migrate_project_sources(
+        {"app.ext": current_user_ext(mixin=False, user_body=user_body), "app.views": code}
+    )
+    assert again["app.views"].code == code
+    with_eq = (
+        user_body
+        + """
+        def __eq__(self, other):
+            return isinstance(other, User) and self.id == other.id
+"""
+    )
+    result = migrate_project_sources(
+        {"app.ext": current_user_ext(mixin=False, user_body=with_eq), "app.views": views}
+    )
+    assert not [t for t in result["app.views"].todos if COMPARED_TODO in t.message]
+
+
+def test_current_user_in_code_keeping_db_session_is_left_alone() -> None:
+    """A template filter stays on ``db.session``: its objects and ``current_user`` are of
+    one session."""
+    views = (
+        """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.app_template_filter()
+        def claim(id):
+            post = db.session.get(Post, id)
+            post.author = current_user
+            db.session.commit()
+            return ""
+
+
+        @bp.route("/")
+        def index():
+            db.session.commit()
+            return ""
+        """
+    )
+    result = migrate_project_sources({"app.ext": current_user_ext(), "app.views": views})
+    assert "    post.author = current_user\n" in result["app.views"].code
+    assert not [t for t in result["app.views"].todos if "current_user was" in t.message]
+
+
 def migrate_project_sources(sources: dict[str, str]) -> dict[str, Migration]:
     from sqla_upgrade.api import migrate_project
     from tests.harness import _dedent
@@ -567,3 +822,71 @@ def test_a_view_that_stays_synchronous_keeps_db_session() -> None:
             return ""
         """
     check_project({"app.ext": FLASK_HOOKS_EXT, "app.views": views}, {"app.views": expected})
+
+
+def test_statement_right_after_db_is_set_apart_from_the_helpers() -> None:
+    """``login_manager = LoginManager()`` on the line after ``db = SQLAlchemy()`` follows
+    the helpers written between them after two blank lines (its comment stays with it)."""
+    views = """
+        from flask import Blueprint
+
+        from .ext import User, db
+
+        bp = Blueprint("views", __name__)
+
+
+        @bp.route("/<int:id>")
+        def show(id):
+            return db.get_or_404(User, id).slug
+        """
+    for between, kept in (("", ""), ("# Flask-Login\n    ", "# Flask-Login\n")):
+        ext = FLASK_HOOKS_EXT.replace(
+            "db = SQLAlchemy()\n    login_manager", f"db = SQLAlchemy()\n    {between}login_manager"
+        )
+        result = migrate_project_sources({"app.ext": ext, "app.views": views})
+        code = result["app.ext"].code
+        assert f"        total=total,\n    )\n\n\n{kept}login_manager = LoginManager()\n" in code
+        again = migrate_project_sources({"app.ext": code, "app.views": result["app.views"].code})
+        assert again["app.ext"].code == code
+
+
+def test_a_collection_of_current_user_changed_in_async_code_is_left_with_a_todo() -> None:
+    """``current_user.saved.append(post)`` changes the ``db.session`` user (and pulls the
+    ``async_session`` post into that session): ``async_session.commit()`` saves none of
+    it. A list of the user's values is nobody's collection."""
+    user_body = """
+        saved = db.relationship("Post", secondary=readers)
+"""
+    views = (
+        """
+        from flask import Blueprint
+        from flask_login import current_user
+
+        from .ext import Post, User, db, login_manager
+
+        bp = Blueprint("views", __name__)
+        """
+        + USER_LOADER
+        + """
+
+        @bp.route("/save/<int:id>", methods=["POST"])
+        def save(id):
+            post = db.get_or_404(Post, id)
+            current_user.saved.append(post)
+            names = []
+            names.append(current_user.id)
+            db.session.commit()
+            return str(names)
+        """
+    )
+    result = migrate_project_sources(
+        {"app.ext": current_user_ext(user_body=user_body), "app.views": views}
+    )
+    code = result["app.views"].code
+    todo = (
+        "    # TODO(sqla-upgrade): current_user was loaded by the synchronous @user_loader into "
+        "db.session: committing async_session does not save this change. Change the user "
+        "`await async_session.merge(current_user)` gives instead\n"
+    )
+    assert todo + "    current_user.saved.append(post)\n" in code, code
+    assert code.count("# TODO(sqla-upgrade): current_user") == 1, code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from sqla_upgrade.api import migrate_source
@@ -927,6 +929,83 @@ def test_with_parent_of_a_backref_names_the_class_the_backref_is_on() -> None:
             return db.session.scalars(select(Comment).where(with_parent(post, Post.comments))).all()
         """
     check_transformed(before, after, project=PROJECT, module_name="app.views")
+
+
+TWO_PARENTS = {
+    "app.ext": """
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+
+        class User(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            issues = db.relationship("Issue", backref="reporter")
+
+
+        class Project(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            issues = db.relationship("Issue", backref="project")
+
+
+        class Issue(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            project_id = db.Column(db.ForeignKey("project.id"))
+            reporter_id = db.Column(db.ForeignKey("user.id"))
+    """
+}
+
+
+def test_with_parent_takes_the_relationship_of_the_instances_class() -> None:
+    """``Project`` and ``User`` both have a relationship to ``Issue``: legacy Query took
+    the one of the instance's class, known here from how it was fetched (``Model.query
+    .get()``, ``session.query(Model)...first()``) or annotated."""
+    before = """
+        from app.ext import Issue, Project, db
+
+        def f(project_id, other: Project):
+            project = Project.query.get(project_id)
+            first = db.session.query(Project).filter_by(id=project_id).order_by(Project.id).first()
+            return (
+                Issue.query.with_parent(project).all(),
+                Issue.query.with_parent(first).all(),
+                Issue.query.with_parent(other).count(),
+            )
+        """
+    after = """
+        from app.ext import Issue, Project, db
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import with_parent
+
+        def f(project_id, other: Project):
+            project = db.session.get(Project, project_id)
+            first = db.session.scalars(select(Project).filter_by(id=project_id).order_by(Project.id).limit(1)).first()
+            return (
+                db.session.scalars(select(Issue).where(with_parent(project, Project.issues))).all(),
+                db.session.scalars(select(Issue).where(with_parent(first, Project.issues))).all(),
+                db.session.scalar(select(func.count()).select_from(select(Issue).where(with_parent(other, Project.issues)).subquery())),
+            )
+        """
+    check_transformed(before, after, project=TWO_PARENTS, module_name="app.views")
+
+
+def test_with_parent_of_an_instance_of_unknown_class_keeps_its_todo() -> None:
+    code = """
+        from app.ext import Issue, Project, db
+
+        def f(thing, project_id):
+            rows = db.session.query(Project.id).filter_by(id=project_id).first()
+            return Issue.query.with_parent(thing).all(), Issue.query.with_parent(rows).all()
+        """
+    project = {name: textwrap.dedent(source) for name, source in TWO_PARENTS.items()}
+    migrated = migrate_source(
+        textwrap.dedent(code).lstrip(), target="2.0", project=project, module_name="app.views"
+    )
+    assert migrated.code.count("Issue.query.with_parent(") == 2, migrated.code
+    assert [n.message for n in migrated.todos].count(
+        "Query.with_parent() without the relationship attribute: no single relationship to "
+        "the queried class; name it"
+    ) == 2
 
 
 # -- scalar subqueries kept in variables ---------------------------------------------------------

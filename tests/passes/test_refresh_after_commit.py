@@ -372,3 +372,101 @@ def test_migrated_counter_reads_what_legacy_read(tmp_path: Path) -> None:
         return views
 
     assert asyncio.run(run()) == expected == 7
+
+
+def test_merged_object_read_after_commit_is_refreshed() -> None:
+    """``session.merge(Post(...))`` gives the session's persistent copy, of that class."""
+    case(
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def save(session: AsyncSession, post_id, title):
+            merged = await session.merge(Post(id=post_id, title=title))
+            await session.commit()
+            return merged.title
+        """,
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def save(session: AsyncSession, post_id, title):
+            merged = await session.merge(Post(id=post_id, title=title))
+            await session.commit()
+            await session.refresh(merged)
+            return merged.title
+        """,
+    )
+
+
+def test_merged_objects_not_read_or_of_unknown_class_are_left_alone() -> None:
+    check_noop(
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def save(session: AsyncSession, post_id, thing, title):
+            merged = await session.merge(Post(id=post_id, title=title))
+            other = await session.merge(thing)
+            await session.commit()
+            return other.title
+        """,
+        target="async",
+        project=MODELS,
+    )
+
+
+MERGED = """
+    from sqlalchemy import ForeignKey, func, select
+    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, column_property, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Comment(Base):
+        __tablename__ = "comments"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+
+    class Post(Base):
+        __tablename__ = "posts"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        title: Mapped[str]
+        comment_count = column_property(
+            select(func.count(Comment.id)).where(Comment.post_id == id).scalar_subquery()
+        )
+
+    def save(session: Session, post_id, title):
+        merged = session.merge(Post(id=post_id, title=title))
+        session.commit()
+        return merged.title, merged.comment_count
+"""
+
+
+def test_merged_object_with_a_column_property_reads_what_legacy_read(tmp_path: Path) -> None:
+    """The flush of the merged change expires the SQL-computed ``column_property``: read
+    after the commit without a refresh it would lazy-load (MissingGreenlet)."""
+    legacy = _dedent(MERGED)
+    migrated = migrate_project({"app.run": legacy}, target="async")["app.run"].code
+    assert "    await session.refresh(merged)\n" in migrated, migrated
+    old = exec_module(legacy)
+    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    old.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([old.Post(id=1, title="a"), old.Comment(id=1, post_id=1)])
+        session.commit()
+        expected = old.save(session, 1, "b")
+    new = exec_module(migrated)
+
+    async def run() -> object:
+        async_engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+        async with async_engine.begin() as conn:
+            await conn.run_sync(new.Base.metadata.create_all)
+        async with AsyncSession(async_engine, expire_on_commit=False) as session:
+            session.add_all([new.Post(id=1, title="a"), new.Comment(id=1, post_id=1)])
+            await session.commit()
+            found = await new.save(session, 1, "b")
+        await async_engine.dispose()
+        return found
+
+    assert asyncio.run(run()) == expected == ("b", 1)

@@ -1604,3 +1604,67 @@ def test_a_plain_relationship_sharing_a_dynamic_ones_name_gets_no_todo() -> None
     todos = [n for n in result.todos if "queries the database here" in n.message]
     assert len(todos) == 1, result.code
     assert "len(thing.comments)" in result.code.splitlines()[todos[0].line]
+
+
+def test_a_refined_dynamic_query_kept_in_a_variable_and_run_in_the_greenlet() -> None:
+    """``q = issue.comments.filter_by(...).order_by(...)`` only builds the query; its
+    uses run in ``run_sync`` (inside a comprehension's lambda too): no TODO."""
+    check_project(
+        {
+            "app.models": SHARED_NAME_MODELS,
+            "app.views": """
+                # views
+                from sqlalchemy.orm import Session
+
+                from app.models import Comment, Issue
+
+
+                def listed(session: Session, issue_id):
+                    issue = session.get(Issue, issue_id)
+                    q = issue.comments.filter_by(user_id=1).order_by(Comment.id)
+                    return [c.id for c in q.all()], q.count()
+            """,
+        },
+        {
+            "app.views": """
+                # views
+
+                from app.models import Comment, Issue
+                from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
+
+
+                async def listed(session: AsyncSession, issue_id):
+                    issue = await session.get(Issue, issue_id)
+                    q = issue.comments.filter_by(user_id=1).order_by(Comment.id)
+                    return [c.id for c in await async_object_session(issue).run_sync(lambda _sync_session: [*q.all()])], await async_object_session(issue).run_sync(lambda _sync_session: q.count())
+            """,
+        },
+    )
+
+
+def test_a_refined_dynamic_query_used_outside_the_greenlet_keeps_its_todo() -> None:
+    """Returned (or handed on), the stored query is run where the tool cannot see."""
+    import textwrap
+
+    views = """
+        from sqlalchemy.orm import Session
+
+        from app.models import Issue
+
+
+        def recent(session: Session, issue_id):
+            issue = session.get(Issue, issue_id)
+            q = issue.comments.filter_by(user_id=1)
+            session.flush()
+            return q
+    """
+    result = migrate_project(
+        {
+            "app.models": textwrap.dedent(SHARED_NAME_MODELS),
+            "app.views": textwrap.dedent(views),
+        },
+        target="async",
+    )["app.views"]
+    todos = [n for n in result.todos if "queries the database here" in n.message]
+    assert len(todos) == 1, result.code
+    assert "q = issue.comments.filter_by" in result.code.splitlines()[todos[0].line]

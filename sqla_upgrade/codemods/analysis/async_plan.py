@@ -271,6 +271,30 @@ OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 ROW_BY_KEY = frozenset({"get", "get_one", "get_or_404"})
 ROW_OF_STATEMENT = frozenset({"first_or_404", "one_or_404", "scalar"})
 ONE_ROW = frozenset({"first", "one", "one_or_none", "scalar_one", "scalar_one_or_none"})
+#: legacy ``Query`` methods giving one object of the query's entity (or None, or 404)
+LEGACY_ONE_ROW = frozenset(
+    {"get", "get_or_404", "first", "one", "one_or_none", "first_or_404", "one_or_404"}
+)
+#: legacy ``Query`` methods whose query still gives objects of its entity
+ENTITY_KEEPING_BUILDERS = frozenset(
+    {
+        "filter",
+        "filter_by",
+        "where",
+        "order_by",
+        "options",
+        "join",
+        "outerjoin",
+        "limit",
+        "offset",
+        "distinct",
+        "with_parent",
+        "populate_existing",
+        "execution_options",
+        "group_by",
+        "having",
+    }
+)
 
 
 def _called_name(func: cst.BaseExpression) -> str | None:
@@ -443,7 +467,8 @@ class CallResolver:
 
     def _assigned_class(self, value: cst.BaseExpression) -> str | None:
         """``Model(...)``, or one ``Model`` row fetched by a query (``session.get(Model,
-        ..)``, ``(await s.scalars(select(Model)...)).first()``, ``db.first_or_404(...)``)."""
+        ..)``, ``(await s.scalars(select(Model)...)).first()``, ``db.first_or_404(...)``)
+        or merged (``session.merge(Model(...))``)."""
         while isinstance(value, cst.Await):
             value = value.expression
         if not isinstance(value, cst.Call):
@@ -469,10 +494,17 @@ class CallResolver:
 
     def _fetched_class(self, call: cst.Call) -> str | None:
         name = _called_name(call.func)
+        if name in LEGACY_ONE_ROW and isinstance(call.func, cst.Attribute):
+            legacy = self._legacy_query_class(call.func.value)
+            if legacy is not None:
+                return legacy
         if name in ROW_BY_KEY and call.args:
             return self._class_named(call.args[0].value)
         if name in ROW_OF_STATEMENT and call.args:
             return self._selected_class(call.args[0].value)
+        if name == "merge" and isinstance(call.func, cst.Attribute) and call.args:
+            # ``session.merge(obj)``: the session's copy of ``obj``, of its class
+            return self.instance_class(call.args[0].value)
         if name in ONE_ROW and isinstance(call.func, cst.Attribute):
             rows = call.func.value
             while isinstance(rows, cst.Await):
@@ -480,6 +512,31 @@ class CallResolver:
             if isinstance(rows, cst.Call) and _called_name(rows.func) in ("scalars", "scalar"):
                 return self._selected_class(rows.args[0].value) if rows.args else None
         return None
+
+    def _legacy_query_class(self, query: cst.BaseExpression) -> str | None:
+        """``User`` for a legacy query of ``User`` objects: ``User.query`` or
+        ``session.query(User)``, refined by methods that keep its entity
+        (``.filter_by(...).order_by(...)``)."""
+        while (
+            isinstance(query, cst.Call)
+            and isinstance(query.func, cst.Attribute)
+            and query.func.attr.value in ENTITY_KEEPING_BUILDERS
+        ):
+            query = query.func.value
+        if isinstance(query, cst.Attribute) and query.attr.value == "query":
+            klass = self._class_named(query.value)
+        elif (
+            isinstance(query, cst.Call)
+            and isinstance(query.func, cst.Attribute)
+            and query.func.attr.value == "query"
+            and len(query.args) == 1
+            and query.args[0].keyword is None
+            and not query.args[0].star
+        ):
+            klass = self._class_named(query.args[0].value)
+        else:
+            return None
+        return klass if klass is not None and klass in self.index.models else None
 
     def _selected_class(self, statement: cst.BaseExpression) -> str | None:
         """``User`` for ``select(User).where(...).limit(1)``."""

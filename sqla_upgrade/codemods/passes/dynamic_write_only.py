@@ -72,6 +72,19 @@ WRITE_ONLY = '"write_only"'
 DYNAMIC_NOTE = "lazy='dynamic' queries run on the AsyncSession's synchronous session"
 
 
+#: legacy ``Query`` methods that return a refined query and run nothing
+QUERY_BUILDING = CHAIN_METHODS | {
+    "options",
+    "group_by",
+    "having",
+    "select_from",
+    "execution_options",
+    "params",
+    "with_entities",
+    "add_columns",
+}
+
+
 class DynamicWriteOnlyPass(ScopeTracking):
     """lazy="dynamic" relationships → lazy="write_only" with select() at their use sites."""
 
@@ -140,9 +153,24 @@ class DynamicWriteOnlyPass(ScopeTracking):
         return model is not None and self.state.index.is_dynamic(model, name) is False
 
     def _stored_for_the_greenlet(self, node: cst.Attribute) -> bool:
-        """``q = self.tasks`` whose every use refines it (``q = q.filter(...)``) or runs
-        in ``run_sync``: storing the query runs nothing, the await pass ran the rest."""
-        target = self.get_metadata(ParentNodeProvider, node, None)
+        """``q = self.tasks`` (or ``q = self.tasks.filter_by(done=False)``, refined by
+        methods that only build the query) whose every use refines it (``q =
+        q.filter(...)``) or runs in ``run_sync``: storing the query runs nothing, the
+        await pass ran the rest."""
+        stored: cst.CSTNode = node
+        while True:
+            method = self.get_metadata(ParentNodeProvider, stored, None)
+            call = self.get_metadata(ParentNodeProvider, method, None) if method else None
+            if not (
+                isinstance(method, cst.Attribute)
+                and method.value is stored
+                and method.attr.value in QUERY_BUILDING
+                and isinstance(call, cst.Call)
+                and call.func is method
+            ):
+                break
+            stored = call
+        target = self.get_metadata(ParentNodeProvider, stored, None)
         if not isinstance(target, cst.Assign) or len(target.targets) != 1:
             return False
         name = target.targets[0].target
@@ -151,7 +179,13 @@ class DynamicWriteOnlyPass(ScopeTracking):
         scope = self.get_metadata(ScopeProvider, name, None)
         if scope is None:
             return False
-        accesses = scope.accesses[name.value]
+        # the uses of every value the name is given here, nested scopes (the lambda
+        # ``run_sync`` runs, a comprehension) included
+        accesses = {
+            access
+            for assignment in scope.assignments[name.value]
+            for access in getattr(assignment, "references", ())
+        }
         if not accesses:
             return False
         for access in accesses:

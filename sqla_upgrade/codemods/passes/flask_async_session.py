@@ -58,6 +58,7 @@ could not become async (a property, a template filter...) keeps the synchronous
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -66,6 +67,7 @@ from libcst.metadata import BaseMetadataProvider, ParentNodeProvider
 
 from sqla_upgrade.codemods.analysis.async_plan import (
     RENDER_HELPER,
+    CallResolver,
     ScopeTracking,
     decorator_attribute,
     plan_of,
@@ -99,6 +101,29 @@ RENDER_TEMPLATE = frozenset(
 CURRENT_USER = frozenset({"flask_login.current_user", "flask_login.utils.current_user"})
 #: how the async plan says a ``@user_loader`` stays synchronous
 USER_LOADER_REASON = "Flask-Login calls @user_loader"
+#: methods that relate what they are given to the receiver's session (a relationship's
+#: collection, a session): handed ``current_user``, they put it in the other session
+RELATING_METHODS = frozenset(
+    {"append", "extend", "insert", "add", "add_all", "remove", "delete", "refresh", "expunge"}
+)
+#: methods changing a collection in place (``current_user.followed.append(user)``)
+COLLECTION_MUTATORS = frozenset(
+    {"append", "extend", "insert", "remove", "add", "discard", "clear", "pop", "update"}
+)
+#: comparisons of instances: two sessions' objects of one row are not the same object
+INSTANCE_COMPARISONS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+CURRENT_USER_RELATED_TODO = (
+    "current_user was loaded by the synchronous @user_loader into db.session: related to "
+    "an object of async_session it makes that session's flush fail (already attached to "
+    "session). Relate the user `await async_session.merge(current_user)` gives, or set "
+    "the foreign key to current_user.id"
+)
+CURRENT_USER_COMPARED_TODO = (
+    "current_user was loaded by the synchronous @user_loader into db.session; objects "
+    "async_session loads are other instances of the same rows, so this comparison of "
+    "instances no longer finds the user among them: compare primary keys "
+    "(`x.id == current_user.id`)"
+)
 
 SESSION_FACTORY = "    async_sessionmaker(expire_on_commit=False), scopefunc=asyncio.current_task"
 #: when session events are registered on ``db.session``: the synchronous sessions the
@@ -339,6 +364,12 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self.user_loader_kept = any(
             reason.startswith(USER_LOADER_REASON) for reason in plan_of(self.state).blocked.values()
         )
+        #: the names this module binds to Flask-Login's ``current_user`` (when the above)
+        self._current_user_names: frozenset[str] = frozenset()
+        #: does a user class of the project compare as an instance (no ``UserMixin``)?
+        self._instance_users: bool | None = None
+        #: id of a function → does it keep using the synchronous ``db.session``?
+        self._on_db_session: dict[int, bool] = {}
 
     # -- where the names come from ------------------------------------------------------------
     def _is_flask_db(self, node: cst.BaseExpression) -> bool:
@@ -377,6 +408,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
     # -- module ---------------------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> bool:
         self._module = node
+        if self.user_loader_kept:
+            self._current_user_names = _names_imported(node, CURRENT_USER)
         # an app whose code does no I/O through sessions needs no async session layer
         return bool(plan_of(self.state).functions)
 
@@ -437,10 +470,128 @@ class FlaskAsyncSessionPass(ScopeTracking):
                         return True
         return False
 
+    # -- current_user related to or compared with async_session's objects ----------------------
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self._current_user_names:
+            self._current_user_use(node)
+
+    def _current_user_use(self, node: cst.Name | cst.Attribute) -> None:
+        """``Membership(user=current_user)``, ``issue.reporter = current_user``,
+        ``post.author != current_user``: the user Flask-Login's synchronous ``@user_loader``
+        loaded into ``db.session`` is used as an instance with objects that now come from
+        ``async_session`` (anywhere but in code that keeps ``db.session`` itself)."""
+        if not qualified_names(self, node) & CURRENT_USER:
+            return
+        function = self.enclosing_function()
+        if function is None or self._keeps_db_session(function):
+            return
+        use = self._instance_use(node)
+        if use is not None:
+            self.todo(node, use)
+
+    def _instance_use(self, node: cst.Name | cst.Attribute) -> str | None:
+        parent = functools.partial(self.get_metadata, ParentNodeProvider, default=None)
+        value: cst.CSTNode | None = node
+        holder = parent(node)
+        while isinstance(holder, cst.Element):  # ``[current_user]``
+            value = parent(holder)
+            holder = parent(value) if value is not None else None
+        if isinstance(holder, cst.Arg) and holder.value is value:
+            call = parent(holder)
+            if isinstance(call, cst.Call) and self._relating_call(call):
+                return CURRENT_USER_RELATED_TODO
+            return None
+        if isinstance(holder, cst.Assign) and holder.value is value:
+            if any(isinstance(t.target, cst.Attribute) for t in holder.targets):
+                return CURRENT_USER_RELATED_TODO
+            return None
+        if value is not node:
+            return None
+        if isinstance(holder, cst.Comparison) and holder.left is node:
+            target = holder.comparisons[0]
+            other = target.comparator
+        elif isinstance(holder, cst.ComparisonTarget) and holder.comparator is node:
+            target = holder
+            comparison = parent(holder)
+            if not isinstance(comparison, cst.Comparison):
+                return None
+            position = [id(t) for t in comparison.comparisons].index(id(holder))
+            other = (
+                comparison.left
+                if position == 0
+                else comparison.comparisons[position - 1].comparator
+            )
+            if isinstance(target.operator, cst.In | cst.NotIn):
+                return None  # ``x in current_user``
+        else:
+            return None
+        if not isinstance(target.operator, INSTANCE_COMPARISONS) or self._not_an_instance(other):
+            return None
+        return CURRENT_USER_COMPARED_TODO if self._user_compared_as_instance() else None
+
+    def _user_compared_as_instance(self) -> bool:
+        """Does a user class of the project (a model defining Flask-Login's ``get_id`` or
+        ``is_authenticated``) compare as an instance? ``UserMixin`` (Flask-Login's, or a
+        subclass like Flask-Security's) compares users by ``get_id()``, as does a class's
+        own ``__eq__``; then ``post.author == current_user`` holds across sessions."""
+        if self._instance_users is None:
+            index = self.state.index
+            self._instance_users = False
+            for model in index.models.values():
+                chain = index.self_and_bases(model)
+                members = {m for facts in chain for m in facts.members}
+                bases = {b for facts in chain for b in facts.bases}
+                if not members & {"get_id", "is_authenticated"}:
+                    continue
+                if "__eq__" in members or any(b.rpartition(".")[2] == "UserMixin" for b in bases):
+                    continue
+                self._instance_users = True
+        return self._instance_users
+
+    def _relating_call(self, call: cst.Call) -> bool:
+        """``obj.rel.append(x)``, ``db.session.add(x)`` or a new object of a model of the
+        project, ``Membership(user=x)``."""
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in RELATING_METHODS
+            and isinstance(func.value, cst.Attribute)
+        ):
+            return True
+        return CallResolver(self).instance_class(call) in self.state.index.models
+
+    def _not_an_instance(self, node: cst.BaseExpression) -> bool:
+        """``None``, a literal, or a model's class attribute (``Post.author ==
+        current_user`` is SQL, comparing keys)."""
+        if isinstance(node, cst.Name):
+            return node.value == "None"
+        if isinstance(node, cst.BaseString | cst.Integer | cst.Float):
+            return True
+        if isinstance(node, cst.Attribute):
+            return bool(qualified_names(self, node.value) & self.state.index.models.keys())
+        return False
+
+    def _keeps_db_session(self, function: cst.FunctionDef) -> bool:
+        """A synchronous function using ``db.session`` (the ``@user_loader``, a template
+        filter...): its objects and ``current_user`` share that session."""
+        if function.asynchronous is not None:
+            return False
+        known = self._on_db_session.get(id(function))
+        if known is None:
+            known = self._on_db_session[id(function)] = any(
+                isinstance(node, cst.Attribute)
+                and node.attr.value == "session"
+                and self._is_flask_db(node.value)
+                for node in _attributes_of(function.body)
+            )
+        return known
+
     # -- db.session, db.get_or_404(...) ---------------------------------------------------------
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
+        if self.user_loader_kept and original_node.attr.value == "current_user":
+            self._current_user_use(original_node)
         if original_node.attr.value != "session" or not self._is_flask_db(original_node.value):
             return updated_node
         if self._stays_synchronous(original_node) or self._is_event_target(original_node):
@@ -685,9 +836,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return updated_node
 
     def _changes_current_user(self, statement: cst.SimpleStatementLine) -> bool:
-        """``current_user.last_seen = now`` (or ``await current_user.follow(u)``, a method
-        that became async) in async code, where Flask-Login's ``current_user`` comes from
-        a ``@user_loader`` that kept the synchronous ``db.session``."""
+        """``current_user.last_seen = now``, ``current_user.followed.append(u)`` (or
+        ``await current_user.follow(u)``, a method that became async) in async code, where
+        Flask-Login's ``current_user`` comes from a ``@user_loader`` that kept the
+        synchronous ``db.session``."""
         if not self.user_loader_kept or not self.in_async_def() or len(statement.body) != 1:
             return False
         small = statement.body[0]
@@ -701,6 +853,14 @@ class FlaskAsyncSessionPass(ScopeTracking):
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Await):
             call = small.value.expression
             targets = [call.func] if isinstance(call, cst.Call) else []
+        elif (
+            isinstance(small, cst.Expr)
+            and isinstance(small.value, cst.Call)
+            and isinstance(small.value.func, cst.Attribute)
+            and small.value.func.attr.value in COLLECTION_MUTATORS
+        ):
+            # ``current_user.memberships.append(Membership(...))``
+            targets = [small.value.func.value]
         else:
             return False
         return any(
@@ -931,6 +1091,43 @@ def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
         ):
             return True
     return False
+
+
+def _names_imported(module: cst.Module, qualnames: frozenset[str]) -> frozenset[str]:
+    """The names a module's top-level ``from x import y [as z]`` bind to one of
+    ``qualnames`` (a name worth resolving with metadata)."""
+    found: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, cst.ImportFrom) or small.module is None or small.relative:
+                continue
+            if isinstance(small.names, cst.ImportStar):
+                continue
+            source = node_code(small.module)
+            for alias in small.names:
+                if f"{source}.{node_code(alias.name)}" not in qualnames:
+                    continue
+                bound = alias.asname.name if alias.asname else alias.name
+                if isinstance(bound, cst.Name):
+                    found.add(bound.value)
+    return frozenset(found)
+
+
+def _attributes_of(body: cst.CSTNode) -> list[cst.Attribute]:
+    """The attribute expressions of a function body, outside nested functions."""
+    found: list[cst.Attribute] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
 
 
 def _awaits(node: cst.CSTNode) -> bool:

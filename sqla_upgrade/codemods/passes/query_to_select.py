@@ -59,6 +59,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 from sqla_upgrade.codemods.analysis.chains import (
     EXECUTION_OPTION_BUILDERS,
     FLASK_TERMINALS,
@@ -946,6 +947,13 @@ class QueryToSelectPass(Pass):
             for owner, name in self.state.index.relationships_to(facts.model)
             if named is None or name == named
         ]
+        if len(found) > 1:
+            # legacy Query looked among the relationships of the instance's class
+            klass = CallResolver(self).instance_class(link.args[0].value) if link.args else None
+            model = self.state.index.model(klass) if klass else None
+            if model is not None:
+                owners = {facts.qualname for facts in self.state.index.self_and_bases(model)}
+                found = [(owner, name) for owner, name in found if owner in owners]
         if len(found) != 1:
             raise Refusal(f"{what}: no single relationship to the queried class; name it")
         return found[0]
