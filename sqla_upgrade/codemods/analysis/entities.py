@@ -16,7 +16,16 @@ from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.names import qualified_names
 
-ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+ALIASED = frozenset(
+    {
+        "sqlalchemy.orm.aliased",
+        "sqlalchemy.orm.util.aliased",
+        # an aliased class too: ``query(with_polymorphic(Employee, [Engineer]))`` gives
+        # the objects, one per row
+        "sqlalchemy.orm.with_polymorphic",
+        "sqlalchemy.orm.util.with_polymorphic",
+    }
+)
 TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"})
 AGGREGATES = frozenset({"count", "sum", "min", "max", "avg"})
 EXISTS = frozenset(
@@ -57,6 +66,23 @@ class EntityClassifier:
             model = self.index.model(qualname)
             if model is not None:
                 return model.qualname
+        return None
+
+    def entity_model(self, node: cst.BaseExpression) -> str | None:
+        """The mapped class ``node`` names, or that an alias of it is made from:
+        ``aliased(User)`` or a variable holding one (``u = aliased(User)``)."""
+        found = self.model_name(node)
+        if found is not None:
+            return found
+        value: cst.BaseExpression | None = node
+        if isinstance(node, cst.Name):
+            value = self._bound_value(node)
+        if (
+            isinstance(value, cst.Call)
+            and value.args
+            and qualified_names(self.t, value.func) & ALIASED
+        ):
+            return self.model_name(value.args[0].value)
         return None
 
     def classify(self, node: cst.BaseExpression) -> EntityKind:

@@ -147,6 +147,13 @@ PLAIN_METHOD_BREAKERS = frozenset({"builtins.staticmethod", "builtins.classmetho
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
+QUERY_CLASSES = frozenset({"sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"})
+QUERY_CONSTRUCTOR_REFUSAL = (
+    "a Query built with Query(...) has no 2.0 form (and cannot run on an AsyncSession): "
+    "build select(...) and run it with session.execute()/scalars()"
+)
+
+
 class Refusal(Exception):
     """The chain cannot be rewritten with the same meaning; the message says why."""
 
@@ -200,7 +207,7 @@ class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
     name = "query-to-select"
-    triggers = (b".query",)
+    triggers = (b".query", b"Query(")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -234,7 +241,15 @@ class QueryToSelectPass(Pass):
         VariableAnalysis(self).run(node)
 
     def visit_Call(self, node: cst.Call) -> bool:
+        if self._constructs_query(node):
+            self.todo(node, QUERY_CONSTRUCTOR_REFUSAL)
+            return True
         return self._visit_expression(node)
+
+    def _constructs_query(self, node: cst.Call) -> bool:
+        """``Query(User, session)``, ``Query(User).with_session(session)``: a legacy Query
+        made without ``session.query()``, which no session-based rewrite sees."""
+        return bool(qualified_names(self, node.func) & QUERY_CLASSES)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return self._visit_expression(node)
@@ -706,7 +721,14 @@ class QueryToSelectPass(Pass):
         """The entity a join() adds, as it can be written here (``Address``, ``mgr``)."""
         if not link.args:
             return None
-        target = link.args[0].value
+        chained = self._join_chain(link)
+        target = chained[-1].value if chained else link.args[0].value
+        if isinstance(target, cst.Call):  # User.addresses.of_type(alias)
+            of_type = target.args[0].value if target.args else None
+            if isinstance(of_type, cst.Name | cst.Attribute):
+                if self.entities.classify(of_type) is EntityKind.MAPPER:
+                    return cst.Module([]).code_for_node(of_type)
+            return None
         if isinstance(target, cst.Attribute):
             related = self._relationship_target(target)
             if related is not None:
@@ -719,7 +741,7 @@ class QueryToSelectPass(Pass):
     def _relationship_target(self, attribute: cst.Attribute) -> str | None:
         """``User.addresses`` → the local name of the class the relationship points to."""
         index = self.state.index
-        owner = self.entities.model_name(attribute.value)
+        owner = self.entities.entity_model(attribute.value)
         if owner is None:
             return None
         relationship = index.models[owner].relationships.get(attribute.attr.value)
@@ -750,8 +772,45 @@ class QueryToSelectPass(Pass):
         if any(a.keyword is None or a.star for a in link.args):
             raise Refusal("filter_by(**criteria) after a join has no exact 2.x form")
 
+    def _relationship_path(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a relationship attribute (``User.orders``, ``alias.orders``,
+        ``User.orders.of_type(alias)``), as far as the project index tells?"""
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "of_type"
+        ):
+            node = node.func.value
+        return isinstance(node, cst.Attribute) and self._relationship_target(node) is not None
+
+    def _join_chain(self, link: Link) -> list[cst.Arg] | None:
+        """The relationship paths of legacy ``join(User.orders, Order.items)``: several
+        targets, joined one after the other (2.x reads a second argument as the ON
+        clause). None for the one-target forms."""
+        positional = [a for a in link.args if a.keyword is None and not a.star]
+        if len(positional) < 2 or not self._relationship_path(positional[0].value):
+            return None
+        return positional
+
+    def _check_join_arguments(self, link: Link) -> None:
+        positional = [a for a in link.args if a.keyword is None and not a.star]
+        if any(a.star for a in link.args):
+            raise Refusal(f"{link.name}() with starred arguments")
+        if len(positional) < 2:
+            return
+        if self._join_chain(link) is not None:
+            if not all(self._relationship_path(a.value) for a in positional):
+                raise Refusal(
+                    f"legacy {link.name}() with several targets: write one {link.name}() per target"
+                )
+        elif len(positional) > 2:
+            raise Refusal(
+                f"legacy {link.name}() with several targets: write one {link.name}() per target"
+            )
+
     def _check_builder(self, link: Link) -> None:
         if link.name in ("join", "outerjoin"):
+            self._check_join_arguments(link)
             for arg in link.args:
                 if isinstance(arg.value, cst.BaseString):
                     raise Refusal(
@@ -1242,6 +1301,9 @@ class QueryToSelectPass(Pass):
         parent_relationship: tuple[str, str] | None = None,
     ) -> cst.BaseExpression:
         name = link.name
+        chained = self._join_chain(link) if name in JOINS else None
+        if chained is not None:
+            return self._chained_joins(link, stmt, chained)
         if name in SAME_NAME_BUILDERS:
             return rebuild(link, stmt)
         if name in RENAMED_BUILDERS:
@@ -1263,6 +1325,19 @@ class QueryToSelectPass(Pass):
         if name == "params":
             return rebuild(link, stmt)
         raise AssertionError(name)
+
+    def _chained_joins(
+        self, link: Link, stmt: cst.BaseExpression, targets: list[cst.Arg]
+    ) -> cst.BaseExpression:
+        """``join(User.orders, Order.items, isouter=True)`` → one join per target, each
+        with the keywords (legacy applied them to every join of the chain)."""
+        keywords = [a for a in link.args if a.keyword is not None]
+        for target in targets:
+            args = with_separators(
+                [target.with_changes(comma=cst.MaybeSentinel.DEFAULT), *keywords]
+            )
+            stmt = method(stmt, link.name, args)
+        return stmt
 
     def _with_parent_args(
         self, link: Link, parent_relationship: tuple[str, str] | None

@@ -47,6 +47,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.entities import ALIASED
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of
@@ -71,7 +72,6 @@ EXISTS_NAMES = frozenset(
         "sqlalchemy.sql.selectable.exists",
     }
 )
-ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
 #: the 1.x ``exists()`` keywords the 2.0 ``Exists`` has a method for
 EXISTS_KEYWORDS = {"whereclause": "where", "from_obj": "select_from"}
 #: methods of a connection or an engine that run a statement and give its rows/value
