@@ -298,3 +298,82 @@ def test_query_constructor_is_left_with_todo(statement: str) -> None:
 )
 def test_query_class_uses_are_untouched(code: str) -> None:
     check_noop(code, project=PROJECT, module_name="app.views")
+
+
+TUPLES = [
+    (
+        "class_and_onclause",
+        "join((Order, Order.user_id == User.id))",
+        "join(Order, Order.user_id == User.id)",
+    ),
+    ("class_and_relationship", "join((Order, User.orders))", "join(Order, User.orders)"),
+    ("alias_and_relationship", "outerjoin((o, User.orders))", "outerjoin(o, User.orders)"),
+    (
+        "keywords_kept",
+        "join((Order, User.orders), isouter=True)",
+        "join(Order, User.orders, isouter=True)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "before", "after"), TUPLES, ids=[t[0] for t in TUPLES])
+def test_join_tuple_of_target_and_onclause_is_unpacked(name: str, before: str, after: str) -> None:
+    prelude = "def f(session: Session):\n    o = aliased(Order)\n    return "
+    transformed(
+        prelude + f"session.query(User.id).{before}.all()\n",
+        prelude + f"session.execute(select(User.id).{after}).all()\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "join",
+    [
+        "join((User.orders, Order))",  # 1.x's reversed (prop, target) form
+        "join((Order, User.orders), (Item, Order.items))",  # several tuples: a chain
+        "join((Order, 'orders'))",  # a string ON clause
+    ],
+)
+def test_other_join_tuples_are_left_with_todo(join: str) -> None:
+    code = HEADER + f"\ndef f(session: Session):\n    return session.query(User.id).{join}.all()\n"
+    expected = code.replace(
+        "    return session.query(",
+        "    # TODO(sqla-upgrade): the tuple form of join() is gone in 2.0\n    return session.query(",
+    )
+    check_transformed(
+        code, expected, project=PROJECT, module_name="app.views", todos=["the tuple form of join()"]
+    )
+
+
+def test_tuple_join_runs_as_legacy_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from sqla_upgrade.api import migrate_source
+
+    code = HEADER + (
+        "\n\ndef pairs(session):\n"
+        "    return sorted(session.query(User.name, Order.id)"
+        ".join((Order, Order.user_id == User.id)).filter_by(id=2).all())\n"
+    )
+    migrated = migrate_source(code, target="2.0", project=PROJECT, module_name="app.views").code
+    assert ".query(" not in migrated and "TODO" not in migrated
+    models = types.ModuleType("app.models")
+    exec(compile(MODELS, "app/models.py", "exec", dont_inherit=True), models.__dict__)
+    monkeypatch.setitem(sys.modules, "app", types.ModuleType("app"))
+    monkeypatch.setitem(sys.modules, "app.models", models)
+    views = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    models.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all(
+            [
+                models.User(id=1, name="u1", orders=[models.Order(id=1), models.Order(id=2)]),
+                models.User(id=2, name="u2", orders=[models.Order(id=3)]),
+            ]
+        )
+        session.flush()
+        # legacy filter_by() after the join names the joined Order: order 2 of u1
+        assert views.pairs(session) == [("u1", 2)]

@@ -721,8 +721,14 @@ class QueryToSelectPass(Pass):
         """The entity a join() adds, as it can be written here (``Address``, ``mgr``)."""
         if not link.args:
             return None
+        unpacked = self._join_tuple(link)
         chained = self._join_chain(link)
-        target = chained[-1].value if chained else link.args[0].value
+        if unpacked is not None:
+            target = unpacked[0].value
+        elif chained is not None:
+            target = chained[-1].value
+        else:
+            target = link.args[0].value
         if isinstance(target, cst.Call):  # User.addresses.of_type(alias)
             of_type = target.args[0].value if target.args else None
             if isinstance(of_type, cst.Name | cst.Attribute):
@@ -783,6 +789,29 @@ class QueryToSelectPass(Pass):
             node = node.func.value
         return isinstance(node, cst.Attribute) and self._relationship_target(node) is not None
 
+    def _join_tuple(self, link: Link) -> list[cst.Arg] | None:
+        """``join((Address, User.id == Address.user_id))``, the 1.x tuple form, as the
+        arguments of ``join(Address, User.id == Address.user_id)``: one tuple of a mapped
+        class (or an alias of one) and its ON clause, the only argument but keywords.
+        None for the other tuple forms (several tuples, 1.x's reversed ``(prop, target)``)."""
+        positional = [a for a in link.args if a.keyword is None]
+        if len(positional) != 1 or positional[0].star:
+            return None
+        pair = positional[0].value
+        if not isinstance(pair, cst.Tuple) or len(pair.elements) != 2:
+            return None
+        if any(isinstance(e, cst.StarredElement) for e in pair.elements):
+            return None
+        target, onclause = (e.value for e in pair.elements)
+        if not isinstance(target, cst.Name | cst.Attribute | cst.Call):
+            return None
+        if self.entities.classify(target) is not EntityKind.MAPPER:
+            return None
+        if isinstance(onclause, cst.BaseString | cst.ConcatenatedString):
+            return None
+        keywords = [a for a in link.args if a.keyword is not None]
+        return with_separators([cst.Arg(target), cst.Arg(onclause), *keywords])
+
     def _join_chain(self, link: Link) -> list[cst.Arg] | None:
         """The relationship paths of legacy ``join(User.orders, Order.items)``: several
         targets, joined one after the other (2.x reads a second argument as the ON
@@ -816,7 +845,7 @@ class QueryToSelectPass(Pass):
                     raise Refusal(
                         "string join targets are gone in 2.0; join on the relationship attribute"
                     )
-                if isinstance(arg.value, cst.Tuple):
+                if isinstance(arg.value, cst.Tuple) and self._join_tuple(link) is None:
                     raise Refusal("the tuple form of join() is gone in 2.0")
                 if arg.keyword is not None and arg.keyword.value in ("aliased", "from_joinpoint"):
                     raise Refusal(f"join(..., {arg.keyword.value}=...) was removed; use aliased()")
@@ -1304,6 +1333,11 @@ class QueryToSelectPass(Pass):
         chained = self._join_chain(link) if name in JOINS else None
         if chained is not None:
             return self._chained_joins(link, stmt, chained)
+        unpacked = self._join_tuple(link) if name in JOINS else None
+        if unpacked is not None:
+            call = link.call
+            assert call is not None
+            return rebuild(Link(name, call.with_changes(args=unpacked)), stmt)
         if name in SAME_NAME_BUILDERS:
             return rebuild(link, stmt)
         if name in RENAMED_BUILDERS:
