@@ -92,7 +92,7 @@ from typing import Any
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
+from libcst.metadata import Assignment, ParentNodeProvider, PositionProvider, ScopeProvider
 
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
 from sqla_upgrade.codemods.codegen import code_of
@@ -292,6 +292,7 @@ class CoreArgumentsPass(Pass):
         b"apply_labels",
         b"with_only_columns",
         b".count(",
+        b".append_",
     )
     METADATA_DEPENDENCIES = ANALYSIS_METADATA
 
@@ -302,6 +303,8 @@ class CoreArgumentsPass(Pass):
         tables), or a statement is called with arguments in a file spelling one of
         ``HINTS`` (or ``values=``, or ``db.``)."""
         if b"autoload" in code or b"apply_labels" in code or b"with_only_columns" in code:
+            return True
+        if _APPEND_CALL.search(code) is not None:
             return True
         hinted = any(hint in code for hint in HINTS)
         if b".count(" in code and (hinted or (index is not None and index.core_tables)):
@@ -669,6 +672,80 @@ class CoreArgumentsPass(Pass):
             return parent.value
         return None
 
+    # -- stmt.append_whereclause(c) -----------------------------------------------------------
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
+        """``stmt.append_whereclause(c)`` (1.x mutators of a select(), removed in 2.0) →
+        ``stmt = stmt.where(c)``, for a local bound only to select() chains that nothing
+        can share yet: every other use of it is another such mutator or comes after them."""
+        call = original_node.value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return updated_node
+        name = call.func.attr.value
+        generative = SELECT_MUTATORS.get(name)
+        receiver = call.func.value
+        if generative is None or not isinstance(receiver, cst.Name):
+            return updated_node
+        evidence = self._select_evidence(receiver)
+        if evidence is Evidence.CONTRARY or (
+            evidence is not Evidence.PROOF
+            and (not self._uses_sqlalchemy or name not in SELECT_ONLY_MUTATORS)
+        ):
+            return updated_node  # ``table.append_column(Column(...))`` is a Table's too
+        why = None if evidence is Evidence.PROOF else "cannot be proven a select()"
+        why = why or self._shared_select(receiver)
+        if why is not None:
+            self.todo(
+                original_node,
+                f"Select.{name}() was removed in 2.0 (it changed the statement in place); "
+                f"`{receiver.value}` {why}: write `{receiver.value} = "
+                f"{receiver.value}.{generative}(...)`",
+            )
+            return updated_node
+        updated_call = updated_node.value
+        assert isinstance(updated_call, cst.Call) and isinstance(updated_call.func, cst.Attribute)
+        self.count_rewrite()
+        return cst.Assign(
+            targets=[cst.AssignTarget(cst.Name(receiver.value))],
+            value=updated_call.with_changes(
+                func=updated_call.func.with_changes(attr=cst.Name(generative))
+            ),
+        )
+
+    def _shared_select(self, receiver: cst.Name) -> str | None:
+        """Why the statement ``receiver`` names may be seen through another name (which
+        the in-place mutation changed too, a rebinding would not), or None."""
+        assignments = self._assignments(receiver)
+        if not assignments:
+            return "cannot be followed"
+        for assignment in assignments:
+            value = self._assigned_value(assignment.node)
+            if not isinstance(value, cst.Call):
+                return "may be shared with another name"
+        scope = self.get_metadata(ScopeProvider, receiver, None)
+        if scope is None:
+            return "cannot be followed"
+        mutations: list[int] = []
+        others: list[int] = []
+        for access in scope.accesses[receiver.value]:
+            node = access.node
+            line = self.get_metadata(PositionProvider, node).start.line
+            parent = self.get_metadata(ParentNodeProvider, node, None)
+            holder = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            statement = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+            if (
+                isinstance(parent, cst.Attribute)
+                and parent.value is node
+                and parent.attr.value in SELECT_MUTATORS
+                and isinstance(holder, cst.Call)
+                and isinstance(statement, cst.Expr)
+            ):
+                mutations.append(line)
+            else:  # even ``stmt.subquery()``: 1.x's alias saw the later changes
+                others.append(line)
+        if mutations and any(line < max(mutations) for line in others):
+            return "is used before it is changed (it may be shared)"
+        return None
+
     # -- apply_labels() ---------------------------------------------------------------------
     def _apply_labels(self, original: cst.Call, call: cst.Call) -> cst.BaseExpression:
         assert isinstance(original.func, cst.Attribute) and isinstance(call.func, cst.Attribute)
@@ -921,6 +998,32 @@ class CoreArgumentsPass(Pass):
 
 
 _NONE = cst.SimpleWhitespace("")
+
+
+#: 1.x Select methods changing it in place → the generative method building the same
+SELECT_MUTATORS = {
+    "append_whereclause": "where",
+    "append_having": "having",
+    "append_order_by": "order_by",
+    "append_group_by": "group_by",
+    "append_column": "add_columns",
+    "append_from": "select_from",
+    "append_correlation": "correlate",
+    "append_prefix": "prefix_with",
+}
+#: the ones no other SQLAlchemy object has (``Table.append_column()`` is still 2.0's)
+SELECT_ONLY_MUTATORS = frozenset(
+    {
+        "append_whereclause",
+        "append_having",
+        "append_order_by",
+        "append_group_by",
+        "append_correlation",
+    }
+)
+_APPEND_CALL = re.compile(
+    rb"\.append_(whereclause|having|order_by|group_by|column|from|correlation|prefix)\("
+)
 
 
 def _query_like(name: str) -> bool:
