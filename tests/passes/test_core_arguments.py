@@ -861,3 +861,73 @@ def test_migrated_mutators_select_what_1x_selected() -> None:
         )
         # what SQLAlchemy 1.4 gives for the original
         assert [tuple(r) for r in module.build(conn)] == [(3, 60), (2, 50)]
+
+
+# -- join.select(whereclause) / alias.select(whereclause) -----------------------------------
+JOIN_TABLES = (
+    "from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table\n"
+    "metadata = MetaData()\n"
+    'users = Table("users", metadata, Column("id", Integer, primary_key=True))\n'
+    'addresses = Table("addresses", metadata, Column("id", Integer, primary_key=True), '
+    'Column("user_id", ForeignKey("users.id")))\n'
+)
+
+
+def test_select_arguments_of_joins_and_aliases_of_tables() -> None:
+    check_transformed(
+        JOIN_TABLES + "def f():\n"
+        "    j = users.join(addresses)\n"
+        "    u = users.alias('u')\n"
+        "    return (\n"
+        "        j.select(addresses.c.id == 3),\n"
+        "        u.select(u.c.id == 3),\n"
+        "        users.outerjoin(addresses).select(users.c.id > 1, order_by=[users.c.id]),\n"
+        "        users.join(addresses.alias()).join(users.alias()).select(users.c.id > 1),\n"
+        "    )\n",
+        JOIN_TABLES + "def f():\n"
+        "    j = users.join(addresses)\n"
+        "    u = users.alias('u')\n"
+        "    return (\n"
+        "        j.select().where(addresses.c.id == 3),\n"
+        "        u.select().where(u.c.id == 3),\n"
+        "        users.outerjoin(addresses).select().where(users.c.id > 1).order_by(users.c.id),\n"
+        "        users.join(addresses.alias()).join(users.alias()).select().where(users.c.id > 1),\n"
+        "    )\n",
+        only=ONLY,
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # joins of things not proven tables: a query's join() is no FROM clause
+        "def f(session, User, Address):\n    return session.query(User).join(Address).select(1)\n",
+        "def f(a, b):\n    return a.join(b).select(1)\n",
+        # already 2.0
+        JOIN_TABLES + "def f():\n    return users.join(addresses).select().where(users.c.id > 1)\n",
+        # ", ".join(...) and friends
+        JOIN_TABLES + "def f(xs):\n    return ', '.join(xs).select(1)\n",
+    ],
+)
+def test_join_select_lookalikes_are_untouched(code: str) -> None:
+    check_noop(code, only=ONLY)
+
+
+def test_migrated_join_select_rows_are_the_1x_rows() -> None:
+    from sqla_upgrade.api import migrate_source
+
+    code = JOIN_TABLES + (
+        "def rows(conn):\n"
+        "    j = users.join(addresses)\n"
+        "    return conn.execute(j.select(addresses.c.id > 1)).fetchall()\n"
+    )
+    migrated = migrate_source(code, target="2.0").code
+    assert "select().where(" in migrated
+    module = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    module.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(module.users.insert(), [{"id": 1}, {"id": 2}])
+        conn.execute(module.addresses.insert(), [{"id": 1, "user_id": 1}, {"id": 2, "user_id": 2}])
+        # SQLAlchemy 1.4 gives the joined rows (users.id, addresses.id, addresses.user_id)
+        assert [tuple(r) for r in module.rows(conn)] == [(2, 2, 2)]

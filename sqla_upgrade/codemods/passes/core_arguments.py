@@ -72,6 +72,17 @@ bound only to lists is spread with ``*``. Another one-argument value that may be
 (a parameter, a call of ours) gets a TODO, as does a list given to a receiver not proven a
 select (a query's is left to query-to-select).
 
+``j.select(whereclause)`` on a join or an alias of proven tables (``users.join(addresses)``,
+``users.alias()``, or a local bound only to one) is rewritten as a table's.
+
+``stmt.append_whereclause(c)`` and 1.x's other in-place ``Select`` mutators
+(``append_order_by``, ``append_group_by``, ``append_having``, ``append_column``,
+``append_from``, ``append_correlation``, ``append_prefix``) become ``stmt =
+stmt.where(c)``, ``stmt = stmt.add_columns(...)``... on a local bound only to ``select()``
+chains that is not used before its last mutation (nothing else can share the statement);
+otherwise, and for a receiver not proven a select (``append_column`` and ``append_from``,
+which tables and other objects have too, only on a proven one), a TODO.
+
 ``table.count(whereclause)`` (removed) becomes
 ``select(func.count()).select_from(table).where(whereclause)`` on a proven table whose
 ``Table(...)`` declares a primary key: 1.x counted the non-NULL values of that key (of
@@ -410,6 +421,8 @@ class CoreArgumentsPass(Pass):
         assert isinstance(original.func, cst.Attribute)
         receiver = original.func.value
         evidence = self._table_evidence(receiver)
+        if kind == "select" and evidence is not Evidence.PROOF:
+            evidence = self._from_clause_evidence(receiver)
         if evidence is not Evidence.PROOF:
             shape = _shape(kind, original, receiver)
             if evidence is Evidence.CONTRARY or shape is None:
@@ -427,6 +440,45 @@ class CoreArgumentsPass(Pass):
             return call
         base = call.with_changes(args=[], whitespace_before_args=_NONE)
         return self._rewrite(original, call, base, kind, named)
+
+    def _from_clause_evidence(self, node: cst.BaseExpression, depth: int = 0) -> Evidence:
+        """Is ``node`` a join or an alias of proven tables (``users.join(addresses)``,
+        ``users.alias("u")``, or a local bound only to one), whose 1.x ``select(whereclause)``
+        is ``select().where(whereclause)`` as a table's?"""
+        if depth > MAX_DEPTH:
+            return Evidence.OPAQUE
+        if isinstance(node, cst.Name):
+            assignments = self._assignments(node)
+            if not assignments:
+                return Evidence.UNKNOWN
+            verdicts = []
+            for assignment in assignments:
+                value = self._assigned_value(assignment.node)
+                verdicts.append(
+                    Evidence.UNKNOWN
+                    if value is None
+                    else self._from_clause_evidence(value, depth + 1)
+                )
+            return combine(verdicts)
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            return Evidence.OPAQUE
+        method = node.func.attr.value
+        receiver = node.func.value
+        if method in ("join", "outerjoin"):
+            if not node.args or node.args[0].keyword is not None:
+                return Evidence.OPAQUE
+            sides = [receiver, node.args[0].value]
+        elif method == "alias":
+            sides = [receiver]
+        else:
+            return Evidence.OPAQUE
+        for side in sides:
+            found = self._table_evidence(side, depth + 1)
+            if found is not Evidence.PROOF:
+                found = self._from_clause_evidence(side, depth + 1)
+            if found is not Evidence.PROOF:
+                return Evidence.OPAQUE
+        return Evidence.PROOF
 
     def _unproven_todo(self, original: cst.Call, call: cst.Call, kind: str, shape: str) -> None:
         assert isinstance(original.func, cst.Attribute)
