@@ -377,3 +377,63 @@ def test_tuple_join_runs_as_legacy_did(monkeypatch: pytest.MonkeyPatch) -> None:
         session.flush()
         # legacy filter_by() after the join names the joined Order: order 2 of u1
         assert views.pairs(session) == [("u1", 2)]
+
+
+def test_query_of_a_subquery_reads_its_rows() -> None:
+    transformed(
+        "def f(session: Session):\n"
+        "    sq = session.query(User.id, User.name).filter(User.id > 1).subquery()\n"
+        "    c = session.query(Order.user_id).cte('c')\n"
+        "    return session.query(sq).order_by(sq.c.id).first(), session.query(c).all()\n",
+        "def f(session: Session):\n"
+        "    sq = select(User.id, User.name).where(User.id > 1).subquery()\n"
+        "    c = select(Order.user_id).cte('c')\n"
+        "    return session.execute(select(sq).order_by(sq.c.id).limit(1)).first(), "
+        "session.execute(select(c)).all()\n",
+    )
+
+
+def test_query_of_an_unknown_alias_is_left_with_todo() -> None:
+    code = (
+        HEADER + "\ndef f(session: Session, thing):\n"
+        "    sq = thing.subquery()\n"
+        "    return session.query(sq).all()\n"
+    )
+    expected = code.replace(
+        "    return session.query(",
+        "    # TODO(sqla-upgrade): cannot tell whether sq is a mapped class or a column "
+        "expression\n    return session.query(",
+    )
+    check_transformed(
+        code, expected, project=PROJECT, module_name="app.views", todos=["cannot tell whether"]
+    )
+
+
+def test_query_of_a_subquery_runs_as_legacy_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from sqla_upgrade.api import migrate_source
+
+    code = HEADER + (
+        "\n\ndef rows(session):\n"
+        "    sq = session.query(User.id, User.name).filter(User.id > 1).subquery()\n"
+        "    return session.query(sq).order_by(sq.c.id).first(), session.query(sq).count()\n"
+    )
+    migrated = migrate_source(code, target="2.0", project=PROJECT, module_name="app.views").code
+    assert ".query(" not in migrated and "TODO" not in migrated
+    models = types.ModuleType("app.models")
+    exec(compile(MODELS, "app/models.py", "exec", dont_inherit=True), models.__dict__)
+    monkeypatch.setitem(sys.modules, "app", types.ModuleType("app"))
+    monkeypatch.setitem(sys.modules, "app.models", models)
+    views = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    models.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([models.User(id=i, name=f"u{i}") for i in (1, 2, 3)])
+        session.flush()
+        first, count = views.rows(session)
+        assert (tuple(first), count) == ((2, "u2"), 2)  # SQLAlchemy 1.4's

@@ -34,6 +34,8 @@ EXISTS = frozenset(
 SELECT = frozenset(
     {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select"}
 )
+#: methods of a query or a ``select()`` giving a FROM clause, queried for its rows
+FROM_CLAUSE_METHODS = frozenset({"subquery", "alias", "cte"})
 #: methods of a query or a ``select()`` giving the column expression of its one value
 SCALAR_SUBQUERY_METHODS = frozenset({"as_scalar", "scalar_subquery"})
 
@@ -132,6 +134,13 @@ class EntityClassifier:
                 return EntityKind.MAPPER
             if names & TABLE:
                 return EntityKind.TABLE
+            func = value.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in FROM_CLAUSE_METHODS
+                and self._is_statement(func.value)
+            ):
+                return EntityKind.TABLE  # ``sq = session.query(...).subquery()``: its rows
         if id(value) in self._following:
             return EntityKind.UNKNOWN  # ``x = x.label(...)``: a cycle
         self._following.add(id(value))
