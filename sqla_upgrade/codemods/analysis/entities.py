@@ -150,6 +150,10 @@ class EntityClassifier:
         finally:
             self._following.discard(id(value))
 
+    def bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
+        """The value of the single plain assignment binding ``node``, if there is one."""
+        return self._bound_value(node)
+
     def _bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
         """The value of the single plain assignment binding ``node``, if there is one."""
         values = self._bound_values(node)

@@ -635,8 +635,9 @@ class QueryToSelectPass(Pass):
         zero = None if stored_query else self._first_entity(chain)
         if stored_query and "params" in facts.builders:
             raise Refusal(PARAMS_REFUSAL)
+        labels = self._labels_selected(chain)
         for position, link in enumerate(chain.builders):
-            self._check_builder(link)
+            self._check_builder(link, labels)
             if link.name == "with_parent" and self._parent_property(link) is None:
                 facts.parent_relationships[position] = self._inferred_parent(facts, link)
             if link.name == "params":
@@ -837,7 +838,32 @@ class QueryToSelectPass(Pass):
                 f"legacy {link.name}() with several targets: write one {link.name}() per target"
             )
 
-    def _check_builder(self, link: Link) -> None:
+    def _labels_selected(self, chain: Chain) -> set[str]:
+        """The names the chain's columns are labelled with (``func.count(...).label("n")``,
+        written there or kept in a local): ``order_by("n")`` refers to one in 1.x and 2.x
+        alike."""
+        args = list(chain.entities)
+        for link in chain.builders:
+            if link.name in ("with_entities", "add_columns"):
+                args.extend(link.args)
+        labels = set()
+        for arg in args:
+            value: cst.BaseExpression | None = arg.value
+            if isinstance(value, cst.Name):
+                value = self.entities.bound_value(value)
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value == "label"
+                and len(value.args) == 1
+                and isinstance(value.args[0].value, cst.SimpleString)
+            ):
+                name = value.args[0].value.evaluated_value
+                if isinstance(name, str):
+                    labels.add(name)
+        return labels
+
+    def _check_builder(self, link: Link, labels: Collection[str] = ()) -> None:
         if link.name in ("join", "outerjoin"):
             self._check_join_arguments(link)
             for arg in link.args:
@@ -851,7 +877,14 @@ class QueryToSelectPass(Pass):
                     raise Refusal(f"join(..., {arg.keyword.value}=...) was removed; use aliased()")
         if link.name in ("filter", "where", "order_by", "group_by", "having"):
             for arg in link.args:
-                if isinstance(arg.value, cst.BaseString):
+                value = arg.value
+                if (
+                    link.name in ("order_by", "group_by")
+                    and isinstance(value, cst.SimpleString)
+                    and value.evaluated_value in labels
+                ):
+                    continue  # the name of a label of the query: 2.x resolves it too
+                if isinstance(value, cst.BaseString):
                     raise Refusal(f"a raw SQL string in {link.name}() needs text() in 2.0")
         if link.name == "with_parent" and any(
             a.star or (a.keyword is not None and a.keyword.value != "property") for a in link.args
