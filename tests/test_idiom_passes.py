@@ -131,15 +131,71 @@ def test_select_list_unknown_keyword_is_left_with_todo() -> None:
     check_transformed(
         """
         from sqlalchemy import select
-        stmt = select([t], use_labels=True)
+        stmt = select([t], bind=engine)
         """,
         """
         from sqlalchemy import select
         # TODO(sqla-upgrade): select() with 1.x arguments that have no exact 2.0 form
-        stmt = select([t], use_labels=True)
+        stmt = select([t], bind=engine)
         """,
         todos=["no exact 2.0 form"],
     )
+
+
+def test_select_list_label_and_correlation_flags() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        a = select([t.c.id], t.c.id > 1, use_labels=True)
+        b = select([t.c.id], correlate=False)
+        c = select([t.c.id], use_labels=False, correlate=True)
+        """,
+        """
+        from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, select
+        a = select(t.c.id).where(t.c.id > 1).set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+        b = select(t.c.id).correlate(None)
+        c = select(t.c.id)
+        """,
+    )
+
+
+def test_select_list_flag_of_unknown_value_is_left_with_todo() -> None:
+    check_transformed(
+        """
+        from sqlalchemy import select
+        def f(flag):
+            return select([t], use_labels=flag)
+        """,
+        """
+        from sqlalchemy import select
+        def f(flag):
+            # TODO(sqla-upgrade): select() with 1.x arguments that have no exact 2.0 form
+            return select([t], use_labels=flag)
+        """,
+        todos=["no exact 2.0 form"],
+    )
+
+
+def test_select_list_use_labels_gives_the_1x_keys() -> None:
+    from sqlalchemy import create_engine
+
+    from sqla_upgrade.api import migrate_source
+    from tests.harness import exec_module
+
+    code = (
+        "from sqlalchemy import Column, Integer, MetaData, Table, select\n"
+        "metadata = MetaData()\n"
+        "users = Table('users', metadata, Column('id', Integer, primary_key=True))\n\n\n"
+        "def keys(conn):\n"
+        "    return list(conn.execute(select([users.c.id], use_labels=True)).keys())\n"
+    )
+    migrated = migrate_source(code, target="2.0").code
+    assert "use_labels" not in migrated and "TODO" not in migrated
+    module = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    module.metadata.create_all(engine)
+    with engine.connect() as conn:
+        assert module.keys(conn) == ["users_id"]  # what SQLAlchemy 1.4 gives
 
 
 def test_select_of_other_library_is_untouched() -> None:

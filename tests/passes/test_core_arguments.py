@@ -791,3 +791,203 @@ def test_migrated_statements_give_the_same_rows_on_sqlite() -> None:
     assert got[0] == [(2, "rob", 40), (3, "cyd", 0), (1, "al", 31)]
     assert got[2] == ["users_id", "users_name"]
     assert got[-1] == [(1, "al", 31), (2, "rob", 40)]
+
+
+# -- stmt.append_whereclause(...) --------------------------------------------------------
+SELECT_TABLE = (
+    "from sqlalchemy import Column, Integer, MetaData, Table, select\n"
+    "metadata = MetaData()\n"
+    'users = Table("users", metadata, Column("id", Integer, primary_key=True), Column("age", Integer))\n'
+)
+
+
+def test_select_mutators_become_generative_rebindings() -> None:
+    check_transformed(
+        SELECT_TABLE + "def build(conn, extra):\n"
+        "    s = select(users.c.id)\n"
+        "    s.append_whereclause(users.c.age > 40)\n"
+        "    s.append_order_by(users.c.id)\n"
+        "    s.append_group_by(users.c.id)\n"
+        "    s.append_having(users.c.id > 0)\n"
+        "    for column in extra:\n"
+        "        s.append_column(column)\n"
+        "    s.append_from(users)\n"
+        "    s.append_correlation(users)\n"
+        "    s.append_prefix('DISTINCT')\n"
+        "    return conn.execute(s).fetchall()\n",
+        SELECT_TABLE + "def build(conn, extra):\n"
+        "    s = select(users.c.id)\n"
+        "    s = s.where(users.c.age > 40)\n"
+        "    s = s.order_by(users.c.id)\n"
+        "    s = s.group_by(users.c.id)\n"
+        "    s = s.having(users.c.id > 0)\n"
+        "    for column in extra:\n"
+        "        s = s.add_columns(column)\n"
+        "    s = s.select_from(users)\n"
+        "    s = s.correlate(users)\n"
+        "    s = s.prefix_with('DISTINCT')\n"
+        "    return conn.execute(s).fetchall()\n",
+        only=ONLY,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        # an alias taken before the change saw it in 1.x; a rebinding would not
+        (
+            "def f():\n    s = select(users.c.id)\n    sq = s.alias()\n"
+            "    s.append_whereclause(users.c.age > 1)\n    return sq\n",
+            "`s` is used before it is changed (it may be shared)",
+        ),
+        # the caller's statement changed in 1.x
+        (
+            "def f(s):\n    s.append_whereclause(users.c.age > 1)\n",
+            "`s` cannot be proven a select()",
+        ),
+        # another name for the same statement
+        (
+            "base = select(users.c.id)\n\ndef f():\n    s = base\n"
+            "    s.append_order_by(users.c.id)\n    return s\n",
+            "`s` may be shared with another name",
+        ),
+    ],
+)
+def test_select_mutators_that_may_be_shared_are_todos(code: str, why: str) -> None:
+    result = check_transformed(
+        SELECT_TABLE + code,
+        SELECT_TABLE + _with_todo_above_mutator(code, why),
+        only=ONLY,
+        todos=[why],
+    )
+    assert result.code.count("TODO(sqla-upgrade)") == 1
+
+
+def _with_todo_above_mutator(code: str, why: str) -> str:
+    lines = code.split("\n")
+    for index, line in enumerate(lines):
+        if ".append_" in line:
+            indent = line[: len(line) - len(line.lstrip())]
+            method = line.strip().split(".")[1].split("(")[0]
+            name = line.strip().split(".")[0]
+            generative = {"append_whereclause": "where", "append_order_by": "order_by"}[method]
+            todo = (
+                f"{indent}# TODO(sqla-upgrade): Select.{method}() was removed in 2.0 (it "
+                f"changed the statement in place); {why}: write `{name} = {name}.{generative}(...)`"
+            )
+            lines.insert(index, todo)
+            break
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # Table.append_column() / append_constraint() are 2.0 API
+        SELECT_TABLE + 'users.append_column(Column("x", Integer))\n',
+        # lists and other objects with such names, outside SQLAlchemy's select()
+        "def f(items, widget):\n    items.append(1)\n    widget.append_column(2)\n",
+        SELECT_TABLE
+        + "def f(grid):\n    grid.append_column(users.c.id)\n    grid.append_from(1)\n",
+        # already 2.0
+        SELECT_TABLE
+        + "def f():\n    s = select(users.c.id)\n    s = s.where(users.c.id > 1)\n    return s\n",
+    ],
+)
+def test_lookalike_append_calls_are_untouched(code: str) -> None:
+    check_noop(code, only=ONLY)
+
+
+def test_migrated_mutators_select_what_1x_selected() -> None:
+    code = SELECT_TABLE + (
+        "def build(conn):\n"
+        "    s = select([users.c.id])\n"
+        "    s.append_whereclause(users.c.age > 40)\n"
+        "    s.append_order_by(users.c.id.desc())\n"
+        "    s.append_column(users.c.age)\n"
+        "    return conn.execute(s).fetchall()\n"
+    )
+    from sqla_upgrade.api import migrate_source
+
+    migrated = migrate_source(code, target="2.0").code
+    assert "append_" not in migrated and "TODO" not in migrated
+    module = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    module.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            module.users.insert(),
+            [{"id": 1, "age": 30}, {"id": 2, "age": 50}, {"id": 3, "age": 60}],
+        )
+        # what SQLAlchemy 1.4 gives for the original
+        assert [tuple(r) for r in module.build(conn)] == [(3, 60), (2, 50)]
+
+
+# -- join.select(whereclause) / alias.select(whereclause) -----------------------------------
+JOIN_TABLES = (
+    "from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table\n"
+    "metadata = MetaData()\n"
+    'users = Table("users", metadata, Column("id", Integer, primary_key=True))\n'
+    'addresses = Table("addresses", metadata, Column("id", Integer, primary_key=True), '
+    'Column("user_id", ForeignKey("users.id")))\n'
+)
+
+
+def test_select_arguments_of_joins_and_aliases_of_tables() -> None:
+    check_transformed(
+        JOIN_TABLES + "def f():\n"
+        "    j = users.join(addresses)\n"
+        "    u = users.alias('u')\n"
+        "    return (\n"
+        "        j.select(addresses.c.id == 3),\n"
+        "        u.select(u.c.id == 3),\n"
+        "        users.outerjoin(addresses).select(users.c.id > 1, order_by=[users.c.id]),\n"
+        "        users.join(addresses.alias()).join(users.alias()).select(users.c.id > 1),\n"
+        "    )\n",
+        JOIN_TABLES + "def f():\n"
+        "    j = users.join(addresses)\n"
+        "    u = users.alias('u')\n"
+        "    return (\n"
+        "        j.select().where(addresses.c.id == 3),\n"
+        "        u.select().where(u.c.id == 3),\n"
+        "        users.outerjoin(addresses).select().where(users.c.id > 1).order_by(users.c.id),\n"
+        "        users.join(addresses.alias()).join(users.alias()).select().where(users.c.id > 1),\n"
+        "    )\n",
+        only=ONLY,
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # joins of things not proven tables: a query's join() is no FROM clause
+        "def f(session, User, Address):\n    return session.query(User).join(Address).select(1)\n",
+        "def f(a, b):\n    return a.join(b).select(1)\n",
+        # already 2.0
+        JOIN_TABLES + "def f():\n    return users.join(addresses).select().where(users.c.id > 1)\n",
+        # ", ".join(...) and friends
+        JOIN_TABLES + "def f(xs):\n    return ', '.join(xs).select(1)\n",
+    ],
+)
+def test_join_select_lookalikes_are_untouched(code: str) -> None:
+    check_noop(code, only=ONLY)
+
+
+def test_migrated_join_select_rows_are_the_1x_rows() -> None:
+    from sqla_upgrade.api import migrate_source
+
+    code = JOIN_TABLES + (
+        "def rows(conn):\n"
+        "    j = users.join(addresses)\n"
+        "    return conn.execute(j.select(addresses.c.id > 1)).fetchall()\n"
+    )
+    migrated = migrate_source(code, target="2.0").code
+    assert "select().where(" in migrated
+    module = exec_module(migrated)
+    engine = create_engine("sqlite://")
+    module.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(module.users.insert(), [{"id": 1}, {"id": 2}])
+        conn.execute(module.addresses.insert(), [{"id": 1, "user_id": 1}, {"id": 2, "user_id": 2}])
+        # SQLAlchemy 1.4 gives the joined rows (users.id, addresses.id, addresses.user_id)
+        assert [tuple(r) for r in module.rows(conn)] == [(2, 2, 2)]

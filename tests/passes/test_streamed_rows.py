@@ -297,3 +297,105 @@ def test_migrated_comprehension_streams_the_same_rows(tmp_path: Path) -> None:
         return got
 
     assert asyncio.run(run()) == expected == list("abcde")
+
+
+STREAM_OPTIONS = """
+
+
+def ids(session):
+    return [u.id for u in session.query(User).order_by(User.id).yield_per(2)]
+
+
+def names(session):
+    names = []
+    for row in session.query(User.name).order_by(User.id).execution_options(stream_results=True):
+        names.append(row.name)
+    return names
+"""
+
+MIGRATED_STREAM_OPTIONS = """
+
+
+async def ids(session):
+    return [u.id async for u in await session.stream_scalars(select(User).order_by(User.id).execution_options(yield_per=2).options(raiseload("*", sql_only=True)))]
+
+
+async def names(session):
+    names = []
+    async for row in await session.stream(select(User.name).order_by(User.id).execution_options(stream_results=True).options(raiseload("*", sql_only=True))):
+        names.append(row.name)
+    return names
+"""
+
+
+def test_comprehensions_and_stream_results_stream_too() -> None:
+    """AsyncSession.execute() refuses a server-side cursor: a comprehension over a
+    ``yield_per`` query and a loop over a ``stream_results`` one stream as loops do."""
+    check_transformed(
+        _models() + STREAM_OPTIONS,
+        _migrated_models("import raiseload, declarative_base, relationship")
+        + MIGRATED_STREAM_OPTIONS,
+        target="async",
+    )
+
+
+BUFFERED_TODO = (
+    "# TODO(sqla-upgrade): AsyncSession.execute() refuses a statement with "
+    "yield_per/stream_results (a server-side cursor): iterate `await session.stream(...)` / "
+    "`stream_scalars(...)` with `async for`, or drop the option"
+)
+
+BUFFERED = """
+
+
+def all_ids(session):
+    return session.query(User.id).order_by(User.id).yield_per(5).all()
+
+
+def listed(session):
+    return list(session.query(User.id).execution_options(stream_results=True))
+"""
+
+MIGRATED_BUFFERED = f"""
+
+
+async def all_ids(session):
+    {BUFFERED_TODO}
+    return (await session.execute(select(User.id).order_by(User.id).execution_options(yield_per=5))).all()
+
+
+async def listed(session):
+    {BUFFERED_TODO}
+    return list(await session.execute(select(User.id).execution_options(stream_results=True)))
+"""
+
+
+def test_streaming_statements_read_at_once_are_left_with_todo() -> None:
+    check_transformed(
+        _models() + BUFFERED,
+        _migrated_models("import declarative_base, relationship") + MIGRATED_BUFFERED,
+        target="async",
+        todos=["AsyncSession.execute() refuses a statement with yield_per"],
+    )
+
+
+def test_buffered_reads_without_streaming_have_no_todo() -> None:
+    """The same reads of statements without a server-side cursor: awaited, no TODO."""
+    code = _models() + BUFFERED.replace(".yield_per(5)", "").replace(
+        ".execution_options(stream_results=True)", ""
+    )
+    migrated = migrate_project({"app.program": code}, target="async")["app.program"]
+    assert "TODO" not in migrated.code
+    assert "(await session.execute(select(User.id).order_by(User.id))).all()" in migrated.code
+
+
+def test_streamed_comprehension_gives_the_same_results(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'stream.db'}"
+    run = _dedent(RUN).replace("return export(session)", "return ids(session), names(session)")
+    legacy = _models().replace('"sqlite://"', repr(url)) + STREAM_OPTIONS + run
+    migrated = migrate_project({"app.program": legacy}, target="async")["app.program"]
+    assert "TODO" not in migrated.code
+    expected = exec_module(legacy).run()
+    assert expected == ([1, 2, 3], ["a", "b", "c"])
+    Path(tmp_path / "stream.db").unlink()
+    assert asyncio.run(exec_module(migrated.code).run()) == expected

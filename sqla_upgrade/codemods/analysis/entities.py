@@ -16,7 +16,16 @@ from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.names import qualified_names
 
-ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
+ALIASED = frozenset(
+    {
+        "sqlalchemy.orm.aliased",
+        "sqlalchemy.orm.util.aliased",
+        # an aliased class too: ``query(with_polymorphic(Employee, [Engineer]))`` gives
+        # the objects, one per row
+        "sqlalchemy.orm.with_polymorphic",
+        "sqlalchemy.orm.util.with_polymorphic",
+    }
+)
 TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"})
 AGGREGATES = frozenset({"count", "sum", "min", "max", "avg"})
 EXISTS = frozenset(
@@ -25,6 +34,8 @@ EXISTS = frozenset(
 SELECT = frozenset(
     {"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select"}
 )
+#: methods of a query or a ``select()`` giving a FROM clause, queried for its rows
+FROM_CLAUSE_METHODS = frozenset({"subquery", "alias", "cte"})
 #: methods of a query or a ``select()`` giving the column expression of its one value
 SCALAR_SUBQUERY_METHODS = frozenset({"as_scalar", "scalar_subquery"})
 
@@ -73,6 +84,23 @@ class EntityClassifier:
         if klass is None:
             return None
         return self.index.class_attribute_models(klass, node.attr.value)
+
+    def entity_model(self, node: cst.BaseExpression) -> str | None:
+        """The mapped class ``node`` names, or that an alias of it is made from:
+        ``aliased(User)`` or a variable holding one (``u = aliased(User)``)."""
+        found = self.model_name(node)
+        if found is not None:
+            return found
+        value: cst.BaseExpression | None = node
+        if isinstance(node, cst.Name):
+            value = self._bound_value(node)
+        if (
+            isinstance(value, cst.Call)
+            and value.args
+            and qualified_names(self.t, value.func) & ALIASED
+        ):
+            return self.model_name(value.args[0].value)
+        return None
 
     def classify(self, node: cst.BaseExpression) -> EntityKind:
         if isinstance(node, cst.Name | cst.Attribute):
@@ -144,6 +172,13 @@ class EntityClassifier:
                 return EntityKind.MAPPER
             if names & TABLE:
                 return EntityKind.TABLE
+            func = value.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in FROM_CLAUSE_METHODS
+                and self._is_statement(func.value)
+            ):
+                return EntityKind.TABLE  # ``sq = session.query(...).subquery()``: its rows
         if id(value) in self._following:
             return EntityKind.UNKNOWN  # ``x = x.label(...)``: a cycle
         self._following.add(id(value))
@@ -152,6 +187,10 @@ class EntityClassifier:
             return self.classify(value)
         finally:
             self._following.discard(id(value))
+
+    def bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
+        """The value of the single plain assignment binding ``node``, if there is one."""
+        return self._bound_value(node)
 
     def _bound_value(self, node: cst.Name) -> cst.BaseExpression | None:
         """The value of the single plain assignment binding ``node``, if there is one."""

@@ -214,6 +214,11 @@ def is_main_guard(node: cst.If) -> bool:
     return "__name__" in names and ("'__main__'" in names or '"__main__"' in names)
 
 
+def _streams(statement_code: str) -> bool:
+    """Does a statement (as written) ask for a server-side cursor?"""
+    return "yield_per" in statement_code or "stream_results" in statement_code
+
+
 def awaited(expression: cst.BaseExpression, parenthesize: bool) -> cst.Await:
     if parenthesize:
         return cst.Await(expression=expression, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
@@ -834,6 +839,7 @@ class AwaitPass(ScopeTracking):
             self.count_rewrite()
             if is_io:
                 self._check_hook_transaction(original_node)
+                self._check_buffered_stream(original_node, parent)
             return awaited(updated_node, self._needs_parentheses(original_node, parent))
         if (
             self.enclosing_function() is None
@@ -1697,8 +1703,9 @@ class AwaitPass(ScopeTracking):
         return updated.with_changes(iter=awaited(run, False))
 
     def _streamed_loop(self, original: LoopT, updated: LoopT) -> LoopT | None:
-        """``for x in await s.scalars(stmt)`` where ``stmt`` streams (``yield_per``): an
-        AsyncSession streams with ``async for x in await s.stream_scalars(stmt)``."""
+        """``for x in await s.scalars(stmt)`` where ``stmt`` streams (``yield_per``,
+        ``stream_results``): an AsyncSession streams with ``async for x in await
+        s.stream_scalars(stmt)``."""
         if not self._streams(original):
             return None
         call = original.iter
@@ -1735,6 +1742,23 @@ class AwaitPass(ScopeTracking):
         if method is None or not call.args or not self.io.io_call(call):
             return False
         return self._uses_yield_per(call.args[0].value) and self.in_async_function()
+
+    def _check_buffered_stream(self, call: cst.Call, parent: cst.CSTNode | None) -> None:
+        """``session.execute(stmt)`` / ``scalars(stmt)`` of a statement asking for a
+        server-side cursor (``yield_per``, ``stream_results``), read other than by a loop
+        (which streams): AsyncSession.execute() refuses such a statement."""
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in STREAMING):
+            return
+        if not call.args or not self._uses_yield_per(call.args[0].value):
+            return
+        if isinstance(parent, cst.For | cst.CompFor) and parent.iter is call:
+            return  # _streamed_loop turns it into ``async for ... in await s.stream(...)``
+        self.todo(
+            call,
+            "AsyncSession.execute() refuses a statement with yield_per/stream_results (a "
+            "server-side cursor): iterate `await session.stream(...)` / `stream_scalars(...)` "
+            "with `async for`, or drop the option",
+        )
 
     def _reads_relationships(self, loop: cst.For | cst.CompFor) -> bool:
         """May the rows' relationships be read while or after the loop streams them? Yes
@@ -1782,8 +1806,8 @@ class AwaitPass(ScopeTracking):
                 holder = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
                 if isinstance(parent, cst.AssignTarget) and isinstance(holder, cst.Assign):
                     values.append(holder.value)
-            return any("yield_per" in cst.Module([]).code_for_node(v) for v in values)
-        return "yield_per" in cst.Module([]).code_for_node(statement)
+            return any(_streams(cst.Module([]).code_for_node(v)) for v in values)
+        return _streams(cst.Module([]).code_for_node(statement))
 
     def leave_CompFor(self, original_node: cst.CompFor, updated_node: cst.CompFor) -> cst.CompFor:
         owner = self.io.dynamic_relationship_owner(original_node.iter)

@@ -72,6 +72,17 @@ bound only to lists is spread with ``*``. Another one-argument value that may be
 (a parameter, a call of ours) gets a TODO, as does a list given to a receiver not proven a
 select (a query's is left to query-to-select).
 
+``j.select(whereclause)`` on a join or an alias of proven tables (``users.join(addresses)``,
+``users.alias()``, or a local bound only to one) is rewritten as a table's.
+
+``stmt.append_whereclause(c)`` and 1.x's other in-place ``Select`` mutators
+(``append_order_by``, ``append_group_by``, ``append_having``, ``append_column``,
+``append_from``, ``append_correlation``, ``append_prefix``) become ``stmt =
+stmt.where(c)``, ``stmt = stmt.add_columns(...)``... on a local bound only to ``select()``
+chains that is not used before its last mutation (nothing else can share the statement);
+otherwise, and for a receiver not proven a select (``append_column`` and ``append_from``,
+which tables and other objects have too, only on a proven one), a TODO.
+
 ``table.count(whereclause)`` (removed) becomes
 ``select(func.count()).select_from(table).where(whereclause)`` on a proven table whose
 ``Table(...)`` declares a primary key: 1.x counted the non-NULL values of that key (of
@@ -92,7 +103,7 @@ from typing import Any
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
+from libcst.metadata import Assignment, ParentNodeProvider, PositionProvider, ScopeProvider
 
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
 from sqla_upgrade.codemods.codegen import code_of
@@ -292,6 +303,7 @@ class CoreArgumentsPass(Pass):
         b"apply_labels",
         b"with_only_columns",
         b".count(",
+        b".append_",
     )
     METADATA_DEPENDENCIES = ANALYSIS_METADATA
 
@@ -302,6 +314,8 @@ class CoreArgumentsPass(Pass):
         tables), or a statement is called with arguments in a file spelling one of
         ``HINTS`` (or ``values=``, or ``db.``)."""
         if b"autoload" in code or b"apply_labels" in code or b"with_only_columns" in code:
+            return True
+        if _APPEND_CALL.search(code) is not None:
             return True
         hinted = any(hint in code for hint in HINTS)
         if b".count(" in code and (hinted or (index is not None and index.core_tables)):
@@ -407,6 +421,9 @@ class CoreArgumentsPass(Pass):
         assert isinstance(original.func, cst.Attribute)
         receiver = original.func.value
         evidence = self._table_evidence(receiver)
+        if kind == "select" and evidence is not Evidence.PROOF:
+            if self._from_clause_evidence(receiver) is Evidence.PROOF:
+                evidence = Evidence.PROOF  # a join or alias of proven tables
         if evidence is not Evidence.PROOF:
             shape = _shape(kind, original, receiver)
             if evidence is Evidence.CONTRARY or shape is None:
@@ -424,6 +441,45 @@ class CoreArgumentsPass(Pass):
             return call
         base = call.with_changes(args=[], whitespace_before_args=_NONE)
         return self._rewrite(original, call, base, kind, named)
+
+    def _from_clause_evidence(self, node: cst.BaseExpression, depth: int = 0) -> Evidence:
+        """Is ``node`` a join or an alias of proven tables (``users.join(addresses)``,
+        ``users.alias("u")``, or a local bound only to one), whose 1.x ``select(whereclause)``
+        is ``select().where(whereclause)`` as a table's?"""
+        if depth > MAX_DEPTH:
+            return Evidence.OPAQUE
+        if isinstance(node, cst.Name):
+            assignments = self._assignments(node)
+            if not assignments:
+                return Evidence.UNKNOWN
+            verdicts = []
+            for assignment in assignments:
+                value = self._assigned_value(assignment.node)
+                verdicts.append(
+                    Evidence.UNKNOWN
+                    if value is None
+                    else self._from_clause_evidence(value, depth + 1)
+                )
+            return combine(verdicts)
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            return Evidence.OPAQUE
+        method = node.func.attr.value
+        receiver = node.func.value
+        if method in ("join", "outerjoin"):
+            if not node.args or node.args[0].keyword is not None:
+                return Evidence.OPAQUE
+            sides = [receiver, node.args[0].value]
+        elif method == "alias":
+            sides = [receiver]
+        else:
+            return Evidence.OPAQUE
+        for side in sides:
+            found = self._table_evidence(side, depth + 1)
+            if found is not Evidence.PROOF:
+                found = self._from_clause_evidence(side, depth + 1)
+            if found is not Evidence.PROOF:
+                return Evidence.OPAQUE
+        return Evidence.PROOF
 
     def _unproven_todo(self, original: cst.Call, call: cst.Call, kind: str, shape: str) -> None:
         assert isinstance(original.func, cst.Attribute)
@@ -667,6 +723,80 @@ class CoreArgumentsPass(Pass):
                 return statement.value
         if isinstance(parent, cst.AnnAssign) and parent.target is bound:
             return parent.value
+        return None
+
+    # -- stmt.append_whereclause(c) -----------------------------------------------------------
+    def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
+        """``stmt.append_whereclause(c)`` (1.x mutators of a select(), removed in 2.0) →
+        ``stmt = stmt.where(c)``, for a local bound only to select() chains that nothing
+        can share yet: every other use of it is another such mutator or comes after them."""
+        call = original_node.value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return updated_node
+        name = call.func.attr.value
+        generative = SELECT_MUTATORS.get(name)
+        receiver = call.func.value
+        if generative is None or not isinstance(receiver, cst.Name):
+            return updated_node
+        evidence = self._select_evidence(receiver)
+        if evidence is Evidence.CONTRARY or (
+            evidence is not Evidence.PROOF
+            and (not self._uses_sqlalchemy or name not in SELECT_ONLY_MUTATORS)
+        ):
+            return updated_node  # ``table.append_column(Column(...))`` is a Table's too
+        why = None if evidence is Evidence.PROOF else "cannot be proven a select()"
+        why = why or self._shared_select(receiver)
+        if why is not None:
+            self.todo(
+                original_node,
+                f"Select.{name}() was removed in 2.0 (it changed the statement in place); "
+                f"`{receiver.value}` {why}: write `{receiver.value} = "
+                f"{receiver.value}.{generative}(...)`",
+            )
+            return updated_node
+        updated_call = updated_node.value
+        assert isinstance(updated_call, cst.Call) and isinstance(updated_call.func, cst.Attribute)
+        self.count_rewrite()
+        return cst.Assign(
+            targets=[cst.AssignTarget(cst.Name(receiver.value))],
+            value=updated_call.with_changes(
+                func=updated_call.func.with_changes(attr=cst.Name(generative))
+            ),
+        )
+
+    def _shared_select(self, receiver: cst.Name) -> str | None:
+        """Why the statement ``receiver`` names may be seen through another name (which
+        the in-place mutation changed too, a rebinding would not), or None."""
+        assignments = self._assignments(receiver)
+        if not assignments:
+            return "cannot be followed"
+        for assignment in assignments:
+            value = self._assigned_value(assignment.node)
+            if not isinstance(value, cst.Call):
+                return "may be shared with another name"
+        scope = self.get_metadata(ScopeProvider, receiver, None)
+        if scope is None:
+            return "cannot be followed"
+        mutations: list[int] = []
+        others: list[int] = []
+        for access in scope.accesses[receiver.value]:
+            node = access.node
+            line = self.get_metadata(PositionProvider, node).start.line
+            parent = self.get_metadata(ParentNodeProvider, node, None)
+            holder = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            statement = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+            if (
+                isinstance(parent, cst.Attribute)
+                and parent.value is node
+                and parent.attr.value in SELECT_MUTATORS
+                and isinstance(holder, cst.Call)
+                and isinstance(statement, cst.Expr)
+            ):
+                mutations.append(line)
+            else:  # even ``stmt.subquery()``: 1.x's alias saw the later changes
+                others.append(line)
+        if mutations and any(line < max(mutations) for line in others):
+            return "is used before it is changed (it may be shared)"
         return None
 
     # -- apply_labels() ---------------------------------------------------------------------
@@ -921,6 +1051,32 @@ class CoreArgumentsPass(Pass):
 
 
 _NONE = cst.SimpleWhitespace("")
+
+
+#: 1.x Select methods changing it in place → the generative method building the same
+SELECT_MUTATORS = {
+    "append_whereclause": "where",
+    "append_having": "having",
+    "append_order_by": "order_by",
+    "append_group_by": "group_by",
+    "append_column": "add_columns",
+    "append_from": "select_from",
+    "append_correlation": "correlate",
+    "append_prefix": "prefix_with",
+}
+#: the ones no other SQLAlchemy object has (``Table.append_column()`` is still 2.0's)
+SELECT_ONLY_MUTATORS = frozenset(
+    {
+        "append_whereclause",
+        "append_having",
+        "append_order_by",
+        "append_group_by",
+        "append_correlation",
+    }
+)
+_APPEND_CALL = re.compile(
+    rb"\.append_(whereclause|having|order_by|group_by|column|from|correlation|prefix)\("
+)
 
 
 def _query_like(name: str) -> bool:

@@ -154,6 +154,13 @@ PLAIN_METHOD_BREAKERS = frozenset({"builtins.staticmethod", "builtins.classmetho
 SUBQUERY_METHODS = frozenset({"in_", "not_in", "notin_", "any", "has", "exists", "query"})
 
 
+QUERY_CLASSES = frozenset({"sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"})
+QUERY_CONSTRUCTOR_REFUSAL = (
+    "a Query built with Query(...) has no 2.0 form (and cannot run on an AsyncSession): "
+    "build select(...) and run it with session.execute()/scalars()"
+)
+
+
 class Refusal(Exception):
     """The chain cannot be rewritten with the same meaning; the message says why."""
 
@@ -219,7 +226,7 @@ class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
     name = "query-to-select"
-    triggers = (b".query",)
+    triggers = (b".query", b"Query(")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -255,7 +262,15 @@ class QueryToSelectPass(Pass):
         VariableAnalysis(self).run(node)
 
     def visit_Call(self, node: cst.Call) -> bool:
+        if self._constructs_query(node):
+            self.todo(node, QUERY_CONSTRUCTOR_REFUSAL)
+            return True
         return self._visit_expression(node)
+
+    def _constructs_query(self, node: cst.Call) -> bool:
+        """``Query(User, session)``, ``Query(User).with_session(session)``: a legacy Query
+        made without ``session.query()``, which no session-based rewrite sees."""
+        return bool(qualified_names(self, node.func) & QUERY_CLASSES)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return self._visit_expression(node)
@@ -765,8 +780,9 @@ class QueryToSelectPass(Pass):
         zero = None if stored_query else self._first_entity(chain)
         if stored_query and "params" in facts.builders:
             raise Refusal(PARAMS_REFUSAL)
+        labels = self._labels_selected(chain)
         for position, link in enumerate(chain.builders):
-            self._check_builder(link)
+            self._check_builder(link, labels)
             if link.name == "with_parent" and self._parent_property(link) is None:
                 facts.parent_relationships[position] = self._inferred_parent(facts, link)
             if link.name == "params":
@@ -851,7 +867,20 @@ class QueryToSelectPass(Pass):
         """The entity a join() adds, as it can be written here (``Address``, ``mgr``)."""
         if not link.args:
             return None
-        target = link.args[0].value
+        unpacked = self._join_tuple(link)
+        chained = self._join_chain(link)
+        if unpacked is not None:
+            target = unpacked[0].value
+        elif chained is not None:
+            target = chained[-1].value
+        else:
+            target = link.args[0].value
+        if isinstance(target, cst.Call):  # User.addresses.of_type(alias)
+            of_type = target.args[0].value if target.args else None
+            if isinstance(of_type, cst.Name | cst.Attribute):
+                if self.entities.classify(of_type) is EntityKind.MAPPER:
+                    return cst.Module([]).code_for_node(of_type)
+            return None
         if isinstance(target, cst.Attribute):
             related = self._relationship_target(target)
             if related is not None:
@@ -864,7 +893,7 @@ class QueryToSelectPass(Pass):
     def _relationship_target(self, attribute: cst.Attribute) -> str | None:
         """``User.addresses`` → the local name of the class the relationship points to."""
         index = self.state.index
-        owner = self.entities.model_name(attribute.value)
+        owner = self.entities.entity_model(attribute.value)
         if owner is None:
             return None
         relationship = index.models[owner].relationships.get(attribute.attr.value)
@@ -895,20 +924,112 @@ class QueryToSelectPass(Pass):
         if any(a.keyword is None or a.star for a in link.args):
             raise Refusal("filter_by(**criteria) after a join has no exact 2.x form")
 
-    def _check_builder(self, link: Link) -> None:
+    def _relationship_path(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a relationship attribute (``User.orders``, ``alias.orders``,
+        ``User.orders.of_type(alias)``), as far as the project index tells?"""
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "of_type"
+        ):
+            node = node.func.value
+        return isinstance(node, cst.Attribute) and self._relationship_target(node) is not None
+
+    def _join_tuple(self, link: Link) -> list[cst.Arg] | None:
+        """``join((Address, User.id == Address.user_id))``, the 1.x tuple form, as the
+        arguments of ``join(Address, User.id == Address.user_id)``: one tuple of a mapped
+        class (or an alias of one) and its ON clause, the only argument but keywords.
+        None for the other tuple forms (several tuples, 1.x's reversed ``(prop, target)``)."""
+        positional = [a for a in link.args if a.keyword is None]
+        if len(positional) != 1 or positional[0].star:
+            return None
+        pair = positional[0].value
+        if not isinstance(pair, cst.Tuple) or len(pair.elements) != 2:
+            return None
+        if any(isinstance(e, cst.StarredElement) for e in pair.elements):
+            return None
+        target, onclause = (e.value for e in pair.elements)
+        if not isinstance(target, cst.Name | cst.Attribute | cst.Call):
+            return None
+        if self.entities.classify(target) is not EntityKind.MAPPER:
+            return None
+        if isinstance(onclause, cst.BaseString | cst.ConcatenatedString):
+            return None
+        keywords = [a for a in link.args if a.keyword is not None]
+        return with_separators([cst.Arg(target), cst.Arg(onclause), *keywords])
+
+    def _join_chain(self, link: Link) -> list[cst.Arg] | None:
+        """The relationship paths of legacy ``join(User.orders, Order.items)``: several
+        targets, joined one after the other (2.x reads a second argument as the ON
+        clause). None for the one-target forms."""
+        positional = [a for a in link.args if a.keyword is None and not a.star]
+        if len(positional) < 2 or not self._relationship_path(positional[0].value):
+            return None
+        return positional
+
+    def _check_join_arguments(self, link: Link) -> None:
+        positional = [a for a in link.args if a.keyword is None and not a.star]
+        if any(a.star for a in link.args):
+            raise Refusal(f"{link.name}() with starred arguments")
+        if len(positional) < 2:
+            return
+        if self._join_chain(link) is not None:
+            if not all(self._relationship_path(a.value) for a in positional):
+                raise Refusal(
+                    f"legacy {link.name}() with several targets: write one {link.name}() per target"
+                )
+        elif len(positional) > 2:
+            raise Refusal(
+                f"legacy {link.name}() with several targets: write one {link.name}() per target"
+            )
+
+    def _labels_selected(self, chain: Chain) -> set[str]:
+        """The names the chain's columns are labelled with (``func.count(...).label("n")``,
+        written there or kept in a local): ``order_by("n")`` refers to one in 1.x and 2.x
+        alike."""
+        args = list(chain.entities)
+        for link in chain.builders:
+            if link.name in ("with_entities", "add_columns"):
+                args.extend(link.args)
+        labels = set()
+        for arg in args:
+            value: cst.BaseExpression | None = arg.value
+            if isinstance(value, cst.Name):
+                value = self.entities.bound_value(value)
+            if (
+                isinstance(value, cst.Call)
+                and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value == "label"
+                and len(value.args) == 1
+                and isinstance(value.args[0].value, cst.SimpleString)
+            ):
+                name = value.args[0].value.evaluated_value
+                if isinstance(name, str):
+                    labels.add(name)
+        return labels
+
+    def _check_builder(self, link: Link, labels: Collection[str] = ()) -> None:
         if link.name in ("join", "outerjoin"):
+            self._check_join_arguments(link)
             for arg in link.args:
                 if isinstance(arg.value, cst.BaseString):
                     raise Refusal(
                         "string join targets are gone in 2.0; join on the relationship attribute"
                     )
-                if isinstance(arg.value, cst.Tuple):
+                if isinstance(arg.value, cst.Tuple) and self._join_tuple(link) is None:
                     raise Refusal("the tuple form of join() is gone in 2.0")
                 if arg.keyword is not None and arg.keyword.value in ("aliased", "from_joinpoint"):
                     raise Refusal(f"join(..., {arg.keyword.value}=...) was removed; use aliased()")
         if link.name in ("filter", "where", "order_by", "group_by", "having"):
             for arg in link.args:
-                if isinstance(arg.value, cst.BaseString):
+                value = arg.value
+                if (
+                    link.name in ("order_by", "group_by")
+                    and isinstance(value, cst.SimpleString)
+                    and value.evaluated_value in labels
+                ):
+                    continue  # the name of a label of the query: 2.x resolves it too
+                if isinstance(value, cst.BaseString):
                     raise Refusal(f"a raw SQL string in {link.name}() needs text() in 2.0")
         if link.name == "with_parent" and any(
             a.star or (a.keyword is not None and a.keyword.value != "property") for a in link.args
@@ -1427,6 +1548,14 @@ class QueryToSelectPass(Pass):
         parent_relationship: tuple[str, str] | None = None,
     ) -> cst.BaseExpression:
         name = link.name
+        chained = self._join_chain(link) if name in JOINS else None
+        if chained is not None:
+            return self._chained_joins(link, stmt, chained)
+        unpacked = self._join_tuple(link) if name in JOINS else None
+        if unpacked is not None:
+            call = link.call
+            assert call is not None
+            return rebuild(Link(name, call.with_changes(args=unpacked)), stmt)
         if name in SAME_NAME_BUILDERS:
             return rebuild(link, stmt)
         if name in RENAMED_BUILDERS:
@@ -1448,6 +1577,19 @@ class QueryToSelectPass(Pass):
         if name == "params":
             return rebuild(link, stmt)
         raise AssertionError(name)
+
+    def _chained_joins(
+        self, link: Link, stmt: cst.BaseExpression, targets: list[cst.Arg]
+    ) -> cst.BaseExpression:
+        """``join(User.orders, Order.items, isouter=True)`` → one join per target, each
+        with the keywords (legacy applied them to every join of the chain)."""
+        keywords = [a for a in link.args if a.keyword is not None]
+        for target in targets:
+            args = with_separators(
+                [target.with_changes(comma=cst.MaybeSentinel.DEFAULT), *keywords]
+            )
+            stmt = method(stmt, link.name, args)
+        return stmt
 
     def _with_parent_args(
         self, link: Link, parent_relationship: tuple[str, str] | None

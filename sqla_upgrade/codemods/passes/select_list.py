@@ -17,8 +17,10 @@ column, so a list of several (or a comprehension) and the other keywords get a T
 
 Safety: only calls that resolve to SQLAlchemy's ``select``/``exists`` (however imported,
 or a Flask-SQLAlchemy ``db.select``) are touched. The 1.x keyword arguments map to the
-generative methods that build the identical statement; an argument with no exact
-equivalent leaves the call unchanged with a TODO. A list held in a variable
+generative methods that build the identical statement (``use_labels=True`` →
+``.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)``, ``correlate=False`` →
+``.correlate(None)``, their defaults vanish); an argument with no exact equivalent (or a
+flag that is not a literal) leaves the call unchanged with a TODO. A list held in a variable
 (``select(cols)``) cannot be told apart from 2.0 code and is left alone.
 
 A list naming a mapped class (``select([User])``, a model the project index knows, or
@@ -37,6 +39,7 @@ import re
 from typing import Any
 
 import libcst as cst
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     Assignment,
     GlobalScope,
@@ -47,6 +50,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
+from sqla_upgrade.codemods.analysis.entities import ALIASED
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of
@@ -71,7 +75,6 @@ EXISTS_NAMES = frozenset(
         "sqlalchemy.sql.selectable.exists",
     }
 )
-ALIASED = frozenset({"sqlalchemy.orm.aliased", "sqlalchemy.orm.util.aliased"})
 #: the 1.x ``exists()`` keywords the 2.0 ``Exists`` has a method for
 EXISTS_KEYWORDS = {"whereclause": "where", "from_obj": "select_from"}
 #: methods of a connection or an engine that run a statement and give its rows/value
@@ -118,6 +121,8 @@ ENTITY_TODO = (
     "select({entity}.__table__, ...) for the column rows, or select({entity}, ...) for objects"
 )
 
+#: ``use_labels=True`` → ``.set_label_style(LABEL_STYLE)``
+LABEL_STYLE = "LABEL_STYLE_TABLENAME_PLUS_COL"
 # 1.x keyword → (2.0 method, whether a list value is spread into positional args)
 KEYWORD_METHODS: dict[str, tuple[str, bool]] = {
     "whereclause": ("where", False),
@@ -372,6 +377,7 @@ class SelectListPass(Pass):
         if columns is None:
             return None
         result: cst.BaseExpression = call.with_changes(args=columns)
+        labelled = False
         rest = call.args[1:]
         if rest and rest[0].keyword is None and not rest[0].star:
             result = method_call(result, "where", [cst.Arg(rest[0].value)])
@@ -385,6 +391,17 @@ class SelectListPass(Pass):
                     return None
                 result = method_call(result, "distinct", [])
                 continue
+            if keyword in ("use_labels", "correlate"):
+                flag = arg.value.value if isinstance(arg.value, cst.Name) else None
+                if flag not in ("True", "False"):
+                    return None
+                if keyword == "use_labels" and flag == "True":
+                    labelled = True
+                    style = [cst.Arg(cst.Name(LABEL_STYLE))]
+                    result = method_call(result, "set_label_style", style)
+                elif keyword == "correlate" and flag == "False":  # no auto-correlation
+                    result = method_call(result, "correlate", [cst.Arg(cst.Name("None"))])
+                continue
             if keyword not in KEYWORD_METHODS:
                 return None
             method, spread = KEYWORD_METHODS[keyword]
@@ -392,6 +409,8 @@ class SelectListPass(Pass):
             if args is None:
                 return None
             result = method_call(result, method, args or [cst.Arg(arg.value)])
+        if labelled:
+            AddImportsVisitor.add_needed_import(self.context, "sqlalchemy", LABEL_STYLE)
         return result
 
     def _spread(self, value: cst.BaseExpression) -> list[cst.Arg] | None:
