@@ -295,3 +295,46 @@ def test_models_of_an_as_declarative_base_are_known() -> None:
         project={"app.base": AS_DECLARATIVE_MODELS},
         module_name="app.repos",
     )
+
+
+CLASSICAL_MODELS = """\
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy.orm import mapper, registry, relationship
+
+metadata = MetaData()
+package_table = Table("package", metadata, Column("id", Integer, primary_key=True))
+tag_table = Table(
+    "tag", metadata, Column("id", Integer, primary_key=True), Column("pid", ForeignKey("package.id"))
+)
+mapper_registry = registry()
+
+
+class Package:
+    pass
+
+
+class Tag:
+    pass
+
+
+def init_model():
+    mapper(Package, package_table, properties={"tags": relationship(Tag, lazy="joined")})
+    mapper_registry.map_imperatively(Tag, tag_table)
+"""
+
+
+def test_imperatively_mapped_classes_are_models() -> None:
+    # ckan's ``mapper(Package, package_table, properties={...})``: the class is mapped,
+    # with the relationships its properties give (a joined collection: rows made unique)
+    check_transformed(
+        "from app.model import Package, Tag\n\n\nclass Packages:\n    model = Package\n\n"
+        "    def all(self, session):\n        return session.query(self.model).all()\n\n"
+        "    def tags(self, session):\n        return session.query(Tag).all()\n",
+        "from app.model import Package, Tag\nfrom sqlalchemy import select\n\n\n"
+        "class Packages:\n    model = Package\n\n"
+        "    def all(self, session):\n"
+        "        return session.scalars(select(self.model)).unique().all()\n\n"
+        "    def tags(self, session):\n        return session.scalars(select(Tag)).all()\n",
+        project={"app.model": CLASSICAL_MODELS},
+        module_name="app.repos",
+    )

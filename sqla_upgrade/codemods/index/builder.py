@@ -89,6 +89,8 @@ DECLARATIVE_BASE_CLASSES = {
 }
 TYPEVARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 RELATIONSHIP_FUNCS = {"relationship", "relation", "dynamic_loader"}
+#: SQLAlchemy 1.x's classical mapping function (``registry.map_imperatively`` is its 2.0 form)
+CLASSICAL_MAPPERS = frozenset({"sqlalchemy.orm.mapper", "sqlalchemy.orm.mapperlib.mapper"})
 ASSOCIATION_PROXY_FUNCS = frozenset(
     {
         "sqlalchemy.ext.associationproxy.association_proxy",
@@ -109,6 +111,9 @@ class _Pending:
         #: module-level ``T = TypeVar("T", bound=B)`` -> the qualified bound
         self.typevar_bounds: dict[str, str] = {}
         self.binds: dict[str, str] = {}  # bound MetaData / declarative base -> engine
+        #: classes mapped imperatively (``mapper(Package, package_table, properties=...)``,
+        #: ``registry.map_imperatively(...)``) -> the relationships of their properties
+        self.imperative: dict[str, dict[str, RelationshipFacts]] = {}
         #: class given ``query = session.query_property()`` -> that (scoped) session
         self.query_properties: dict[str, str] = {}
         #: ``Base = declarative_base(cls=Mixin)`` -> the classes given as ``cls=``
@@ -179,6 +184,7 @@ class _ModuleCollector:
         for stmt in tree.body:
             self.statement(stmt, scope=self.facts.name, in_function=False)
         self.event_targets(tree)
+        self.imperative_mappings(tree)
         bindings = _binding_counts(tree)
         for qualname, callee in self.constructed.items():
             if bindings.get(qualname.rpartition(".")[2], 0) <= 1:
@@ -187,6 +193,31 @@ class _ModuleCollector:
             if bindings.get(name) == len(types):  # every binding of the name is an alias
                 self.pending.type_aliases[f"{self.facts.name}.{name}"] = types
         self.startup_app(tree)
+
+    def imperative_mappings(self, tree: ast.Module) -> None:
+        """``mapper(Package, package_table, properties={"tags": relationship(Tag)})`` and
+        ``<registry>.map_imperatively(...)`` anywhere in the module: the class is mapped."""
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            func = node.func
+            imperative = isinstance(func, ast.Attribute) and func.attr == "map_imperatively"
+            if not imperative and self.qualify(func) not in CLASSICAL_MAPPERS:
+                continue
+            mapped = self.qualify(node.args[0])
+            if mapped is None:
+                continue
+            relationships = self.pending.imperative.setdefault(mapped, {})
+            properties = _argument(node, "properties", 2)
+            if not isinstance(properties, ast.Dict):
+                continue
+            for key, value in zip(properties.keys, properties.values, strict=True):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    continue
+                if isinstance(value, ast.Call):
+                    callee = (self.qualify(value.func) or "").rsplit(".", 1)[-1]
+                    if callee in RELATIONSHIP_FUNCS:
+                        relationships[key.value] = self.relationship(key.value, value)
 
     def startup_app(self, tree: ast.Module) -> None:
         """A FastAPI app created at the top of a module that runs ``create_all(engine)``
@@ -1421,8 +1452,15 @@ class IndexBuilder:
             is_model[resolved] = result
             return result
 
+        imperative = {self.index.resolve_alias(q): r for q, r in self.pending.imperative.items()}
         for module in self.index.modules.values():
             for qualname, model in module.models.items():
+                if qualname in imperative:
+                    for name, relationship in imperative[qualname].items():
+                        model.relationships.setdefault(name, relationship)
+                    self.index.models[qualname] = model
+                    self._qualify_relationship_targets(module, model)
+                    continue
                 if check(qualname) and not self._is_declarative_base(qualname):
                     self.index.models[qualname] = model
                     if model.table is None and self._is_flask_model(qualname):
