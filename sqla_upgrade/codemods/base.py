@@ -250,6 +250,8 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
             elif messages and isinstance(result, cst.FlattenSentinel) and result.nodes:
                 first, *rest = result.nodes  # the statement and what a pass put after it
                 result = cst.FlattenSentinel([add_todo_comments(first, messages), *rest])
+        if isinstance(result, cst.Module) and result.body and result.header:
+            result = _without_todos_of_the_header(result)
         return result
 
 
@@ -347,6 +349,24 @@ def _leading_blank_lines(statement: cst.CSTNode) -> int:
 
 def todo_comment_text(message: str) -> str:
     return TODO_PREFIX + " ".join(message.translate(ASCII_SPELLING).split())
+
+
+def _without_todos_of_the_header(module: cst.Module) -> cst.Module:
+    """A TODO put above the first statement is read back as the module's header: one
+    added there again on a later run is dropped."""
+    header = {line.comment.value for line in module.header if line.comment is not None}
+    first = module.body[0]
+    leading = list(first.leading_lines)
+    kept = [
+        line
+        for line in leading
+        if line.comment is None
+        or not line.comment.value.startswith(TODO_PREFIX)
+        or line.comment.value not in header
+    ]
+    if len(kept) == len(leading):
+        return module
+    return module.with_changes(body=[first.with_changes(leading_lines=kept), *module.body[1:]])
 
 
 def add_todo_comments(statement: cst.CSTNode, messages: list[str]) -> cst.CSTNode:
