@@ -244,3 +244,56 @@ def test_migrated_xunit_suite_passes_on_aiosqlite(tmp_path: Path) -> None:
         )
         assert run.returncode == 0, f"{label}:\n{run.stdout}\n{run.stderr}"
         assert "2 passed" in run.stdout, run.stdout
+
+
+def test_class_hooks_become_a_class_scoped_fixture_on_request_cls() -> None:
+    check_project(
+        {
+            "app.db": DB,
+            "tests.test_class": """
+                from app.db import Base, TestingSessionLocal, User, engine
+
+
+                class TestCount:
+                    @classmethod
+                    def setup_class(cls):
+                        Base.metadata.create_all(bind=engine)
+                        db = TestingSessionLocal()
+                        cls.count = db.query(User).count()
+                        db.close()
+
+                    @classmethod
+                    def teardown_class(cls):
+                        Base.metadata.drop_all(bind=engine)
+                        cls.count = None
+
+                    def test_count(self):
+                        assert self.count == 0
+            """,
+        },
+        {
+            "tests.test_class": """
+                from app.db import Base, TestingSessionLocal, User, engine
+                from sqlalchemy import func, select
+                import pytest_asyncio
+
+
+                class TestCount:
+                    @pytest_asyncio.fixture(scope="class", autouse=True, loop_scope="session")
+                    async def setup_class(self, request):
+                        cls = request.cls
+                        async with engine.begin() as conn:
+                            await conn.run_sync(Base.metadata.create_all)
+                        db = TestingSessionLocal()
+                        cls.count = await db.scalar(select(func.count()).select_from(select(User).subquery()))
+                        await db.close()
+                        yield
+                        async with engine.begin() as conn:
+                            await conn.run_sync(Base.metadata.drop_all)
+                        cls.count = None
+
+                    def test_count(self):
+                        assert self.count == 0
+            """,
+        },
+    )

@@ -83,7 +83,6 @@ def test_reads() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -166,7 +165,6 @@ def test_loops() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -269,7 +267,6 @@ def test_writes() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -361,7 +358,6 @@ def test_backref() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Post, Tag
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -437,7 +433,6 @@ def test_annotated() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -550,7 +545,6 @@ def test_deletes() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Team
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -634,7 +628,6 @@ def test_indexes() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -811,7 +804,6 @@ def test_kept_property() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -892,7 +884,6 @@ def test_kept_passed_on() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -981,7 +972,6 @@ def test_kept_unknown_delete() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1073,7 +1063,6 @@ def test_kept_deleted_by_cascade() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1159,7 +1148,6 @@ def test_kept_same_name() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1236,7 +1224,6 @@ def test_kept_assigned() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1321,7 +1308,6 @@ def test_kept_merge() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1407,7 +1393,6 @@ def test_kept_delete_of_helper_result() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1532,7 +1517,6 @@ def test_kept_delete_on_a_shared_line() -> None:
             """,
             "app.views": """
                 # views
-
                 from app.models import Team
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 

@@ -257,6 +257,7 @@ class AsyncTestsPass(ScopeTracking):
     ) -> cst.FunctionDef:
         needs_request = scope == "function" and not in_class
         statements: list[cst.BaseStatement] = []
+        bound: set[str] = set()  # the hooks' parameters, taken from ``request``
         if needs_request:
             # as pytest's own: setup_function is no hook of the methods of test classes
             statements.append(
@@ -268,9 +269,10 @@ class AsyncTestsPass(ScopeTracking):
             if hook is None:
                 continue
             params = list(hook.params.params)[1 if in_class and attribute != "cls" else 0 :]
-            if params and (params[0].name.value in names_in(hook.body) or attribute == "cls"):
+            name = params[0].name.value if params else None
+            if name and name not in bound and (name in names_in(hook.body) or attribute == "cls"):
                 needs_request = True
-                name = params[0].name.value
+                bound.add(name)
                 statements.append(cst.parse_statement(f"{name} = request.{attribute}"))
             assert isinstance(hook.body, cst.IndentedBlock)
             statements.extend(hook.body.body)
