@@ -83,6 +83,7 @@ def test_reads() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -165,6 +166,7 @@ def test_loops() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -267,6 +269,7 @@ def test_writes() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -358,6 +361,7 @@ def test_backref() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Post, Tag
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -433,6 +437,7 @@ def test_annotated() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -545,6 +550,7 @@ def test_deletes() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Team
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
                 from sqlalchemy import func, select
@@ -628,6 +634,7 @@ def test_indexes() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Post, User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -804,6 +811,7 @@ def test_kept_property() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -884,6 +892,7 @@ def test_kept_passed_on() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -972,6 +981,7 @@ def test_kept_unknown_delete() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1063,6 +1073,7 @@ def test_kept_deleted_by_cascade() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1148,6 +1159,7 @@ def test_kept_same_name() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1224,6 +1236,7 @@ def test_kept_assigned() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1308,6 +1321,7 @@ def test_kept_merge() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1393,6 +1407,7 @@ def test_kept_delete_of_helper_result() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import User
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
@@ -1517,6 +1532,7 @@ def test_kept_delete_on_a_shared_line() -> None:
             """,
             "app.views": """
                 # views
+
                 from app.models import Team
                 from sqlalchemy.ext.asyncio import async_object_session, AsyncSession
 
