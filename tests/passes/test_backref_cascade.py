@@ -437,3 +437,21 @@ def test_migrated_code_saves_what_1x_saved_through_the_backref(
     assert "session.add(note)" in migrated
     assert _notes_saved(_dedent(RUNTIME_VIEWS), monkeypatch) == 0
     assert _notes_saved(migrated, monkeypatch) == 1
+
+
+def test_empty_collections_give_no_parent_to_cascade_along() -> None:
+    """``User(tasks=[])`` (which init-collections writes for --target async) hands no
+    object: a second run must not take it for a parent of unknown session."""
+    code = """
+        from app.models import Note, User
+
+
+        class Fixture:
+            def build(self, session):
+                self.user = User(tasks=[])
+                session.add(self.user)
+                note = Note(tags=(), author=None)
+                session.add(note)
+                return note
+    """
+    check_project({"app.models": MODELS, "app.fixture": code}, {"app.fixture": code}, target="2.0")

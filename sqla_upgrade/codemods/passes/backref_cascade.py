@@ -258,7 +258,7 @@ class BackrefCascadePass(ScopeTracking):
             (arg.keyword.value, arg.value)
             for arg in call.args
             if arg.keyword is not None
-            and not _is_none(arg.value)
+            and not _gives_nothing(arg.value)
             and self.index.backref_cascade(model, arg.keyword.value) is not None
         ]
 
@@ -483,6 +483,14 @@ def _unawaited(value: Any) -> Any:
 
 def _is_none(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.Name) and value.value == "None"
+
+
+def _gives_nothing(value: cst.BaseExpression) -> bool:
+    """``None``, or an empty collection literal (``orders=[]``, which init-collections
+    writes): no parent object for the backref to cascade along."""
+    if isinstance(value, cst.List | cst.Tuple | cst.Set):
+        return not value.elements
+    return _is_none(value)
 
 
 def _mentions(value: cst.BaseExpression, name: str) -> bool:
