@@ -1,4 +1,5 @@
-"""The quick import remover removes exactly what libcst's ``RemoveImportsVisitor`` does."""
+"""The quick import remover removes exactly what libcst's ``RemoveImportsVisitor`` does (and
+the blank lines a removed first import leaves at the top of the module)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqla_upgrade.codemods.imports import (
     QuickImportsRemover,
     TopImportsAdder,
     _QuickTopImportsGatherer,
+    without_blank_first_line,
 )
 from sqla_upgrade.codemods.metadata import new_wrapper
 
@@ -95,7 +97,10 @@ def _removed(remover: type[RemoveImportsVisitor], source: str, removals: list[Re
         RemoveImportsVisitor.remove_unused_import(context, module, obj, alias)
     tree = cst.parse_module(textwrap.dedent(source))
     if remover is RemoveImportsVisitor:
-        return RemoveImportsVisitor(context).transform_module(tree).code
+        # as libcst's, but for the blank lines a removed first import leaves at the top,
+        # which QuickImportsRemover drops (imports.without_blank_first_line)
+        removed = RemoveImportsVisitor(context).transform_module(tree)
+        return without_blank_first_line(tree, removed).code
     return _run_import_visitor(remover(context), new_wrapper(tree)).code
 
 
