@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import libcst as cst
 from libcst.metadata import (
     BaseMetadataProvider,
+    ClassScope,
+    GlobalScope,
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
@@ -444,6 +446,8 @@ class CallResolver:
                 return self._bound_rows_class(rows)
             finally:
                 self._typing.discard(id(rows))
+        if isinstance(rows, cst.Attribute):
+            return self._page_items_class(rows) or self._collection_class(rows)
         if not isinstance(rows, cst.Call):
             return None
         name = _called_name(rows.func)
@@ -457,6 +461,60 @@ class CallResolver:
             return None
         klass = self.index.resolve_alias(facts.returns_rows[0])
         return klass if self._is_class(klass) else None
+
+    def _page_items_class(self, items: cst.Attribute) -> str | None:
+        """``Post`` for ``page.items`` where ``page = db.paginate(select(Post)...)`` (or
+        the legacy ``Post.query....paginate(...)``)."""
+        if items.attr.value != "items" or not isinstance(items.value, cst.Name):
+            return None
+        values = assigned_values(self.t, items.value)
+        if not values or len(values) != 1:
+            return None
+        call = values[0]
+        while isinstance(call, cst.Await):
+            call = call.expression
+        if not isinstance(call, cst.Call) or _called_name(call.func) != "paginate":
+            return None
+        if isinstance(call.func, cst.Attribute):
+            legacy = self._legacy_query_class(call.func.value)
+            if legacy is not None:
+                return legacy
+        return self._selected_class(call.args[0].value) if call.args else None
+
+    def _collection_class(self, collection: cst.Attribute) -> str | None:
+        """``Membership`` for ``user.memberships`` (or ``self.memberships`` in a method of
+        ``User``): the target of a relationship of the owner's known class (iterated, a
+        ``lazy="dynamic"`` one gives the same objects)."""
+        owner = collection.value
+        if not isinstance(owner, cst.Name):
+            return None
+        klass = self._self_class(owner) or self.instance_class(owner)
+        model = self.index.model(klass) if klass else None
+        if model is None:
+            return None
+        facts = self.index.relationship_facts(model, collection.attr.value)
+        if facts is None:
+            return None
+        target = self.index.relationship_target(model, facts)
+        return target.qualname if target is not None else None
+
+    def _self_class(self, name: cst.Name) -> str | None:
+        """The class of ``self`` in a method of a top-level class of this module."""
+        if name.value != "self":
+            return None
+        scope = self.t.get_metadata(ScopeProvider, name, None)
+        if scope is None or not isinstance(scope.parent, ClassScope):
+            return None
+        function = getattr(scope, "node", None)
+        klass = getattr(scope.parent, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
+            return None
+        params = function.params.params
+        if not params or params[0].name.value != "self":
+            return None
+        if not isinstance(scope.parent.parent, GlobalScope):
+            return None
+        return f"{self.t.state.module_name}.{klass.name.value}"
 
     def _bound_rows_class(self, name: cst.Name) -> str | None:
         values = assigned_values(self.t, name)

@@ -281,6 +281,25 @@ def dispatched_words(plan: AsyncPlan) -> frozenset[str]:
     return frozenset(words)
 
 
+#: methods of common names (never dispatched by name) that serialize a model: called on
+#: an object kept in ``g``, one a model has made async gets a TODO
+MODEL_SERIALIZERS = frozenset({"to_dict"})
+#: Flask's ``g``, which holds the app's own objects
+FLASK_G = frozenset({"flask.g", "flask.globals.g"})
+
+
+@per_object
+def async_model_methods(plan: AsyncPlan, index: ProjectIndex) -> dict[str, set[str]]:
+    """The methods of mapped models that are async now, by name (``to_dict`` →
+    ``{"Project.to_dict"}``)."""
+    found: dict[str, set[str]] = {}
+    for name in plan.functions:
+        owner, _, method = name.rpartition(".")
+        if owner in index.models:
+            found.setdefault(method, set()).add(f"{owner.rpartition('.')[2]}.{method}")
+    return found
+
+
 @per_object
 def async_method_names(plan: AsyncPlan) -> frozenset[str]:
     """The names of the functions that become async (a prefilter)."""
@@ -619,6 +638,9 @@ class FunctionValues:
         unresolved = self._unresolved_async_method(call, klass, plan)
         if unresolved is not None:
             return Dispatch(mixed=unresolved)
+        common = self._common_model_method(call, klass, plan)
+        if common is not None:
+            return Dispatch(mixed=common)
         words = dispatched_words(plan)
         if not words or _called_word(call.func) not in words:
             return Dispatch()
@@ -647,6 +669,32 @@ class FunctionValues:
         if plan.is_async(DYNAMIC + attr):
             return Dispatch(callee=DYNAMIC + attr)
         return Dispatch()
+
+    def _common_model_method(
+        self, call: cst.Call, klass: str | None, plan: AsyncPlan
+    ) -> str | None:
+        """``g.project.to_dict()`` while a model's ``to_dict`` is async now: names that
+        other libraries' objects have too are never dispatched by name (no ``await`` is
+        added), so on an object kept in ``g`` (of a class never known here) the call may
+        be left a coroutine: a TODO, for the serializers models are given (``get``,
+        ``update``... are dicts' and sessions' too)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in MODEL_SERIALIZERS:
+            return None
+        methods = async_model_methods(plan, self.calls.index).get(func.attr.value)
+        if not methods or not self._kept_in_g(func.value):
+            return None
+        return (
+            f"{_code(func)}() may be {' or '.join(sorted(methods))}, async now, on an object "
+            "whose class is not known here: await it where it is"
+        )
+
+    def _kept_in_g(self, node: cst.BaseExpression) -> bool:
+        """``g.project``: an object the app keeps in Flask's ``g``, whose class the
+        analysis never knows (what an earlier hook stored there)."""
+        return isinstance(node, cst.Attribute) and bool(
+            qualified_names(self.t, node.value) & FLASK_G
+        )
 
     def _unresolved_async_method(
         self, call: cst.Call, klass: str | None, plan: AsyncPlan

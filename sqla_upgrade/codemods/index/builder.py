@@ -638,7 +638,8 @@ class _ModuleCollector:
 
     def _listed_model(self, value: ast.expr | None, assigned: dict[str, ast.expr]) -> str | None:
         """``Task`` for ``Task.query.filter(...).all()``, ``session.query(Task)....all()``,
-        ``session.scalars(select(Task)...).all()`` (or a name first assigned one)."""
+        ``session.scalars(select(Task)...).all()``, ``(await session.scalars(...)).all()``
+        (or a name first assigned one)."""
         if isinstance(value, ast.Name) and value.id in assigned:
             value = assigned[value.id]
         if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
@@ -646,12 +647,16 @@ class _ModuleCollector:
         if value.func.attr not in ("all", "unique") or value.args:
             return None
         node: ast.expr = value.func.value
+        while isinstance(node, ast.Await):
+            node = node.value
         while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr == "scalars" and node.args:
                 return self._selected_model(node.args[0])  # session.scalars(select(Task))
             if node.func.attr != "unique":
                 break
             node = node.func.value
+            while isinstance(node, ast.Await):
+                node = node.value
         return self._query_model(node)
 
     def _query_model(self, node: ast.expr) -> str | None:
