@@ -38,7 +38,7 @@ def validate(document: dict[str, Any], name: str) -> None:
 def project(legacy_tree: Path) -> Path:
     pkg = legacy_tree / "pkg"
     (pkg / "todo.py").write_text(
-        "from sqlalchemy import select\n\n\ndef q(t):\n    return select([t], use_labels=True)\n"
+        "from sqlalchemy import select\n\n\ndef q(t):\n    return select([t], bind=engine)\n"
     )
     (pkg / "service.py").write_text(
         "def names(session):\n    return [u.name for u in session.query(User).all()]\n"

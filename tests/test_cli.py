@@ -54,7 +54,7 @@ def test_check_apply_check_apply(legacy_tree: Path) -> None:
 
 def test_diff_json_lists_files_passes_notes(legacy_tree: Path) -> None:
     (legacy_tree / "pkg" / "todo.py").write_text(
-        "from sqlalchemy import select\nstmt = select([t], use_labels=True)\n"
+        "from sqlalchemy import select\nstmt = select([t], bind=engine)\n"
     )
     result = invoke("diff", str(legacy_tree), "--format", "json")
     assert result.exit_code == 0
