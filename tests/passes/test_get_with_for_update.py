@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from sqla_upgrade.api import migrate_source
 from tests.harness import _dedent, check_transformed
@@ -132,6 +133,9 @@ def test_migrated_locking_get_runs_the_same_select(backend: str, tmp_path: Path)
         url = os.environ.get("SQLA_UPGRADE_PG_URL", "")
         if not url:
             pytest.skip("SQLA_UPGRADE_PG_URL not set")
+        # psycopg2, the driver the test extras install (SQLAlchemy 2.1's default for a
+        # plain postgresql:// URL is psycopg 3)
+        url = make_url(url).set(drivername="postgresql+psycopg2").render_as_string(False)
     migrated = migrate_source(_dedent(PROGRAM), target="2.0", module_name="program").code
     assert "session.get(User, pk, with_for_update={" in migrated
     got = _run(sys.executable, migrated, url)
