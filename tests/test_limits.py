@@ -141,6 +141,25 @@ def test_api_rejects_what_python_cannot_parse_before_libcst() -> None:
         migrate_source(LEGACY + long_sum(1_500), target="2.0")
 
 
+def _calls_counted(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[int]:
+    """A one-item list counting the calls of ``owner.name`` from now on."""
+    calls = [0]
+    original = getattr(owner, name)
+
+    def counted(*args: object) -> object:
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def _migrated_async(source: str) -> str:
+    result = migrate_source(source, target="async", module_name="app.queries")
+    compile(result.code, "<migrated>", "exec", dont_inherit=True)
+    return result.code
+
+
 def test_a_variable_rebound_many_times_is_typed_in_linear_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -148,25 +167,15 @@ def test_a_variable_rebound_many_times_is_typed_in_linear_work(
     # again, exponential in the bindings (a real Core module never finished)
     from sqla_upgrade.codemods.analysis import async_plan
 
-    typed = 0
-    original = async_plan.CallResolver._class_of_bindings
-
-    def counted(self: async_plan.CallResolver, scope: object, node: object) -> object:
-        nonlocal typed
-        typed += 1
-        return original(self, scope, node)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(async_plan.CallResolver, "_class_of_bindings", counted)
+    typed = _calls_counted(monkeypatch, async_plan.CallResolver, "_class_of_bindings")
     rebinds = "".join(f"    q = q.where(t.c.x{i} == a)\n" for i in range(30))
     source = (
         "import sqlalchemy as sa\n\n\ndef f(conn, t, a):\n    q = sa.select(t)\n"
         + rebinds
         + "    return conn.execute(q).fetchall()\n"
     )
-    result = migrate_source(source, target="async", module_name="app.queries")
-    compile(result.code, "<migrated>", "exec", dont_inherit=True)
-    assert "async def f" in result.code
-    assert typed < 200
+    assert "async def f" in _migrated_async(source)
+    assert typed[0] < 200
 
 
 def test_a_session_rebound_many_times_is_weighed_in_linear_work(
@@ -174,22 +183,12 @@ def test_a_session_rebound_many_times_is_weighed_in_linear_work(
 ) -> None:
     from sqla_upgrade.codemods.analysis import sessions
 
-    weighed = 0
-    original = sessions.SessionResolver._binding_evidence
-
-    def counted(self: sessions.SessionResolver, assignment: object, name: str) -> object:
-        nonlocal weighed
-        weighed += 1
-        return original(self, assignment, name)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sessions.SessionResolver, "_binding_evidence", counted)
+    weighed = _calls_counted(monkeypatch, sessions.SessionResolver, "_binding_evidence")
     rebinds = "".join("    session = session or make()\n    conn = conn\n" for _ in range(25))
     source = (
         "from sqlalchemy.orm import Session\n\n\ndef f(session: Session, conn, make):\n"
         + rebinds
         + "    conn.execute('select 1')\n    return session.query(User).all()\n"
     )
-    result = migrate_source(source, target="async", module_name="app.queries")
-    compile(result.code, "<migrated>", "exec", dont_inherit=True)
-    assert "async def f" in result.code
-    assert weighed < 2000
+    assert "async def f" in _migrated_async(source)
+    assert weighed[0] < 2000

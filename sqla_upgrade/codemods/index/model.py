@@ -836,16 +836,9 @@ class ProjectIndex:
         """Does ``self.attr`` of an instance of the project class ``klass`` (or of a class
         derived from it) hold a mapped class: ``self.model = model`` in ``__init__`` for a
         parameter ``model: Type[ModelType]``, ``ModelType`` bound to the declarative base?"""
-        pending, seen = [self.resolve_alias(klass)], set()
-        while pending:
-            qualname = pending.pop(0)
-            facts = self.class_facts(qualname)
-            if facts is None or qualname in seen:
-                continue
-            seen.add(qualname)
+        for facts in self._class_and_bases(klass):
             if attr in facts.class_valued:
                 return self.names_mapped_classes(facts.class_valued[attr])
-            pending += [self.resolve_alias(base) for base in facts.bases]
         return False
 
     def model_classes(self) -> frozenset[str]:
