@@ -4,7 +4,7 @@ Alembic calls ``upgrade()``/``downgrade()`` and ``run_migrations_online()`` sync
 on a synchronous connection of its own (``op.get_bind()``, ``engine_from_config``). Made
 ``async``, ``upgrade()`` would be a coroutine Alembic never awaits: the revision would be
 recorded as applied and its data changes never made, without an error. So a module that
-imports Alembic gets the 2.0 rewrites (``select([...])``, ``session.query``) and none of
+imports Alembic's ``op`` or ``context`` gets the 2.0 rewrites (``select([...])``, ``session.query``) and none of
 the async ones; where it uses what became async (a function of the project, the
 project's engine or session factory) the use is left with a TODO.
 """
@@ -194,6 +194,41 @@ def test_a_revision_calling_a_function_that_became_async_is_left_with_a_todo() -
         {"app.models": MODELS, "migrations.versions.r0003": revision},
         {"app.models": MODELS_ASYNC, "migrations.versions.r0003": expected},
         todos=["Alembic runs migrations synchronously"],
+    )
+
+
+@pytest.mark.parametrize(
+    "alembic_import",
+    [
+        "from alembic import command",
+        "from alembic.util.exc import CommandError",
+        "from alembic.config import Config",
+    ],
+)
+def test_a_module_that_only_calls_alembic_is_the_applications_own(alembic_import: str) -> None:
+    """A CLI module running ``command.upgrade()`` or catching Alembic's errors is not run
+    by Alembic: its functions become async like any other module's."""
+    module = f"""
+        {alembic_import}
+
+        from app.models import count_users
+
+
+        def report():
+            return count_users() == 0
+        """
+    expected = f"""
+        {alembic_import}
+
+        from app.models import count_users
+
+
+        async def report():
+            return await count_users() == 0
+        """
+    check_project(
+        {"app.models": MODELS, "app.cli": module},
+        {"app.models": MODELS_ASYNC, "app.cli": expected},
     )
 
 

@@ -541,3 +541,40 @@ def test_migrated_session_listeners_fire_for_the_same_sessions(tmp_path) -> None
     async_url = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
     program = migrated.code.replace(repr(legacy_url), repr(async_url)) + ASYNC_RUNNER
     assert exec_module(program).run_async() == expected
+
+
+@pytest.mark.parametrize(
+    "imports, target",
+    [
+        ("from sqlalchemy.engine import Engine", "Engine"),
+        ("from sqlalchemy import Engine", "Engine"),
+        ("from sqlalchemy.engine import Connection", "Connection"),
+        ("from sqlalchemy.engine import Engine as engine", "engine"),
+    ],
+)
+def test_a_listener_on_sqlalchemys_engine_class_stays_there(imports: str, target: str) -> None:
+    """``listens_for(Engine, ...)`` listens to every engine, the synchronous ones inside
+    async engines included: ``Engine.sync_engine`` does not exist (AttributeError), even
+    when the class is imported under an engine's usual name."""
+    code = f"""
+        import time
+
+        {imports}
+        from sqlalchemy import create_engine, event
+
+        engine_ = create_engine("sqlite://")
+
+
+        @event.listens_for({target}, "before_cursor_execute")
+        def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+            conn.info.setdefault("query_start_time", []).append(time.time())
+        """
+    expected = code.replace("create_engine, event", "event").replace(
+        'engine_ = create_engine("sqlite://")',
+        'engine_ = create_async_engine("sqlite+aiosqlite://")',
+    )
+    expected = expected.replace(
+        "from sqlalchemy import event\n",
+        "from sqlalchemy import event\n        from sqlalchemy.ext.asyncio import create_async_engine\n",
+    )
+    check_transformed(code, expected, target="async")

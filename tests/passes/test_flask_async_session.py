@@ -890,3 +890,67 @@ def test_a_collection_of_current_user_changed_in_async_code_is_left_with_a_todo(
     )
     assert todo + "    current_user.saved.append(post)\n" in code, code
     assert code.count("# TODO(sqla-upgrade): current_user") == 1, code
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (  # wrapped under its parenthesis: the names go where they sort, the lines stay
+            "from .ext import (babel, cache,\n                  db, mail)",
+            "from .ext import (async_session, babel, cache,\n"
+            "                  db, init_async_session, mail)",
+        ),
+        (  # one per line, with a trailing comma
+            "from .ext import (\n    babel,\n    db,\n    mail,\n)",
+            "from .ext import (\n    async_session,\n    babel,\n    db,\n"
+            "    init_async_session,\n    mail,\n)",
+        ),
+        (  # not in order: the names go last
+            "from .ext import mail, db",
+            "from .ext import mail, db, async_session, init_async_session",
+        ),
+    ],
+)
+def test_helpers_join_the_import_of_db_in_its_own_layout(before: str, after: str) -> None:
+    ext = """
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+        babel = cache = mail = None
+    """
+    app = """
+        from flask import Flask
+        {imports}
+
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_app(app)
+            return app
+
+
+        def purge():
+            db.session.execute(text("delete from logs"))
+            db.session.commit()
+    """
+    expected = """
+        from flask import Flask
+        {imports}
+
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_app(app)
+            init_async_session(app)
+            return app
+
+
+        async def purge():
+            await async_session.execute(text("delete from logs"))
+            await async_session.commit()
+    """
+    indent = "\n        "
+    check_project(
+        {"app.ext": ext, "app.app": app.format(imports=before.replace("\n", indent))},
+        {"app.app": expected.format(imports=after.replace("\n", indent))},
+    )

@@ -177,6 +177,8 @@ class ConnectableResolver:
                 return Evidence.PROOF if annotated & types else Evidence.CONTRARY
             return Evidence.ASSUMED if name.lower() in names else Evidence.NONE
         if isinstance(bound, cst.Import | cst.ImportFrom):
+            if _from_sqlalchemy(assignment, name):
+                return Evidence.CONTRARY  # ``from sqlalchemy.engine import Engine``: a class
             return Evidence.ASSUMED if name.lower() in names else Evidence.NONE
         parent = self.t.get_metadata(ParentNodeProvider, bound, None)
         if isinstance(parent, cst.AssignTarget):
@@ -188,3 +190,12 @@ class ConnectableResolver:
             if isinstance(holder, cst.WithItem):
                 return value_evidence(holder.item)
         return Evidence.NONE
+
+
+def _from_sqlalchemy(assignment: Assignment, name: str) -> bool:
+    """Does the import binding ``name`` take it from SQLAlchemy itself (which exports
+    classes and functions, never an engine or connection of the application)?"""
+    return any(
+        q.name == "sqlalchemy" or q.name.startswith("sqlalchemy.")
+        for q in assignment.get_qualified_names_for(name)
+    )

@@ -708,7 +708,9 @@ class _ModuleCollector:
             model.declarative_decorator = True
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                model.has_init = model.has_init or stmt.name == "__init__"
+                if stmt.name == "__init__" and not isinstance(stmt, ast.ClassDef):
+                    model.has_init = True
+                    _record_init_keywords(model, stmt)
                 if stmt.name == "__mapper_args__":
                     model.mapper_args = None  # ``@declared_attr``: not known statically
                 elif not isinstance(stmt, ast.ClassDef):
@@ -1577,3 +1579,32 @@ def _first_parameter_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef) ->
             if isinstance(sub.value, ast.Name) and sub.value.id == first:
                 found.add(sub.attr)
     return sorted(found)
+
+
+def _record_init_keywords(model: ModelFacts, init: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """What a custom ``__init__`` does with each keyword it takes: a parameter the body
+    only assigns as it is to one attribute of ``self`` sets that attribute."""
+    arguments = init.args
+    params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    names = [p.arg for p in params[1:]] if params else []
+    model.init_takes_kwargs = arguments.kwarg is not None
+    assigned: dict[str, set[str]] = {name: set() for name in names}
+    plain_uses: dict[str, int] = dict.fromkeys(names, 0)
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and params
+                    and target.value.id == params[0].arg
+                    and node.value.id in assigned
+                ):
+                    assigned[node.value.id].add(target.attr)
+                    plain_uses[node.value.id] -= 1
+        elif isinstance(node, ast.Name) and node.id in plain_uses:
+            plain_uses[node.id] += 1
+    for name in names:
+        attributes = assigned[name]
+        only_assigned = len(attributes) == 1 and plain_uses[name] == 0
+        model.init_keywords[name] = next(iter(attributes)) if only_assigned else None

@@ -225,6 +225,11 @@ class ModelFacts:
     table: str | None = None  # __tablename__, or Flask-SQLAlchemy's default
     foreign_tables: set[str] = field(default_factory=set)  # tables its ForeignKeys point to
     has_init: bool = False  # defines its own __init__
+    #: its own ``__init__``'s keyword parameters → the attribute each is assigned to as
+    #: it is (``self.topic = topic``), or None when the body does something else with it
+    init_keywords: dict[str, str | None] = field(default_factory=dict)
+    #: its own ``__init__`` takes ``**kwargs`` (which may reach the default constructor)
+    init_takes_kwargs: bool = False
     #: ``keywords = association_proxy("kw_links", "keyword")``: name → (relationship,
     #: attribute of the related class)
     association_proxies: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -439,9 +444,9 @@ class ProjectIndex:
         )
 
     def alembic_paths(self) -> frozenset[str]:
-        """Files of the modules that import Alembic (``from alembic import op``,
-        ``context``): migration scripts and ``env.py``, which Alembic runs synchronously,
-        on a synchronous connection of its own."""
+        """Files of the modules that import Alembic's runtime (``from alembic import op``,
+        ``context``) or Alembic itself: migration scripts and ``env.py``, which Alembic
+        runs synchronously, on a synchronous connection of its own."""
         return self._derived(
             "alembic_paths",
             lambda: frozenset(
@@ -966,5 +971,13 @@ _ASYNC_KINDS = frozenset(
 )
 
 
+#: what Alembic's migration scripts and ``env.py`` import from it: the proxies it sets up
+#: while it runs them (code that only calls Alembic, ``alembic.command.upgrade(cfg)`` or
+#: ``alembic.util.exc.CommandError``, is the application's own)
+ALEMBIC_RUNTIME = ("alembic.op", "alembic.context")
+
+
 def _from_alembic(qualname: str) -> bool:
-    return qualname == "alembic" or qualname.startswith("alembic.")
+    return qualname == "alembic" or any(
+        qualname == name or qualname.startswith(name + ".") for name in ALEMBIC_RUNTIME
+    )

@@ -94,13 +94,11 @@ class BackrefCascadePass(ScopeTracking):
         self.sessions = SessionResolver(self)
         self.calls = CallResolver(self)
         self.index: ProjectIndex = self.state.index
-        # id of an updated statement -> the statements to put after it
-        self.after: dict[int, list[cst.BaseStatement]] = {}
 
     # -- statements ---------------------------------------------------------------------
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.BaseStatement]:
         if self.enclosing_class() is not None and self.enclosing_function() is None:
             return updated_node  # a class body builds no objects worth adding
         if not self._could_attach(original_node):
@@ -135,8 +133,8 @@ class BackrefCascadePass(ScopeTracking):
                     f"{model.qualname.rpartition('.')[2]}.{attribute} (cascade_backrefs was "
                     "removed): added explicitly",
                 )
-        if additions:
-            self.after[id(updated_node)] = additions
+        if additions:  # a TODO the statement takes goes above it, not above these
+            return cst.FlattenSentinel([updated_node, *additions])
         return updated_node
 
     def _could_attach(self, statement: cst.SimpleStatementLine) -> bool:
@@ -254,13 +252,38 @@ class BackrefCascadePass(ScopeTracking):
     def _cascading_keywords(
         self, model: ModelFacts, call: cst.Call
     ) -> list[tuple[str, cst.BaseExpression]]:
-        return [
-            (arg.keyword.value, arg.value)
-            for arg in call.args
-            if arg.keyword is not None
-            and not _gives_nothing(arg.value)
-            and self.index.backref_cascade(model, arg.keyword.value) is not None
-        ]
+        """(the relationship, the parent given) for each keyword of the constructor call
+        that sets a relationship 1.x cascaded along; a keyword a custom ``__init__`` does
+        something else with leaves a TODO (what it gives the object cannot be told)."""
+        init = _custom_init(self.index, model)
+        found: list[tuple[str, cst.BaseExpression]] = []
+        for arg in call.args:
+            if arg.keyword is None or _gives_nothing(arg.value):
+                continue
+            attribute: str | None = arg.keyword.value
+            if init is not None and attribute in init.init_keywords:
+                attribute = init.init_keywords[attribute]
+                if attribute is None:
+                    self._unknown_keyword(call, model, arg.keyword.value)
+                    continue
+            elif init is not None and not init.init_takes_kwargs:
+                continue  # not a keyword of the constructor: the call fails as it is
+            if attribute is not None and self.index.backref_cascade(model, attribute):
+                found.append((attribute, arg.value))
+        return found
+
+    def _unknown_keyword(self, call: cst.Call, model: ModelFacts, keyword: str) -> None:
+        """A keyword named like a relationship 1.x cascaded along, taken by a custom
+        ``__init__`` that does not merely assign it to that relationship."""
+        if self.index.backref_cascade(model, keyword) is None:
+            return
+        name = model.qualname.rpartition(".")[2]
+        self.todo(
+            call,
+            f"{name}.__init__ takes {keyword}=: if it gives the new {name} a parent of that "
+            "relationship, SQLAlchemy 2.0 no longer puts it into the parent's session "
+            "(cascade_backrefs was removed): add it with session.add() where it is to be saved",
+        )
 
     def _constructed_model(self, value: cst.BaseExpression) -> ModelFacts | None:
         if not isinstance(value, cst.Call):
@@ -447,21 +470,14 @@ class BackrefCascadePass(ScopeTracking):
     def _code(self, node: cst.CSTNode) -> str:
         return cst.Module([]).code_for_node(node)
 
-    # -- insertion ------------------------------------------------------------------------
-    def leave_IndentedBlock(
-        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
-    ) -> cst.IndentedBlock:
-        return updated_node.with_changes(body=self._with_additions(updated_node.body))
 
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        return updated_node.with_changes(body=self._with_additions(updated_node.body))
-
-    def _with_additions(self, statements: Any) -> list[Any]:
-        body: list[Any] = []
-        for statement in statements:
-            body.append(statement)
-            body.extend(self.after.pop(id(statement), []))
-        return body
+def _custom_init(index: ProjectIndex, model: ModelFacts) -> ModelFacts | None:
+    """The model (``model`` or a mapped base) whose own ``__init__`` its constructor
+    runs, if any."""
+    for owner in index.self_and_bases(model):
+        if owner.has_init:
+            return owner
+    return None
 
 
 def _add_call(session: cst.BaseExpression, obj: cst.BaseExpression) -> cst.Call:

@@ -1219,29 +1219,37 @@ def _position_of_import(body: list[Any], local: str) -> int | None:
 
 
 def _with_names(statement: cst.SimpleStatementLine, names: set[str]) -> cst.SimpleStatementLine:
-    """``from m import db`` + {"async_session"} → ``from m import async_session, db``."""
+    """``from m import db`` + {"async_session"} → ``from m import async_session, db``: each
+    name put where it sorts among names kept in order (else last), the statement's own
+    layout (wrapping, parentheses, trailing comma) kept."""
     small = statement.body[0]
     assert isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
     present = {alias.name.value for alias in small.names if isinstance(alias.name, cst.Name)}
     missing = sorted(names - present)
     if not missing:
         return statement
-    aliases = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in small.names]
-    aliases += [cst.ImportAlias(name=cst.Name(name)) for name in missing]
-    aliases.sort(key=lambda a: cst.Module([]).code_for_node(a.name))
-    multiline = small.lpar is not None
-    if multiline:
-        comma = cst.Comma(
-            whitespace_after=cst.ParenthesizedWhitespace(
-                first_line=cst.TrailingWhitespace(),
-                indent=True,
-                last_line=cst.SimpleWhitespace("    "),
-            )
-        )
-        aliases = [a.with_changes(comma=comma) for a in aliases]
-    else:
-        aliases = [
-            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            for a in aliases[:-1]
-        ] + [aliases[-1]]
+    aliases = list(small.names)
+    for name in missing:
+        aliases = _with_alias(aliases, name)
     return statement.with_changes(body=[small.with_changes(names=aliases)])
+
+
+def _with_alias(aliases: list[cst.ImportAlias], name: str) -> list[cst.ImportAlias]:
+    spelled = [cst.Module([]).code_for_node(a.name) for a in aliases]
+    position = len(aliases)
+    for key in (str, str.lower):
+        if [key(s) for s in spelled] == sorted(key(s) for s in spelled):
+            position = next((i for i, s in enumerate(spelled) if key(s) > key(name)), position)
+            break
+    single_space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if position < len(aliases):
+        before = aliases[position - 1] if position > 0 else aliases[0]
+        comma = before.comma if isinstance(before.comma, cst.Comma) else single_space
+        new = cst.ImportAlias(name=cst.Name(name), comma=comma)
+        return [*aliases[:position], new, *aliases[position:]]
+    last = aliases[-1]
+    separator = aliases[-2].comma if len(aliases) > 1 else single_space
+    if not isinstance(separator, cst.Comma):
+        separator = single_space
+    new = cst.ImportAlias(name=cst.Name(name), comma=last.comma)
+    return [*aliases[:-1], last.with_changes(comma=separator), new]
