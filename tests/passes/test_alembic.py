@@ -232,6 +232,90 @@ def test_a_module_that_only_calls_alembic_is_the_applications_own(alembic_import
     )
 
 
+HELPERS = """
+    from sqlalchemy import Column, Integer, String
+    from sqlalchemy.orm import Session, declarative_base
+
+    Base = declarative_base()
+
+
+    class Role(Base):
+        __tablename__ = "roles"
+        id = Column(Integer, primary_key=True)
+        name = Column(String)
+
+
+    def add_role(session: Session, name):
+        if session.query(Role).filter_by(name=name).one_or_none() is None:
+            session.add(Role(name=name))
+        session.commit()
+"""
+
+HELPERS_2_0 = HELPERS.replace(
+    "from sqlalchemy import Column", "from sqlalchemy import select, Column"
+).replace(
+    "session.query(Role).filter_by(name=name).one_or_none()",
+    "session.scalars(select(Role).filter_by(name=name)).one_or_none()",
+)
+
+HELPERS_REVISION = """
+    from alembic import op
+    from sqlalchemy.orm import Session
+
+    from migrations.shared.roles import add_role
+
+
+    def upgrade():
+        add_role(Session(bind=op.get_bind()), "admin")
+"""
+
+
+def test_a_helper_module_only_migrations_import_runs_under_alembic_too() -> None:
+    """``migrations/shared/roles.py``, imported by revisions alone, runs inside them on
+    Alembic's synchronous connection: it gets the 2.0 rewrites only, and the revision
+    calling it nothing (no coroutine to await)."""
+    check_project(
+        {
+            "app.models": MODELS,
+            "migrations.shared.roles": HELPERS,
+            "migrations.versions.r0004": HELPERS_REVISION,
+        },
+        {
+            "app.models": MODELS_ASYNC,
+            "migrations.shared.roles": HELPERS_2_0,
+            "migrations.versions.r0004": HELPERS_REVISION,
+        },
+    )
+
+
+def test_a_helper_the_application_imports_too_is_the_applications() -> None:
+    app = """
+        from sqlalchemy.orm import Session
+
+        from migrations.shared.roles import add_role
+
+
+        def bootstrap(session: Session):
+            add_role(session, "admin")
+    """
+    result = migrate_project(
+        {
+            "app.models": _dedent(MODELS),
+            "app.setup": _dedent(app),
+            "migrations.shared.roles": _dedent(HELPERS),
+            "migrations.versions.r0004": _dedent(HELPERS_REVISION),
+        }
+    )
+    assert (
+        "async def add_role(session: AsyncSession, name):" in result["migrations.shared.roles"].code
+    )
+    assert "await add_role(session" in result["app.setup"].code
+    assert any(
+        "Alembic runs migrations synchronously" in n.message
+        for n in result["migrations.versions.r0004"].todos
+    )
+
+
 def test_env_using_the_projects_engine_is_left_with_todos() -> None:
     """The project's engine is an AsyncEngine now: Alembic's async recipe
     (``await connection.run_sync(do_run_migrations)``) is the user's call."""

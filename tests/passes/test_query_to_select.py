@@ -51,6 +51,18 @@ CASES = [
         "select",
     ),
     (
+        "first_after_limit_1_limits_once",
+        "def f(session: Session):\n    return session.query(User).order_by(User.id).limit(1).first()\n",
+        "def f(session: Session):\n    return session.scalars(select(User).order_by(User.id).limit(1)).first()\n",
+        "select",
+    ),
+    (
+        "first_after_a_larger_limit_or_an_offset_limits_to_one_row",
+        "def f(session: Session):\n    return session.query(User).limit(5).first(), session.query(User).limit(1).offset(2).first()\n",
+        "def f(session: Session):\n    return session.scalars(select(User).limit(5).limit(1)).first(), session.scalars(select(User).limit(1).offset(2).limit(1)).first()\n",
+        "select",
+    ),
+    (
         "first_of_rows",
         "def f(session: Session):\n    return session.query(User.id, User.name).first()\n",
         "def f(session: Session):\n    return session.execute(select(User.id, User.name).limit(1)).first()\n",

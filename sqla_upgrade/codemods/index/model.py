@@ -446,15 +446,49 @@ class ProjectIndex:
     def alembic_paths(self) -> frozenset[str]:
         """Files of the modules that import Alembic's runtime (``from alembic import op``,
         ``context``) or Alembic itself: migration scripts and ``env.py``, which Alembic
-        runs synchronously, on a synchronous connection of its own."""
+        runs synchronously, on a synchronous connection of its own; and the modules
+        only such modules import (helpers shared by migrations, which run inside them)."""
         return self._derived(
             "alembic_paths",
-            lambda: frozenset(
-                module.path
-                for module in self.modules.values()
-                if any(_from_alembic(target) for target in module.imports.values())
-            ),
+            lambda: frozenset(self.modules[name].path for name in self._alembic_modules()),
         )
+
+    def _alembic_modules(self) -> set[str]:
+        running = {
+            name
+            for name, module in self.modules.items()
+            if any(_from_alembic(target) for target in module.imports.values())
+        }
+        importers: dict[str, set[str]] = {}
+        for name, module in self.modules.items():
+            for target in module.imports.values():
+                imported = self._project_module_of(target)
+                if imported is not None and imported != name:
+                    importers.setdefault(imported, set()).add(name)
+        # a module making engines or sessions is the application's, wherever it is used
+        infrastructure = {
+            qualname.rpartition(".")[0]
+            for qualname, kind in self.objects.items()
+            if kind in _ASYNC_KINDS or kind is ObjectKind.FLASK_SQLALCHEMY
+        }
+        grown = bool(running)
+        while grown:
+            grown = False
+            for name, users in importers.items():
+                if name not in running and name not in infrastructure and users <= running:
+                    running.add(name)
+                    grown = True
+        return running
+
+    def _project_module_of(self, qualname: str) -> str | None:
+        """The project module ``qualname`` is or is defined in (``app.db.Session`` →
+        ``app.db``)."""
+        name = qualname
+        while name:
+            if name in self.modules:
+                return name
+            name = name.rpartition(".")[0]
+        return None
 
     def runs_under_alembic(self, module_name: str) -> bool:
         module = self.modules.get(module_name)

@@ -1660,7 +1660,7 @@ class QueryToSelectPass(Pass):
         if name == "values":  # an iterator of rows (tuples, one column or more)
             return method(session, "execute", [cst.Arg(stmt)])
         if name == "first":
-            stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+            stmt = _limited_to_one(stmt)
             reader = "scalars" if facts.single_entity else "execute"
             first: cst.BaseExpression = method(session, reader, [cst.Arg(stmt)])
             if facts.joined_eager and facts.has_entity:
@@ -1769,7 +1769,7 @@ class QueryToSelectPass(Pass):
             return method(db, "get_or_404", with_separators(args))
         stmt = self.statement(chain, facts)
         if name == "first_or_404":
-            stmt = method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+            stmt = _limited_to_one(stmt)
         if name in ("first_or_404", "one_or_404"):
             args = [cst.Arg(stmt), *_description_keyword(terminal.args, 0)]
             return method(db, name, with_separators(args))
@@ -2326,3 +2326,19 @@ def _importers_and_callers(index: ProjectIndex) -> tuple[dict[str, set[str]], di
         for callee in facts.calls:
             callers.setdefault(callee, set()).add(qualname)
     return importers, callers
+
+
+def _limited_to_one(stmt: cst.BaseExpression) -> cst.BaseExpression:
+    """``stmt.limit(1)``, what ``Query.first()`` ran; ``stmt`` itself when it ends with
+    ``.limit(1)`` already (a second one would only repeat it)."""
+    if (
+        isinstance(stmt, cst.Call)
+        and isinstance(stmt.func, cst.Attribute)
+        and stmt.func.attr.value == "limit"
+        and len(stmt.args) == 1
+        and stmt.args[0].keyword is None
+        and isinstance(stmt.args[0].value, cst.Integer)
+        and stmt.args[0].value.evaluated_value == 1
+    ):
+        return stmt
+    return method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
