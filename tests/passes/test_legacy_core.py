@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.harness import check_noop, check_transformed
+import asyncio
+from pathlib import Path
+
+from sqla_upgrade.api import migrate_source
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 ENGINE = "from sqlalchemy import create_engine, select, text\nengine = create_engine('sqlite://')\n"
 
@@ -439,3 +443,57 @@ def test_statement_kept_in_a_variable_decides_the_commit() -> None:
         + "def purge(t):\n    stmt = t.delete()\n    with engine.connect() as conn:\n"
         + "        conn.execute(stmt)\n        conn.commit()\n",
     )
+
+
+CONNECT_AND_BEGIN = """
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+
+    metadata = MetaData()
+    items = Table("items", metadata, Column("id", Integer, primary_key=True))
+
+
+    def run(url):
+        engine = create_engine(url)
+        metadata.create_all(engine)
+        try:
+            with engine.connect() as conn, conn.begin():
+                conn.execute(items.insert().values(id=1))
+                conn.execute(items.insert().values(id=1))
+        except Exception:
+            pass
+        with engine.connect() as conn, conn.begin():
+            conn.execute(items.insert().values(id=2))
+            conn.execute(items.insert().values(id=3))
+        with engine.connect() as conn:
+            return [row[0] for row in conn.execute(select(items.c.id).order_by(items.c.id))]
+"""
+
+
+def test_connect_and_begin_in_one_with_statement_is_one_transaction() -> None:
+    """``with engine.connect() as conn, conn.begin():`` runs its body in one transaction
+    (no autocommit in 1.x): no ``conn.commit()`` goes between its statements."""
+    check_noop(CONNECT_AND_BEGIN)
+    check_noop(
+        ENGINE
+        + "def f(users):\n    with engine.connect() as conn, conn.begin_nested():\n"
+        + "        conn.execute(users.delete())\n"
+    )
+    check_transformed(
+        ENGINE
+        + "def f(users, other):\n    with engine.connect() as conn, other.begin():\n"
+        + "        conn.execute(users.delete())\n",
+        ENGINE
+        + "def f(users, other):\n    with engine.connect() as conn, other.begin():\n"
+        + "        conn.execute(users.delete())\n        conn.commit()\n",
+    )
+
+
+def test_connect_and_begin_in_one_with_statement_keeps_its_atomicity(tmp_path: Path) -> None:
+    """The failed block leaves no row, as in the original, on 2.0 and on asyncio."""
+    legacy = _dedent(CONNECT_AND_BEGIN)
+    expected = exec_module(legacy).run(f"sqlite:///{tmp_path / 'legacy.db'}")
+    assert expected == [2, 3]
+    migrated = migrate_source(legacy, target="async", module_name="app.tx", path="app/tx.py")
+    assert "conn.commit()" not in migrated.code, migrated.code
+    got = asyncio.run(exec_module(migrated.code).run(f"sqlite:///{tmp_path / 'async.db'}"))
+    assert got == expected

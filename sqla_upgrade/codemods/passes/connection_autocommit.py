@@ -19,8 +19,9 @@ closes, silently losing it. A ``commit()`` is added right after each statement t
 changes data (``insert()``/``update()``/``delete()`` constructs, ``text()`` or driver SQL
 starting with a data-changing keyword), which is the 1.x behaviour. Connections held in a variable (``conn = engine.connect()``
 in a function or at the top of a script) follow the same rule. With ``conn.begin()``
-transactions (``with conn.begin():`` or ``trans = conn.begin()`` ... ``trans.commit()``),
-statements outside them still get their commit, and a ``conn.commit()`` goes before a
+transactions (``with conn.begin():``, ``with engine.connect() as conn, conn.begin():``
+or ``trans = conn.begin()`` ... ``trans.commit()``), statements outside them still get
+their commit, and a ``conn.commit()`` goes before a
 ``begin()`` that a read may have autobegun a transaction for (2.0's ``begin()`` raises
 then; ``commit()`` without a transaction does nothing). Blocks that begin a transaction
 inside a branch, or already call ``conn.commit()``, are left alone; a statement whose
@@ -103,7 +104,7 @@ class ConnectionAutocommitPass(Pass):
         self._commit_before: dict[int, str] = {}
 
     def visit_With(self, node: cst.With) -> None:
-        for item in node.items:
+        for position, item in enumerate(node.items):
             call = item.item
             if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
                 continue
@@ -116,7 +117,10 @@ class ConnectionAutocommitPass(Pass):
                 Evidence.ASSUMED,
             ):
                 continue
-            self._plan_block(node.body, item.asname.name.value)
+            conn = item.asname.name.value
+            if any(_begins(later.item, conn) for later in node.items[position + 1 :]):
+                continue  # ``with engine.connect() as conn, conn.begin():`` one transaction
+            self._plan_block(node.body, conn)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``conn = engine.connect()`` held in a variable: the same rule over the function."""
