@@ -497,3 +497,43 @@ def test_connect_and_begin_in_one_with_statement_keeps_its_atomicity(tmp_path: P
     assert "conn.commit()" not in migrated.code, migrated.code
     got = asyncio.run(exec_module(migrated.code).run(f"sqlite:///{tmp_path / 'async.db'}"))
     assert got == expected
+
+
+def test_sql_constructs_called_through_their_module_tell_the_commit() -> None:
+    """``sa.text("SELECT ...")`` reads, ``sa.text("INSERT ...")`` and ``sql.text(...)``
+    spelled through the module are told as ``text(...)`` is: a commit after a data
+    change, nothing after a read, no TODO."""
+    check_transformed(
+        "import sqlalchemy as sa\nfrom sqlalchemy import sql\n"
+        + "engine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        a = conn.execute(sa.text('SELECT 1')).scalar()\n"
+        + "        b = conn.execute(sql.text('SHOW VARIABLES').bindparams()).all()\n"
+        + "        conn.execute(sa.text('INSERT INTO t VALUES (1)'))\n"
+        + "        c = conn.execute(sa.exists(sa.select(t.c.x)).select()).scalar()\n"
+        + "        conn.execute(sa.delete(t))\n"
+        + "    return a, b, c\n",
+        "import sqlalchemy as sa\nfrom sqlalchemy import sql\n"
+        + "engine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        a = conn.execute(sa.text('SELECT 1')).scalar()\n"
+        + "        b = conn.execute(sql.text('SHOW VARIABLES').bindparams()).all()\n"
+        + "        conn.execute(sa.text('INSERT INTO t VALUES (1)'))\n"
+        + "        conn.commit()\n"
+        + "        c = conn.execute(sa.exists(sa.select(t.c.x)).select()).scalar()\n"
+        + "        conn.execute(sa.delete(t))\n"
+        + "        conn.commit()\n"
+        + "    return a, b, c\n",
+    )
+
+
+def test_engine_execute_read_through_the_module_is_kept_on_one_connection() -> None:
+    check_transformed(
+        "import sqlalchemy as sa\nengine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    result = engine.execute(sa.select(t.c.x))\n"
+        + "    first = result.fetchone()\n    return first, result.fetchall()\n",
+        "import sqlalchemy as sa\nengine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        result = conn.execute(sa.select(t.c.x))\n"
+        + "        first = result.fetchone()\n        return first, result.fetchall()\n",
+    )
