@@ -441,7 +441,8 @@ class ProjectIndex:
     def alembic_paths(self) -> frozenset[str]:
         """Files of the modules that import Alembic (``from alembic import op``,
         ``context``): migration scripts and ``env.py``, which Alembic runs synchronously,
-        on a synchronous connection of its own."""
+        on a synchronous connection of its own. Importing only what runs Alembic
+        (``alembic.command``, ``alembic.config``, ``alembic.script``) does not count."""
         return self._derived(
             "alembic_paths",
             lambda: frozenset(
@@ -966,5 +967,14 @@ _ASYNC_KINDS = frozenset(
 )
 
 
+#: Alembic's API for running it (``command.upgrade(Config(...), "head")``, as a test
+#: suite's fixtures do), which a module uses from code of its own, not from code Alembic runs
+ALEMBIC_DRIVERS = ("alembic.command", "alembic.config", "alembic.script")
+
+
 def _from_alembic(qualname: str) -> bool:
+    """Is ``qualname`` an import that makes a module one Alembic runs (``op``,
+    ``context``, ``import alembic``), not one that only runs Alembic?"""
+    if any(qualname == d or qualname.startswith(d + ".") for d in ALEMBIC_DRIVERS):
+        return False
     return qualname == "alembic" or qualname.startswith("alembic.")
