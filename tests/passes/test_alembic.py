@@ -434,3 +434,63 @@ def test_migrated_revisions_still_change_the_data(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
         sys.path.remove(str(tmp_path))
+
+
+def test_a_module_that_only_runs_alembic_is_migrated_as_any_module() -> None:
+    """A test suite's ``conftest.py`` upgrading the database with ``alembic.command``
+    is not code Alembic runs: its session fixture becomes async with the tests awaiting
+    it (kept synchronous, the tests awaited a synchronous session's ``flush()``)."""
+    conftest = """
+        import pytest
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import sessionmaker
+
+
+        @pytest.fixture
+        def db_session():
+            engine = create_engine("sqlite://")
+            command.upgrade(Config("alembic.ini"), "head")
+            session = sessionmaker(bind=engine)()
+            yield session
+            session.close()
+        """
+    test = """
+        from app.models import User
+
+
+        def test_add(db_session):
+            db_session.add(User(name="a"))
+            db_session.flush()
+        """
+    conftest_async = """
+        import pytest
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+        import pytest_asyncio
+
+
+        @pytest_asyncio.fixture(loop_scope="session")
+        async def db_session():
+            engine = create_async_engine("sqlite+aiosqlite://")
+            command.upgrade(Config("alembic.ini"), "head")
+            session = async_sessionmaker(bind=engine, expire_on_commit=False)()
+            yield session
+            await session.close()
+        """
+    test_async = """
+        from app.models import User
+        import pytest
+
+
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_add(db_session):
+            db_session.add(User(name="a"))
+            await db_session.flush()
+        """
+    check_project(
+        {"app.models": MODELS, "tests.conftest": conftest, "tests.test_users": test},
+        {"tests.conftest": conftest_async, "tests.test_users": test_async},
+    )

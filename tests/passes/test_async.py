@@ -851,6 +851,45 @@ def test_pytest_tests_and_fixtures_that_became_async() -> None:
     )
 
 
+def test_a_yield_fixture_that_became_async_is_a_pytest_asyncio_fixture() -> None:
+    """``@pytest.yield_fixture``, pytest's old alias of ``fixture``: left as it was, an
+    ``async def`` fixture gives the tests its coroutine object, not what it yields."""
+    check_project(
+        {
+            "app.db": """
+                from sqlalchemy import create_engine
+                engine = create_engine("sqlite://")
+            """,
+            "tests.test_db": """
+                import pytest
+                from app import db
+                @pytest.yield_fixture(scope="function")
+                def engine():
+                    yield db.engine
+                    db.engine.dispose()
+                @pytest.yield_fixture
+                def plain():
+                    yield 1
+            """,
+        },
+        {
+            "tests.test_db": """
+                import pytest
+                from app import db
+                import pytest_asyncio
+
+                @pytest_asyncio.fixture(scope="function", loop_scope="session")
+                async def engine():
+                    yield db.engine
+                    await db.engine.dispose()
+                @pytest.yield_fixture
+                def plain():
+                    yield 1
+            """,
+        },
+    )
+
+
 def test_new_objects_start_with_empty_collections_they_read() -> None:
     check_project(
         {

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.harness import check_noop, check_transformed
+import asyncio
+from pathlib import Path
+
+from sqla_upgrade.api import migrate_source
+from tests.harness import _dedent, check_noop, check_transformed, exec_module
 
 ENGINE = "from sqlalchemy import create_engine, select, text\nengine = create_engine('sqlite://')\n"
 
@@ -438,4 +442,98 @@ def test_statement_kept_in_a_variable_decides_the_commit() -> None:
         + "        return conn.execute(stmt).fetchall()\n"
         + "def purge(t):\n    stmt = t.delete()\n    with engine.connect() as conn:\n"
         + "        conn.execute(stmt)\n        conn.commit()\n",
+    )
+
+
+CONNECT_AND_BEGIN = """
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+
+    metadata = MetaData()
+    items = Table("items", metadata, Column("id", Integer, primary_key=True))
+
+
+    def run(url):
+        engine = create_engine(url)
+        metadata.create_all(engine)
+        try:
+            with engine.connect() as conn, conn.begin():
+                conn.execute(items.insert().values(id=1))
+                conn.execute(items.insert().values(id=1))
+        except Exception:
+            pass
+        with engine.connect() as conn, conn.begin():
+            conn.execute(items.insert().values(id=2))
+            conn.execute(items.insert().values(id=3))
+        with engine.connect() as conn:
+            return [row[0] for row in conn.execute(select(items.c.id).order_by(items.c.id))]
+"""
+
+
+def test_connect_and_begin_in_one_with_statement_is_one_transaction() -> None:
+    """``with engine.connect() as conn, conn.begin():`` runs its body in one transaction
+    (no autocommit in 1.x): no ``conn.commit()`` goes between its statements."""
+    check_noop(CONNECT_AND_BEGIN)
+    check_noop(
+        ENGINE
+        + "def f(users):\n    with engine.connect() as conn, conn.begin_nested():\n"
+        + "        conn.execute(users.delete())\n"
+    )
+    check_transformed(
+        ENGINE
+        + "def f(users, other):\n    with engine.connect() as conn, other.begin():\n"
+        + "        conn.execute(users.delete())\n",
+        ENGINE
+        + "def f(users, other):\n    with engine.connect() as conn, other.begin():\n"
+        + "        conn.execute(users.delete())\n        conn.commit()\n",
+    )
+
+
+def test_connect_and_begin_in_one_with_statement_keeps_its_atomicity(tmp_path: Path) -> None:
+    """The failed block leaves no row, as in the original, on 2.0 and on asyncio."""
+    legacy = _dedent(CONNECT_AND_BEGIN)
+    expected = exec_module(legacy).run(f"sqlite:///{tmp_path / 'legacy.db'}")
+    assert expected == [2, 3]
+    migrated = migrate_source(legacy, target="async", module_name="app.tx", path="app/tx.py")
+    assert "conn.commit()" not in migrated.code, migrated.code
+    got = asyncio.run(exec_module(migrated.code).run(f"sqlite:///{tmp_path / 'async.db'}"))
+    assert got == expected
+
+
+def test_sql_constructs_called_through_their_module_tell_the_commit() -> None:
+    """``sa.text("SELECT ...")`` reads, ``sa.text("INSERT ...")`` and ``sql.text(...)``
+    spelled through the module are told as ``text(...)`` is: a commit after a data
+    change, nothing after a read, no TODO."""
+    check_transformed(
+        "import sqlalchemy as sa\nfrom sqlalchemy import sql\n"
+        + "engine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        a = conn.execute(sa.text('SELECT 1')).scalar()\n"
+        + "        b = conn.execute(sql.text('SHOW VARIABLES').bindparams()).all()\n"
+        + "        conn.execute(sa.text('INSERT INTO t VALUES (1)'))\n"
+        + "        c = conn.execute(sa.exists(sa.select(t.c.x)).select()).scalar()\n"
+        + "        conn.execute(sa.delete(t))\n"
+        + "    return a, b, c\n",
+        "import sqlalchemy as sa\nfrom sqlalchemy import sql\n"
+        + "engine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        a = conn.execute(sa.text('SELECT 1')).scalar()\n"
+        + "        b = conn.execute(sql.text('SHOW VARIABLES').bindparams()).all()\n"
+        + "        conn.execute(sa.text('INSERT INTO t VALUES (1)'))\n"
+        + "        conn.commit()\n"
+        + "        c = conn.execute(sa.exists(sa.select(t.c.x)).select()).scalar()\n"
+        + "        conn.execute(sa.delete(t))\n"
+        + "        conn.commit()\n"
+        + "    return a, b, c\n",
+    )
+
+
+def test_engine_execute_read_through_the_module_is_kept_on_one_connection() -> None:
+    check_transformed(
+        "import sqlalchemy as sa\nengine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    result = engine.execute(sa.select(t.c.x))\n"
+        + "    first = result.fetchone()\n    return first, result.fetchall()\n",
+        "import sqlalchemy as sa\nengine = sa.create_engine('sqlite://')\n"
+        + "def f(t):\n    with engine.connect() as conn:\n"
+        + "        result = conn.execute(sa.select(t.c.x))\n"
+        + "        first = result.fetchone()\n        return first, result.fetchall()\n",
     )

@@ -53,7 +53,15 @@ from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import ObjectKind
 from sqla_upgrade.codemods.names import names_in, qualified_names
 
-FIXTURE = frozenset({"pytest.fixture", "_pytest.fixtures.fixture"})
+#: ``yield_fixture`` is pytest's old (deprecated) alias of ``fixture``
+FIXTURE = frozenset(
+    {
+        "pytest.fixture",
+        "_pytest.fixtures.fixture",
+        "pytest.yield_fixture",
+        "_pytest.fixtures.yield_fixture",
+    }
+)
 ASYNC_FIXTURE = frozenset({"pytest_asyncio.fixture", "pytest_asyncio.plugin.fixture"})
 TESTCASE = frozenset({"unittest.TestCase", "unittest.case.TestCase"})
 ISOLATED = frozenset(

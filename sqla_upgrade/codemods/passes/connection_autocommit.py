@@ -17,10 +17,12 @@ Safety: SQLAlchemy 1.x committed each INSERT/UPDATE/DELETE/DDL statement run on 
 connection outside an explicit transaction; 2.0 rolls the work back when the connection
 closes, silently losing it. A ``commit()`` is added right after each statement that
 changes data (``insert()``/``update()``/``delete()`` constructs, ``text()`` or driver SQL
-starting with a data-changing keyword), which is the 1.x behaviour. Connections held in a variable (``conn = engine.connect()``
+starting with a data-changing keyword, also called through their module: ``sa.text()``),
+which is the 1.x behaviour. Connections held in a variable (``conn = engine.connect()``
 in a function or at the top of a script) follow the same rule. With ``conn.begin()``
-transactions (``with conn.begin():`` or ``trans = conn.begin()`` ... ``trans.commit()``),
-statements outside them still get their commit, and a ``conn.commit()`` goes before a
+transactions (``with conn.begin():``, ``with engine.connect() as conn, conn.begin():``
+or ``trans = conn.begin()`` ... ``trans.commit()``), statements outside them still get
+their commit, and a ``conn.commit()`` goes before a
 ``begin()`` that a read may have autobegun a transaction for (2.0's ``begin()`` raises
 then; ``commit()`` without a transaction does nothing). Blocks that begin a transaction
 inside a branch, or already call ``conn.commit()``, are left alone; a statement whose
@@ -83,6 +85,8 @@ READ_FUNCTIONS = frozenset(
 )
 TEXT_KEEPING = frozenset({"bindparams", "columns", "execution_options"})
 TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+#: the functions ``_unchain_statement`` stops at when called through their module
+SQL_CONSTRUCTORS = DML_FUNCTIONS | READ_FUNCTIONS | TEXT
 EXECUTING = frozenset({"execute", "exec_driver_sql"})
 TRANSACTION_METHODS = frozenset(
     {"begin", "commit", "rollback", "begin_nested", "execution_options"}
@@ -103,7 +107,7 @@ class ConnectionAutocommitPass(Pass):
         self._commit_before: dict[int, str] = {}
 
     def visit_With(self, node: cst.With) -> None:
-        for item in node.items:
+        for position, item in enumerate(node.items):
             call = item.item
             if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
                 continue
@@ -116,7 +120,10 @@ class ConnectionAutocommitPass(Pass):
                 Evidence.ASSUMED,
             ):
                 continue
-            self._plan_block(node.body, item.asname.name.value)
+            conn = item.asname.name.value
+            if any(_begins(later.item, conn) for later in node.items[position + 1 :]):
+                continue  # ``with engine.connect() as conn, conn.begin():`` one transaction
+            self._plan_block(node.body, conn)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         """``conn = engine.connect()`` held in a variable: the same rule over the function."""
@@ -255,7 +262,7 @@ class ConnectionAutocommitPass(Pass):
             return _sql_changes_data(statement)
         if isinstance(statement, cst.Name) and statement.value not in following:
             return self._stored_statement_changes_data(statement, following | {statement.value})
-        root, methods = _unchain(statement)
+        root, methods = self._unchain_statement(statement)
         if isinstance(root, cst.Name) and methods and root.value not in following:
             # ``stmt.order_by(...)``: what ``stmt`` is (``users.insert()``: not a statement)
             stored = self._stored_statement_changes_data(root, following | {root.value})
@@ -277,6 +284,20 @@ class ConnectionAutocommitPass(Pass):
         if methods and methods[0] == "select":
             return False  # ``users.select().where(...)``
         return None
+
+    def _unchain_statement(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, list[str]]:
+        """``_unchain`` stopping at a SQL construct called through its module
+        (``sa.text("...").bindparams(x=1)`` → ``(sa.text("..."), ["bindparams"])``)."""
+        methods: list[str] = []
+        while (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and not qualified_names(self, node.func) & SQL_CONSTRUCTORS
+        ):
+            methods.append(node.func.attr.value)
+            node = node.func.value
+        methods.reverse()
+        return node, methods
 
     def _returned_statement_changes_data(
         self, func: cst.Name, following: frozenset[str]

@@ -42,6 +42,7 @@ from sqla_upgrade.codemods.names import qualified_names
 from sqla_upgrade.codemods.passes.connection_autocommit import (
     AUTOCOMMIT_SQL,
     READ_FUNCTIONS,
+    SQL_CONSTRUCTORS,
     TEXT,
 )
 
@@ -216,7 +217,11 @@ class EngineExecutePass(Pass):
             text = node.evaluated_value
             return bool(AUTOCOMMIT_SQL.match(text)) if isinstance(text, str) else None
         root = node
-        while isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
+        while (
+            isinstance(root, cst.Call)
+            and isinstance(root.func, cst.Attribute)
+            and not qualified_names(self, root.func) & SQL_CONSTRUCTORS
+        ):
             root = root.func.value
         if isinstance(root, cst.Call) and qualified_names(self, root.func) & READ_FUNCTIONS:
             return False
