@@ -218,3 +218,36 @@ def test_migrated_local_factory_gives_the_same_results(tmp_path: Path) -> None:
     old, new = exec_module(legacy), exec_module(migrated)
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     assert asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}")) == expected == (2, [1, 2])
+
+
+def test_an_awaited_call_weighs_as_the_call_did_on_the_first_run() -> None:
+    """``self.session = self.factory.make()`` became ``... = await ...make()`` on the
+    first run; the second run must weigh the attribute as the first did (it took the
+    name ``session`` for a session there, and awaited what the first run left)."""
+    from sqla_upgrade.api import migrate_source
+
+    code = _dedent(
+        """
+        from sqlalchemy import text
+        from sqlalchemy.orm import Session
+
+
+        class Factory:
+            def make(self):
+                s = Session()
+                s.execute(text("SELECT 1"))
+                return s
+
+
+        class Context:
+            def __init__(self, factory):
+                self.factory = factory
+
+            def run(self):
+                self.session = self.factory.make()
+                self.session.flush()
+        """
+    )
+    first = migrate_source(code, target="async").code
+    assert "self.session = await self.factory.make()" in first
+    assert migrate_source(first, target="async").code == first

@@ -326,6 +326,8 @@ class SessionResolver:
         return Evidence.NONE
 
     def _value_evidence(self, value: cst.BaseExpression, name: str) -> Evidence:
+        if isinstance(value, cst.Await):  # what a first run wrote: the call's own evidence
+            value = value.expression
         if self.produces_session(value):
             return Evidence.PROOF
         if isinstance(value, cst.Name | cst.Attribute):
