@@ -805,6 +805,37 @@ SYNC_CALLBACK_HOOKS = {
     "header_loader": "Flask-Login",
 }
 
+#: methods that third-party base classes' own code calls synchronously, so a project
+#: subclass's override made a coroutine would never run: base class (or package, ending
+#: with a dot) → (who calls them, the method names; ``validate_*``: WTForms' inline
+#: validators, ``validate_<field>``)
+SYNC_FRAMEWORK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
+    prefix: (
+        "WTForms",
+        frozenset(
+            {
+                "validate_*",
+                "validate",
+                "pre_validate",
+                "post_validate",
+                "process",
+                "process_data",
+                "process_formdata",
+                "populate_obj",
+                "iter_choices",
+                "_value",
+                "_choices_generator",
+            }
+        ),
+    )
+    for prefix in ("wtforms.", "flask_wtf.")
+} | {
+    "json.JSONEncoder": ("json", frozenset({"default"})),
+    "logging.Handler": ("logging", frozenset({"emit", "handle"})),
+    "logging.Filter": ("logging", frozenset({"filter"})),
+    "threading.Thread": ("threading", frozenset({"run"})),
+}
+
 #: why the functions of an Alembic migration script or ``env.py`` stay synchronous
 ALEMBIC_REASON = "Alembic runs migrations synchronously"
 
@@ -839,6 +870,9 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             return f"{SYNC_CALLBACK_HOOKS[hook]} calls @{hook} functions synchronously"
     if is_event_listener(transformer, node):
         return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
+    framework = _framework_callback(transformer, node)
+    if framework is not None:
+        return f"{framework} calls {name}() synchronously"
     if _in_query_class(transformer, node):
         return QUERY_CLASS_REASON
     if transformer.state.index.runs_under_alembic(transformer.state.module_name):
@@ -877,6 +911,37 @@ def _in_query_class(transformer: Pass, node: cst.FunctionDef) -> bool:
         seen.add(qualname)
         pending += facts.bases
     return False
+
+
+def _framework_callback(transformer: Pass, node: cst.FunctionDef) -> str | None:
+    """Who calls ``node`` synchronously when it is a method of a class deriving from one
+    of ``SYNC_FRAMEWORK_METHODS`` that that class's code calls (``validate_username`` of
+    a ``FlaskForm``, ``process_formdata`` of a WTForms field): ``"WTForms"``."""
+    name = node.name.value
+    candidates = {name, "validate_*"} if name.startswith("validate_") else {name}
+    if not any(candidates & methods for _, methods in SYNC_FRAMEWORK_METHODS.values()):
+        return None
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+    if not isinstance(holder, cst.ClassDef):
+        return None
+    index = transformer.state.index
+    pending = [f"{transformer.state.module_name}.{holder.name.value}"]
+    seen: set[str] = set()
+    while pending:
+        qualname = index.resolve_alias(pending.pop())
+        if qualname in seen:
+            continue
+        seen.add(qualname)
+        facts = index.class_facts(qualname)
+        if facts is not None:
+            pending += facts.bases
+            continue
+        for base, (caller, methods) in SYNC_FRAMEWORK_METHODS.items():
+            matches = qualname.startswith(base) if base.endswith(".") else qualname == base
+            if matches and candidates & methods:
+                return caller
+    return None
 
 
 def decorator_attribute(decorator: cst.BaseExpression) -> str | None:
