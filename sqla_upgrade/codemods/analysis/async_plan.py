@@ -156,9 +156,14 @@ class FileIoFacts:
     template_calls: dict[str, set[str]] = field(default_factory=dict)
     #: read without libcst (``analysis.quiet``): only ``attribute_reads`` was gathered
     quiet: bool = False
+    #: ``OVERRIDES`` groups its ``self.name(...)`` calls reach → the methods in them
+    overrides: dict[str, set[str]] = field(default_factory=dict)
 
 
 DYNAMIC = "<dynamic>."
+#: ``self.name(...)`` in a class some project subclasses of which override ``name``: the
+#: group ``OVERRIDES + "m.Base.name"`` holds every method the call may run
+OVERRIDES = "<overrides>."
 #: calls rendering the template source they are given
 #: the helper flask-async-session renders templates with, in ``async_session``'s greenlet
 RENDER_HELPER = "render_with_session"
@@ -653,6 +658,35 @@ class CallResolver:
             return []
         return [self.index.resolve_alias(b) for b in module.models[klass].bases]
 
+    def override_group(
+        self, call: cst.Call, enclosing_class: str | None, callee: str | None
+    ) -> tuple[str, frozenset[str]] | None:
+        """``self.get_one(pk)`` in a class whose project subclasses override ``get_one``:
+        the call runs whichever method the object's class has, so it is awaited only when
+        all of them are async (``OVERRIDES`` + class and name, and those methods; methods
+        that only raise ``NotImplementedError`` are left out). None for other calls."""
+        func = call.func
+        if (
+            callee is None
+            or enclosing_class is None
+            or not isinstance(func, cst.Attribute)
+            or not isinstance(func.value, cst.Name)
+            or func.value.value not in ("self", "cls")
+        ):
+            return None
+        method = func.attr.value
+        overrides = {
+            f"{sub}.{method}"
+            for sub in _subclasses(self.index).get(enclosing_class, ())
+            if f"{sub}.{method}" in self.index.functions
+        }
+        if not overrides:
+            return None
+        values = {q for q in {callee, *overrides} if not self.index.functions[q].is_stub}
+        if not values:
+            return None
+        return OVERRIDES + f"{enclosing_class}.{method}", frozenset(values)
+
     def method_of(self, klass: str, method: str, depth: int = 0) -> str | None:
         candidate = f"{klass}.{method}"
         if candidate in self.index.functions:
@@ -664,6 +698,25 @@ class CallResolver:
             if found:
                 return found
         return None
+
+
+@per_object
+def _subclasses(index: ProjectIndex) -> dict[str, list[str]]:
+    """Each project class → its project subclasses, direct or not."""
+    direct: dict[str, set[str]] = {}
+    for module in index.modules.values():
+        for qualname, facts in module.models.items():
+            for base in facts.bases:
+                direct.setdefault(index.resolve_alias(base), set()).add(qualname)
+    found: dict[str, list[str]] = {}
+    for klass in direct:
+        order = sorted(direct[klass])
+        for current in order:
+            for sub in sorted(direct.get(current, ())):
+                if sub not in order and sub != klass:
+                    order.append(sub)
+        found[klass] = order
+    return found
 
 
 class ScopeTracking(Pass):
@@ -752,6 +805,37 @@ SYNC_CALLBACK_HOOKS = {
     "header_loader": "Flask-Login",
 }
 
+#: methods that third-party base classes' own code calls synchronously, so a project
+#: subclass's override made a coroutine would never run: base class (or package, ending
+#: with a dot) → (who calls them, the method names; ``validate_*``: WTForms' inline
+#: validators, ``validate_<field>``)
+SYNC_FRAMEWORK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
+    prefix: (
+        "WTForms",
+        frozenset(
+            {
+                "validate_*",
+                "validate",
+                "pre_validate",
+                "post_validate",
+                "process",
+                "process_data",
+                "process_formdata",
+                "populate_obj",
+                "iter_choices",
+                "_value",
+                "_choices_generator",
+            }
+        ),
+    )
+    for prefix in ("wtforms.", "flask_wtf.")
+} | {
+    "json.JSONEncoder": ("json", frozenset({"default"})),
+    "logging.Handler": ("logging", frozenset({"emit", "handle"})),
+    "logging.Filter": ("logging", frozenset({"filter"})),
+    "threading.Thread": ("threading", frozenset({"run"})),
+}
+
 #: why the functions of an Alembic migration script or ``env.py`` stay synchronous
 ALEMBIC_REASON = "Alembic runs migrations synchronously"
 
@@ -786,6 +870,9 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
             return f"{SYNC_CALLBACK_HOOKS[hook]} calls @{hook} functions synchronously"
     if is_event_listener(transformer, node):
         return "SQLAlchemy calls event listeners synchronously (with a synchronous connection)"
+    framework = _framework_callback(transformer, node)
+    if framework is not None:
+        return f"{framework} calls {name}() synchronously"
     if _in_query_class(transformer, node):
         return QUERY_CLASS_REASON
     if transformer.state.index.runs_under_alembic(transformer.state.module_name):
@@ -824,6 +911,37 @@ def _in_query_class(transformer: Pass, node: cst.FunctionDef) -> bool:
         seen.add(qualname)
         pending += facts.bases
     return False
+
+
+def _framework_callback(transformer: Pass, node: cst.FunctionDef) -> str | None:
+    """Who calls ``node`` synchronously when it is a method of a class deriving from one
+    of ``SYNC_FRAMEWORK_METHODS`` that that class's code calls (``validate_username`` of
+    a ``FlaskForm``, ``process_formdata`` of a WTForms field): ``"WTForms"``."""
+    name = node.name.value
+    candidates = {name, "validate_*"} if name.startswith("validate_") else {name}
+    if not any(candidates & methods for _, methods in SYNC_FRAMEWORK_METHODS.values()):
+        return None
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+    if not isinstance(holder, cst.ClassDef):
+        return None
+    index = transformer.state.index
+    pending = [f"{transformer.state.module_name}.{holder.name.value}"]
+    seen: set[str] = set()
+    while pending:
+        qualname = index.resolve_alias(pending.pop())
+        if qualname in seen:
+            continue
+        seen.add(qualname)
+        facts = index.class_facts(qualname)
+        if facts is not None:
+            pending += facts.bases
+            continue
+        for base, (caller, methods) in SYNC_FRAMEWORK_METHODS.items():
+            matches = qualname.startswith(base) if base.endswith(".") else qualname == base
+            if matches and candidates & methods:
+                return caller
+    return None
 
 
 def decorator_attribute(decorator: cst.BaseExpression) -> str | None:
@@ -1071,6 +1189,11 @@ class IoFactsCollector(ScopeTracking):
         ):
             current.direct_io = f"{_code(node.func)}() at line {line}"
         callee = self.calls.callee(node, self.enclosing_class())
+        group = self.calls.override_group(node, self.enclosing_class(), callee)
+        if group is not None:
+            self.facts.overrides[group[0]] = set(group[1])
+            current.calls.append((group[0], line))
+            return
         if callee is not None:
             current.calls.append((callee, line))
             return
@@ -1386,6 +1509,10 @@ def plan_async(
     groups = _slots(holders)
     for name, values in _dispatch_by_name(functions, by_name).items():
         groups[DYNAMIC + name] = (values, f"every project method or member named {name!r} is async")
+    for facts in all_facts:
+        for name, values in facts.overrides.items():
+            method = name.rpartition(".")[2]
+            groups[name] = (values, f"every method {method!r} of its class and subclasses is async")
     _propagate(plan, functions, groups, convertible)
     _plan_greenlet_functions(plan, functions, candidates, convertible)
     _propagate(plan, functions, groups, convertible)

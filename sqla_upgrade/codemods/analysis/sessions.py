@@ -104,6 +104,18 @@ NOT_SQLALCHEMY_SESSIONS = frozenset(
         "bottle",
         "boto3",
         "botocore",
+        # other databases' clients and ORMs, whose objects are named like sessions:
+        # App Engine's ``from google.appengine.ext import db``, Pony's ``db_session``
+        "google",
+        "pony",
+        "peewee",
+        "mongoengine",
+        "pymongo",
+        "motor",
+        "redis",
+        "neo4j",
+        "cassandra",
+        "tortoise",
     }
 )
 SESSION_KINDS = frozenset({ObjectKind.SESSION, ObjectKind.SCOPED_SESSION})

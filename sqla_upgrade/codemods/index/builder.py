@@ -489,6 +489,7 @@ class _ModuleCollector:
             decorators=[d for d in map(self._decorator_name, node.decorator_list) if d],
             positional=len(node.args.posonlyargs) + len(node.args.args),
             annotations=self._annotations(node.args),
+            is_stub=_is_stub(node.body),
         )
         calls: list[ast.Call] = []
         entered: set[str] = set()  # the locals of ``with ... as name``
@@ -948,6 +949,22 @@ def _query_factory_param(
             return None
         found.add(receiver)
     return found.pop() if len(found) == 1 else None
+
+
+def _is_stub(body: list[ast.stmt]) -> bool:
+    """A body doing nothing but ``raise NotImplementedError`` (``pass``, ``...``, a
+    docstring): a method its subclasses override."""
+    for statement in body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # a docstring, ``...``
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                continue
+        return False
+    return True
 
 
 def _query_receiver(value: ast.expr) -> str | None:

@@ -280,6 +280,9 @@ class FunctionFacts:
     #: ``("call", callee)`` for a local bound to a call's result, ``("with", callee)`` for
     #: one of ``with callee(...) as name``, ``("name", qualname)``)
     handed: list[tuple[str, int | str, tuple[str, str]]] = field(default_factory=list)
+    #: its body only raises ``NotImplementedError`` or does nothing (``pass``, ``...``, a
+    #: docstring): a method for subclasses to override
+    is_stub: bool = False
 
 
 @dataclass

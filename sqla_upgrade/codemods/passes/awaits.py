@@ -804,6 +804,13 @@ class AwaitPass(ScopeTracking):
             if session_bridge is not None:
                 return self._bridge_session(original_node, updated_node, session_bridge)
         callee = self.calls.callee(original_node, self.enclosing_class())
+        group = self.calls.override_group(original_node, self.enclosing_class(), callee)
+        if group is not None and group[0] in self.plan.mixed_dynamic:
+            assert isinstance(original_node.func, cst.Attribute)
+            self.todo(original_node, _mixed_overrides_reason(original_node.func.attr.value))
+            return updated_node
+        if group is not None and not self.plan.is_async(callee) and self.plan.is_async(group[0]):
+            callee = group[0]
         if callee in self.plan.greenlet:
             bridged = self._greenlet_call(original_node, updated_node, callee)
             if bridged is not None:
@@ -1863,6 +1870,13 @@ class AwaitPass(ScopeTracking):
             return False
         function = self.state.index.functions.get(callee or "")
         return function is not None and function.is_generator
+
+
+def _mixed_overrides_reason(method: str) -> str:
+    return (
+        f"self.{method}() runs the {method}() of the object's class, async now in some of "
+        f"its subclasses and not in others: await it where the object's {method}() is async"
+    )
 
 
 @dataclass
