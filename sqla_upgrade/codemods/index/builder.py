@@ -87,6 +87,15 @@ DECLARATIVE_BASE_CLASSES = {
     "sqlalchemy.orm.DeclarativeBaseNoMeta",
     "sqlalchemy.orm.decl_api.DeclarativeBase",
 }
+#: declarative bases other libraries make with ``declarative_base()`` and export: a class
+#: deriving from one is a model of the project (Flask-AppBuilder's, which Superset's and
+#: Airflow's web models use)
+LIBRARY_DECLARATIVE_BASES = frozenset(
+    {
+        "flask_appbuilder.Model",
+        "flask_appbuilder.models.sqla.Model",
+    }
+)
 TYPEVARS = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 RELATIONSHIP_FUNCS = {"relationship", "relation", "dynamic_loader"}
 #: SQLAlchemy 1.x's classical mapping function (``registry.map_imperatively`` is its 2.0 form)
@@ -1575,7 +1584,7 @@ def _param_at(function: FunctionFacts, slot: int | str) -> str | None:
 
 def _is_model_base(builder: IndexBuilder, qualname: str) -> bool:
     resolved = builder.index.resolve_alias(qualname)
-    if resolved == "<declarative>" or resolved in DECLARATIVE_BASE_CLASSES:
+    if resolved in ("<declarative>", *DECLARATIVE_BASE_CLASSES, *LIBRARY_DECLARATIVE_BASES):
         return True
     owner, _, attr = resolved.rpartition(".")
     if attr == "Model" and builder._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:

@@ -429,21 +429,14 @@ class QueryToSelectPass(Pass):
 
     def _method_receiver(self, node: cst.BaseExpression) -> str | None:
         """ "instance" when ``node`` is the first parameter of a plain method of the class
-        being visited, "class" when it is a classmethod's, else None."""
+        it is in, "class" when it is a classmethod's, else None. (Told from the node's
+        parents: the chains of stored queries are read before the visit reaches them.)"""
         if not isinstance(node, cst.Name):
             return None
-        function: cst.FunctionDef | None = None
-        for statement in reversed(self._statements):
-            if isinstance(statement, cst.ClassDef):
-                break
-            if isinstance(statement, cst.FunctionDef):
-                if function is not None:
-                    return None  # a function inside a method
-                function = statement
-        else:
+        method = self._method_of(node)
+        if method is None or not method[0].params.params:
             return None
-        if function is None or not function.params.params:
-            return None
+        function = method[0]
         kind = "instance"
         for decorator in function.decorators:
             names = qualified_names(self, decorator.decorator)
@@ -457,9 +450,24 @@ class QueryToSelectPass(Pass):
             return None
         return kind if [getattr(a, "node", None) for a in scope[node.value]] == [first] else None
 
+    def _method_of(self, node: cst.CSTNode) -> tuple[cst.FunctionDef, cst.ClassDef] | None:
+        """The function whose body holds ``node`` and the class it is a method of, when
+        it is one (not a function inside a method, nor one outside a class)."""
+        function: cst.FunctionDef | None = None
+        current: cst.CSTNode | None = node
+        while current is not None:
+            current = self.get_metadata(ParentNodeProvider, current, None)
+            if isinstance(current, cst.FunctionDef):
+                if function is not None:
+                    return None  # a function inside a method
+                function = current
+            elif isinstance(current, cst.ClassDef):
+                return (function, current) if function is not None else None
+        return None
+
     def _receiver_class(self, node: cst.BaseExpression) -> str | None:
         """The class being defined, when ``node`` is its method's ``cls`` or ``self``."""
-        return self._enclosing_class() if self._method_receiver(node) else None
+        return self._enclosing_class(node) if self._method_receiver(node) else None
 
     def _split_like(
         self, top: cst.BaseExpression, innermost: cst.BaseExpression, links: list[Link], like: Chain
@@ -495,19 +503,26 @@ class QueryToSelectPass(Pass):
 
     def _model_of_method_receiver(self, node: cst.BaseExpression) -> str | None:
         """The model being defined, for ``cls`` (a classmethod's) or ``self`` (a method's)."""
-        return self._enclosing_model() if self._method_receiver(node) else None
+        return self._enclosing_model(node) if self._method_receiver(node) else None
 
-    def _enclosing_model(self) -> str | None:
-        for statement in reversed(self._statements):
-            if isinstance(statement, cst.ClassDef):
-                return self.entities.model_name(statement.name)
-        return None
+    def _enclosing_model(self, node: cst.CSTNode) -> str | None:
+        """The model whose body holds ``node``, if any."""
+        klass = self._class_holding(node)
+        return self.entities.model_name(klass.name) if klass is not None else None
 
-    def _enclosing_class(self) -> str | None:
-        """The qualified name of the class being visited (a model or not)."""
-        for statement in reversed(self._statements):
-            if isinstance(statement, cst.ClassDef):
-                return next(iter(sorted(qualified_names(self, statement.name))), None)
+    def _enclosing_class(self, node: cst.CSTNode) -> str | None:
+        """The qualified name of the class whose body holds ``node`` (a model or not)."""
+        klass = self._class_holding(node)
+        if klass is None:
+            return None
+        return next(iter(sorted(qualified_names(self, klass.name))), None)
+
+    def _class_holding(self, node: cst.CSTNode) -> cst.ClassDef | None:
+        current: cst.CSTNode | None = node
+        while current is not None:
+            current = self.get_metadata(ParentNodeProvider, current, None)
+            if isinstance(current, cst.ClassDef):
+                return current
         return None
 
     def _flask_db_of(self, model: str, seen: set[str]) -> str | None:
@@ -533,7 +548,7 @@ class QueryToSelectPass(Pass):
         if name is None and self._method_receiver(node):
             # ``cls.query`` in a mixin (or declarative base) given the query property:
             # whichever mapped class ``cls`` is, its query runs on that session
-            name = self._enclosing_class()
+            name = self._enclosing_class(node)
         return self._query_property_of(name, set()) if name else None
 
     def _query_property_of(self, qualname: str, seen: set[str]) -> str | None:
@@ -601,7 +616,7 @@ class QueryToSelectPass(Pass):
             facts = QueryFacts(
                 session=self.local_expression(session, "session") if session else None,
                 entity_kinds=[EntityKind.MAPPER],
-                model=model or self._enclosing_model(),
+                model=model or self._enclosing_model(chain.model),
                 entity_node=chain.written_model,
                 receiver_class=None if model else self._receiver_class(chain.model),
             )
@@ -747,8 +762,8 @@ class QueryToSelectPass(Pass):
             facts.model = self.entities.model_name(entity)
             facts.entity_node = entity
             if facts.model is None and self._class_of_enclosing_classmethod(entity):
-                facts.model = self._enclosing_model()
-                facts.receiver_class = self._enclosing_class()
+                facts.model = self._enclosing_model(entity)
+                facts.receiver_class = self._enclosing_class(entity)
         session = chain.session
         if isinstance(session, cst.Attribute) and session.attr.value == "session":
             if self.sessions.kind(session.value) is ObjectKind.FLASK_SQLALCHEMY:
