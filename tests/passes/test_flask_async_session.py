@@ -954,3 +954,48 @@ def test_helpers_join_the_import_of_db_in_its_own_layout(before: str, after: str
         {"app.ext": ext, "app.app": app.format(imports=before.replace("\n", indent))},
         {"app.app": expected.format(imports=after.replace("\n", indent))},
     )
+
+
+@pytest.mark.parametrize(
+    "ext",
+    [
+        # the application's own subclass of the extension (redash's, for pool options)
+        """
+        from flask_sqlalchemy import SQLAlchemy as _BaseSQLAlchemy
+
+
+        class SQLAlchemy(_BaseSQLAlchemy):
+            def apply_pool_defaults(self, app, options):
+                return options
+
+
+        db = SQLAlchemy()
+        """,
+        # Flask-AppBuilder's subclass (Superset's ``db``)
+        """
+        from flask_appbuilder import SQLA
+
+        db = SQLA()
+        """,
+    ],
+)
+def test_a_subclass_of_the_extension_is_flask_sqlalchemy(ext: str) -> None:
+    """``db`` made by a subclass of ``flask_sqlalchemy.SQLAlchemy`` is a Flask-SQLAlchemy
+    object: views use ``async_session`` (its ``db.session`` was taken for a plain
+    session by its name, awaited although it stays synchronous)."""
+    from sqla_upgrade.api import migrate_project
+    from tests.harness import _dedent
+
+    views = """
+        from .ext import db
+
+
+        def purge():
+            db.session.execute(text("delete from logs"))
+            db.session.commit()
+    """
+    result = migrate_project({"app.ext": _dedent(ext), "app.views": _dedent(views)})
+    migrated = result["app.views"].code
+    assert "from .ext import async_session, db" in migrated
+    assert "    await async_session.commit()\n" in migrated
+    assert "async_session = async_scoped_session(" in result["app.ext"].code

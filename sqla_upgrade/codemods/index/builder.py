@@ -49,6 +49,9 @@ CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
     "sqlalchemy.ext.asyncio.AsyncSession": ObjectKind.SESSION,
     "flask_sqlalchemy.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
     "flask_sqlalchemy.extension.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
+    # Flask-AppBuilder's subclass (Superset's and Airflow's ``db``)
+    "flask_appbuilder.SQLA": ObjectKind.FLASK_SQLALCHEMY,
+    "flask_appbuilder.models.sqla.SQLA": ObjectKind.FLASK_SQLALCHEMY,
     "sqlalchemy.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.engine.create_engine": ObjectKind.ENGINE,
     "sqlalchemy.ext.asyncio.create_async_engine": ObjectKind.ENGINE,
@@ -1467,7 +1470,19 @@ class IndexBuilder:
             facts = self.index.functions.get(resolved)
             # calling a generator provider (a FastAPI dependency) gives a generator
             return None if facts is None or facts.is_generator else ObjectKind.SESSION
+        if self._subclasses_flask_sqlalchemy(resolved):
+            return ObjectKind.FLASK_SQLALCHEMY  # ``class SQLAlchemy(_BaseSQLAlchemy)``
         return None
+
+    def _subclasses_flask_sqlalchemy(self, qualname: str, depth: int = 0) -> bool:
+        """Is ``qualname`` a project class deriving from Flask-SQLAlchemy's extension?"""
+        for base in self.pending.bases.get(qualname, []) if depth < 20 else []:
+            resolved = self.index.resolve_alias(base)
+            if CONSTRUCTOR_KINDS.get(resolved) is ObjectKind.FLASK_SQLALCHEMY:
+                return True
+            if self._subclasses_flask_sqlalchemy(resolved, depth + 1):
+                return True
+        return False
 
     def _resolve_models(self) -> None:
         """A model is a class whose bases lead to a declarative base or ``db.Model``."""

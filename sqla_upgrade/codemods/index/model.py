@@ -435,6 +435,10 @@ class ProjectIndex:
             for target in module.imports.values()
         )
 
+    def objects_of_kind(self, kind: ObjectKind) -> list[str]:
+        """The qualified names of the project's objects of ``kind``."""
+        return [qualname for qualname, found in self.objects.items() if found is kind]
+
     def flask_sqlalchemy_modules(self) -> frozenset[str]:
         """The modules that define a Flask-SQLAlchemy object."""
         return self._derived(

@@ -343,6 +343,13 @@ class FlaskAsyncSessionPass(ScopeTracking):
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     @classmethod
+    def index_triggers(cls, index: Any) -> tuple[bytes, ...]:
+        """Where a Flask-SQLAlchemy object is made by a class not spelled ``SQLAlchemy``
+        (``db = SQLA()``: a subclass of the extension): its assignment."""
+        names = {q.rpartition(".")[2] for q in index.objects_of_kind(ObjectKind.FLASK_SQLALCHEMY)}
+        return tuple(f"{name}{sep}=".encode() for name in sorted(names) for sep in ("", " "))
+
+    @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
         """Only in a project with a Flask-SQLAlchemy object (every rewrite but the
         templates' goes through one), or in a file naming Flask-SQLAlchemy or
@@ -1010,7 +1017,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         ):
             return None
         call = assign.value
-        if not qualified_names(self, call.func) & FLASK_SQLALCHEMY:
+        if not (qualified_names(self, call.func) & FLASK_SQLALCHEMY or self._makes_db(assign)):
             return None
         for position, arg in enumerate(call.args):
             if (arg.keyword is None and position == 0) or (
@@ -1019,6 +1026,22 @@ class FlaskAsyncSessionPass(ScopeTracking):
                 if not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
                     return arg.value.deep_clone()
         return True
+
+    def _makes_db(self, assign: cst.Assign | cst.AnnAssign) -> bool:
+        """A module-level ``db = SQLA()`` the index knows for a Flask-SQLAlchemy object (a
+        subclass of the extension: Flask-AppBuilder's, or the project's own)."""
+        if self.enclosing_function() is not None or self.enclosing_class() is not None:
+            return False
+        targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else []
+        if isinstance(assign, cst.AnnAssign):
+            targets = [assign.target]
+        index = self.state.index
+        return any(
+            isinstance(target, cst.Name)
+            and index.kind_of(f"{self.state.module_name}.{target.value}")
+            is ObjectKind.FLASK_SQLALCHEMY
+            for target in targets
+        )
 
     def _helpers(self, module: cst.Module, listened: bool) -> list[cst.BaseStatement]:
         drivers = "\n".join(
