@@ -450,6 +450,19 @@ class QueryToSelectPass(Pass):
             return None
         return kind if [getattr(a, "node", None) for a in scope[node.value]] == [first] else None
 
+    def _column_of_classmethod_receiver(self, node: cst.BaseExpression) -> bool:
+        """``cls.dag_id`` in a classmethod of a model: a column of the model (or of its
+        mapped bases) read through the class, as ``DagRun.dag_id``."""
+        if not isinstance(node, cst.Attribute) or not self._class_of_enclosing_classmethod(
+            node.value
+        ):
+            return False
+        model = self.state.index.model(self._enclosing_model(node))
+        if model is None:
+            return False
+        owners = self.state.index.self_and_bases(model)
+        return any(node.attr.value in owner.columns for owner in owners)
+
     def _method_of(self, node: cst.CSTNode) -> tuple[cst.FunctionDef, cst.ClassDef] | None:
         """The function whose body holds ``node`` and the class it is a method of, when
         it is one (not a function inside a method, nor one outside a class)."""
@@ -780,6 +793,8 @@ class QueryToSelectPass(Pass):
         if kind is EntityKind.UNKNOWN and self._class_of_enclosing_classmethod(arg.value):
             # a classmethod's ``cls`` handed to query(): only a mapped class can be
             kind = EntityKind.MAPPER
+        if kind is EntityKind.UNKNOWN and self._column_of_classmethod_receiver(arg.value):
+            kind = EntityKind.COLUMN
         if kind is EntityKind.UNKNOWN:
             text = cst.Module([]).code_for_node(arg.value)
             raise Refusal(f"cannot tell whether {text} is a mapped class or a column expression")
