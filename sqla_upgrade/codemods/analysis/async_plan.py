@@ -725,6 +725,8 @@ class ScopeTracking(Pass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scopes: list[tuple[str, cst.CSTNode]] = []
+        #: the function or class whose decorators are being visited, out of ``scopes``
+        self._decorated: list[tuple[str, cst.CSTNode]] = []
 
     def current_qualname(self) -> str:
         names = [self.state.module_name, *(name for name, _ in self.scopes)]
@@ -777,6 +779,17 @@ class ScopeTracking(Pass):
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         self.scopes.pop()
+        return updated_node
+
+    # a decorator runs where its function or class is defined, not inside it
+    def visit_Decorator(self, node: cst.Decorator) -> bool | None:
+        self._decorated.append(self.scopes.pop())
+        return True
+
+    def leave_Decorator(
+        self, original_node: cst.Decorator, updated_node: cst.Decorator
+    ) -> cst.Decorator | cst.RemovalSentinel:
+        self.scopes.append(self._decorated.pop())
         return updated_node
 
 
