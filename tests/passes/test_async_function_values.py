@@ -417,6 +417,56 @@ def test_nested_functions_called_directly_are_awaited() -> None:
     )
 
 
+def test_nested_functions_in_blocks_are_awaited() -> None:
+    """A ``def`` inside a ``with``/``try``/``if`` block of a function is a nested function
+    too: its calls, the recursive one included, are awaited."""
+    check_transformed(
+        HEADER
+        + """
+
+    def outer(session: Session, retry):
+        with session.begin():
+            def inner(attempt):
+                try:
+                    return count_users(session)
+                except ValueError:
+                    if attempt < retry:
+                        return inner(attempt + 1)
+                    raise
+
+            total = inner(0)
+        if retry:
+            def again():
+                return count_users(session)
+
+            total += again()
+        return total
+    """,
+        MIGRATED_HEADER
+        + """
+
+    async def outer(session: AsyncSession, retry):
+        async with session.begin():
+            async def inner(attempt):
+                try:
+                    return await count_users(session)
+                except ValueError:
+                    if attempt < retry:
+                        return await inner(attempt + 1)
+                    raise
+
+            total = await inner(0)
+        if retry:
+            async def again():
+                return await count_users(session)
+
+            total += await again()
+        return total
+    """,
+        target="async",
+    )
+
+
 # -- hand-overs ------------------------------------------------------------------------------
 
 

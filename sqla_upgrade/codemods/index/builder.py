@@ -537,9 +537,8 @@ class _ModuleCollector:
             self.pending.providers[qualname] = [r for r in returned if r]
             if all(returned):
                 facts.returns = sorted(set(returned))
-        for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.statement(stmt, qualname, in_function=True)
+        for stmt in node.body:  # its nested functions, in ``with``/``if``/``try`` blocks too
+            self.statement(stmt, qualname, in_function=True)
 
     def _annotations(self, args: ast.arguments) -> dict[str, str]:
         every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
