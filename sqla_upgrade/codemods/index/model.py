@@ -442,7 +442,7 @@ class ProjectIndex:
         )
 
     def alembic_paths(self) -> frozenset[str]:
-        """Files of the modules that import Alembic (``from alembic import op``,
+        """Files of the modules that import Alembic's ``op`` (``from alembic import op``,
         ``context``): migration scripts and ``env.py``, which Alembic runs synchronously,
         on a synchronous connection of its own."""
         return self._derived(
@@ -969,5 +969,13 @@ _ASYNC_KINDS = frozenset(
 )
 
 
+#: what Alembic's migration scripts (``op``) and ``env.py`` (``context``) import; a module
+#: only driving Alembic (``alembic.command``, ``alembic.config``, ``MigrationContext``),
+#: such as an app's database helpers running ``upgrade`` at start-up, is no script
+ALEMBIC_SCRIPT_MODULES = ("alembic.op", "alembic.context")
+
+
 def _from_alembic(qualname: str) -> bool:
-    return qualname == "alembic" or qualname.startswith("alembic.")
+    return qualname == "alembic" or any(
+        qualname == m or qualname.startswith(f"{m}.") for m in ALEMBIC_SCRIPT_MODULES
+    )
