@@ -111,6 +111,12 @@ CASES = [
         "select",
     ),
     (
+        "options_of_unknown_loaders_need_unique",
+        "def f(session: Session, opts):\n    return session.query(User).options(*opts).all(), session.query(User).options(opts[0]).one()\n",
+        "def f(session: Session, opts):\n    return session.scalars(select(User).options(*opts)).unique().all(), session.scalars(select(User).options(opts[0])).unique().one()\n",
+        "select",
+    ),
+    (
         "several_entities_rows_unique",
         "def f(session: Session):\n    return session.query(User, Address).join(User.addresses).all()\n",
         "def f(session: Session):\n    return session.execute(select(User, Address).join(User.addresses)).unique().all()\n",
@@ -286,6 +292,95 @@ def test_query_method(name: str, before: str, after: str, imports: str | None) -
         check_transformed(before_code, after_code, project=PROJECT, module_name="app.views")
     else:
         transformed(before, after, imports=imports)
+
+
+def test_written_loader_options_that_join_nothing_need_no_unique() -> None:
+    """Options read through their spelling (``Load(...)``, module attributes, chains);
+    only a joined load of a collection, or options that cannot be read, need unique()."""
+    check_transformed(
+        """
+        import sqlalchemy
+        from sqlalchemy import orm
+        from sqlalchemy.orm import Load, Session, selectinload
+        from app.models import Address, User
+
+
+        def f(session: Session):
+            return session.query(User).options(
+                selectinload(User.addresses),
+                sqlalchemy.orm.subqueryload(User.addresses),
+                Load(User).load_only(User.name),
+                orm.defaultload(User.addresses).selectinload(Address.user),
+            ).all()
+        """,
+        """
+        import sqlalchemy
+        from sqlalchemy import select, orm
+        from sqlalchemy.orm import Load, Session, selectinload
+        from app.models import Address, User
+
+
+        def f(session: Session):
+            return session.scalars(select(User).options(
+                selectinload(User.addresses),
+                sqlalchemy.orm.subqueryload(User.addresses),
+                Load(User).load_only(User.name),
+                orm.defaultload(User.addresses).selectinload(Address.user),
+            )).all()
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_options_that_cannot_be_read_get_unique_and_read_the_same_objects() -> None:
+    """``options(*opts)``: legacy Query de-duplicated the users a joined collection
+    repeats; without ``unique()`` 2.0 refuses to read them."""
+    legacy = textwrap.dedent(
+        """
+        from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+        from sqlalchemy.orm import Session, declarative_base, joinedload, relationship
+
+        Base = declarative_base()
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+            name = Column(String)
+            addresses = relationship("Address")
+
+
+        class Address(Base):
+            __tablename__ = "addresses"
+            id = Column(Integer, primary_key=True)
+            user_id = Column(ForeignKey("users.id"))
+
+
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as setup:
+            setup.add_all([User(name="a", addresses=[Address(), Address()]), User(name="b")])
+            setup.commit()
+
+
+        def eager_options():
+            return [joinedload(User.addresses)]
+
+
+        def names(opts):
+            with Session(engine) as session:
+                users = session.query(User).options(*opts).order_by(User.id).all()
+                return [(u.name, len(u.addresses)) for u in users]
+
+
+        def run():
+            return names(eager_options())
+        """
+    )
+    migrated = migrate_source(legacy, target="2.0", module_name="app.models").code
+    assert ".options(*opts).order_by(User.id)).unique().all()" in migrated
+    assert exec_module(migrated).run() == exec_module(legacy).run() == [("a", 2), ("b", 0)]
 
 
 def test_split_query_variable() -> None:

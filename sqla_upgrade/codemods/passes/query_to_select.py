@@ -130,6 +130,29 @@ SQL_CONSUMER_METHODS = frozenset(
     }
 )
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
+#: loader options (and ``Load``, whose methods are the same options) that ``options()``
+#: arguments are read through; any other argument (``*opts``, ``self.opts()``) may hold
+#: a joined eager load of a collection
+LOADER_OPTIONS = JOINED_EAGER | frozenset(
+    {
+        "Load",
+        "defaultload",
+        "defer",
+        "immediateload",
+        "lazyload",
+        "load_only",
+        "noload",
+        "options",
+        "raiseload",
+        "selectin_polymorphic",
+        "selectinload",
+        "subqueryload",
+        "undefer",
+        "undefer_group",
+        "with_expression",
+        "with_loader_criteria",
+    }
+)
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
 CRITERIA_BUILDERS = frozenset({"filter", "filter_by", "where"})
 LEGACY_MODEL_QUERY_METHODS = frozenset(
@@ -812,7 +835,9 @@ class QueryToSelectPass(Pass):
                 facts.has_criteria = True
             if link.name in DUPLICATING_BUILDERS:
                 facts.duplicates_possible = True
-            elif link.name == "options" and self._has_joined_eager(link):
+            elif link.name == "options" and (
+                self._has_joined_eager(link) or not all(map(_reads_as_loader_option, link.args))
+            ):
                 facts.joined_eager = True
             elif link.name == "yield_per":
                 facts.yield_per = True
@@ -2326,3 +2351,22 @@ def _importers_and_callers(index: ProjectIndex) -> tuple[dict[str, set[str]], di
         for callee in facts.calls:
             callers.setdefault(callee, set()).add(qualname)
     return importers, callers
+
+
+def _reads_as_loader_option(arg: cst.Arg) -> bool:
+    """Is ``arg`` of ``options()`` written as loader options (``selectinload(A.b)``,
+    ``orm.defer(A.c)``, ``Load(A).load_only(...)``, chained ``.selectinload(...)``), so
+    that ``JOINED_EAGER`` names tell whether it joins? Not ``*opts`` or ``make_opts()``."""
+    if arg.star:
+        return False
+    value = arg.value
+    while isinstance(value, cst.Call):
+        func = value.func
+        if isinstance(func, cst.Name):
+            return func.value in LOADER_OPTIONS
+        if not isinstance(func, cst.Attribute) or func.attr.value not in LOADER_OPTIONS:
+            return False
+        if not isinstance(func.value, cst.Call):
+            return True  # ``orm.selectinload(...)``, ``sqlalchemy.orm.defer(...)``
+        value = func.value
+    return False
