@@ -383,6 +383,68 @@ def test_options_that_cannot_be_read_get_unique_and_read_the_same_objects() -> N
     assert exec_module(migrated).run() == exec_module(legacy).run() == [("a", 2), ("b", 0)]
 
 
+def test_select_imported_from_sqlalchemy_future_is_not_imported_again() -> None:
+    """``from sqlalchemy.future import select`` (1.4's spelling) is 2.0's ``select``."""
+    check_transformed(
+        """
+        from sqlalchemy import sql
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        def f(session: Session):
+            return session.query(User).filter(User.id == 1).all(), select(User.id)
+        """,
+        """
+        from sqlalchemy import sql
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        def f(session: Session):
+            return session.scalars(select(User).where(User.id == 1)).all(), select(User.id)
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_select_bound_to_something_else_gets_the_import() -> None:
+    """A module-level ``select`` that is not SQLAlchemy's, or is also bound otherwise, is
+    not taken for it."""
+    check_transformed(
+        """
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+        if not select:
+            from myapp.sql import select
+
+
+        def f(session: Session):
+            return session.query(User).all()
+        """,
+        """
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+        from sqlalchemy import select
+
+        if not select:
+            from myapp.sql import select
+
+
+        def f(session: Session):
+            return session.scalars(select(User)).all()
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
 def test_split_query_variable() -> None:
     transformed(
         """\

@@ -130,6 +130,13 @@ SQL_CONSUMER_METHODS = frozenset(
     }
 )
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
+#: other import paths of the functions the pass writes (the same objects in 2.x)
+SAME_FUNCTIONS = {
+    "sqlalchemy.select": frozenset(
+        {"sqlalchemy.future.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select"}
+    ),
+    "sqlalchemy.func": frozenset({"sqlalchemy.sql.func", "sqlalchemy.sql.expression.func"}),
+}
 #: loader options (and ``Load``, whose methods are the same options) that ``options()``
 #: arguments are read through; any other argument (``*opts``, ``self.opts()``) may hold
 #: a joined eager load of a collection
@@ -1508,8 +1515,23 @@ class QueryToSelectPass(Pass):
     def name_for(self, name: str, module: str = "sqlalchemy") -> cst.Name:
         if name not in self._imports_added:
             self._imports_added.add(name)
-            AddImportsVisitor.add_needed_import(self.context, module, name)
+            if not self._imported_already(name, module):
+                AddImportsVisitor.add_needed_import(self.context, module, name)
         return cst.Name(name)
+
+    def _imported_already(self, name: str, module: str) -> bool:
+        """Does the module bind ``name`` only by imports of that same SQLAlchemy function
+        (``from sqlalchemy.future import select``, the 1.4 spelling of 2.0's)?"""
+        tree = self.context.module
+        scope = self.get_metadata(ScopeProvider, tree, None) if tree is not None else None
+        if scope is None or name not in scope:
+            return False
+        bound = [getattr(a, "node", None) for a in scope[name]]
+        if not all(isinstance(node, cst.Import | cst.ImportFrom) for node in bound):
+            return False
+        same = {f"{module}.{name}", *SAME_FUNCTIONS.get(f"{module}.{name}", ())}
+        qualified = scope.get_qualified_names_for(name)
+        return bool(qualified) and {q.name for q in qualified} <= same
 
     def statement(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
         stmt: cst.BaseExpression
