@@ -445,6 +445,71 @@ def test_select_bound_to_something_else_gets_the_import() -> None:
     )
 
 
+def test_constants_of_project_classes_in_filters_need_no_unique() -> None:
+    """``Names.ADMIN`` of a class of the project that is no model adds no FROM entry,
+    so the rows hold each user once; what is read further from such a class attribute
+    (``Tables.archive.c.id``, a table; ``Status.DONE.value``) may, and keeps
+    ``unique()``."""
+    check_transformed(
+        """
+        import enum
+
+        from sqlalchemy import Column, Integer, MetaData, Table
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        class Status(enum.Enum):
+            DONE = "done"
+
+
+        class Names:
+            ADMIN = "admin"
+
+
+        class Tables:
+            archive = Table("archive", MetaData(), Column("id", Integer))
+
+
+        def f(session: Session):
+            return (
+                session.query(User).filter(User.name == Status.DONE.value).all(),
+                session.query(User).filter(User.name == Names.ADMIN).all(),
+                session.query(User).filter(User.id == Tables.archive.c.id).all(),
+            )
+        """,
+        """
+        import enum
+
+        from sqlalchemy import select, Column, Integer, MetaData, Table
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        class Status(enum.Enum):
+            DONE = "done"
+
+
+        class Names:
+            ADMIN = "admin"
+
+
+        class Tables:
+            archive = Table("archive", MetaData(), Column("id", Integer))
+
+
+        def f(session: Session):
+            return (
+                session.scalars(select(User).where(User.name == Status.DONE.value)).unique().all(),
+                session.scalars(select(User).where(User.name == Names.ADMIN)).all(),
+                session.scalars(select(User).where(User.id == Tables.archive.c.id)).unique().all(),
+            )
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
 def test_split_query_variable() -> None:
     transformed(
         """\

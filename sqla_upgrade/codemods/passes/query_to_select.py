@@ -1162,6 +1162,7 @@ class QueryToSelectPass(Pass):
                             EntityKind.TABLE,
                         )
                         and root.value[:1].isupper()
+                        and not (node.value is root and analysis._unmapped_project_class(root))
                     ):
                         other = True
                 return True
@@ -1169,6 +1170,17 @@ class QueryToSelectPass(Pass):
         for arg in link.args:
             arg.visit(Finder())
         return other
+
+    def _unmapped_project_class(self, node: cst.Name) -> bool:
+        """Is ``node`` a class of the project that is no model: ``Status.DONE`` (of a
+        constants class or an enum, compared with a column) adds no FROM entry."""
+        index = self.state.index
+        for name in qualified_names(self, node):
+            resolved = index.resolve_alias(name)
+            facts = index.modules.get(resolved.rpartition(".")[0])
+            if facts is not None and resolved in facts.models and resolved not in index.models:
+                return True
+        return False
 
     # -- query factories --------------------------------------------------------------------
     def factory_of_call(self, call: cst.Call) -> FactoryInfo | None:
