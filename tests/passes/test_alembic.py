@@ -4,9 +4,10 @@ Alembic calls ``upgrade()``/``downgrade()`` and ``run_migrations_online()`` sync
 on a synchronous connection of its own (``op.get_bind()``, ``engine_from_config``). Made
 ``async``, ``upgrade()`` would be a coroutine Alembic never awaits: the revision would be
 recorded as applied and its data changes never made, without an error. So a module that
-imports Alembic's ``op`` or ``context`` gets the 2.0 rewrites (``select([...])``, ``session.query``) and none of
-the async ones; where it uses what became async (a function of the project, the
-project's engine or session factory) the use is left with a TODO.
+imports Alembic's ``op`` or ``context`` gets the 2.0 rewrites (``select([...])``,
+``session.query``) and none of the async ones; where it uses what became async (a
+function of the project, the project's engine or session factory) the use is left with
+a TODO. A module only driving Alembic (``alembic.command``) is migrated as any other.
 """
 
 from __future__ import annotations
@@ -313,6 +314,46 @@ def test_a_helper_the_application_imports_too_is_the_applications() -> None:
     assert any(
         "Alembic runs migrations synchronously" in n.message
         for n in result["migrations.versions.r0004"].todos
+    )
+
+
+def test_a_module_only_driving_alembic_is_migrated_as_any_module() -> None:
+    """Running Alembic's commands (``alembic.command``, ``alembic.config``) is no
+    migration script: only modules importing ``op`` or ``context`` are run by Alembic."""
+    helpers = """
+        from alembic import command
+        from alembic.config import Config
+
+        from app.models import SessionLocal, User
+
+
+        def upgrade_db():
+            command.upgrade(Config("alembic.ini"), "heads")
+
+
+        def names():
+            with SessionLocal() as session:
+                return [u.name for u in session.query(User).order_by(User.id)]
+        """
+    expected = """
+        from alembic import command
+        from alembic.config import Config
+
+        from app.models import SessionLocal, User
+        from sqlalchemy import select
+
+
+        def upgrade_db():
+            command.upgrade(Config("alembic.ini"), "heads")
+
+
+        async def names():
+            async with SessionLocal() as session:
+                return [u.name for u in await session.scalars(select(User).order_by(User.id))]
+        """
+    check_project(
+        {"app.models": MODELS, "app.db": helpers, "migrations.env": ENV},
+        {"app.models": MODELS_ASYNC, "app.db": expected, "migrations.env": ENV},
     )
 
 

@@ -123,6 +123,12 @@ CASES = [
         "select",
     ),
     (
+        "options_of_unknown_loaders_need_unique",
+        "def f(session: Session, opts):\n    return session.query(User).options(*opts).all(), session.query(User).options(opts[0]).one()\n",
+        "def f(session: Session, opts):\n    return session.scalars(select(User).options(*opts)).unique().all(), session.scalars(select(User).options(opts[0])).unique().one()\n",
+        "select",
+    ),
+    (
         "several_entities_rows_unique",
         "def f(session: Session):\n    return session.query(User, Address).join(User.addresses).all()\n",
         "def f(session: Session):\n    return session.execute(select(User, Address).join(User.addresses)).unique().all()\n",
@@ -298,6 +304,222 @@ def test_query_method(name: str, before: str, after: str, imports: str | None) -
         check_transformed(before_code, after_code, project=PROJECT, module_name="app.views")
     else:
         transformed(before, after, imports=imports)
+
+
+def test_written_loader_options_that_join_nothing_need_no_unique() -> None:
+    """Options read through their spelling (``Load(...)``, module attributes, chains);
+    only a joined load of a collection, or options that cannot be read, need unique()."""
+    check_transformed(
+        """
+        import sqlalchemy
+        from sqlalchemy import orm
+        from sqlalchemy.orm import Load, Session, selectinload
+        from app.models import Address, User
+
+
+        def f(session: Session):
+            return session.query(User).options(
+                selectinload(User.addresses),
+                sqlalchemy.orm.subqueryload(User.addresses),
+                Load(User).load_only(User.name),
+                orm.defaultload(User.addresses).selectinload(Address.user),
+            ).all()
+        """,
+        """
+        import sqlalchemy
+        from sqlalchemy import select, orm
+        from sqlalchemy.orm import Load, Session, selectinload
+        from app.models import Address, User
+
+
+        def f(session: Session):
+            return session.scalars(select(User).options(
+                selectinload(User.addresses),
+                sqlalchemy.orm.subqueryload(User.addresses),
+                Load(User).load_only(User.name),
+                orm.defaultload(User.addresses).selectinload(Address.user),
+            )).all()
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_options_that_cannot_be_read_get_unique_and_read_the_same_objects() -> None:
+    """``options(*opts)``: legacy Query de-duplicated the users a joined collection
+    repeats; without ``unique()`` 2.0 refuses to read them."""
+    legacy = textwrap.dedent(
+        """
+        from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+        from sqlalchemy.orm import Session, declarative_base, joinedload, relationship
+
+        Base = declarative_base()
+
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+            name = Column(String)
+            addresses = relationship("Address")
+
+
+        class Address(Base):
+            __tablename__ = "addresses"
+            id = Column(Integer, primary_key=True)
+            user_id = Column(ForeignKey("users.id"))
+
+
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as setup:
+            setup.add_all([User(name="a", addresses=[Address(), Address()]), User(name="b")])
+            setup.commit()
+
+
+        def eager_options():
+            return [joinedload(User.addresses)]
+
+
+        def names(opts):
+            with Session(engine) as session:
+                users = session.query(User).options(*opts).order_by(User.id).all()
+                return [(u.name, len(u.addresses)) for u in users]
+
+
+        def run():
+            return names(eager_options())
+        """
+    )
+    migrated = migrate_source(legacy, target="2.0", module_name="app.models").code
+    assert ".options(*opts).order_by(User.id)).unique().all()" in migrated
+    assert exec_module(migrated).run() == exec_module(legacy).run() == [("a", 2), ("b", 0)]
+
+
+def test_select_imported_from_sqlalchemy_future_is_not_imported_again() -> None:
+    """``from sqlalchemy.future import select`` (1.4's spelling) is 2.0's ``select``."""
+    check_transformed(
+        """
+        from sqlalchemy import sql
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        def f(session: Session):
+            return session.query(User).filter(User.id == 1).all(), select(User.id)
+        """,
+        """
+        from sqlalchemy import sql
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        def f(session: Session):
+            return session.scalars(select(User).where(User.id == 1)).all(), select(User.id)
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_select_bound_to_something_else_gets_the_import() -> None:
+    """A module-level ``select`` that is not SQLAlchemy's, or is also bound otherwise, is
+    not taken for it."""
+    check_transformed(
+        """
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+        if not select:
+            from myapp.sql import select
+
+
+        def f(session: Session):
+            return session.query(User).all()
+        """,
+        """
+        from sqlalchemy.future import select
+        from sqlalchemy.orm import Session
+        from app.models import User
+        from sqlalchemy import select
+
+        if not select:
+            from myapp.sql import select
+
+
+        def f(session: Session):
+            return session.scalars(select(User)).all()
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
+
+
+def test_constants_of_project_classes_in_filters_need_no_unique() -> None:
+    """``Names.ADMIN`` of a class of the project that is no model adds no FROM entry,
+    so the rows hold each user once; what is read further from such a class attribute
+    (``Tables.archive.c.id``, a table; ``Status.DONE.value``) may, and keeps
+    ``unique()``."""
+    check_transformed(
+        """
+        import enum
+
+        from sqlalchemy import Column, Integer, MetaData, Table
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        class Status(enum.Enum):
+            DONE = "done"
+
+
+        class Names:
+            ADMIN = "admin"
+
+
+        class Tables:
+            archive = Table("archive", MetaData(), Column("id", Integer))
+
+
+        def f(session: Session):
+            return (
+                session.query(User).filter(User.name == Status.DONE.value).all(),
+                session.query(User).filter(User.name == Names.ADMIN).all(),
+                session.query(User).filter(User.id == Tables.archive.c.id).all(),
+            )
+        """,
+        """
+        import enum
+
+        from sqlalchemy import select, Column, Integer, MetaData, Table
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        class Status(enum.Enum):
+            DONE = "done"
+
+
+        class Names:
+            ADMIN = "admin"
+
+
+        class Tables:
+            archive = Table("archive", MetaData(), Column("id", Integer))
+
+
+        def f(session: Session):
+            return (
+                session.scalars(select(User).where(User.name == Status.DONE.value)).unique().all(),
+                session.scalars(select(User).where(User.name == Names.ADMIN)).all(),
+                session.scalars(select(User).where(User.id == Tables.archive.c.id)).unique().all(),
+            )
+        """,
+        project=PROJECT,
+        module_name="app.views",
+    )
 
 
 def test_split_query_variable() -> None:

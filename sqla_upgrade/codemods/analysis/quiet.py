@@ -155,8 +155,8 @@ def _fallback_name(name: str) -> bool:
 
 @per_object
 def _modules_given_sessions(index: ProjectIndex) -> frozenset[str]:
-    """The modules defining a function some caller hands a session."""
-    given = index.session_params | index.assumed_session_params
+    """The modules defining a function some caller hands a session or session factory."""
+    given = index.session_params | index.assumed_session_params | index.factory_params
     functions = {function for function, _ in given}
     return frozenset(
         module.name

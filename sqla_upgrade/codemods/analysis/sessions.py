@@ -153,6 +153,8 @@ class SessionResolver:
         #: the evidence for each variable (scope, name) weighed outside any other one's
         self._variables: dict[tuple[int, str], Evidence] = {}
         self._weighing: set[tuple[int, str]] = set()
+        #: (class, attribute) → is every ``self.attribute = ...`` a session factory
+        self._self_factories: dict[tuple[int, str], bool] = {}
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -198,14 +200,20 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
-            if kind is None and self.local_factory(func):
+            if kind is None and (
+                self.local_factory(func) or self.factory_param(func) or self.self_factory(func)
+            ):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
                 return True
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
                 owner_kind = self.kind(func.value)
-                if owner_kind is None and self.local_factory(func.value):
+                if owner_kind is None and (
+                    self.local_factory(func.value)
+                    or self.factory_param(func.value)
+                    or self.self_factory(func.value)
+                ):
                     return True
                 return owner_kind in FACTORY_KINDS
             # next(get_db()) on a generator provider
@@ -223,6 +231,65 @@ class SessionResolver:
         ``async_sessionmaker(...)`` or ``scoped_session(...)`` (a factory made in a
         function, which the project index does not record)?"""
         return self._bound_only_to(node, SESSION_FACTORIES | SCOPED_FACTORIES)
+
+    def factory_param(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a parameter some caller hands a session factory (the project
+        index's inference over the call sites), or one annotated ``sessionmaker``?"""
+        if not isinstance(node, cst.Name):
+            return False
+        assignments = self._assignments(node)
+        if not assignments or not all(isinstance(a.node, cst.Param) for a in assignments):
+            return False
+        for assignment in assignments:
+            param = assignment.node
+            assert isinstance(param, cst.Param)
+            if param.annotation is not None:
+                if not self.qualnames(param.annotation.annotation) & SESSION_FACTORIES:
+                    return False
+                continue
+            function = self._enclosing(param, cst.FunctionDef)
+            if not isinstance(function, cst.FunctionDef):
+                return False
+            key = (function_qualname(self.t, function), param.name.value)
+            if key not in self.index.factory_params:
+                return False
+        return True
+
+    def is_factory(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a session factory: ``sessionmaker(...)``, a name the index, the
+        function or its callers make one, or such a ``self`` attribute?"""
+        if isinstance(node, cst.Call):
+            return bool(self.qualnames(node.func) & SESSION_FACTORIES)
+        kind = self.kind(node)
+        if kind is not None:
+            return kind in FACTORY_KINDS
+        return self.local_factory(node) or self.factory_param(node) or self.self_factory(node)
+
+    def self_factory(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` ``self.name`` where every ``self.name = ...`` of the class assigns a
+        session factory (``self.session_factory = session_factory`` in ``__init__``,
+        handed one by the callers)?"""
+        if not (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+        ):
+            return False
+        klass = self._enclosing(node, cst.ClassDef)
+        if not isinstance(klass, cst.ClassDef) or self._depth > MAX_DEPTH:
+            return False
+        key = (id(klass), node.attr.value)
+        if key in self._self_factories:
+            return self._self_factories[key]
+        self._self_factories[key] = False  # ``self.a = self.b; self.b = self.a``: no loop
+        values = _self_assigned_values(klass, node.attr.value)
+        self._depth += 1
+        try:
+            found = bool(values) and all(self.is_factory(value) for value in values)
+        finally:
+            self._depth -= 1
+        self._self_factories[key] = found
+        return found
 
     def local_scoped_registry(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a local name bound only to ``scoped_session(...)``?"""
@@ -569,6 +636,41 @@ class SessionResolver:
         while current is not None and not isinstance(current, kind):
             current = self._parent(current)
         return current
+
+
+def _self_assigned_values(klass: cst.ClassDef, attr: str) -> list[cst.BaseExpression]:
+    """The values of every ``self.attr = value`` in the class's methods; one that cannot
+    be read (``self.attr: T``, ``self.attr += x``, a tuple target) makes the list empty."""
+    values: list[cst.BaseExpression] = []
+    unknown = False
+
+    def is_target(node: cst.BaseExpression) -> bool:
+        return (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+            and node.attr.value == attr
+        )
+
+    class Collector(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal unknown
+            for target in node.targets:
+                if is_target(target.target):
+                    values.append(node.value)
+                elif isinstance(target.target, cst.Tuple | cst.List):
+                    unknown = unknown or any(is_target(e.value) for e in target.target.elements)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if is_target(node.target) and node.value is not None:
+                values.append(node.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal unknown
+            unknown = unknown or is_target(node.target)
+
+    klass.body.visit(Collector())
+    return [] if unknown else values
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:

@@ -550,9 +550,8 @@ class _ModuleCollector:
             self.pending.providers[qualname] = [r for r in returned if r]
             if all(returned):
                 facts.returns = sorted(set(returned))
-        for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                self.statement(stmt, qualname, in_function=True)
+        for stmt in node.body:  # its nested functions, in ``with``/``if``/``try`` blocks too
+            self.statement(stmt, qualname, in_function=True)
 
     def _annotations(self, args: ast.arguments) -> dict[str, str]:
         every = (*args.posonlyargs, *args.args, *args.kwonlyargs)
@@ -1412,16 +1411,20 @@ class IndexBuilder:
         functions = self.index.functions
         proven = self.index.session_params
         assumed = self.index.assumed_session_params
+        factories = self.index.factory_params
         changed = True
         while changed:
             changed = False
             for caller in functions.values():
                 for callee, slot, origin in caller.handed:
-                    target = functions.get(self.index.resolve_alias(callee))
+                    target, slot = self._handed_target(callee, slot)
                     param = _param_at(target, slot) if target is not None else None
                     if target is None or param is None or param in target.annotations:
                         continue
                     key = (target.qualname, param)
+                    if key not in factories and self._handed_factory(caller, origin):
+                        factories.add(key)
+                        changed = True
                     if key in proven:
                         continue
                     verdict = self._handed_session(caller, origin)
@@ -1458,6 +1461,34 @@ class IndexBuilder:
         if self._kind(name) in (ObjectKind.SESSION, ObjectKind.SCOPED_SESSION):
             return "proof"
         return None
+
+    def _handed_target(
+        self, callee: str, slot: int | str
+    ) -> tuple[FunctionFacts | None, int | str]:
+        """The function a call hands a value to, and the value's slot in its parameters:
+        a project class called (``Repo(Session)``) hands it to its ``__init__``, after
+        ``self``."""
+        resolved = self.index.resolve_alias(callee)
+        target = self.index.functions.get(resolved)
+        if target is None and resolved in self.pending.bases:  # a class of the project
+            target = self.index.functions.get(f"{resolved}.__init__")
+            if isinstance(slot, int):
+                slot += 1
+        return target, slot
+
+    def _handed_factory(self, function: FunctionFacts, origin: tuple[str, str]) -> bool:
+        """Is ``origin`` a session factory: ``sessionmaker(...)`` (bound to a local or
+        module-level name), or a parameter that is one (by this inference or its
+        annotation)?"""
+        kind, name = origin
+        if kind == "param":
+            annotation = function.annotations.get(name)
+            if annotation is not None:
+                return self._kind(annotation) is ObjectKind.SESSION_FACTORY
+            return (function.qualname, name) in self.index.factory_params
+        if kind == "call":
+            return self._call_result_kind(name) is ObjectKind.SESSION_FACTORY
+        return kind == "name" and self._kind(name) is ObjectKind.SESSION_FACTORY
 
     def _call_result_kind(self, callee: str) -> ObjectKind | None:
         resolved = self.index.resolve_alias(callee)

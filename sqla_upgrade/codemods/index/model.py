@@ -325,6 +325,9 @@ class ProjectIndex:
     session_params: set[tuple[str, str]] = field(default_factory=set)
     #: those whose callers hand them what only its name says is a session
     assumed_session_params: set[tuple[str, str]] = field(default_factory=set)
+    #: (function, parameter) pairs whose callers hand them a session factory
+    #: (``sessionmaker(...)``): calling the parameter makes a session
+    factory_params: set[tuple[str, str]] = field(default_factory=set)
     #: what the project's event registrations (``event.listen(target, ...)``, and
     #: ``db.event.listen(target, ...)`` through a Flask-SQLAlchemy object) target
     event_targets: set[str] = field(default_factory=set)

@@ -157,6 +157,10 @@ HANDED_OVER = (
     "calling it from there gives a coroutine, not its result: await those calls (from async "
     "code), or hand over a synchronous function"
 )
+HANDED_OVER_MANAGER = (
+    "calling it from there gives an async context manager: enter it with `async with` (from "
+    "async code), or hand over a synchronous one"
+)
 #: decorators that give the function they decorate back
 PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
 
@@ -946,7 +950,8 @@ class AwaitPass(ScopeTracking):
                 return  # a factory fixture's function: the tests calling it are followed
             if where is not None:
                 name = function.rpartition(".")[2]
-                self.todo(node, f"{name} is async now and is {where}: {HANDED_OVER}")
+                how = HANDED_OVER_MANAGER if self._is_context_manager(function) else HANDED_OVER
+                self.todo(node, f"{name} is async now and is {where}: {how}")
             return
         holder = self._imported_holder(node)
         if holder is None:
@@ -1002,8 +1007,14 @@ class AwaitPass(ScopeTracking):
         # a decorated function's name is bound to what its decorator returns (a click
         # command, a task object...); the decorators of the project's are followed
         return all(
-            d in self.state.index.functions or d in PLAIN_DECORATORS for d in facts.decorators
+            d in self.state.index.functions or d in PLAIN_DECORATORS or d in CONTEXTMANAGER
+            for d in facts.decorators
         )
+
+    def _is_context_manager(self, function: str) -> bool:
+        """Is ``function`` a ``@contextmanager`` (an ``@asynccontextmanager`` now)?"""
+        facts = self.state.index.functions.get(function)
+        return facts is not None and any(d in CONTEXTMANAGER for d in facts.decorators)
 
     def _imported_holder(self, node: cst.Name | cst.Attribute) -> str | None:
         found = self.values.project_global(node)

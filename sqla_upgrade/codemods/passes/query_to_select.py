@@ -130,6 +130,36 @@ SQL_CONSUMER_METHODS = frozenset(
     }
 )
 JOINED_EAGER = frozenset({"joinedload", "contains_eager", "joinedload_all"})
+#: other import paths of the functions the pass writes (the same objects in 2.x)
+SAME_FUNCTIONS = {
+    "sqlalchemy.select": frozenset(
+        {"sqlalchemy.future.select", "sqlalchemy.sql.select", "sqlalchemy.sql.expression.select"}
+    ),
+    "sqlalchemy.func": frozenset({"sqlalchemy.sql.func", "sqlalchemy.sql.expression.func"}),
+}
+#: loader options (and ``Load``, whose methods are the same options) that ``options()``
+#: arguments are read through; any other argument (``*opts``, ``self.opts()``) may hold
+#: a joined eager load of a collection
+LOADER_OPTIONS = JOINED_EAGER | frozenset(
+    {
+        "Load",
+        "defaultload",
+        "defer",
+        "immediateload",
+        "lazyload",
+        "load_only",
+        "noload",
+        "options",
+        "raiseload",
+        "selectin_polymorphic",
+        "selectinload",
+        "subqueryload",
+        "undefer",
+        "undefer_group",
+        "with_expression",
+        "with_loader_criteria",
+    }
+)
 DUPLICATING_BUILDERS = frozenset({"join", "outerjoin", "select_from"})
 CRITERIA_BUILDERS = frozenset({"filter", "filter_by", "where"})
 LEGACY_MODEL_QUERY_METHODS = frozenset(
@@ -842,7 +872,9 @@ class QueryToSelectPass(Pass):
                 facts.has_criteria = True
             if link.name in DUPLICATING_BUILDERS:
                 facts.duplicates_possible = True
-            elif link.name == "options" and self._has_joined_eager(link):
+            elif link.name == "options" and (
+                self._has_joined_eager(link) or not all(map(_reads_as_loader_option, link.args))
+            ):
                 facts.joined_eager = True
             elif link.name == "yield_per":
                 facts.yield_per = True
@@ -1160,6 +1192,7 @@ class QueryToSelectPass(Pass):
                             EntityKind.TABLE,
                         )
                         and root.value[:1].isupper()
+                        and not (node.value is root and analysis._unmapped_project_class(root))
                     ):
                         other = True
                 return True
@@ -1167,6 +1200,17 @@ class QueryToSelectPass(Pass):
         for arg in link.args:
             arg.visit(Finder())
         return other
+
+    def _unmapped_project_class(self, node: cst.Name) -> bool:
+        """Is ``node`` a class of the project that is no model: ``Status.DONE`` (of a
+        constants class or an enum, compared with a column) adds no FROM entry."""
+        index = self.state.index
+        for name in qualified_names(self, node):
+            resolved = index.resolve_alias(name)
+            facts = index.modules.get(resolved.rpartition(".")[0])
+            if facts is not None and resolved in facts.models and resolved not in index.models:
+                return True
+        return False
 
     # -- query factories --------------------------------------------------------------------
     def factory_of_call(self, call: cst.Call) -> FactoryInfo | None:
@@ -1513,8 +1557,23 @@ class QueryToSelectPass(Pass):
     def name_for(self, name: str, module: str = "sqlalchemy") -> cst.Name:
         if name not in self._imports_added:
             self._imports_added.add(name)
-            AddImportsVisitor.add_needed_import(self.context, module, name)
+            if not self._imported_already(name, module):
+                AddImportsVisitor.add_needed_import(self.context, module, name)
         return cst.Name(name)
+
+    def _imported_already(self, name: str, module: str) -> bool:
+        """Does the module bind ``name`` only by imports of that same SQLAlchemy function
+        (``from sqlalchemy.future import select``, the 1.4 spelling of 2.0's)?"""
+        tree = self.context.module
+        scope = self.get_metadata(ScopeProvider, tree, None) if tree is not None else None
+        if scope is None or name not in scope:
+            return False
+        bound = [getattr(a, "node", None) for a in scope[name]]
+        if not all(isinstance(node, cst.Import | cst.ImportFrom) for node in bound):
+            return False
+        same = {f"{module}.{name}", *SAME_FUNCTIONS.get(f"{module}.{name}", ())}
+        qualified = scope.get_qualified_names_for(name)
+        return bool(qualified) and {q.name for q in qualified} <= same
 
     def statement(self, chain: Chain, facts: QueryFacts) -> cst.BaseExpression:
         stmt: cst.BaseExpression
@@ -2372,3 +2431,22 @@ def _limited_to_one(stmt: cst.BaseExpression) -> cst.BaseExpression:
     ):
         return stmt
     return method(stmt, "limit", [cst.Arg(cst.Integer("1"))])
+
+
+def _reads_as_loader_option(arg: cst.Arg) -> bool:
+    """Is ``arg`` of ``options()`` written as loader options (``selectinload(A.b)``,
+    ``orm.defer(A.c)``, ``Load(A).load_only(...)``, chained ``.selectinload(...)``), so
+    that ``JOINED_EAGER`` names tell whether it joins? Not ``*opts`` or ``make_opts()``."""
+    if arg.star:
+        return False
+    value = arg.value
+    while isinstance(value, cst.Call):
+        func = value.func
+        if isinstance(func, cst.Name):
+            return func.value in LOADER_OPTIONS
+        if not isinstance(func, cst.Attribute) or func.attr.value not in LOADER_OPTIONS:
+            return False
+        if not isinstance(func.value, cst.Call):
+            return True  # ``orm.selectinload(...)``, ``sqlalchemy.orm.defer(...)``
+        value = func.value
+    return False
