@@ -23,6 +23,7 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
 from sqla_upgrade.codemods.base import Pass, per_object
+from sqla_upgrade.codemods.index.model import looks_like_session
 
 if TYPE_CHECKING:
     from sqla_upgrade.codemods.index.model import ProjectIndex
@@ -221,6 +222,27 @@ class IoDetector:
                 node = func.value
                 continue
             return self._factory_session(node)
+        return None
+
+    def legacy_factory_method(self, call: cst.Call, enclosing_class: str | None) -> str | None:
+        """``get_query`` for ``self.get_query().all()``, ``repo.get_query().count()``: a
+        legacy Query run (``.all()``, ``.count()``...) that a project method builds on an
+        attribute of its object (``return self.session.query(User)``), a session that has
+        no ``query()`` once it is async. The 2.0 stage rewrites such methods with their
+        callers when it sees them all; what is left runs the legacy query."""
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in LEGACY_TERMINALS):
+            return None
+        node = call.func.value
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            callee = self.calls.callee(node, enclosing_class)
+            facts = self.index.functions.get(callee or "")
+            attr = facts.query_session_attr if facts is not None else None
+            if attr is not None and callee is not None:
+                module = self.index.modules.get(callee.rpartition(".")[0].rpartition(".")[0])
+                if looks_like_session(attr) or (module is not None and module.uses_sqlalchemy):
+                    return node.func.attr.value
+                return None
+            node = node.func.value
         return None
 
     def dynamic_relationship_owner(
