@@ -233,17 +233,37 @@ class IoDetector:
         if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in LEGACY_TERMINALS):
             return None
         node = call.func.value
-        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            callee = self.calls.callee(node, enclosing_class)
+        while isinstance(node, cst.Call | cst.Attribute):
+            if isinstance(node, cst.Attribute):  # ``cls.query``, a property giving one
+                callee, inner, what = self._property(node, enclosing_class), node, "the {} property"
+            elif isinstance(node.func, cst.Attribute):
+                callee, inner, what = self.calls.callee(node, enclosing_class), node.func, "{}()"
+            else:
+                return None
             facts = self.index.functions.get(callee or "")
             attr = facts.query_session_attr if facts is not None else None
             if attr is not None and callee is not None:
                 module = self.index.modules.get(callee.rpartition(".")[0].rpartition(".")[0])
                 if looks_like_session(attr) or (module is not None and module.uses_sqlalchemy):
-                    return node.func.attr.value
+                    return what.format(callee.rpartition(".")[2])
                 return None
-            node = node.func.value
+            node = inner.value
         return None
+
+    def _property(self, node: cst.Attribute, enclosing_class: str | None) -> str | None:
+        """The project method behind ``owner.name`` when it is a property of the owner's
+        class (``@property``, a ``classproperty``): ``self``/``cls`` of the enclosing class,
+        a project class by name, or an object of one."""
+        owner = node.value
+        if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
+            klass = enclosing_class
+        else:
+            klass = self.calls.instance_class(owner) or self.calls._class_named(owner)
+        method = self.calls.method_of(klass, node.attr.value) if klass else None
+        facts = self.index.functions.get(method or "")
+        if facts is None or not any(d.endswith("property") for d in facts.decorators):
+            return None
+        return method
 
     def dynamic_relationship_owner(
         self, node: cst.BaseExpression, following: frozenset[str] = frozenset()

@@ -544,6 +544,9 @@ class _ModuleCollector:
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         if facts.params and facts.query_session_param is None:
             facts.query_session_attr = _query_factory_attr(returns, assigned, facts.params[0])
+        facts.returns_self = bool(facts.params and returns) and all(
+            isinstance(r.value, ast.Name) and r.value.id == facts.params[0] for r in returns
+        )
         facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)

@@ -264,6 +264,8 @@ class FunctionFacts:
     #: a method returning a legacy Query built on this attribute of its first parameter
     #: (``return self.session.query(User)``: ``"session"``)
     query_session_attr: str | None = None
+    #: every ``return`` gives its first parameter back (``return self``: a fluent method)
+    returns_self: bool = False
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
     #: the models it returns a list of (``return Task.query.filter(...).all()``)

@@ -788,8 +788,8 @@ class AwaitPass(ScopeTracking):
         if factory is not None and not self._inside_chain(original_node):
             self.todo(
                 original_node,
-                f"{factory}() returns a legacy Query on its object's session, an AsyncSession "
-                f"now, which has no query(): make {factory}() return a select() and run it "
+                f"{factory} returns a legacy Query on its object's session, an AsyncSession "
+                f"now, which has no query(): make {factory} return a select() and run it "
                 "here with `await session.scalars(...)` / `await session.execute(...)`",
             )
             return updated_node
