@@ -366,8 +366,36 @@ class CallResolver:
                     if found:
                         return found
             return None
-        klass = self.instance_class(owner)
+        klass = (
+            self.instance_class(owner)
+            or self._made_or_returned(owner, enclosing_class)
+            or self._class_named(owner)  # ``User.create(...)``, inherited from a mixin too
+        )
         return self.method_of(klass, method) if klass else None
+
+    def _made_or_returned(
+        self, node: cst.BaseExpression, enclosing_class: str | None, depth: int = 0
+    ) -> str | None:
+        """The class of ``cls()`` in a method of ``enclosing_class``, and of a call of a
+        method returning its object (``cls().fill(**kw)``, ``fill`` ending ``return
+        self``): the object's class."""
+        if not isinstance(node, cst.Call) or depth > 20:
+            return None
+        func = node.func
+        if isinstance(func, cst.Name) and func.value == "cls":
+            return enclosing_class
+        if not isinstance(func, cst.Attribute):
+            return None
+        owner = func.value
+        if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
+            klass = enclosing_class
+        else:
+            klass = self.instance_class(owner) or self._made_or_returned(
+                owner, enclosing_class, depth + 1
+            )
+        method = self.method_of(klass, func.attr.value) if klass else None
+        facts = self.index.functions.get(method or "")
+        return klass if facts is not None and facts.returns_self else None
 
     def instance_class(self, node: cst.BaseExpression) -> str | None:
         """The project class of ``node`` when a constructor call or annotation says it."""

@@ -23,6 +23,7 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
 from sqla_upgrade.codemods.base import Pass, per_object
+from sqla_upgrade.codemods.index.model import looks_like_session
 
 if TYPE_CHECKING:
     from sqla_upgrade.codemods.index.model import ProjectIndex
@@ -222,6 +223,47 @@ class IoDetector:
                 continue
             return self._factory_session(node)
         return None
+
+    def legacy_factory_method(self, call: cst.Call, enclosing_class: str | None) -> str | None:
+        """``get_query`` for ``self.get_query().all()``, ``repo.get_query().count()``: a
+        legacy Query run (``.all()``, ``.count()``...) that a project method builds on an
+        attribute of its object (``return self.session.query(User)``), a session that has
+        no ``query()`` once it is async. The 2.0 stage rewrites such methods with their
+        callers when it sees them all; what is left runs the legacy query."""
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in LEGACY_TERMINALS):
+            return None
+        node = call.func.value
+        while isinstance(node, cst.Call | cst.Attribute):
+            if isinstance(node, cst.Attribute):  # ``cls.query``, a property giving one
+                callee, inner, what = self._property(node, enclosing_class), node, "the {} property"
+            elif isinstance(node.func, cst.Attribute):
+                callee, inner, what = self.calls.callee(node, enclosing_class), node.func, "{}()"
+            else:
+                return None
+            facts = self.index.functions.get(callee or "")
+            attr = facts.query_session_attr if facts is not None else None
+            if attr is not None and callee is not None:
+                module = self.index.modules.get(callee.rpartition(".")[0].rpartition(".")[0])
+                if looks_like_session(attr) or (module is not None and module.uses_sqlalchemy):
+                    return what.format(callee.rpartition(".")[2])
+                return None
+            node = inner.value
+        return None
+
+    def _property(self, node: cst.Attribute, enclosing_class: str | None) -> str | None:
+        """The project method behind ``owner.name`` when it is a property of the owner's
+        class (``@property``, a ``classproperty``): ``self``/``cls`` of the enclosing class,
+        a project class by name, or an object of one."""
+        owner = node.value
+        if isinstance(owner, cst.Name) and owner.value in ("self", "cls"):
+            klass = enclosing_class
+        else:
+            klass = self.calls.instance_class(owner) or self.calls._class_named(owner)
+        method = self.calls.method_of(klass, node.attr.value) if klass else None
+        facts = self.index.functions.get(method or "")
+        if facts is None or not any(d.endswith("property") for d in facts.decorators):
+            return None
+        return method
 
     def dynamic_relationship_owner(
         self, node: cst.BaseExpression, following: frozenset[str] = frozenset()

@@ -172,7 +172,9 @@ def evidence_names(index: ProjectIndex) -> frozenset[str]:
     qualnames: set[str] = set(index.objects) | set(index.query_properties)
     qualnames |= set(index.metadata_binds)
     qualnames |= {
-        q for q, f in index.functions.items() if f.query_session_param or f.gives_test_client
+        q
+        for q, f in index.functions.items()
+        if f.query_session_param or f.query_session_attr or f.gives_test_client
     }
     names |= {q.rpartition(".")[2] for q in qualnames}
     names |= index.dynamic_relationships()

@@ -514,7 +514,7 @@ class SessionResolver:
         attr = node.attr.value
         if attr == "session" and self.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY:
             return Evidence.PROOF
-        if isinstance(node.value, cst.Name) and node.value.value == "self":
+        if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
             return self._self_attribute_evidence(node)
         if kind is not None:
             return Evidence.CONTRARY

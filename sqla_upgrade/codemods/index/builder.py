@@ -205,6 +205,12 @@ class _ModuleCollector:
             if bindings.get(name) == len(types):  # every binding of the name is an alias
                 self.pending.type_aliases[f"{self.facts.name}.{name}"] = types
         self.startup_app(tree)
+        self.facts.foreign_attributes = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        }
 
     def imperative_mappings(self, tree: ast.Module) -> None:
         """``mapper(Package, package_table, properties={"tags": relationship(Tag)})`` and
@@ -539,6 +545,11 @@ class _ModuleCollector:
                     returned.append(self._returned_callee(sub.value, local_calls))
         facts.self_attributes = _first_parameter_attributes(node)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
+        if facts.params and facts.query_session_param is None:
+            facts.query_session_attr = _query_factory_attr(returns, assigned, facts.params[0])
+        facts.returns_self = bool(facts.params and returns) and all(
+            isinstance(r.value, ast.Name) and r.value.id == facts.params[0] for r in returns
+        )
         facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
@@ -962,6 +973,24 @@ def _query_factory_param(
     return found.pop() if len(found) == 1 else None
 
 
+def _query_factory_attr(
+    returns: list[ast.Return], assigned: dict[str, ast.expr], first: str
+) -> str | None:
+    """The attribute of the first parameter whose ``.query(...)`` every ``return`` of the
+    function hands back (``return self.session.query(User)``)."""
+    found: set[str] = set()
+    for ret in returns:
+        value = ret.value
+        if isinstance(value, ast.Name) and value.id in assigned:
+            value = assigned[value.id]
+        receiver = _query_receiver(value, attributes=True) if value is not None else None
+        owner, _, attr = (receiver or "").partition(".")
+        if owner != first or not attr:
+            return None
+        found.add(attr)
+    return found.pop() if len(found) == 1 else None
+
+
 def _is_stub(body: list[ast.stmt]) -> bool:
     """A body doing nothing but ``raise NotImplementedError`` (``pass``, ``...``, a
     docstring): a method its subclasses override."""
@@ -978,12 +1007,21 @@ def _is_stub(body: list[ast.stmt]) -> bool:
     return True
 
 
-def _query_receiver(value: ast.expr) -> str | None:
-    """``session`` in ``session.query(...).filter(...)`` (an open chain, no terminal)."""
+def _query_receiver(value: ast.expr, attributes: bool = False) -> str | None:
+    """``session`` in ``session.query(...).filter(...)`` (an open chain, no terminal);
+    with ``attributes``, ``self.session`` in ``self.session.query(...)`` too."""
     node = value
     while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr == "query" and isinstance(node.func.value, ast.Name):
-            return node.func.value.id
+        receiver = node.func.value
+        if node.func.attr == "query" and isinstance(receiver, ast.Name):
+            return receiver.id
+        if (
+            attributes
+            and node.func.attr == "query"
+            and isinstance(receiver, ast.Attribute)
+            and isinstance(receiver.value, ast.Name)
+        ):
+            return f"{receiver.value.id}.{receiver.attr}"
         if node.func.attr in ("all", "first", "one", "one_or_none", "scalar", "count", "get"):
             return None
         node = node.func.value

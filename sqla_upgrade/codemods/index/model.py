@@ -261,6 +261,11 @@ class FunctionFacts:
     calls: list[str] = field(default_factory=list)  # qualified callee names, best effort
     #: returns a legacy Query built on this parameter's session (a "query factory")
     query_session_param: str | None = None
+    #: a method returning a legacy Query built on this attribute of its first parameter
+    #: (``return self.session.query(User)``: ``"session"``)
+    query_session_attr: str | None = None
+    #: every ``return`` gives its first parameter back (``return self``: a fluent method)
+    returns_self: bool = False
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
     #: the models it returns a list of (``return Task.query.filter(...).all()``)
@@ -294,6 +299,9 @@ class ModuleFacts:
     models: dict[str, ModelFacts] = field(default_factory=dict)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     uses_sqlalchemy: bool = False
+    #: the attribute names it reads on anything but a bare ``self`` or ``cls``
+    #: (``view.get_query()``, ``super().save``): methods that may be used from outside
+    foreign_attributes: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -788,6 +788,15 @@ class AwaitPass(ScopeTracking):
             assert isinstance(original_node.func, cst.Attribute)
             what = f"Session.{original_node.func.attr.value}()"
             return self._run_sync(original_node, updated_node, sync_session, sync_session, what)
+        factory = self.io.legacy_factory_method(original_node, self.enclosing_class())
+        if factory is not None and not self._inside_chain(original_node):
+            self.todo(
+                original_node,
+                f"{factory} returns a legacy Query on its object's session, an AsyncSession "
+                f"now, which has no query(): make {factory} return a select() and run it "
+                "here with `await session.scalars(...)` / `await session.execute(...)`",
+            )
+            return updated_node
         legacy = self.io.legacy_query_receiver(original_node)
         if legacy is not None and not self._inside_chain(original_node):
             receiver, replaced = legacy

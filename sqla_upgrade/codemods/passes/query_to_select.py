@@ -54,6 +54,7 @@ from libcst.metadata import (
     Access,
     Assignment,
     BaseMetadataProvider,
+    GlobalScope,
     ParentNodeProvider,
     Scope,
     ScopeProvider,
@@ -278,15 +279,19 @@ class QueryToSelectPass(Pass):
     # -- entry points ---------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
         candidates = FactoryAnalysis(self).candidates(node)
-        for _ in range(len(candidates) + 1):
+        for _ in range(len(candidates) + 2):
             self.factories = dict(candidates)
             self.rejected = {}
             VariableAnalysis(self).run(node)
+            # the variables were followed without what the factories return, the first
+            # time: those built on a factory's query (``q = factory().filter()``) need it
+            known = all(info.facts is not None for info in candidates.values())
             accepted = FactoryAnalysis(self).validate(node)
-            if accepted.keys() == candidates.keys():
+            if known and accepted.keys() == candidates.keys():
                 self.factories = accepted
                 return
-            candidates = {k: v for k, v in candidates.items() if k in accepted}
+            kept = accepted if known else self.factories
+            candidates = {k: v for k, v in candidates.items() if k in kept}
         self.factories = {}
         self.rejected = {}
         VariableAnalysis(self).run(node)
@@ -389,6 +394,11 @@ class QueryToSelectPass(Pass):
         if isinstance(innermost, cst.Call) and self.factory_of_call(innermost) is not None:
             chain = Chain(top=top, base_kind=BaseKind.FACTORY, base=innermost)
             split_links(chain, links)
+            return chain
+        first = links[0].call if links else None
+        if first is not None and self.factory_of_call(first) is not None:
+            chain = Chain(top=top, base_kind=BaseKind.FACTORY, base=first)
+            split_links(chain, links[1:])
             return chain
         for position, link in enumerate(links):
             if link.name != "query":
@@ -519,7 +529,9 @@ class QueryToSelectPass(Pass):
         skipped = len(links) - written - (like.terminal is not None) - len(like.after)
         skipped -= like.unknown is not None
         chain = Chain(top=top, base_kind=like.base_kind, base=innermost)
-        if like.base_kind not in (BaseKind.VARIABLE, BaseKind.FACTORY):
+        if like.base_kind is BaseKind.FACTORY and skipped == 1:
+            chain.base = links[0].node  # ``self.get_query()``, a query factory method
+        elif like.base_kind not in (BaseKind.VARIABLE, BaseKind.FACTORY):
             base_link = links[skipped - 1]
             chain.base = base_link.node
             chain.session = links[skipped - 2].node if skipped >= 2 else innermost
@@ -1214,9 +1226,31 @@ class QueryToSelectPass(Pass):
 
     # -- query factories --------------------------------------------------------------------
     def factory_of_call(self, call: cst.Call) -> FactoryInfo | None:
+        if isinstance(call.func, cst.Attribute):
+            info = self._method_factory_of(call.func)
+            return info if info is not None and info.facts is not None else None
         for name in qualified_names(self, call.func):
             info = self.factories.get(name)
             if info is not None and info.facts is not None:
+                return info
+        return None
+
+    def _method_factory_of(self, func: cst.Attribute) -> FactoryInfo | None:
+        """The query factory method ``self.get_query`` calls: a method of the class being
+        defined, called on the first parameter of one of its plain methods, named as the
+        factory names its own."""
+        if not self.factories or not isinstance(func.value, cst.Name):
+            return None
+        if self._method_receiver(func.value) != "instance":
+            return None
+        klass = self._enclosing_class(func.value)
+        for info in self.factories.values():
+            if (
+                info.session_attr is not None
+                and klass in info.classes
+                and info.qualname.rpartition(".")[2] == func.attr.value
+                and info.session_param == func.value.value
+            ):
                 return info
         return None
 
@@ -1224,7 +1258,13 @@ class QueryToSelectPass(Pass):
         """The factory's facts, with the session the caller passes in."""
         info = self.factory_of_call(call)
         assert info is not None and info.facts is not None
-        session = _argument(call, info.session_param, info.session_position)
+        if info.session_attr is not None:  # ``self.session``, the same in every method
+            assert isinstance(call.func, cst.Attribute)
+            session: cst.BaseExpression | None = cst.Attribute(
+                value=call.func.value, attr=cst.Name(info.session_attr)
+            )
+        else:
+            session = _argument(call, info.session_param, info.session_position)
         if session is None or not _stable(session):
             raise Refusal("the session handed to this query factory is not a plain name")
         return replace(
@@ -1236,6 +1276,36 @@ class QueryToSelectPass(Pass):
             parent_relationships={},
         )
 
+    def _factory_entity(self, chain: Chain) -> cst.BaseExpression | None:
+        """The mapped class a query factory's bare ``session.query(Model)`` selects, as
+        the caller can write it (a module-level name, or ``self.model`` of the same
+        ``self``): ``factory().get(pk)`` is ``session.get(Model, pk)``. None when the
+        factory adds anything to its query (legacy ``get()`` refuses criteria) or names
+        the class through its own locals."""
+        assert isinstance(chain.base, cst.Call)
+        info = self.factory_of_call(chain.base)
+        facts = info.facts if info is not None else None
+        if info is None or facts is None or facts.builders or not facts.single_entity:
+            return None
+        entity = facts.entity_node
+        if isinstance(entity, cst.Name):
+            scope = self.get_metadata(ScopeProvider, entity, None)
+            bindings = list(scope[entity.value]) if scope is not None else []
+            if facts.model is None or not bindings:
+                return None
+            if all(isinstance(binding.scope, GlobalScope) for binding in bindings):
+                return entity.deep_clone()
+            return None
+        if (
+            info.session_attr is not None
+            and isinstance(entity, cst.Attribute)
+            and isinstance(entity.value, cst.Name)
+            and entity.value.value == info.session_param
+            and isinstance(chain.base.func, cst.Attribute)
+        ):
+            return entity.with_changes(value=chain.base.func.value)
+        return None
+
     def returned_by_factory(self, node: cst.CSTNode) -> bool:
         parent = self.get_metadata(ParentNodeProvider, node, None)
         if not isinstance(parent, cst.Return):
@@ -1243,7 +1313,13 @@ class QueryToSelectPass(Pass):
         function = self._enclosing_function(parent)
         if function is None:
             return False
-        return f"{self.state.module_name}.{function.name.value}" in self.factories
+        if f"{self.state.module_name}.{function.name.value}" in self.factories:
+            return True
+        method = self._method_of(function.body)
+        if method is None or method[0] is not function:
+            return False
+        klass = next(iter(sorted(qualified_names(self, method[1].name))), None)
+        return f"{klass}.{function.name.value}" in self.factories
 
     def _enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
         current = self.get_metadata(ParentNodeProvider, node, None)
@@ -1473,7 +1549,9 @@ class QueryToSelectPass(Pass):
         name = terminal.name
         builders = chain.builder_names()
         if name == "get":
-            if chain.base_kind in (BaseKind.VARIABLE, BaseKind.FACTORY):
+            if chain.base_kind is BaseKind.VARIABLE or (
+                chain.base_kind is BaseKind.FACTORY and self._factory_entity(chain) is None
+            ):
                 raise Refusal("get() on a stored query: use session.get(Model, pk)")
             if not facts.single_entity:
                 raise Refusal("get() on a query that is not of one mapped class")
@@ -1758,9 +1836,14 @@ class QueryToSelectPass(Pass):
         return method(self.result_object(facts, stmt), name)
 
     def _get(self, chain: Chain, facts: QueryFacts, terminal: Link) -> cst.BaseExpression:
-        model = (
-            chain.written_model if chain.base_kind is BaseKind.MODEL else chain.entities[0].value
-        )
+        if chain.base_kind is BaseKind.FACTORY:
+            model = self._factory_entity(chain)
+        else:
+            model = (
+                chain.written_model
+                if chain.base_kind is BaseKind.MODEL
+                else chain.entities[0].value
+            )
         assert model is not None
         args = [cst.Arg(model), terminal.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         args += self._get_keywords(chain)
@@ -2229,13 +2312,60 @@ def _code(node: cst.CSTNode | None) -> str:
 
 @dataclass
 class FactoryInfo:
-    """A function of this module that returns a query built on one of its parameters."""
+    """A function of this module that returns a query built on one of its parameters,
+    or a method returning one built on an attribute of its instance (``self.session``)."""
 
     qualname: str
     node: cst.FunctionDef
-    session_param: str
+    session_param: str  # for a method, the name of its first parameter
     session_position: int
     facts: QueryFacts | None = None
+    #: for a method: the attribute of the instance holding the session
+    session_attr: str | None = None
+    #: for a method: its class, and that class's subclasses defined in this module
+    classes: frozenset[str] = frozenset()
+
+
+def _instance_query_attribute(node: cst.FunctionDef, receiver: str) -> str | None:
+    """``session`` when every ``return`` of the method gives ``self.session.query(...)``
+    (refined or not), directly or through a local first assigned one."""
+    returns: list[cst.Return] = []
+    assigned: dict[str, cst.BaseExpression] = {}
+
+    class Finder(cst.CSTVisitor):
+        def visit_Return(self, ret: cst.Return) -> None:
+            returns.append(ret)
+
+        def visit_Assign(self, assign: cst.Assign) -> None:
+            if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+                assigned.setdefault(assign.targets[0].target.value, assign.value)
+
+        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+            return inner is node
+
+        def visit_Lambda(self, inner: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    found: set[str] = set()
+    for ret in returns:
+        value = ret.value
+        if isinstance(value, cst.Name):
+            value = assigned.get(value.value)
+        if value is None:
+            return None
+        innermost, links = links_from_top(value)
+        if not (
+            isinstance(innermost, cst.Name)
+            and innermost.value == receiver
+            and len(links) >= 2
+            and links[0].call is None
+            and links[1].name == "query"
+            and links[1].call is not None
+        ):
+            return None
+        found.add(links[0].name)
+    return found.pop() if len(found) == 1 else None
 
 
 def _argument(call: cst.Call, name: str, position: int) -> cst.BaseExpression | None:
@@ -2269,6 +2399,8 @@ class FactoryAnalysis:
     def candidates(self, module: cst.Module) -> dict[str, FactoryInfo]:
         found: dict[str, FactoryInfo] = {}
         for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                found.update(self._method_candidates(module, statement))
             if not isinstance(statement, cst.FunctionDef):
                 continue
             qualname = f"{self.module}.{statement.name.value}"
@@ -2282,6 +2414,59 @@ class FactoryAnalysis:
                 facts.params.index(facts.query_session_param),
             )
         return found
+
+    def _method_candidates(self, module: cst.Module, node: cst.ClassDef) -> dict[str, FactoryInfo]:
+        """Plain methods whose every ``return`` gives a query on an attribute of their
+        instance (``return self.session.query(User)``), when nothing but the methods of
+        their class, and of its subclasses in this module, can call them."""
+        klass = f"{self.module}.{node.name.value}"
+        index = self.index
+        if index.class_facts(klass) is None or not self._closed_bases(klass):
+            return {}
+        subclasses = index._subclasses_of(klass)
+        if any(not sub.qualname.startswith(self.module + ".") for sub in subclasses):
+            return {}  # their methods, elsewhere, may call it
+        classes = frozenset({klass, *(sub.qualname for sub in subclasses)})
+        defined = [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+        names = [s.name.value for s in defined]
+        found: dict[str, FactoryInfo] = {}
+        for method_node in defined:
+            name = method_node.name.value
+            if method_node.decorators or not method_node.params.params or names.count(name) > 1:
+                continue
+            if any(name in sub.members for sub in subclasses) or self._read_elsewhere(name):
+                continue
+            receiver = method_node.params.params[0].name.value
+            attr = _instance_query_attribute(method_node, receiver)
+            if attr is not None:
+                found[f"{klass}.{name}"] = FactoryInfo(
+                    f"{klass}.{name}", method_node, receiver, -1, None, attr, classes
+                )
+        return found
+
+    def _closed_bases(self, klass: str) -> bool:
+        """Are the class's bases project classes (or ``object``) all the way up? A base
+        from elsewhere may call the methods it overrides."""
+        pending, seen = [klass], set()
+        while pending:
+            current = self.index.resolve_alias(pending.pop())
+            if current in seen or current in ("builtins.object", "object"):
+                continue
+            seen.add(current)
+            facts = self.index.class_facts(current)
+            if facts is None or len(seen) > 50:
+                return False
+            pending += facts.bases
+        return True
+
+    def _read_elsewhere(self, name: str) -> bool:
+        """Is ``name`` read on anything but ``self``/``cls`` in another module (a method
+        of that name called on an instance, ``super().name``)?"""
+        return any(
+            name in facts.foreign_attributes
+            for module, facts in self.index.modules.items()
+            if module != self.module
+        )
 
     def _used_elsewhere(self, qualname: str) -> bool:
         """Is the function imported by another module, or called from outside its own?"""
@@ -2335,7 +2520,16 @@ class FactoryAnalysis:
         if not facts_list:
             return None
         for facts in facts_list:
-            if not (
+            if info.session_attr is not None:
+                session = facts.session
+                if not (
+                    isinstance(session, cst.Attribute)
+                    and session.attr.value == info.session_attr
+                    and isinstance(session.value, cst.Name)
+                    and session.value.value == info.session_param
+                ):
+                    return None
+            elif not (
                 isinstance(facts.session, cst.Name) and facts.session.value == info.session_param
             ):
                 return None
@@ -2357,6 +2551,8 @@ class FactoryAnalysis:
     def _uses_ok(self, module: cst.Module, qualname: str) -> bool:
         """Every reference to the factory is a call whose query is consumed right there."""
         short = qualname.rsplit(".", 1)[-1]
+        if self.p.factories[qualname].session_attr is not None:
+            return self._method_uses_ok(module, qualname)
         problems: list[str] = []
         calls: list[cst.Call] = []
         p = self.p
@@ -2380,6 +2576,55 @@ class FactoryAnalysis:
         # with no caller in the project, its callers are elsewhere: keep returning a Query
         return bool(calls) and not problems
 
+    def _method_uses_ok(self, module: cst.Module, qualname: str) -> bool:
+        """Every mention of the method's name in this module is a call of it on ``self``
+        in a method of its class (or of a subclass) whose query is consumed right there."""
+        info = self.p.factories[qualname]
+        short = qualname.rsplit(".", 1)[-1]
+        problems: list[str] = []
+        calls: list[cst.Call] = []
+        p = self.p
+        factory = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Name(self, node: cst.Name) -> None:
+                if node.value != short:
+                    return
+                parent = p.get_metadata(ParentNodeProvider, node, None)
+                if isinstance(parent, cst.FunctionDef) and parent.name is node:
+                    return
+                if not (isinstance(parent, cst.Attribute) and parent.attr is node):
+                    problems.append("referenced by name")
+                    return
+                if factory.own_method(parent, info):
+                    return  # ``self.get_query()`` of another class defining its own
+                call = p.get_metadata(ParentNodeProvider, parent, None)
+                if not (isinstance(call, cst.Call) and call.func is parent):
+                    problems.append("referenced without a call")
+                    return
+                if p._method_factory_of(parent) is not info:
+                    problems.append("called on something else than the instance")
+                    return
+                calls.append(call)
+                problem = FactoryAnalysis.consumer_problem(p, call)
+                if problem:
+                    problems.append(problem)
+
+        module.visit(Finder())
+        return bool(calls) and not problems
+
+    def own_method(self, func: cst.Attribute, info: FactoryInfo) -> bool:
+        """``self.name`` in a method of a class other than the factory's (and its
+        subclasses), which defines a method of that name itself."""
+        p = self.p
+        if not isinstance(func.value, cst.Name) or p._method_receiver(func.value) != "instance":
+            return False
+        klass = p._enclosing_class(func.value)
+        if klass is None or klass in info.classes:
+            return False
+        facts = self.index.class_facts(klass)
+        return facts is not None and func.attr.value in facts.members
+
     @staticmethod
     def consumer_problem(p: QueryToSelectPass, call: cst.Call) -> str | None:
         top: cst.CSTNode = call
@@ -2394,7 +2639,8 @@ class FactoryAnalysis:
         try:
             facts = p.chain_facts(chain)
             if chain.is_open:
-                if not (p.iteration_context(top) or p.sql_context(top)):
+                stored = p.assigned_variable(top) is not None  # followed to its uses
+                if not (stored or p.iteration_context(top) or p.sql_context(top)):
                     return "the query is stored or passed on"
             else:
                 p.plan(chain, facts)
