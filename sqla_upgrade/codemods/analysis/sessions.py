@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import (
@@ -36,15 +37,20 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.base import Pass, function_qualname
+from sqla_upgrade.codemods.base import Pass, function_qualname, per_object
 from sqla_upgrade.codemods.index.model import (
     ANNOTATED,
     SESSION_TYPES,
     TYPE_ALIAS,
+    FunctionFacts,
     ObjectKind,
+    ProjectIndex,
     looks_like_session,
 )
 from sqla_upgrade.codemods.names import qualified_names
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 
 SESSION_CONSTRUCTORS = frozenset(
     {
@@ -153,6 +159,7 @@ class SessionResolver:
         #: the evidence for each variable (scope, name) weighed outside any other one's
         self._variables: dict[tuple[int, str], Evidence] = {}
         self._weighing: set[tuple[int, str]] = set()
+        self._calls: CallResolver | None = None
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -182,7 +189,9 @@ class SessionResolver:
         if isinstance(node, cst.Attribute):
             return self._attribute_evidence(node)
         if isinstance(node, cst.Call):
-            return Evidence.PROOF if self.produces_session(node) else Evidence.NONE
+            if self.produces_session(node):
+                return Evidence.PROOF
+            return self._call_evidence(node) or Evidence.NONE
         return Evidence.NONE
 
     def produces_session(self, value: cst.BaseExpression) -> bool:
@@ -217,6 +226,99 @@ class SessionResolver:
                 )
             return False
         return self.evidence(value) is Evidence.PROOF
+
+    def _call_evidence(self, call: cst.Call, opaque_name: str | None = None) -> Evidence | None:
+        """What a call of a project function or method gives, beyond ``produces_session``:
+        a session where it is a session provider (resolved only by its method's name:
+        assumed), what the call hands the parameters it returns (``get_db_session(
+        db_session)`` returning ``session or default``), nothing known where it returns
+        values of no known type (for a variable named like a session, ``opaque_name``, the
+        name tells then). None where the call is none of these (no evidence of its own)."""
+        callees, exact = self._project_callees(call)
+        if not callees:
+            return None
+        if all(self._gives_a_session(q) for q in callees):
+            return Evidence.PROOF if exact else Evidence.ASSUMED
+        if not exact:
+            return None
+        facts = self.index.functions[callees[0]]
+        verdicts = [self._handed_to(call, facts, param) for param in facts.returns_params]
+        combined = combine(verdicts)
+        if combined is not Evidence.NONE or verdicts:
+            return combined  # NONE: a parameter the call does not give, or given nothing told
+        if not facts.returns_opaque:
+            return None
+        if opaque_name is None:
+            return Evidence.NONE
+        # ``session = get_session(context)``: the name tells, where it says session
+        # (``db = get_db()`` returning ``g.db`` is as often a DB-API connection)
+        if "session" in opaque_name.lower():
+            return self._fallback(opaque_name)
+        return Evidence.CONTRARY
+
+    def _gives_a_session(self, qualname: str) -> bool:
+        facts = self.index.functions.get(qualname)
+        return (
+            facts is not None
+            and not facts.is_generator
+            and self.index.objects.get(qualname) is ObjectKind.SESSION_PROVIDER
+        )
+
+    def _project_callees(self, call: cst.Call) -> tuple[list[str], bool]:
+        """The project functions a call may run, and whether it is told exactly (by
+        name, or a method of a known class) or only by the method's name (every project
+        method so named, none of the names other libraries' objects commonly have)."""
+        from sqla_upgrade.codemods.analysis.async_plan import COMMON_METHOD_NAMES, CallResolver
+
+        if self._calls is None:
+            self._calls = CallResolver(self.t)
+        try:
+            callee = self._calls.callee(call, self._enclosing_class_name(call))
+        except KeyError:
+            callee = None
+        if callee is not None and callee in self.index.functions:
+            return [callee], True
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return [], False
+        name = func.attr.value
+        if name in COMMON_METHOD_NAMES or name.startswith("__"):
+            return [], False
+        functions = self.index.functions
+        if any(q in functions for q in self.qualnames(func)) or self.kind(func.value) is not None:
+            return [], False
+        return sorted(_methods_by_name(self.index).get(name, ())), False
+
+    def _handed_to(self, call: cst.Call, facts: FunctionFacts, param: str) -> Evidence:
+        """The evidence of what ``call`` hands ``facts``' parameter ``param``; NONE where it
+        hands it nothing (its default)."""
+        position = facts.params.index(param)
+        func = call.func
+        if isinstance(func, cst.Attribute) and _is_method(self.index, facts.qualname):
+            if "staticmethod" not in {d.rpartition(".")[2] for d in facts.decorators}:
+                position -= 1  # ``self``/``cls`` is the receiver
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                return Evidence.NONE
+            if arg.keyword is not None:
+                if arg.keyword.value == param:
+                    return self._value_evidence(arg.value, "")
+            elif index == position and position < facts.positional:
+                return self._value_evidence(arg.value, "")
+        return Evidence.NONE
+
+    def _enclosing_class_name(self, node: cst.CSTNode) -> str | None:
+        """``module.Class`` of the class whose method holds ``node``, if any."""
+        klass = self._enclosing(node, cst.ClassDef)
+        if not isinstance(klass, cst.ClassDef):
+            return None
+        names = [klass.name.value]
+        holder = self._parent(klass)
+        while holder is not None:
+            if isinstance(holder, cst.FunctionDef | cst.ClassDef):
+                names.append(holder.name.value)
+            holder = self._parent(holder)
+        return ".".join([self.t.state.module_name, *reversed(names)])
 
     def local_factory(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a local name every binding of which is ``sessionmaker(...)``,
@@ -346,6 +448,14 @@ class SessionResolver:
             nested = self.evidence(value)
             if nested is not Evidence.NONE:
                 return nested
+        if isinstance(value, cst.Call) and self._depth <= MAX_DEPTH:
+            self._depth += 1
+            try:
+                returned = self._call_evidence(value, opaque_name=name)
+            finally:
+                self._depth -= 1
+            if returned is not None:
+                return returned
         if isinstance(value, cst.Call | cst.BaseString | cst.Dict | cst.List | cst.Integer):
             return Evidence.CONTRARY
         return self._fallback(name)
@@ -569,6 +679,22 @@ class SessionResolver:
         while current is not None and not isinstance(current, kind):
             current = self._parent(current)
         return current
+
+
+def _is_method(index: ProjectIndex, qualname: str) -> bool:
+    owner, _, _ = qualname.rpartition(".")
+    module = index.modules.get(owner.rpartition(".")[0])
+    return module is not None and owner in module.models
+
+
+@per_object
+def _methods_by_name(index: ProjectIndex) -> dict[str, set[str]]:
+    """The project's methods (of classes), by their name."""
+    found: dict[str, set[str]] = {}
+    for qualname in index.functions:
+        if _is_method(index, qualname):
+            found.setdefault(qualname.rpartition(".")[2], set()).add(qualname)
+    return found
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:

@@ -47,6 +47,11 @@ CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
     "sqlalchemy.orm.Session": ObjectKind.SESSION,
     "sqlalchemy.orm.session.Session": ObjectKind.SESSION,
     "sqlalchemy.ext.asyncio.AsyncSession": ObjectKind.SESSION,
+    # the session an object is attached to
+    "sqlalchemy.orm.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.session.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.Session.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.session.Session.object_session": ObjectKind.SESSION,
     "flask_sqlalchemy.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
     "flask_sqlalchemy.extension.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
     "sqlalchemy.create_engine": ObjectKind.ENGINE,
@@ -540,6 +545,8 @@ class _ModuleCollector:
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
         facts.returns_local = _returned_local_function(node, qualname)
+        if not facts.is_generator:
+            facts.returns_params, facts.returns_opaque = _returned_params(node, facts.params)
         self.facts.functions[qualname] = facts
         if rows_of and all(rows_of) and len(set(rows_of)) == 1:
             facts.returns_rows = [rows_of[0]]  # type: ignore[list-item]
@@ -1040,6 +1047,40 @@ def _returned_local_function(
             if statement.value.id in local:
                 return f"{qualname}.{statement.value.id}"
     return None
+
+
+def _returned_params(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+) -> tuple[list[str], bool]:
+    """The parameters (not ``self``/``cls``) a ``return`` of the function itself (not of a
+    function it defines) may give back (``return session``, ``return session or default``,
+    ``return a if c else session``), and whether one may give a value of no type the
+    index tells (an attribute, a subscript, a method's result: ``return ctx.get("s")``)."""
+    found: list[str] = []
+    opaque = False
+    pending: list[ast.AST] = list(node.body)
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if not isinstance(current, ast.Return) or current.value is None:
+            pending.extend(ast.iter_child_nodes(current))
+            continue
+        values = [current.value]
+        while values:
+            value = values.pop()
+            if isinstance(value, ast.BoolOp):
+                values.extend(value.values)
+            elif isinstance(value, ast.IfExp):
+                values.extend((value.body, value.orelse))
+            elif isinstance(value, ast.Name) and value.id in params:
+                if value.id not in ("self", "cls") and value.id not in found:
+                    found.append(value.id)
+            elif isinstance(value, ast.Attribute | ast.Subscript) or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            ):
+                opaque = True
+    return sorted(found, key=params.index), opaque
 
 
 #: calls that give one row (an object, or None) of the query or model they are given

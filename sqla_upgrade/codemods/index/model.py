@@ -269,6 +269,13 @@ class FunctionFacts:
     gives_test_client: bool = False
     #: the nested function it returns (``def make(): ...; return make``), qualified
     returns_local: str | None = None
+    #: the parameters whose values it may return (``return session``, ``return session or
+    #: default``): its result is what the caller hands them, where the function is no
+    #: session provider of its own
+    returns_params: list[str] = field(default_factory=list)
+    #: it may return a value whose type the index cannot tell (``return context.get(
+    #: "session")``, ``return self.session``): what a call of it gives is not known
+    returns_opaque: bool = False
     #: how many of ``params`` can be given by position
     positional: int = 0
     #: the attributes it assigns on its first parameter (``self.model = model``)
