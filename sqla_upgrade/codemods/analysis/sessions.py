@@ -207,14 +207,16 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
-            if kind is None and self.local_factory(func):
+            if kind is None and (self.local_factory(func) or self._factory_fixture(func)):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
                 return True
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
                 owner_kind = self.kind(func.value)
-                if owner_kind is None and self.local_factory(func.value):
+                if owner_kind is None and (
+                    self.local_factory(func.value) or self._factory_fixture(func.value)
+                ):
                     return True
                 return owner_kind in FACTORY_KINDS
             # next(get_db()) on a generator provider
@@ -325,6 +327,35 @@ class SessionResolver:
         ``async_sessionmaker(...)`` or ``scoped_session(...)`` (a factory made in a
         function, which the project index does not record)?"""
         return self._bound_only_to(node, SESSION_FACTORIES | SCOPED_FACTORIES)
+
+    def _factory_fixture(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a test's (or fixture's) parameter given a pytest fixture of the
+        project returning a session factory (``return sessionmaker(bind=engine)``)?"""
+        if not isinstance(node, cst.Name) or node.value not in self.index.fixture_kinds:
+            return False
+        params = [a.node for a in self._assignments(node) or ()]
+        return bool(params) and all(
+            isinstance(p, cst.Param) and self._fixture_kind(p) in FACTORY_KINDS for p in params
+        )
+
+    def _fixture_kind(self, param: cst.Param) -> ObjectKind | None:
+        """The kind of what the project's pytest fixture named as ``param`` gives, where
+        ``param`` is one of a test function or a fixture (which pytest gives it)."""
+        kind = self.index.fixture_kinds.get(param.name.value)
+        if kind is None or param.annotation is not None or param.default is not None:
+            return None
+        function = self._enclosing(param, cst.FunctionDef)
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        if function.name.value.startswith("test"):
+            return kind
+        for decorator in function.decorators:
+            called = decorator.decorator
+            if isinstance(called, cst.Call):
+                called = called.func
+            if any(q.endswith("fixture") for q in self.qualnames(called)):
+                return kind
+        return None
 
     def local_scoped_registry(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a local name bound only to ``scoped_session(...)``?"""
@@ -476,6 +507,11 @@ class SessionResolver:
                 return Evidence.PROOF
         if param.annotation is not None:
             return Evidence.CONTRARY
+        fixture = self._fixture_kind(param)
+        if fixture in SESSION_KINDS:
+            return Evidence.PROOF
+        if fixture is not None:
+            return Evidence.CONTRARY  # a session factory, an engine
         handed = self._handed_a_session(param)
         if handed == "proof":
             return Evidence.PROOF

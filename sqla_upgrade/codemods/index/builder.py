@@ -1310,6 +1310,7 @@ class IndexBuilder:
             if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
+        self.index.fixture_kinds = self._fixture_kinds()
         self.index.event_targets |= {
             target
             for owner, target in self.pending.owned_event_targets
@@ -1432,6 +1433,54 @@ class IndexBuilder:
                 if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
                     objects[name] = ObjectKind.SESSION_PROVIDER
                     changed = True
+
+    def _fixture_kinds(self) -> dict[str, ObjectKind]:
+        """What each pytest fixture returns or yields, where every value it gives is the
+        result of a call of one kind: ``return sessionmaker(bind=engine)`` (a factory),
+        ``yield SessionLocal()``, ``s = session_factory(); yield s`` through another
+        fixture's factory (a session), ``return create_engine(...)`` (an engine). A name
+        whose fixtures (overriding one another) do not all give the same is left out."""
+        fixtures = {
+            q: f
+            for q, f in self.index.functions.items()
+            if any(d.endswith("fixture") for d in f.decorators)
+        }
+        by_name: dict[str, ObjectKind] = {}
+        kinds: dict[str, ObjectKind | None] = {}
+        for _ in range(10):  # fixtures of fixtures, a few levels deep
+            for qualname, facts in fixtures.items():
+                given = {self._given_kind(c, facts, qualname, by_name) for c in facts.returns}
+                kinds[qualname] = given.pop() if len(given) == 1 and facts.returns else None
+            names: dict[str, set[ObjectKind | None]] = {}
+            for qualname, kind in kinds.items():
+                names.setdefault(qualname.rpartition(".")[2], set()).add(kind)
+            found: dict[str, ObjectKind] = {}
+            for name, given_kinds in names.items():
+                only = next(iter(given_kinds)) if len(given_kinds) == 1 else None
+                if only is not None:
+                    found[name] = only
+            if found == by_name:
+                break
+            by_name = found
+        return by_name
+
+    def _given_kind(
+        self, callee: str, facts: FunctionFacts, fixture: str, fixtures: dict[str, ObjectKind]
+    ) -> ObjectKind | None:
+        """The kind of what calling ``callee`` gives in the fixture ``fixture``."""
+        owner, _, name = callee.rpartition(".")
+        if name in facts.params and fixture.startswith(owner + "."):
+            # a fixture parameter called: ``session_factory()``
+            factory = fixtures.get(name)
+            return CALL_RESULT_KINDS.get(factory) if factory is not None else None
+        kind = self._call_result_kind(callee)
+        allowed = (
+            ObjectKind.SESSION_FACTORY,
+            ObjectKind.SCOPED_SESSION,
+            ObjectKind.SESSION,
+            ObjectKind.ENGINE,
+        )
+        return kind if kind in allowed else None
 
     def _builds_table(self, callee: str) -> bool:
         """``Table``/``table`` of SQLAlchemy, or ``db.Table`` of Flask-SQLAlchemy."""

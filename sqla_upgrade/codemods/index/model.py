@@ -352,6 +352,10 @@ class ProjectIndex:
     #: schema-run-sync moves into a lifespan handler it gives the app) → does that module
     #: register ``@app.on_event(...)`` handlers (which the lifespan runs too)
     startup_apps: dict[str, bool] = field(default_factory=dict)
+    #: pytest fixtures (by name: what a test's parameter so named is given) giving a
+    #: session, a session factory, a scoped session or an engine → that kind; a name whose
+    #: fixtures disagree is left out
+    fixture_kinds: dict[str, ObjectKind] = field(default_factory=dict)
     #: module-level names bound once to an instance of a project class
     #: (``user = CRUDUser()``) → that class
     instances: dict[str, str] = field(default_factory=dict)
