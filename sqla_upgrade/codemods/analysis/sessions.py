@@ -669,9 +669,40 @@ class SessionResolver:
             attrs = self._collect_self_attributes(klass)
             self._self_attrs[id(klass)] = attrs
         verdicts = attrs.get(node.attr.value)
-        if not verdicts:
-            return self._fallback(node.attr.value)
-        return combine(verdicts)
+        found = combine(verdicts) if verdicts else self._fallback(node.attr.value)
+        if found is Evidence.ASSUMED and self._holds_a_session(klass, node.attr.value):
+            return Evidence.CONTRARY
+        return found
+
+    def _holds_a_session(self, klass: cst.ClassDef, attr: str) -> bool:
+        """Does a method of the class, of a project class it derives from, or of another
+        project class deriving from one of those read ``self.<attr>.session``? Then
+        ``self.<attr>`` is what holds a session (a Flask-SQLAlchemy ``db``, which a
+        sibling datastore class for another library uses as its own database object),
+        not one, whatever its name says."""
+        holders = _session_holders(self.index)
+        if not holders:
+            return False
+        name = self._enclosing_class_name(klass.body)
+        if name is None:
+            return False
+        from sqla_upgrade.codemods.analysis.function_values import subclasses
+
+        family = {name}
+        pending = [name]
+        while pending:  # the class and its project bases
+            current = pending.pop()
+            module = self.index.modules.get(current.rpartition(".")[0])
+            facts = module.models.get(current) if module is not None else None
+            for base in facts.bases if facts is not None else ():
+                resolved = self.index.resolve_alias(base)
+                if resolved not in family and len(family) < MAX_DEPTH:
+                    family.add(resolved)
+                    pending.append(resolved)
+        derived = subclasses(self.index)
+        for ancestor in list(family):
+            family |= derived.get(ancestor, set())
+        return any(attr in holders.get(member, ()) for member in family)
 
     def _collect_self_attributes(self, klass: cst.ClassDef) -> dict[str, list[Evidence]]:
         found: dict[str, list[Evidence]] = {}
@@ -721,6 +752,16 @@ def _is_method(index: ProjectIndex, qualname: str) -> bool:
     owner, _, _ = qualname.rpartition(".")
     module = index.modules.get(owner.rpartition(".")[0])
     return module is not None and owner in module.models
+
+
+@per_object
+def _session_holders(index: ProjectIndex) -> dict[str, set[str]]:
+    """Each project class → the attributes of ``self`` its methods read ``.session`` of."""
+    found: dict[str, set[str]] = {}
+    for qualname, facts in index.functions.items():
+        if facts.session_holders and _is_method(index, qualname):
+            found.setdefault(qualname.rpartition(".")[0], set()).update(facts.session_holders)
+    return found
 
 
 @per_object

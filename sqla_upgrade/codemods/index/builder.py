@@ -540,6 +540,7 @@ class _ModuleCollector:
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
         facts.self_attributes = _first_parameter_attributes(node)
+        facts.session_holders = _first_parameter_session_holders(node)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
@@ -1694,6 +1695,26 @@ def _first_parameter_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef) ->
         if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store | ast.Del):
             if isinstance(sub.value, ast.Name) and sub.value.id == first:
                 found.add(sub.attr)
+    return sorted(found)
+
+
+def _first_parameter_session_holders(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The attributes ``x`` of the first parameter the function reads ``.session`` of
+    (``self.db.session.commit()``)."""
+    positional = (*node.args.posonlyargs, *node.args.args)
+    if not positional:
+        return []
+    first = positional[0].arg
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "session":
+            holder = sub.value
+            if (
+                isinstance(holder, ast.Attribute)
+                and isinstance(holder.value, ast.Name)
+                and holder.value.id == first
+            ):
+                found.add(holder.attr)
     return sorted(found)
 
 

@@ -280,6 +280,9 @@ class FunctionFacts:
     positional: int = 0
     #: the attributes it assigns on its first parameter (``self.model = model``)
     self_attributes: list[str] = field(default_factory=list)
+    #: the attributes of its first parameter it reads a session of (``self.db.session``:
+    #: ``db`` holds a session, a Flask-SQLAlchemy object, and is none)
+    session_holders: list[str] = field(default_factory=list)
     #: qualified annotations of its parameters (``db: Session``), where static
     annotations: dict[str, str] = field(default_factory=dict)
     #: the names it hands to the functions it calls (``report(sess)``): (callee, the
