@@ -160,6 +160,8 @@ class SessionResolver:
         self._variables: dict[tuple[int, str], Evidence] = {}
         self._weighing: set[tuple[int, str]] = set()
         self._calls: CallResolver | None = None
+        #: per class: what its methods assign to each ``self.<attr>``
+        self._self_values: dict[int, dict[str, list[cst.BaseExpression]]] = {}
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -207,16 +209,14 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
-            if kind is None and (self.local_factory(func) or self._factory_fixture(func)):
+            if kind is None and self._made_factory(func):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
                 return True
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
                 owner_kind = self.kind(func.value)
-                if owner_kind is None and (
-                    self.local_factory(func.value) or self._factory_fixture(func.value)
-                ):
+                if owner_kind is None and self._made_factory(func.value):
                     return True
                 return owner_kind in FACTORY_KINDS
             # next(get_db()) on a generator provider
@@ -327,6 +327,43 @@ class SessionResolver:
         ``async_sessionmaker(...)`` or ``scoped_session(...)`` (a factory made in a
         function, which the project index does not record)?"""
         return self._bound_only_to(node, SESSION_FACTORIES | SCOPED_FACTORIES)
+
+    def _made_factory(self, node: cst.BaseExpression) -> bool:
+        """A session factory the index does not record: made in a function, in a method
+        (``self.Session = sessionmaker(...)``) or by a fixture."""
+        return self.local_factory(node) or self._factory_fixture(node) or self._self_factory(node)
+
+    def _self_factory(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` ``self.<attr>`` every assignment of which in the class is a session
+        factory: ``sessionmaker(...)``, ``scoped_session(...)`` (or a factory of the
+        index)?"""
+        if not (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+        ):
+            return False
+        klass = self._enclosing(node, cst.ClassDef)
+        if not isinstance(klass, cst.ClassDef):
+            return False
+        values = self._self_values.get(id(klass))
+        if values is None:
+            values = {}
+            for chain, found in _assigned_attributes(klass.body, nested=True).items():
+                owner, _, attr = chain.partition(".")
+                if owner == "self" and "." not in attr:
+                    values[attr] = found
+            self._self_values[id(klass)] = values
+        assigned = values.get(node.attr.value)
+        if not assigned:
+            return False
+        for value in assigned:
+            if isinstance(value, cst.Call):
+                if not self.qualnames(value.func) & (SESSION_FACTORIES | SCOPED_FACTORIES):
+                    return False
+            elif self.kind(value) not in FACTORY_KINDS:
+                return False
+        return True
 
     def _factory_fixture(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a test's (or fixture's) parameter given a pytest fixture of the
