@@ -251,3 +251,96 @@ def test_an_awaited_call_weighs_as_the_call_did_on_the_first_run() -> None:
     first = migrate_source(code, target="async").code
     assert "self.session = await self.factory.make()" in first
     assert migrate_source(first, target="async").code == first
+
+
+DATABASE_CLASS = """
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import declarative_base, sessionmaker
+
+    Base = declarative_base()
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id = Column(Integer, primary_key=True)
+        name = Column(String)
+
+
+    class Database:
+        def __init__(self, url):
+            self.engine = create_engine(url)
+            self.Session = sessionmaker(bind=self.engine)
+
+        def add(self, name):
+            s = self.Session()
+            s.add(User(name=name))
+            s.commit()
+            s.close()
+
+        def count(self):
+            with self.Session() as db:
+                return db.query(User).count()
+
+
+    def run(url):
+        database = Database(url)
+        Base.metadata.create_all(database.engine)
+        database.add("a")
+        database.add("b")
+        return database.count()
+"""
+
+
+def test_a_factory_kept_on_self_makes_sessions() -> None:
+    result = migrate_project({"app.db": _dedent(DATABASE_CLASS)}, target="async")
+    code = result["app.db"].code
+    assert (
+        "    async def add(self, name):\n"
+        "        s = self.Session()\n"
+        "        s.add(User(name=name))\n"
+        "        await s.commit()\n"
+        "        await s.close()\n"
+    ) in code
+    assert (
+        "    async def count(self):\n"
+        "        async with self.Session() as db:\n"
+        "            return await db.scalar(select(func.count()).select_from(select(User).subquery()))\n"
+    ) in code
+    again = migrate_project({"app.db": code}, target="async")["app.db"].code
+    assert again == code
+
+
+def test_an_attribute_assigned_something_else_too_is_no_factory() -> None:
+    code = migrate_project(
+        {
+            "app.db": _dedent(
+                """
+                from sqlalchemy.orm import sessionmaker
+
+
+                class Database:
+                    def __init__(self, engine, make=None):
+                        self.Session = sessionmaker(bind=engine)
+                        if make is not None:
+                            self.Session = make
+
+                    def add(self, obj):
+                        s = self.Session()
+                        s.add(obj)
+                        s.commit()
+                """
+            )
+        },
+        target="async",
+    )["app.db"].code
+    assert "    def add(self, obj):\n" in code
+    assert "        s.commit()\n" in code
+
+
+def test_migrated_factory_on_self_gives_the_same_results(tmp_path: Path) -> None:
+    legacy = _dedent(DATABASE_CLASS)
+    migrated = migrate_project({"app.db": legacy}, target="async")["app.db"].code
+    old, new = exec_module(legacy), exec_module(migrated)
+    expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
+    got = asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}"))
+    assert got == expected == 2

@@ -65,3 +65,73 @@ def test_a_sqlalchemy_session_next_to_it_is_still_migrated() -> None:
         """,
         target="async",
     )
+
+
+DATASTORES = """
+    class Datastore:
+        def __init__(self, db):
+            self.db = db
+
+
+    class SQLAlchemyDatastore(Datastore):
+        def commit(self):
+            self.db.session.commit()
+
+
+    class PonyDatastore(Datastore):
+        def commit(self):
+            self.db.commit()
+"""
+
+
+def test_an_attribute_whose_session_a_related_class_reads_is_no_session() -> None:
+    """``self.db`` of ``Datastore`` is a Flask-SQLAlchemy object where the SQLAlchemy
+    datastore reads ``self.db.session``, and another library's database in the Pony
+    one: its ``commit()`` is not a session's, whatever its name says."""
+    check_noop(DATASTORES, target="async")
+
+
+def test_a_repository_given_a_session_by_name_is_still_a_session() -> None:
+    """No class of its family reads ``self.db.session``: ``self.db`` is assumed a
+    session by its name, as before (a FastAPI repository given ``db: Session``)."""
+    check_transformed(
+        """
+        class Repository:
+            def __init__(self, db):
+                self.db = db
+
+
+        class UserRepository(Repository):
+            def save(self, user):
+                self.db.add(user)
+                self.db.commit()
+
+
+        class Other:
+            def __init__(self, db):
+                self.db = db
+
+            def close(self):
+                self.db.session.close()
+        """,
+        """
+        class Repository:
+            def __init__(self, db):
+                self.db = db
+
+
+        class UserRepository(Repository):
+            async def save(self, user):
+                self.db.add(user)
+                await self.db.commit()
+
+
+        class Other:
+            def __init__(self, db):
+                self.db = db
+
+            def close(self):
+                self.db.session.close()
+        """,
+        target="async",
+    )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import (
@@ -36,15 +37,20 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from sqla_upgrade.codemods.base import Pass, function_qualname
+from sqla_upgrade.codemods.base import Pass, function_qualname, per_object
 from sqla_upgrade.codemods.index.model import (
     ANNOTATED,
     SESSION_TYPES,
     TYPE_ALIAS,
+    FunctionFacts,
     ObjectKind,
+    ProjectIndex,
     looks_like_session,
 )
 from sqla_upgrade.codemods.names import qualified_names
+
+if TYPE_CHECKING:
+    from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 
 SESSION_CONSTRUCTORS = frozenset(
     {
@@ -155,6 +161,7 @@ class SessionResolver:
         self._weighing: set[tuple[int, str]] = set()
         #: (class, attribute) → is every ``self.attribute = ...`` a session factory
         self._self_factories: dict[tuple[int, str], bool] = {}
+        self._calls: CallResolver | None = None
 
     # -- qualified names --------------------------------------------------------------
     def qualnames(self, node: cst.CSTNode) -> set[str]:
@@ -184,7 +191,9 @@ class SessionResolver:
         if isinstance(node, cst.Attribute):
             return self._attribute_evidence(node)
         if isinstance(node, cst.Call):
-            return Evidence.PROOF if self.produces_session(node) else Evidence.NONE
+            if self.produces_session(node):
+                return Evidence.PROOF
+            return self._call_evidence(node) or Evidence.NONE
         return Evidence.NONE
 
     def produces_session(self, value: cst.BaseExpression) -> bool:
@@ -200,9 +209,7 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
-            if kind is None and (
-                self.local_factory(func) or self.factory_param(func) or self.self_factory(func)
-            ):
+            if kind is None and (self._made_factory(func) or self.factory_param(func)):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
                 return True
@@ -210,9 +217,7 @@ class SessionResolver:
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
                 owner_kind = self.kind(func.value)
                 if owner_kind is None and (
-                    self.local_factory(func.value)
-                    or self.factory_param(func.value)
-                    or self.self_factory(func.value)
+                    self._made_factory(func.value) or self.factory_param(func.value)
                 ):
                     return True
                 return owner_kind in FACTORY_KINDS
@@ -225,6 +230,99 @@ class SessionResolver:
                 )
             return False
         return self.evidence(value) is Evidence.PROOF
+
+    def _call_evidence(self, call: cst.Call, opaque_name: str | None = None) -> Evidence | None:
+        """What a call of a project function or method gives, beyond ``produces_session``:
+        a session where it is a session provider (resolved only by its method's name:
+        assumed), what the call hands the parameters it returns (``get_db_session(
+        db_session)`` returning ``session or default``), nothing known where it returns
+        values of no known type (for a variable named like a session, ``opaque_name``, the
+        name tells then). None where the call is none of these (no evidence of its own)."""
+        callees, exact = self._project_callees(call)
+        if not callees:
+            return None
+        if all(self._gives_a_session(q) for q in callees):
+            return Evidence.PROOF if exact else Evidence.ASSUMED
+        if not exact:
+            return None
+        facts = self.index.functions[callees[0]]
+        verdicts = [self._handed_to(call, facts, param) for param in facts.returns_params]
+        combined = combine(verdicts)
+        if combined is not Evidence.NONE or verdicts:
+            return combined  # NONE: a parameter the call does not give, or given nothing told
+        if not facts.returns_opaque:
+            return None
+        if opaque_name is None:
+            return Evidence.NONE
+        # ``session = get_session(context)``: the name tells, where it says session
+        # (``db = get_db()`` returning ``g.db`` is as often a DB-API connection)
+        if "session" in opaque_name.lower():
+            return self._fallback(opaque_name)
+        return Evidence.CONTRARY
+
+    def _gives_a_session(self, qualname: str) -> bool:
+        facts = self.index.functions.get(qualname)
+        return (
+            facts is not None
+            and not facts.is_generator
+            and self.index.objects.get(qualname) is ObjectKind.SESSION_PROVIDER
+        )
+
+    def _project_callees(self, call: cst.Call) -> tuple[list[str], bool]:
+        """The project functions a call may run, and whether it is told exactly (by
+        name, or a method of a known class) or only by the method's name (every project
+        method so named, none of the names other libraries' objects commonly have)."""
+        from sqla_upgrade.codemods.analysis.async_plan import COMMON_METHOD_NAMES, CallResolver
+
+        if self._calls is None:
+            self._calls = CallResolver(self.t)
+        try:
+            callee = self._calls.callee(call, self._enclosing_class_name(call))
+        except KeyError:
+            callee = None
+        if callee is not None and callee in self.index.functions:
+            return [callee], True
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return [], False
+        name = func.attr.value
+        if name in COMMON_METHOD_NAMES or name.startswith("__"):
+            return [], False
+        functions = self.index.functions
+        if any(q in functions for q in self.qualnames(func)) or self.kind(func.value) is not None:
+            return [], False
+        return sorted(_methods_by_name(self.index).get(name, ())), False
+
+    def _handed_to(self, call: cst.Call, facts: FunctionFacts, param: str) -> Evidence:
+        """The evidence of what ``call`` hands ``facts``' parameter ``param``; NONE where it
+        hands it nothing (its default)."""
+        position = facts.params.index(param)
+        func = call.func
+        if isinstance(func, cst.Attribute) and _is_method(self.index, facts.qualname):
+            if "staticmethod" not in {d.rpartition(".")[2] for d in facts.decorators}:
+                position -= 1  # ``self``/``cls`` is the receiver
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                return Evidence.NONE
+            if arg.keyword is not None:
+                if arg.keyword.value == param:
+                    return self._value_evidence(arg.value, "")
+            elif index == position and position < facts.positional:
+                return self._value_evidence(arg.value, "")
+        return Evidence.NONE
+
+    def _enclosing_class_name(self, node: cst.CSTNode) -> str | None:
+        """``module.Class`` of the class whose method holds ``node``, if any."""
+        klass = self._enclosing(node, cst.ClassDef)
+        if not isinstance(klass, cst.ClassDef):
+            return None
+        names = [klass.name.value]
+        holder = self._parent(klass)
+        while holder is not None:
+            if isinstance(holder, cst.FunctionDef | cst.ClassDef):
+                names.append(holder.name.value)
+            holder = self._parent(holder)
+        return ".".join([self.t.state.module_name, *reversed(names)])
 
     def local_factory(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a local name every binding of which is ``sessionmaker(...)``,
@@ -263,7 +361,13 @@ class SessionResolver:
         kind = self.kind(node)
         if kind is not None:
             return kind in FACTORY_KINDS
-        return self.local_factory(node) or self.factory_param(node) or self.self_factory(node)
+        return self._made_factory(node) or self.factory_param(node)
+
+    def _made_factory(self, node: cst.BaseExpression) -> bool:
+        """A session factory the index does not record: made in a function, kept on
+        ``self`` (``self.Session = sessionmaker(...)``, or one handed to ``__init__``) or
+        given by a pytest fixture."""
+        return self.local_factory(node) or self.self_factory(node) or self._factory_fixture(node)
 
     def self_factory(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` ``self.name`` where every ``self.name = ...`` of the class assigns a
@@ -290,6 +394,35 @@ class SessionResolver:
             self._depth -= 1
         self._self_factories[key] = found
         return found
+
+    def _factory_fixture(self, node: cst.BaseExpression) -> bool:
+        """Is ``node`` a test's (or fixture's) parameter given a pytest fixture of the
+        project returning a session factory (``return sessionmaker(bind=engine)``)?"""
+        if not isinstance(node, cst.Name) or node.value not in self.index.fixture_kinds:
+            return False
+        params = [a.node for a in self._assignments(node) or ()]
+        return bool(params) and all(
+            isinstance(p, cst.Param) and self._fixture_kind(p) in FACTORY_KINDS for p in params
+        )
+
+    def _fixture_kind(self, param: cst.Param) -> ObjectKind | None:
+        """The kind of what the project's pytest fixture named as ``param`` gives, where
+        ``param`` is one of a test function or a fixture (which pytest gives it)."""
+        kind = self.index.fixture_kinds.get(param.name.value)
+        if kind is None or param.annotation is not None or param.default is not None:
+            return None
+        function = self._enclosing(param, cst.FunctionDef)
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        if function.name.value.startswith("test"):
+            return kind
+        for decorator in function.decorators:
+            called = decorator.decorator
+            if isinstance(called, cst.Call):
+                called = called.func
+            if any(q.endswith("fixture") for q in self.qualnames(called)):
+                return kind
+        return None
 
     def local_scoped_registry(self, node: cst.BaseExpression) -> bool:
         """Is ``node`` a local name bound only to ``scoped_session(...)``?"""
@@ -413,6 +546,14 @@ class SessionResolver:
             nested = self.evidence(value)
             if nested is not Evidence.NONE:
                 return nested
+        if isinstance(value, cst.Call) and self._depth <= MAX_DEPTH:
+            self._depth += 1
+            try:
+                returned = self._call_evidence(value, opaque_name=name)
+            finally:
+                self._depth -= 1
+            if returned is not None:
+                return returned
         if isinstance(value, cst.Call | cst.BaseString | cst.Dict | cst.List | cst.Integer):
             return Evidence.CONTRARY
         return self._fallback(name)
@@ -433,6 +574,11 @@ class SessionResolver:
                 return Evidence.PROOF
         if param.annotation is not None:
             return Evidence.CONTRARY
+        fixture = self._fixture_kind(param)
+        if fixture in SESSION_KINDS:
+            return Evidence.PROOF
+        if fixture is not None:
+            return Evidence.CONTRARY  # a session factory, an engine
         handed = self._handed_a_session(param)
         if handed == "proof":
             return Evidence.PROOF
@@ -590,9 +736,40 @@ class SessionResolver:
             attrs = self._collect_self_attributes(klass)
             self._self_attrs[id(klass)] = attrs
         verdicts = attrs.get(node.attr.value)
-        if not verdicts:
-            return self._fallback(node.attr.value)
-        return combine(verdicts)
+        found = combine(verdicts) if verdicts else self._fallback(node.attr.value)
+        if found is Evidence.ASSUMED and self._holds_a_session(klass, node.attr.value):
+            return Evidence.CONTRARY
+        return found
+
+    def _holds_a_session(self, klass: cst.ClassDef, attr: str) -> bool:
+        """Does a method of the class, of a project class it derives from, or of another
+        project class deriving from one of those read ``self.<attr>.session``? Then
+        ``self.<attr>`` is what holds a session (a Flask-SQLAlchemy ``db``, which a
+        sibling datastore class for another library uses as its own database object),
+        not one, whatever its name says."""
+        holders = _session_holders(self.index)
+        if not holders:
+            return False
+        name = self._enclosing_class_name(klass.body)
+        if name is None:
+            return False
+        from sqla_upgrade.codemods.analysis.function_values import subclasses
+
+        family = {name}
+        pending = [name]
+        while pending:  # the class and its project bases
+            current = pending.pop()
+            module = self.index.modules.get(current.rpartition(".")[0])
+            facts = module.models.get(current) if module is not None else None
+            for base in facts.bases if facts is not None else ():
+                resolved = self.index.resolve_alias(base)
+                if resolved not in family and len(family) < MAX_DEPTH:
+                    family.add(resolved)
+                    pending.append(resolved)
+        derived = subclasses(self.index)
+        for ancestor in list(family):
+            family |= derived.get(ancestor, set())
+        return any(attr in holders.get(member, ()) for member in family)
 
     def _collect_self_attributes(self, klass: cst.ClassDef) -> dict[str, list[Evidence]]:
         found: dict[str, list[Evidence]] = {}
@@ -671,6 +848,32 @@ def _self_assigned_values(klass: cst.ClassDef, attr: str) -> list[cst.BaseExpres
 
     klass.body.visit(Collector())
     return [] if unknown else values
+
+
+def _is_method(index: ProjectIndex, qualname: str) -> bool:
+    owner, _, _ = qualname.rpartition(".")
+    module = index.modules.get(owner.rpartition(".")[0])
+    return module is not None and owner in module.models
+
+
+@per_object
+def _session_holders(index: ProjectIndex) -> dict[str, set[str]]:
+    """Each project class → the attributes of ``self`` its methods read ``.session`` of."""
+    found: dict[str, set[str]] = {}
+    for qualname, facts in index.functions.items():
+        if facts.session_holders and _is_method(index, qualname):
+            found.setdefault(qualname.rpartition(".")[0], set()).update(facts.session_holders)
+    return found
+
+
+@per_object
+def _methods_by_name(index: ProjectIndex) -> dict[str, set[str]]:
+    """The project's methods (of classes), by their name."""
+    found: dict[str, set[str]] = {}
+    for qualname in index.functions:
+        if _is_method(index, qualname):
+            found.setdefault(qualname.rpartition(".")[2], set()).add(qualname)
+    return found
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:

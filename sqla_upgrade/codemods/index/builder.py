@@ -47,6 +47,11 @@ CONSTRUCTOR_KINDS: dict[str, ObjectKind] = {
     "sqlalchemy.orm.Session": ObjectKind.SESSION,
     "sqlalchemy.orm.session.Session": ObjectKind.SESSION,
     "sqlalchemy.ext.asyncio.AsyncSession": ObjectKind.SESSION,
+    # the session an object is attached to
+    "sqlalchemy.orm.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.session.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.Session.object_session": ObjectKind.SESSION,
+    "sqlalchemy.orm.session.Session.object_session": ObjectKind.SESSION,
     "flask_sqlalchemy.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
     "flask_sqlalchemy.extension.SQLAlchemy": ObjectKind.FLASK_SQLALCHEMY,
     # Flask-AppBuilder's subclass (Superset's and Airflow's ``db``)
@@ -544,6 +549,7 @@ class _ModuleCollector:
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
         facts.self_attributes = _first_parameter_attributes(node)
+        facts.session_holders = _first_parameter_session_holders(node)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         if facts.params and facts.query_session_param is None:
             facts.query_session_attr = _query_factory_attr(returns, assigned, facts.params[0])
@@ -554,6 +560,8 @@ class _ModuleCollector:
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
         facts.returns_local = _returned_local_function(node, qualname)
+        if not facts.is_generator:
+            facts.returns_params, facts.returns_opaque = _returned_params(node, facts.params)
         self.facts.functions[qualname] = facts
         if rows_of and all(rows_of) and len(set(rows_of)) == 1:
             facts.returns_rows = [rows_of[0]]  # type: ignore[list-item]
@@ -1082,6 +1090,40 @@ def _returned_local_function(
     return None
 
 
+def _returned_params(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, params: list[str]
+) -> tuple[list[str], bool]:
+    """The parameters (not ``self``/``cls``) a ``return`` of the function itself (not of a
+    function it defines) may give back (``return session``, ``return session or default``,
+    ``return a if c else session``), and whether one may give a value of no type the
+    index tells (an attribute, a subscript, a method's result: ``return ctx.get("s")``)."""
+    found: list[str] = []
+    opaque = False
+    pending: list[ast.AST] = list(node.body)
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if not isinstance(current, ast.Return) or current.value is None:
+            pending.extend(ast.iter_child_nodes(current))
+            continue
+        values = [current.value]
+        while values:
+            value = values.pop()
+            if isinstance(value, ast.BoolOp):
+                values.extend(value.values)
+            elif isinstance(value, ast.IfExp):
+                values.extend((value.body, value.orelse))
+            elif isinstance(value, ast.Name) and value.id in params:
+                if value.id not in ("self", "cls") and value.id not in found:
+                    found.append(value.id)
+            elif isinstance(value, ast.Attribute | ast.Subscript) or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            ):
+                opaque = True
+    return sorted(found, key=params.index), opaque
+
+
 #: calls that give one row (an object, or None) of the query or model they are given
 ONE_ROW_LOADERS = frozenset(
     {"get", "get_one", "first", "one", "one_or_none", "get_or_404", "first_or_404", "one_or_404"}
@@ -1309,6 +1351,7 @@ class IndexBuilder:
             if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
+        self.index.fixture_kinds = self._fixture_kinds()
         self.index.event_targets |= {
             target
             for owner, target in self.pending.owned_event_targets
@@ -1431,6 +1474,54 @@ class IndexBuilder:
                 if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
                     objects[name] = ObjectKind.SESSION_PROVIDER
                     changed = True
+
+    def _fixture_kinds(self) -> dict[str, ObjectKind]:
+        """What each pytest fixture returns or yields, where every value it gives is the
+        result of a call of one kind: ``return sessionmaker(bind=engine)`` (a factory),
+        ``yield SessionLocal()``, ``s = session_factory(); yield s`` through another
+        fixture's factory (a session), ``return create_engine(...)`` (an engine). A name
+        whose fixtures (overriding one another) do not all give the same is left out."""
+        fixtures = {
+            q: f
+            for q, f in self.index.functions.items()
+            if any(d.endswith("fixture") for d in f.decorators)
+        }
+        by_name: dict[str, ObjectKind] = {}
+        kinds: dict[str, ObjectKind | None] = {}
+        for _ in range(10):  # fixtures of fixtures, a few levels deep
+            for qualname, facts in fixtures.items():
+                given = {self._given_kind(c, facts, qualname, by_name) for c in facts.returns}
+                kinds[qualname] = given.pop() if len(given) == 1 and facts.returns else None
+            names: dict[str, set[ObjectKind | None]] = {}
+            for qualname, kind in kinds.items():
+                names.setdefault(qualname.rpartition(".")[2], set()).add(kind)
+            found: dict[str, ObjectKind] = {}
+            for name, given_kinds in names.items():
+                only = next(iter(given_kinds)) if len(given_kinds) == 1 else None
+                if only is not None:
+                    found[name] = only
+            if found == by_name:
+                break
+            by_name = found
+        return by_name
+
+    def _given_kind(
+        self, callee: str, facts: FunctionFacts, fixture: str, fixtures: dict[str, ObjectKind]
+    ) -> ObjectKind | None:
+        """The kind of what calling ``callee`` gives in the fixture ``fixture``."""
+        owner, _, name = callee.rpartition(".")
+        if name in facts.params and fixture.startswith(owner + "."):
+            # a fixture parameter called: ``session_factory()``
+            factory = fixtures.get(name)
+            return CALL_RESULT_KINDS.get(factory) if factory is not None else None
+        kind = self._call_result_kind(callee)
+        allowed = (
+            ObjectKind.SESSION_FACTORY,
+            ObjectKind.SCOPED_SESSION,
+            ObjectKind.SESSION,
+            ObjectKind.ENGINE,
+        )
+        return kind if kind in allowed else None
 
     def _builds_table(self, callee: str) -> bool:
         """``Table``/``table`` of SQLAlchemy, or ``db.Table`` of Flask-SQLAlchemy."""
@@ -1688,6 +1779,26 @@ def _first_parameter_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef) ->
         if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store | ast.Del):
             if isinstance(sub.value, ast.Name) and sub.value.id == first:
                 found.add(sub.attr)
+    return sorted(found)
+
+
+def _first_parameter_session_holders(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """The attributes ``x`` of the first parameter the function reads ``.session`` of
+    (``self.db.session.commit()``)."""
+    positional = (*node.args.posonlyargs, *node.args.args)
+    if not positional:
+        return []
+    first = positional[0].arg
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "session":
+            holder = sub.value
+            if (
+                isinstance(holder, ast.Attribute)
+                and isinstance(holder.value, ast.Name)
+                and holder.value.id == first
+            ):
+                found.add(holder.attr)
     return sorted(found)
 
 

@@ -274,10 +274,20 @@ class FunctionFacts:
     gives_test_client: bool = False
     #: the nested function it returns (``def make(): ...; return make``), qualified
     returns_local: str | None = None
+    #: the parameters whose values it may return (``return session``, ``return session or
+    #: default``): its result is what the caller hands them, where the function is no
+    #: session provider of its own
+    returns_params: list[str] = field(default_factory=list)
+    #: it may return a value whose type the index cannot tell (``return context.get(
+    #: "session")``, ``return self.session``): what a call of it gives is not known
+    returns_opaque: bool = False
     #: how many of ``params`` can be given by position
     positional: int = 0
     #: the attributes it assigns on its first parameter (``self.model = model``)
     self_attributes: list[str] = field(default_factory=list)
+    #: the attributes of its first parameter it reads a session of (``self.db.session``:
+    #: ``db`` holds a session, a Flask-SQLAlchemy object, and is none)
+    session_holders: list[str] = field(default_factory=list)
     #: qualified annotations of its parameters (``db: Session``), where static
     annotations: dict[str, str] = field(default_factory=dict)
     #: the names it hands to the functions it calls (``report(sess)``): (callee, the
@@ -356,6 +366,10 @@ class ProjectIndex:
     #: schema-run-sync moves into a lifespan handler it gives the app) → does that module
     #: register ``@app.on_event(...)`` handlers (which the lifespan runs too)
     startup_apps: dict[str, bool] = field(default_factory=dict)
+    #: pytest fixtures (by name: what a test's parameter so named is given) giving a
+    #: session, a session factory, a scoped session or an engine → that kind; a name whose
+    #: fixtures disagree is left out
+    fixture_kinds: dict[str, ObjectKind] = field(default_factory=dict)
     #: module-level names bound once to an instance of a project class
     #: (``user = CRUDUser()``) → that class
     instances: dict[str, str] = field(default_factory=dict)
