@@ -999,3 +999,39 @@ def test_a_subclass_of_the_extension_is_flask_sqlalchemy(ext: str) -> None:
     assert "from .ext import async_session, db" in migrated
     assert "    await async_session.commit()\n" in migrated
     assert "async_session = async_scoped_session(" in result["app.ext"].code
+
+
+def test_helpers_come_from_the_module_defining_db_not_a_package_re_exporting_it() -> None:
+    """``from app import db`` where ``app/__init__.py`` re-exports the ``db`` of
+    ``app.extensions`` (Superset's layout): ``async_session`` is written beside ``db``,
+    so it is imported from there (``from app import async_session`` failed on import)."""
+    check_project(
+        {
+            "app": "from app.extensions import db\n",
+            "app.extensions": """
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+            """,
+            "app.views": """
+                from app import db
+
+
+                def purge():
+                    db.session.execute(text("delete from logs"))
+                    db.session.commit()
+            """,
+        },
+        {
+            "app": "from app.extensions import db\n",
+            "app.views": """
+                from app import db
+                from app.extensions import async_session
+
+
+                async def purge():
+                    await async_session.execute(text("delete from logs"))
+                    await async_session.commit()
+            """,
+        },
+    )

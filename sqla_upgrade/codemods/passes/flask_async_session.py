@@ -398,12 +398,21 @@ class FlaskAsyncSessionPass(ScopeTracking):
         out = list(body)
         for (module, local), names in sorted(self.wanted.items(), key=lambda kv: kv[0][0]):
             position = _position_of_import(out, local) if local else None
+            if position is not None and not self._imported_from(local, module):
+                position = None  # ``db`` re-exported by a package: the helpers are not
             if position is None:
                 for name in sorted(names):
                     AddImportsVisitor.add_needed_import(self.context, module, name)
                 continue
             out[position] = _with_names(out[position], names)
         return out
+
+    def _imported_from(self, local: str | None, module: str) -> bool:
+        """Does this module import ``local`` from ``module`` itself (not from a package
+        re-exporting it, which does not export the helpers written beside it)?"""
+        facts = self.state.index.modules.get(self.state.module_name)
+        target = facts.imports.get(local) if facts is not None and local else None
+        return target is None or target.rpartition(".")[0] == module
 
     def _db_qualname(self, db: cst.BaseExpression) -> str | None:
         index = self.state.index
