@@ -1519,3 +1519,31 @@ def test_a_class_attribute_not_provably_a_mapped_class_keeps_its_todo(
         module_name="app.crud.base",
         todos=[todo],
     )
+
+
+def test_a_variable_used_in_several_ways_gets_one_todo_whatever_the_order() -> None:
+    """The accesses of a variable are a set: the reason given must not depend on the
+    order they come in (a second run gave the other reason, a second TODO)."""
+    before = ORM + (
+        "def f(session: Session, limit):\n"
+        "    query = session.query(User).filter(User.id > 1)\n"
+        "    if limit:\n"
+        "        return query.limit(limit)\n"
+        "    return query\n"
+    )
+    after = ORM + (
+        "def f(session: Session, limit):\n"
+        "    # TODO(sqla-upgrade): a query built from this variable is returned or passed on\n"
+        "    query = session.query(User).filter(User.id > 1)\n"
+        "    if limit:\n"
+        "        return query.limit(limit)\n"
+        "    return query\n"
+    )
+    for _ in range(3):
+        check_transformed(
+            before,
+            after,
+            project=PROJECT,
+            module_name="app.views",
+            todos=["a query built from this variable is returned or passed on"],
+        )

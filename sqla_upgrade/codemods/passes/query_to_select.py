@@ -2256,14 +2256,17 @@ class VariableAnalysis:
         if scope is None:
             return "unknown scope"
         accesses: Collection[Access] = scope.accesses[key[1]]
+        problems: set[str] = set()
         for access in accesses:
             node = access.node
             if not isinstance(node, cst.Name):
-                return "the query variable is used in a way the tool cannot follow"
+                problems.add("the query variable is used in a way the tool cannot follow")
+                continue
             problem = self._access_problem(node)
             if problem is not None:
-                return problem
-        return None
+                problems.add(problem)
+        # the accesses are a set, in no set order: the TODO must not depend on it
+        return min(problems) if problems else None
 
     def _access_problem(self, node: cst.Name) -> str | None:
         top: cst.CSTNode = node
