@@ -169,3 +169,69 @@ def test_a_relative_sqlite_path_is_the_one_flask_sqlalchemy_uses(tmp_path: Path)
         assert _rows(tmp_path / name / "instance" / "main.db", "item") == [(1, "a"), (2, "b")]
         assert not (tmp_path / name / "main.db").exists()
     assert answers["migrated"] == answers["legacy"] == ["ok", "ok", "a,b|added a,added b"]
+
+
+REGISTRY_APP = """
+    from contextlib import contextmanager
+
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+
+    class Item(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        name = db.Column(db.String(20))
+
+
+    class AuditLog(db.Model):
+        id = db.Column(db.Integer, primary_key=True)
+        message = db.Column(db.String(50))
+
+
+    @contextmanager
+    def session_scope():
+        session = db.session()
+        try:
+            yield session
+            session.commit()
+        finally:
+            session.close()
+
+
+    def create_app(config):
+        app = Flask(__name__)
+        app.config.update(config)
+        db.init_app(app)
+
+        @app.route("/items/<name>", methods=["POST"])
+        def add(name):
+            session = db.session()
+            session.add(Item(name=name))
+            session.commit()
+            with session_scope() as scoped:
+                scoped.add(AuditLog(message="added " + name))
+            return "ok"
+
+        @app.route("/items")
+        def items():
+            names = [item.name for item in Item.query.order_by(Item.id).all()]
+            logs = [log.message for log in AuditLog.query.order_by(AuditLog.id).all()]
+            return ",".join(names) + "|" + ",".join(logs)
+
+        return app
+"""
+
+
+def test_a_session_taken_from_the_registry_commits(tmp_path: Path) -> None:
+    """``session = db.session()`` and a ``@contextmanager`` yielding it: the migrated
+    app saves what the legacy app saves (unawaited commits lost the rows)."""
+    migrated = migrate_project({"app": _dedent(REGISTRY_APP)}, target="async")["app"].code
+    assert "await session.commit()" in migrated
+    answers = {}
+    for name, source in (("legacy", _dedent(REGISTRY_APP)), ("migrated", migrated)):
+        config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / (name + '.db')}"}
+        answers[name] = _run(tmp_path / name, source, config)
+        assert _rows(tmp_path / f"{name}.db", "audit_log") == [(1, "added a"), (2, "added b")]
+    assert answers["migrated"] == answers["legacy"] == ["ok", "ok", "a,b|added a,added b"]

@@ -1035,3 +1035,118 @@ def test_helpers_come_from_the_module_defining_db_not_a_package_re_exporting_it(
             """,
         },
     )
+
+
+def test_a_session_taken_from_the_registry_is_awaited_in_the_same_run() -> None:
+    """``session = db.session()`` (the registry called for its session) becomes
+    ``async_session()``: an AsyncSession, whose I/O is awaited in the run that writes it,
+    also where a ``@contextmanager`` yields it (the first run left ``session.commit()``
+    unawaited, a coroutine never run: the commit lost; the second run awaited it)."""
+    check_project(
+        {
+            "app": "from app.extensions import db\n",
+            "app.extensions": """
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+            """,
+            "app.tasks": """
+                from contextlib import contextmanager
+
+                from app import db
+
+
+                @contextmanager
+                def session_scope():
+                    session = db.session()
+                    try:
+                        yield session
+                        session.commit()
+                    finally:
+                        session.close()
+
+
+                def purge():
+                    session = db.session()
+                    session.execute(text("delete from logs"))
+                    session.commit()
+
+
+                def log(message):
+                    with session_scope() as session:
+                        session.add(Log(message=message))
+                        session.flush()
+            """,
+        },
+        {
+            "app.tasks": """
+                from contextlib import asynccontextmanager
+
+                from app import db
+                from app.extensions import async_session
+
+
+                @asynccontextmanager
+                async def session_scope():
+                    session = async_session()
+                    try:
+                        yield session
+                        await session.commit()
+                    finally:
+                        await session.close()
+
+
+                async def purge():
+                    session = async_session()
+                    await session.execute(text("delete from logs"))
+                    await session.commit()
+
+
+                async def log(message):
+                    async with session_scope() as session:
+                        session.add(Log(message=message))
+                        await session.flush()
+            """,
+        },
+    )
+
+
+def test_a_session_taken_from_the_registry_keeps_its_queries_for_target_2_0() -> None:
+    """For ``--target 2.0`` ``db.session()`` is a session as ``db.session`` is: its
+    queries are rewritten, nothing is awaited."""
+    check_project(
+        {
+            "app": """
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+
+
+                class User(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+
+
+                def users():
+                    session = db.session()
+                    return session.query(User).all()
+            """,
+        },
+        {
+            "app": """
+                from flask_sqlalchemy import SQLAlchemy
+                from sqlalchemy import select
+
+                db = SQLAlchemy()
+
+
+                class User(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+
+
+                def users():
+                    session = db.session()
+                    return session.scalars(select(User)).all()
+            """,
+        },
+        target="2.0",
+    )

@@ -209,6 +209,8 @@ class SessionResolver:
             kind = self.kind(func)
             if kind in FACTORY_KINDS:
                 return True
+            if self._is_flask_session(func):
+                return True  # ``db.session()``: the session of Flask-SQLAlchemy's registry
             if kind is None and (self._made_factory(func) or self.factory_param(func)):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
@@ -230,6 +232,13 @@ class SessionResolver:
                 )
             return False
         return self.evidence(value) is Evidence.PROOF
+
+    def _is_flask_session(self, node: cst.BaseExpression) -> bool:
+        return (
+            isinstance(node, cst.Attribute)
+            and node.attr.value == "session"
+            and self.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY
+        )
 
     def _call_evidence(self, call: cst.Call, opaque_name: str | None = None) -> Evidence | None:
         """What a call of a project function or method gives, beyond ``produces_session``:

@@ -1632,6 +1632,9 @@ class IndexBuilder:
             return None if facts is None or facts.is_generator else ObjectKind.SESSION
         if self._subclasses_flask_sqlalchemy(resolved):
             return ObjectKind.FLASK_SQLALCHEMY  # ``class SQLAlchemy(_BaseSQLAlchemy)``
+        owner, _, attr = resolved.rpartition(".")
+        if attr == "session" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+            return ObjectKind.SESSION  # ``db.session()``: the registry's session
         return None
 
     def _subclasses_flask_sqlalchemy(self, qualname: str, depth: int = 0) -> bool:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+#: the async scoped session flask-async-session writes beside ``db = SQLAlchemy()``
+FLASK_SESSION_HELPER = "async_session"
+
 
 class ObjectKind(str, Enum):
     """What a module-level name (or a function's result) is, for SQLAlchemy purposes."""
@@ -446,7 +449,18 @@ class ProjectIndex:
     def kind_of(self, qualname: str | None) -> ObjectKind | None:
         if qualname is None:
             return None
-        return self.objects.get(self.resolve_alias(qualname))
+        resolved = self.resolve_alias(qualname)
+        kind = self.objects.get(resolved)
+        if kind is None and self._is_flask_session_helper(resolved):
+            return ObjectKind.SCOPED_SESSION
+        return kind
+
+    def _is_flask_session_helper(self, qualname: str) -> bool:
+        """``<module>.async_session`` where the module defines ``db``: the async scoped
+        session flask-async-session writes beside it, which the index (built from the
+        sources) has not seen yet in the run that writes it."""
+        module, _, name = qualname.rpartition(".")
+        return name == FLASK_SESSION_HELPER and module in self.flask_sqlalchemy_modules()
 
     def flask_sqlalchemy_in(self, module_name: str) -> bool:
         """Does the module define or import a Flask-SQLAlchemy object (``db``)? Its Flask

@@ -77,14 +77,14 @@ from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
-from sqla_upgrade.codemods.index.model import ObjectKind
+from sqla_upgrade.codemods.index.model import FLASK_SESSION_HELPER, ObjectKind
 from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import qualified_names
 
 FLASK_SQLALCHEMY = frozenset(
     {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 )
-SESSION_NAME = "async_session"
+SESSION_NAME = FLASK_SESSION_HELPER
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
