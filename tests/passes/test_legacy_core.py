@@ -537,3 +537,97 @@ def test_engine_execute_read_through_the_module_is_kept_on_one_connection() -> N
         + "        result = conn.execute(sa.select(t.c.x))\n"
         + "        first = result.fetchone()\n        return first, result.fetchall()\n",
     )
+
+
+BOUND = (
+    "from sqlalchemy import Column, Integer, MetaData, Table, create_engine, func, select\n"
+    "engine = create_engine('sqlite://')\n"
+    "metadata = MetaData(bind=engine)\n"
+    "items = Table('items', metadata, Column('id', Integer, primary_key=True))\n"
+)
+UNBOUND = BOUND.replace("MetaData(bind=engine)", "MetaData()")
+
+
+def test_implicit_execution_on_bound_metadata_runs_on_its_engine() -> None:
+    """``statement.execute()`` ran on the engine its tables' metadata was bound to: it is
+    that engine's ``execute()``, in a transaction (engine-execute), as 1.x autocommitted."""
+    check_transformed(
+        BOUND
+        + "def f(rows):\n"
+        + "    items.insert().execute(rows)\n"
+        + "    items.delete().where(items.c.id > 3).execute()\n"
+        + "    return select([func.count(items.c.id)]).scalar()\n",
+        UNBOUND
+        + "def f(rows):\n"
+        + "    with engine.begin() as conn:\n"
+        + "        conn.execute(items.insert(), rows)\n"
+        + "    with engine.begin() as conn:\n"
+        + "        conn.execute(items.delete().where(items.c.id > 3))\n"
+        + "    with engine.begin() as conn:\n"
+        + "        return conn.scalar(select(func.count(items.c.id)))\n",
+    )
+
+
+def test_implicit_execution_runs_on_the_engine_bound_in_the_function() -> None:
+    check_transformed(
+        "from sqlalchemy import MetaData, Table\n"
+        + "def upgrade(migrate_engine):\n"
+        + "    meta = MetaData(bind=migrate_engine)\n"
+        + "    items = Table('items', meta, autoload=True)\n"
+        + "    items.update().values(n=1).execute()\n",
+        "from sqlalchemy import MetaData, Table\n"
+        + "def upgrade(migrate_engine):\n"
+        + "    meta = MetaData()\n"
+        + "    items = Table('items', meta, autoload_with=migrate_engine)\n"
+        + "    with migrate_engine.begin() as conn:\n"
+        + "        conn.execute(items.update().values(n=1))\n",
+    )
+
+
+def test_implicit_execution_on_tables_of_two_engines_is_todo() -> None:
+    source = (
+        BOUND
+        + "other = create_engine('sqlite://')\n"
+        + "meta2 = MetaData(bind=other)\n"
+        + "logs = Table('logs', meta2, Column('id', Integer, primary_key=True))\n"
+        + "def f():\n"
+        + "    return select([items.c.id, logs.c.id]).execute().fetchall()\n"
+    )
+    result = check_transformed(
+        source,
+        UNBOUND
+        + "other = create_engine('sqlite://')\n"
+        + "meta2 = MetaData()\n"
+        + "logs = Table('logs', meta2, Column('id', Integer, primary_key=True))\n"
+        + "def f():\n"
+        + "    # TODO(sqla-upgrade): implicit execution (`statement.execute()`) was removed with bound metadata: run it as `with engine.begin() as conn: conn.execute(statement, ...)`\n"
+        + "    return select(items.c.id, logs.c.id).execute().fetchall()\n",
+        todos=["implicit execution"],
+    )
+    assert len(result.todos) == 1
+
+
+def test_implicit_execution_gives_what_it_gave() -> None:
+    """Run on 2.0, the migrated statements write and read what 1.x's did."""
+    from tests.harness import exec_module
+
+    migrated = check_transformed(
+        BOUND
+        + "metadata.create_all()\n"
+        + "items.insert().execute([{'id': 1}, {'id': 2}, {'id': 5}])\n"
+        + "items.delete().where(items.c.id > 3).execute()\n"
+        + "count = select([func.count(items.c.id)]).scalar()\n"
+        + "ids = [row.id for row in items.select().order_by(items.c.id).execute().fetchall()]\n",
+        UNBOUND
+        + "metadata.create_all(engine)\n"
+        + "with engine.begin() as conn:\n"
+        + "    conn.execute(items.insert(), [{'id': 1}, {'id': 2}, {'id': 5}])\n"
+        + "with engine.begin() as conn:\n"
+        + "    conn.execute(items.delete().where(items.c.id > 3))\n"
+        + "with engine.begin() as conn:\n"
+        + "    count = conn.scalar(select(func.count(items.c.id)))\n"
+        + "with engine.begin() as conn:\n"
+        + "    ids = [row.id for row in conn.execute(items.select().order_by(items.c.id)).fetchall()]\n",
+    )
+    module = exec_module(migrated.code)
+    assert (module.count, module.ids) == (2, [1, 2])

@@ -149,6 +149,10 @@ class _Pending:
         self.proxies: dict[str, tuple[str, str, str]] = {}
         #: what ``event.listen(target, ...)`` / ``@event.listens_for(target, ...)`` name
         self.event_targets: set[str] = set()
+        #: modules mapping classes with 1.x's classical ``mapper()`` or a registry's
+        #: ``map_imperatively()`` (classical-mapping gives a module a registry of its own
+        #: where that cannot change what a mapping resolves)
+        self.imperative_modules: set[str] = set()
         #: (owner, target) of ``db.event.listen(target, ...)``: an event target if the
         #: owner is a Flask-SQLAlchemy object (which re-exports ``sqlalchemy.event``)
         self.owned_event_targets: set[tuple[str, str]] = set()
@@ -227,6 +231,7 @@ class _ModuleCollector:
             imperative = isinstance(func, ast.Attribute) and func.attr == "map_imperatively"
             if not imperative and self.qualify(func) not in CLASSICAL_MAPPERS:
                 continue
+            self.pending.imperative_modules.add(self.facts.name)
             mapped = self.qualify(node.args[0])
             if mapped is None:
                 continue
@@ -1338,6 +1343,7 @@ class IndexBuilder:
         self.index.query_classes = dict(self.pending.query_classes)
         self.index.session_query_classes = set(self.pending.session_query_classes)
         self.index.event_targets = set(self.pending.event_targets)
+        self.index.imperative_mapping_modules = set(self.pending.imperative_modules)
         self.index.scoped_factories = dict(self.pending.scoped_factories)
         self.index.sync_session_classes = {
             self.index.resolve_alias(name) for name in self.pending.sync_session_classes

@@ -352,6 +352,8 @@ class ProjectIndex:
     #: what the project's event registrations (``event.listen(target, ...)``, and
     #: ``db.event.listen(target, ...)`` through a Flask-SQLAlchemy object) target
     event_targets: set[str] = field(default_factory=set)
+    #: modules mapping classes with 1.x's classical ``mapper()`` or ``map_imperatively()``
+    imperative_mapping_modules: set[str] = field(default_factory=set)
     #: module-level type aliases of a session type, every binding of which is one
     #: (``SessionDep = Annotated[Session, Depends(get_db)]``, ``X: TypeAlias = ...``)
     session_aliases: set[str] = field(default_factory=set)

@@ -12,6 +12,14 @@ After::
     users = Table("users", metadata, autoload_with=engine)
     metadata.create_all(engine)
 
+Implicit execution, which only bound metadata made possible, runs on that engine::
+
+    users.insert().execute(name="ann")      →  engine.execute(users.insert(), name="ann")
+    select([func.count(users.c.id)]).scalar()  →  engine.scalar(select(...))
+
+and engine-execute, later in the stage, puts each in ``with engine.begin() as conn:``
+(1.x autocommitted the data changes it ran).
+
 A binding made directly in a function's body (sqlalchemy-migrate's ``def
 upgrade(migrate_engine): meta.bind = migrate_engine`` or ``meta =
 MetaData(bind=migrate_engine)``) is used the same way by the statements after it, and a
@@ -23,8 +31,7 @@ index, across modules, also for ``declarative_base(bind=engine)`` and ``Base.met
 or bound earlier in the same function to a name bound once) is passed explicitly, which
 runs the same DDL on the same engine. A call on metadata whose binding
 is unknown is left unchanged with a TODO, as is implicit execution of a Core statement
-(``users.insert().execute(...)``, ``select(...).scalar()``), which only bound metadata
-made possible.
+whose tables (or models) are not all of metadata bound to one engine nameable there.
 """
 
 from __future__ import annotations
@@ -313,13 +320,7 @@ class BoundMetadataPass(Pass):
             and func.attr.value in IMPLICIT_EXECUTION
             and self._is_core_statement(func.value)
         ):
-            self.todo(
-                original_node,
-                f"implicit execution (`statement.{func.attr.value}()`) was removed with bound "
-                f"metadata: run it as `with engine.begin() as conn: conn.{func.attr.value}"
-                "(statement, ...)`",
-            )
-            return updated_node
+            return self._implicit_execution(original_node, updated_node, func.attr.value)
         names = qualified_names(self, original_node.func)
         if names & BINDABLE:
             return self._unbind(original_node, updated_node, names)
@@ -331,6 +332,52 @@ class BoundMetadataPass(Pass):
         if isinstance(func, cst.Attribute) and func.attr.value in TABLE_SCHEMA_METHODS:
             return self._table_schema_call(original_node, updated_node, func)
         return updated_node
+
+    def _implicit_execution(self, original: cst.Call, call: cst.Call, method: str) -> cst.Call:
+        """``users.insert().execute(name="ann")`` → ``engine.execute(users.insert(),
+        name="ann")``, on the engine the statement's tables were bound to (which
+        engine-execute then runs in ``with engine.begin() as conn:``)."""
+        statement = call.func.value  # type: ignore[attr-defined]
+        engine = self._statement_engine(original.func.value)  # type: ignore[attr-defined]
+        if engine is None:
+            self.todo(
+                original,
+                f"implicit execution (`statement.{method}()`) was removed with bound "
+                f"metadata: run it as `with engine.begin() as conn: conn.{method}"
+                "(statement, ...)`",
+            )
+            return call
+        self.count_rewrite()
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        first = cst.Arg(value=statement, comma=comma if call.args else cst.MaybeSentinel.DEFAULT)
+        return call.with_changes(
+            func=cst.Attribute(value=engine, attr=cst.Name(method)), args=[first, *call.args]
+        )
+
+    def _statement_engine(self, statement: cst.BaseExpression) -> cst.Name | None:
+        """The one engine the bound tables and models ``statement`` names were bound to,
+        by a name it has here; None where one of them has no known binding, or several."""
+        engines: dict[str, cst.Name] = {}
+        for name in _value_names(statement):
+            metadata = self._table_metadata_expression(name)
+            local = self._local_bind(metadata) if metadata is not None else None
+            if local is not None:
+                engines[local.value] = local
+                continue
+            if metadata is not None:
+                engine = self._metadata_bind(metadata)
+            else:
+                owner = self._declared_owner(name)
+                engine = self.state.index.metadata_binds.get(owner) if owner else None
+                if engine is None:
+                    continue  # not a table nor a model (a function, a column's name...)
+            visible = self._visible_engine(engine, statement) if engine else None
+            if visible is None:
+                return None
+            engines[visible.value] = visible
+        if len(engines) != 1:
+            return None
+        return next(iter(engines.values())).deep_clone()
 
     def _table_schema_call(
         self, original: cst.Call, call: cst.Call, func: cst.Attribute
@@ -519,6 +566,22 @@ class BoundMetadataPass(Pass):
                     return cst.Name(local)
         AddImportsVisitor.add_needed_import(self.context, module_name, attr)
         return cst.Name(attr)
+
+
+def _value_names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names ``node`` reads values of (not the attribute names after a dot)."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
 
 
 class BindReads(cst.CSTVisitor):

@@ -8,11 +8,6 @@ After::
 
     from sqlalchemy.orm import declarative_base, declared_attr
 
-1.x's classical ``mapper()``, removed in 2.0 (its import fails), gets a TODO where it is
-imported from ``sqlalchemy.orm`` or called as ``orm.mapper(...)``: the classes it maps
-must be mapped by one ``registry().map_imperatively(...)`` shared by those that relate
-to each other, a choice left to review.
-
 Safety: only the names that SQLAlchemy 1.4 moved (``declarative_base``,
 ``declared_attr``, ``as_declarative``, ``has_inherited_table``, ``synonym_for``,
 ``DeclarativeMeta``) are moved; ``ConcreteBase``, ``DeferredReflection`` and the other
@@ -21,15 +16,12 @@ extension classes stay where they are. The objects are the same, so meaning is k
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
-from libcst.metadata import BaseMetadataProvider, QualifiedNameProvider
 
 from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.index.builder import CLASSICAL_MAPPERS
-from sqla_upgrade.codemods.names import qualified_names
 
 MOVED_NAMES = frozenset(
     {
@@ -43,11 +35,6 @@ MOVED_NAMES = frozenset(
 )
 OLD_MODULE = "sqlalchemy.ext.declarative"
 ORM_MODULE = "sqlalchemy.orm"
-MAPPER_TODO = (
-    "mapper() was removed in SQLAlchemy 2.0: map these classes with "
-    "`mapper_registry.map_imperatively(Class, table, ...)` of one "
-    "`mapper_registry = registry()` shared by the classes that relate to each other"
-)
 NEW_MODULE = cst.Attribute(value=cst.Name("sqlalchemy"), attr=cst.Name("orm"))
 
 
@@ -55,10 +42,7 @@ class DeclarativeImportPass(Pass):
     """Import declarative_base & co. from sqlalchemy.orm instead of sqlalchemy.ext.declarative."""
 
     name = "declarative-import"
-    triggers = (b"sqlalchemy.ext.declarative", b"mapper")
-    METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = (
-        QualifiedNameProvider,
-    )
+    triggers = (b"sqlalchemy.ext.declarative",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -70,10 +54,6 @@ class DeclarativeImportPass(Pass):
         if updated_node.relative or updated_node.module is None:
             return updated_node
         module = get_full_name_for_node(updated_node.module)
-        if module == ORM_MODULE and not isinstance(updated_node.names, cst.ImportStar):
-            if any(_plain_name(a) == "mapper" for a in updated_node.names):
-                self.todo(original_node, MAPPER_TODO)
-            return updated_node
         if module != OLD_MODULE:
             return updated_node
         if isinstance(updated_node.names, cst.ImportStar):
@@ -88,13 +68,6 @@ class DeclarativeImportPass(Pass):
         self._moved_out.extend(moved)
         last = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(names=[*kept[:-1], last])
-
-    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
-        func = original_node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "mapper":
-            if qualified_names(self, func) & CLASSICAL_MAPPERS:
-                self.todo(original_node, MAPPER_TODO)
-        return updated_node
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
