@@ -388,8 +388,35 @@ def test_schema_creation_in_function_and_fastapi_lifespan() -> None:
     )
 
 
-def test_module_level_schema_creation_in_script_is_todo() -> None:
+def test_module_level_schema_creation_in_a_script_runs_in_main() -> None:
     async_case(
+        """
+        from sqlalchemy import create_engine, MetaData
+        engine = create_engine("sqlite://")
+        metadata = MetaData()
+        metadata.create_all(engine)
+        """,
+        """
+        from sqlalchemy import MetaData
+        from sqlalchemy.ext.asyncio import create_async_engine
+        import asyncio
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+        metadata = MetaData()
+
+
+        async def main():
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+
+
+        asyncio.run(main())
+        """,
+    )
+
+
+def test_module_level_schema_creation_in_an_imported_module_is_todo() -> None:
+    check_transformed(
         """
         from sqlalchemy import create_engine, MetaData
         engine = create_engine("sqlite://")
@@ -405,6 +432,8 @@ def test_module_level_schema_creation_in_script_is_todo() -> None:
         # TODO(sqla-upgrade): module-level schema creation cannot await: run it at application startup
         metadata.create_all(engine)
         """,
+        target="async",
+        project={"app.views": "from app.module import engine\n"},
         todos=["module-level schema creation"],
     )
 

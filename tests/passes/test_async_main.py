@@ -318,3 +318,231 @@ def test_a_scripts_bare_call_of_an_async_main_runs_it_with_asyncio() -> None:
     ]
     for migration in result.values():
         compile(migration.code, "<migrated>", "exec", dont_inherit=True)
+
+
+FLAT_SCRIPT = """
+    import os
+
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+    engine = create_engine(os.environ["ITEMS_URL"])
+    Base = DeclarativeBase if False else None
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class Item(Base):
+        __tablename__ = "items"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+
+    Base.metadata.create_all(engine)
+    session = Session(engine)
+    for n in (1, 2):
+        session.add(Item(id=n))
+    # saved
+    session.commit()
+
+
+    def ids():
+        return [item.id for item in session.scalars(select(Item).order_by(Item.id))]
+
+
+    class Report:
+        title = "items"
+
+        def __init__(self, rows):
+            self.rows = rows
+
+
+    print(Report(ids()).rows, [i * n for i in ids()], Report.title)
+    session.close()
+"""
+
+
+def test_a_script_working_at_module_level_runs_in_one_async_main() -> None:
+    """The statements from the first that awaits on move into ``main()``, their names
+    declared global; the definitions among them stay where the async plan knows them."""
+    check_transformed(
+        FLAT_SCRIPT.replace(
+            "    import os\n\n    from sqlalchemy import create_engine, select\n",
+            "    from sqlalchemy import select\n    from app.db import engine\n",
+        ).replace(
+            '\n    engine = create_engine(os.environ["ITEMS_URL"])\n'
+            "    Base = DeclarativeBase if False else None\n",
+            "",
+        ),
+        """
+        from sqlalchemy import select
+        from app.db import engine
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+        from sqlalchemy.ext.asyncio import AsyncSession
+        import asyncio
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Item(Base):
+            __tablename__ = "items"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+
+        async def ids():
+            return [item.id for item in await session.scalars(select(Item).order_by(Item.id))]
+
+
+        class Report:
+            title = "items"
+
+            def __init__(self, rows):
+                self.rows = rows
+
+
+        async def main():
+            global n, session
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+            session = AsyncSession(engine, expire_on_commit=False)
+            for n in (1, 2):
+                session.add(Item(id=n))
+            # saved
+            await session.commit()
+
+            print(Report(await ids()).rows, [i * n for i in await ids()], Report.title)
+            await session.close()
+
+
+        asyncio.run(main())
+        """,
+        target="async",
+    )
+
+
+def test_a_migrated_flat_script_prints_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    legacy = _dedent(FLAT_SCRIPT)
+    result = migrate_project({"app.script": legacy}, target="async")["app.script"]
+    assert "async def main():" in result.code and not result.todos
+    monkeypatch.setenv("ITEMS_URL", f"sqlite:///{tmp_path / 'legacy.db'}")
+    _run_as_script(legacy)
+    expected = capsys.readouterr().out
+    assert expected == "[1, 2] [2, 4] items\n"
+    monkeypatch.setenv("ITEMS_URL", f"sqlite:///{tmp_path / 'migrated.db'}")
+    namespace = _run_as_script(result.code)
+    asyncio.run(namespace["engine"].dispose())
+    assert capsys.readouterr().out == expected
+
+
+def test_a_class_defined_from_what_the_moved_statements_bind_moves_with_them() -> None:
+    check_transformed(
+        """
+        from sqlalchemy.orm import Session, declarative_base
+        from app.db import engine
+
+        session = Session(engine)
+        session.commit()
+        Base = declarative_base()
+
+
+        class Note(Base):
+            __tablename__ = "notes"
+        """,
+        """
+        from sqlalchemy.orm import declarative_base
+        from app.db import engine
+        from sqlalchemy.ext.asyncio import AsyncSession
+        import asyncio
+
+
+        async def main():
+            global Base, Note, session
+            session = AsyncSession(engine, expire_on_commit=False)
+            await session.commit()
+            Base = declarative_base()
+
+            class Note(Base):
+                __tablename__ = "notes"
+
+
+        asyncio.run(main())
+        """,
+        target="async",
+    )
+
+
+SESSION_WORK = "from sqlalchemy.orm import Session\nfrom app.db import engine\n\nsession = Session(engine)\nsession.commit()\n"
+
+
+@pytest.mark.parametrize(
+    ("module_name", "code"),
+    [
+        ("app.tests.test_items", SESSION_WORK),
+        ("app", SESSION_WORK),
+        ("app.web", "from fastapi import FastAPI\n\napp = FastAPI()\n" + SESSION_WORK),
+        ("app.script", SESSION_WORK + "count: int = 0\n"),
+        ("app.script", SESSION_WORK + "from os.path import *\n"),
+    ],
+    ids=["test_module", "package_init", "web_app", "annotated_global", "star_import"],
+)
+def test_module_level_work_that_cannot_move_keeps_its_todos(module_name: str, code: str) -> None:
+    project = {
+        module_name: code,
+        "app.db": "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n",
+    }
+    if module_name == "app":
+        project["app.other"] = "import app\n"
+    result = migrate_project(project, target="async")[module_name]
+    assert "async def main" not in result.code
+    assert any("module-level code cannot await" in t.message for t in result.todos)
+
+
+def test_a_module_other_modules_import_keeps_its_module_level_todos() -> None:
+    result = migrate_project(
+        {
+            "app.setup": SESSION_WORK,
+            "app.cli": "from app.setup import session\n",
+            "app.db": "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n",
+        },
+        target="async",
+    )["app.setup"]
+    assert "async def main" not in result.code
+    assert any("module-level code cannot await" in t.message for t in result.todos)
+
+
+def test_a_script_with_module_level_work_and_a_main_block_runs_both_in_one_main() -> None:
+    check_transformed(
+        """
+        from sqlalchemy.orm import Session
+        from app.db import engine
+
+        session = Session(engine)
+        session.commit()
+
+        if __name__ == "__main__":
+            session.commit()
+        """,
+        """
+        from app.db import engine
+        from sqlalchemy.ext.asyncio import AsyncSession
+        import asyncio
+
+
+        async def main():
+            global session
+            session = AsyncSession(engine, expire_on_commit=False)
+            await session.commit()
+
+            if __name__ == "__main__":
+                await session.commit()
+
+
+        asyncio.run(main())
+        """,
+        target="async",
+    )

@@ -470,3 +470,24 @@ def test_merged_object_with_a_column_property_reads_what_legacy_read(tmp_path: P
         return found
 
     assert asyncio.run(run()) == expected == ("b", 1)
+
+
+def test_a_comprehension_variable_is_not_the_functions_variable_of_that_name() -> None:
+    """``post`` of ``[post.title for post in ...]`` after the commit is the
+    comprehension's own variable: the function's ``post`` (a string here) is not
+    refreshed (``refresh("a")`` raised UnmappedInstanceError)."""
+    check_noop(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.ext.asyncio import AsyncSession
+        from app.models import Post
+
+        async def titles(session: AsyncSession):
+            for post in ("a", "b"):
+                session.add(Post(title=post))
+            await session.commit()
+            return [post.title for post in await session.scalars(select(Post))]
+        """,
+        target="async",
+        project=MODELS,
+    )

@@ -528,6 +528,26 @@ class ProjectIndex:
                     grown = True
         return running
 
+    def imported_paths(self) -> frozenset[str]:
+        """The files of the project modules another project module imports."""
+        return self._derived(
+            "imported_paths",
+            lambda: frozenset(self.modules[name].path for name in self.imported_modules()),
+        )
+
+    def imported_modules(self) -> frozenset[str]:
+        """The project modules another project module imports (or imports from)."""
+        return self._derived("imported_modules", self._imported_modules)
+
+    def _imported_modules(self) -> frozenset[str]:
+        found: set[str] = set()
+        for name, module in self.modules.items():
+            for target in module.imports.values():
+                imported = self._project_module_of(target)
+                if imported is not None and imported != name:
+                    found.add(imported)
+        return frozenset(found)
+
     def _project_module_of(self, qualname: str) -> str | None:
         """The project module ``qualname`` is or is defined in (``app.db.Session`` →
         ``app.db``)."""

@@ -30,10 +30,31 @@ once with ``asyncio.run()``; the later stage-2 passes then migrate its statement
 those of any async function. Names the block binds that the rest of the module uses stay
 module globals (``global`` in the new function). A block that is one call of a function
 that became async (``main()``) is left to the await pass (``asyncio.run(main())``).
+
+A script doing that work at module level (a module no other module of the project
+imports, not a package's ``__init__``, a test module nor a web application's module)
+has its statements from the first one that will await to the end of the module moved,
+in order, into ``async def main()``, run by ``asyncio.run(main())`` where they were::
+
+    Base.metadata.create_all(engine)          async def main():
+    session = Session()                  →        global session, user
+    user = session.query(User).first()           async with engine.begin() as conn:
+    print(user.name)                                  await conn.run_sync(Base.metadata.create_all)
+                                                  session = AsyncSession(engine)
+                                                  ...
+
+                                              asyncio.run(main())
+
+Every name those statements bind is declared ``global`` in it, so they bind the same
+module globals as before, which the functions of the module keep reading; functions
+and classes defined among them are defined at the same point of the run. Moved code
+with an annotated module-level name (which cannot be ``global``) or a ``from x import
+*`` is left to the await pass's TODOs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -45,7 +66,9 @@ from sqla_upgrade.codemods.analysis.io_calls import IoDetector
 from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import node_code
-from sqla_upgrade.codemods.layout import spaced_top_level
+from sqla_upgrade.codemods.layout import spaced_top_level, without_leading_blank_lines
+from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
 
@@ -64,13 +87,19 @@ class AsyncMainPass(ScopeTracking):
     name = "async-main"
     targets = frozenset({"async"})
     stage = 2
-    triggers = (b"__main__",)
+    # a ``__main__`` block, or a script's module-level statements (``concerns``)
+    triggers = ()
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     @classmethod
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
-        """Not the modules the async analysis left quiet: no statement of theirs awaits."""
-        return not left_quiet(index, path)
+        """Not the modules the async analysis left quiet: no statement of theirs awaits;
+        of the others, those with a ``__main__`` block or that no project module imports."""
+        if left_quiet(index, path):
+            return False
+        if b"__main__" in code:
+            return True
+        return path not in index.imported_paths()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,6 +112,8 @@ class AsyncMainPass(ScopeTracking):
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         if self.scopes or not is_main_guard(original_node) or original_node.orelse is not None:
             return updated_node
+        if self.tail_start is not None:
+            return updated_node  # moved with the module's statements that will await
         awaiting = self._awaiting_calls(original_node.body)
         if not awaiting or self._one_async_call(original_node.body, awaiting):
             return updated_node
@@ -148,8 +179,15 @@ class AsyncMainPass(ScopeTracking):
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
         self.generated: list[cst.FunctionDef] = []
+        #: where the module's statements that will await start, in a script whose
+        #: statements from there on move into ``async def main()``
+        #: the ids of the definitions after it that stay at module level
+        self.tail_hoisted: set[int] = set()
+        self.tail_start = self._script_tail(node) if self._is_script(node) else None
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self.tail_start is not None:
+            return self._run_tail(original_node, updated_node, self.tail_start)
         if not self.generated:
             return updated_node
         return updated_node.with_changes(
@@ -181,6 +219,233 @@ class AsyncMainPass(ScopeTracking):
 
         self.module_node.visit(Collector())
         return sorted(shared)
+
+    # -- scripts doing their work at module level ---------------------------------------
+    def _is_script(self, module: cst.Module) -> bool:
+        """A module nothing of the project imports, run for what it does: not a package's
+        ``__init__``, a test module (pytest imports those) nor a web application's module
+        (a server imports it, inside its own event loop)."""
+        state = self.state
+        path = state.path.replace("\\", "/")
+        if path.rpartition("/")[2] == "__init__.py" or is_test_module(path):
+            return False
+        if state.module_name in state.index.imported_modules():
+            return False
+        code = node_code(module)
+        return not any(app in code for app in WEB_APPS)
+
+    def _script_tail(self, module: cst.Module) -> int | None:
+        """The first top-level statement that will await, when more than a ``__main__``
+        block will (that block alone is made ``main()`` by ``leave_If``) and the
+        statements from there on can move into a function."""
+        awaiting = [
+            position
+            for position, statement in enumerate(module.body)
+            if not isinstance(statement, cst.FunctionDef | cst.ClassDef)
+            and self._statement_awaits(statement)
+        ]
+        if not awaiting:
+            return None
+        guards = [p for p in awaiting if _is_guard(module.body[p])]
+        if guards == awaiting:
+            return None
+        tail = module.body[awaiting[0] :]
+        moved = [s for s in tail if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+        if len(moved) == 1 and self._is_async_call(moved[0]):
+            return None  # ``main()`` alone: the await pass runs it with asyncio.run()
+        if any(_cannot_move(statement) for statement in moved):
+            return None
+        scope = self.get_metadata(ScopeProvider, tail[0], None)
+        if not isinstance(scope, GlobalScope):
+            return None
+        hoisted = self._hoisted_definitions(scope, tail)
+        if hoisted is None:
+            return None
+        self.tail_hoisted = hoisted
+        return awaiting[0]
+
+    def _is_async_call(self, statement: cst.BaseStatement) -> bool:
+        """``main(...)``, a call of a project function that became async, alone."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return False
+        expression = statement.body[0]
+        return (
+            isinstance(expression, cst.Expr)
+            and isinstance(expression.value, cst.Call)
+            and self._awaits(expression.value) is True
+        )
+
+    def _hoisted_definitions(
+        self, scope: GlobalScope, tail: Sequence[cst.BaseStatement]
+    ) -> set[int] | None:
+        """The ids of the function and class definitions of ``tail`` that stay at module
+        level (the async plan knows their functions by their module-level names), defined
+        before the moved statements run: those reading nothing those statements bind
+        when they are defined. The others move too; None when one of them holds a
+        function that becomes async."""
+        definitions = [s for s in tail if isinstance(s, cst.FunctionDef | cst.ClassDef)]
+        hoisted = {id(d) for d in definitions}
+        while True:
+            moved = [s for s in tail if id(s) not in hoisted]
+            bound = _bound_in(scope, moved)
+            staying = {
+                id(d)
+                for d in definitions
+                if id(d) in hoisted
+                and d.name.value not in bound
+                and not _read_when_defined(d) & bound
+            }
+            if staying == hoisted:
+                break
+            hoisted = staying
+        for definition in definitions:
+            if id(definition) not in hoisted and self._holds_async_function(definition):
+                return None
+        return hoisted
+
+    def _holds_async_function(self, definition: cst.FunctionDef | cst.ClassDef) -> bool:
+        prefix = f"{self.state.module_name}.{definition.name.value}"
+        functions = self.state.index.functions
+        return any(
+            (q == prefix or q.startswith(prefix + ".")) and self.plan.is_async(q) for q in functions
+        )
+
+    def _statement_awaits(self, statement: cst.BaseStatement) -> bool:
+        owner = self
+        found = False
+
+        class Finder(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return False
+
+            def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+                return False
+
+            def visit_Lambda(self, node: cst.Lambda) -> bool:
+                return False
+
+            def visit_Call(self, call: cst.Call) -> bool:
+                nonlocal found
+                if qualified_names(owner, call.func) & EVENT_LOOP_RUNNERS:
+                    return False  # ``asyncio.run(main())`` runs its own event loop
+                if not found and owner._awaits(call) is not None:
+                    found = True
+                return not found
+
+        statement.visit(Finder())
+        return found
+
+    def _run_tail(self, original: cst.Module, updated: cst.Module, start: int) -> cst.Module:
+        """The module's statements from ``start`` on, but its function and class
+        definitions, moved into ``async def main()`` run by ``asyncio.run(main())``."""
+        scope = self.get_metadata(ScopeProvider, original.body[start], None)
+        assert isinstance(scope, GlobalScope)
+        name = next((n for n in RUNNER_NAMES if n not in scope), None)
+        if name is None:
+            return updated
+        pairs = list(zip(original.body[start:], updated.body[start:], strict=True))
+        definitions = [new for old, new in pairs if id(old) in self.tail_hoisted]
+        moved_old = [old for old, _ in pairs if id(old) not in self.tail_hoisted]
+        moved = [new for old, new in pairs if id(old) not in self.tail_hoisted]
+        body: list[cst.BaseStatement] = [
+            _indented(without_leading_blank_lines(moved[0])),
+            *(_indented(statement) for statement in moved[1:]),
+        ]
+        bound = sorted(_bound_in(scope, moved_old))
+        if bound:
+            names = [cst.NameItem(cst.Name(n)) for n in bound]
+            body = [cst.SimpleStatementLine(body=[cst.Global(names=names)]), *body]
+        function = cst.FunctionDef(
+            name=cst.Name(name),
+            params=cst.Parameters(),
+            body=cst.IndentedBlock(body=body),
+            asynchronous=cst.Asynchronous(),
+        )
+        run = cst.parse_statement(f"asyncio.run({name}())")
+        AddImportsVisitor.add_needed_import(self.context, "asyncio")
+        self.count_rewrite()
+        kept = [*updated.body[:start], *definitions]
+        return updated.with_changes(body=spaced_top_level([*kept, function, run], [function]))
+
+
+EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run"})
+#: calls making a web application, whose module a server imports in its own event loop
+WEB_APPS = ("FastAPI(", "Flask(", "Starlette(", "Quart(", "Sanic(", "web.Application(")
+
+
+def _is_guard(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.If) and is_main_guard(statement)
+
+
+def _cannot_move(statement: cst.BaseStatement) -> bool:
+    """Does ``statement`` (moved into a function, its names declared global) hold an
+    annotated module-level name (``x: int = 1``: an annotated name cannot be global) or a
+    ``from x import *`` (not allowed in a function)?"""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal found
+            found = found or isinstance(node.target, cst.Name)
+
+        def visit_ImportStar(self, node: cst.ImportStar) -> None:
+            nonlocal found
+            found = True
+
+    statement.visit(Finder())
+    return found
+
+
+def _bound_in(scope: GlobalScope, statements: list[cst.BaseStatement]) -> set[str]:
+    """The module-level names ``statements`` bind."""
+    inside: set[int] = set()
+    for statement in statements:
+        inside |= _node_ids(statement)
+    return {a.name for a in scope.assignments if isinstance(a, Assignment) and id(a.node) in inside}
+
+
+def _read_when_defined(definition: cst.FunctionDef | cst.ClassDef) -> set[str]:
+    """The names a ``def`` or ``class`` statement reads when it runs: decorators,
+    defaults, annotations, bases; a class's body but its methods' bodies."""
+    found: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            for part in (*node.decorators, node.params, node.returns):
+                if part is not None:
+                    part.visit(self)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            node.params.visit(self)
+            return False
+
+    if isinstance(definition, cst.FunctionDef):
+        Reads().visit_FunctionDef(definition)
+    else:
+        definition.visit(Reads())
+    return found
+
+
+def _indented(statement: cst.BaseStatement) -> cst.BaseStatement:
+    """A module-level statement whose blank lines above it stay blank (no indentation)
+    once it is moved into a function's body."""
+    lines: list[cst.EmptyLine] = []
+    for line in statement.leading_lines:
+        if line.comment is not None:
+            lines.append(line)
+        elif not lines or lines[-1].comment is not None:
+            lines.append(line.with_changes(indent=False))  # one blank line, as in a body
+    return statement.with_changes(leading_lines=lines)
 
 
 def _node_ids(node: cst.CSTNode) -> set[int]:

@@ -112,6 +112,10 @@ class RefreshAfterCommitPass(ScopeTracking):
         # source order, not positions (which cost a code generation of the whole file);
         # an awaited commit is never in a class body, the one place the walk skips
         before, after = _names(function.body, until=commit)
+        # a comprehension's own variables are other variables of the same name
+        scope = self.get_metadata(ScopeProvider, commit, None)
+        before = [n for n in before if self.get_metadata(ScopeProvider, n, None) is scope]
+        after = [n for n in after if self.get_metadata(ScopeProvider, n, None) is scope]
         stale: list[tuple[str, list[str]]] = []
         seen: set[str] = set()
         for name in after:
