@@ -347,8 +347,10 @@ class AsyncMainPass(ScopeTracking):
         definitions = [new for old, new in pairs if id(old) in self.tail_hoisted]
         moved_old = [old for old, _ in pairs if id(old) not in self.tail_hoisted]
         moved = [new for old, new in pairs if id(old) not in self.tail_hoisted]
+        first = without_leading_blank_lines(moved[0])
+        assert isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement)
         body: list[cst.BaseStatement] = [
-            _indented(without_leading_blank_lines(moved[0])),
+            _indented(first),
             *(_indented(statement) for statement in moved[1:]),
         ]
         bound = sorted(_bound_in(scope, moved_old))
@@ -402,7 +404,7 @@ def _cannot_move(statement: cst.BaseStatement) -> bool:
     return found
 
 
-def _bound_in(scope: GlobalScope, statements: list[cst.BaseStatement]) -> set[str]:
+def _bound_in(scope: GlobalScope, statements: Sequence[cst.BaseStatement]) -> set[str]:
     """The module-level names ``statements`` bind."""
     inside: set[int] = set()
     for statement in statements:
@@ -436,7 +438,9 @@ def _read_when_defined(definition: cst.FunctionDef | cst.ClassDef) -> set[str]:
     return found
 
 
-def _indented(statement: cst.BaseStatement) -> cst.BaseStatement:
+def _indented(
+    statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
+) -> cst.BaseStatement:
     """A module-level statement whose blank lines above it stay blank (no indentation)
     once it is moved into a function's body."""
     lines: list[cst.EmptyLine] = []
