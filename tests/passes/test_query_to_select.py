@@ -1547,3 +1547,54 @@ def test_a_variable_used_in_several_ways_gets_one_todo_whatever_the_order() -> N
             module_name="app.views",
             todos=["a query built from this variable is returned or passed on"],
         )
+
+
+BULK_AFTER_LOAD = textwrap.dedent(
+    """
+    from sqlalchemy import Column, Integer, String, create_engine
+    from sqlalchemy.orm import Session, declarative_base
+
+    Base = declarative_base()
+
+
+    class Account(Base):
+        __tablename__ = "accounts"
+        id = Column(Integer, primary_key=True)
+        name = Column(String)
+
+
+    def rename(session: Session):
+        session.query(Account).filter(Account.id == 1).update({"name": "new"}, synchronize_session=False)
+        session.commit()
+        return session.query(Account).filter_by(id=1).one().name
+    """
+)
+
+
+def test_bulk_changes_unsynchronized_are_fetched_under_async() -> None:
+    """The legacy commit expired the objects a bulk ``update(..., synchronize_session=
+    False)`` left stale; the async session keeps them: the migrated statement
+    synchronizes what it changes (``"fetch"``), so what is read after the commit is the
+    same (the row's new name, not the loaded object's old one)."""
+    import asyncio
+
+    migrated = migrate_source(BULK_AFTER_LOAD, target="async").code
+    assert '.execution_options(synchronize_session="fetch")' in migrated
+    assert migrate_source(migrated, target="async").code == migrated
+    assert "synchronize_session=False" in migrate_source(BULK_AFTER_LOAD, target="2.0").code
+    module = exec_module(migrated)
+
+    async def run() -> str:
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+        async with engine.begin() as conn:
+            await conn.run_sync(module.Base.metadata.create_all)
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            session.add(module.Account(id=1, name="old"))
+            await session.commit()
+            name: str = await module.rename(session)
+        await engine.dispose()
+        return name
+
+    assert asyncio.run(run()) == "new"

@@ -1610,6 +1610,17 @@ class QueryToSelectPass(Pass):
         if terminal.name == "paginate" and len(terminal.args) > 4:
             raise Refusal("paginate() with unexpected arguments")
 
+    def _synchronized(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``synchronize_session=False`` under ``--target async``: ``"fetch"``. The legacy
+        session's commit expired every object, so what the statement changed was read
+        after it; the async session keeps its objects (``expire_on_commit=False``), so
+        the statement updates those it changed itself."""
+        if self.state.options.target != "async":
+            return value
+        if isinstance(value, cst.Name) and value.value == "False":
+            return cst.SimpleString('"fetch"')
+        return value
+
     def _bulk_arguments(self, terminal: Link) -> tuple[cst.Arg | None, cst.Arg | None]:
         """The values argument and the synchronize_session argument of update()/delete()."""
         values: cst.Arg | None = None
@@ -1917,7 +1928,7 @@ class QueryToSelectPass(Pass):
                 ],
             )
         if sync is not None:
-            option = keyword("synchronize_session", sync.value)
+            option = keyword("synchronize_session", self._synchronized(sync.value))
             stmt = method(stmt, "execution_options", [option])
         executed = method(self.session_expression(facts), "execute", [cst.Arg(stmt)])
         if isinstance(self.get_metadata(ParentNodeProvider, chain.top, None), cst.Expr):

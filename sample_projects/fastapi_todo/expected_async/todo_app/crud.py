@@ -91,7 +91,7 @@ async def delete_project(db: AsyncSession, db_project: models.Project):
 async def complete_project_todos(db: AsyncSession, project_id: int):
     updated = (
         (await db.execute(update(models.Todo)
-        .where(models.Todo.project_id == project_id, models.Todo.done == False).values({models.Todo.done: True, models.Todo.completed_at: datetime.utcnow()}).execution_options(synchronize_session=False)))  # noqa: E712
+        .where(models.Todo.project_id == project_id, models.Todo.done == False).values({models.Todo.done: True, models.Todo.completed_at: datetime.utcnow()}).execution_options(synchronize_session="fetch")))  # noqa: E712
         .rowcount
     )
     await db.commit()

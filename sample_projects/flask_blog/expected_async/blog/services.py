@@ -157,6 +157,6 @@ async def archive_old_posts(days, now=None):
     cutoff = now - timedelta(days=days)
     count = (await async_session.execute(update(Post).where(
         Post.timestamp < cutoff, Post.published == True  # noqa: E712
-    ).values({"published": False}).execution_options(synchronize_session=False))).rowcount
+    ).values({"published": False}).execution_options(synchronize_session="fetch"))).rowcount
     await async_session.commit()
     return count

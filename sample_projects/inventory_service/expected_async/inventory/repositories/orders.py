@@ -91,6 +91,6 @@ async def customers_without_orders(session):
 async def expire_quotes(session, before):
     return (
         (await session.execute(update(Order)
-        .where(Order.status == "quote", Order.created_at < before).values({Order.status: "expired"}).execution_options(synchronize_session=False)))
+        .where(Order.status == "quote", Order.created_at < before).values({Order.status: "expired"}).execution_options(synchronize_session="fetch")))
         .rowcount
     )

@@ -120,12 +120,12 @@ def unstocked_query(session):
 
 
 async def deactivate_unstocked(session):
-    return (await session.execute(update(Product).where(unstocked_query(session).whereclause).values({"active": False}).execution_options(synchronize_session=False))).rowcount
+    return (await session.execute(update(Product).where(unstocked_query(session).whereclause).values({"active": False}).execution_options(synchronize_session="fetch"))).rowcount
 
 
 async def reprice_category(session, category, delta_cents):
     return (
         (await session.execute(update(Product)
-        .where(Product.category_id == category.id, Product.active == True).values({Product.price_cents: Product.price_cents + delta_cents}).execution_options(synchronize_session=False)))  # noqa: E712
+        .where(Product.category_id == category.id, Product.active == True).values({Product.price_cents: Product.price_cents + delta_cents}).execution_options(synchronize_session="fetch")))  # noqa: E712
         .rowcount
     )
