@@ -1400,3 +1400,32 @@ def test_module_level_schema_creation_in_a_unittest_module_is_still_todo() -> No
         todos=["module-level schema creation"],
         module_name="tests.test_models",
     )
+
+
+def test_a_legacy_query_left_ending_in_value_runs_through_run_sync() -> None:
+    from tests.passes.query_project import PROJECT
+
+    result = check_transformed(
+        """
+        from sqlalchemy.orm import Session
+        from app.models import User
+
+
+        def name_of(session: Session):
+            return session.query(User).filter_by(id=1).value(User.name)
+        """,
+        """
+        from app.models import User
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+
+        async def name_of(session: AsyncSession):
+            # TODO(sqla-upgrade): with_entities() after filter_by()/add_columns() has no exact 2.0 form
+            return await session.run_sync(lambda sync_session: sync_session.query(User).filter_by(id=1).value(User.name))
+        """,
+        target="async",
+        project=PROJECT,
+        module_name="app.views",
+        todos=["with_entities() after filter_by()"],
+    )
+    assert len(result.todos) == 1

@@ -439,41 +439,31 @@ def test_a_migrated_flat_script_prints_the_same(
     assert capsys.readouterr().out == expected
 
 
-def test_a_class_defined_from_what_the_moved_statements_bind_moves_with_them() -> None:
-    check_transformed(
-        """
-        from sqlalchemy.orm import Session, declarative_base
-        from app.db import engine
+def test_a_class_defined_from_what_the_moved_statements_bind_keeps_the_todos() -> None:
+    """``class Note(Base)`` after the first query, with ``Base`` made after it: the class
+    would have to move into ``main()``, where the next run's index would not see it."""
+    result = migrate_project(
+        {
+            "app.script": _dedent(
+                """
+                from sqlalchemy.orm import Session, declarative_base
+                from app.db import engine
 
-        session = Session(engine)
-        session.commit()
-        Base = declarative_base()
-
-
-        class Note(Base):
-            __tablename__ = "notes"
-        """,
-        """
-        from sqlalchemy.orm import declarative_base
-        from app.db import engine
-        from sqlalchemy.ext.asyncio import AsyncSession
-        import asyncio
+                session = Session(engine)
+                session.commit()
+                Base = declarative_base()
 
 
-        async def main():
-            global Base, Note, session
-            session = AsyncSession(engine, expire_on_commit=False)
-            await session.commit()
-            Base = declarative_base()
-
-            class Note(Base):
-                __tablename__ = "notes"
-
-
-        asyncio.run(main())
-        """,
+                class Note(Base):
+                    __tablename__ = "notes"
+                """
+            ),
+            "app.db": "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n",
+        },
         target="async",
-    )
+    )["app.script"]
+    assert "async def main" not in result.code
+    assert any("module-level code cannot await" in t.message for t in result.todos)
 
 
 SESSION_WORK = "from sqlalchemy.orm import Session\nfrom app.db import engine\n\nsession = Session(engine)\nsession.commit()\n"

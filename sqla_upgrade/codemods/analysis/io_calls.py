@@ -107,7 +107,19 @@ QUERY_REFINEMENTS = frozenset(
     }
 )
 LEGACY_TERMINALS = frozenset(
-    {"all", "first", "one", "one_or_none", "scalar", "count", "get", "update", "delete"}
+    {
+        "all",
+        "first",
+        "one",
+        "one_or_none",
+        "scalar",
+        "count",
+        "get",
+        "update",
+        "delete",
+        "value",
+        "values",
+    }
 )
 # third-party callables known to take a Connection wherever they take an Engine, with
 # whether the work needs a committed transaction (``begin()``) or only reads (``connect()``)

@@ -278,37 +278,19 @@ class AsyncMainPass(ScopeTracking):
     def _hoisted_definitions(
         self, scope: GlobalScope, tail: Sequence[cst.BaseStatement]
     ) -> set[int] | None:
-        """The ids of the function and class definitions of ``tail`` that stay at module
-        level (the async plan knows their functions by their module-level names), defined
-        before the moved statements run: those reading nothing those statements bind
-        when they are defined. The others move too; None when one of them holds a
-        function that becomes async."""
+        """The ids of the function and class definitions of ``tail``, which stay at module
+        level, defined before the moved statements run; None when one of them reads,
+        when defined, something those statements bind (a model class of a ``Base`` made
+        after the first query): moved into ``main()``, the project index (which knows
+        module-level definitions) would not see it on the next run, whose migration
+        would then differ."""
         definitions = [s for s in tail if isinstance(s, cst.FunctionDef | cst.ClassDef)]
-        hoisted = {id(d) for d in definitions}
-        while True:
-            moved = [s for s in tail if id(s) not in hoisted]
-            bound = _bound_in(scope, moved)
-            staying = {
-                id(d)
-                for d in definitions
-                if id(d) in hoisted
-                and d.name.value not in bound
-                and not _read_when_defined(d) & bound
-            }
-            if staying == hoisted:
-                break
-            hoisted = staying
+        moved = [s for s in tail if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
+        bound = _bound_in(scope, moved)
         for definition in definitions:
-            if id(definition) not in hoisted and self._holds_async_function(definition):
+            if definition.name.value in bound or _read_when_defined(definition) & bound:
                 return None
-        return hoisted
-
-    def _holds_async_function(self, definition: cst.FunctionDef | cst.ClassDef) -> bool:
-        prefix = f"{self.state.module_name}.{definition.name.value}"
-        functions = self.state.index.functions
-        return any(
-            (q == prefix or q.startswith(prefix + ".")) and self.plan.is_async(q) for q in functions
-        )
+        return {id(d) for d in definitions}
 
     def _statement_awaits(self, statement: cst.BaseStatement) -> bool:
         owner = self
