@@ -1408,20 +1408,20 @@ def test_a_legacy_query_left_ending_in_value_runs_through_run_sync() -> None:
     result = check_transformed(
         """
         from sqlalchemy.orm import Session
-        from app.models import User
+        from app.models import Address, User
 
 
-        def name_of(session: Session):
-            return session.query(User).filter_by(id=1).value(User.name)
+        def email_of(session: Session):
+            return session.query(User).filter_by(id=1).value(Address.email)
         """,
         """
-        from app.models import User
+        from app.models import Address, User
         from sqlalchemy.ext.asyncio import AsyncSession
 
 
-        async def name_of(session: AsyncSession):
+        async def email_of(session: AsyncSession):
             # TODO(sqla-upgrade): with_entities() after filter_by()/add_columns() has no exact 2.0 form
-            return await session.run_sync(lambda sync_session: sync_session.query(User).filter_by(id=1).value(User.name))
+            return await session.run_sync(lambda sync_session: sync_session.query(User).filter_by(id=1).value(Address.email))
         """,
         target="async",
         project=PROJECT,

@@ -1159,8 +1159,20 @@ class QueryToSelectPass(Pass):
             return
         last = len(names) - 1 - names[::-1].index("with_entities")
         before = set(names[:last])
-        if before & {"filter_by", "add_columns", "add_entity"}:
+        if before & {"add_columns", "add_entity"} or (
+            "filter_by" in before and not self._keeps_filter_by_entity(chain, chain.builders[last])
+        ):
             raise Refusal("with_entities() after filter_by()/add_columns() has no exact 2.0 form")
+
+    def _keeps_filter_by_entity(self, chain: Chain, link: Link) -> bool:
+        """Does ``select(<the entities of with_entities()>)`` resolve ``filter_by()``'s
+        keywords on the entity the query did? Both take the last joined entity, else
+        the first FROM or column: the same when the first entity given to
+        ``with_entities()`` is the query's first entity or one of its columns."""
+        if not link.args or any(a.star or a.keyword is not None for a in link.args):
+            return False
+        first = self._first_entity(chain)
+        return first is not None and self._plain_entity(link.args[0].value) == first
 
     def _has_joined_eager(self, link: Link) -> bool:
         found = False
