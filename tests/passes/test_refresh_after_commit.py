@@ -491,3 +491,59 @@ def test_a_comprehension_variable_is_not_the_functions_variable_of_that_name() -
         target="async",
         project=MODELS,
     )
+
+
+def test_an_object_added_to_a_dynamic_relationship_migrates_the_same_on_a_second_run() -> None:
+    """``team.players.append(player)`` becomes ``team.players.add(player)`` (write-only):
+    that ``add`` is not a session's, so the second run neither refreshes ``player`` after
+    the commit nor loads its backref eagerly, as the first did not."""
+    models = """
+        from sqlalchemy import Column, ForeignKey, Integer, String
+        from sqlalchemy.orm import declarative_base, relationship
+
+        Base = declarative_base()
+
+
+        class Team(Base):
+            __tablename__ = "teams"
+            id = Column(Integer, primary_key=True)
+            name = Column(String)
+            players = relationship("Player", backref="team", lazy="dynamic")
+
+
+        class Player(Base):
+            __tablename__ = "players"
+            id = Column(Integer, primary_key=True)
+            team_id = Column(ForeignKey("teams.id"))
+    """
+    check_project(
+        {
+            "app.models": models,
+            "app.views": """
+                from sqlalchemy.orm import Session
+                from app.models import Player, Team
+
+
+                def join(session: Session, team_id):
+                    team = session.get(Team, team_id)
+                    player = Player()
+                    team.players.append(player)
+                    session.commit()
+                    return player.team.name
+            """,
+        },
+        {
+            "app.views": """
+                from app.models import Player, Team
+                from sqlalchemy.ext.asyncio import AsyncSession
+
+
+                async def join(session: AsyncSession, team_id):
+                    team = await session.get(Team, team_id)
+                    player = Player()
+                    team.players.add(player)
+                    await session.commit()
+                    return player.team.name
+            """,
+        },
+    )

@@ -1012,7 +1012,7 @@ class _Walker:
                     assert target is not None
                     return frozenset({Origin("fixed", ("merge",), target.qualname)})
             return UNKNOWN_VALUE
-        if method == "add" and len(node.args) == 1:
+        if method == "add" and len(node.args) == 1 and not self._collection(node.func):
             self.added(node, arguments[0])
             return NOTHING
         if method == "refresh" and node.args:
@@ -1027,6 +1027,15 @@ class _Walker:
             if method in ROWS_TO_OBJECTS and not node.args:
                 return frozenset(o.reshaped("objects") for o in receiver)
         return None
+
+    def _collection(self, func: ast.expr) -> bool:
+        """``owner.<relationship>.add(x)``: a write-only collection's ``add`` (as
+        ``append()``), not a session's."""
+        return (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr in self.analysis.graph.names
+        )
 
     def session_get(self, node: ast.Call) -> Value:
         """``session.get(M, pk, options=[...])``: a producer taking options."""

@@ -267,7 +267,8 @@ class RefreshAfterCommitPass(ScopeTracking):
         return False
 
     def _argument_of(self, name: cst.Name, methods: tuple[str, ...]) -> bool:
-        """Is ``name`` the first argument of ``session.<method>(name)``?"""
+        """Is ``name`` the first argument of ``session.<method>(name)`` (a session's, not
+        a write-only collection's ``add``)?"""
         arg = self.get_metadata(ParentNodeProvider, name, None)
         call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
         return (
@@ -277,6 +278,7 @@ class RefreshAfterCommitPass(ScopeTracking):
             and call.func.attr.value in methods
             and bool(call.args)
             and call.args[0] is arg
+            and self.io.is_session(call.func.value)
         )
 
     def _is_assignment_target(self, name: cst.Name) -> bool:
