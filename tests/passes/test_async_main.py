@@ -439,23 +439,70 @@ def test_a_migrated_flat_script_prints_the_same(
     assert capsys.readouterr().out == expected
 
 
+def test_a_base_made_after_the_first_query_stays_with_its_models() -> None:
+    """``Base = declarative_base()`` after the first query, and a model of it: both stay at
+    module level (making a declarative base does no I/O), the rest moves."""
+    check_transformed(
+        """
+        from sqlalchemy.orm import Session, declarative_base
+        from app.db import engine
+
+        session = Session(engine)
+        session.commit()
+        Base = declarative_base()
+
+
+        class Note(Base):
+            __tablename__ = "notes"
+
+
+        Base.metadata.create_all(engine)
+        """,
+        """
+        from sqlalchemy.orm import declarative_base
+        from app.db import engine
+        from sqlalchemy.ext.asyncio import AsyncSession
+        import asyncio
+
+        Base = declarative_base()
+
+
+        class Note(Base):
+            __tablename__ = "notes"
+
+
+        async def main():
+            global session
+            session = AsyncSession(engine, expire_on_commit=False)
+            await session.commit()
+
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+
+
+        asyncio.run(main())
+        """,
+        target="async",
+    )
+
+
 def test_a_class_defined_from_what_the_moved_statements_bind_keeps_the_todos() -> None:
-    """``class Note(Base)`` after the first query, with ``Base`` made after it: the class
-    would have to move into ``main()``, where the next run's index would not see it."""
+    """``class Report`` reads ``count``, which a query bound: it would have to move into
+    ``main()``, where the next run's index would not see it."""
     result = migrate_project(
         {
             "app.script": _dedent(
                 """
-                from sqlalchemy.orm import Session, declarative_base
+                from sqlalchemy import func, select
+                from sqlalchemy.orm import Session
                 from app.db import engine
 
                 session = Session(engine)
-                session.commit()
-                Base = declarative_base()
+                count = session.scalar(select(func.count()))
 
 
-                class Note(Base):
-                    __tablename__ = "notes"
+                class Report:
+                    rows = count
                 """
             ),
             "app.db": "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n",

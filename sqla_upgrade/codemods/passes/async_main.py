@@ -46,10 +46,12 @@ in order, into ``async def main()``, run by ``asyncio.run(main())`` where they w
                                               asyncio.run(main())
 
 Every name those statements bind is declared ``global`` in it, so they bind the same
-module globals as before, which the functions of the module keep reading; functions
-and classes defined among them are defined at the same point of the run. Moved code
-with an annotated module-level name (which cannot be ``global``) or a ``from x import
-*`` is left to the await pass's TODOs.
+module globals as before, which the functions of the module keep reading. The function
+and class definitions among them stay at module level (where the project index knows
+them), with the SQLAlchemy objects made without I/O they need (``Base =
+declarative_base()``); a definition reading, when defined, what the moved statements
+bind leaves the module to the await pass's TODOs, as does moved code with an annotated
+module-level name (which cannot be ``global``) or a ``from x import *``.
 """
 
 from __future__ import annotations
@@ -278,19 +280,48 @@ class AsyncMainPass(ScopeTracking):
     def _hoisted_definitions(
         self, scope: GlobalScope, tail: Sequence[cst.BaseStatement]
     ) -> set[int] | None:
-        """The ids of the function and class definitions of ``tail``, which stay at module
-        level, defined before the moved statements run; None when one of them reads,
-        when defined, something those statements bind (a model class of a ``Base`` made
-        after the first query): moved into ``main()``, the project index (which knows
-        module-level definitions) would not see it on the next run, whose migration
-        would then differ."""
+        """The ids of the statements of ``tail`` that stay at module level, run before
+        the moved ones: its function and class definitions (the project index and the
+        async plan know them there), and the assignments of a SQLAlchemy object made by
+        a call doing no I/O (``Base = declarative_base()``, ``Session = sessionmaker()``)
+        that they need, each bound once. None when a definition reads, when defined,
+        something the moved statements bind (moved into ``main()``, the index would not
+        see it on the next run, whose migration would then differ)."""
         definitions = [s for s in tail if isinstance(s, cst.FunctionDef | cst.ClassDef)]
-        moved = [s for s in tail if not isinstance(s, cst.FunctionDef | cst.ClassDef)]
-        bound = _bound_in(scope, moved)
-        for definition in definitions:
-            if definition.name.value in bound or _read_when_defined(definition) & bound:
-                return None
-        return {id(d) for d in definitions}
+        candidates = [*definitions, *(s for s in tail if self._makes_an_object(s, scope))]
+        hoisted = {id(s) for s in candidates}
+        while True:
+            bound = _bound_in(scope, [s for s in tail if id(s) not in hoisted])
+            staying = {
+                id(s)
+                for s in candidates
+                if id(s) in hoisted
+                and not _bound_in(scope, [s]) & bound
+                and not _read_when_run(s) & bound
+            }
+            if staying == hoisted:
+                break
+            hoisted = staying
+        if any(id(d) not in hoisted for d in definitions):
+            return None
+        return hoisted
+
+    def _makes_an_object(self, statement: cst.BaseStatement, scope: GlobalScope) -> bool:
+        """``name = <a SQLAlchemy factory>(...)``, the module's only binding of ``name``."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return False
+        assign = statement.body[0]
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and isinstance(assign.value, cst.Call)
+        ):
+            return False
+        if not qualified_names(self, assign.value.func) & OBJECT_FACTORIES:
+            return False
+        name = assign.targets[0].target.value
+        return len([a for a in scope[name] if isinstance(a, Assignment)]) == 1
 
     def _statement_awaits(self, statement: cst.BaseStatement) -> bool:
         owner = self
@@ -353,6 +384,22 @@ class AsyncMainPass(ScopeTracking):
 
 
 EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run"})
+#: calls making a SQLAlchemy object without I/O, which a script's definitions may need
+OBJECT_FACTORIES = frozenset(
+    {
+        "sqlalchemy.orm.declarative_base",
+        "sqlalchemy.ext.declarative.declarative_base",
+        "sqlalchemy.orm.registry",
+        "sqlalchemy.MetaData",
+        "sqlalchemy.schema.MetaData",
+        "sqlalchemy.orm.sessionmaker",
+        "sqlalchemy.orm.scoped_session",
+        "sqlalchemy.ext.asyncio.async_sessionmaker",
+        "sqlalchemy.ext.asyncio.async_scoped_session",
+        "sqlalchemy.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+    }
+)
 #: calls making a web application, whose module a server imports in its own event loop
 WEB_APPS = ("FastAPI(", "Flask(", "Starlette(", "Quart(", "Sanic(", "web.Application(")
 
@@ -392,6 +439,24 @@ def _bound_in(scope: GlobalScope, statements: Sequence[cst.BaseStatement]) -> se
     for statement in statements:
         inside |= _node_ids(statement)
     return {a.name for a in scope.assignments if isinstance(a, Assignment) and id(a.node) in inside}
+
+
+def _read_when_run(statement: cst.BaseStatement) -> set[str]:
+    """The names a hoisted statement reads when it runs."""
+    if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+        return _read_when_defined(statement)
+    found: set[str] = set()
+
+    class Reads(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+    statement.visit(Reads())
+    return found
 
 
 def _read_when_defined(definition: cst.FunctionDef | cst.ClassDef) -> set[str]:
