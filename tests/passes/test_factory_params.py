@@ -306,3 +306,46 @@ def test_migrated_functions_given_a_factory_run_as_the_legacy_ones_do(tmp_path: 
     done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == legacy.stdout
+
+
+def test_a_factory_handed_by_module_level_code_makes_sessions() -> None:
+    """``run(sessionmaker(bind=engine))`` in a ``__main__`` block (and ``report(Session)``
+    at module level): the module's own code is a caller too."""
+    check_project(
+        {
+            "app.models": MODELS,
+            "app.main": """
+                from sqlalchemy import create_engine
+                from sqlalchemy.orm import sessionmaker
+
+                from app.models import User
+
+
+                def run(make):
+                    s = make()
+                    return [u.name for u in s.query(User).order_by(User.id)]
+
+
+                if __name__ == "__main__":
+                    print(run(sessionmaker(bind=create_engine("sqlite://"))))
+            """,
+        },
+        {
+            "app.main": """
+                from sqlalchemy import select, create_engine
+                from sqlalchemy.orm import sessionmaker
+
+                from app.models import User
+
+
+                def run(make):
+                    s = make()
+                    return [u.name for u in s.scalars(select(User).order_by(User.id))]
+
+
+                if __name__ == "__main__":
+                    print(run(sessionmaker(bind=create_engine("sqlite://"))))
+            """,
+        },
+        target="2.0",
+    )

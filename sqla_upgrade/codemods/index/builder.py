@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqla_upgrade.codemods.discovery import resolve_relative
@@ -149,6 +149,9 @@ class _Pending:
         self.proxies: dict[str, tuple[str, str, str]] = {}
         #: what ``event.listen(target, ...)`` / ``@event.listens_for(target, ...)`` name
         self.event_targets: set[str] = set()
+        #: each module's own code outside its functions and classes (a ``__main__``
+        #: block: ``run(sessionmaker(bind=engine))``), as a caller handing values on
+        self.module_callers: dict[str, FunctionFacts] = {}
         #: modules mapping classes with 1.x's classical ``mapper()`` or a registry's
         #: ``map_imperatively()`` (classical-mapping gives a module a registry of its own
         #: where that cannot change what a mapping resolves)
@@ -206,6 +209,7 @@ class _ModuleCollector:
             self.statement(stmt, scope=self.facts.name, in_function=False)
         self.event_targets(tree)
         self.imperative_mappings(tree)
+        self.module_calls(tree)
         bindings = _binding_counts(tree)
         for qualname, callee in self.constructed.items():
             if bindings.get(qualname.rpartition(".")[2], 0) <= 1:
@@ -220,6 +224,17 @@ class _ModuleCollector:
             if isinstance(node, ast.Attribute)
             and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
         }
+
+    def module_calls(self, tree: ast.Module) -> None:
+        """What the module's own code (outside its functions and classes) hands the
+        functions it calls, for the inference of session and factory parameters."""
+        calls = [node for node in _outside_definitions(tree) if isinstance(node, ast.Call)]
+        if not calls:
+            return
+        caller = FunctionFacts(qualname=f"{self.facts.name}.<module>", line=0, is_async=False)
+        caller.handed = self._handed(calls, caller, {}, set(), self.facts.name)
+        if caller.handed:
+            self.pending.module_callers[self.facts.name] = caller
 
     def imperative_mappings(self, tree: ast.Module) -> None:
         """``mapper(Package, package_table, properties={"tags": relationship(Tag)})`` and
@@ -1550,7 +1565,7 @@ class IndexBuilder:
         changed = True
         while changed:
             changed = False
-            for caller in functions.values():
+            for caller in [*functions.values(), *self.pending.module_callers.values()]:
                 for callee, slot, origin in caller.handed:
                     target, slot = self._handed_target(callee, slot)
                     param = _param_at(target, slot) if target is not None else None
@@ -1838,3 +1853,14 @@ def _record_init_keywords(model: ModelFacts, init: ast.FunctionDef | ast.AsyncFu
         attributes = assigned[name]
         only_assigned = len(attributes) == 1 and plain_uses[name] == 0
         model.init_keywords[name] = next(iter(attributes)) if only_assigned else None
+
+
+def _outside_definitions(tree: ast.Module) -> Iterator[ast.AST]:
+    """The nodes of the module's own code: not in its functions, classes or lambdas."""
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
