@@ -349,3 +349,64 @@ def test_a_factory_handed_by_module_level_code_makes_sessions() -> None:
         },
         target="2.0",
     )
+
+
+def test_the_session_a_module_level_instance_keeps_is_a_session() -> None:
+    """``store = Store(Session())`` with ``self.session = session`` in ``Store``:
+    ``store.session`` is a session where the module uses it."""
+    check_project(
+        {
+            "app.models": MODELS,
+            "app.script": """
+                from app.models import Session, User
+
+
+                class Store:
+                    def __init__(self, session):
+                        self.session = session
+
+
+                store = Store(Session())
+
+
+                def names():
+                    return [u.name for u in store.session.query(User).order_by(User.id)]
+            """,
+        },
+        {
+            "app.script": """
+                from app.models import Session, User
+                from sqlalchemy import select
+
+
+                class Store:
+                    def __init__(self, session):
+                        self.session = session
+
+
+                store = Store(Session())
+
+
+                def names():
+                    return [u.name for u in store.session.scalars(select(User).order_by(User.id))]
+            """,
+        },
+        target="2.0",
+    )
+
+
+def test_an_attribute_of_an_instance_holding_other_things_is_left_alone() -> None:
+    check_noop(
+        """
+        class Cache:
+            def __init__(self, store):
+                self.session = store
+
+
+        cache = Cache({})
+
+
+        def get(key):
+            return cache.session.query(key)
+        """,
+    )

@@ -676,7 +676,41 @@ class SessionResolver:
         if attr == "session" and isinstance(node.value, cst.Name) and node.value.value == "db":
             owner = self.evidence(node.value)
             return Evidence.ASSUMED if owner is not Evidence.CONTRARY else Evidence.CONTRARY
+        instance = self._instance_attribute_evidence(node)
+        if instance is not None:
+            return instance
         return self._assigned_attribute_evidence(node)
+
+    def _instance_attribute_evidence(self, node: cst.Attribute) -> Evidence | None:
+        """``store.session`` where ``store`` is the module-level instance of a class of
+        this module (``store = Store(Session())``): a session where what the class's
+        methods assign to ``self.session`` is proven one; None otherwise."""
+        if not isinstance(node.value, cst.Name):
+            return None
+        klass = None
+        for qualname in self.qualnames(node.value):
+            made = self.index.instance_class(qualname)
+            module, _, name = (made or "").rpartition(".")
+            if made is not None and module == self.t.state.module_name:
+                klass = self._module_class(node, name)
+        if klass is None:
+            return None
+        attrs = self._self_attrs.get(id(klass))
+        if attrs is None:
+            self._self_attrs[id(klass)] = {}
+            attrs = self._collect_self_attributes(klass)
+            self._self_attrs[id(klass)] = attrs
+        verdicts = attrs.get(node.attr.value)
+        found = combine(verdicts) if verdicts else None
+        # only what proves it: outside the class, its name alone tells nothing
+        return found if found is Evidence.PROOF else None
+
+    def _module_class(self, node: cst.CSTNode, name: str) -> cst.ClassDef | None:
+        module = self._enclosing(node, cst.Module)
+        if not isinstance(module, cst.Module):
+            return None
+        found = [s for s in module.body if isinstance(s, cst.ClassDef) and s.name.value == name]
+        return found[0] if len(found) == 1 else None
 
     def _assigned_attribute_evidence(self, node: cst.Attribute) -> Evidence:
         """``request.state.db`` where the function assigns it a session (a middleware's
