@@ -712,6 +712,7 @@ class QueryToSelectPass(Pass):
             else:
                 owners += sorted(o for o in origins if not o.startswith("class:"))
                 classes |= {o[len("class:") :] for o in origins if o.startswith("class:")}
+        owners += [db for owner in owners for db in index.flask_db_of_helper(owner)]
         classes |= {
             index.query_classes[index.resolve_alias(owner)]
             for owner in owners
@@ -755,6 +756,9 @@ class QueryToSelectPass(Pass):
             return origins
         if not isinstance(session, cst.Name):
             return None
+        bridged = self._run_sync_receiver(session)
+        if bridged is not None:
+            return self._session_origins(bridged, depth + 1)
         index = self.state.index
         names = qualified_names(self, session)
         if any(index.kind_of(n) is not None for n in names):
@@ -769,6 +773,37 @@ class QueryToSelectPass(Pass):
                 return None
             found |= origins
         return found
+
+    def _run_sync_receiver(self, name: cst.Name) -> cst.BaseExpression | None:
+        """``session`` for ``sync_session``, the parameter of the lambda in
+        ``session.run_sync(lambda sync_session: ...)``: the synchronous session behind
+        ``session``, made as it is."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = list(scope[name.value])
+        if len(assignments) != 1:
+            return None
+        param = getattr(assignments[0], "node", None)
+        if not isinstance(param, cst.Param):
+            return None
+        params = self.get_metadata(ParentNodeProvider, param, None)
+        function = self.get_metadata(ParentNodeProvider, params, None) if params else None
+        if not isinstance(function, cst.Lambda) or not function.params.params:
+            return None
+        if function.params.params[0] is not param:
+            return None
+        arg = self.get_metadata(ParentNodeProvider, function, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+        if not (
+            isinstance(arg, cst.Arg)
+            and isinstance(call, cst.Call)
+            and call.args[0] is arg
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "run_sync"
+        ):
+            return None
+        return call.func.value
 
     def _bound_values(self, name: cst.Name) -> list[cst.BaseExpression] | None:
         """The values ``name`` is bound to by assignments and ``with value as name``."""
