@@ -85,6 +85,9 @@ FLASK_SQLALCHEMY = frozenset(
     {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 )
 SESSION_NAME = FLASK_SESSION_HELPER
+#: ``db.session`` methods that keep ``db.session`` in a synchronous function: its I/O,
+#: and ``query()`` (a legacy Query, run synchronously)
+KEEPING_METHODS = SCOPED_REGISTRY_IO | {"query"}
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
@@ -605,14 +608,16 @@ class FlaskAsyncSessionPass(ScopeTracking):
 
     def _runs_io_on_db_session(self, function: cst.FunctionDef) -> bool:
         """Does the synchronous ``function`` call ``db.session.commit()`` (or other I/O),
-        which stays on ``db.session`` there? Then its other uses of ``db.session``
+        which stays on ``db.session`` there, or build a legacy ``db.session.query()`` the
+        2.0 stage left (an ``AsyncSession`` has no ``query()``)? Then its other uses of
+        ``db.session``
         (``add()``, ``expunge()``, handing it on) stay too: an object added to
         ``async_session`` would not be in the session it commits."""
         known = self._io_on_db_session.get(id(function))
         if known is None:
             known = self._io_on_db_session[id(function)] = any(
                 isinstance(call.func, cst.Attribute)
-                and call.func.attr.value in SCOPED_REGISTRY_IO
+                and call.func.attr.value in KEEPING_METHODS
                 and isinstance(call.func.value, cst.Attribute)
                 and call.func.value.attr.value == "session"
                 and self._is_flask_db(call.func.value.value)
