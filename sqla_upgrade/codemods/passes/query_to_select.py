@@ -253,6 +253,11 @@ SESSION_MAKERS = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SYNC_SCOPED_SESSION
 OBJECT_READS = frozenset({"scalars", "scalar_one", "scalar_one_or_none", "unique"})
 
 
+#: Flask-SQLAlchemy's own Query methods, which no other Query method calls: a query class
+#: overriding only these builds and runs a query that calls none of them as ``Query`` does
+EXPLICIT_QUERY_METHODS = frozenset({"paginate", "get_or_404", "first_or_404", "one_or_404"})
+
+
 class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
@@ -718,8 +723,17 @@ class QueryToSelectPass(Pass):
             for owner in owners
             if index.resolve_alias(owner) in index.query_classes
         }
+        used = chain.builder_names() | {
+            link.name for link in (chain.terminal, *chain.after, chain.unknown) if link is not None
+        }
         for query_class in sorted(classes):
             overrides = index.query_overrides(query_class)
+            if (
+                chain.terminal is not None
+                and set(overrides) <= EXPLICIT_QUERY_METHODS
+                and not set(overrides) & used
+            ):
+                continue  # what it overrides only runs where called, and this query does not
             if overrides:
                 raise Refusal(
                     f"queries here are built by {query_class.rpartition('.')[2]}, a custom query "
