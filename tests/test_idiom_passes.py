@@ -233,6 +233,27 @@ def test_case_list_to_positional() -> None:
     )
 
 
+def test_case_whens_written_as_lists_become_tuples() -> None:
+    """1.x took ``case([[cond, value]])``; 2.0 reads a list first argument as the whole
+    list of whens, so a when left a list would be split in two."""
+    result = check_transformed(
+        """
+        from sqlalchemy import case, column
+        label = case([
+            [column("v").isnot(None), column("n") + " - " + column("v")]
+        ], else_=column("n"))
+        """,
+        """
+        from sqlalchemy import case, column
+        label = case((column("v").isnot(None), column("n") + " - " + column("v")), else_=column("n"))
+        """,
+    )
+    namespace: dict[str, object] = {}
+    exec(result.code, namespace)
+    rendered = str(namespace["label"])
+    assert rendered == "CASE WHEN (v IS NOT NULL) THEN n || :n_1 || v ELSE n END", rendered
+
+
 def test_case_whens_keyword() -> None:
     check_transformed(
         """

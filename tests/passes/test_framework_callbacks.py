@@ -115,6 +115,10 @@ def test_a_field_method_wtforms_calls_stays_synchronous_through_a_project_base()
 
             def lookup(self, name):
                 return self.session.scalar(select(Tag).where(Tag.name == name))
+
+
+        def find(field: TagField, name):
+            return field.lookup(name)
         """,
         """
         from sqlalchemy import select
@@ -137,6 +141,10 @@ def test_a_field_method_wtforms_calls_stays_synchronous_through_a_project_base()
 
             async def lookup(self, name):
                 return await self.session.scalar(select(Tag).where(Tag.name == name))
+
+
+        async def find(field: TagField, name):
+            return await field.lookup(name)
         """,
         target="async",
         todos=["WTForms calls process_formdata() synchronously"],

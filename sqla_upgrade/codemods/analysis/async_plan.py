@@ -124,6 +124,9 @@ class FunctionIo:
     #: (``q = session.query(User)``), which no ``await`` can run: (the parameter, its
     #: position); such a function may stay synchronous and be called through ``run_sync``
     stored_query_session: tuple[str, int] | None = None
+    #: a method of a class deriving from a library's class (not a model): that class,
+    #: whose code may be what calls it (see ``_library_callbacks``)
+    library_base: str | None = None
 
 
 @dataclass
@@ -985,6 +988,59 @@ def _framework_callback(transformer: Pass, node: cst.FunctionDef) -> str | None:
     return None
 
 
+#: libraries whose classes' methods the project may make coroutines: the caller awaits
+#: them (Flask's views, Starlette's endpoints), the class is plain typing or data, or
+#: another pass migrates the class (SQLAlchemy's, unittest's)
+ASYNC_CAPABLE_LIBRARIES = frozenset(
+    {
+        "builtins",
+        "typing",
+        "typing_extensions",
+        "abc",
+        "enum",
+        "dataclasses",
+        "collections",
+        "unittest",
+        "pytest",
+        "sqlalchemy",
+        "flask_sqlalchemy",
+        "flask",
+        "starlette",
+        "fastapi",
+        "pydantic",
+        "asyncio",
+    }
+)
+
+
+def library_base(transformer: Pass, node: cst.FunctionDef) -> str | None:
+    """The library class a method's class derives from (through the project's classes),
+    when the class is no mapped class and the library is none of
+    ``ASYNC_CAPABLE_LIBRARIES``: ``authlib...grants.AuthorizationCodeGrant`` for
+    ``save_authorization_code`` of ``class Grant(grants.AuthorizationCodeGrant)``."""
+    parent = transformer.get_metadata(ParentNodeProvider, node, None)
+    holder = transformer.get_metadata(ParentNodeProvider, parent, None) if parent else None
+    if not isinstance(holder, cst.ClassDef):
+        return None
+    index = transformer.state.index
+    qualname = f"{transformer.state.module_name}.{holder.name.value}"
+    if qualname in index.model_classes():
+        return None
+    pending, seen = [qualname], set()
+    while pending:
+        name = index.resolve_alias(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        facts = index.class_facts(name)
+        if facts is not None:
+            pending += facts.bases
+        elif name.split(".")[0] not in ASYNC_CAPABLE_LIBRARIES and "." in name:
+            if name.rpartition(".")[0] not in index.modules:  # not an object of the project
+                return name
+    return None
+
+
 def decorator_attribute(decorator: cst.BaseExpression) -> str | None:
     """``template_filter`` for ``@app.template_filter("x")`` or ``@bp.app_template_filter``."""
     if isinstance(decorator, cst.Call):
@@ -1161,6 +1217,7 @@ class IoFactsCollector(ScopeTracking):
             and any(
                 qualified_names(self, d.decorator) == {"builtins.property"} for d in node.decorators
             ),
+            library_base=library_base(self, node) if in_class else None,
         )
         return True
 
@@ -1532,6 +1589,14 @@ def plan_async(
             plan.locations[qualname] = (facts.path, function.line)
             if function.is_async:
                 plan.already_async.add(qualname)
+    groups = _slots(holders)
+    for name, values in _dispatch_by_name(functions, by_name).items():
+        groups[DYNAMIC + name] = (values, f"every project method or member named {name!r} is async")
+    for facts in all_facts:
+        for name, values in facts.overrides.items():
+            method = name.rpartition(".")[2]
+            groups[name] = (values, f"every method {method!r} of its class and subclasses is async")
+    functions = _library_callbacks(functions, groups, holders)
     convertible = {
         q
         for q in _convertible_properties(all_facts, functions)
@@ -1547,13 +1612,6 @@ def plan_async(
                 _mark(plan, function, "gives a test client, now an httpx.AsyncClient")
             elif function.client_io is not None and function.qualname not in plan.functions:
                 _mark(plan, function, function.client_io)
-    groups = _slots(holders)
-    for name, values in _dispatch_by_name(functions, by_name).items():
-        groups[DYNAMIC + name] = (values, f"every project method or member named {name!r} is async")
-    for facts in all_facts:
-        for name, values in facts.overrides.items():
-            method = name.rpartition(".")[2]
-            groups[name] = (values, f"every method {method!r} of its class and subclasses is async")
     _propagate(plan, functions, groups, convertible)
     _plan_greenlet_functions(plan, functions, candidates, convertible)
     _propagate(plan, functions, groups, convertible)
@@ -1586,6 +1644,38 @@ def plan_async(
             if VALUE not in slots:
                 plan.async_tables.add(holder)
     return plan
+
+
+def _library_callbacks(
+    functions: dict[str, FunctionIo],
+    groups: dict[str, tuple[set[str], str]],
+    holders: dict[str, dict[str | None, set[str]]],
+) -> dict[str, FunctionIo]:
+    """A method of a class deriving from a library's class that no project code calls,
+    names or holds (``save_authorization_code`` of an Authlib grant, ``on_model_change``
+    of a Flask-Admin view) is the library's to call, synchronously: as a coroutine it
+    would never run (its commit silently lost). It stays synchronous."""
+    called: set[str] = set()
+    for function in functions.values():
+        for callee, _ in function.calls:
+            called.add(callee)
+            called |= groups.get(callee, (set(), ""))[0]
+    for slots in holders.values():
+        for values in slots.values():
+            called |= values
+    kept = dict(functions)
+    for qualname, function in functions.items():
+        base = function.library_base
+        if base is None or function.blocked or function.is_async or function.is_property:
+            continue
+        if qualname in called or function.method is None or function.method.startswith("__"):
+            continue
+        reason = (
+            f"{base} (a library's class) calls it synchronously: no project code calls "
+            f"{function.method}()"
+        )
+        kept[qualname] = replace(function, blocked=reason)
+    return kept
 
 
 def _all_template_calls(

@@ -51,9 +51,21 @@ CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
 
 
 class ConnectableResolver:
-    def __init__(self, transformer: Pass, sessions: SessionResolver | None = None) -> None:
+    """``sync_flask_engine``: for the async passes, which leave Flask-SQLAlchemy's
+    ``db.engine`` synchronous (the app's ``AsyncSession`` gets an engine of its own):
+    ``db.engine``, the names bound to it and the connections opened on it are known to be
+    no (async) engine or connection."""
+
+    def __init__(
+        self,
+        transformer: Pass,
+        sessions: SessionResolver | None = None,
+        *,
+        sync_flask_engine: bool = False,
+    ) -> None:
         self.t = transformer
         self.sessions = sessions or SessionResolver(transformer)
+        self.sync_flask_engine = sync_flask_engine
         self._depth = 0
         self._variables: dict[tuple[int, str, int], Evidence] = {}
         self._weighing: set[tuple[int, str, int]] = set()
@@ -71,7 +83,7 @@ class ConnectableResolver:
         if isinstance(node, cst.Attribute):
             owner_kind = self.sessions.kind(node.value)
             if node.attr.value == "engine" and owner_kind is ObjectKind.FLASK_SQLALCHEMY:
-                return Evidence.PROOF
+                return Evidence.CONTRARY if self.sync_flask_engine else Evidence.PROOF
             if node.attr.value in ENGINE_NAMES and owner_kind is None:
                 return Evidence.ASSUMED
             return Evidence.NONE

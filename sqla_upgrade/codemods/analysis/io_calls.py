@@ -170,7 +170,7 @@ class IoDetector:
         from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 
         self.sessions = SessionResolver(transformer)
-        self.connectables = ConnectableResolver(transformer, self.sessions)
+        self.connectables = ConnectableResolver(transformer, self.sessions, sync_flask_engine=True)
         self.calls = CallResolver(transformer)
         self.index = transformer.state.index
         self.transformer = transformer
@@ -203,8 +203,6 @@ class IoDetector:
         return self.connectables.connection_evidence(node) in KNOWN
 
     def is_engine(self, node: cst.BaseExpression) -> bool:
-        if self._is_flask_attribute(node, "engine"):
-            return False
         return self.connectables.engine_evidence(node) in KNOWN
 
     def legacy_query_receiver(

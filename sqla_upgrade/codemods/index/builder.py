@@ -1352,6 +1352,7 @@ class IndexBuilder:
         self.index.functions.update(facts.functions)
 
     def build(self) -> ProjectIndex:
+        self._substitute_base_aliases()
         self.index.metadata_binds = dict(self.pending.binds)
         self.index.query_properties = self._query_properties()
         self.index.declarative_mixins = dict(self.pending.declarative_mixins)
@@ -1667,6 +1668,34 @@ class IndexBuilder:
             if self._subclasses_flask_sqlalchemy(resolved, depth + 1):
                 return True
         return False
+
+    def _substitute_base_aliases(self) -> None:
+        """A class derived from a module-level name bound to another class
+        (``BaseModel: DeclarativeMeta = db.Model``, ``Base = other.Base``) derives from
+        that class: its bases name what the alias is bound to, here and in its facts."""
+
+        def follow(base: str) -> str:
+            seen: set[str] = set()
+            resolved = self.index.resolve_alias(base)
+            while (
+                resolved in self.pending.aliases
+                and resolved not in self.pending.bases
+                and resolved not in seen
+            ):
+                seen.add(resolved)
+                resolved = self.index.resolve_alias(self.pending.aliases[resolved])
+            return resolved if seen else base
+
+        substituted: dict[str, list[str]] = {}
+        for qualname, bases in self.pending.bases.items():
+            followed = [follow(b) for b in bases]
+            if followed != bases:
+                substituted[qualname] = followed
+        self.pending.bases.update(substituted)
+        for module in self.index.modules.values():
+            for qualname, model in module.models.items():
+                if qualname in substituted:
+                    model.bases = [b for b in substituted[qualname] if b != "<declarative>"]
 
     def _resolve_models(self) -> None:
         """A model is a class whose bases lead to a declarative base or ``db.Model``."""

@@ -464,6 +464,20 @@ class ProjectIndex:
         module, _, name = qualname.rpartition(".")
         return name == FLASK_SESSION_HELPER and module in self.flask_sqlalchemy_modules()
 
+    def flask_db_of_helper(self, qualname: str) -> list[str]:
+        """The Flask-SQLAlchemy objects whose session ``qualname`` stands for when it is
+        the ``async_session`` flask-async-session wrote beside them (its sessions are
+        made as ``db.session``'s were, with ``db``'s query class)."""
+        resolved = self.resolve_alias(qualname)
+        if not self._is_flask_session_helper(resolved):
+            return []
+        module = resolved.rpartition(".")[0]
+        return sorted(
+            name
+            for name, kind in self.objects.items()
+            if kind is ObjectKind.FLASK_SQLALCHEMY and name.rpartition(".")[0] == module
+        )
+
     def flask_sqlalchemy_in(self, module_name: str) -> bool:
         """Does the module define or import a Flask-SQLAlchemy object (``db``)? Its Flask
         CLI commands then run through the helpers flask-async-session writes beside

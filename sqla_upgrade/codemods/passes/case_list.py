@@ -11,7 +11,9 @@ After::
 Safety: only calls resolving to SQLAlchemy's ``case`` whose first argument (or
 ``whens=``) is a literal list are rewritten; the dictionary form with ``value=`` is
 already valid 2.0 and untouched. A list held in a variable becomes ``*whens``, which
-SQLAlchemy 2.0 accepts with the same meaning.
+SQLAlchemy 2.0 accepts with the same meaning. A when written as a two-element list
+(``case([[cond, value]])``, which 1.x took) becomes a tuple: 2.0 would read a list
+first argument as the whole 1.x list of whens.
 """
 
 from __future__ import annotations
@@ -58,11 +60,26 @@ class CaseListPass(Pass):
         spread = list_to_args(whens.value)
         if spread is None:
             return updated_node
+        spread = [arg.with_changes(value=_pair_tuple(arg.value)) for arg in spread]
         if spread:
             spread[-1] = spread[-1].with_changes(comma=whens.comma)
         others = [a for i, a in enumerate(updated_node.args) if i != whens_at]
         self.count_rewrite()
         return updated_node.with_changes(args=[*spread, *others])
+
+
+def _pair_tuple(when: cst.BaseExpression) -> cst.BaseExpression:
+    """``[cond, value]`` (a when written as a list, which 1.x took) → ``(cond, value)``:
+    2.0 reads a list first argument as the whole 1.x list of whens."""
+    if not isinstance(when, cst.List) or len(when.elements) != 2:
+        return when
+    if any(isinstance(e, cst.StarredElement) for e in when.elements):
+        return when
+    return cst.Tuple(
+        elements=when.elements,
+        lpar=[cst.LeftParen(whitespace_after=when.lbracket.whitespace_after)],
+        rpar=[cst.RightParen(whitespace_before=when.rbracket.whitespace_before)],
+    )
 
 
 def _whens_position(call: cst.Call) -> int | None:

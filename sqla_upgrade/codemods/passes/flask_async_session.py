@@ -85,6 +85,9 @@ FLASK_SQLALCHEMY = frozenset(
     {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 )
 SESSION_NAME = FLASK_SESSION_HELPER
+#: ``db.session`` methods that keep ``db.session`` in a synchronous function: its I/O,
+#: and ``query()`` (a legacy Query, run synchronously)
+KEEPING_METHODS = SCOPED_REGISTRY_IO | {"query"}
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
@@ -377,6 +380,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self._instance_users: bool | None = None
         #: id of a function → does it keep using the synchronous ``db.session``?
         self._on_db_session: dict[int, bool] = {}
+        self._io_on_db_session: dict[int, bool] = {}
 
     # -- where the names come from ------------------------------------------------------------
     def _is_flask_db(self, node: cst.BaseExpression) -> bool:
@@ -602,6 +606,25 @@ class FlaskAsyncSessionPass(ScopeTracking):
             )
         return known
 
+    def _runs_io_on_db_session(self, function: cst.FunctionDef) -> bool:
+        """Does the synchronous ``function`` call ``db.session.commit()`` (or other I/O),
+        which stays on ``db.session`` there, or build a legacy ``db.session.query()`` the
+        2.0 stage left (an ``AsyncSession`` has no ``query()``)? Then its other uses of
+        ``db.session``
+        (``add()``, ``expunge()``, handing it on) stay too: an object added to
+        ``async_session`` would not be in the session it commits."""
+        known = self._io_on_db_session.get(id(function))
+        if known is None:
+            known = self._io_on_db_session[id(function)] = any(
+                isinstance(call.func, cst.Attribute)
+                and call.func.attr.value in KEEPING_METHODS
+                and isinstance(call.func.value, cst.Attribute)
+                and call.func.value.attr.value == "session"
+                and self._is_flask_db(call.func.value.value)
+                for call in _calls_of(function.body)
+            )
+        return known
+
     # -- db.session, db.get_or_404(...) ---------------------------------------------------------
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
@@ -624,7 +647,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         function = self.enclosing_function()
         if function is None or self.in_async_def():
             return False
-        if _flask_entry_point(self, function):
+        if _flask_entry_point(self, function) or self._runs_io_on_db_session(function):
             return True
         method = self.get_metadata(ParentNodeProvider, session, None)
         if not isinstance(method, cst.Attribute) or method.attr.value not in SCOPED_REGISTRY_IO:
@@ -1153,6 +1176,21 @@ def _attributes_of(body: cst.CSTNode) -> list[cst.Attribute]:
 
     class Finder(cst.CSTVisitor):
         def visit_Attribute(self, node: cst.Attribute) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
+
+
+def _calls_of(body: cst.CSTNode) -> list[cst.Call]:
+    """The calls of a function body, outside nested functions."""
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
             found.append(node)
 
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:

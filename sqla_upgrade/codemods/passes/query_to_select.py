@@ -253,6 +253,11 @@ SESSION_MAKERS = SYNC_SESSION_CLASSES | SYNC_SESSIONMAKERS | SYNC_SCOPED_SESSION
 OBJECT_READS = frozenset({"scalars", "scalar_one", "scalar_one_or_none", "unique"})
 
 
+#: Flask-SQLAlchemy's own Query methods, which no other Query method calls: a query class
+#: overriding only these builds and runs a query that calls none of them as ``Query`` does
+EXPLICIT_QUERY_METHODS = frozenset({"paginate", "get_or_404", "first_or_404", "one_or_404"})
+
+
 class QueryToSelectPass(Pass):
     """session.query(...)/Model.query chains → select() run by session.execute/scalars/get."""
 
@@ -712,13 +717,23 @@ class QueryToSelectPass(Pass):
             else:
                 owners += sorted(o for o in origins if not o.startswith("class:"))
                 classes |= {o[len("class:") :] for o in origins if o.startswith("class:")}
+        owners += [db for owner in owners for db in index.flask_db_of_helper(owner)]
         classes |= {
             index.query_classes[index.resolve_alias(owner)]
             for owner in owners
             if index.resolve_alias(owner) in index.query_classes
         }
+        used = chain.builder_names() | {
+            link.name for link in (chain.terminal, *chain.after, chain.unknown) if link is not None
+        }
         for query_class in sorted(classes):
             overrides = index.query_overrides(query_class)
+            if (
+                chain.terminal is not None
+                and set(overrides) <= EXPLICIT_QUERY_METHODS
+                and not set(overrides) & used
+            ):
+                continue  # what it overrides only runs where called, and this query does not
             if overrides:
                 raise Refusal(
                     f"queries here are built by {query_class.rpartition('.')[2]}, a custom query "
@@ -755,6 +770,9 @@ class QueryToSelectPass(Pass):
             return origins
         if not isinstance(session, cst.Name):
             return None
+        bridged = self._run_sync_receiver(session)
+        if bridged is not None:
+            return self._session_origins(bridged, depth + 1)
         index = self.state.index
         names = qualified_names(self, session)
         if any(index.kind_of(n) is not None for n in names):
@@ -769,6 +787,37 @@ class QueryToSelectPass(Pass):
                 return None
             found |= origins
         return found
+
+    def _run_sync_receiver(self, name: cst.Name) -> cst.BaseExpression | None:
+        """``session`` for ``sync_session``, the parameter of the lambda in
+        ``session.run_sync(lambda sync_session: ...)``: the synchronous session behind
+        ``session``, made as it is."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = list(scope[name.value])
+        if len(assignments) != 1:
+            return None
+        param = getattr(assignments[0], "node", None)
+        if not isinstance(param, cst.Param):
+            return None
+        params = self.get_metadata(ParentNodeProvider, param, None)
+        function = self.get_metadata(ParentNodeProvider, params, None) if params else None
+        if not isinstance(function, cst.Lambda) or not function.params.params:
+            return None
+        if function.params.params[0] is not param:
+            return None
+        arg = self.get_metadata(ParentNodeProvider, function, None)
+        call = self.get_metadata(ParentNodeProvider, arg, None) if arg else None
+        if not (
+            isinstance(arg, cst.Arg)
+            and isinstance(call, cst.Call)
+            and call.args[0] is arg
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "run_sync"
+        ):
+            return None
+        return call.func.value
 
     def _bound_values(self, name: cst.Name) -> list[cst.BaseExpression] | None:
         """The values ``name`` is bound to by assignments and ``with value as name``."""

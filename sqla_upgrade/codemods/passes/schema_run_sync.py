@@ -163,7 +163,7 @@ class SchemaRunSyncPass(ScopeTracking):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.connectables = ConnectableResolver(self)
+        self.connectables = ConnectableResolver(self, sync_flask_engine=True)
         self.plan = plan_of(self.state)
         self.startup: list[cst.BaseStatement] = []
         #: module-level schema statements of a pytest module → their async blocks
