@@ -203,6 +203,8 @@ class _ModuleCollector:
         self.event_targets(tree)
         self.imperative_mappings(tree)
         bindings = _binding_counts(tree)
+        self.facts.bound_names = {name for name in bindings if name != "*"}
+        self.facts.exported = _literal_all(tree)
         for qualname, callee in self.constructed.items():
             if bindings.get(qualname.rpartition(".")[2], 0) <= 1:
                 self.pending.instances[qualname] = callee
@@ -330,6 +332,8 @@ class _ModuleCollector:
         for alias in stmt.names:
             if alias.name != "*":
                 self.facts.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+            elif module not in self.facts.star_imports:
+                self.facts.star_imports.append(module)
 
     def assignment(self, stmt: ast.Assign | ast.AnnAssign, scope: str) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -1197,6 +1201,29 @@ def _binding_counts(tree: ast.Module) -> dict[str, int]:
             for name in node.names:
                 bound(name, 2)
     return counts
+
+
+def _literal_all(tree: ast.Module) -> frozenset[str] | None:
+    """The names of the module's ``__all__ = [...]`` (or a tuple), when it is bound once
+    at module level to literal strings; None otherwise (a star import then takes its
+    public names)."""
+    found: frozenset[str] | None = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            targets, value = [stmt.target], None
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            continue
+        if found is not None or not isinstance(value, ast.List | ast.Tuple):
+            return None
+        names = [e.value for e in value.elts if isinstance(e, ast.Constant)]
+        if len(names) != len(value.elts) or not all(isinstance(n, str) for n in names):
+            return None
+        found = frozenset(str(n) for n in names)
+    return found
 
 
 def _generic_origin(base: ast.expr) -> ast.expr:
