@@ -1378,6 +1378,7 @@ class IndexBuilder:
             if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
+        self.index.opaque_returns = self._opaque_returns()
         self.index.fixture_kinds = self._fixture_kinds()
         self.index.event_targets |= {
             target
@@ -1501,6 +1502,37 @@ class IndexBuilder:
                 if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
                     objects[name] = ObjectKind.SESSION_PROVIDER
                     changed = True
+
+    def _opaque_returns(self) -> set[str]:
+        """The functions returning the result of a call of a project function that may
+        return a value of no told type, or one of its parameters (what the inner call is
+        handed there is not followed): ``def session_for_read(): return _wrap_session(
+        reader.using(ctx))`` with ``def _wrap_session(sess): ...; return sess``. Session
+        providers and generators are left out (their results are told)."""
+        functions = self.index.functions
+        opaque: set[str] = set()
+
+        def told(facts: FunctionFacts) -> bool:
+            return (
+                facts.is_generator
+                or self.index.objects.get(facts.qualname) is ObjectKind.SESSION_PROVIDER
+            )
+
+        changed = True
+        while changed:
+            changed = False
+            for qualname, facts in functions.items():
+                if qualname in opaque or facts.returns_opaque or told(facts):
+                    continue
+                for callee in self.pending.providers.get(qualname, []):
+                    inner = functions.get(self.index.resolve_alias(callee))
+                    if inner is None or inner is facts or told(inner):
+                        continue
+                    if inner.returns_opaque or inner.returns_params or inner.qualname in opaque:
+                        opaque.add(qualname)
+                        changed = True
+                        break
+        return opaque
 
     def _fixture_kinds(self) -> dict[str, ObjectKind]:
         """What each pytest fixture returns or yields, where every value it gives is the

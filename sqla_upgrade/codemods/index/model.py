@@ -361,6 +361,10 @@ class ProjectIndex:
     #: module-level type aliases of a session type, every binding of which is one
     #: (``SessionDep = Annotated[Session, Depends(get_db)]``, ``X: TypeAlias = ...``)
     session_aliases: set[str] = field(default_factory=set)
+    #: functions returning what a project function of no told result type gives
+    #: (``return _wrap_session(reader.using(ctx))``, ``_wrap_session`` returning its
+    #: parameter): their results are of no told type too (``returns_opaque``)
+    opaque_returns: set[str] = field(default_factory=set)
     #: scoped sessions → their factory's name (their own for ``scoped_session(
     #: sessionmaker(...))``, "" when not static)
     scoped_factories: dict[str, str] = field(default_factory=dict)
@@ -568,6 +572,10 @@ class ProjectIndex:
             return False
         owner = self.modules.get(resolved.rpartition(".")[0])
         return owner is None or owner.path not in self.alembic_paths()
+
+    def returns_opaque(self, function: FunctionFacts) -> bool:
+        """May ``function`` return a value of no type the index tells?"""
+        return function.returns_opaque or function.qualname in self.opaque_returns
 
     def resolve_alias(self, qualname: str) -> str:
         """Follow re-exports (``from .db import Session`` in a package ``__init__``, and
