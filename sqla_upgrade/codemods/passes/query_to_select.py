@@ -462,6 +462,18 @@ class QueryToSelectPass(Pass):
         being visited (``Model.query`` read through an instance is its class's query)."""
         return self._method_receiver(node) == "instance"
 
+    def _class_of_an_object(self, node: cst.BaseExpression) -> bool:
+        """``obj.__class__`` or ``type(obj)`` (the builtin): the class of an object."""
+        if isinstance(node, cst.Attribute):
+            return node.attr.value == "__class__"
+        return (
+            isinstance(node, cst.Call)
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+            and not node.args[0].star
+            and "builtins.type" in qualified_names(self, node.func)
+        )
+
     def _class_of_enclosing_classmethod(self, node: cst.BaseExpression) -> bool:
         """``cls`` in ``cls.query``: the first parameter of a classmethod of the class
         being visited."""
@@ -834,6 +846,9 @@ class QueryToSelectPass(Pass):
         kind = self.entities.classify(arg.value)
         if kind is EntityKind.UNKNOWN and self._class_of_enclosing_classmethod(arg.value):
             # a classmethod's ``cls`` handed to query(): only a mapped class can be
+            kind = EntityKind.MAPPER
+        if kind is EntityKind.UNKNOWN and self._class_of_an_object(arg.value):
+            # ``obj.__class__``, ``type(obj)``: a class, so (handed to query()) a mapped one
             kind = EntityKind.MAPPER
         if kind is EntityKind.UNKNOWN and self._column_of_classmethod_receiver(arg.value):
             kind = EntityKind.COLUMN
