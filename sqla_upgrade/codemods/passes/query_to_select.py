@@ -434,6 +434,8 @@ class QueryToSelectPass(Pass):
         if link.call is not None:
             evidence = self.sessions.evidence(receiver)
             if evidence in (Evidence.NONE, Evidence.CONTRARY):
+                if report:
+                    self._todo_unknown_session(receiver, link)
                 return None
             if evidence is Evidence.ASSUMED and report:
                 self._report_assumption(receiver)
@@ -553,6 +555,28 @@ class QueryToSelectPass(Pass):
                 chain.model_entity = _type_of(chain.model)
         split_links(chain, links[skipped:])
         return chain
+
+    def _todo_unknown_session(self, receiver: cst.BaseExpression, link: Link) -> None:
+        """``store.query(User)`` on a receiver nothing tells is a session: a legacy query
+        of a mapped class all the same (no other library's ``query()`` takes one), left
+        with a TODO rather than silently (``check`` would pass on it)."""
+        args = link.args
+        if not args or args[0].star or args[0].keyword is not None:
+            return
+        first = args[0].value
+        model = self.entities.model_name(first)
+        if model is None and isinstance(first, cst.Attribute):
+            model = self.entities.model_name(first.value)  # ``User.name``: its column
+        if model is None:
+            return
+        text = cst.Module([]).code_for_node(receiver)
+        selected = cst.Module([]).code_for_node(first)
+        self.todo(
+            receiver,
+            f"{text}.query({selected}) is a legacy Query, but nothing tells {text} is a "
+            "SQLAlchemy session: annotate it (Session) or bind it from a sessionmaker, and "
+            "run again",
+        )
 
     def _report_assumption(self, receiver: cst.BaseExpression) -> None:
         text = cst.Module([]).code_for_node(receiver)
