@@ -2252,6 +2252,15 @@ class VariableAnalysis:
         for assign in assigns:
             chain = self.p.find_chain(assign.value)
             if chain is None or not chain.is_open:
+                if chain is None or chain.unknown is not None or chain.after:
+                    code = " ".join(cst.Module([]).code_for_node(assign.value).split())
+                    if len(code) > 60:
+                        code = code[:57] + "..."
+                    self.p.rejected.setdefault(
+                        key,
+                        f"this query variable is also assigned what is not a query the tool "
+                        f"can follow ({code})",
+                    )
                 return []
             try:
                 facts_list.append(self.p.chain_facts(chain))
