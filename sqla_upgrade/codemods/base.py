@@ -27,6 +27,7 @@ from libcst.codemod import (
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
     BaseMetadataProvider,
+    GlobalScope,
     MetadataWrapper,
     ParentNodeProvider,
     PositionProvider,
@@ -449,8 +450,24 @@ def _spelled_listen(func: cst.BaseExpression) -> bool:
     return isinstance(name, str) and name.startswith("listen")
 
 
+def _global_function(transformer: Pass, name: cst.Name) -> bool:
+    """Is ``name`` (in a function) bound only to a module-level function?"""
+    try:
+        scope = transformer.get_metadata(ScopeProvider, name, None)
+    except KeyError:
+        return False
+    if scope is None:
+        return False
+    assignments = list(scope[name.value])
+    return bool(assignments) and all(
+        isinstance(getattr(a, "node", None), cst.FunctionDef) and isinstance(a.scope, GlobalScope)
+        for a in assignments
+    )
+
+
 def _listened_names(transformer: Pass) -> frozenset[str]:
-    """The functions the module's top-level ``event.listen(...)`` calls register."""
+    """The functions the module's ``event.listen(target, "name", function)`` calls
+    register: at the top level, or in a function registering a module-level one."""
     found = transformer.__dict__.get("_listened")
     if found is not None:
         return found
@@ -458,16 +475,37 @@ def _listened_names(transformer: Pass) -> frozenset[str]:
 
     names: set[str] = set()
     wrapper = transformer.context.wrapper
-    for statement in wrapper.module.body if wrapper is not None else ():
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            call = small.value if isinstance(small, cst.Expr) else None
-            if not isinstance(call, cst.Call) or len(call.args) < 3:
-                continue
+    module = wrapper.module if wrapper is not None else None
+    top_level = {
+        id(small.value)
+        for statement in (module.body if module is not None else ())
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+        if isinstance(small, cst.Expr)
+    }
+    functions = {
+        statement.name.value
+        for statement in (module.body if module is not None else ())
+        if isinstance(statement, cst.FunctionDef)
+    }
+
+    class Registrations(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if len(call.args) < 3 or not _spelled_listen(call.func):
+                return
             listener = call.args[2].value
-            if _spelled_listen(call.func) and isinstance(listener, cst.Name):
-                if not qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
-                    names.add(listener.value)
+            if not isinstance(listener, cst.Name):
+                return
+            if qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
+                return
+            # at the top level any function so named; in a function (``includeme``,
+            # ``wire_sqlalchemy``) a module-level function the name is bound to there
+            if id(call) in top_level or (
+                listener.value in functions and _global_function(transformer, listener)
+            ):
+                names.add(listener.value)
+
+    if module is not None:
+        module.visit(Registrations())
     transformer.__dict__["_listened"] = frozenset(names)
     return transformer.__dict__["_listened"]

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import check_noop, check_transformed
+from tests.harness import check_noop, check_project, check_transformed
 
 HEADER = """
     import pandas as pd
@@ -501,3 +501,46 @@ def test_engine_bridges_run_on_aiosqlite_like_the_legacy_app(tmp_path: Path) -> 
     assert (project / "vendor" / "frames.py").read_bytes() == vendor_before
     assert run_app("migrated.db") == legacy_output
     assert legacy_output == "[('bo',), ('al',)]\n['id', 'name']\n[(2,)]\n[(2,)]\nal,bo\n"
+
+
+def test_a_library_function_run_on_the_bridge_is_not_taken_for_a_project_method() -> None:
+    """Keystone's ``migrate_api.upgrade(engine, repository, version)``
+    (``from migrate.versioning import api as migrate_api``) runs on the engine's
+    ``run_sync``; the project has an async method named ``upgrade`` (a test class's).
+    A second run took ``migrate_api.upgrade`` in the lambda for that method, dispatched
+    by its name, and added "a lambda cannot await": an attribute of a name imported from
+    a library is the library's, never a project function."""
+    check_project(
+        {
+            "app.db": """
+                from sqlalchemy import text
+                from sqlalchemy.orm import sessionmaker
+
+                Session = sessionmaker()
+
+
+                class MigrateBase:
+                    def upgrade(self, version=None):
+                        session = Session()
+                        session.execute(text("select 1"))
+                        session.commit()
+            """,
+            "app.upgrades": """
+                from migrate.versioning import api as migrate_api
+
+
+                def sync(engine, repository, version):
+                    return migrate_api.upgrade(engine, repository, version)
+            """,
+        },
+        {
+            "app.upgrades": """
+                from migrate.versioning import api as migrate_api
+
+
+                async def sync(engine, repository, version):
+                    async with engine.connect() as conn:
+                        return await conn.run_sync(lambda sync_conn: migrate_api.upgrade(sync_conn.engine, repository, version))
+            """,
+        },
+    )

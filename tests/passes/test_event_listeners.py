@@ -578,3 +578,142 @@ def test_a_listener_on_sqlalchemys_engine_class_stays_there(imports: str, target
         "from sqlalchemy import event\n        from sqlalchemy.ext.asyncio import create_async_engine\n",
     )
     check_transformed(code, expected, target="async")
+
+
+REGISTERED_IN_A_FUNCTION = """
+    import sqlalchemy as sa
+    from sqlalchemy import event
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+    Base = declarative_base()
+    DBSession = scoped_session(sessionmaker(bind=sa.create_engine("sqlite://")))
+
+
+    class Node(Base):
+        __tablename__ = "nodes"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String)
+        path = sa.Column(sa.String)
+
+
+    def adjust_for_engine(conn: Connection, branch: bool) -> None:
+        if conn.engine.dialect.name == "mysql":
+            Node.__table__.c.path.type = sa.Text()
+
+
+    def _update_children(old):
+        for child in DBSession.query(Node).filter(Node.path.startswith(old)):
+            child.path = "moved"
+
+
+    def _set_path(target, value, oldvalue, initiator):
+        _update_children(oldvalue)
+
+
+    def _before_flush(session, flush_context, instances):
+        for node in session.query(Node).filter(Node.path == None).all():
+            node.path = "/" + node.name
+
+
+    def wire():
+        event.listen(Engine, "engine_connect", adjust_for_engine)
+        event.listen(Node.name, "set", _set_path)
+        event.listen(DBSession, "before_flush", _before_flush)
+"""
+
+
+def test_listeners_registered_in_a_function_stay_synchronous() -> None:
+    """Kotti's ``wire_sqlalchemy()`` and ``includeme(config)`` register module-level
+    functions with ``event.listen``: they are listeners as those registered at the top
+    level are (the engine listener keeps its ``Connection`` annotation, the flush
+    listener its synchronous session); they were made async, registered as coroutine
+    functions with a TODO, and the annotation said ``AsyncConnection``."""
+    check_transformed(
+        REGISTERED_IN_A_FUNCTION,
+        """
+        import sqlalchemy as sa
+        from sqlalchemy import select, event
+        from sqlalchemy.engine import Connection, Engine
+        from sqlalchemy.orm import declarative_base, sessionmaker
+        import asyncio
+        from sqlalchemy.ext.asyncio import async_scoped_session, async_sessionmaker, create_async_engine
+
+        Base = declarative_base()
+        DBSession = async_scoped_session(async_sessionmaker(bind=create_async_engine("sqlite+aiosqlite://"), expire_on_commit=False, sync_session_class=sessionmaker()), scopefunc=asyncio.current_task)
+
+
+        class Node(Base):
+            __tablename__ = "nodes"
+            id = sa.Column(sa.Integer, primary_key=True)
+            name = sa.Column(sa.String)
+            path = sa.Column(sa.String)
+
+
+        def adjust_for_engine(conn: Connection, branch: bool) -> None:
+            if conn.engine.dialect.name == "mysql":
+                Node.__table__.c.path.type = sa.Text()
+
+
+        async def _update_children(old):
+            for child in await DBSession.scalars(select(Node).where(Node.path.startswith(old))):
+                child.path = "moved"
+
+
+        def _set_path(target, value, oldvalue, initiator):
+            # TODO(sqla-upgrade): app.module._update_children() is now a coroutine but cannot be awaited here (SQLAlchemy calls event listeners synchronously (with a synchronous connection)); use an async method or run_sync
+            _update_children(oldvalue)
+
+
+        def _before_flush(session, flush_context, instances):
+            for node in session.scalars(select(Node).where(Node.path == None)).all():
+                node.path = "/" + node.name
+
+
+        def wire():
+            event.listen(Engine, "engine_connect", adjust_for_engine)
+            event.listen(Node.name, "set", _set_path)
+            event.listen(DBSession.session_factory.kw["sync_session_class"], "before_flush", _before_flush)
+        """,
+        target="async",
+        todos=["cannot be awaited here (SQLAlchemy calls event listeners synchronously"],
+    )
+
+
+def test_a_local_function_registered_in_a_function_is_no_module_level_listener() -> None:
+    """``event.listen(..., fn)`` of a parameter or a local function: the module-level
+    function of the same name is not what is registered, so it is migrated as before."""
+    check_transformed(
+        """
+        from sqlalchemy import create_engine, event, text
+        from sqlalchemy.engine import Engine
+
+        engine = create_engine("sqlite://")
+
+
+        def count(conn, branch):
+            with engine.connect() as c:
+                return c.execute(text("select 1")).scalar()
+
+
+        def register(count):
+            event.listen(Engine, "engine_connect", count)
+        """,
+        """
+        from sqlalchemy import event, text
+        from sqlalchemy.engine import Engine
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+
+
+        async def count(conn, branch):
+            async with engine.connect() as c:
+                return (await c.execute(text("select 1"))).scalar()
+
+
+        def register(count):
+            event.listen(Engine, "engine_connect", count)
+        """,
+        target="async",
+    )

@@ -341,3 +341,63 @@ def test_migrated_returned_sessions_give_the_same_results(tmp_path: Path) -> Non
     expected = old.run(f"sqlite:///{tmp_path / 'legacy.db'}")
     got = asyncio.run(new.run(f"sqlite:///{tmp_path / 'migrated.db'}"))
     assert got == expected == ["a", "b", "b"]
+
+
+def test_a_helper_returning_what_a_wrapper_of_its_argument_gives_leaves_the_name_to_tell() -> None:
+    """OpenStack Keystone's ``with sql.session_for_read() as session:``, where
+    ``session_for_read()`` returns ``_wrap_session(reader.using(ctx))`` and
+    ``_wrap_session(sess)`` returns its (maybe wrapped) argument: the result is of no
+    told type, as if it returned ``reader.using(ctx)`` itself, so a variable named like
+    a session is assumed to be one (it was taken for a non-session, and its queries
+    were left with neither a rewrite nor a TODO)."""
+    result = migrate_project(
+        {
+            "app.models": _dedent(MODELS),
+            "app.sql": _dedent(
+                """
+                def _wrap_session(sess):
+                    if PROFILE:
+                        sess = profiled(sess)
+                    return sess
+
+
+                def session_for_read():
+                    reader = _context_manager().reader
+                    return _wrap_session(reader.using(_context()))
+
+
+                def new_user():
+                    return _build_user("a")
+                """
+            ),
+            "app.utils": _dedent(
+                """
+                from app import sql
+                from app.models import User
+
+
+                def first_user():
+                    with sql.session_for_read() as session:
+                        return session.query(User).first()
+
+
+                def first_db():
+                    with sql.session_for_read() as db:
+                        return db.query(User).first()
+
+
+                def made():
+                    session = sql.new_user()
+                    return session.query(User).first()
+                """
+            ),
+        },
+        target="2.0",
+    )
+    code = result["app.utils"].code
+    assert "        return session.scalars(select(User).limit(1)).first()\n" in code
+    assert "        return db.query(User).first()\n" in code  # ``db``: as often DB-API
+    # ``_build_user`` is no project function: its result's type is not opaque
+    assert "    return session.query(User).first()\n" in code
+    notes = [n.message for n in result["app.utils"].notes]
+    assert any("assumed 'session' is a SQLAlchemy session" in m for m in notes), notes

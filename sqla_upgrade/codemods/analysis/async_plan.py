@@ -97,6 +97,23 @@ ORM_HOOK_DECORATORS = {
     "sqlalchemy.orm.mapper.reconstructor": "SQLAlchemy calls @reconstructor methods synchronously",
 }
 
+#: third-party decorators registering the function for their framework, which calls it
+#: synchronously (a coroutine function would never run: Pyramid renders the coroutine
+#: object a view returns, colander binds it as the widget) → who calls it
+SYNC_CALLBACK_DECORATORS = {
+    **{
+        f"pyramid.view.{name}": "Pyramid"
+        for name in (
+            "view_config",
+            "notfound_view_config",
+            "forbidden_view_config",
+            "exception_view_config",
+        )
+    },
+    "pyramid.events.subscriber": "Pyramid",
+    "colander.deferred": "colander",
+}
+
 
 @dataclass
 class FunctionIo:
@@ -901,6 +918,14 @@ def blocked_reason(transformer: Pass, node: cst.FunctionDef) -> str | None:
         hook = next((ORM_HOOK_DECORATORS[n] for n in called if n in ORM_HOOK_DECORATORS), None)
         if hook is not None:
             return hook
+        caller = next(
+            (SYNC_CALLBACK_DECORATORS[n] for n in called if n in SYNC_CALLBACK_DECORATORS), None
+        )
+        if caller is not None:
+            spelled = cst.Module([]).code_for_node(
+                target.func if isinstance(target, cst.Call) else target
+            )
+            return f"{caller} calls @{spelled} functions synchronously"
         if isinstance(target, cst.Attribute) and target.attr.value in (
             "setter",
             "deleter",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
     ClassScope,
@@ -298,6 +299,12 @@ def async_model_methods(plan: AsyncPlan, index: ProjectIndex) -> dict[str, set[s
         if owner in index.models:
             found.setdefault(method, set()).add(f"{owner.rpartition('.')[2]}.{method}")
     return found
+
+
+@per_object
+def project_packages(index: ProjectIndex) -> frozenset[str]:
+    """The top-level packages (and modules) of the project's modules."""
+    return frozenset(name.split(".", 1)[0] for name in index.modules)
 
 
 @per_object
@@ -743,7 +750,7 @@ class FunctionValues:
         if self._flask_sqlalchemy_part(node) or self._mapped_column(node):
             return True
         if isinstance(node, cst.Name):
-            if self._module(node) or self._annotated_builtin(node):
+            if self._module(node) or self._annotated_builtin(node) or self._library_import(node):
                 return True
             if depth < 3:
                 values = assigned_values(self.t, node)
@@ -803,6 +810,27 @@ class FunctionValues:
             return False
         bound = [getattr(a, "node", None) for a in scope[node.value]]
         return bool(bound) and all(isinstance(b, cst.Import) for b in bound)
+
+    def _library_import(self, node: cst.Name) -> bool:
+        """A name bound only by ``from M import n`` of a module outside the project
+        (``from migrate.versioning import api as migrate_api``): a library's module or
+        object, whose attributes are its own functions, never the project's. Flask's
+        (``g``, ``current_app``) are left out: they hold the app's objects."""
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        bound = [getattr(a, "node", None) for a in scope[node.value]]
+        if not bound or not all(isinstance(b, cst.ImportFrom) for b in bound):
+            return False
+        packages = project_packages(self.index)
+        for statement in bound:
+            assert isinstance(statement, cst.ImportFrom)
+            if statement.relative or statement.module is None:
+                return False
+            top = (get_full_name_for_node(statement.module) or "").split(".", 1)[0]
+            if not top or top == "flask" or top in packages:
+                return False
+        return True
 
     def _annotated_builtin(self, node: cst.Name) -> bool:
         """A parameter or variable annotated with a builtin type (``str``, ``list[User]``,

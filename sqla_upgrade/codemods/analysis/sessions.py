@@ -259,7 +259,7 @@ class SessionResolver:
         combined = combine(verdicts)
         if combined is not Evidence.NONE or verdicts:
             return combined  # NONE: a parameter the call does not give, or given nothing told
-        if not facts.returns_opaque:
+        if not self.index.returns_opaque(facts):
             return None
         if opaque_name is None:
             return Evidence.NONE

@@ -211,6 +211,8 @@ class _ModuleCollector:
         self.imperative_mappings(tree)
         self.module_calls(tree)
         bindings = _binding_counts(tree)
+        self.facts.bound_names = {name for name in bindings if name != "*"}
+        self.facts.exported = _literal_all(tree)
         for qualname, callee in self.constructed.items():
             if bindings.get(qualname.rpartition(".")[2], 0) <= 1:
                 self.pending.instances[qualname] = callee
@@ -350,6 +352,8 @@ class _ModuleCollector:
         for alias in stmt.names:
             if alias.name != "*":
                 self.facts.imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+            elif module not in self.facts.star_imports:
+                self.facts.star_imports.append(module)
 
     def assignment(self, stmt: ast.Assign | ast.AnnAssign, scope: str) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -1219,6 +1223,29 @@ def _binding_counts(tree: ast.Module) -> dict[str, int]:
     return counts
 
 
+def _literal_all(tree: ast.Module) -> frozenset[str] | None:
+    """The names of the module's ``__all__ = [...]`` (or a tuple), when it is bound once
+    at module level to literal strings; None otherwise (a star import then takes its
+    public names)."""
+    found: frozenset[str] | None = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign):
+            targets, value = [stmt.target], None
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            continue
+        if found is not None or not isinstance(value, ast.List | ast.Tuple):
+            return None
+        names = [e.value for e in value.elts if isinstance(e, ast.Constant)]
+        if len(names) != len(value.elts) or not all(isinstance(n, str) for n in names):
+            return None
+        found = frozenset(str(n) for n in names)
+    return found
+
+
 def _generic_origin(base: ast.expr) -> ast.expr:
     """``CRUDBase`` for a base written ``CRUDBase[User]`` (a generic class given its type
     arguments is that class as a base), the base itself otherwise."""
@@ -1373,6 +1400,7 @@ class IndexBuilder:
             if self.index.resolve_alias(callee) in SYNC_SESSIONMAKERS
         } | {name for name, factory in self.pending.scoped_factories.items() if factory == name}
         self._resolve_objects()
+        self.index.opaque_returns = self._opaque_returns()
         self.index.fixture_kinds = self._fixture_kinds()
         self.index.event_targets |= {
             target
@@ -1496,6 +1524,37 @@ class IndexBuilder:
                 if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
                     objects[name] = ObjectKind.SESSION_PROVIDER
                     changed = True
+
+    def _opaque_returns(self) -> set[str]:
+        """The functions returning the result of a call of a project function that may
+        return a value of no told type, or one of its parameters (what the inner call is
+        handed there is not followed): ``def session_for_read(): return _wrap_session(
+        reader.using(ctx))`` with ``def _wrap_session(sess): ...; return sess``. Session
+        providers and generators are left out (their results are told)."""
+        functions = self.index.functions
+        opaque: set[str] = set()
+
+        def told(facts: FunctionFacts) -> bool:
+            return (
+                facts.is_generator
+                or self.index.objects.get(facts.qualname) is ObjectKind.SESSION_PROVIDER
+            )
+
+        changed = True
+        while changed:
+            changed = False
+            for qualname, facts in functions.items():
+                if qualname in opaque or facts.returns_opaque or told(facts):
+                    continue
+                for callee in self.pending.providers.get(qualname, []):
+                    inner = functions.get(self.index.resolve_alias(callee))
+                    if inner is None or inner is facts or told(inner):
+                        continue
+                    if inner.returns_opaque or inner.returns_params or inner.qualname in opaque:
+                        opaque.add(qualname)
+                        changed = True
+                        break
+        return opaque
 
     def _fixture_kinds(self) -> dict[str, ObjectKind]:
         """What each pytest fixture returns or yields, where every value it gives is the

@@ -308,6 +308,12 @@ class ModuleFacts:
     name: str
     path: str
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    #: the modules it imports every name of (``from .core import *``), in order
+    star_imports: list[str] = field(default_factory=list)
+    #: the names it binds at module level (definitions, assignments, imports...)
+    bound_names: set[str] = field(default_factory=set)
+    #: its ``__all__``, when a literal list or tuple of strings
+    exported: frozenset[str] | None = None
     objects: dict[str, ObjectKind] = field(default_factory=dict)  # qualified name -> kind
     models: dict[str, ModelFacts] = field(default_factory=dict)
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
@@ -357,6 +363,10 @@ class ProjectIndex:
     #: module-level type aliases of a session type, every binding of which is one
     #: (``SessionDep = Annotated[Session, Depends(get_db)]``, ``X: TypeAlias = ...``)
     session_aliases: set[str] = field(default_factory=set)
+    #: functions returning what a project function of no told result type gives
+    #: (``return _wrap_session(reader.using(ctx))``, ``_wrap_session`` returning its
+    #: parameter): their results are of no told type too (``returns_opaque``)
+    opaque_returns: set[str] = field(default_factory=set)
     #: scoped sessions → their factory's name (their own for ``scoped_session(
     #: sessionmaker(...))``, "" when not static)
     scoped_factories: dict[str, str] = field(default_factory=dict)
@@ -599,17 +609,55 @@ class ProjectIndex:
         owner = self.modules.get(resolved.rpartition(".")[0])
         return owner is None or owner.path not in self.alembic_paths()
 
+    def returns_opaque(self, function: FunctionFacts) -> bool:
+        """May ``function`` return a value of no type the index tells?"""
+        return function.returns_opaque or function.qualname in self.opaque_returns
+
     def resolve_alias(self, qualname: str) -> str:
-        """Follow re-exports (``from .db import Session`` in a package ``__init__``)."""
+        """Follow re-exports (``from .db import Session`` in a package ``__init__``, and
+        ``from .core import *`` there for a name the module does not bind itself)."""
         seen: set[str] = set()
         while qualname not in seen:
             seen.add(qualname)
             module, _, attr = qualname.rpartition(".")
             facts = self.modules.get(module)
-            if facts is None or attr not in facts.imports:
+            if facts is None:
                 return qualname
-            qualname = facts.imports[attr]
+            if attr in facts.imports:
+                qualname = facts.imports[attr]
+                continue
+            star = self._star_source(facts, attr)
+            if star is None:
+                return qualname
+            qualname = f"{star}.{attr}"
         return qualname
+
+    def _star_source(self, facts: ModuleFacts, attr: str) -> str | None:
+        """The module of the project whose ``from m import *`` in ``facts`` gives it
+        ``attr`` (the last one that does, as at run time); None when the module binds
+        the name itself or no star import of a project module exports it."""
+        if attr in facts.bound_names:
+            return None
+        for star in reversed(facts.star_imports):
+            if self._exports(star, attr, set()):
+                return star
+        return None
+
+    def _exports(self, module: str, attr: str, seen: set[str]) -> bool:
+        """Does ``from module import *`` bind ``attr`` (its ``__all__``, or its public
+        module-level names, its own star imports included)?"""
+        facts = self.modules.get(module)
+        if facts is None or module in seen:
+            return False
+        seen.add(module)
+        if facts.exported is not None:
+            if attr not in facts.exported:
+                return False
+        elif attr.startswith("_"):
+            return False
+        if attr in facts.bound_names or attr in facts.imports:
+            return True
+        return any(self._exports(star, attr, seen) for star in facts.star_imports)
 
     def model(self, qualname: str | None) -> ModelFacts | None:
         if qualname is None:

@@ -439,6 +439,8 @@ class QueryToSelectPass(Pass):
         if link.call is not None:
             evidence = self.sessions.evidence(receiver)
             if evidence in (Evidence.NONE, Evidence.CONTRARY):
+                if report:
+                    self._todo_unknown_session(receiver, link)
                 return None
             if evidence is Evidence.ASSUMED and report:
                 self._report_assumption(receiver)
@@ -466,6 +468,18 @@ class QueryToSelectPass(Pass):
         """``self`` in ``self.query``: the first parameter of a plain method of the class
         being visited (``Model.query`` read through an instance is its class's query)."""
         return self._method_receiver(node) == "instance"
+
+    def _class_of_an_object(self, node: cst.BaseExpression) -> bool:
+        """``obj.__class__`` or ``type(obj)`` (the builtin): the class of an object."""
+        if isinstance(node, cst.Attribute):
+            return node.attr.value == "__class__"
+        return (
+            isinstance(node, cst.Call)
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+            and not node.args[0].star
+            and "builtins.type" in qualified_names(self, node.func)
+        )
 
     def _class_of_enclosing_classmethod(self, node: cst.BaseExpression) -> bool:
         """``cls`` in ``cls.query``: the first parameter of a classmethod of the class
@@ -546,6 +560,28 @@ class QueryToSelectPass(Pass):
                 chain.model_entity = _type_of(chain.model)
         split_links(chain, links[skipped:])
         return chain
+
+    def _todo_unknown_session(self, receiver: cst.BaseExpression, link: Link) -> None:
+        """``store.query(User)`` on a receiver nothing tells is a session: a legacy query
+        of a mapped class all the same (no other library's ``query()`` takes one), left
+        with a TODO rather than silently (``check`` would pass on it)."""
+        args = link.args
+        if not args or args[0].star or args[0].keyword is not None:
+            return
+        first = args[0].value
+        model = self.entities.model_name(first)
+        if model is None and isinstance(first, cst.Attribute):
+            model = self.entities.model_name(first.value)  # ``User.name``: its column
+        if model is None:
+            return
+        text = cst.Module([]).code_for_node(receiver)
+        selected = cst.Module([]).code_for_node(first)
+        self.todo(
+            receiver,
+            f"{text}.query({selected}) is a legacy Query, but nothing tells {text} is a "
+            "SQLAlchemy session: annotate it (Session) or bind it from a sessionmaker, and "
+            "run again",
+        )
 
     def _report_assumption(self, receiver: cst.BaseExpression) -> None:
         text = cst.Module([]).code_for_node(receiver)
@@ -883,6 +919,9 @@ class QueryToSelectPass(Pass):
         kind = self.entities.classify(arg.value)
         if kind is EntityKind.UNKNOWN and self._class_of_enclosing_classmethod(arg.value):
             # a classmethod's ``cls`` handed to query(): only a mapped class can be
+            kind = EntityKind.MAPPER
+        if kind is EntityKind.UNKNOWN and self._class_of_an_object(arg.value):
+            # ``obj.__class__``, ``type(obj)``: a class, so (handed to query()) a mapped one
             kind = EntityKind.MAPPER
         if kind is EntityKind.UNKNOWN and self._column_of_classmethod_receiver(arg.value):
             kind = EntityKind.COLUMN
@@ -2285,6 +2324,15 @@ class VariableAnalysis:
         for assign in assigns:
             chain = self.p.find_chain(assign.value)
             if chain is None or not chain.is_open:
+                if chain is None or chain.unknown is not None or chain.after:
+                    code = " ".join(cst.Module([]).code_for_node(assign.value).split())
+                    if len(code) > 60:
+                        code = code[:57] + "..."
+                    self.p.rejected.setdefault(
+                        key,
+                        f"this query variable is also assigned what is not a query the tool "
+                        f"can follow ({code})",
+                    )
                 return []
             try:
                 facts_list.append(self.p.chain_facts(chain))

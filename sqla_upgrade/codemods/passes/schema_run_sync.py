@@ -56,6 +56,14 @@ from sqla_upgrade.codemods.passes.async_tests import is_test_module
 KNOWN = (Evidence.PROOF, Evidence.ASSUMED)
 
 
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+#: the engine inspections of a statement: (original call, ``inspect(engine)``, "engine")
+Inspections = list[tuple[cst.Call, cst.Call, str]]
+
+
 def schema_call_engine(connectables: ConnectableResolver, call: cst.Call) -> cst.Arg | None:
     """The engine argument of ``metadata.create_all(engine)``, if the call is one."""
     bind = _schema_bind(call)
@@ -171,6 +179,9 @@ class SchemaRunSyncPass(ScopeTracking):
         path = self.state.path.replace("\\", "/").rsplit("/", 1)[-1]
         self._conftest = path == "conftest.py"
         self._pytest_module = is_test_module(self.state.path)
+        #: per statement being visited, innermost last: the engine inspections in it
+        #: (None for a header no connection can be opened around)
+        self.inspections: list[Inspections | None] = []
 
     def _schema_statement(
         self, node: cst.SimpleStatementLine
@@ -205,12 +216,101 @@ class SchemaRunSyncPass(ScopeTracking):
         statement = run_sync_statement(bind.value.deep_clone(), call, bind)
         return statement.with_changes(leading_lines=updated.leading_lines)
 
+    def _open_statement(self, node: cst.CSTNode, wrappable: bool = True) -> None:
+        """A statement begins: the engine inspections in it (outside the statements
+        nested in its body) open their connection around it; a header that cannot be
+        wrapped (a function's defaults, a class's bases) opens none."""
+        if isinstance(node, cst.If) and self._is_elif(node):
+            return  # its test belongs to the ``if`` it continues
+        self.inspections.append([] if wrappable else None)
+
+    def _is_elif(self, node: cst.If) -> bool:
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        return isinstance(parent, cst.If) and parent.orelse is node
+
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self.inspections: list[tuple[cst.Call, cst.Call, str]] = []
+        self._open_statement(node)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._open_statement(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._open_statement(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._open_statement(node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self._open_statement(node)
+
+    def visit_Match(self, node: cst.Match) -> None:
+        self._open_statement(node)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._open_statement(node, wrappable=False)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._open_statement(node, wrappable=False)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
+        self._open_statement(node, wrappable=False)
+        return super().visit_FunctionDef(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
+        self._open_statement(node, wrappable=False)
+        return super().visit_ClassDef(node)
+
+    def _close_statement(
+        self, original: cst.BaseStatement, updated: cst.BaseStatement
+    ) -> cst.BaseStatement:
+        if isinstance(original, cst.If) and self._is_elif(original):
+            return updated
+        inspections = self.inspections.pop()
+        if inspections and isinstance(updated, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            return self._in_connection(inspections, updated)
+        return updated
+
+    def leave_If(self, original_node: cst.If, updated_node: cst.If) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_Match(self, original_node: cst.Match, updated_node: cst.Match) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_Try(self, original_node: cst.Try, updated_node: cst.Try) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_TryStar(
+        self, original_node: cst.TryStar, updated_node: cst.TryStar
+    ) -> cst.BaseStatement:
+        return self._close_statement(original_node, updated_node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        result = super().leave_FunctionDef(original_node, updated_node)
+        self.inspections.pop()
+        return result
+
+    def leave_ClassDef(
+        self, original_node: cst.ClassDef, updated_node: cst.ClassDef
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        result = super().leave_ClassDef(original_node, updated_node)
+        self.inspections.pop()
+        return result
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         """``inspect(engine).get_table_names()`` → ``await inspect_conn.run_sync(lambda
-        sync_conn: inspect(sync_conn).get_table_names())``, in an async function."""
+        sync_conn: inspect(sync_conn).get_table_names())``, in an async function; the
+        statement holding it runs in ``async with engine.connect() as inspect_conn:``."""
         found = inspected_connectable(self, self.connectables, original_node)
         if found is None:
             return updated_node
@@ -222,9 +322,18 @@ class SchemaRunSyncPass(ScopeTracking):
             self.todo(original_node, "inspection needs a connection's run_sync in async code")
             return updated_node
         target = inspect_call.args[0].value
-        connection = cst.Name("inspect_conn") if kind == "engine" else target.deep_clone()
         if kind == "engine":
-            self.inspections.append((original_node, inspect_call, "engine"))
+            statement = self.inspections[-1] if self.inspections else None
+            if statement is None:
+                self.todo(
+                    original_node,
+                    "inspection needs a connection's run_sync: move it into a statement of its own",
+                )
+                return updated_node
+            connection: cst.BaseExpression = cst.Name(self._connection_name(statement, target))
+            statement.append((original_node, inspect_call, "engine"))
+        else:
+            connection = target.deep_clone()
         assert isinstance(updated_node.func, cst.Attribute)
         inner = updated_node.func.value
         assert isinstance(inner, cst.Call)
@@ -246,8 +355,7 @@ class SchemaRunSyncPass(ScopeTracking):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.RemovalSentinel:
-        inspections = getattr(self, "inspections", [])
-        self.inspections = []
+        inspections = self.inspections.pop()
         if inspections:
             return self._in_connection(inspections, updated_node)
         found = self._schema_statement(original_node)
@@ -287,23 +395,41 @@ class SchemaRunSyncPass(ScopeTracking):
         )
         return updated_node
 
+    @staticmethod
+    def _connection_name(inspections: Inspections, engine: cst.BaseExpression) -> str:
+        """The connection of ``engine`` for the inspections of one statement: one per
+        engine (``inspect_conn``, then ``inspect_conn_2``...)."""
+        engines: list[str] = []
+        for _, call, _ in inspections:
+            code = _code(call.args[0].value)
+            if code not in engines:
+                engines.append(code)
+        code = _code(engine)
+        position = engines.index(code) if code in engines else len(engines)
+        return "inspect_conn" if position == 0 else f"inspect_conn_{position + 1}"
+
     def _in_connection(
-        self, inspections: list[tuple[cst.Call, cst.Call, str]], statement: cst.SimpleStatementLine
+        self,
+        inspections: Inspections,
+        statement: cst.SimpleStatementLine | cst.BaseCompoundStatement,
     ) -> cst.BaseStatement:
-        """Open the connection the inspections in ``statement`` run on."""
-        engine = inspections[0][1].args[0].value
-        if any(
-            cst.Module([]).code_for_node(i[1].args[0].value) != cst.Module([]).code_for_node(engine)
-            for i in inspections
-        ):
-            return statement
-        connect = cst.Call(func=cst.Attribute(value=engine.deep_clone(), attr=cst.Name("connect")))
-        return cst.With(
-            items=[cst.WithItem(item=connect, asname=cst.AsName(name=cst.Name("inspect_conn")))],
-            body=cst.IndentedBlock(body=[statement.with_changes(leading_lines=[])]),
-            asynchronous=cst.Asynchronous(),
-            leading_lines=statement.leading_lines,
-        )
+        """Open the connections the inspections in ``statement`` run on, one per engine."""
+        engines: dict[str, cst.BaseExpression] = {}
+        for _, call, _ in inspections:
+            engines.setdefault(_code(call.args[0].value), call.args[0].value)
+        wrapped: cst.BaseStatement = statement.with_changes(leading_lines=[])
+        for position, engine in reversed(list(enumerate(engines.values()))):
+            name = "inspect_conn" if position == 0 else f"inspect_conn_{position + 1}"
+            connect = cst.Call(
+                func=cst.Attribute(value=engine.deep_clone(), attr=cst.Name("connect"))
+            )
+            wrapped = cst.With(
+                items=[cst.WithItem(item=connect, asname=cst.AsName(name=cst.Name(name)))],
+                body=cst.IndentedBlock(body=[wrapped]),
+                asynchronous=cst.Asynchronous(),
+            )
+        assert isinstance(wrapped, cst.With)
+        return wrapped.with_changes(leading_lines=statement.leading_lines)
 
     def visit_Module(self, node: cst.Module) -> None:
         self._creates_fastapi_app = any(self._fastapi_app(s) for s in node.body)
