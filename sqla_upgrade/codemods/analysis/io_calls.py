@@ -20,6 +20,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sqla_upgrade.codemods.analysis.chains import RESULT_TERMINALS
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver
 from sqla_upgrade.codemods.base import Pass, per_object
@@ -106,21 +107,8 @@ QUERY_REFINEMENTS = frozenset(
         "select_from",
     }
 )
-LEGACY_TERMINALS = frozenset(
-    {
-        "all",
-        "first",
-        "one",
-        "one_or_none",
-        "scalar",
-        "count",
-        "get",
-        "update",
-        "delete",
-        "value",
-        "values",
-    }
-)
+#: what runs a legacy Query
+LEGACY_TERMINALS = RESULT_TERMINALS
 # third-party callables known to take a Connection wherever they take an Engine, with
 # whether the work needs a committed transaction (``begin()``) or only reads (``connect()``)
 CONNECTION_READERS = frozenset(

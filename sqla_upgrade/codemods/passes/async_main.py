@@ -327,16 +327,7 @@ class AsyncMainPass(ScopeTracking):
         owner = self
         found = False
 
-        class Finder(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return False
-
-            def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-                return False
-
-            def visit_Lambda(self, node: cst.Lambda) -> bool:
-                return False
-
+        class Finder(OwnCodeVisitor):
             def visit_Call(self, call: cst.Call) -> bool:
                 nonlocal found
                 if qualified_names(owner, call.func) & EVENT_LOOP_RUNNERS:
@@ -404,6 +395,20 @@ OBJECT_FACTORIES = frozenset(
 WEB_APPS = ("FastAPI(", "Flask(", "Starlette(", "Quart(", "Sanic(", "web.Application(")
 
 
+class OwnCodeVisitor(cst.CSTVisitor):
+    """A visit of a statement's own code: not the bodies of the functions, classes and
+    lambdas it defines (which run at other times, in other scopes)."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
 def _is_guard(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, cst.If) and is_main_guard(statement)
 
@@ -414,13 +419,7 @@ def _cannot_move(statement: cst.BaseStatement) -> bool:
     ``from x import *`` (not allowed in a function)?"""
     found = False
 
-    class Finder(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
+    class Finder(OwnCodeVisitor):
         def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
             nonlocal found
             found = found or isinstance(node.target, cst.Name)
