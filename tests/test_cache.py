@@ -127,7 +127,8 @@ def test_a_dependency_whose_index_facts_change_invalidates_its_users(tmp_path: P
     (project / "app" / "db.py").write_text(NOT_A_FACTORY)  # use.py itself is unchanged
     second = _run(project, tmp_path / "cache")
     assert _outputs(second) == _outputs(_run(project, None))
-    assert _outputs(second)["use.py"][0] is None  # no session any more: nothing to rewrite
+    # no session any more: the query is not rewritten (it is left with a TODO)
+    assert b"select(User)" not in (_outputs(second)["use.py"][0] or b"")
 
 
 def test_a_change_of_the_tool_invalidates_everything(
