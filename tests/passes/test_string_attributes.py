@@ -216,3 +216,31 @@ def test_migrated_chained_options_load_the_same_objects() -> None:
     with namespace.Session(engine) as session:
         assert namespace.f(session) == [("a", "ann")]
     assert len(statements) == 2  # users, then posts with their authors joined: no lazy load
+
+
+DEFERRED = """
+from sqlalchemy import Column, Integer, Text
+from sqlalchemy.orm import Session, declarative_base, deferred, undefer
+
+Base = declarative_base()
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    id = Column(Integer, primary_key=True)
+    _body = deferred(Column(Text))
+"""
+
+
+def test_a_deferred_column_named_by_a_string_becomes_the_attribute() -> None:
+    """``_body = deferred(Column(Text))`` is a column of the model: ``undefer("_body")``
+    becomes ``undefer(Page._body)`` (it was a TODO naming that attribute, which a
+    second run of a project then rewrote)."""
+    check_transformed(
+        DEFERRED
+        + "def f(session: Session):\n    return session.query(Page).options(undefer('_body'))\n",
+        DEFERRED
+        + "def f(session: Session):\n    return session.query(Page).options(undefer(Page._body))\n",
+        target="2.0",
+        only=("string-attributes",),
+    )

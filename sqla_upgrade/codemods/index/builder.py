@@ -891,11 +891,14 @@ class _ModuleCollector:
         if short in RELATIONSHIP_FUNCS:
             for name in names:
                 model.relationships[name] = self.relationship(name, value)
-        elif short in ("Column", "mapped_column", "column_property"):
+        elif short in ("Column", "mapped_column", "column_property", "deferred"):
             model.columns.extend(names)
+            if short == "deferred" and value.args and isinstance(value.args[0], ast.Call):
+                value = value.args[0]  # ``deferred(Column(...))``: the column it defers
+                short = (self.qualify(value.func) or "").rsplit(".", 1)[-1]
             model.foreign_tables |= _foreign_tables(value)
             annotation = stmt.annotation if isinstance(stmt, ast.AnnAssign) else None
-            if short != "column_property" and _integer_column(value, annotation):
+            if short in ("Column", "mapped_column") and _integer_column(value, annotation):
                 model.integer_columns.extend(names)
         elif proxied is not None:
             for name in names:
