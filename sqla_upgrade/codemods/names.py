@@ -58,6 +58,22 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return names
 
 
+def value_names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names ``node`` reads values of (not the attribute names after a dot)."""
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(Names())
+    return found
+
+
 def assigned_values(
     transformer: Pass, name: cst.Name, *, skip_imports: bool = False
 ) -> list[cst.BaseExpression] | None:

@@ -667,7 +667,7 @@ class SessionResolver:
         if kind in SESSION_KINDS:
             return Evidence.PROOF
         attr = node.attr.value
-        if attr == "session" and self.kind(node.value) is ObjectKind.FLASK_SQLALCHEMY:
+        if self._is_flask_session(node):
             return Evidence.PROOF
         if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
             return self._self_attribute_evidence(node)
@@ -695,12 +695,7 @@ class SessionResolver:
                 klass = self._module_class(node, name)
         if klass is None:
             return None
-        attrs = self._self_attrs.get(id(klass))
-        if attrs is None:
-            self._self_attrs[id(klass)] = {}
-            attrs = self._collect_self_attributes(klass)
-            self._self_attrs[id(klass)] = attrs
-        verdicts = attrs.get(node.attr.value)
+        verdicts = self._class_self_attributes(klass).get(node.attr.value)
         found = combine(verdicts) if verdicts else None
         # only what proves it: outside the class, its name alone tells nothing
         return found if found is Evidence.PROOF else None
@@ -773,16 +768,20 @@ class SessionResolver:
         klass = self._enclosing(node, cst.ClassDef)
         if not isinstance(klass, cst.ClassDef):
             return self._fallback(node.attr.value)
+        verdicts = self._class_self_attributes(klass).get(node.attr.value)
+        found = combine(verdicts) if verdicts else self._fallback(node.attr.value)
+        if found is Evidence.ASSUMED and self._holds_a_session(klass, node.attr.value):
+            return Evidence.CONTRARY
+        return found
+
+    def _class_self_attributes(self, klass: cst.ClassDef) -> dict[str, list[Evidence]]:
+        """The evidence of what the class's methods assign to each ``self.<attr>``."""
         attrs = self._self_attrs.get(id(klass))
         if attrs is None:
             self._self_attrs[id(klass)] = {}  # self.a = self.b; self.b = self.a: no loop
             attrs = self._collect_self_attributes(klass)
             self._self_attrs[id(klass)] = attrs
-        verdicts = attrs.get(node.attr.value)
-        found = combine(verdicts) if verdicts else self._fallback(node.attr.value)
-        if found is Evidence.ASSUMED and self._holds_a_session(klass, node.attr.value):
-            return Evidence.CONTRARY
-        return found
+        return attrs
 
     def _holds_a_session(self, klass: cst.ClassDef, attr: str) -> bool:
         """Does a method of the class, of a project class it derives from, or of another

@@ -1668,8 +1668,7 @@ class IndexBuilder:
                 return "proof"  # Session(), SessionLocal(), with Session() as s
             provider = kind == "with" and self._kind(name) is ObjectKind.SESSION_PROVIDER
             return "proof" if provider else None  # with session_scope() as s
-        owner, _, attr = name.rpartition(".")
-        if attr == "session" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+        if self._is_flask_session(name):
             return "proof"
         if self._kind(name) in (ObjectKind.SESSION, ObjectKind.SCOPED_SESSION):
             return "proof"
@@ -1716,10 +1715,14 @@ class IndexBuilder:
             return None if facts is None or facts.is_generator else ObjectKind.SESSION
         if self._subclasses_flask_sqlalchemy(resolved):
             return ObjectKind.FLASK_SQLALCHEMY  # ``class SQLAlchemy(_BaseSQLAlchemy)``
-        owner, _, attr = resolved.rpartition(".")
-        if attr == "session" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY:
+        if self._is_flask_session(resolved):
             return ObjectKind.SESSION  # ``db.session()``: the registry's session
         return None
+
+    def _is_flask_session(self, qualname: str) -> bool:
+        """``<a Flask-SQLAlchemy object>.session``."""
+        owner, _, attr = qualname.rpartition(".")
+        return attr == "session" and self._kind(owner) is ObjectKind.FLASK_SQLALCHEMY
 
     def _subclasses_flask_sqlalchemy(self, qualname: str, depth: int = 0) -> bool:
         """Is ``qualname`` a project class deriving from Flask-SQLAlchemy's extension?"""

@@ -69,7 +69,7 @@ from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.layout import spaced_top_level, without_leading_blank_lines
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import qualified_names, value_names
 from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
@@ -181,11 +181,13 @@ class AsyncMainPass(ScopeTracking):
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
         self.generated: list[cst.FunctionDef] = []
+        #: the ids of the statements after ``tail_start`` that stay at module level
+        self.tail_hoisted: set[int] = set()
         #: where the module's statements that will await start, in a script whose
         #: statements from there on move into ``async def main()``
-        #: the ids of the definitions after it that stay at module level
-        self.tail_hoisted: set[int] = set()
-        self.tail_start = self._script_tail(node) if self._is_script(node) else None
+        self.tail_start = self._script_tail(node) if self._may_be_script() else None
+        if self.tail_start is not None and _makes_a_web_app(node):
+            self.tail_start = None  # (a server imports it, inside its own event loop)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         if self.tail_start is not None:
@@ -223,18 +225,14 @@ class AsyncMainPass(ScopeTracking):
         return sorted(shared)
 
     # -- scripts doing their work at module level ---------------------------------------
-    def _is_script(self, module: cst.Module) -> bool:
+    def _may_be_script(self) -> bool:
         """A module nothing of the project imports, run for what it does: not a package's
-        ``__init__``, a test module (pytest imports those) nor a web application's module
-        (a server imports it, inside its own event loop)."""
+        ``__init__`` nor a test module (pytest imports those)."""
         state = self.state
         path = state.path.replace("\\", "/")
         if path.rpartition("/")[2] == "__init__.py" or is_test_module(path):
             return False
-        if state.module_name in state.index.imported_modules():
-            return False
-        code = node_code(module)
-        return not any(app in code for app in WEB_APPS)
+        return state.module_name not in state.index.imported_modules()
 
     def _script_tail(self, module: cst.Module) -> int | None:
         """The first top-level statement that will await, when more than a ``__main__``
@@ -409,6 +407,11 @@ class OwnCodeVisitor(cst.CSTVisitor):
         return False
 
 
+def _makes_a_web_app(module: cst.Module) -> bool:
+    code = node_code(module)
+    return any(app in code for app in WEB_APPS)
+
+
 def _is_guard(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, cst.If) and is_main_guard(statement)
 
@@ -444,18 +447,7 @@ def _read_when_run(statement: cst.BaseStatement) -> set[str]:
     """The names a hoisted statement reads when it runs."""
     if isinstance(statement, cst.FunctionDef | cst.ClassDef):
         return _read_when_defined(statement)
-    found: set[str] = set()
-
-    class Reads(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            found.add(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-    statement.visit(Reads())
-    return found
+    return {name.value for name in value_names(statement)}
 
 
 def _read_when_defined(definition: cst.FunctionDef | cst.ClassDef) -> set[str]:

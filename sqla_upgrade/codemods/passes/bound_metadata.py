@@ -54,7 +54,7 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of, node_code
 from sqla_upgrade.codemods.index.builder import BINDABLE
 from sqla_upgrade.codemods.index.model import SCHEMA_METHODS, ObjectKind
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import qualified_names, value_names
 
 IMPLICIT_EXECUTION = frozenset({"execute", "scalar"})
 TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete", "count"})
@@ -358,7 +358,7 @@ class BoundMetadataPass(Pass):
         """The one engine the bound tables and models ``statement`` names were bound to,
         by a name it has here; None where one of them has no known binding, or several."""
         engines: dict[str, cst.Name] = {}
-        for name in _value_names(statement):
+        for name in value_names(statement):
             metadata = self._table_metadata_expression(name)
             local = self._local_bind(metadata) if metadata is not None else None
             if local is not None:
@@ -566,22 +566,6 @@ class BoundMetadataPass(Pass):
                     return cst.Name(local)
         AddImportsVisitor.add_needed_import(self.context, module_name, attr)
         return cst.Name(attr)
-
-
-def _value_names(node: cst.CSTNode) -> list[cst.Name]:
-    """The names ``node`` reads values of (not the attribute names after a dot)."""
-    found: list[cst.Name] = []
-
-    class Names(cst.CSTVisitor):
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Name(self, name: cst.Name) -> None:
-            found.append(name)
-
-    node.visit(Names())
-    return found
 
 
 class BindReads(cst.CSTVisitor):

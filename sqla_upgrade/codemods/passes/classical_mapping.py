@@ -208,10 +208,8 @@ class ClassicalMappingPass(Pass):
         if id(node) in self._handled or not self._is_classical_mapper(node):
             return
         parent = self.get_metadata(ParentNodeProvider, node, None)
-        if isinstance(parent, cst.Attribute) and parent.value is node:
-            return  # (``orm.mapper`` is met as its own Attribute)
         if isinstance(parent, cst.ImportAlias | cst.Attribute):
-            return
+            return  # its import; ``orm.mapper`` is met as its own Attribute
         self.todo(node, REMOVED_TODO)
 
     # -- module -----------------------------------------------------------------------------
@@ -258,10 +256,7 @@ def _evaluated_strings(node: cst.CSTNode) -> bool:
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
             nonlocal found
-            func = call.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else None
-            if isinstance(func, cst.Name):
-                name = func.value
+            name = _last_name(call.func)
             if name not in (*RELATIONSHIP_FUNCS, "backref"):
                 return
             for position, arg in enumerate(call.args):
@@ -281,6 +276,4 @@ def _holds_string(node: cst.BaseExpression) -> bool:
         return True
     if isinstance(node, cst.Tuple | cst.List):
         return any(_holds_string(e.value) for e in node.elements)
-    if isinstance(node, cst.Lambda):
-        return False  # evaluated in Python, not by the registry
-    return False
+    return False  # (a lambda is evaluated in Python, not by the registry)
