@@ -46,6 +46,7 @@ def load_passes(entries: tuple[PassEntry, ...] | list[PassEntry]) -> list[type[P
 
 REGISTRY: tuple[PassEntry, ...] = (
     PassEntry("declarative-import", "declarative_import", "DeclarativeImportPass", 1, BOTH),
+    PassEntry("orm-synonyms", "orm_synonyms", "OrmSynonymsPass", 1, BOTH),
     PassEntry("classical-mapping", "classical_mapping", "ClassicalMappingPass", 1, BOTH),
     PassEntry("select-list", "select_list", "SelectListPass", 1, BOTH),
     PassEntry("case-list", "case_list", "CaseListPass", 1, BOTH),
