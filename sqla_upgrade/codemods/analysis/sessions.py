@@ -191,7 +191,7 @@ class SessionResolver:
         if isinstance(node, cst.Attribute):
             return self._attribute_evidence(node)
         if isinstance(node, cst.Call):
-            if self.produces_session(node):
+            if self.produces_session(node) or self.makes_scoped_registry(node):
                 return Evidence.PROOF
             return self._call_evidence(node) or Evidence.NONE
         return Evidence.NONE
@@ -214,7 +214,7 @@ class SessionResolver:
             if kind is None and (self._made_factory(func) or self.factory_param(func)):
                 return True
             if kind is ObjectKind.SESSION_PROVIDER:
-                return True
+                return not self.makes_scoped_registry(value)
             # SessionLocal.begin() yields a session from a sessionmaker
             if isinstance(func, cst.Attribute) and func.attr.value in ("begin", "object_session"):
                 owner_kind = self.kind(func.value)
@@ -232,6 +232,15 @@ class SessionResolver:
                 )
             return False
         return self.evidence(value) is Evidence.PROOF
+
+    def makes_scoped_registry(self, call: cst.Call) -> bool:
+        """Is ``call`` one of a project function returning a scoped session
+        (``create_session(url)`` returning ``scoped_session(factory)``)? What it gives acts
+        as a session; it opens none of its own."""
+        scoped = self.index.scoped_providers
+        return bool(scoped) and any(
+            self.index.resolve_alias(q) in scoped for q in self.qualnames(call.func)
+        )
 
     def _is_flask_session(self, node: cst.BaseExpression) -> bool:
         return (
@@ -434,8 +443,9 @@ class SessionResolver:
         return None
 
     def local_scoped_registry(self, node: cst.BaseExpression) -> bool:
-        """Is ``node`` a local name bound only to ``scoped_session(...)``?"""
-        return self._bound_only_to(node, SCOPED_FACTORIES)
+        """Is ``node`` a local name bound only to ``scoped_session(...)``, or to calls of
+        project functions returning one (``session = create_session(url)``)?"""
+        return self._bound_only_to(node, SCOPED_FACTORIES | frozenset(self.index.scoped_providers))
 
     def _bound_only_to(self, node: cst.BaseExpression, factories: frozenset[str]) -> bool:
         if not isinstance(node, cst.Name):
@@ -448,7 +458,8 @@ class SessionResolver:
             statement = self._parent(parent) if isinstance(parent, cst.AssignTarget) else None
             if not isinstance(statement, cst.Assign) or not isinstance(statement.value, cst.Call):
                 return False
-            if not self.qualnames(statement.value.func) & factories:
+            called = self.qualnames(statement.value.func)
+            if not {self.index.resolve_alias(q) for q in called} & factories:
                 return False
         return True
 

@@ -1524,8 +1524,15 @@ class IndexBuilder:
             for name, callees in self.pending.providers.items():
                 if name in objects:
                     continue
-                if any(self._call_result_kind(c) is ObjectKind.SESSION for c in callees):
+                kinds = [self._call_result_kind(c) for c in callees]
+                if ObjectKind.SESSION in kinds:
                     objects[name] = ObjectKind.SESSION_PROVIDER
+                    changed = True
+                elif kinds and all(k is ObjectKind.SCOPED_SESSION for k in kinds):
+                    # ``return scoped_session(factory)``: what a call gives acts as a
+                    # session (and has the registry's ``remove()``)
+                    objects[name] = ObjectKind.SESSION_PROVIDER
+                    self.index.scoped_providers.add(name)
                     changed = True
 
     def _opaque_returns(self) -> set[str]:
@@ -1712,7 +1719,11 @@ class IndexBuilder:
         if kind is ObjectKind.SESSION_PROVIDER:
             facts = self.index.functions.get(resolved)
             # calling a generator provider (a FastAPI dependency) gives a generator
-            return None if facts is None or facts.is_generator else ObjectKind.SESSION
+            if facts is None or facts.is_generator:
+                return None
+            if resolved in self.index.scoped_providers:
+                return ObjectKind.SCOPED_SESSION
+            return ObjectKind.SESSION
         if self._subclasses_flask_sqlalchemy(resolved):
             return ObjectKind.FLASK_SQLALCHEMY  # ``class SQLAlchemy(_BaseSQLAlchemy)``
         if self._is_flask_session(resolved):

@@ -370,6 +370,9 @@ class ProjectIndex:
     #: scoped sessions → their factory's name (their own for ``scoped_session(
     #: sessionmaker(...))``, "" when not static)
     scoped_factories: dict[str, str] = field(default_factory=dict)
+    #: session providers returning a scoped session (``return scoped_session(factory)``):
+    #: calling one gives a scoped session, not a session of its own
+    scoped_providers: set[str] = field(default_factory=set)
     #: module-level ``sessionmaker(...)`` calls (by their name, or their scoped session's
     #: when written in place) …
     sync_sessionmakers: set[str] = field(default_factory=set)
