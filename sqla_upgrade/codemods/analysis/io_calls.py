@@ -513,11 +513,14 @@ class IoDetector:
             inspected_connectable,
             schema_call_connection,
             schema_call_engine,
+            schema_call_session,
         )
 
         if schema_call_engine(self.connectables, call) is not None:
             return True
         if schema_call_connection(self.connectables, call) is not None:
+            return True
+        if schema_call_session(self.connectables, call) is not None:
             return True
         return inspected_connectable(self.transformer, self.connectables, call) is not None
 

@@ -777,6 +777,8 @@ class AwaitPass(ScopeTracking):
         if isinstance(parent, cst.WithItem) and self.io.io_context(original_node):
             return updated_node  # ``async with engine.connect()`` enters it, no await
         if self.io.schema_call(original_node):
+            if self._in_run_sync(original_node):
+                return updated_node  # ``session.run_sync(lambda s: m.create_all(s.bind))``
             if self.in_async_function():  # elsewhere schema-run-sync already said why
                 self.todo(
                     original_node,

@@ -25,7 +25,11 @@ After::
 
 Safety: ``metadata.create_all/drop_all/reflect(engine)`` run the same DDL on a
 connection of the same engine; keyword arguments (``checkfirst``, ``tables``) are passed
-through ``run_sync``. Module-level calls cannot await: in a module that creates a FastAPI
+through ``run_sync``. On a session's bind (``create_all(session.get_bind())``,
+``bind=session.bind``) the call runs in ``await session.run_sync(lambda sync_session:
+...)`` with the synchronous session's bind, the same engine or connection (a scoped
+session's current session runs it: ``async_scoped_session`` has no ``run_sync``).
+Module-level calls cannot await: in a module that creates a FastAPI
 app they move into a ``lifespan`` handler, which runs at application startup (before the
 first request); anywhere else they are left with a TODO.
 """
@@ -48,7 +52,7 @@ from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import code_of
-from sqla_upgrade.codemods.index.model import FASTAPI_APPS, SCHEMA_METHODS
+from sqla_upgrade.codemods.index.model import FASTAPI_APPS, SCHEMA_METHODS, ObjectKind
 from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import names_in, qualified_names
 from sqla_upgrade.codemods.passes.async_tests import is_test_module
@@ -78,6 +82,44 @@ def schema_call_connection(connectables: ConnectableResolver, call: cst.Call) ->
     if bind is None or schema_call_engine(connectables, call) is not None:
         return None
     return bind if connectables.connection_evidence(bind.value) in KNOWN else None
+
+
+def schema_call_session(
+    connectables: ConnectableResolver, call: cst.Call
+) -> tuple[cst.Arg, cst.BaseExpression] | None:
+    """The bind argument of ``metadata.create_all(session.get_bind())`` (or
+    ``session.bind``) and that session, if the call is one."""
+    bind = _schema_bind(call)
+    if bind is None:
+        return None
+    value = bind.value
+    owner: cst.BaseExpression | None = None
+    if isinstance(value, cst.Attribute) and value.attr.value == "bind":
+        owner = value.value
+    elif (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "get_bind"
+        and not value.args
+    ):
+        owner = value.func.value
+    if owner is None or connectables.sessions.evidence(owner) not in KNOWN:
+        return None
+    if (
+        isinstance(owner, cst.Attribute)
+        and owner.attr.value == "session"
+        and connectables.sessions.kind(owner.value) is ObjectKind.FLASK_SQLALCHEMY
+    ):
+        return None  # Flask-SQLAlchemy's ``db.session`` keeps its synchronous engine
+    return bind, owner
+
+
+def _scoped_registry(connectables: ConnectableResolver, owner: cst.BaseExpression) -> bool:
+    """A scoped session (``async_scoped_session`` has no ``run_sync``: its session has)."""
+    sessions = connectables.sessions
+    return sessions.kind(owner) is ObjectKind.SCOPED_SESSION or sessions.local_scoped_registry(
+        owner
+    )
 
 
 def _schema_bind(call: cst.Call) -> cst.Arg | None:
@@ -197,7 +239,10 @@ class SchemaRunSyncPass(ScopeTracking):
         if bind is not None:
             return call, bind, "engine"
         bind = schema_call_connection(self.connectables, call)
-        return (call, bind, "connection") if bind is not None else None
+        if bind is not None:
+            return call, bind, "connection"
+        on_session = schema_call_session(self.connectables, call)
+        return (call, on_session[0], "session") if on_session is not None else None
 
     def _on_connection(
         self,
@@ -214,6 +259,54 @@ class SchemaRunSyncPass(ScopeTracking):
             return updated  # a synchronous connection stays one
         self.count_rewrite()
         statement = run_sync_statement(bind.value.deep_clone(), call, bind)
+        return statement.with_changes(leading_lines=updated.leading_lines)
+
+    def _on_session(
+        self,
+        original: cst.SimpleStatementLine,
+        updated: cst.SimpleStatementLine,
+        call: cst.Call,
+        bind: cst.Arg,
+    ) -> cst.BaseStatement:
+        """``metadata.create_all(session.get_bind())`` → ``await session.run_sync(lambda
+        sync_session: metadata.create_all(sync_session.get_bind()))``: the same bind, got
+        from the synchronous session inside the greenlet ``run_sync`` runs it in."""
+        function = self.enclosing_function()
+        if function is None or (
+            function.asynchronous is None and not self.plan.is_async(self.function_qualname())
+        ):
+            self.todo(
+                original,
+                "schema changes on the session's bind need `await session.run_sync(...)` "
+                "in async code",
+            )
+            return updated
+        value = bind.value
+        if isinstance(value, cst.Attribute):
+            session = value.value
+        else:
+            assert isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+            session = value.func.value
+        parameter = free_name(function, "sync_session", "schema_session")
+        sync_bind: cst.BaseExpression = (
+            value.with_changes(value=cst.Name(parameter))
+            if isinstance(value, cst.Attribute)
+            else value.with_changes(func=value.func.with_changes(value=cst.Name(parameter)))
+        )
+        args = [a.with_changes(value=sync_bind) if a is bind else a for a in call.args]
+        lambda_ = cst.Lambda(
+            params=cst.Parameters(params=[cst.Param(cst.Name(parameter))]),
+            body=call.with_changes(args=args),
+        )
+        receiver: cst.BaseExpression = session.deep_clone()
+        if _scoped_registry(self.connectables, session):
+            receiver = cst.Call(func=receiver)  # the scoped session's current AsyncSession
+        run_sync = cst.Call(
+            func=cst.Attribute(value=receiver, attr=cst.Name("run_sync")),
+            args=[cst.Arg(lambda_)],
+        )
+        self.count_rewrite()
+        statement = cst.SimpleStatementLine(body=[cst.Expr(cst.Await(run_sync))])
         return statement.with_changes(leading_lines=updated.leading_lines)
 
     def _open_statement(self, node: cst.CSTNode, wrappable: bool = True) -> None:
@@ -365,6 +458,8 @@ class SchemaRunSyncPass(ScopeTracking):
         function = self.enclosing_function()
         if kind == "connection":
             return self._on_connection(original_node, updated_node, call, bind)
+        if kind == "session":
+            return self._on_session(original_node, updated_node, call, bind)
         connection = free_name(function, "conn", "schema_conn")
         block = run_sync_block(bind.value.deep_clone(), call, bind, connection)
         if function is not None:
