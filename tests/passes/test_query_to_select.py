@@ -578,6 +578,28 @@ def test_returned_query_is_left_with_todo() -> None:
     )
 
 
+def test_query_tested_for_truth_is_left_with_todo() -> None:
+    # ``if q:`` always passes for a Query and raises TypeError for a select()
+    body = (
+        "def f(session: Session):\n"
+        "    q = session.query(User).filter(User.id > 1)\n"
+        "    if q:\n"
+        "        return [u.id for u in q.all()]\n"
+        "    return []\n"
+    )
+    todo = (
+        "    # TODO(sqla-upgrade): this query is tested for truth (`if query:`), which a Query "
+        "always passes and a select() cannot (TypeError): drop the test, or test its rows\n"
+    )
+    check_transformed(
+        ORM + body,
+        ORM + body.replace("    q = ", todo + "    q = ", 1),
+        project=PROJECT,
+        module_name="app.views",
+        todos=["tested for truth"],
+    )
+
+
 def test_query_passed_to_helper_is_left_whole() -> None:
     code_before = (
         ORM

@@ -110,6 +110,24 @@ ITERATING_BUILTINS = frozenset(
         "max",
     }
 )
+TRUTH_TODO = (
+    "this query is tested for truth (`if query:`), which a Query always passes and a "
+    "select() cannot (TypeError): drop the test, or test its rows"
+)
+
+
+def _truth_tested(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+    """Is ``node`` the condition of an ``if``/``while``/``assert``/conditional expression,
+    an operand of ``and``/``or`` or of ``not``?"""
+    if isinstance(parent, cst.If | cst.While | cst.IfExp):
+        return parent.test is node
+    if isinstance(parent, cst.Assert):
+        return parent.test is node
+    if isinstance(parent, cst.UnaryOperation):
+        return isinstance(parent.operator, cst.Not)
+    return isinstance(parent, cst.BooleanOperation)
+
+
 #: Query methods combining it with other queries (left legacy, with a TODO)
 COMPOUND_METHODS = frozenset(
     {"union", "union_all", "intersect", "intersect_all", "except_", "except_all"}
@@ -2405,6 +2423,8 @@ class VariableAnalysis:
             operand = self.p.compound_operand_reason(node)
             if operand is not None:
                 return operand
+            if _truth_tested(node, parent):
+                return TRUTH_TODO
             return "the query object is returned or passed on; its consumers cannot be followed"
         assert isinstance(top, cst.BaseExpression)
         chain = self.p.find_chain(top)
