@@ -76,7 +76,7 @@ def main():
 MIGRATED_FUNCTIONS = """
 
 def names(session: Session, low, high):
-    # TODO(sqla-upgrade): Query.union() returns entities from a subquery; rewrite with aliased(M, union)
+    # TODO(sqla-upgrade): Query.union() selects from a subquery of the UNION, which later calls are adapted to: select from union(...).subquery() (aliased(M, it) for entities)
     a = session.query(User.name).filter(User.id < low)
     # TODO(sqla-upgrade): this query is an operand of Query.union(), which stays a legacy Query (see its TODO); it stays one with it
     b = session.query(User.name).filter(User.id > high)
@@ -85,7 +85,7 @@ def names(session: Session, low, high):
 
 class Report:
     def rows(self, session, low):
-        # TODO(sqla-upgrade): Query.union() returns entities from a subquery; rewrite with aliased(M, union)
+        # TODO(sqla-upgrade): Query.union() selects from a subquery of the UNION, which later calls are adapted to: select from union(...).subquery() (aliased(M, it) for entities)
         a = session.query(User.name).filter(User.id < low)
         # TODO(sqla-upgrade): this query is an operand of Query.union(), which stays a legacy Query (see its TODO); it stays one with it
         return [n for (n,) in a.union(session.query(User.name).filter(User.id == 7)).all()]

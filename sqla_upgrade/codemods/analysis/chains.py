@@ -92,10 +92,22 @@ UNMAPPABLE = {
     "select_entity_from": "Query.select_entity_from() was removed; use aliased() on a subquery",
     "reset_joinpoint": "Query.reset_joinpoint() has no 2.0 form; rewrite the joins with aliased()",
     "with_labels": "Query.with_labels() → set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)",
-    "union": "Query.union() returns entities from a subquery; rewrite with aliased(M, union)",
-    "union_all": "Query.union_all() returns entities from a subquery; use aliased(M, union)",
-    "intersect": "Query.intersect() returns entities from a subquery; use aliased(M, ...)",
-    "except_": "Query.except_() returns entities from a subquery; use aliased(M, ...)",
+    "union": (
+        "Query.union() selects from a subquery of the UNION, which later calls are adapted "
+        "to: select from union(...).subquery() (aliased(M, it) for entities)"
+    ),
+    "union_all": (
+        "Query.union_all() selects from a subquery of the UNION ALL, which later calls are "
+        "adapted to: select from union_all(...).subquery() (aliased(M, it) for entities)"
+    ),
+    "intersect": (
+        "Query.intersect() selects from a subquery of the INTERSECT, which later calls are "
+        "adapted to: select from intersect(...).subquery() (aliased(M, it) for entities)"
+    ),
+    "except_": (
+        "Query.except_() selects from a subquery of the EXCEPT, which later calls are "
+        "adapted to: select from except_(...).subquery() (aliased(M, it) for entities)"
+    ),
     "from_statement": "Query.from_statement(): use select(M).from_statement(stmt)",
     "with_polymorphic": "Query.with_polymorphic() was removed; use with_polymorphic()",
     "enable_eagerloads": "Query.enable_eagerloads() has no Select counterpart",

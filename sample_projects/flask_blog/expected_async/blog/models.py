@@ -64,7 +64,7 @@ class User(db.Model):
         return await async_object_session(self).run_sync(lambda _sync_session: self.followed.filter(followers.c.followed_id == user.id).count()) > 0
 
     def followed_posts(self):
-        # TODO(sqla-upgrade): Query.union() returns entities from a subquery; rewrite with aliased(M, union)
+        # TODO(sqla-upgrade): Query.union() selects from a subquery of the UNION, which later calls are adapted to: select from union(...).subquery() (aliased(M, it) for entities)
         followed = Post.query.join(
             followers, (followers.c.followed_id == Post.user_id)
         ).filter(followers.c.follower_id == self.id, Post.published == True)  # noqa: E712
