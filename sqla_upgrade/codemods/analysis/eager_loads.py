@@ -331,6 +331,9 @@ class EagerPlan:
     #: (file, span of ``obj.attr``) → why: reads of subclass attributes on objects whose
     #: query cannot be given ``selectin_polymorphic``
     subclass_todos: dict[tuple[str, Span], str] = field(default_factory=dict)
+    #: (function, parameter) → the model of the ORM objects every call of the function
+    #: (all of them seen) hands the parameter: objects of that one model, loaded or new
+    param_models: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def keeps_relationship_eager(
         self, name: str, read_anywhere: set[str], owner: str | None = None
@@ -1528,12 +1531,41 @@ class EagerLoadAnalysis:
             if self._round_was_final():
                 break
         self._resolve()
+        self.plan.param_models = self._param_models()
         self.plan.serialized = self._serialized_fields()
         self.plan.uncovered |= self.plan.serialized
         self.plan.templates_complete = self.templates_complete and bool(self.template_roots)
         for producer in self.plan.producers.values():
             self._plan_options(producer)
         return self.plan
+
+    def _param_models(self) -> dict[tuple[str, str], str]:
+        """The parameters every call hands ORM objects of one model (queried, fetched or
+        new ones, or reached from them along relationships): every call of the function
+        is seen and gives the parameter a value known to hold such objects."""
+        found: dict[tuple[str, str], str] = {}
+        for function, calls in self.calls.items():
+            info = self.functions.get(function)
+            if info is None or not info.traceable or not calls:
+                continue
+            for param in info.params:
+                models: set[str | None] = set()
+                for bound in calls:
+                    value = bound.get(param, UNKNOWN_VALUE)
+                    if not value:
+                        models.add(None)  # a value holding no ORM object
+                    models |= {self._origin_model(origin) for origin in value}
+                if len(models) == 1:
+                    model = models.pop()
+                    if model is not None:
+                        found[(function, param)] = model
+        return found
+
+    def _origin_model(self, origin: Origin) -> str | None:
+        if origin.kind not in ("site", "fixed", "new") or origin.shape != "objects":
+            return None
+        model = self.graph.walk(origin.model, origin.path)
+        return model.qualname if model is not None else None
 
     def _serialized_fields(self) -> set[str]:
         """Relationship names declared as fields of classes that are not models (pydantic

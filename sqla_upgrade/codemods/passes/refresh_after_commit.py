@@ -27,8 +27,11 @@ After::
 
 Safety: only variables whose model class is known (constructed, then ``session.add()``-ed,
 or fetched one row at a time: ``session.get``, ``scalars(select(M)).first()``,
-``first_or_404``...), not deleted before the commit and read (not re-assigned) after it,
-in the same ``async def``. Lists of objects are not refreshed. An object given an
+``first_or_404``...), or parameters every call of the function (all of them seen) hands
+objects of one model, on which the function reads a mapped attribute (one object, not a
+list of them; refreshed under ``if obj in session:``, what the legacy commit expired),
+not deleted before the commit and read (not re-assigned) after it, in the same
+``async def``. Lists of objects are not refreshed. An object given an
 attribute computed in SQL before the commit (``post.views = Post.views + 1``, which the
 flush expires even without ``expire_on_commit``) is refreshed when it is read after the
 commit or is a parameter, whose caller may read it.
@@ -67,6 +70,9 @@ class RefreshAfterCommitPass(ScopeTracking):
         self.calls = CallResolver(self)
         # id of an updated commit statement → the refresh statements to put after it
         self.refreshes: dict[int, list[cst.BaseStatement]] = {}
+        #: parameters typed by what every caller hands them (not by an annotation), in
+        #: the function being visited: their refresh is guarded by ``obj in session``
+        self._handed_objects: set[str] = set()
 
     # -- commits --------------------------------------------------------------------------------
     def leave_SimpleStatementLine(
@@ -78,6 +84,7 @@ class RefreshAfterCommitPass(ScopeTracking):
             return updated_node
         if function.asynchronous is None:
             return updated_node
+        self._handed_objects = set()
         stale = self._stale_objects(function, original_node)
         if stale:
             self.refreshes[id(updated_node)] = [
@@ -88,6 +95,7 @@ class RefreshAfterCommitPass(ScopeTracking):
                     name,
                     guarded=self._may_be_none(name, original_node),
                     relationships=relationships,
+                    in_session=name in self._handed_objects,
                 )
             ]
         return updated_node
@@ -137,7 +145,7 @@ class RefreshAfterCommitPass(ScopeTracking):
         unloads the ones loaded by then (lazy loading would reload them), so they are
         refreshed by name too."""
         index = self.state.index
-        model = index.model(self.calls.instance_class(first))
+        model = index.model(self._object_class(first))
         if model is None:
             return []
         found: list[str] = []
@@ -194,8 +202,55 @@ class RefreshAfterCommitPass(ScopeTracking):
         value.visit(Finder())
         return found
 
-    def _persistent_object(self, name: cst.Name, before: list[cst.Name]) -> bool:
+    def _object_class(self, name: cst.Name) -> str | None:
+        """The model of the object ``name`` holds: told by its bindings (see
+        ``instance_class``), or, for a parameter, by what every call of the function hands
+        it (one model's objects) where the function reads one of the model's mapped
+        attributes on it (so it holds one object, not a list of them)."""
         klass = self.calls.instance_class(name)
+        if klass is not None or not self.calls.is_parameter(name):
+            return klass
+        plan = self.state.index.eager_plan
+        models: dict[tuple[str, str], str] = getattr(plan, "param_models", None) or {}
+        function = self.function_qualname()
+        if function is None:
+            return None
+        klass = models.get((function, name.value))
+        model = self.state.index.model(klass) if klass else None
+        if model is None or not self._reads_mapped_attribute(name, model):
+            return None
+        self._handed_objects.add(name.value)
+        return klass
+
+    def _reads_mapped_attribute(self, name: cst.Name, model: Any) -> bool:
+        function = self.enclosing_function()
+        if function is None:
+            return False
+        index = self.state.index
+        found = False
+        owner = self
+
+        class Reads(cst.CSTVisitor):
+            def visit_Attribute(self, node: cst.Attribute) -> None:
+                nonlocal found
+                if found or not (
+                    isinstance(node.value, cst.Name) and node.value.value == name.value
+                ):
+                    return
+                if owner.get_metadata(ScopeProvider, node.value, None) is not owner.get_metadata(
+                    ScopeProvider, name, None
+                ):
+                    return
+                key = node.attr.value
+                found = index.relationship_facts(model, key) is not None or _has_column(
+                    index, model, key
+                )
+
+        function.body.visit(Reads())
+        return found
+
+    def _persistent_object(self, name: cst.Name, before: list[cst.Name]) -> bool:
+        klass = self._object_class(name)
         if klass is None or klass not in self.state.index.models:
             return False
         uses = [n for n in before if n.value == name.value]
@@ -393,11 +448,29 @@ def _without_names(statement: cst.BaseStatement, covered: set[str]) -> cst.BaseS
 UNREFRESHABLE = frozenset({"dynamic", "write_only", "noload", "raise", "raise_on_sql"})
 
 
+def _has_column(index: Any, model: Any, name: str, depth: int = 0) -> bool:
+    if name in model.columns:
+        return True
+    for base in model.bases:
+        parent = index.model(base)
+        if parent is not None and parent is not model and depth < 20:
+            if _has_column(index, parent, name, depth + 1):
+                return True
+    return False
+
+
 def _refresh(
-    session: cst.BaseExpression, name: str, *, guarded: bool, relationships: list[str]
+    session: cst.BaseExpression,
+    name: str,
+    *,
+    guarded: bool,
+    relationships: list[str],
+    in_session: bool = False,
 ) -> list[cst.BaseStatement]:
     """``await session.refresh(name)`` (and of the relationships read afterwards), under
-    ``if name is not None:`` when ``guarded``."""
+    ``if name is not None:`` when ``guarded``, and ``if name in session:`` when
+    ``in_session`` (an object handed by the callers, which the legacy commit expired only
+    where it was in that session)."""
     calls = [
         cst.Call(
             func=cst.Attribute(value=session.deep_clone(), attr=cst.Name("refresh")),
@@ -430,13 +503,31 @@ def _refresh(
     refreshes: list[cst.BaseStatement] = [
         cst.SimpleStatementLine(body=[cst.Expr(cst.Await(expression=call))]) for call in calls
     ]
-    if not guarded:
+    tests: list[cst.BaseExpression] = []
+    if guarded:
+        tests.append(
+            cst.Comparison(
+                left=cst.Name(name),
+                comparisons=[
+                    cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))
+                ],
+            )
+        )
+    if in_session:
+        tests.append(
+            cst.Comparison(
+                left=cst.Name(name),
+                comparisons=[
+                    cst.ComparisonTarget(operator=cst.In(), comparator=session.deep_clone())
+                ],
+            )
+        )
+    if not tests:
         return refreshes
-    not_none = cst.Comparison(
-        left=cst.Name(name),
-        comparisons=[cst.ComparisonTarget(operator=cst.IsNot(), comparator=cst.Name("None"))],
-    )
-    return [cst.If(test=not_none, body=cst.IndentedBlock(body=refreshes))]
+    test = tests[0]
+    for more in tests[1:]:
+        test = cst.BooleanOperation(left=test, operator=cst.And(), right=more)
+    return [cst.If(test=test, body=cst.IndentedBlock(body=refreshes))]
 
 
 def _optional(annotation: cst.BaseExpression) -> bool:
