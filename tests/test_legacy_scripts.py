@@ -4,7 +4,8 @@ Each directory in ``tests/legacy_programs/scripts/`` is a small program as legac
 runs one: plain scripts doing their work at module level (Core first, then the ORM; a
 store object kept in a module global), a ``__main__`` block handing a session factory
 to the functions, repositories keeping their session, a scoped session with a
-``query_property``. ``expected_output.txt`` is what the original prints on SQLAlchemy
+``query_property``, a library of functions handed the scoped session a factory function
+returns. ``expected_output.txt`` is what the original prints on SQLAlchemy
 1.4.
 
 For every program and target (``2.0``, ``async``) the tool is run on a copy, then:
