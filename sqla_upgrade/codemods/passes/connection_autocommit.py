@@ -32,8 +32,13 @@ of the module (its only definition, undecorated) every path of which returns one
 
 A connection handed to such a function of the module (``add_entry(conn, msg)``) that
 changes data on it with no transaction handling of its own gets the commit after the
-call, as 1.x committed each of its statements; a function of another project module
-gets a TODO; calls of anything else (library functions, methods) are not followed.
+call, as 1.x committed each of its statements; a function of another project module,
+or a callback the function was given (``def do(self, callable): ...
+callable(engine.connect())``, a thread pool running callers' work), gets a TODO; calls
+of anything else (library functions, methods) are not followed. A connection opened in
+a branch, a loop or a ``try`` block is followed the same way; when its name may also
+hold something else (``arg = self.engine`` in the other branch), what would get a commit
+gets a TODO.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import Assignment, BaseMetadataProvider, ScopeProvider
+from libcst.metadata import Assignment, BaseMetadataProvider, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
@@ -126,11 +131,22 @@ class ConnectionAutocommitPass(Pass):
             self._plan_block(node.body, conn)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        """``conn = engine.connect()`` held in a variable: the same rule over the function."""
+        """``conn = engine.connect()`` held in a variable: the same rule over the function.
+        Assigned in a branch, a loop or a ``try`` (or the name also bound to something
+        else, such as the engine itself), the statements that would get a commit get a
+        TODO instead."""
+        planned: set[str] = set()
         for statement in node.body.body:
             conn = self._connection_assigned(statement)
-            if conn is not None:
+            if conn is not None and conn not in planned:
+                planned.add(conn)
                 self._plan_block(node.body, conn)
+        for statement in _nested_statements(node.body):
+            conn = self._connection_assigned(statement)
+            if conn is not None and conn not in planned:
+                planned.add(conn)
+                only = self._only_connections(statement)
+                self._plan_block(node.body, conn, todo_only=not only)
 
     def visit_Module(self, node: cst.Module) -> None:
         """``conn = engine.connect()`` at the top of a script."""
@@ -138,6 +154,28 @@ class ConnectionAutocommitPass(Pass):
             conn = self._connection_assigned(statement)
             if conn is not None:
                 self._plan_block(node, conn)
+
+    def _only_connections(self, statement: cst.SimpleStatementLine) -> bool:
+        """Is every binding of the name ``statement`` assigns a connection (``conn =
+        engine.connect()`` in each branch), never the engine or anything else?"""
+        assign = statement.body[0]
+        assert isinstance(assign, cst.Assign)
+        target = assign.targets[0].target
+        scope = self.get_metadata(ScopeProvider, target, None)
+        if scope is None or not isinstance(target, cst.Name):
+            return False
+        for assignment in scope[target.value]:
+            if not isinstance(assignment, Assignment):
+                return False
+            holder = self.get_metadata(ParentNodeProvider, assignment.node, None)
+            line = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+            line = self.get_metadata(ParentNodeProvider, line, None) if line else None
+            if (
+                not isinstance(line, cst.SimpleStatementLine)
+                or self._connection_assigned(line) is None
+            ):
+                return False
+        return True
 
     def _connection_assigned(self, statement: cst.CSTNode) -> str | None:
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
@@ -155,15 +193,18 @@ class ConnectionAutocommitPass(Pass):
             return None
         return target.value
 
-    def _plan_block(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
+    def _plan_block(
+        self, body: cst.BaseSuite | cst.Module, conn: str, *, todo_only: bool = False
+    ) -> None:
         executions = _executions(body, conn)
         methods = {m for m, _, _ in executions}
         if methods & {"commit", "rollback", "execution_options"}:
             return  # 2.0-style code (``conn.commit()``) already manages its transactions
         if methods & {"begin", "begin_nested"}:
-            self._plan_explicit_transactions(body, conn)
+            if not todo_only:
+                self._plan_explicit_transactions(body, conn)
             return
-        self._plan_statements(executions, conn)
+        self._plan_statements(executions, conn, todo_only=todo_only)
 
     def _plan_explicit_transactions(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
         """A connection with ``conn.begin()`` transactions: statements outside them
@@ -201,6 +242,8 @@ class ConnectionAutocommitPass(Pass):
         self,
         executions: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]],
         conn: str,
+        *,
+        todo_only: bool = False,
     ) -> None:
         for method, statement, call in executions:
             if call is None or statement is None:
@@ -217,7 +260,7 @@ class ConnectionAutocommitPass(Pass):
                     "1.x autocommitted data changes on this connection; add conn.commit() if "
                     "this statement changes data"
                 )
-            if verdict is None:
+            if verdict is None or (verdict and todo_only):
                 self.todo(call, reason, statement)
             elif verdict:
                 self._commit_after[id(statement)] = conn
@@ -231,6 +274,8 @@ class ConnectionAutocommitPass(Pass):
         func = call.func
         definition = self._only_definition(func) if isinstance(func, cst.Name) else None
         if definition is None:
+            if isinstance(func, cst.Name) and self._is_parameter(func):
+                return None  # a callback handed in (``def run(fn): fn(engine.connect())``)
             names = qualified_names(self, func)
             return None if names & set(self.state.index.functions) else False
         param = _parameter_for(definition, call, conn)
@@ -322,6 +367,14 @@ class ConnectionAutocommitPass(Pass):
             return True
         return False if verdicts == {False} else None
 
+    def _is_parameter(self, name: cst.Name) -> bool:
+        """Is ``name`` bound only as a parameter of the function it is read in?"""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        bindings = [a.node for a in scope[name.value] if isinstance(a, Assignment)]
+        return bool(bindings) and all(isinstance(b, cst.Param) for b in bindings)
+
     def _only_definition(self, func: cst.Name) -> cst.FunctionDef | None:
         scope = self.get_metadata(ScopeProvider, func, None)
         if scope is None:
@@ -373,6 +426,28 @@ class ConnectionAutocommitPass(Pass):
             return updated_node
         self.count_rewrite()
         return cst.FlattenSentinel([_commit(before), updated_node])
+
+
+def _nested_statements(body: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
+    """The simple statements inside the compound statements of a function's body (but
+    not in nested functions or classes)."""
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            found.append(node)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    for statement in body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            statement.visit(Finder())
+    return found
 
 
 def _parameter_for(definition: cst.FunctionDef, call: cst.Call, conn: str) -> str | None:
