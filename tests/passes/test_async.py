@@ -73,6 +73,32 @@ def test_unknown_dialect_is_todo() -> None:
     )
 
 
+def test_url_spread_from_arguments_is_todo() -> None:
+    """``create_engine(*args, **kwargs)`` (a project's own wrapper): which argument is the
+    URL cannot be told, so none is wrapped in ``async_database_url()``."""
+    async_case(
+        """
+        import sqlalchemy as sa
+        def create_engine(*args, **kwargs):
+            kwargs["pool_pre_ping"] = True
+            return sa.create_engine(*args, **kwargs)
+        def from_settings(settings):
+            return sa.create_engine(**settings)
+        """,
+        """
+        import sqlalchemy as sa
+        def create_engine(*args, **kwargs):
+            kwargs["pool_pre_ping"] = True
+            # TODO(sqla-upgrade): create_engine() given its URL through *args/**kwargs: pass create_async_engine() a URL with the asyncio driver
+            return sa.create_engine(*args, **kwargs)
+        def from_settings(settings):
+            # TODO(sqla-upgrade): create_engine() given its URL through *args/**kwargs: pass create_async_engine() a URL with the asyncio driver
+            return sa.create_engine(**settings)
+        """,
+        todos=["through *args/**kwargs"] * 2,
+    )
+
+
 def test_session_factories_and_scoped_session() -> None:
     async_case(
         """
