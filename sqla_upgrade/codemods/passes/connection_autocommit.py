@@ -39,6 +39,12 @@ of anything else (library functions, methods) are not followed. A connection ope
 a branch, a loop or a ``try`` block is followed the same way; when its name may also
 hold something else (``arg = self.engine`` in the other branch), what would get a commit
 gets a TODO.
+
+A connection a function is handed (a parameter named or annotated as one) gets no
+commits, which are its caller's to make, but a ``conn.begin()`` after statements run on
+it with no transaction ended in between gets a TODO: 1.x autocommitted those
+statements, while 2.0 autobegins a transaction at the first one and its ``begin()``
+raises (a ``commit()`` first would also end a transaction the caller may have open).
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ class ConnectionAutocommitPass(Pass):
     """with engine.connect() as conn: data changes → followed by conn.commit()."""
 
     name = "connection-autocommit"
-    triggers = (b".connect()",)
+    triggers = (b".connect()", b".begin()")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -147,6 +153,20 @@ class ConnectionAutocommitPass(Pass):
                 planned.add(conn)
                 only = self._only_connections(statement)
                 self._plan_block(node.body, conn, todo_only=not only)
+        for param in (*node.params.posonly_params, *node.params.params):
+            name = param.name.value
+            if name in planned or not self._connection_param(param):
+                continue
+            for statement, call in _begins_after_statements(node.body, name):
+                self.todo(call, BEGIN_AFTER_STATEMENTS, statement)
+
+    def _connection_param(self, param: cst.Param) -> bool:
+        """Is ``param`` a connection (annotated ``Connection``, or named like one and not
+        the driver's connection a pool listener is handed)?"""
+        return self.connectables.connection_evidence(param.name) in (
+            Evidence.PROOF,
+            Evidence.ASSUMED,
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         """``conn = engine.connect()`` at the top of a script."""
@@ -426,6 +446,81 @@ class ConnectionAutocommitPass(Pass):
             return updated_node
         self.count_rewrite()
         return cst.FlattenSentinel([_commit(before), updated_node])
+
+
+BEGIN_AFTER_STATEMENTS = (
+    "2.0 begins a transaction with the first statement run on a connection (autobegin), "
+    "so this begin() raises after the statements above it: commit them first "
+    "(conn.commit()) when the caller has no transaction of its own open"
+)
+
+
+def _begins_after_statements(
+    body: cst.BaseSuite, conn: str
+) -> list[tuple[cst.BaseStatement, cst.Call]]:
+    """The ``conn.begin()`` calls (statement, call) that some ``conn.execute()`` precedes
+    in the function's text with no transaction ended in between: 1.x autocommitted that
+    statement and began a new transaction; 2.0 autobegan one at the statement, and its
+    ``begin()`` raises. Statements inside ``with conn.begin():`` or between ``t =
+    conn.begin()`` and ``t.commit()`` are in a transaction of their own."""
+    found: list[tuple[cst.BaseStatement, cst.Call]] = []
+    state = {"ran": False, "open": False}
+    transactions: set[str] = set()
+    current: list[cst.SimpleStatementLine] = []
+    begun_by_with: set[int] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            current.append(node)
+            for small in node.body:
+                if isinstance(small, cst.Assign) and _begins(small.value, conn):
+                    transactions.update(
+                        t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                    )
+
+        def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+            current.pop()
+
+        def visit_With(self, node: cst.With) -> None:
+            for item in node.items:
+                if _begins(item.item, conn):
+                    if state["ran"] and not state["open"] and isinstance(item.item, cst.Call):
+                        found.append((node, item.item))
+                    begun_by_with.add(id(item.item))
+                    state["open"] = True
+
+        def leave_With(self, original_node: cst.With) -> None:
+            if any(_begins(item.item, conn) for item in original_node.items):
+                state["open"] = False
+                state["ran"] = False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+                return
+            owner, method = func.value.value, func.attr.value
+            if owner in transactions and method in ("commit", "rollback", "close"):
+                state["open"] = state["ran"] = False
+            if owner != conn:
+                return
+            if method in ("commit", "rollback"):
+                state["open"] = state["ran"] = False
+            elif method == "begin" and id(node) not in begun_by_with:
+                if state["ran"] and not state["open"] and current:
+                    found.append((current[-1], node))
+                state["open"] = True
+            elif method in EXECUTING or method in ("scalar", "scalars"):
+                if not state["open"]:
+                    state["ran"] = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
 
 
 def _nested_statements(body: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
