@@ -475,3 +475,43 @@ def test_begin_first_or_after_ended_transactions_is_left_alone() -> None:
         + "    dbapi_connection.begin()\n",
         only=("connection-autocommit",),
     )
+
+
+def test_kept_result_of_a_select_string_in_a_variable_runs_its_uses_on_one_connection() -> None:
+    check_transformed(
+        ENGINE
+        + "def package_ids(day):\n"
+        + "    sql = '''SELECT package_id FROM tracking WHERE day >= ?'''\n"
+        + "    results = engine.execute(sql, (day,))\n"
+        + "    ids = set()\n"
+        + "    for row in results:\n"
+        + "        ids.add(row['package_id'])\n"
+        + "    return ids\n",
+        ENGINE
+        + "def package_ids(day):\n"
+        + "    sql = '''SELECT package_id FROM tracking WHERE day >= ?'''\n"
+        + "    with engine.connect() as conn:\n"
+        + "        results = conn.exec_driver_sql(sql, (day,))\n"
+        + "        ids = set()\n"
+        + "        for row in results:\n"
+        + "            ids.add(row._mapping['package_id'])\n"
+        + "    return ids\n",
+    )
+
+
+def test_kept_result_of_a_data_changing_string_stays_a_todo() -> None:
+    check_transformed(
+        ENGINE
+        + "def purge():\n"
+        + "    sql = 'DELETE FROM tracking'\n"
+        + "    result = engine.execute(sql)\n"
+        + "    return result.rowcount\n",
+        ENGINE
+        + "def purge():\n"
+        + "    sql = 'DELETE FROM tracking'\n"
+        + "    # TODO(sqla-upgrade): engine.execute() was removed and its result is used later: "
+        + "open `with engine.connect() as conn:` around the uses (and commit data changes)\n"
+        + "    result = engine.execute(sql)\n"
+        + "    return result.rowcount\n",
+        todos=["its result is used later"],
+    )
