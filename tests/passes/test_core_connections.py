@@ -515,3 +515,38 @@ def test_kept_result_of_a_data_changing_string_stays_a_todo() -> None:
         + "    return result.rowcount\n",
         todos=["its result is used later"],
     )
+
+
+def test_parameters_spread_from_a_dictionary_are_the_dictionary() -> None:
+    check_transformed(
+        HEAD
+        + "def add(conn, rows, **params):\n"
+        + "    conn.execute(items.insert(), **params)\n"
+        + "    conn.execute(items.insert(), *rows)\n",
+        HEAD
+        + "def add(conn, rows, **params):\n"
+        + "    conn.execute(items.insert(), params)\n"
+        + "    # TODO(sqla-upgrade): execute() with *args: 1.x took each as a parameter "
+        + "dictionary; pass one dictionary, or a list of them\n"
+        + "    conn.execute(items.insert(), *rows)\n",
+        only=("raw-sql",),
+        todos=["execute() with *args"],
+    )
+
+
+def test_spread_parameters_insert_what_they_inserted(tmp_path: Path) -> None:
+    legacy = (
+        HEAD
+        + f"engine = sa.create_engine('sqlite:///{tmp_path / 'db.sqlite'}')\n"
+        + "metadata.create_all(engine)\n"
+        + "def add(**params):\n"
+        + "    with engine.begin() as conn:\n"
+        + "        conn.execute(items.insert(), **params)\n"
+        + "def numbers():\n"
+        + "    with engine.connect() as conn:\n"
+        + "        return [row.n for row in conn.execute(sa.select([items.c.n]))]\n"
+    )
+    migrated = migrate_source(legacy, target="2.0", module_name="app.spread").code
+    module = exec_module(migrated)
+    module.add(n=4)
+    assert module.numbers() == [4]

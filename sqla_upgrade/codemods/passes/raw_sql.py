@@ -179,9 +179,21 @@ class RawSqlPass(Pass):
         ``conn.execute(stmt, {...}, {...})`` → ``conn.execute(stmt, [{...}, {...}])``: 2.0
         takes one dictionary (or a list of them) where 1.x took keywords or several."""
         rest = call.args[1:]
+        if len(rest) == 1 and rest[0].star == "**":
+            # ``conn.execute(stmt, **params)``: the dictionary itself
+            self.count_rewrite()
+            packed = rest[0].with_changes(star="", whitespace_after_star=cst.SimpleWhitespace(""))
+            return call.with_changes(args=[call.args[0], packed])
         keywords = [a for a in rest if a.keyword is not None and a.keyword.value not in KEPT]
         kept = [a for a in rest if a.keyword is not None and a.keyword.value in KEPT]
         positional = [a for a in rest if a.keyword is None]
+        if len(positional) == 1 and positional[0].star == "*" and not keywords:
+            self.todo(
+                original,
+                "execute() with *args: 1.x took each as a parameter dictionary; pass one "
+                "dictionary, or a list of them",
+            )
+            return call
         if not keywords and len(positional) < 2:
             return call
         if any(a.star for a in rest) or (keywords and positional):
