@@ -550,3 +550,41 @@ def test_spread_parameters_insert_what_they_inserted(tmp_path: Path) -> None:
     module = exec_module(migrated)
     module.add(n=4)
     assert module.numbers() == [4]
+
+
+def test_kept_result_of_select_sql_built_by_format_runs_on_one_connection() -> None:
+    check_transformed(
+        ENGINE
+        + "def table_exists(tbl):\n"
+        + "    try:\n"
+        + "        r = engine.execute('select * from {} limit 1'.format(tbl))\n"
+        + "        r.close()\n"
+        + "        return True\n"
+        + "    except Exception:\n"
+        + "        return False\n",
+        ENGINE
+        + "def table_exists(tbl):\n"
+        + "    try:\n"
+        + "        with engine.connect() as conn:\n"
+        + "            r = conn.exec_driver_sql('select * from {} limit 1'.format(tbl))\n"
+        + "            r.close()\n"
+        + "        return True\n"
+        + "    except Exception:\n"
+        + "        return False\n",
+    )
+
+
+def test_sql_built_from_a_literal_tells_the_commit() -> None:
+    check_transformed(
+        ENGINE
+        + "def clean(tables):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        for table in tables:\n"
+        + "            conn.execute('delete from \"%s\"' % table)\n",
+        ENGINE
+        + "def clean(tables):\n"
+        + "    with engine.connect() as conn:\n"
+        + "        for table in tables:\n"
+        + "            conn.exec_driver_sql('delete from \"%s\"' % table)\n"
+        + "            conn.commit()\n",
+    )

@@ -325,6 +325,9 @@ class ConnectionAutocommitPass(Pass):
     ) -> bool | None:
         if isinstance(statement, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
             return _sql_changes_data(statement)
+        head = _sql_head(statement)
+        if head is not None:
+            return _sql_changes_data(head)
         if isinstance(statement, cst.Name) and statement.value not in following:
             return self._stored_statement_changes_data(statement, following | {statement.value})
         root, methods = self._unchain_statement(statement)
@@ -679,6 +682,23 @@ def methods_change_kind(methods: list[str]) -> bool:
     """Methods on ``text()`` that keep it the same SQL (``columns()`` makes it a
     ``TextualSelect`` of the same text)."""
     return any(m not in TEXT_KEEPING for m in methods)
+
+
+def _sql_head(value: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The literal SQL starts with in ``"..." % x``, ``"..." + x``, ``"...".format(x)``."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo | cst.Add):
+        left = value.left
+        if isinstance(left, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return left
+        return _sql_head(left)
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "format"
+        and isinstance(value.func.value, cst.SimpleString | cst.ConcatenatedString)
+    ):
+        return value.func.value
+    return None
 
 
 def _sql_changes_data(value: cst.BaseExpression) -> bool | None:

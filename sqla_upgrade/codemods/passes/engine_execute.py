@@ -216,6 +216,20 @@ class EngineExecutePass(Pass):
         if isinstance(node, cst.SimpleString):
             text = node.evaluated_value
             return bool(AUTOCOMMIT_SQL.match(text)) if isinstance(text, str) else None
+        if isinstance(node, cst.ConcatenatedString):
+            return self._changes_data(node.left, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, cst.Modulo | cst.Add
+        ):
+            # ``"SELECT ... %s" % x``, ``"SELECT ..." + x``: the SQL's first word
+            return self._changes_data(node.left, depth + 1)
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "format"
+            and isinstance(node.func.value, cst.SimpleString | cst.ConcatenatedString)
+        ):
+            return self._changes_data(node.func.value, depth + 1)
         if isinstance(node, cst.Name) and depth < 5:
             # ``sql = "SELECT ..."`` then ``engine.execute(sql, ...)``: what every value says
             values = assigned_values(self, node)
