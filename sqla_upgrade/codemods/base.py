@@ -441,7 +441,9 @@ def is_event_listener(transformer: Pass, function: cst.FunctionDef) -> bool:
         if isinstance(target, cst.Call) and _spelled_listen(target.func):
             if not qualified_names(transformer, target.func).isdisjoint(EVENT_REGISTRATION):
                 return True
-    return function.name.value in _listened_names(transformer)
+    return function.name.value in _listened_names(transformer) or id(
+        function
+    ) in _listened_functions(transformer)
 
 
 def _spelled_listen(func: cst.BaseExpression) -> bool:
@@ -463,6 +465,46 @@ def _global_function(transformer: Pass, name: cst.Name) -> bool:
         isinstance(getattr(a, "node", None), cst.FunctionDef) and isinstance(a.scope, GlobalScope)
         for a in assignments
     )
+
+
+def _listened_functions(transformer: Pass) -> frozenset[int]:
+    """The functions (node ids), nested ones too, that ``event.listen(target, "name",
+    function)`` calls anywhere in the module register, by the scope of the name given
+    (``def set_up(engine): def on_connect(...): ...; event.listen(engine, "connect",
+    on_connect)``)."""
+    found = transformer.__dict__.get("_listened_functions")
+    if found is not None:
+        return found
+    from sqla_upgrade.codemods.names import qualified_names
+
+    ids: set[int] = set()
+    wrapper = transformer.context.wrapper
+    module = wrapper.module if wrapper is not None else None
+
+    class Registrations(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if len(call.args) < 3 or not _spelled_listen(call.func):
+                return
+            listener = call.args[2].value
+            if not isinstance(listener, cst.Name):
+                return
+            if qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
+                return
+            try:
+                scope = transformer.get_metadata(ScopeProvider, listener, None)
+            except KeyError:
+                return
+            if scope is None:
+                return
+            for assignment in scope[listener.value]:
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.FunctionDef):
+                    ids.add(id(node))
+
+    if module is not None:
+        module.visit(Registrations())
+    transformer.__dict__["_listened_functions"] = frozenset(ids)
+    return transformer.__dict__["_listened_functions"]
 
 
 def _listened_names(transformer: Pass) -> frozenset[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import check_noop, check_project, check_transformed
+from tests.harness import _dedent, check_noop, check_project, check_transformed
 
 HELPER = '''
 
@@ -70,6 +70,32 @@ def test_unknown_dialect_is_todo() -> None:
         engine = create_engine("oracle://scott@db")
         """,
         todos=["no async driver"],
+    )
+
+
+def test_url_spread_from_arguments_is_todo() -> None:
+    """``create_engine(*args, **kwargs)`` (a project's own wrapper): which argument is the
+    URL cannot be told, so none is wrapped in ``async_database_url()``."""
+    async_case(
+        """
+        import sqlalchemy as sa
+        def create_engine(*args, **kwargs):
+            kwargs["pool_pre_ping"] = True
+            return sa.create_engine(*args, **kwargs)
+        def from_settings(settings):
+            return sa.create_engine(**settings)
+        """,
+        """
+        import sqlalchemy as sa
+        def create_engine(*args, **kwargs):
+            kwargs["pool_pre_ping"] = True
+            # TODO(sqla-upgrade): create_engine() given its URL through *args/**kwargs: pass create_async_engine() a URL with the asyncio driver
+            return sa.create_engine(*args, **kwargs)
+        def from_settings(settings):
+            # TODO(sqla-upgrade): create_engine() given its URL through *args/**kwargs: pass create_async_engine() a URL with the asyncio driver
+            return sa.create_engine(**settings)
+        """,
+        todos=["through *args/**kwargs"] * 2,
     )
 
 
@@ -1429,3 +1455,49 @@ def test_a_legacy_query_left_ending_in_value_runs_through_run_sync() -> None:
         todos=["with_entities() after filter_by()"],
     )
     assert len(result.todos) == 1
+
+
+RUN_SYNC_MODEL = """
+    from sqlalchemy import Column, ForeignKey, Integer, String, create_engine
+    from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+    engine = create_engine("sqlite://")
+    Session = scoped_session(sessionmaker(bind=engine))
+    Base = declarative_base()
+
+
+    class Package(Base):
+        __tablename__ = "package"
+        id = Column(Integer, primary_key=True)
+        name = Column(String)
+
+        @classmethod
+        def by_name(cls, name):
+            return Session.query(cls).filter_by(name=name).first()
+"""
+
+
+def test_legacy_query_run_through_run_sync_calling_a_function_made_async_is_todo() -> None:
+    """A legacy query left whole runs in ``run_sync(lambda sync_session: ...)``; a call in
+    it of a function that became async would give the lambda a coroutine. The TODO comes
+    with the first run (the second one found it in the lambda)."""
+    from sqla_upgrade.api import migrate_project
+
+    fixtures = (
+        "from app import model\n\n\n"
+        "def ratings(kind):\n"
+        "    return model.Session.query(kind).filter_by(package_id=model.Package.by_name('a').id).all()\n"
+    )
+    project = {"app.model": _dedent(RUN_SYNC_MODEL), "app.fixtures": fixtures}
+    result = migrate_project(project, target="async")
+    code = result["app.fixtures"].code
+    todo = (
+        "the run_sync() lambda runs synchronously and cannot await the coroutine function "
+        "called in it: await its value before the run_sync() call and use that value in "
+        "the lambda"
+    )
+    assert f"# TODO(sqla-upgrade): {todo}\n    return await model.Session().run_sync(" in code
+    assert "model.Package.by_name('a').id" in code
+    assert todo in [t.message for t in result["app.fixtures"].todos]
+    again = migrate_project({n: m.code for n, m in result.items()}, target="async")
+    assert again["app.fixtures"].code == code

@@ -991,3 +991,43 @@ def test_migrated_join_select_rows_are_the_1x_rows() -> None:
         conn.execute(module.addresses.insert(), [{"id": 1, "user_id": 1}, {"id": 2, "user_id": 2}])
         # SQLAlchemy 1.4 gives the joined rows (users.id, addresses.id, addresses.user_id)
         assert [tuple(r) for r in module.rows(conn)] == [(2, 2, 2)]
+
+
+def test_mapped_table_of_a_mapper_becomes_persist_selectable() -> None:
+    check_transformed(
+        "from sqlalchemy import inspect, orm\n"
+        "from sqlalchemy.orm import class_mapper\n"
+        "def fields(obj, model, thing):\n"
+        "    table = orm.class_mapper(obj.__class__).mapped_table\n"
+        "    mapper = class_mapper(model)\n"
+        "    names = [c.name for c in mapper.mapped_table.c]\n"
+        "    return table, names, inspect(model).mapped_table, model.__mapper__.mapped_table, thing.mapped_table\n",
+        "from sqlalchemy import inspect, orm\n"
+        "from sqlalchemy.orm import class_mapper\n"
+        "def fields(obj, model, thing):\n"
+        "    table = orm.class_mapper(obj.__class__).persist_selectable\n"
+        "    mapper = class_mapper(model)\n"
+        "    names = [c.name for c in mapper.persist_selectable.c]\n"
+        "    # TODO(sqla-upgrade): Mapper.mapped_table was removed in 2.0: if this is a mapper, "
+        "use .persist_selectable (the same table)\n"
+        "    return table, names, inspect(model).persist_selectable, model.__mapper__.persist_selectable, thing.mapped_table\n",
+        todos=["mapped_table was removed"],
+    )
+
+
+def test_mapped_table_outside_sqlalchemy_code_is_left_alone() -> None:
+    check_noop("def f(report):\n    return report.mapped_table\n")
+
+
+def test_persist_selectable_is_the_table_mapped_table_was() -> None:
+    code = (
+        "from sqlalchemy import Column, Integer\n"
+        "from sqlalchemy.orm import class_mapper, declarative_base\n"
+        "Base = declarative_base()\n"
+        "class User(Base):\n"
+        "    __tablename__ = 'users'\n"
+        "    id = Column(Integer, primary_key=True)\n"
+        "name = class_mapper(User).mapped_table.name\n"
+    )
+    migrated = check_transformed(code, code.replace("mapped_table", "persist_selectable"))
+    assert exec_module(migrated.code).name == "users"

@@ -717,3 +717,51 @@ def test_a_local_function_registered_in_a_function_is_no_module_level_listener()
         """,
         target="async",
     )
+
+
+def test_listeners_nested_in_a_set_up_function_stay_synchronous() -> None:
+    """``event.listen(engine, "begin", on_begin)`` inside the function defining
+    ``on_begin``; a pool ``connect`` listener is handed the driver's connection, whose
+    ``execute()`` is sqlite3's (no ``exec_driver_sql()``)."""
+    check_transformed(
+        """
+        import sqlalchemy as sa
+
+
+        def set_up(engine):
+            def on_connect(connection, record):
+                connection.execute("pragma foreign_keys = on")
+
+            sa.event.listen(engine.pool, "connect", on_connect)
+
+            def on_begin(conn):
+                conn.execute(sa.text("SELECT 1"))
+
+            sa.event.listen(engine, "begin", on_begin)
+            return engine
+
+
+        engine = set_up(sa.create_engine("sqlite://"))
+        """,
+        """
+        import sqlalchemy as sa
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+
+        def set_up(engine):
+            def on_connect(connection, record):
+                connection.execute("pragma foreign_keys = on")
+
+            sa.event.listen(engine.pool, "connect", on_connect)
+
+            def on_begin(conn):
+                conn.execute(sa.text("SELECT 1"))
+
+            sa.event.listen(engine.sync_engine, "begin", on_begin)
+            return engine
+
+
+        engine = set_up(create_async_engine("sqlite+aiosqlite://"))
+        """,
+        target="async",
+    )

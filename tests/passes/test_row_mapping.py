@@ -53,6 +53,26 @@ def test_result_variable_bound_twice_untouched() -> None:
     )
 
 
+def test_result_variable_bound_to_results_only_is_read_by_name() -> None:
+    """``res = conn.execute(q)`` for each of the statements a function runs: every
+    binding is a result, so its rows are read through the mapping (a set comprehension
+    too)."""
+    check_transformed(
+        HEAD
+        + "def f(users, ids):\n    with engine.connect() as conn:\n"
+        + "        if ids:\n            res = conn.execute(select(users).where(users.c.id.in_(ids)))\n"
+        + "            found = {row['id'] for row in res}\n"
+        + "        res = conn.execute(select(users))\n"
+        + "        return found, {row['name'] for row in res}\n",
+        HEAD
+        + "def f(users, ids):\n    with engine.connect() as conn:\n"
+        + "        if ids:\n            res = conn.execute(select(users).where(users.c.id.in_(ids)))\n"
+        + "            found = {row._mapping['id'] for row in res}\n"
+        + "        res = conn.execute(select(users))\n"
+        + "        return found, {row._mapping['name'] for row in res}\n",
+    )
+
+
 def test_name_rebound_in_straight_line_code() -> None:
     check_transformed(
         HEAD

@@ -5,7 +5,8 @@ locals bound to ``create_engine(...)``, parameters annotated ``Engine``, ``db.en
 of a Flask-SQLAlchemy object. Connections: ``engine.connect()``/``engine.begin()``
 results (``with engine.connect() as conn``), ``session.connection()``, parameters
 annotated ``Connection``. Names like ``engine`` / ``conn`` with no contrary evidence are
-accepted and reported as assumptions.
+accepted and reported as assumptions. The first parameter of a pool-event listener
+(``connect``, ``checkout``...) is the driver's connection: never a ``Connection``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from libcst.metadata import Assignment, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.sessions import Evidence, SessionResolver, combine
 from sqla_upgrade.codemods.base import Pass
-from sqla_upgrade.codemods.index.model import ENGINE_NAMES, ObjectKind
+from sqla_upgrade.codemods.index.model import ENGINE_NAMES, EVENT_REGISTRATION, ObjectKind
 from sqla_upgrade.codemods.names import qualified_names
 
 ENGINE_TYPES = frozenset(
@@ -48,6 +49,22 @@ CREATE_ASYNC_ENGINE = frozenset(
     }
 )
 CONNECTION_NAMES = frozenset({"conn", "connection", "con", "db_conn", "cnx"})
+#: pool events (also listened for on an engine): their listeners' first parameter is the
+#: driver's (DBAPI) connection, never a SQLAlchemy ``Connection``
+POOL_EVENTS = frozenset(
+    {
+        "connect",
+        "first_connect",
+        "checkout",
+        "checkin",
+        "reset",
+        "invalidate",
+        "soft_invalidate",
+        "close",
+        "close_detached",
+        "detach",
+    }
+)
 
 
 class ConnectableResolver:
@@ -69,6 +86,7 @@ class ConnectableResolver:
         self._depth = 0
         self._variables: dict[tuple[int, str, int], Evidence] = {}
         self._weighing: set[tuple[int, str, int]] = set()
+        self._listeners: frozenset[int] | None = None
         migrated = getattr(transformer, "stage", 1) == 2
         self.engine_factories = CREATE_ENGINE | (CREATE_ASYNC_ENGINE if migrated else frozenset())
         self.engine_types = ENGINE_TYPES | (ASYNC_ENGINE_TYPES if migrated else frozenset())
@@ -187,6 +205,8 @@ class ConnectableResolver:
             if bound.annotation is not None:
                 annotated = qualified_names(self.t, bound.annotation.annotation)
                 return Evidence.PROOF if annotated & types else Evidence.CONTRARY
+            if types is self.connection_types and self._dbapi_connection(bound):
+                return Evidence.CONTRARY
             return Evidence.ASSUMED if name.lower() in names else Evidence.NONE
         if isinstance(bound, cst.Import | cst.ImportFrom):
             if _from_sqlalchemy(assignment, name):
@@ -202,6 +222,63 @@ class ConnectableResolver:
             if isinstance(holder, cst.WithItem):
                 return value_evidence(holder.item)
         return Evidence.NONE
+
+    def _dbapi_connection(self, param: cst.Param) -> bool:
+        """Is ``param`` the first parameter of a pool-event listener (``connect``,
+        ``checkout``...: ``@event.listens_for(engine, "connect")`` or
+        ``event.listen(engine.pool, "connect", f)`` anywhere in the module), which
+        SQLAlchemy hands the driver's own connection?"""
+        parameters = self.t.get_metadata(ParentNodeProvider, param, None)
+        if not isinstance(parameters, cst.Parameters):
+            return False
+        function = self.t.get_metadata(ParentNodeProvider, parameters, None)
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        positional = [*parameters.posonly_params, *parameters.params]
+        if not positional or positional[0] is not param:
+            return False
+        for decorator in function.decorators:
+            if isinstance(decorator.decorator, cst.Call) and self._pool_event(decorator.decorator):
+                return True
+        return id(function) in self._pool_listeners()
+
+    def _pool_event(self, call: cst.Call) -> bool:
+        """``listen(target, "connect", ...)`` / ``listens_for(target, "connect")``."""
+        if len(call.args) < 2 or not qualified_names(self.t, call.func) & EVENT_REGISTRATION:
+            return False
+        name = call.args[1].value
+        return isinstance(name, cst.SimpleString) and name.evaluated_value in POOL_EVENTS
+
+    def _pool_listeners(self) -> frozenset[int]:
+        """The functions (node ids) the module's ``event.listen()`` calls register for a
+        pool event, by the scope of the name they are given."""
+        if self._listeners is not None:
+            return self._listeners
+        found: set[int] = set()
+        resolver = self
+        wrapper = self.t.context.wrapper
+        module = wrapper.module if wrapper is not None else None
+
+        class Registrations(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if len(call.args) < 3 or not resolver._pool_event(call):
+                    return
+                listener = call.args[2].value
+                if not isinstance(listener, cst.Name):
+                    return
+                scope = resolver.t.get_metadata(ScopeProvider, listener, None)
+                if scope is None:
+                    return
+                for assignment in scope[listener.value]:
+                    if isinstance(assignment, Assignment) and isinstance(
+                        assignment.node, cst.FunctionDef
+                    ):
+                        found.add(id(assignment.node))
+
+        if module is not None:
+            module.visit(Registrations())
+        self._listeners = frozenset(found)
+        return self._listeners
 
 
 def _from_sqlalchemy(assignment: Assignment, name: str) -> bool:

@@ -210,6 +210,16 @@ class AsyncEnginePass(Pass):
         url_position = next(
             (i for i, a in enumerate(args) if a.keyword is None or a.keyword.value == "url"), None
         )
+        if (url_position is not None and args[url_position].star) or (
+            url_position is None and any(a.star == "**" for a in args)
+        ):
+            # ``create_engine(*args, **kwargs)``: the URL is somewhere in what is spread
+            self.todo(
+                original,
+                "create_engine() given its URL through *args/**kwargs: pass "
+                "create_async_engine() a URL with the asyncio driver",
+            )
+            return call
         if url_position is not None:
             url_arg = args[url_position]
             converted = self._url(original, url_arg.value)

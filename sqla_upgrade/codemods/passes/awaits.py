@@ -1244,6 +1244,8 @@ class AwaitPass(ScopeTracking):
         while holder is not None and not isinstance(holder, cst.Lambda):
             holder = self.get_metadata(ParentNodeProvider, holder, None)
         site = lambda_site(self, holder) if holder is not None else LambdaSite("other")
+        if site.kind == "run_sync":
+            return RUN_SYNC_AWAITS
         if site.kind == "other" and site.callee:
             return (
                 f"a lambda cannot await and {site.callee}() calls it synchronously: compute the "
@@ -1547,6 +1549,10 @@ class AwaitPass(ScopeTracking):
         if not self.in_async_function() or self.lambda_depth:
             self.todo(original, f"{what} needs a synchronous session; {self._how_run_sync()}")
             return updated
+        if _awaits(updated) > _awaits(original):
+            # ``query(...).filter_by(package=Package.by_name(n))`` of a function made async:
+            # the lambda runs synchronously and would get the coroutine, not its result
+            self.todo(original, RUN_SYNC_AWAITS)
         run = self._run_sync_call(original, receiver, replaced)
         self.count_rewrite()
         parent = self.get_metadata(ParentNodeProvider, original, None)
@@ -2100,3 +2106,23 @@ def _relationship_names(index: ProjectIndex) -> set[str]:
         for relationship in model.relationships.values()
         if relationship.backref
     }
+
+
+#: a call made async inside what runs synchronously through ``run_sync(lambda ...)``
+RUN_SYNC_AWAITS = (
+    "the run_sync() lambda runs synchronously and cannot await the coroutine function called "
+    "in it: await its value before the run_sync() call and use that value in the lambda"
+)
+
+
+def _awaits(node: cst.CSTNode) -> int:
+    """How many ``await`` expressions ``node`` holds."""
+    count = 0
+
+    class Counter(cst.CSTVisitor):
+        def visit_Await(self, node: cst.Await) -> None:
+            nonlocal count
+            count += 1
+
+    node.visit(Counter())
+    return count

@@ -54,7 +54,7 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of, node_code
 from sqla_upgrade.codemods.index.builder import BINDABLE
 from sqla_upgrade.codemods.index.model import SCHEMA_METHODS, ObjectKind
-from sqla_upgrade.codemods.names import qualified_names, value_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names, value_names
 
 IMPLICIT_EXECUTION = frozenset({"execute", "scalar"})
 TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete", "count"})
@@ -85,6 +85,7 @@ class BoundMetadataPass(Pass):
         b"autoload",
         b").execute(",
         b").scalar(",
+        b".execute()",
         b".bind",
         b".create()",
         b".drop(",
@@ -358,7 +359,16 @@ class BoundMetadataPass(Pass):
         """The one engine the bound tables and models ``statement`` names were bound to,
         by a name it has here; None where one of them has no known binding, or several."""
         engines: dict[str, cst.Name] = {}
-        for name in value_names(statement):
+        names = value_names(statement)
+        if isinstance(statement, cst.Name):
+            # ``q = select(users)`` ... ``q.execute()``: the names its statements read
+            names = [
+                read
+                for value in assigned_values(self, statement) or ()
+                for read in value_names(value)
+                if read.value != statement.value
+            ]
+        for name in names:
             metadata = self._table_metadata_expression(name)
             local = self._local_bind(metadata) if metadata is not None else None
             if local is not None:
@@ -408,9 +418,29 @@ class BoundMetadataPass(Pass):
             return None
         return positional[1].value
 
-    def _is_core_statement(self, node: cst.BaseExpression) -> bool:
+    def _names_core_statement(self, name: cst.Name, depth: int) -> bool:
+        """``q = select(...)``, ``q = q.where(...)``, then ``q.execute()``: a name every
+        binding of which is a Core statement or refines the name's own one."""
+        values = assigned_values(self, name)
+        if not values:
+            return False
+        statements = 0
+        for value in values:
+            root: cst.BaseExpression = value
+            while isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute):
+                root = root.func.value
+            if isinstance(root, cst.Name) and root.value == name.value and root is not value:
+                continue  # ``q = q.where(...)``
+            if not self._is_core_statement(value, depth + 1):
+                return False
+            statements += 1
+        return statements > 0
+
+    def _is_core_statement(self, node: cst.BaseExpression, depth: int = 0) -> bool:
         """``select(...)...``, ``users.insert()...``: a Core statement, which only bound
         metadata could execute by itself."""
+        if isinstance(node, cst.Name) and depth < 5:
+            return self._names_core_statement(node, depth)
         methods: list[str] = []
         while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             methods.append(node.func.attr.value)

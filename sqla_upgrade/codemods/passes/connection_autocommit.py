@@ -32,8 +32,19 @@ of the module (its only definition, undecorated) every path of which returns one
 
 A connection handed to such a function of the module (``add_entry(conn, msg)``) that
 changes data on it with no transaction handling of its own gets the commit after the
-call, as 1.x committed each of its statements; a function of another project module
-gets a TODO; calls of anything else (library functions, methods) are not followed.
+call, as 1.x committed each of its statements; a function of another project module,
+or a callback the function was given (``def do(self, callable): ...
+callable(engine.connect())``, a thread pool running callers' work), gets a TODO; calls
+of anything else (library functions, methods) are not followed. A connection opened in
+a branch, a loop or a ``try`` block is followed the same way; when its name may also
+hold something else (``arg = self.engine`` in the other branch), what would get a commit
+gets a TODO.
+
+A connection a function is handed (a parameter named or annotated as one) gets no
+commits, which are its caller's to make, but a ``conn.begin()`` after statements run on
+it with no transaction ended in between gets a TODO: 1.x autocommitted those
+statements, while 2.0 autobegins a transaction at the first one and its ``begin()``
+raises (a ``commit()`` first would also end a transaction the caller may have open).
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ import re
 from typing import Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import Assignment, BaseMetadataProvider, ScopeProvider
+from libcst.metadata import Assignment, BaseMetadataProvider, ParentNodeProvider, ScopeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
@@ -97,7 +108,7 @@ class ConnectionAutocommitPass(Pass):
     """with engine.connect() as conn: data changes → followed by conn.commit()."""
 
     name = "connection-autocommit"
-    triggers = (b".connect()",)
+    triggers = (b".connect()", b".begin()")
     METADATA_DEPENDENCIES: ClassVar[tuple[type[BaseMetadataProvider[Any]], ...]] = ANALYSIS_METADATA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -126,11 +137,36 @@ class ConnectionAutocommitPass(Pass):
             self._plan_block(node.body, conn)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        """``conn = engine.connect()`` held in a variable: the same rule over the function."""
+        """``conn = engine.connect()`` held in a variable: the same rule over the function.
+        Assigned in a branch, a loop or a ``try`` (or the name also bound to something
+        else, such as the engine itself), the statements that would get a commit get a
+        TODO instead."""
+        planned: set[str] = set()
         for statement in node.body.body:
             conn = self._connection_assigned(statement)
-            if conn is not None:
+            if conn is not None and conn not in planned:
+                planned.add(conn)
                 self._plan_block(node.body, conn)
+        for statement in _nested_statements(node.body):
+            conn = self._connection_assigned(statement)
+            if conn is not None and conn not in planned:
+                planned.add(conn)
+                only = self._only_connections(statement)
+                self._plan_block(node.body, conn, todo_only=not only)
+        for param in (*node.params.posonly_params, *node.params.params):
+            name = param.name.value
+            if name in planned or not self._connection_param(param):
+                continue
+            for statement, call in _begins_after_statements(node.body, name):
+                self.todo(call, BEGIN_AFTER_STATEMENTS, statement)
+
+    def _connection_param(self, param: cst.Param) -> bool:
+        """Is ``param`` a connection (annotated ``Connection``, or named like one and not
+        the driver's connection a pool listener is handed)?"""
+        return self.connectables.connection_evidence(param.name) in (
+            Evidence.PROOF,
+            Evidence.ASSUMED,
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         """``conn = engine.connect()`` at the top of a script."""
@@ -138,6 +174,28 @@ class ConnectionAutocommitPass(Pass):
             conn = self._connection_assigned(statement)
             if conn is not None:
                 self._plan_block(node, conn)
+
+    def _only_connections(self, statement: cst.SimpleStatementLine) -> bool:
+        """Is every binding of the name ``statement`` assigns a connection (``conn =
+        engine.connect()`` in each branch), never the engine or anything else?"""
+        assign = statement.body[0]
+        assert isinstance(assign, cst.Assign)
+        target = assign.targets[0].target
+        scope = self.get_metadata(ScopeProvider, target, None)
+        if scope is None or not isinstance(target, cst.Name):
+            return False
+        for assignment in scope[target.value]:
+            if not isinstance(assignment, Assignment):
+                return False
+            holder = self.get_metadata(ParentNodeProvider, assignment.node, None)
+            line = self.get_metadata(ParentNodeProvider, holder, None) if holder else None
+            line = self.get_metadata(ParentNodeProvider, line, None) if line else None
+            if (
+                not isinstance(line, cst.SimpleStatementLine)
+                or self._connection_assigned(line) is None
+            ):
+                return False
+        return True
 
     def _connection_assigned(self, statement: cst.CSTNode) -> str | None:
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
@@ -155,15 +213,18 @@ class ConnectionAutocommitPass(Pass):
             return None
         return target.value
 
-    def _plan_block(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
+    def _plan_block(
+        self, body: cst.BaseSuite | cst.Module, conn: str, *, todo_only: bool = False
+    ) -> None:
         executions = _executions(body, conn)
         methods = {m for m, _, _ in executions}
         if methods & {"commit", "rollback", "execution_options"}:
             return  # 2.0-style code (``conn.commit()``) already manages its transactions
         if methods & {"begin", "begin_nested"}:
-            self._plan_explicit_transactions(body, conn)
+            if not todo_only:
+                self._plan_explicit_transactions(body, conn)
             return
-        self._plan_statements(executions, conn)
+        self._plan_statements(executions, conn, todo_only=todo_only)
 
     def _plan_explicit_transactions(self, body: cst.BaseSuite | cst.Module, conn: str) -> None:
         """A connection with ``conn.begin()`` transactions: statements outside them
@@ -201,6 +262,8 @@ class ConnectionAutocommitPass(Pass):
         self,
         executions: list[tuple[str, cst.SimpleStatementLine | None, cst.Call | None]],
         conn: str,
+        *,
+        todo_only: bool = False,
     ) -> None:
         for method, statement, call in executions:
             if call is None or statement is None:
@@ -217,7 +280,7 @@ class ConnectionAutocommitPass(Pass):
                     "1.x autocommitted data changes on this connection; add conn.commit() if "
                     "this statement changes data"
                 )
-            if verdict is None:
+            if verdict is None or (verdict and todo_only):
                 self.todo(call, reason, statement)
             elif verdict:
                 self._commit_after[id(statement)] = conn
@@ -231,6 +294,8 @@ class ConnectionAutocommitPass(Pass):
         func = call.func
         definition = self._only_definition(func) if isinstance(func, cst.Name) else None
         if definition is None:
+            if isinstance(func, cst.Name) and self._is_parameter(func):
+                return None  # a callback handed in (``def run(fn): fn(engine.connect())``)
             names = qualified_names(self, func)
             return None if names & set(self.state.index.functions) else False
         param = _parameter_for(definition, call, conn)
@@ -260,6 +325,9 @@ class ConnectionAutocommitPass(Pass):
     ) -> bool | None:
         if isinstance(statement, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
             return _sql_changes_data(statement)
+        head = _sql_head(statement)
+        if head is not None:
+            return _sql_changes_data(head)
         if isinstance(statement, cst.Name) and statement.value not in following:
             return self._stored_statement_changes_data(statement, following | {statement.value})
         root, methods = self._unchain_statement(statement)
@@ -322,6 +390,14 @@ class ConnectionAutocommitPass(Pass):
             return True
         return False if verdicts == {False} else None
 
+    def _is_parameter(self, name: cst.Name) -> bool:
+        """Is ``name`` bound only as a parameter of the function it is read in?"""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return False
+        bindings = [a.node for a in scope[name.value] if isinstance(a, Assignment)]
+        return bool(bindings) and all(isinstance(b, cst.Param) for b in bindings)
+
     def _only_definition(self, func: cst.Name) -> cst.FunctionDef | None:
         scope = self.get_metadata(ScopeProvider, func, None)
         if scope is None:
@@ -373,6 +449,103 @@ class ConnectionAutocommitPass(Pass):
             return updated_node
         self.count_rewrite()
         return cst.FlattenSentinel([_commit(before), updated_node])
+
+
+BEGIN_AFTER_STATEMENTS = (
+    "2.0 begins a transaction with the first statement run on a connection (autobegin), "
+    "so this begin() raises after the statements above it: commit them first "
+    "(conn.commit()) when the caller has no transaction of its own open"
+)
+
+
+def _begins_after_statements(
+    body: cst.BaseSuite, conn: str
+) -> list[tuple[cst.BaseStatement, cst.Call]]:
+    """The ``conn.begin()`` calls (statement, call) that some ``conn.execute()`` precedes
+    in the function's text with no transaction ended in between: 1.x autocommitted that
+    statement and began a new transaction; 2.0 autobegan one at the statement, and its
+    ``begin()`` raises. Statements inside ``with conn.begin():`` or between ``t =
+    conn.begin()`` and ``t.commit()`` are in a transaction of their own."""
+    found: list[tuple[cst.BaseStatement, cst.Call]] = []
+    state = {"ran": False, "open": False}
+    transactions: set[str] = set()
+    current: list[cst.SimpleStatementLine] = []
+    begun_by_with: set[int] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+            current.append(node)
+            for small in node.body:
+                if isinstance(small, cst.Assign) and _begins(small.value, conn):
+                    transactions.update(
+                        t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                    )
+
+        def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+            current.pop()
+
+        def visit_With(self, node: cst.With) -> None:
+            for item in node.items:
+                if _begins(item.item, conn):
+                    if state["ran"] and not state["open"] and isinstance(item.item, cst.Call):
+                        found.append((node, item.item))
+                    begun_by_with.add(id(item.item))
+                    state["open"] = True
+
+        def leave_With(self, original_node: cst.With) -> None:
+            if any(_begins(item.item, conn) for item in original_node.items):
+                state["open"] = False
+                state["ran"] = False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+                return
+            owner, method = func.value.value, func.attr.value
+            if owner in transactions and method in ("commit", "rollback", "close"):
+                state["open"] = state["ran"] = False
+            if owner != conn:
+                return
+            if method in ("commit", "rollback"):
+                state["open"] = state["ran"] = False
+            elif method == "begin" and id(node) not in begun_by_with:
+                if state["ran"] and not state["open"] and current:
+                    found.append((current[-1], node))
+                state["open"] = True
+            elif method in EXECUTING or method in ("scalar", "scalars"):
+                if not state["open"]:
+                    state["ran"] = True
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
+
+
+def _nested_statements(body: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
+    """The simple statements inside the compound statements of a function's body (but
+    not in nested functions or classes)."""
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            found.append(node)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    for statement in body.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            statement.visit(Finder())
+    return found
 
 
 def _parameter_for(definition: cst.FunctionDef, call: cst.Call, conn: str) -> str | None:
@@ -509,6 +682,23 @@ def methods_change_kind(methods: list[str]) -> bool:
     """Methods on ``text()`` that keep it the same SQL (``columns()`` makes it a
     ``TextualSelect`` of the same text)."""
     return any(m not in TEXT_KEEPING for m in methods)
+
+
+def _sql_head(value: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The literal SQL starts with in ``"..." % x``, ``"..." + x``, ``"...".format(x)``."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo | cst.Add):
+        left = value.left
+        if isinstance(left, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
+            return left
+        return _sql_head(left)
+    if (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Attribute)
+        and value.func.attr.value == "format"
+        and isinstance(value.func.value, cst.SimpleString | cst.ConcatenatedString)
+    ):
+        return value.func.value
+    return None
 
 
 def _sql_changes_data(value: cst.BaseExpression) -> bool | None:

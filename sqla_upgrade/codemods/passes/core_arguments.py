@@ -83,6 +83,11 @@ chains that is not used before its last mutation (nothing else can share the sta
 otherwise, and for a receiver not proven a select (``append_column`` and ``append_from``,
 which tables and other objects have too, only on a proven one), a TODO.
 
+``class_mapper(User).mapped_table`` (also of ``object_mapper(obj)``, ``inspect(User)``,
+``User.__mapper__`` or a name bound to one), 1.3's deprecated name removed in 2.0,
+becomes ``.persist_selectable``, the same table; ``x.mapped_table`` of anything else
+gets a TODO.
+
 ``table.count(whereclause)`` (removed) becomes
 ``select(func.count()).select_from(table).where(whereclause)`` on a proven table whose
 ``Table(...)`` declares a primary key: 1.x counted the non-NULL values of that key (of
@@ -122,6 +127,12 @@ from sqla_upgrade.codemods.passes.select_list import (
 from sqla_upgrade.codemods.pipeline import select_entries
 
 LABEL_STYLE = "LABEL_STYLE_TABLENAME_PLUS_COL"
+#: what gives a class's (or an object's) ``Mapper``
+MAPPER_FUNCTIONS = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy.orm", "sqlalchemy.orm.base", "sqlalchemy.orm.util")
+    for name in ("class_mapper", "object_mapper")
+) | frozenset({"sqlalchemy.inspect", "sqlalchemy.inspection.inspect"})
 NEEDS_ENGINE = "Table(..., autoload=True) needs autoload_with=engine in 2.0"
 
 METADATA_CONSTRUCTORS = frozenset(
@@ -304,6 +315,7 @@ class CoreArgumentsPass(Pass):
         b"with_only_columns",
         b".count(",
         b".append_",
+        b"mapped_table",
     )
     METADATA_DEPENDENCIES = ANALYSIS_METADATA
 
@@ -314,6 +326,8 @@ class CoreArgumentsPass(Pass):
         tables), or a statement is called with arguments in a file spelling one of
         ``HINTS`` (or ``values=``, or ``db.``)."""
         if b"autoload" in code or b"apply_labels" in code or b"with_only_columns" in code:
+            return True
+        if b".mapped_table" in code:
             return True
         if _APPEND_CALL.search(code) is not None:
             return True
@@ -726,6 +740,42 @@ class CoreArgumentsPass(Pass):
         return None
 
     # -- stmt.append_whereclause(c) -----------------------------------------------------------
+    # -- mapper.mapped_table ------------------------------------------------------------------
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        """``class_mapper(User).mapped_table`` (1.3's deprecated name, removed in 2.0) →
+        ``.persist_selectable``, the same table, on a proven mapper; a TODO elsewhere."""
+        if original_node.attr.value != "mapped_table":
+            return updated_node
+        verdict = self._is_mapper(original_node.value)
+        if verdict is None:
+            if self._uses_sqlalchemy:
+                self.todo(
+                    original_node,
+                    "Mapper.mapped_table was removed in 2.0: if this is a mapper, use "
+                    ".persist_selectable (the same table)",
+                )
+            return updated_node
+        if not verdict:
+            return updated_node
+        self.count_rewrite()
+        return updated_node.with_changes(attr=cst.Name("persist_selectable"))
+
+    def _is_mapper(self, node: cst.BaseExpression, depth: int = 0) -> bool | None:
+        """``class_mapper(X)``, ``object_mapper(x)``, ``inspect(X)``, ``X.__mapper__`` or a
+        name bound only to one: True; a name bound to something else: False; None when
+        it cannot be told."""
+        if isinstance(node, cst.Call):
+            return bool(qualified_names(self, node.func) & MAPPER_FUNCTIONS) or None
+        if isinstance(node, cst.Attribute):
+            return True if node.attr.value == "__mapper__" else None
+        if isinstance(node, cst.Name) and depth < MAX_DEPTH:
+            bound = assigned_values(self, node)
+            verdicts = {self._is_mapper(v, depth + 1) for v in bound or ()}
+            return verdicts.pop() if len(verdicts) == 1 else None
+        return None
+
     def leave_Expr(self, original_node: cst.Expr, updated_node: cst.Expr) -> cst.BaseSmallStatement:
         """``stmt.append_whereclause(c)`` (1.x mutators of a select(), removed in 2.0) →
         ``stmt = stmt.where(c)``, for a local bound only to select() chains that nothing

@@ -38,7 +38,7 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 from sqla_upgrade.codemods.passes.connection_autocommit import (
     AUTOCOMMIT_SQL,
     READ_FUNCTIONS,
@@ -212,10 +212,31 @@ class EngineExecutePass(Pass):
             current = parent
         return current
 
-    def _changes_data(self, node: cst.BaseExpression) -> bool | None:
+    def _changes_data(self, node: cst.BaseExpression, depth: int = 0) -> bool | None:
         if isinstance(node, cst.SimpleString):
             text = node.evaluated_value
             return bool(AUTOCOMMIT_SQL.match(text)) if isinstance(text, str) else None
+        if isinstance(node, cst.ConcatenatedString):
+            return self._changes_data(node.left, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, cst.Modulo | cst.Add
+        ):
+            # ``"SELECT ... %s" % x``, ``"SELECT ..." + x``: the SQL's first word
+            return self._changes_data(node.left, depth + 1)
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "format"
+            and isinstance(node.func.value, cst.SimpleString | cst.ConcatenatedString)
+        ):
+            return self._changes_data(node.func.value, depth + 1)
+        if isinstance(node, cst.Name) and depth < 5:
+            # ``sql = "SELECT ..."`` then ``engine.execute(sql, ...)``: what every value says
+            values = assigned_values(self, node)
+            verdicts = {self._changes_data(v, depth + 1) for v in values or ()}
+            if True in verdicts:
+                return True
+            return False if verdicts == {False} else None
         root = node
         while (
             isinstance(root, cst.Call)

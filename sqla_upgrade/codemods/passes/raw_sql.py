@@ -23,8 +23,10 @@ string to the driver with the driver's own parameter style (``%s``, ``?``), whic
 ``exec_driver_sql()`` does; positional and keyword parameters are packed the way 1.x
 did; so are the keyword and several-dictionary parameters 1.x took for statement
 objects, which 2.0's ``Connection.execute(statement, parameters)`` refuses (session
-keywords are bind arguments, not parameters, and stay). Only literal strings (or names bound once to one) are touched: a variable that may
-hold a ``text()`` or ``select()`` object is left alone.
+keywords are bind arguments, not parameters, and stay). Only strings are touched: literals, ``%``/``+`` on them, ``"...".format()``,
+``str(...)`` (1.x took any ``str``; 2.0's ``Connection.execute()`` refuses one), and
+names every binding of which is one of these; a variable that may hold a ``text()`` or
+``select()`` object is left alone.
 """
 
 from __future__ import annotations
@@ -33,17 +35,13 @@ from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import (
-    Assignment,
-    BaseMetadataProvider,
-    ParentNodeProvider,
-    ScopeProvider,
-)
+from libcst.metadata import BaseMetadataProvider
 
 from sqla_upgrade.codemods.analysis.chains import with_separators
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
 EXECUTING = frozenset({"execute", "scalar"})
 
@@ -79,32 +77,57 @@ class RawSqlPass(Pass):
             return self._driver_sql(original_node, updated_node)
         return updated_node
 
-    def _is_sql_string(self, value: cst.BaseExpression) -> bool:
+    def _is_sql_string(self, value: cst.BaseExpression, depth: int = 0) -> bool:
+        """A string, however built: a literal, ``%`` or ``+`` on a literal, ``"...".format()``,
+        ``str(...)``, or a name every binding of which is one of these."""
+        if depth > 10:
+            return False
         if isinstance(value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString):
             return True
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Modulo):
             return isinstance(value.left, cst.SimpleString | cst.ConcatenatedString)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
+            # ``+`` with a string on either side is a string (or raises, as it did)
+            return self._is_sql_string(value.left, depth + 1) or self._is_sql_string(
+                value.right, depth + 1
+            )
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
             return value.func.attr.value == "format" and isinstance(
-                value.func.value, cst.SimpleString
+                value.func.value, cst.SimpleString | cst.ConcatenatedString
             )
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            return "builtins.str" in qualified_names(self, value.func)
         if isinstance(value, cst.Name):
-            bound = self._single_value(value)
-            return bound is not None and self._is_sql_string(bound)
+            bound = assigned_values(self, value)
+            return bool(bound) and all(self._is_sql_string(v, depth + 1) for v in bound or ())
         return False
 
-    def _single_value(self, name: cst.Name) -> cst.BaseExpression | None:
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return None
-        assignments = [a for a in scope[name.value] if isinstance(a, Assignment)]
-        if len(assignments) != 1:
-            return None
-        parent = self.get_metadata(ParentNodeProvider, assignments[0].node, None)
-        statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
-        if isinstance(parent, cst.AssignTarget) and isinstance(statement, cst.Assign):
-            return statement.value
-        return None
+    def _parameters_kind(self, value: cst.BaseExpression, depth: int = 0) -> str:
+        """What 1.x made of one positional parameter: "parameters" (a tuple, list or
+        dictionary: the parameters themselves), "value" (anything else: the only
+        parameter), "unknown" when that cannot be told."""
+        if depth > 10:
+            return "unknown"
+        if isinstance(value, cst.Tuple | cst.List | cst.Dict | cst.ListComp | cst.DictComp):
+            return "parameters"
+        if _is_scalar_literal(value) or isinstance(value, cst.FormattedString | cst.UnaryOperation):
+            return "value"
+        if isinstance(value, cst.Name) and value.value in ("None", "True", "False"):
+            return "value"
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            names = qualified_names(self, value.func)
+            if names & {"builtins.tuple", "builtins.list", "builtins.dict"}:
+                return "parameters"
+            if names & {"builtins.str", "builtins.int", "builtins.float", "builtins.bool"}:
+                return "value"
+        if self._is_sql_string(value):
+            return "value"
+        if isinstance(value, cst.Name):
+            bound = assigned_values(self, value)
+            kinds = {self._parameters_kind(v, depth + 1) for v in bound or ()}
+            if len(kinds) == 1:
+                return kinds.pop()
+        return "unknown"
 
     def _session_text(self, call: cst.Call) -> cst.Call:
         first = call.args[0]
@@ -127,7 +150,16 @@ class RawSqlPass(Pass):
             )
             return call
         args = [sql]
-        if len(positional) == 1 and not _is_scalar_literal(positional[0].value):
+        one = self._parameters_kind(positional[0].value) if len(positional) == 1 else None
+        if one == "unknown":
+            self.todo(
+                original,
+                "raw SQL execute() with one parameter of unknown kind: 1.x took a tuple, list "
+                "or dictionary as the parameters and any other value as the only one; use "
+                "exec_driver_sql(sql, (value,)) or exec_driver_sql(sql, parameters)",
+            )
+            return call
+        if one == "parameters":
             args.append(positional[0].with_changes(comma=cst.MaybeSentinel.DEFAULT))
         elif positional:
             elements = [cst.Element(a.value) for a in positional]
@@ -147,9 +179,21 @@ class RawSqlPass(Pass):
         ``conn.execute(stmt, {...}, {...})`` → ``conn.execute(stmt, [{...}, {...}])``: 2.0
         takes one dictionary (or a list of them) where 1.x took keywords or several."""
         rest = call.args[1:]
+        if len(rest) == 1 and rest[0].star == "**":
+            # ``conn.execute(stmt, **params)``: the dictionary itself
+            self.count_rewrite()
+            packed = rest[0].with_changes(star="", whitespace_after_star=cst.SimpleWhitespace(""))
+            return call.with_changes(args=[call.args[0], packed])
         keywords = [a for a in rest if a.keyword is not None and a.keyword.value not in KEPT]
         kept = [a for a in rest if a.keyword is not None and a.keyword.value in KEPT]
         positional = [a for a in rest if a.keyword is None]
+        if len(positional) == 1 and positional[0].star == "*" and not keywords:
+            self.todo(
+                original,
+                "execute() with *args: 1.x took each as a parameter dictionary; pass one "
+                "dictionary, or a list of them",
+            )
+            return call
         if not keywords and len(positional) < 2:
             return call
         if any(a.star for a in rest) or (keywords and positional):

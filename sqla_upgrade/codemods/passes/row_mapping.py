@@ -18,7 +18,8 @@ result's ``keys()`` (or ``items()``).
 Safety: SQLAlchemy 2.0 rows behave like named tuples: ``row["name"]`` raises, ``dict(row)``
 fails and ``"name" in row`` tests the values. The mapping view keeps the 1.x meaning.
 Only names bound to rows of an ``execute()`` result (iterated, or taken with
-``fetchone()``/``first()``/``one()``, also through a name bound once to the result) are
+``fetchone()``/``first()``/``one()``, also through a name every binding of which is a
+result) are
 rewritten, and only for string or column keys;
 integer indexes and attribute access (``row.name``) already work and are left alone.
 A key that may be a name or an index (a parameter, a call) gets a TODO. A parameter of a
@@ -387,17 +388,26 @@ class RowMappingPass(Pass):
         return KeyKind.UNKNOWN
 
     def _bound_to(self, node: cst.Name, test: Any) -> bool:
+        """Is every binding of the name a plain assignment of a value passing ``test``
+        (``res = conn.execute(q)`` once, or again for each statement a function runs)?"""
         scope = self.get_metadata(ScopeProvider, node, None)
-        assignments = [a for a in scope[node.value] if isinstance(a, Assignment)] if scope else []
-        if len(assignments) != 1:
+        if scope is None:
             return False
-        parent = self.get_metadata(ParentNodeProvider, assignments[0].node, None)
-        statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
-        return (
-            isinstance(parent, cst.AssignTarget)
-            and isinstance(statement, cst.Assign)
-            and test(statement.value)
-        )
+        assignments = list(scope[node.value])
+        if not assignments:
+            return False
+        for assignment in assignments:
+            if not isinstance(assignment, Assignment):
+                return False
+            parent = self.get_metadata(ParentNodeProvider, assignment.node, None)
+            statement = self.get_metadata(ParentNodeProvider, parent, None) if parent else None
+            if not (
+                isinstance(parent, cst.AssignTarget)
+                and isinstance(statement, cst.Assign)
+                and test(statement.value)
+            ):
+                return False
+        return True
 
     # -- rewrites --------------------------------------------------------------------------------
     def _mapping(self, row: cst.BaseExpression) -> cst.Attribute:

@@ -21,7 +21,9 @@ generative methods that build the identical statement (``use_labels=True`` →
 ``.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)``, ``correlate=False`` →
 ``.correlate(None)``, their defaults vanish); an argument with no exact equivalent (or a
 flag that is not a literal) leaves the call unchanged with a TODO. A list held in a variable
-(``select(cols)``) cannot be told apart from 2.0 code and is left alone.
+(``cols = []``, ``cols.append(c)``, ``select(cols)``), which 2.0's ``select()`` refuses, is
+spread (``select(*cols)``) when every binding of the name is a list (a display naming no
+mapped class, a comprehension, ``list(...)``); any other variable is left alone.
 
 A list naming a mapped class (``select([User])``, a model the project index knows, or
 ``aliased(User)``) selected the class's table columns in 1.3, whatever ran it; from 1.4
@@ -183,6 +185,9 @@ def method_call(base: cst.BaseExpression, method: str, args: list[cst.Arg]) -> c
 #: ``select(\n    [``, ``select(  # columns\n    [``, ``select(([``
 _LIST_SELECT = re.compile(rb"(?:select|exists)\s*\((?:\s|#[^\n]*|\()*\[")
 
+#: ``select(cols)`` / ``select(cols, whereclause)``: a name, maybe bound to a list
+_NAMED_SELECT = re.compile(rb"\bselect\s*\(\s*([A-Za-z_]\w*)\s*[,)]")
+
 
 class SelectListPass(Pass):
     """select([a, b], whereclause, order_by=...) → select(a, b).where(...).order_by(...); as_scalar()."""
@@ -200,7 +205,13 @@ class SelectListPass(Pass):
     def concerns(cls, code: bytes, path: str, index: Any) -> bool:
         """Only where a ``select(``/``exists(`` opens a list (after any spaces, tabs, newlines,
         comments or parentheses), or ``.as_scalar()`` is called."""
-        return b".as_scalar()" in code or _LIST_SELECT.search(code) is not None
+        if b".as_scalar()" in code or _LIST_SELECT.search(code) is not None:
+            return True
+        # ``cols = [...]`` ... ``select(cols)``
+        return any(
+            re.search(rb"\b" + re.escape(m.group(1)) + rb"\s*=\s*(?:\[|list\()", code)
+            for m in _NAMED_SELECT.finditer(code)
+        )
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
@@ -217,13 +228,22 @@ class SelectListPass(Pass):
         if not updated_node.args or updated_node.args[0].keyword is not None:
             return updated_node
         first = updated_node.args[0]
-        if first.star or not isinstance(first.value, cst.List | cst.ListComp):
+        if first.star:
             return updated_node
-        if is_sqlalchemy_exists(self, original_node.func):
-            return self._exists(original_node, updated_node)
-        if not is_sqlalchemy_select(self, original_node.func):
+        if isinstance(first.value, cst.Name) and self._names_list(first.value):
+            # ``cols = [...]; cols.append(c); select(cols)``: 2.0's select() refuses a list
+            if not is_sqlalchemy_select(self, original_node.func):
+                return updated_node
+            columns: list[cst.Arg] | None = [cst.Arg(value=first.value, star="*")]
+        elif isinstance(first.value, cst.List | cst.ListComp):
+            if is_sqlalchemy_exists(self, original_node.func):
+                return self._exists(original_node, updated_node)
+            if not is_sqlalchemy_select(self, original_node.func):
+                return updated_node
+            columns = None
+        else:
             return updated_node
-        rewritten = self._rewrite(updated_node)
+        rewritten = self._rewrite(updated_node, columns)
         if rewritten is None:
             self.todo(original_node, "select() with 1.x arguments that have no exact 2.0 form")
             return updated_node
@@ -372,8 +392,28 @@ class SelectListPass(Pass):
             node = node.func.value
         return isinstance(node, cst.Call) and is_sqlalchemy_select(self, node.func)
 
-    def _rewrite(self, call: cst.Call) -> cst.BaseExpression | None:
-        columns = list_to_args(call.args[0].value)
+    def _names_list(self, name: cst.Name) -> bool:
+        """Is ``name`` bound only to lists (displays, comprehensions, ``list(...)``), none
+        naming a mapped class?"""
+        bound = assigned_values(self, name)
+        if not bound:
+            return False
+        for value in bound:
+            if isinstance(value, cst.List):
+                if any(self._is_mapped_class(element.value) for element in value.elements):
+                    return False
+            elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                if "builtins.list" not in qualified_names(self, value.func):
+                    return False
+            elif not isinstance(value, cst.ListComp):
+                return False
+        return True
+
+    def _rewrite(
+        self, call: cst.Call, columns: list[cst.Arg] | None = None
+    ) -> cst.BaseExpression | None:
+        if columns is None:
+            columns = list_to_args(call.args[0].value)
         if columns is None:
             return None
         result: cst.BaseExpression = call.with_changes(args=columns)
