@@ -22,6 +22,7 @@ from sqla_upgrade.codemods.base import FileState, Pass
 from sqla_upgrade.codemods.codegen import bytes_of, code_of, remembered_statements
 from sqla_upgrade.codemods.index.model import ProjectIndex
 from sqla_upgrade.codemods.metadata import expression_contexts, new_wrapper, parents_of
+from sqla_upgrade.codemods.names import _resolved_names, last_parts, qualified_names
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.traversal import fast_visits
 
@@ -277,3 +278,75 @@ def test_mappings_updated_after_a_change_are_a_fresh_walks(
         assert not dropped & {*parents} and not dropped & {*names}
         assert len(names) == len(walked) + 1
     assert sum(_changed(tree) is not tree for tree in trees) > len(trees) // 2
+
+
+class _AsksForNames(_LooksAtNothing):
+    """Asks for every node's qualified names, with and without ``ending``."""
+
+    name = "asks-for-names"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.answers: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Name | cst.Attribute | cst.Call | cst.Subscript | cst.Decorator):
+            full = _resolved_names(self, node)
+            assert qualified_names(self, node) == full  # cached, the same
+            for name in full:
+                assert name in qualified_names(self, node, ending=last_parts({name}))
+            elsewhere = qualified_names(self, node, ending=frozenset({"no_such_name"}))
+            self.answers.append((full, elsewhere, self.import_renames()))
+        return super().on_visit(node)
+
+
+RENAMING = textwrap.dedent(
+    """
+    import flask.templating as tpl, os
+    from sqlalchemy import select as sel, orm
+    from .models import User as U
+
+    def f():
+        from flask import render_template as rt
+        if True:
+            import json as j
+        return rt(tpl.render_template(sel(U), j.dumps(os.sep)), orm.Session()[0])
+    """
+)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_qualified_names_skipped_for_an_ending_are_none_it_has(
+    trees: list[cst.Module], index: int
+) -> None:
+    """``qualified_names(..., ending=)`` loses no name that ends so: a name ends as it is
+    spelled unless an import renames it, and every renaming import is known."""
+    source = RENAMING if index == 0 else code_of(trees[index * 7])
+    state = FileState(path="p/m.py", module_name="p.m", index=ProjectIndex(), options=Options())
+    wrapper = new_wrapper(cst.parse_module(source))
+    visitor = _AsksForNames(CodemodContext(filename="p/m.py", full_module_name="p.m"), state)
+    visitor.run_with(wrapper)
+    assert visitor.answers
+    for full, elsewhere, _ in visitor.answers:
+        assert elsewhere <= full
+    if index == 0:
+        assert visitor.answers[0][2] == {"tpl", "sel", "U", "rt", "j"}
+        assert any("flask.render_template" in full for full, _, _ in visitor.answers)
+        assert any("p.models.User" in full for full, _, _ in visitor.answers)
+
+
+def test_a_pass_gets_metadata_as_libcst_gives_it() -> None:
+    source = "import os\nx = os.path.join(y)\n"
+    state = FileState(path="m.py", module_name="m", index=ProjectIndex(), options=Options())
+    wrapper = new_wrapper(cst.parse_module(source))
+    visitor = _LooksAtNothing(CodemodContext(filename="m.py", full_module_name="m"), state)
+    call = wrapper.module.body[1].body[0].value  # type: ignore[attr-defined]
+    with visitor.resolve(wrapper):
+        assert visitor.get_metadata(ParentNodeProvider, call) is wrapper.module.body[1].body[0]  # type: ignore[attr-defined]
+        assert visitor.get_metadata(ParentNodeProvider, cst.Name("z"), None) is None
+        with pytest.raises(KeyError):
+            visitor.get_metadata(ParentNodeProvider, cst.Name("z"))
+        with pytest.raises(KeyError, match="not declared"):
+            visitor.get_metadata(ExpressionContextProvider, call)
+    with pytest.raises(KeyError):
+        visitor.get_metadata(ParentNodeProvider, call)  # outside a visit

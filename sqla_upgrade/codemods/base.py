@@ -12,12 +12,13 @@ On top of that it can:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 import libcst as cst
+from libcst._metadata_dependent import _UNDEFINED_DEFAULT, LazyValue
 from libcst.codemod import (
     Codemod,
     CodemodContext,
@@ -38,6 +39,7 @@ from libcst.metadata import (
 from sqla_upgrade.codemods.imports import ListsNoStubs, QuickImportsRemover, TopImportsAdder
 from sqla_upgrade.codemods.index.model import EVENT_REGISTRATION
 from sqla_upgrade.codemods.metadata import LazyMetadata, new_wrapper
+from sqla_upgrade.codemods.names import import_renames
 from sqla_upgrade.codemods.notes import TODO_PREFIX, Note
 from sqla_upgrade.codemods.options import Options
 from sqla_upgrade.codemods.traversal import handler_name, keeps_callbacks
@@ -127,6 +129,12 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         #: the last wrapper ``run_with`` made or was given (over the output tree, or one
         #: the output was made from)
         self.last_wrapper: MetadataWrapper | None = None
+        #: id(node) -> its qualified names, for the tree being visited (``names``)
+        self.qualified_cache: dict[int, frozenset[str]] = {}
+        self._import_renames: frozenset[str] | None = None
+        #: provider -> its mapping, while a visit lasts (``get_metadata``)
+        self._mappings: dict[Any, Mapping[cst.CSTNode, Any]] = {}
+        self._visited_module: cst.Module | None = None
 
     @classmethod
     def summary(cls) -> str:
@@ -163,10 +171,35 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         """Each declared provider is resolved on ``wrapper`` when the pass first asks for
         it (a pass with nothing to look at in a file resolves nothing)."""
         self.metadata = LazyMetadata(wrapper, self.get_inherited_dependencies())
+        self._mappings = {}
+        self.qualified_cache = {}
+        self._import_renames = None
+        self._visited_module = wrapper.module
         try:
             yield
         finally:
             self.metadata = {}
+            self._mappings = {}
+            self.qualified_cache = {}
+            self._visited_module = None
+
+    def get_metadata(self, key: Any, node: cst.CSTNode, default: Any = _UNDEFINED_DEFAULT) -> Any:
+        """libcst's ``get_metadata`` (same answers and errors), each provider's mapping
+        looked up once per visit: passes ask for metadata some thousand times a file."""
+        mapping = self._mappings.get(key)
+        if mapping is None:
+            if key not in self.metadata:
+                return super().get_metadata(key, node, default)  # libcst's errors
+            mapping = self._mappings[key] = self.metadata[key]
+        value = mapping[node] if default is _UNDEFINED_DEFAULT else mapping.get(node, default)
+        return value() if isinstance(value, LazyValue) else value
+
+    def import_renames(self) -> frozenset[str]:
+        """The names imports bind under another name in the module being visited."""
+        if self._import_renames is None:
+            module = self._visited_module
+            self._import_renames = import_renames(module) if module is not None else frozenset()
+        return self._import_renames
 
     def run_with(self, wrapper: MetadataWrapper) -> cst.Module:
         """Transform ``wrapper.module`` reusing the metadata already resolved on ``wrapper``

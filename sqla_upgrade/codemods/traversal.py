@@ -569,3 +569,20 @@ def fast_visits() -> Iterator[None]:
 
 #: libcst's own ``CSTNode.visit`` (for comparisons)
 libcst_visit = _libcst_visit
+
+
+def _hash_nodes_natively() -> None:
+    """libcst nodes are equal only to themselves and hash by identity, through a Python
+    method (``return id(self)``) that every dict and set of nodes calls: millions of
+    calls a run. ``object.__hash__`` hashes by identity too, without the call. Set once
+    for good: a dict filled under one hash function cannot be read under another."""
+    libcst_hash = CSTNode.__hash__
+    kinds: list[type] = [CSTNode]
+    while kinds:
+        kind = kinds.pop()
+        if kind.__dict__.get("__hash__") is libcst_hash:
+            kind.__hash__ = object.__hash__  # type: ignore[assignment]
+        kinds.extend(kind.__subclasses__())
+
+
+_hash_nodes_natively()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -164,11 +165,11 @@ class SessionResolver:
         self._calls: CallResolver | None = None
 
     # -- qualified names --------------------------------------------------------------
-    def qualnames(self, node: cst.CSTNode) -> set[str]:
+    def qualnames(self, node: cst.CSTNode) -> AbstractSet[str]:
         return qualified_names(self.t, node)
 
     def kind(self, node: cst.CSTNode) -> ObjectKind | None:
-        for qualname in self.qualnames(node):
+        for qualname in qualified_names(self.t, node, ending=self.index.kind_endings()):
             kind = self.index.kind_of(qualname)
             if kind is not None:
                 return kind

@@ -207,10 +207,12 @@ class _ModuleCollector:
     def collect(self, tree: ast.Module) -> None:
         for stmt in tree.body:
             self.statement(stmt, scope=self.facts.name, in_function=False)
-        self.event_targets(tree)
-        self.imperative_mappings(tree)
+        nodes = list(ast.walk(tree))  # one walk for the passes over every node
+        calls = [node for node in nodes if isinstance(node, ast.Call)]
+        self.event_targets(calls)
+        self.imperative_mappings(calls)
         self.module_calls(tree)
-        bindings = _binding_counts(tree)
+        bindings = _binding_counts(tree, nodes)
         self.facts.bound_names = {name for name in bindings if name != "*"}
         self.facts.exported = _literal_all(tree)
         for qualname, callee in self.constructed.items():
@@ -222,7 +224,7 @@ class _ModuleCollector:
         self.startup_app(tree)
         self.facts.foreign_attributes = {
             node.attr
-            for node in ast.walk(tree)
+            for node in nodes
             if isinstance(node, ast.Attribute)
             and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
         }
@@ -238,11 +240,12 @@ class _ModuleCollector:
         if caller.handed:
             self.pending.module_callers[self.facts.name] = caller
 
-    def imperative_mappings(self, tree: ast.Module) -> None:
+    def imperative_mappings(self, calls: list[ast.Call]) -> None:
         """``mapper(Package, package_table, properties={"tags": relationship(Tag)})`` and
-        ``<registry>.map_imperatively(...)`` anywhere in the module: the class is mapped."""
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and node.args):
+        ``<registry>.map_imperatively(...)`` anywhere in the module (``calls``: its calls):
+        the class is mapped."""
+        for node in calls:
+            if not node.args:
                 continue
             func = node.func
             imperative = isinstance(func, ast.Attribute) and func.attr == "map_imperatively"
@@ -294,12 +297,10 @@ class _ModuleCollector:
             )
             self.pending.startup_apps[f"{self.facts.name}.{apps[0]}"] = (binds, events)
 
-    def event_targets(self, tree: ast.Module) -> None:
+    def event_targets(self, calls: list[ast.Call]) -> None:
         """The targets of the module's event registrations and the sessionmakers given as
-        ``sync_session_class=``, wherever they are."""
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
+        ``sync_session_class=``, wherever they are (``calls``: the module's calls)."""
+        for node in calls:
             target = self.qualify(node.args[0]) if node.args else None
             owner = _event_owner(node.func)
             if target is not None and self.qualify(node.func) in EVENT_REGISTRATION:
@@ -545,7 +546,8 @@ class _ModuleCollector:
         assigned: dict[str, ast.expr] = {}  # first value of each ``name = ...``
         returns: list[ast.Return] = []
         rows_of: list[str | None] = []  # per return statement: the model of a list of rows
-        for sub in ast.walk(node):
+        nodes = list(ast.walk(node))
+        for sub in nodes:
             if isinstance(sub, ast.Call):
                 callee = self.qualify(sub.func)
                 if callee:
@@ -572,8 +574,8 @@ class _ModuleCollector:
                 if sub.value is not None and not _is_none(sub.value):
                     facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
                     returned.append(self._returned_callee(sub.value, local_calls))
-        facts.self_attributes = _first_parameter_attributes(node)
-        facts.session_holders = _first_parameter_session_holders(node)
+        facts.self_attributes = _first_parameter_attributes(node, nodes)
+        facts.session_holders = _first_parameter_session_holders(node, nodes)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
         if facts.params and facts.query_session_param is None:
             facts.query_session_attr = _query_factory_attr(returns, assigned, facts.params[0])
@@ -1192,10 +1194,10 @@ def _event_owner(func: ast.expr) -> ast.expr | None:
     return None
 
 
-def _binding_counts(tree: ast.Module) -> dict[str, int]:
+def _binding_counts(tree: ast.Module, nodes: list[ast.AST]) -> dict[str, int]:
     """How many times the module binds each name at module level (assignments, imports,
     definitions, loop or ``with`` targets...); twice more for a name a function declares
-    ``global``."""
+    ``global`` (``nodes``: all of the module's nodes)."""
     counts: dict[str, int] = {}
 
     def bound(name: str, times: int = 1) -> None:
@@ -1219,7 +1221,7 @@ def _binding_counts(tree: ast.Module) -> dict[str, int]:
             elif isinstance(child, ast.MatchMapping) and child.rest:
                 bound(child.rest)
             pending.append(child)
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Global):
             for name in node.names:
                 bound(name, 2)
@@ -1896,30 +1898,35 @@ def _is_model_base(builder: IndexBuilder, qualname: str) -> bool:
     return builder._is_declarative_base(resolved)
 
 
-def _first_parameter_attributes(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+def _first_parameter_attributes(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST]
+) -> list[str]:
     """The attributes the function assigns on its first parameter (``self.model = m``,
-    ``self.a, self.b = ...``, ``self.n += 1``), nested functions included."""
+    ``self.a, self.b = ...``, ``self.n += 1``), nested functions included (``nodes``:
+    all of its nodes)."""
     positional = (*node.args.posonlyargs, *node.args.args)
     if not positional:
         return []
     first = positional[0].arg
     found: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in nodes:
         if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store | ast.Del):
             if isinstance(sub.value, ast.Name) and sub.value.id == first:
                 found.add(sub.attr)
     return sorted(found)
 
 
-def _first_parameter_session_holders(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+def _first_parameter_session_holders(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, nodes: list[ast.AST]
+) -> list[str]:
     """The attributes ``x`` of the first parameter the function reads ``.session`` of
-    (``self.db.session.commit()``)."""
+    (``self.db.session.commit()``; ``nodes``: all of the function's nodes)."""
     positional = (*node.args.posonlyargs, *node.args.args)
     if not positional:
         return []
     first = positional[0].arg
     found: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in nodes:
         if isinstance(sub, ast.Attribute) and sub.attr == "session":
             holder = sub.value
             if (

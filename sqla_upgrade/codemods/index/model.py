@@ -6,6 +6,7 @@ every worker. All names are fully qualified (``package.module.Name``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -780,6 +781,36 @@ class ProjectIndex:
         ):
             return target
         return None
+
+    def kind_endings(self) -> frozenset[str]:
+        """The last parts of every qualified name ``kind_of`` knows an object by (a name
+        ``qualified_names(..., ending=)`` can skip resolving when it spells none)."""
+        return self._derived(
+            "kind_endings",
+            lambda: (
+                self._endings(set(self.objects), lambda q: self.kind_of(q) is not None)
+                | {FLASK_SESSION_HELPER}
+            ),
+        )
+
+    def model_endings(self) -> frozenset[str]:
+        """The same for ``model``."""
+        return self._derived(
+            "model_endings",
+            lambda: self._endings(set(self.models), lambda q: self.model(q) is not None),
+        )
+
+    def _endings(self, names: set[str], known: Callable[[str], bool]) -> frozenset[str]:
+        """Last parts of ``names`` and of the names a module imports one of them under
+        (which ``resolve_alias`` follows to it; a star import keeps the name)."""
+        endings = {name.rpartition(".")[2] for name in names}
+        for module, facts in self.modules.items():
+            endings.update(
+                local
+                for local, target in facts.imports.items()
+                if local not in endings and known(f"{module}.{local}")
+            )
+        return frozenset(endings)
 
     def _derived(self, key: str, compute: Any) -> Any:
         """A fact computed once from the index (which does not change once built)."""

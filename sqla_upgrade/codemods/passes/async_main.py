@@ -69,7 +69,7 @@ from sqla_upgrade.codemods.analysis.plans import left_quiet
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.layout import spaced_top_level, without_leading_blank_lines
-from sqla_upgrade.codemods.names import qualified_names, value_names
+from sqla_upgrade.codemods.names import last_parts, qualified_names, value_names
 from sqla_upgrade.codemods.passes.async_tests import is_test_module
 
 RUNNER_NAMES = ("main", "_main", "_async_main")
@@ -328,7 +328,8 @@ class AsyncMainPass(ScopeTracking):
         class Finder(OwnCodeVisitor):
             def visit_Call(self, call: cst.Call) -> bool:
                 nonlocal found
-                if qualified_names(owner, call.func) & EVENT_LOOP_RUNNERS:
+                runners = EVENT_LOOP_RUNNER_ENDINGS
+                if qualified_names(owner, call.func, ending=runners) & EVENT_LOOP_RUNNERS:
                     return False  # ``asyncio.run(main())`` runs its own event loop
                 if not found and owner._awaits(call) is not None:
                     found = True
@@ -373,6 +374,7 @@ class AsyncMainPass(ScopeTracking):
 
 
 EVENT_LOOP_RUNNERS = frozenset({"asyncio.run", "asyncio.runners.run"})
+EVENT_LOOP_RUNNER_ENDINGS = last_parts(EVENT_LOOP_RUNNERS)
 #: calls making a SQLAlchemy object without I/O, which a script's definitions may need
 OBJECT_FACTORIES = frozenset(
     {

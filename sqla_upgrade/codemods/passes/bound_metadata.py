@@ -36,6 +36,7 @@ whose tables (or models) are not all of metadata bound to one engine nameable th
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar
 
 import libcst as cst
@@ -54,7 +55,7 @@ from sqla_upgrade.codemods.base import Pass
 from sqla_upgrade.codemods.codegen import code_of, node_code
 from sqla_upgrade.codemods.index.builder import BINDABLE
 from sqla_upgrade.codemods.index.model import SCHEMA_METHODS, ObjectKind
-from sqla_upgrade.codemods.names import assigned_values, qualified_names, value_names
+from sqla_upgrade.codemods.names import assigned_values, last_parts, qualified_names, value_names
 
 IMPLICIT_EXECUTION = frozenset({"execute", "scalar"})
 TABLE_STATEMENTS = frozenset({"select", "insert", "update", "delete", "count"})
@@ -64,6 +65,7 @@ CORE_CONSTRUCTORS = frozenset(
     for name in ("select", "insert", "update", "delete")
 )
 TABLE = frozenset({"sqlalchemy.Table", "sqlalchemy.schema.Table"})
+BINDABLE_OR_TABLE_ENDINGS = last_parts(BINDABLE | TABLE)
 #: a Table's own DDL methods, which took the metadata's engine when bound
 TABLE_SCHEMA_METHODS = frozenset({"create", "drop"})
 
@@ -322,7 +324,7 @@ class BoundMetadataPass(Pass):
             and self._is_core_statement(func.value)
         ):
             return self._implicit_execution(original_node, updated_node, func.attr.value)
-        names = qualified_names(self, original_node.func)
+        names = qualified_names(self, original_node.func, ending=BINDABLE_OR_TABLE_ENDINGS)
         if names & BINDABLE:
             return self._unbind(original_node, updated_node, names)
         if names & TABLE:
@@ -460,9 +462,9 @@ class BoundMetadataPass(Pass):
         if not (isinstance(target, cst.Assign) and len(target.targets) == 1):
             return None
         names = qualified_names(self, target.targets[0].target)
-        return self.state.index.resolve_alias(names.pop()) if len(names) == 1 else None
+        return self.state.index.resolve_alias(next(iter(names))) if len(names) == 1 else None
 
-    def _unbind(self, original: cst.Call, call: cst.Call, names: set[str]) -> cst.Call:
+    def _unbind(self, original: cst.Call, call: cst.Call, names: AbstractSet[str]) -> cst.Call:
         kept = [a for a in call.args if not (a.keyword is not None and a.keyword.value == "bind")]
         is_metadata = any(n.endswith("MetaData") for n in names)
         if is_metadata and kept and kept[0].keyword is None and not kept[0].star:

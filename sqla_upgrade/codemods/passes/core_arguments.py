@@ -114,7 +114,7 @@ from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, per_object
 from sqla_upgrade.codemods.codegen import code_of
 from sqla_upgrade.codemods.index.model import TABLE_CONSTRUCTORS, ObjectKind
 from sqla_upgrade.codemods.layout import relaid_arguments
-from sqla_upgrade.codemods.names import assigned_values, qualified_names
+from sqla_upgrade.codemods.names import assigned_values, last_parts, qualified_names
 from sqla_upgrade.codemods.passes.bound_metadata import TABLE as BOUND_METADATA_TABLES
 from sqla_upgrade.codemods.passes.select_list import (
     KEYWORD_METHODS,
@@ -155,6 +155,8 @@ FUNCTIONS: dict[str, str] = {
     for dialect in ("postgresql", "sqlite", "mysql")
     for spelling in ("insert", "Insert")
 }
+FUNCTION_ENDINGS = last_parts(FUNCTIONS)
+TABLE_CONSTRUCTOR_ENDINGS = last_parts(TABLE_CONSTRUCTORS)
 #: the 1.x positional parameters of ``table.<kind>(...)`` (a function form has the table first)
 POSITIONAL: dict[str, tuple[str, ...]] = {
     "insert": ("values", "inline"),
@@ -390,7 +392,7 @@ class CoreArgumentsPass(Pass):
         return updated_node
 
     def _function_kind(self, func: cst.BaseExpression) -> str | None:
-        for qualname in qualified_names(self, func):
+        for qualname in qualified_names(self, func, ending=FUNCTION_ENDINGS):
             if qualname in FUNCTIONS:
                 return FUNCTIONS[qualname]
         if isinstance(func, cst.Attribute) and func.attr.value in STATEMENTS:
@@ -400,12 +402,11 @@ class CoreArgumentsPass(Pass):
 
     def _is_flask_object(self, node: cst.BaseExpression) -> bool:
         index = self.state.index
-        return any(
-            index.kind_of(q) is ObjectKind.FLASK_SQLALCHEMY for q in qualified_names(self, node)
-        )
+        names = qualified_names(self, node, ending=index.kind_endings())
+        return any(index.kind_of(q) is ObjectKind.FLASK_SQLALCHEMY for q in names)
 
     def _is_table_constructor(self, func: cst.BaseExpression) -> bool:
-        if qualified_names(self, func) & TABLE_CONSTRUCTORS:
+        if qualified_names(self, func, ending=TABLE_CONSTRUCTOR_ENDINGS) & TABLE_CONSTRUCTORS:
             return True
         return (
             isinstance(func, cst.Attribute)

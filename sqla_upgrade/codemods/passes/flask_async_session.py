@@ -79,11 +79,13 @@ from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.model import FLASK_SESSION_HELPER, ObjectKind
 from sqla_upgrade.codemods.layout import spaced_top_level
-from sqla_upgrade.codemods.names import qualified_names
+from sqla_upgrade.codemods.names import last_parts, qualified_names
 
 FLASK_SQLALCHEMY = frozenset(
     {"flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy"}
 )
+FLASK_SQLALCHEMY_ENDINGS = last_parts(FLASK_SQLALCHEMY)
+FLASK_G_ENDINGS = frozenset({"g"})
 SESSION_NAME = FLASK_SESSION_HELPER
 #: ``db.session`` methods that keep ``db.session`` in a synchronous function: its I/O,
 #: and ``query()`` (a legacy Query, run synchronously)
@@ -91,6 +93,7 @@ KEEPING_METHODS = SCOPED_REGISTRY_IO | {"query"}
 INIT_NAME = "init_async_session"
 COMMAND_DECORATOR = "async_command"
 WITH_APPCONTEXT = frozenset({"flask.cli.with_appcontext"})
+WITH_APPCONTEXT_ENDINGS = last_parts(WITH_APPCONTEXT)
 RENDER_TEMPLATE = frozenset(
     {
         "flask.render_template",
@@ -99,6 +102,7 @@ RENDER_TEMPLATE = frozenset(
         "flask.templating.render_template_string",
     }
 )
+RENDER_TEMPLATE_ENDINGS = last_parts(RENDER_TEMPLATE)
 
 #: Flask-Login's proxy to the user its ``@user_loader`` loaded
 CURRENT_USER = frozenset({"flask_login.current_user", "flask_login.utils.current_user"})
@@ -659,7 +663,10 @@ class FlaskAsyncSessionPass(ScopeTracking):
         if db is not None:
             self._session_events(original_node, db)
             return updated_node
-        if qualified_names(self, original_node.func) & RENDER_TEMPLATE:
+        if (
+            qualified_names(self, original_node.func, ending=RENDER_TEMPLATE_ENDINGS)
+            & RENDER_TEMPLATE
+        ):
             return self._render_in_greenlet(original_node, updated_node)
         func = original_node.func
         if (
@@ -918,7 +925,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
             [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
         )
         if not any(
-            isinstance(t, cst.Attribute) and "flask.g" in qualified_names(self, t.value)
+            isinstance(t, cst.Attribute)
+            and "flask.g" in qualified_names(self, t.value, ending=FLASK_G_ENDINGS)
             for t in targets
         ):
             return False
@@ -1049,7 +1057,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
         ):
             return None
         call = assign.value
-        if not (qualified_names(self, call.func) & FLASK_SQLALCHEMY or self._makes_db(assign)):
+        made = qualified_names(self, call.func, ending=FLASK_SQLALCHEMY_ENDINGS)
+        if not (made & FLASK_SQLALCHEMY or self._makes_db(assign)):
             return None
         for position, arg in enumerate(call.args):
             if (arg.keyword is None and position == 0) or (
@@ -1134,7 +1143,7 @@ def flask_cli_command(transformer: Any, node: cst.FunctionDef) -> bool:
     ``@async_command`` here, and the await pass leaves it alone (one wrapper, not two)."""
     for decorator in node.decorators:
         target = decorator.decorator
-        if qualified_names(transformer, target) & WITH_APPCONTEXT:
+        if qualified_names(transformer, target, ending=WITH_APPCONTEXT_ENDINGS) & WITH_APPCONTEXT:
             return True
         if isinstance(target, cst.Call):
             target = target.func

@@ -71,7 +71,7 @@ class InitCollectionsPass(Pass):
 
     def _model(self, func: cst.BaseExpression) -> ModelFacts | None:
         index = self.state.index
-        for name in qualified_names(self, func):
+        for name in qualified_names(self, func, ending=index.model_endings()):
             model = index.model(name)
             if model is not None:
                 return model

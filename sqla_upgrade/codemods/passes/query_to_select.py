@@ -830,7 +830,7 @@ class QueryToSelectPass(Pass):
         index = self.state.index
         names = qualified_names(self, session)
         if any(index.kind_of(n) is not None for n in names):
-            return names  # a module-level session, scoped session or factory
+            return set(names)  # a module-level session, scoped session or factory
         values = self._bound_values(session)
         if not values:
             return None
