@@ -157,7 +157,9 @@ class IoDetector:
     def __init__(self, transformer: Pass) -> None:
         from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 
-        self.sessions = SessionResolver(transformer)
+        # a Flask-SQLAlchemy object made in a function gets no async session: the I/O on its
+        # ``db.session`` stays synchronous (flask-async-session says so)
+        self.sessions = SessionResolver(transformer, unknown_flask_sessions=False)
         self.connectables = ConnectableResolver(transformer, self.sessions, sync_flask_engine=True)
         self.calls = CallResolver(transformer)
         self.index = transformer.state.index

@@ -229,6 +229,21 @@ def awaited(expression: cst.BaseExpression, parenthesize: bool) -> cst.Await:
     return cst.Await(expression=expression)
 
 
+def _with_child(
+    parent: cst.CSTNode, child: cst.CSTNode, replacement: cst.CSTNode
+) -> cst.CSTNode | None:
+    """``parent`` with its direct child ``child`` replaced (validated as libcst does);
+    None where ``child`` is none of its fields."""
+    changes: dict[str, Any] = {}
+    for name in parent.__dataclass_fields__:
+        value = getattr(parent, name)
+        if value is child:
+            changes[name] = replacement
+        elif isinstance(value, list | tuple) and any(item is child for item in value):
+            changes[name] = type(value)(replacement if item is child else item for item in value)
+    return parent.with_changes(**changes) if changes else None
+
+
 #: session calls that would keep what the view did (a rollback loses it either way)
 HOOK_TRANSACTION_CALLS = frozenset({"commit"})
 
@@ -328,7 +343,25 @@ class AwaitPass(ScopeTracking):
     def _needs_parentheses_around(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
         if isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is node:
             return True
-        return isinstance(parent, cst.Call) and parent.func is node
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return True
+        return self._touches_a_keyword(node, parent)
+
+    def _touches_a_keyword(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+        """Would ``await node`` touch a keyword no space parts it from (``f()or x``,
+        ``not(f())``, ``if(f()):``)? Written so, ``await`` needs parentheses of its own."""
+        if parent is None:
+            return False
+        bare = cst.Await(expression=cst.Name("x"))
+        try:
+            replaced = _with_child(parent, node, bare)
+            if isinstance(parent, cst.ComparisonTarget):  # ``a < f()in b``: the next one's
+                holder = self.get_metadata(ParentNodeProvider, parent, None)
+                if holder is not None and replaced is not None:
+                    _with_child(holder, parent, replaced)
+        except cst.CSTValidationError:
+            return True
+        return False
 
     # -- lambdas ------------------------------------------------------------------------------
     def visit_Lambda(self, node: cst.Lambda) -> None:
@@ -1639,11 +1672,7 @@ class AwaitPass(ScopeTracking):
         return any(d.endswith("contextmanager") for d in function.decorators)
 
     def _needs_parentheses(self, original: cst.Call, parent: cst.CSTNode | None) -> bool:
-        if isinstance(parent, cst.Attribute) and parent.value is original:
-            return True
-        if isinstance(parent, cst.Subscript) and parent.value is original:
-            return True
-        return isinstance(parent, cst.Call) and parent.func is original
+        return self._needs_parentheses_around(original, parent)
 
     def _in_query_class(self) -> bool:
         function = self.function_qualname()

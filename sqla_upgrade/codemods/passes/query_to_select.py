@@ -424,6 +424,17 @@ class QueryToSelectPass(Pass):
         if link.call is not None or not rest or rest[0].name not in LEGACY_MODEL_QUERY_METHODS:
             return
         text = cst.Module([]).code_for_node(receiver)
+        unknown = self.sessions.unknown_flask_model(receiver)
+        if unknown is not None:
+            db, where = unknown
+            self.todo(
+                receiver,
+                f"{text} is a model of {db}, a Flask-SQLAlchemy object made in {where}, not "
+                f"once at module level: the tool cannot follow its models, so {text}.query "
+                f"is left unchanged. Make `{db} = SQLAlchemy()` and the "
+                f"models module level (`{db}.init_app(app)` in the factory) and run again",
+            )
+            return
         last = text.rsplit(".", 1)[-1]
         if not (last[:1].isupper() or last.lower().endswith("model")):
             return  # url.query, request.query: not a class
