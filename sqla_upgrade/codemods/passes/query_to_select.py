@@ -604,6 +604,10 @@ class QueryToSelectPass(Pass):
     def flask_db_for_model(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of the ``SQLAlchemy()`` object behind ``Model`` (``Model.query``)."""
         name = self.entities.model_name(node) or self._model_of_method_receiver(node)
+        if name is None and self._method_receiver(node) == "class":
+            # ``cls.query`` in a classmethod of a mixin of Flask-SQLAlchemy models
+            klass = self._enclosing_class(node)
+            return self.state.index.flask_db_of_mixin(klass) if klass else None
         if name is None:
             return None
         return self._flask_db_of(name, set())
