@@ -62,6 +62,10 @@ BASE = """
             result = cls.query.filter_by(**kw).delete()
             db.session.commit()
             return result
+
+        def delete(self):
+            db.session.delete(self)
+            db.session.commit()
 """
 MODELS = """
     from . import db
@@ -103,6 +107,13 @@ VIEWS = """
     @bp.route("/drop/<name>")
     def drop(name):
         return str(Tag.delete_all_by(name=name))
+
+
+    @bp.route("/remove/<name>")
+    def remove(name):
+        tag = Tag.get_by(name=name)
+        tag.delete()
+        return "removed"
 """
 
 
@@ -139,6 +150,10 @@ def test_cls_query_of_a_mixin_of_flask_models_becomes_select_for_target_2_0() ->
                 result = db.session.execute(delete(cls).filter_by(**kw)).rowcount
                 db.session.commit()
                 return result
+
+            def delete(self):
+                db.session.delete(self)
+                db.session.commit()
     """
     check_project(project(), {"mixapp.base": expected}, target="2.0")
 
@@ -172,8 +187,48 @@ def test_cls_query_of_a_mixin_of_flask_models_runs_on_async_session() -> None:
                 result = (await async_session.execute(delete(cls).filter_by(**kw))).rowcount
                 await async_session.commit()
                 return result
+
+            async def delete(self):
+                await async_session.delete(self)
+                await async_session.commit()
     """
-    check_project(project(), {"mixapp.base": expected})
+    views = """
+        from flask import Blueprint
+
+        from .models import Tag
+
+        bp = Blueprint("views", __name__)
+
+
+        @bp.route("/add/<name>")
+        async def add(name):
+            await Tag.create(name=name)
+            return "ok"
+
+
+        @bp.route("/list")
+        async def listing():
+            return ",".join([t.name for t in await Tag.get_all()])
+
+
+        @bp.route("/find/<name>")
+        async def find(name):
+            tag = await Tag.get_by(name=name)
+            return tag.name if tag else "-"
+
+
+        @bp.route("/drop/<name>")
+        async def drop(name):
+            return str(await Tag.delete_all_by(name=name))
+
+
+        @bp.route("/remove/<name>")
+        async def remove(name):
+            tag = await Tag.get_by(name=name)
+            await tag.delete()
+            return "removed"
+    """
+    check_project(project(), {"mixapp.base": expected, "mixapp.views": views})
 
 
 SHADOWING_QUERY = """
@@ -227,11 +282,13 @@ app = create_app()
 with app.app_context():
     db.create_all()
 client = app.test_client()
-for url in ["/add/a", "/add/b", "/add/a", "/list", "/find/a", "/find/z", "/drop/a", "/list"]:
+for url in ["/add/a", "/add/b", "/add/a", "/list", "/find/a", "/find/z", "/drop/a", "/list",
+            "/add/c", "/remove/b", "/list"]:
     print(url, client.get(url).get_data(as_text=True))
 """
 EXPECTED = (
     "/add/a ok\n/add/b ok\n/add/a ok\n/list a,b,a\n/find/a a\n/find/z -\n/drop/a 2\n/list b\n"
+    "/add/c ok\n/remove/b removed\n/list c\n"
 )
 
 

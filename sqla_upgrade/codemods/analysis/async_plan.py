@@ -569,6 +569,24 @@ class CallResolver:
             return None
         return f"{self.t.state.module_name}.{klass.name.value}"
 
+    def _cls_class(self, node: cst.BaseExpression) -> str | None:
+        """The class of ``cls`` in a classmethod of a top-level class of this module."""
+        if not isinstance(node, cst.Name) or node.value != "cls":
+            return None
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        if scope is None or not isinstance(scope.parent, ClassScope):
+            return None
+        function = getattr(scope, "node", None)
+        klass = getattr(scope.parent, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
+            return None
+        params = function.params.params
+        if not params or params[0].name.value != "cls":
+            return None
+        if not isinstance(scope.parent.parent, GlobalScope):
+            return None
+        return f"{self.t.state.module_name}.{klass.name.value}"
+
     def _bound_rows_class(self, name: cst.Name) -> str | None:
         values = assigned_values(self.t, name)
         if values is None:
@@ -592,9 +610,16 @@ class CallResolver:
         return found or self._returned_class(value)
 
     def _returned_class(self, call: cst.Call) -> str | None:
-        """The model a project function returns an instance of (``return User(...)``)."""
-        callee = self.callee(call, None)
+        """The model a project function returns an instance of (``return User(...)``),
+        or the class a classmethod returning one object of ``cls`` is called on
+        (``Tag.get(id)``, ``cls.get(id)``)."""
+        enclosing = (
+            self._cls_class(call.func.value) if isinstance(call.func, cst.Attribute) else None
+        )
+        callee = self.callee(call, enclosing)
         facts = self.index.functions.get(callee or "")
+        if facts is not None and facts.returns_cls_row and isinstance(call.func, cst.Attribute):
+            return enclosing or self._class_named(call.func.value)
         if facts is None or not facts.returns:
             return None
         classes = {self.index.resolve_alias(name) for name in facts.returns}

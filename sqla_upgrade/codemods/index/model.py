@@ -269,6 +269,10 @@ class FunctionFacts:
     query_session_attr: str | None = None
     #: every ``return`` gives its first parameter back (``return self``: a fluent method)
     returns_self: bool = False
+    #: a classmethod returning one object of ``cls`` (``session.get(cls, id)``,
+    #: ``cls.query.filter_by(...).first()``, ``cls(**kw)``) or None: called on a class,
+    #: it gives an object of that class
+    returns_cls_row: bool = False
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
     #: the models it returns a list of (``return Task.query.filter(...).all()``)
