@@ -373,7 +373,10 @@ class IoDetector:
             return None if self._is_scoped_registry(owner) else (owner, owner, False)
         if self.is_session(value):
             return value, value, False
-        if self.is_connection(value):
+        # a connection only named like one (``def initialize(self, connection)`` of a
+        # class deriving from an LDAP library's) is no evidence handed to other code: the
+        # library's own connections are named so too
+        if self.connectables.connection_evidence(value) is Evidence.PROOF:
             return value, value, True
         return None
 
