@@ -67,6 +67,7 @@ from sqla_upgrade.codemods.analysis.chains import (
     PARAMS_REFUSAL,
     PARAMS_TERMINALS,
     RENAMED_BUILDERS,
+    RESULT_TERMINALS,
     SAME_NAME_BUILDERS,
     SQL_TERMINALS,
     UNMAPPABLE,
@@ -2230,6 +2231,15 @@ def _paginate_keywords(args: list[cst.Arg]) -> list[cst.Arg]:
     return result
 
 
+#: what a query gives, not a Query: rows, one object, a count, a Pagination
+VALUE_TERMINALS = RESULT_TERMINALS | FLASK_TERMINALS
+MIXED_VARIABLE_REASON = (
+    "this variable holds a Query on some paths and other values (rows, None...) on "
+    "others, so its uses cannot be rewritten with it; give the query and the other "
+    "values variables of their own"
+)
+
+
 class VariableAnalysis:
     """Decide which local variables hold queries the pass can follow everywhere.
 
@@ -2291,10 +2301,21 @@ class VariableAnalysis:
                         found.setdefault(key, []).append(node)
 
         module.visit(Collector())
-        return {k: v for k, v in found.items() if self._all_assignments_are(k, v)}
+        candidates = {}
+        for key, assigns in found.items():
+            if self._all_assignments_are(key, assigns):
+                candidates[key] = assigns
+            else:
+                # a Query on some paths, rows or another value on others (what a first run
+                # leaves after rewriting those rows): the same TODO on each run
+                self.p.rejected.setdefault(key, MIXED_VARIABLE_REASON)
+        return candidates
 
     def _could_be_query(self, value: cst.BaseExpression) -> bool:
+        """Could ``value`` be a Query (not what a query gave: ``Model.query.all()``)?"""
         innermost, links = links_from_top(value)
+        if any(link.call is not None and link.name in VALUE_TERMINALS for link in links):
+            return False
         names = [link.name for link in links]
         return "query" in names or (isinstance(innermost, cst.Name) and bool(links))
 
