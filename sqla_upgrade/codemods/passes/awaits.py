@@ -244,6 +244,12 @@ def _with_child(
     return parent.with_changes(**changes) if changes else None
 
 
+ASYNC_GENERATOR_EXPRESSION_TODO = (
+    "this generator expression awaits now, which makes it an async generator: what "
+    "iterates it must use `async for` (or make it a list comprehension, `[... for ...]`, "
+    "where it is consumed whole)"
+)
+
 #: session calls that would keep what the view did (a rollback loses it either way)
 HOOK_TRANSACTION_CALLS = frozenset({"commit"})
 
@@ -1254,6 +1260,10 @@ class AwaitPass(ScopeTracking):
         arg = self.get_metadata(ParentNodeProvider, original_node, None)
         outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
         if not isinstance(arg, cst.Arg) or not isinstance(outer, cst.Call) or arg.star:
+            iterated = isinstance(arg, cst.For | cst.CompFor) and arg.iter is original_node
+            if not iterated and _is_async_generator_expression(updated_node):
+                # returned, assigned, yielded: whoever iterates it gets an async generator
+                self.todo(original_node, ASYNC_GENERATOR_EXPRESSION_TODO)
             return updated_node
         builtin = self._builtin_name(outer)
         if builtin in ASYNC_STEPPERS or self._runs_in_asyncio(arg):
@@ -2069,6 +2079,43 @@ def _yields(function: cst.FunctionDef) -> bool:
             return False
 
     function.body.visit(Finder())
+    return found
+
+
+def _is_async_generator_expression(node: cst.GeneratorExp) -> bool:
+    """Is ``node`` an async generator as Python makes it: an ``async for``, or an
+    ``await`` anywhere but in its outermost iterable (evaluated, when the expression is,
+    by the function holding it: ``(u.name for u in await session.scalars(...))`` is a
+    plain generator)?"""
+    first = node.for_in
+    if first.asynchronous is not None:
+        return True
+    parts: list[cst.CSTNode] = [node.elt, *first.ifs]
+    if first.inner_for_in is not None:
+        parts.append(first.inner_for_in)
+    return any(_awaits_in(part) for part in parts)
+
+
+def _awaits_in(node: cst.CSTNode) -> bool:
+    """An ``await`` or ``async for`` in ``node`` (outside nested functions and lambdas)."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            nonlocal found
+            found = found or comp.asynchronous is not None
+
+        def visit_Await(self, await_: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
+            return False
+
+    node.visit(Finder())
     return found
 
 
