@@ -338,3 +338,40 @@ def test_a_name_bound_to_other_values_too_is_no_unknown_db() -> None:
     """
     result = migrate_project({"app": _dedent(code)}, target="async")["app"]
     assert not [n for n in result.notes if "Flask-SQLAlchemy object made in" in n.message]
+
+
+def test_a_db_made_through_the_imported_package_is_an_unknown_db_too() -> None:
+    code = """
+        import flask_sqlalchemy
+        from flask import Flask
+
+
+        def create_app():
+            app = Flask(__name__)
+            db = flask_sqlalchemy.SQLAlchemy(app)
+
+            @app.route("/save")
+            def save():
+                db.session.commit()
+                return ""
+
+            return app
+    """
+    expected = f"""
+        import flask_sqlalchemy
+        from flask import Flask
+
+
+        def create_app():
+            app = Flask(__name__)
+            db = flask_sqlalchemy.SQLAlchemy(app)
+
+            @app.route("/save")
+            def save():
+                # TODO(sqla-upgrade): {UNKNOWN_DB_TODO}
+                db.session.commit()
+                return ""
+
+            return app
+    """
+    check_project({"app": code}, {"app": expected}, todos=[UNKNOWN_DB_TODO])

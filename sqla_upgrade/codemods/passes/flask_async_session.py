@@ -445,8 +445,17 @@ class FlaskAsyncSessionPass(ScopeTracking):
 
     def _makes_unknown_db(self, module: cst.Module) -> bool:
         """Could the module make a Flask-SQLAlchemy object the index does not know (in a
-        function, say)? It imports the extension's class by name."""
-        return bool(_names_imported(module, FLASK_SQLALCHEMY_CLASSES))
+        function, say)? It imports the extension's class, or its package."""
+        if _names_imported(module, FLASK_SQLALCHEMY_CLASSES):
+            return True
+        packages = {name.split(".")[0] for name in FLASK_SQLALCHEMY_CLASSES}
+        return any(
+            isinstance(small, cst.Import)
+            and any(node_code(alias.name).split(".")[0] in packages for alias in small.names)
+            for statement in module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+        )
 
     def _unknown_db_io(self, call: cst.Call) -> None:
         """``db.session.commit()``, ``db.session.query(...)``, ``db.get_or_404(...)`` on a
