@@ -133,3 +133,104 @@ def test_a_classmethod_returning_other_things_too_types_nothing() -> None:
     assert "        record = await cls.find(id)\n" in code
     assert "        record.delete()\n" in code
     assert "    await record.delete()\n" in code  # Record.newest() still types it
+
+
+FLASK_EXT = """
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+"""
+FLASK_BASE = """
+    from app.ext import db
+
+
+    class BaseMixin(object):
+        id = db.Column(db.Integer, primary_key=True)
+
+        @classmethod
+        def get(cls, id):
+            return db.session.get(cls, id)
+
+        def delete(self):
+            db.session.delete(self)
+            db.session.commit()
+
+        def update(self, data):
+            for key, value in data.items():
+                setattr(self, key, value)
+            db.session.commit()
+"""
+FLASK_MODELS = """
+    from app.ext import db
+    from app.base import BaseMixin
+
+
+    class Note(db.Model, BaseMixin):
+        text = db.Column(db.String(50))
+        comment_id = db.Column(db.Integer)
+"""
+SERVICE = """
+    from sqlalchemy import select
+
+    from app.ext import db
+    from app.models import Note
+
+
+    def get_note_raw(note_id):
+        note = Note.get(note_id)
+        if note is None:
+            raise LookupError(note_id)
+        return note
+
+
+    def cancel(note_id):
+        note = get_note_raw(note_id)
+        note.update({'text': 'cancelled'})
+
+
+    def purge(comment_id):
+        notes = select(Note).filter_by(comment_id=comment_id)
+        notes = notes.order_by(Note.id)
+        for note in db.session.scalars(notes):
+            note.delete()
+"""
+SERVICE_ASYNC = """
+    from sqlalchemy import select
+
+    from app.ext import async_session, db
+    from app.models import Note
+
+
+    async def get_note_raw(note_id):
+        note = await Note.get(note_id)
+        if note is None:
+            raise LookupError(note_id)
+        return note
+
+
+    async def cancel(note_id):
+        note = await get_note_raw(note_id)
+        await note.update({'text': 'cancelled'})
+
+
+    async def purge(comment_id):
+        notes = select(Note).filter_by(comment_id=comment_id)
+        notes = notes.order_by(Note.id)
+        for note in await async_session.scalars(notes):
+            await note.delete()
+"""
+
+
+def test_objects_returned_on_and_statements_kept_in_variables_have_their_class() -> None:
+    """``return note`` after ``note = Note.get(id)`` gives a ``Note``; rows of
+    ``session.scalars(notes)``, ``notes`` bound to ``select(Note)`` (and refined), are
+    ``Note`` objects: their ``update()``/``delete()``, async now, are awaited."""
+    check_project(
+        {
+            "app.ext": FLASK_EXT,
+            "app.base": FLASK_BASE,
+            "app.models": FLASK_MODELS,
+            "app.service": SERVICE,
+        },
+        {"app.service": SERVICE_ASYNC},
+    )
