@@ -102,3 +102,54 @@ def test_rows_of_a_query_in_a_variable_of_their_own_are_rewritten() -> None:
             return [r.name for r in found]
     """
     check_project({"app.ext": EXT, "app.lib": lib}, {"app.lib": expected}, target="2.0")
+
+
+def test_a_variable_of_a_query_and_of_a_model_methods_rows_gets_the_same_todo() -> None:
+    """``found = Descriptor.get_all_by(...)`` (a classmethod giving rows, awaited under
+    ``--target async``) on one path, a Query on another: the TODO naming it is the same
+    when a second run finds it awaited."""
+    ext = """
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+
+        class Descriptor(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            project_id = db.Column(db.Integer)
+
+            @classmethod
+            def get_all_by(cls, **kw):
+                return db.session.scalars(db.select(cls).filter_by(**kw)).all()
+    """
+    lib = """
+        from app.ext import Descriptor
+
+
+        def descriptors(project_id, everything=False):
+            if everything:
+                found = Descriptor.get_all_by(project_id=project_id)
+            else:
+                found = Descriptor.query.filter(Descriptor.id > 3)
+            return [d.id for d in found]
+    """
+    todo = (
+        "this query variable is also assigned what is not a query the tool can follow "
+        "(Descriptor.get_all_by(project_id=project_id))"
+    )
+    for target, asynchronous, awaited in (("2.0", "", ""), ("async", "async ", "await ")):
+        expected = f"""
+            from app.ext import Descriptor
+
+
+            {asynchronous}def descriptors(project_id, everything=False):
+                if everything:
+                    found = {awaited}Descriptor.get_all_by(project_id=project_id)
+                else:
+                    # TODO(sqla-upgrade): {todo}
+                    found = Descriptor.query.filter(Descriptor.id > 3)
+                return [d.id for d in found]
+        """
+        check_project(
+            {"app.ext": ext, "app.lib": lib}, {"app.lib": expected}, target=target, todos=[todo]
+        )

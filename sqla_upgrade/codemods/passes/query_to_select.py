@@ -2312,7 +2312,11 @@ class VariableAnalysis:
         return candidates
 
     def _could_be_query(self, value: cst.BaseExpression) -> bool:
-        """Could ``value`` be a Query (not what a query gave: ``Model.query.all()``)?"""
+        """Could ``value`` be a Query (not what a query gave: ``Model.query.all()``)? An
+        awaited call is judged as the call (``Model.get_all_by(...)`` a first run awaits),
+        so that a second run judges the variable as the first did."""
+        while isinstance(value, cst.Await):
+            value = value.expression
         innermost, links = links_from_top(value)
         if any(link.call is not None and link.name in VALUE_TERMINALS for link in links):
             return False
@@ -2361,7 +2365,10 @@ class VariableAnalysis:
             chain = self.p.find_chain(assign.value)
             if chain is None or not chain.is_open:
                 if chain is None or chain.unknown is not None or chain.after:
-                    code = " ".join(cst.Module([]).code_for_node(assign.value).split())
+                    value = assign.value
+                    while isinstance(value, cst.Await):  # as it was written before
+                        value = value.expression
+                    code = " ".join(cst.Module([]).code_for_node(value).split())
                     if len(code) > 60:
                         code = code[:57] + "..."
                     self.p.rejected.setdefault(
