@@ -336,6 +336,13 @@ def plan_of(state: FileState) -> AsyncPlan:
     return plan if isinstance(plan, AsyncPlan) else AsyncPlan()
 
 
+def _refines(value: cst.BaseExpression, name: str) -> bool:
+    """Is ``value`` a method chain on the variable ``name`` (``stmt.where(...)``)?"""
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        value = value.func.value
+    return isinstance(value, cst.Name) and value.value == name
+
+
 class CallResolver:
     """The project function a call resolves to, as the index names it."""
 
@@ -569,6 +576,24 @@ class CallResolver:
             return None
         return f"{self.t.state.module_name}.{klass.name.value}"
 
+    def _cls_class(self, node: cst.BaseExpression) -> str | None:
+        """The class of ``cls`` in a classmethod of a top-level class of this module."""
+        if not isinstance(node, cst.Name) or node.value != "cls":
+            return None
+        scope = self.t.get_metadata(ScopeProvider, node, None)
+        if scope is None or not isinstance(scope.parent, ClassScope):
+            return None
+        function = getattr(scope, "node", None)
+        klass = getattr(scope.parent, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
+            return None
+        params = function.params.params
+        if not params or params[0].name.value != "cls":
+            return None
+        if not isinstance(scope.parent.parent, GlobalScope):
+            return None
+        return f"{self.t.state.module_name}.{klass.name.value}"
+
     def _bound_rows_class(self, name: cst.Name) -> str | None:
         values = assigned_values(self.t, name)
         if values is None:
@@ -592,16 +617,36 @@ class CallResolver:
         return found or self._returned_class(value)
 
     def _returned_class(self, call: cst.Call) -> str | None:
-        """The model a project function returns an instance of (``return User(...)``)."""
-        callee = self.callee(call, None)
+        """The model a project function returns an instance of (``return User(...)``),
+        or the class a classmethod returning one object of ``cls`` is called on
+        (``Tag.get(id)``, ``cls.get(id)``)."""
+        enclosing = (
+            self._cls_class(call.func.value) if isinstance(call.func, cst.Attribute) else None
+        )
+        callee = self.callee(call, enclosing)
         facts = self.index.functions.get(callee or "")
+        if facts is not None and facts.returns_cls_row and isinstance(call.func, cst.Attribute):
+            return enclosing or self._class_named(call.func.value)
         if facts is None or not facts.returns:
             return None
-        classes = {self.index.resolve_alias(name) for name in facts.returns}
+        classes = {self._class_made_by(self.index.resolve_alias(name)) for name in facts.returns}
         if len(classes) != 1:
             return None
         klass = classes.pop()
-        return klass if self._is_class(klass) else None
+        return klass if klass is not None and self._is_class(klass) else None
+
+    def _class_made_by(self, callee: str) -> str | None:
+        """The class a call of ``callee`` gives an object of: the class itself, or the
+        class of ``Model.get`` where that classmethod (inherited too) returns one object of
+        ``cls`` (``return asset`` after ``asset = Entity.get(id)``)."""
+        if self._is_class(callee):
+            return callee
+        owner, _, name = callee.rpartition(".")
+        if not owner or not self._is_class(owner):
+            return None
+        method = self.method_of(owner, name)
+        facts = self.index.functions.get(method or "")
+        return owner if facts is not None and facts.returns_cls_row else None
 
     def _fetched_class(self, call: cst.Call) -> str | None:
         name = _called_name(call.func)
@@ -649,10 +694,21 @@ class CallResolver:
             return None
         return klass if klass is not None and klass in self.index.models else None
 
-    def _selected_class(self, statement: cst.BaseExpression) -> str | None:
-        """``User`` for ``select(User).where(...).limit(1)``."""
+    def _selected_class(self, statement: cst.BaseExpression, depth: int = 0) -> str | None:
+        """``User`` for ``select(User).where(...).limit(1)``, or a name bound only to
+        such statements (``stmt = select(User)...``, refined or not)."""
         while isinstance(statement, cst.Call) and isinstance(statement.func, cst.Attribute):
             statement = statement.func.value
+        if isinstance(statement, cst.Name) and depth < 5:
+            values = assigned_values(self.t, statement)
+            if not values:
+                return None
+            found = {
+                self._selected_class(value, depth + 1)
+                for value in values
+                if not _refines(value, statement.value)  # ``stmt = stmt.where(...)``
+            }
+            return found.pop() if len(found) == 1 else None
         if not isinstance(statement, cst.Call) or len(statement.args) != 1:
             return None
         if _called_name(statement.func) != "select":

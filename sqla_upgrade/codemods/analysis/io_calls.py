@@ -157,7 +157,9 @@ class IoDetector:
     def __init__(self, transformer: Pass) -> None:
         from sqla_upgrade.codemods.analysis.async_plan import CallResolver
 
-        self.sessions = SessionResolver(transformer)
+        # a Flask-SQLAlchemy object made in a function gets no async session: the I/O on its
+        # ``db.session`` stays synchronous (flask-async-session says so)
+        self.sessions = SessionResolver(transformer, unknown_flask_sessions=False)
         self.connectables = ConnectableResolver(transformer, self.sessions, sync_flask_engine=True)
         self.calls = CallResolver(transformer)
         self.index = transformer.state.index
@@ -371,7 +373,10 @@ class IoDetector:
             return None if self._is_scoped_registry(owner) else (owner, owner, False)
         if self.is_session(value):
             return value, value, False
-        if self.is_connection(value):
+        # a connection only named like one (``def initialize(self, connection)`` of a
+        # class deriving from an LDAP library's) is no evidence handed to other code: the
+        # library's own connections are named so too
+        if self.connectables.connection_evidence(value) is Evidence.PROOF:
             return value, value, True
         return None
 

@@ -39,6 +39,7 @@ from libcst.metadata import (
 )
 
 from sqla_upgrade.codemods.base import Pass, function_qualname, per_object
+from sqla_upgrade.codemods.index.builder import CONSTRUCTOR_KINDS
 from sqla_upgrade.codemods.index.model import (
     ANNOTATED,
     SESSION_TYPES,
@@ -125,6 +126,9 @@ NOT_SQLALCHEMY_SESSIONS = frozenset(
         "tortoise",
     }
 )
+#: how ``unknown_flask_db`` names a Flask-SQLAlchemy object only module-level code makes
+#: (bound more than once there)
+MADE_AT_MODULE_LEVEL = "module-level code"
 SESSION_KINDS = frozenset({ObjectKind.SESSION, ObjectKind.SCOPED_SESSION})
 FACTORY_KINDS = frozenset({ObjectKind.SESSION_FACTORY, ObjectKind.SCOPED_SESSION})
 
@@ -150,9 +154,14 @@ def combine(verdicts: Iterable[Evidence]) -> Evidence:
 class SessionResolver:
     """Session evidence for expressions of one file, through one pass's metadata."""
 
-    def __init__(self, transformer: Pass) -> None:
+    def __init__(self, transformer: Pass, *, unknown_flask_sessions: bool = True) -> None:
         self.t = transformer
         self.index = transformer.state.index
+        #: is the ``session`` of a Flask-SQLAlchemy object the index does not know (made
+        #: in a function) a session? It is one for the 2.0 rewrites; it is not one that
+        #: becomes async (False: the I/O detector's, for which its I/O stays synchronous)
+        self.unknown_flask_sessions = unknown_flask_sessions
+        self._unknown_dbs: dict[tuple[int, str], str | None] = {}
         self._self_attrs: dict[int, dict[str, list[Evidence]]] = {}
         #: attribute chains assigned in a function (``request.state.db``) → the values
         self._assigned_chains: dict[int, dict[str, list[cst.BaseExpression]]] = {}
@@ -681,6 +690,8 @@ class SessionResolver:
         attr = node.attr.value
         if self._is_flask_session(node):
             return Evidence.PROOF
+        if attr == "session" and self.unknown_flask_db(node.value) is not None:
+            return Evidence.PROOF if self.unknown_flask_sessions else Evidence.CONTRARY
         if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
             return self._self_attribute_evidence(node)
         if kind is not None:
@@ -856,6 +867,72 @@ class SessionResolver:
         return Evidence.ASSUMED if looks_like_session(name) else Evidence.NONE
 
     # -- tree helpers -------------------------------------------------------------------------
+    # -- Flask-SQLAlchemy objects the index does not know ---------------------------------------
+    def unknown_flask_db(self, node: cst.BaseExpression) -> str | None:
+        """Where ``node``, a name, is made a Flask-SQLAlchemy object the project index
+        does not know (only objects bound once at module level are known): ``db =
+        SQLAlchemy(app)`` in an app factory, or assigned through ``global db`` there. Its
+        bindings are such constructor calls (or ``None``); the answer names the function
+        making it (``"create_app()"``), None where it is no such object."""
+        if not isinstance(node, cst.Name) or self.kind(node) is not None:
+            return None
+        assignments = self._assignments(node)
+        if not assignments:
+            return None
+        key = (id(assignments[0].scope), node.value)
+        if key not in self._unknown_dbs:
+            self._unknown_dbs[key] = self._made_flask_db(assignments)
+        return self._unknown_dbs[key]
+
+    def unknown_flask_model(self, node: cst.BaseExpression) -> tuple[str, str] | None:
+        """``User`` where it is a class deriving from ``db.Model`` of a Flask-SQLAlchemy
+        object the index does not know (both made in an app factory): the name of that
+        object and where it is made."""
+        if not isinstance(node, cst.Name):
+            return None
+        assignments = self._assignments(node)
+        if not assignments or len(assignments) != 1:
+            return None
+        klass = assignments[0].node
+        if not isinstance(klass, cst.ClassDef):
+            return None
+        for base in klass.bases:
+            value = base.value
+            if isinstance(value, cst.Attribute) and value.attr.value == "Model":
+                where = self.unknown_flask_db(value.value)
+                if where is not None:
+                    assert isinstance(value.value, cst.Name)
+                    return value.value.value, where
+        return None
+
+    def _made_flask_db(self, assignments: list[Assignment]) -> str | None:
+        made: str | None = None
+        for assignment in assignments:
+            target = self._parent(assignment.node)
+            statement = self._parent(target) if target is not None else None
+            if not (isinstance(target, cst.AssignTarget) and isinstance(statement, cst.Assign)):
+                return None
+            value = statement.value
+            if isinstance(value, cst.Name) and value.value == "None":
+                continue
+            if not (
+                isinstance(value, cst.Call)
+                and any(
+                    CONSTRUCTOR_KINDS.get(self.index.resolve_alias(q))
+                    is ObjectKind.FLASK_SQLALCHEMY
+                    for q in self.qualnames(value.func)
+                )
+            ):
+                return None
+            function = self._enclosing(statement, cst.FunctionDef)
+            if made is None or made == MADE_AT_MODULE_LEVEL:
+                made = (
+                    f"{function.name.value}()"
+                    if isinstance(function, cst.FunctionDef)
+                    else MADE_AT_MODULE_LEVEL
+                )
+        return made
+
     def _parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         try:
             return self.t.get_metadata(ParentNodeProvider, node)

@@ -582,6 +582,7 @@ class _ModuleCollector:
         facts.returns_self = bool(facts.params and returns) and all(
             isinstance(r.value, ast.Name) and r.value.id == facts.params[0] for r in returns
         )
+        facts.returns_cls_row = _returns_cls_row(facts, returns, assigned)
         facts.handed = self._handed(calls, facts, local_calls, entered, scope)
         if any(d.endswith("fixture") for d in facts.decorators):
             facts.gives_test_client = self._gives_test_client(node)
@@ -1192,6 +1193,77 @@ def _event_owner(func: ast.expr) -> ast.expr | None:
     ):
         return func.value.value
     return None
+
+
+#: methods giving one object of a query (or the session's ``get(cls, id)``)
+ONE_OBJECT_METHODS = frozenset(
+    {"first", "one", "one_or_none", "get", "get_one", "first_or_404", "get_or_404", "one_or_404"}
+)
+
+
+def _returns_cls_row(
+    facts: FunctionFacts, returns: list[ast.Return], assigned: dict[str, ast.expr]
+) -> bool:
+    """A classmethod whose every return gives one object of ``cls``, or None (at least
+    one the object): ``cls(**kw)``, ``session.get(cls, id)``, ``cls.query.get(id)``,
+    ``cls.query.filter_by(...).first()``, ``session.query(cls)...one()``,
+    ``session.scalars(select(cls)...).first()``, or a local first bound to one of them."""
+    if "classmethod" not in {d.rpartition(".")[2] for d in facts.decorators} or not facts.params:
+        return False
+    cls = facts.params[0]
+    values = [r.value for r in returns if r.value is not None and not _is_none(r.value)]
+    return bool(values) and all(_one_object_of(value, cls, assigned) for value in values)
+
+
+def _one_object_of(value: ast.expr, cls: str, assigned: dict[str, ast.expr]) -> bool:
+    if isinstance(value, ast.Name) and value.id in assigned and value.id != cls:
+        value = assigned[value.id]
+    while isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Name):
+        return func.id == cls  # ``cls(**kw)``
+    if not isinstance(func, ast.Attribute) or func.attr not in ONE_OBJECT_METHODS:
+        return False
+    if func.attr in ("get", "get_one", "get_or_404") and value.args:
+        first = value.args[0]
+        if isinstance(first, ast.Name) and first.id == cls:
+            return True  # ``session.get(cls, id)``, ``db.get_or_404(cls, id)``
+    node: ast.expr = func.value
+    while isinstance(node, ast.Await):
+        node = node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("scalars", "execute") and node.args:
+            return _selects_only(node.args[0], cls) and node.func.attr == "scalars"
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "query":
+            args = node.args
+            return len(args) == 1 and isinstance(args[0], ast.Name) and args[0].id == cls
+        if node.func.attr not in QUERY_BUILDERS:
+            return False
+        node = node.func.value
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "query"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == cls
+    )
+
+
+def _selects_only(statement: ast.expr, cls: str) -> bool:
+    """``select(cls)``, refined (``.where(...)``, ``.order_by(...)``)."""
+    while isinstance(statement, ast.Call) and isinstance(statement.func, ast.Attribute):
+        statement = statement.func.value
+    return (
+        isinstance(statement, ast.Call)
+        and isinstance(statement.func, ast.Name)
+        and statement.func.id == "select"
+        and len(statement.args) == 1
+        and isinstance(statement.args[0], ast.Name)
+        and statement.args[0].id == cls
+    )
 
 
 def _binding_counts(tree: ast.Module, nodes: list[ast.AST]) -> dict[str, int]:

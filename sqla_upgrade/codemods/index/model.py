@@ -270,6 +270,10 @@ class FunctionFacts:
     query_session_attr: str | None = None
     #: every ``return`` gives its first parameter back (``return self``: a fluent method)
     returns_self: bool = False
+    #: a classmethod returning one object of ``cls`` (``session.get(cls, id)``,
+    #: ``cls.query.filter_by(...).first()``, ``cls(**kw)``) or None: called on a class,
+    #: it gives an object of that class
+    returns_cls_row: bool = False
     #: qualified names of the callables whose results it returns (``return User(...)``)
     returns: list[str] = field(default_factory=list)
     #: the models it returns a list of (``return Task.query.filter(...).all()``)
@@ -491,6 +495,70 @@ class ProjectIndex:
             for name, kind in self.objects.items()
             if kind is ObjectKind.FLASK_SQLALCHEMY and name.rpartition(".")[0] == module
         )
+
+    def flask_db_of_model(self, model: str, depth: int = 0) -> str | None:
+        """The Flask-SQLAlchemy object ``model`` (a project model) derives ``db.Model`` of."""
+        facts = self.model(model)
+        if facts is None or depth > 20:
+            return None
+        for base in facts.bases:
+            resolved = self.resolve_alias(base)
+            owner, _, attr = resolved.rpartition(".")
+            if attr == "Model" and self.kind_of(owner) is ObjectKind.FLASK_SQLALCHEMY:
+                return self.resolve_alias(owner)
+            found = self.flask_db_of_model(resolved, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def flask_db_of_mixin(self, klass: str) -> str | None:
+        """The Flask-SQLAlchemy object whose ``Model.query`` ``cls.query`` is in a
+        classmethod of ``klass``, a project class that is no model but a mixin of models
+        (``class Project(db.Model, BaseMixin)``): every project class deriving from it is
+        a model of that one object, or a class others derive from. Where the mixin (or a
+        class between) defines ``query`` itself, each model lists the base giving it
+        ``db.Model`` before the one giving it the mixin, so that ``db.Model.query`` comes
+        first in its MRO. None otherwise."""
+        resolved = self.resolve_alias(klass)
+        facts = self.class_facts(resolved)
+        if facts is None or resolved in self.models:
+            return None
+        subclasses = self._subclasses_of(resolved)
+        mixins = {resolved} | {s.qualname for s in subclasses if s.qualname not in self.models}
+        bases_of_others = {self.resolve_alias(b) for s in subclasses for b in s.bases}
+        own_query = any(
+            "query" in (self.class_facts(m) or facts).members
+            or "query" in (self.class_facts(m) or facts).class_values
+            for m in mixins
+        )
+        found: set[str] = set()
+        for sub in subclasses:
+            if sub.qualname not in self.models:
+                if sub.qualname not in bases_of_others:
+                    return None  # a class of its own deriving from it: ``cls`` may be it
+                continue
+            db = self.flask_db_of_model(sub.qualname)
+            if db is None:
+                return None
+            if own_query and not self._model_query_first(sub, mixins, db):
+                return None
+            found.add(db)
+        return found.pop() if len(found) == 1 else None
+
+    def _model_query_first(self, model: ModelFacts, mixins: set[str], db: str) -> bool:
+        """Does ``model`` list the base giving it ``db.Model`` before one giving it one
+        of ``mixins``?"""
+        for base in model.bases:
+            resolved = self.resolve_alias(base)
+            if resolved == f"{db}.Model" or (
+                resolved in self.models and self.flask_db_of_model(resolved) == db
+            ):
+                return True
+            if resolved in mixins or any(
+                s.qualname in mixins for s in self._class_and_bases(resolved)
+            ):
+                return False
+        return False
 
     def flask_sqlalchemy_in(self, module_name: str) -> bool:
         """Does the module define or import a Flask-SQLAlchemy object (``db``)? Its Flask

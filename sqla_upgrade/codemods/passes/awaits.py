@@ -229,6 +229,27 @@ def awaited(expression: cst.BaseExpression, parenthesize: bool) -> cst.Await:
     return cst.Await(expression=expression)
 
 
+def _with_child(
+    parent: cst.CSTNode, child: cst.CSTNode, replacement: cst.CSTNode
+) -> cst.CSTNode | None:
+    """``parent`` with its direct child ``child`` replaced (validated as libcst does);
+    None where ``child`` is none of its fields."""
+    changes: dict[str, Any] = {}
+    for name in parent.__dataclass_fields__:
+        value = getattr(parent, name)
+        if value is child:
+            changes[name] = replacement
+        elif isinstance(value, list | tuple) and any(item is child for item in value):
+            changes[name] = type(value)(replacement if item is child else item for item in value)
+    return parent.with_changes(**changes) if changes else None
+
+
+ASYNC_GENERATOR_EXPRESSION_TODO = (
+    "this generator expression awaits now, which makes it an async generator: what "
+    "iterates it must use `async for` (or make it a list comprehension, `[... for ...]`, "
+    "where it is consumed whole)"
+)
+
 #: session calls that would keep what the view did (a rollback loses it either way)
 HOOK_TRANSACTION_CALLS = frozenset({"commit"})
 
@@ -328,7 +349,25 @@ class AwaitPass(ScopeTracking):
     def _needs_parentheses_around(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
         if isinstance(parent, cst.Attribute | cst.Subscript) and parent.value is node:
             return True
-        return isinstance(parent, cst.Call) and parent.func is node
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return True
+        return self._touches_a_keyword(node, parent)
+
+    def _touches_a_keyword(self, node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
+        """Would ``await node`` touch a keyword no space parts it from (``f()or x``,
+        ``not(f())``, ``if(f()):``)? Written so, ``await`` needs parentheses of its own."""
+        if parent is None:
+            return False
+        bare = cst.Await(expression=cst.Name("x"))
+        try:
+            replaced = _with_child(parent, node, bare)
+            if isinstance(parent, cst.ComparisonTarget):  # ``a < f()in b``: the next one's
+                holder = self.get_metadata(ParentNodeProvider, parent, None)
+                if holder is not None and replaced is not None:
+                    _with_child(holder, parent, replaced)
+        except cst.CSTValidationError:
+            return True
+        return False
 
     # -- lambdas ------------------------------------------------------------------------------
     def visit_Lambda(self, node: cst.Lambda) -> None:
@@ -1223,6 +1262,10 @@ class AwaitPass(ScopeTracking):
         arg = self.get_metadata(ParentNodeProvider, original_node, None)
         outer = self.get_metadata(ParentNodeProvider, arg, None) if arg is not None else None
         if not isinstance(arg, cst.Arg) or not isinstance(outer, cst.Call) or arg.star:
+            iterated = isinstance(arg, cst.For | cst.CompFor) and arg.iter is original_node
+            if not iterated and _is_async_generator_expression(updated_node):
+                # returned, assigned, yielded: whoever iterates it gets an async generator
+                self.todo(original_node, ASYNC_GENERATOR_EXPRESSION_TODO)
             return updated_node
         builtin = self._builtin_name(outer)
         if builtin in ASYNC_STEPPERS or self._runs_in_asyncio(arg):
@@ -1647,11 +1690,7 @@ class AwaitPass(ScopeTracking):
         return any(d.endswith("contextmanager") for d in function.decorators)
 
     def _needs_parentheses(self, original: cst.Call, parent: cst.CSTNode | None) -> bool:
-        if isinstance(parent, cst.Attribute) and parent.value is original:
-            return True
-        if isinstance(parent, cst.Subscript) and parent.value is original:
-            return True
-        return isinstance(parent, cst.Call) and parent.func is original
+        return self._needs_parentheses_around(original, parent)
 
     def _in_query_class(self) -> bool:
         function = self.function_qualname()
@@ -2048,6 +2087,43 @@ def _yields(function: cst.FunctionDef) -> bool:
             return False
 
     function.body.visit(Finder())
+    return found
+
+
+def _is_async_generator_expression(node: cst.GeneratorExp) -> bool:
+    """Is ``node`` an async generator as Python makes it: an ``async for``, or an
+    ``await`` anywhere but in its outermost iterable (evaluated, when the expression is,
+    by the function holding it: ``(u.name for u in await session.scalars(...))`` is a
+    plain generator)?"""
+    first = node.for_in
+    if first.asynchronous is not None:
+        return True
+    parts: list[cst.CSTNode] = [node.elt, *first.ifs]
+    if first.inner_for_in is not None:
+        parts.append(first.inner_for_in)
+    return any(_awaits_in(part) for part in parts)
+
+
+def _awaits_in(node: cst.CSTNode) -> bool:
+    """An ``await`` or ``async for`` in ``node`` (outside nested functions and lambdas)."""
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            nonlocal found
+            found = found or comp.asynchronous is not None
+
+        def visit_Await(self, await_: cst.Await) -> None:
+            nonlocal found
+            found = True
+
+        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
+            return False
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
+            return False
+
+    node.visit(Finder())
     return found
 
 

@@ -77,6 +77,7 @@ from sqla_upgrade.codemods.analysis.sessions import SessionResolver
 from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
+from sqla_upgrade.codemods.index.builder import CONSTRUCTOR_KINDS
 from sqla_upgrade.codemods.index.model import FLASK_SESSION_HELPER, ObjectKind
 from sqla_upgrade.codemods.layout import spaced_top_level
 from sqla_upgrade.codemods.names import last_parts, qualified_names
@@ -87,6 +88,10 @@ FLASK_SQLALCHEMY = frozenset(
 FLASK_SQLALCHEMY_ENDINGS = last_parts(FLASK_SQLALCHEMY)
 FLASK_G_ENDINGS = frozenset({"g"})
 SESSION_NAME = FLASK_SESSION_HELPER
+#: the classes whose instances are Flask-SQLAlchemy objects (the extension's, Flask-AppBuilder's)
+FLASK_SQLALCHEMY_CLASSES = frozenset(
+    name for name, kind in CONSTRUCTOR_KINDS.items() if kind is ObjectKind.FLASK_SQLALCHEMY
+)
 #: ``db.session`` methods that keep ``db.session`` in a synchronous function: its I/O,
 #: and ``query()`` (a legacy Query, run synchronously)
 KEEPING_METHODS = SCOPED_REGISTRY_IO | {"query"}
@@ -385,6 +390,9 @@ class FlaskAsyncSessionPass(ScopeTracking):
         #: id of a function → does it keep using the synchronous ``db.session``?
         self._on_db_session: dict[int, bool] = {}
         self._io_on_db_session: dict[int, bool] = {}
+        #: the project does no I/O the plan makes async: only the TODOs of I/O through
+        #: Flask-SQLAlchemy objects the index does not know are written
+        self._unknown_dbs_only = False
 
     # -- where the names come from ------------------------------------------------------------
     def _is_flask_db(self, node: cst.BaseExpression) -> bool:
@@ -434,13 +442,55 @@ class FlaskAsyncSessionPass(ScopeTracking):
         self._module = node
         if self.user_loader_kept:
             self._current_user_names = _names_imported(node, CURRENT_USER)
-        # an app whose code does no I/O through sessions needs no async session layer
-        return bool(plan_of(self.state).functions)
+        # an app whose code does no I/O through sessions needs no async session layer; a
+        # Flask-SQLAlchemy object made in a function is still looked at, for its TODOs
+        self._unknown_dbs_only = not plan_of(self.state).functions
+        return not self._unknown_dbs_only or self._makes_unknown_db(node)
+
+    def _makes_unknown_db(self, module: cst.Module) -> bool:
+        """Could the module make a Flask-SQLAlchemy object the index does not know (in a
+        function, say)? It imports the extension's class, or its package."""
+        if _names_imported(module, FLASK_SQLALCHEMY_CLASSES):
+            return True
+        packages = {name.split(".")[0] for name in FLASK_SQLALCHEMY_CLASSES}
+        return any(
+            isinstance(small, cst.Import)
+            and any(node_code(alias.name).split(".")[0] in packages for alias in small.names)
+            for statement in module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+        )
+
+    def _unknown_db_io(self, call: cst.Call) -> None:
+        """``db.session.commit()``, ``db.session.query(...)``, ``db.get_or_404(...)`` on a
+        Flask-SQLAlchemy object the index does not know (made in an app factory, or bound
+        there through ``global``): the async session and helpers are written beside a
+        module-level ``db = SQLAlchemy()``, so this keeps the synchronous session."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return
+        if func.attr.value in FLASK_IO_HELPERS:
+            db = func.value
+        elif (
+            func.attr.value in KEEPING_METHODS
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "session"
+        ):
+            db = func.value.value
+        else:
+            return
+        where = self.sessions.unknown_flask_db(db)
+        if where is None:
+            return
+        assert isinstance(db, cst.Name)
+        self.todo(call, unknown_db_reason(db.value, where))
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
     ) -> cst.FunctionDef:
         super().leave_FunctionDef(original_node, updated_node)
+        if self._unknown_dbs_only:
+            return updated_node
         updated_node = self._with_decorator_copies(original_node, updated_node)
         if original_node.asynchronous is None or not self._is_cli_command(original_node):
             return updated_node
@@ -496,7 +546,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
 
     # -- current_user related to or compared with async_session's objects ----------------------
     def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self._current_user_names:
+        if node.value in self._current_user_names and not self._unknown_dbs_only:
             self._current_user_use(node)
 
     def _current_user_use(self, node: cst.Name | cst.Attribute) -> None:
@@ -633,6 +683,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
     ) -> cst.BaseExpression:
+        if self._unknown_dbs_only:
+            return updated_node
         if self.user_loader_kept and original_node.attr.value == "current_user":
             self._current_user_use(original_node)
         if original_node.attr.value != "session" or not self._is_flask_db(original_node.value):
@@ -659,6 +711,9 @@ class FlaskAsyncSessionPass(ScopeTracking):
         return isinstance(self.get_metadata(ParentNodeProvider, method, None), cst.Call)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        self._unknown_db_io(original_node)
+        if self._unknown_dbs_only:
+            return updated_node
         db = self._session_event_db(original_node)
         if db is not None:
             self._session_events(original_node, db)
@@ -860,6 +915,8 @@ class FlaskAsyncSessionPass(ScopeTracking):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine:
+        if self._unknown_dbs_only:
+            return updated_node
         app = self._flask_sqlalchemy_assignment(original_node)
         if app is not None:
             self.db_assignments[id(updated_node)] = (app, original_node)
@@ -941,12 +998,14 @@ class FlaskAsyncSessionPass(ScopeTracking):
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
+        if self._unknown_dbs_only:
+            return updated_node
         return updated_node.with_changes(
             body=self._after_init_app(original_node.body, updated_node.body)
         )
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        if not plan_of(self.state).functions:
+        if self._unknown_dbs_only:
             return updated_node
         body = self._after_init_app(original_node.body, updated_node.body)
         body = self._with_helpers(body, updated_node)
@@ -1128,6 +1187,16 @@ FLASK_ENTRY_DECORATORS = REQUEST_END_HOOKS | {
     "errorhandler",
     "app_errorhandler",
 }
+
+
+def unknown_db_reason(db: str, where: str) -> str:
+    """Why I/O through a Flask-SQLAlchemy object made in ``where`` stays synchronous."""
+    return (
+        f"{db} is a Flask-SQLAlchemy object made in {where}, not once at module level: "
+        "sqla-upgrade writes the async session beside a module-level `db = SQLAlchemy()`, "
+        f"so this I/O keeps the synchronous {db}.session. Make `{db} = SQLAlchemy()` "
+        f"module level (`{db}.init_app(app)` in the factory) and run again"
+    )
 
 
 def _flask_entry_point(transformer: Any, node: cst.FunctionDef) -> bool:

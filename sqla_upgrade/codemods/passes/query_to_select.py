@@ -67,6 +67,7 @@ from sqla_upgrade.codemods.analysis.chains import (
     PARAMS_REFUSAL,
     PARAMS_TERMINALS,
     RENAMED_BUILDERS,
+    RESULT_TERMINALS,
     SAME_NAME_BUILDERS,
     SQL_TERMINALS,
     UNMAPPABLE,
@@ -442,6 +443,17 @@ class QueryToSelectPass(Pass):
         if link.call is not None or not rest or rest[0].name not in LEGACY_MODEL_QUERY_METHODS:
             return
         text = cst.Module([]).code_for_node(receiver)
+        unknown = self.sessions.unknown_flask_model(receiver)
+        if unknown is not None:
+            db, where = unknown
+            self.todo(
+                receiver,
+                f"{text} is a model of {db}, a Flask-SQLAlchemy object made in {where}, not "
+                f"once at module level: the tool cannot follow its models, so {text}.query "
+                f"is left unchanged. Make `{db} = SQLAlchemy()` and the "
+                f"models module level (`{db}.init_app(app)` in the factory) and run again",
+            )
+            return
         last = text.rsplit(".", 1)[-1]
         if not (last[:1].isupper() or last.lower().endswith("model")):
             return  # url.query, request.query: not a class
@@ -611,6 +623,10 @@ class QueryToSelectPass(Pass):
     def flask_db_for_model(self, node: cst.BaseExpression) -> str | None:
         """The qualified name of the ``SQLAlchemy()`` object behind ``Model`` (``Model.query``)."""
         name = self.entities.model_name(node) or self._model_of_method_receiver(node)
+        if name is None and self._method_receiver(node) == "class":
+            # ``cls.query`` in a classmethod of a mixin of Flask-SQLAlchemy models
+            klass = self._enclosing_class(node)
+            return self.state.index.flask_db_of_mixin(klass) if klass else None
         if name is None:
             return None
         return self._flask_db_of(name, set())
@@ -2233,6 +2249,15 @@ def _paginate_keywords(args: list[cst.Arg]) -> list[cst.Arg]:
     return result
 
 
+#: what a query gives, not a Query: rows, one object, a count, a Pagination
+VALUE_TERMINALS = RESULT_TERMINALS | FLASK_TERMINALS
+MIXED_VARIABLE_REASON = (
+    "this variable holds a Query on some paths and other values (rows, None...) on "
+    "others, so its uses cannot be rewritten with it; give the query and the other "
+    "values variables of their own"
+)
+
+
 class VariableAnalysis:
     """Decide which local variables hold queries the pass can follow everywhere.
 
@@ -2294,10 +2319,25 @@ class VariableAnalysis:
                         found.setdefault(key, []).append(node)
 
         module.visit(Collector())
-        return {k: v for k, v in found.items() if self._all_assignments_are(k, v)}
+        candidates = {}
+        for key, assigns in found.items():
+            if self._all_assignments_are(key, assigns):
+                candidates[key] = assigns
+            else:
+                # a Query on some paths, rows or another value on others (what a first run
+                # leaves after rewriting those rows): the same TODO on each run
+                self.p.rejected.setdefault(key, MIXED_VARIABLE_REASON)
+        return candidates
 
     def _could_be_query(self, value: cst.BaseExpression) -> bool:
+        """Could ``value`` be a Query (not what a query gave: ``Model.query.all()``)? An
+        awaited call is judged as the call (``Model.get_all_by(...)`` a first run awaits),
+        so that a second run judges the variable as the first did."""
+        while isinstance(value, cst.Await):
+            value = value.expression
         innermost, links = links_from_top(value)
+        if any(link.call is not None and link.name in VALUE_TERMINALS for link in links):
+            return False
         names = [link.name for link in links]
         return "query" in names or (isinstance(innermost, cst.Name) and bool(links))
 
@@ -2343,7 +2383,10 @@ class VariableAnalysis:
             chain = self.p.find_chain(assign.value)
             if chain is None or not chain.is_open:
                 if chain is None or chain.unknown is not None or chain.after:
-                    code = " ".join(cst.Module([]).code_for_node(assign.value).split())
+                    value = assign.value
+                    while isinstance(value, cst.Await):  # as it was written before
+                        value = value.expression
+                    code = " ".join(cst.Module([]).code_for_node(value).split())
                     if len(code) > 60:
                         code = code[:57] + "..."
                     self.p.rejected.setdefault(
