@@ -234,3 +234,31 @@ def test_objects_returned_on_and_statements_kept_in_variables_have_their_class()
         },
         {"app.service": SERVICE_ASYNC},
     )
+
+
+def test_a_local_returned_after_the_block_that_binds_it_has_its_class() -> None:
+    """``try: note = Note.get(id) ... return note``: the return is read after every
+    binding of the function, not before the ``try:`` body's (where a walk of the
+    function meets it first), so ``note.delete()`` of the caller is awaited."""
+    service = SERVICE.replace(
+        "        note = Note.get(note_id)\n        if note is None:\n"
+        "            raise LookupError(note_id)\n",
+        "        try:\n            note = Note.get(note_id)\n        except ValueError:\n"
+        "            raise LookupError(note_id)\n",
+    )
+    expected = SERVICE_ASYNC.replace(
+        "        note = await Note.get(note_id)\n        if note is None:\n"
+        "            raise LookupError(note_id)\n",
+        "        try:\n            note = await Note.get(note_id)\n        except ValueError:\n"
+        "            raise LookupError(note_id)\n",
+    )
+    assert service != SERVICE and expected != SERVICE_ASYNC
+    check_project(
+        {
+            "app.ext": FLASK_EXT,
+            "app.base": FLASK_BASE,
+            "app.models": FLASK_MODELS,
+            "app.service": service,
+        },
+        {"app.service": expected},
+    )

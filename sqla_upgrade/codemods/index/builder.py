@@ -546,6 +546,7 @@ class _ModuleCollector:
         assigned: dict[str, ast.expr] = {}  # first value of each ``name = ...``
         returns: list[ast.Return] = []
         rows_of: list[str | None] = []  # per return statement: the model of a list of rows
+        exits: list[ast.Return | ast.Yield] = []
         nodes = list(ast.walk(node))
         for sub in nodes:
             if isinstance(sub, ast.Call):
@@ -567,13 +568,17 @@ class _ModuleCollector:
                     local_calls[sub.optional_vars.id] = callee
                     entered.add(sub.optional_vars.id)
             elif isinstance(sub, ast.Return | ast.Yield):
-                if isinstance(sub, ast.Return):
-                    returns.append(sub)
-                    if sub.value is not None and not _is_none(sub.value):
-                        rows_of.append(self._listed_model(sub.value, assigned))
+                exits.append(sub)
+        # after every binding: a ``return x`` at the top of the body comes before, in the
+        # walk, the ``x = ...`` it returns inside a ``try:`` or ``if`` block
+        for sub in exits:
+            if isinstance(sub, ast.Return):
+                returns.append(sub)
                 if sub.value is not None and not _is_none(sub.value):
-                    facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
-                    returned.append(self._returned_callee(sub.value, local_calls))
+                    rows_of.append(self._listed_model(sub.value, assigned))
+            if sub.value is not None and not _is_none(sub.value):
+                facts.is_generator = facts.is_generator or isinstance(sub, ast.Yield)
+                returned.append(self._returned_callee(sub.value, local_calls))
         facts.self_attributes = _first_parameter_attributes(node, nodes)
         facts.session_holders = _first_parameter_session_holders(node, nodes)
         facts.query_session_param = _query_factory_param(returns, assigned, facts.params)
