@@ -265,18 +265,48 @@ def by_project_function(
 ) -> dict[str, list[EntryPoint]]:
     """``declared`` keyed by the project functions the entry points name, re-exports
     followed (``pkg:main`` for ``from .cli import main`` in ``pkg/__init__.py`` names
-    ``pkg.cli.main``); entry points naming nothing of the project are left out."""
+    ``pkg.cli.main``); entry points naming nothing of the project are left out. A module
+    the run names otherwise than the declaration does (a namespace package without
+    ``__init__.py``: ``cli`` for ``tool/cli.py``) is found by its file's path."""
     found: dict[str, list[EntryPoint]] = {}
+    by_path = _modules_by_path(index)
     for target, entries in declared.items():
         parts = target.split(".")
         # the longest leading module of the project, then its attribute (re-exports
         # followed) and the attributes of that (``Class.method``)
         for end in range(len(parts) - 1, 0, -1):
-            module = ".".join(parts[:end])
-            if module in index.modules:
+            modules = _modules_named(parts[:end], index, by_path)
+            for module in modules:
                 head = index.resolve_alias(f"{module}.{parts[end]}")
                 qualname = ".".join([head, *parts[end + 1 :]])
                 if qualname in index.functions:
                     found.setdefault(qualname, []).extend(entries)
+            if modules:
                 break
     return found
+
+
+def _modules_by_path(index: Any) -> dict[tuple[str, ...], list[str]]:
+    """Each module's file path as the parts of a dotted name (``("src", "tool", "cli")``
+    for ``src/tool/cli.py``, the package's folder for an ``__init__.py``) → modules."""
+    found: dict[tuple[str, ...], list[str]] = {}
+    for name, facts in index.modules.items():
+        path = Path(facts.path)
+        parts = path.with_suffix("").parts
+        if path.name == "__init__.py":
+            parts = parts[:-1]
+        found.setdefault(tuple(parts), []).append(name)
+    return found
+
+
+def _modules_named(
+    dotted: list[str], index: Any, by_path: dict[tuple[str, ...], list[str]]
+) -> list[str]:
+    """The project modules a declaration's ``pkg.module`` names: the one so named, else
+    those whose file path ends in ``pkg/module``."""
+    name = ".".join(dotted)
+    if name in index.modules:
+        return [name]
+    size = len(dotted)
+    tail = tuple(dotted)
+    return sorted(m for parts, ms in by_path.items() if parts[-size:] == tail for m in ms)

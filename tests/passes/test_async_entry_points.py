@@ -324,3 +324,41 @@ def test_a_cached_run_sees_an_edited_declaration(tmp_path: Path) -> None:
     second = run([project / "tool"], options)
     todo = _todo("main", "`tool` in [project.scripts] of pyproject.toml")
     assert [n.message for r in second.results for n in r.notes if n.kind == "todo"] == [todo]
+
+
+def test_a_module_of_a_namespace_package_is_found_by_its_path(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": """
+                [project.scripts]
+                tool-count = "tool.cli:main"
+            """,
+            "src/tool/cli.py": CLI,
+            "src/other/commands.py": CLI,
+        },
+    )
+    todo = _todo("main", "`tool-count` in [project.scripts] of pyproject.toml")
+    files, notes = _migrate(tmp_path, "src/tool", "src/other")
+    assert files["src/tool/cli.py"] == _migrated_cli(todo)
+    assert files["src/other/commands.py"] == _migrated_cli(None)
+    assert _todos(notes) == [todo]
+
+
+def test_a_project_folder_that_is_a_package_itself(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "proj/setup.cfg": """
+                [options.entry_points]
+                console_scripts = tool-count = tool.cli:main
+            """,
+            "proj/__init__.py": "",
+            "proj/tool/__init__.py": "",
+            "proj/tool/cli.py": CLI,
+        },
+    )
+    todo = _todo("main", "`tool-count` of console_scripts in [options.entry_points] of setup.cfg")
+    files, notes = _migrate(tmp_path, "proj")
+    assert files["proj/tool/cli.py"] == _migrated_cli(todo)
+    assert _todos(notes) == [todo]
