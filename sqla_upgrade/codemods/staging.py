@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods import templates, transform
+from sqla_upgrade.codemods import entry_points, templates, transform
 from sqla_upgrade.codemods.analysis import quiet as quiet_analysis
 from sqla_upgrade.codemods.analysis.async_plan import FileIoFacts, collect_io_facts
 from sqla_upgrade.codemods.analysis.eager_loads import eager_plan
@@ -115,6 +115,8 @@ def attach_plan(
     template_reads = (template_reads or set()) | _inline_template_reads(results)
     template_calls = templates.template_method_calls(template_roots or ())
     index.async_plan = _async_plan(index, results, options, template_reads, template_calls)
+    declared = entry_points.declared_entry_points(template_roots or ())
+    index.async_plan.entry_points = entry_points.by_project_function(declared, index)
     collected = [r.facts for r in results if isinstance(r.facts, tuple)]
     index.async_plan.read_attributes |= template_reads or set()
     # reading an association proxy reads the relationship (and attribute) it goes through

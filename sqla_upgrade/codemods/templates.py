@@ -51,6 +51,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqla_upgrade.codemods import entry_points
 from sqla_upgrade.codemods.cache import sha256
 from sqla_upgrade.codemods.discovery import SKIPPED_DIRS
 
@@ -138,7 +139,9 @@ def _template_folders(roots: tuple[Path, ...]) -> tuple[Path, ...]:
 
 def template_inputs(roots: Sequence[Path]) -> list[str]:
     """``path:digest`` of every file the template analysis of ``roots`` could read (the
-    templates under them and every file in the template folders), in a stable order."""
+    templates under them and every file in the template folders), in a stable order; and
+    of the packaging files the plans read the entry points from (``entry_points``),
+    which the plans computed between the stages depend on as well."""
     files = set(_template_files(roots))
     for folder in _template_folders(tuple(roots)):
         for base, _, names in _walk([folder]):
@@ -150,7 +153,7 @@ def template_inputs(roots: Sequence[Path]) -> list[str]:
         except OSError:
             content = b"<unreadable>"
         inputs.append(f"{path}:{sha256(content)}")
-    return inputs
+    return inputs + entry_points.declaration_inputs(roots)
 
 
 def _normal(path: Path) -> Path:

@@ -56,6 +56,10 @@ class AsyncPlan:
     #: ...))``): they keep legacy Query objects in variables, which no ``await`` can run →
     #: (the session parameter, its position, whether it is a method)
     greenlet: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
+    #: project functions declared as entry points in the packaging files (console
+    #: scripts, ``paste.app_factory``...) → those declarations (``entry_points.EntryPoint``):
+    #: their launchers call them synchronously
+    entry_points: dict[str, list[Any]] = field(default_factory=dict)
 
     def is_async(self, qualname: str | None) -> bool:
         return qualname is not None and qualname in self.functions

@@ -664,11 +664,34 @@ class AwaitPass(ScopeTracking):
         if self._is_click_command(original_node):
             self.needs_command_runner = True
             decorators.append(cst.Decorator(decorator=cst.Name(COMMAND_RUNNER)))
+        else:
+            self._check_entry_point(original_node, qualname)
         returns = updated_node.returns
         if returns is not None and _yields(original_node):
             returns = returns.with_changes(annotation=self._async_iteration(returns.annotation))
         return updated_node.with_changes(
             asynchronous=cst.Asynchronous(), decorators=decorators, returns=returns
+        )
+
+    def _check_entry_point(self, node: cst.FunctionDef, qualname: str) -> None:
+        """A function that becomes async and is declared as an entry point in the
+        project's packaging files (``entry_points``): its launcher (a console script,
+        PasteDeploy, a plugin host) calls it synchronously and would get a coroutine
+        nobody awaits. A click command is run by its runner; a Flask CLI command is left
+        to the flask-async-session pass, which runs it in its own way."""
+        declared = self.plan.entry_points.get(qualname)
+        if not declared or (
+            self.state.index.flask_sqlalchemy_in(self.state.module_name)
+            and flask_cli_command(self, node)
+        ):
+            return
+        name = node.name.value
+        where = "; ".join(entry.describe() for entry in declared)
+        self.todo(
+            node,
+            f"{name} is async now but is declared as an entry point ({where}), which its "
+            "launcher calls synchronously: the entry point must run it with asyncio.run(), "
+            f"through a synchronous function calling asyncio.run({name}(...))",
         )
 
     def _async_iteration(self, annotation: cst.BaseExpression) -> cst.BaseExpression:
