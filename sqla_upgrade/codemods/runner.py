@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqla_upgrade.codemods import templates
+from sqla_upgrade.codemods import entry_points, templates
 from sqla_upgrade.codemods.cache import (
     Cache,
     canonical_digest,
@@ -131,12 +131,14 @@ class _ResultCache:
         self, results: list[FileResult], analysed: list[SourceFile], roots: list[Path]
     ) -> str:
         """Everything the plans computed between the stages are made of: every file's
-        stage-one code and outcome, the index and options (``prefix``), the templates."""
+        stage-one code and outcome, the index and options (``prefix``), the templates and
+        the packaging files the entry points are declared in."""
         parts = ["plans", self.prefix, str(templates.jinja_available()), *map(str, roots)]
         for result, source_file in zip(results, analysed, strict=True):
             code = result.current_code
             parts += [result.path, source_file.module_name, result.error or "", sha256(code)]
-        return sha256(*parts, *templates.template_inputs(roots))
+        declared = entry_points.declaration_inputs(roots)
+        return sha256(*parts, *templates.template_inputs(roots), *declared)
 
     def restore_plans(self, key: str, index: ProjectIndex) -> bool:
         """Put the plans an earlier run stored under ``key`` in ``index``."""

@@ -51,7 +51,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods import entry_points
 from sqla_upgrade.codemods.cache import sha256
 from sqla_upgrade.codemods.discovery import SKIPPED_DIRS
 
@@ -139,9 +138,7 @@ def _template_folders(roots: tuple[Path, ...]) -> tuple[Path, ...]:
 
 def template_inputs(roots: Sequence[Path]) -> list[str]:
     """``path:digest`` of every file the template analysis of ``roots`` could read (the
-    templates under them and every file in the template folders), in a stable order; and
-    of the packaging files the plans read the entry points from (``entry_points``),
-    which the plans computed between the stages depend on as well."""
+    templates under them and every file in the template folders), in a stable order."""
     files = set(_template_files(roots))
     for folder in _template_folders(tuple(roots)):
         for base, _, names in _walk([folder]):
@@ -153,7 +150,7 @@ def template_inputs(roots: Sequence[Path]) -> list[str]:
         except OSError:
             content = b"<unreadable>"
         inputs.append(f"{path}:{sha256(content)}")
-    return inputs + entry_points.declaration_inputs(roots)
+    return inputs
 
 
 def _normal(path: Path) -> Path:
