@@ -131,7 +131,6 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         self.last_wrapper: MetadataWrapper | None = None
         #: id(node) -> its qualified names, for the tree being visited (``names``)
         self.qualified_cache: dict[int, frozenset[str]] = {}
-        self._import_renames: frozenset[str] | None = None
         #: provider -> its mapping, while a visit lasts (``get_metadata``)
         self._mappings: dict[Any, Mapping[cst.CSTNode, Any]] = {}
         self._visited_module: cst.Module | None = None
@@ -173,7 +172,6 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
         self.metadata = LazyMetadata(wrapper, self.get_inherited_dependencies())
         self._mappings = {}
         self.qualified_cache = {}
-        self._import_renames = None
         self._visited_module = wrapper.module
         try:
             yield
@@ -196,10 +194,8 @@ class Pass(ListsNoStubs, VisitorBasedCodemodCommand):
 
     def import_renames(self) -> frozenset[str]:
         """The names imports bind under another name in the module being visited."""
-        if self._import_renames is None:
-            module = self._visited_module
-            self._import_renames = import_renames(module) if module is not None else frozenset()
-        return self._import_renames
+        module = self._visited_module
+        return import_renames(module) if module is not None else frozenset()
 
     def run_with(self, wrapper: MetadataWrapper) -> cst.Module:
         """Transform ``wrapper.module`` reusing the metadata already resolved on ``wrapper``
@@ -500,17 +496,15 @@ def _global_function(transformer: Pass, name: cst.Name) -> bool:
     )
 
 
-def _listened_functions(transformer: Pass) -> frozenset[int]:
-    """The functions (node ids), nested ones too, that ``event.listen(target, "name",
-    function)`` calls anywhere in the module register, by the scope of the name given
-    (``def set_up(engine): def on_connect(...): ...; event.listen(engine, "connect",
-    on_connect)``)."""
-    found = transformer.__dict__.get("_listened_functions")
+def _registrations(transformer: Pass) -> list[tuple[cst.Call, cst.Name]]:
+    """The module's ``event.listen(target, "name", function)`` calls given a name as the
+    function, with that name (remembered for the pass's visit)."""
+    found = transformer.__dict__.get("_registrations")
     if found is not None:
         return found
     from sqla_upgrade.codemods.names import qualified_names
 
-    ids: set[int] = set()
+    registrations: list[tuple[cst.Call, cst.Name]] = []
     wrapper = transformer.context.wrapper
     module = wrapper.module if wrapper is not None else None
 
@@ -523,19 +517,34 @@ def _listened_functions(transformer: Pass) -> frozenset[int]:
                 return
             if qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
                 return
-            try:
-                scope = transformer.get_metadata(ScopeProvider, listener, None)
-            except KeyError:
-                return
-            if scope is None:
-                return
-            for assignment in scope[listener.value]:
-                node = getattr(assignment, "node", None)
-                if isinstance(node, cst.FunctionDef):
-                    ids.add(id(node))
+            registrations.append((call, listener))
 
     if module is not None:
         module.visit(Registrations())
+    transformer.__dict__["_registrations"] = registrations
+    return registrations
+
+
+def _listened_functions(transformer: Pass) -> frozenset[int]:
+    """The functions (node ids), nested ones too, that ``event.listen(target, "name",
+    function)`` calls anywhere in the module register, by the scope of the name given
+    (``def set_up(engine): def on_connect(...): ...; event.listen(engine, "connect",
+    on_connect)``)."""
+    found = transformer.__dict__.get("_listened_functions")
+    if found is not None:
+        return found
+    ids: set[int] = set()
+    for _, listener in _registrations(transformer):
+        try:
+            scope = transformer.get_metadata(ScopeProvider, listener, None)
+        except KeyError:
+            continue
+        if scope is None:
+            continue
+        for assignment in scope[listener.value]:
+            node = getattr(assignment, "node", None)
+            if isinstance(node, cst.FunctionDef):
+                ids.add(id(node))
     transformer.__dict__["_listened_functions"] = frozenset(ids)
     return transformer.__dict__["_listened_functions"]
 
@@ -546,41 +555,45 @@ def _listened_names(transformer: Pass) -> frozenset[str]:
     found = transformer.__dict__.get("_listened")
     if found is not None:
         return found
-    from sqla_upgrade.codemods.names import qualified_names
-
-    names: set[str] = set()
     wrapper = transformer.context.wrapper
-    module = wrapper.module if wrapper is not None else None
+    body = wrapper.module.body if wrapper is not None else ()
     top_level = {
         id(small.value)
-        for statement in (module.body if module is not None else ())
+        for statement in body
         if isinstance(statement, cst.SimpleStatementLine)
         for small in statement.body
         if isinstance(small, cst.Expr)
     }
     functions = {
-        statement.name.value
-        for statement in (module.body if module is not None else ())
-        if isinstance(statement, cst.FunctionDef)
+        statement.name.value for statement in body if isinstance(statement, cst.FunctionDef)
     }
-
-    class Registrations(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if len(call.args) < 3 or not _spelled_listen(call.func):
-                return
-            listener = call.args[2].value
-            if not isinstance(listener, cst.Name):
-                return
-            if qualified_names(transformer, call.func).isdisjoint(EVENT_REGISTRATION):
-                return
-            # at the top level any function so named; in a function (``includeme``,
-            # ``wire_sqlalchemy``) a module-level function the name is bound to there
-            if id(call) in top_level or (
-                listener.value in functions and _global_function(transformer, listener)
-            ):
-                names.add(listener.value)
-
-    if module is not None:
-        module.visit(Registrations())
+    names: set[str] = set()
+    for call, listener in _registrations(transformer):
+        # at the top level any function so named; in a function (``includeme``,
+        # ``wire_sqlalchemy``) a module-level function the name is bound to there
+        if id(call) in top_level or (
+            listener.value in functions and _global_function(transformer, listener)
+        ):
+            names.add(listener.value)
     transformer.__dict__["_listened"] = frozenset(names)
     return transformer.__dict__["_listened"]
+
+
+def simple_statements(node: cst.CSTNode) -> list[cst.SimpleStatementLine]:
+    """The simple statements in ``node``, nested blocks included (not those of nested
+    functions or classes)."""
+    found: list[cst.SimpleStatementLine] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            found.append(node)
+            return False
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    node.visit(Finder())
+    return found

@@ -31,6 +31,7 @@ import pickle
 import platform
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,18 @@ def sha256(*parts: bytes | str) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def file_digests(paths: Iterable[Path]) -> list[str]:
+    """``path:digest`` of each file, in the order given (an unreadable one says so)."""
+    inputs = []
+    for path in paths:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b"<unreadable>"
+        inputs.append(f"{path}:{sha256(content)}")
+    return inputs
 
 
 @functools.lru_cache(maxsize=1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods.cache import sha256
+from sqla_upgrade.codemods.cache import file_digests
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,14 +87,7 @@ def _packaging_files(roots: Sequence[Path]) -> Iterator[Path]:
 
 def declaration_inputs(roots: Sequence[Path]) -> list[str]:
     """``path:digest`` of every packaging file ``declared_entry_points(roots)`` reads."""
-    inputs = []
-    for path in _packaging_files(roots):
-        try:
-            content = path.read_bytes()
-        except OSError:
-            content = b"<unreadable>"
-        inputs.append(f"{path}:{sha256(content)}")
-    return inputs
+    return file_digests(_packaging_files(roots))
 
 
 def declared_entry_points(roots: Sequence[Path]) -> dict[str, list[EntryPoint]]:

@@ -51,7 +51,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqla_upgrade.codemods.cache import sha256
+from sqla_upgrade.codemods.cache import file_digests
 from sqla_upgrade.codemods.discovery import SKIPPED_DIRS
 
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl", ".xml", ".txt")
@@ -143,14 +143,7 @@ def template_inputs(roots: Sequence[Path]) -> list[str]:
     for folder in _template_folders(tuple(roots)):
         for base, _, names in _walk([folder]):
             files.update(base / name for name in names)
-    inputs = []
-    for path in sorted(files):
-        try:
-            content = path.read_bytes()
-        except OSError:
-            content = b"<unreadable>"
-        inputs.append(f"{path}:{sha256(content)}")
-    return inputs
+    return file_digests(sorted(files))
 
 
 def _normal(path: Path) -> Path:

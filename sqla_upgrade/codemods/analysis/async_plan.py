@@ -560,25 +560,16 @@ class CallResolver:
 
     def _self_class(self, name: cst.Name) -> str | None:
         """The class of ``self`` in a method of a top-level class of this module."""
-        if name.value != "self":
-            return None
-        scope = self.t.get_metadata(ScopeProvider, name, None)
-        if scope is None or not isinstance(scope.parent, ClassScope):
-            return None
-        function = getattr(scope, "node", None)
-        klass = getattr(scope.parent, "node", None)
-        if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
-            return None
-        params = function.params.params
-        if not params or params[0].name.value != "self":
-            return None
-        if not isinstance(scope.parent.parent, GlobalScope):
-            return None
-        return f"{self.t.state.module_name}.{klass.name.value}"
+        return self._first_parameter_class(name, "self")
 
     def _cls_class(self, node: cst.BaseExpression) -> str | None:
         """The class of ``cls`` in a classmethod of a top-level class of this module."""
-        if not isinstance(node, cst.Name) or node.value != "cls":
+        return self._first_parameter_class(node, "cls")
+
+    def _first_parameter_class(self, node: cst.BaseExpression, spelling: str) -> str | None:
+        """The class whose method's first parameter, spelled ``spelling``, ``node`` is
+        (the method of a top-level class of this module)."""
+        if not isinstance(node, cst.Name) or node.value != spelling:
             return None
         scope = self.t.get_metadata(ScopeProvider, node, None)
         if scope is None or not isinstance(scope.parent, ClassScope):
@@ -588,7 +579,7 @@ class CallResolver:
         if not isinstance(function, cst.FunctionDef) or not isinstance(klass, cst.ClassDef):
             return None
         params = function.params.params
-        if not params or params[0].name.value != "cls":
+        if not params or params[0].name.value != spelling:
             return None
         if not isinstance(scope.parent.parent, GlobalScope):
             return None

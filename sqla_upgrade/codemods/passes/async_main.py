@@ -328,8 +328,8 @@ class AsyncMainPass(ScopeTracking):
         class Finder(OwnCodeVisitor):
             def visit_Call(self, call: cst.Call) -> bool:
                 nonlocal found
-                runners = EVENT_LOOP_RUNNER_ENDINGS
-                if qualified_names(owner, call.func, ending=runners) & EVENT_LOOP_RUNNERS:
+                ending = EVENT_LOOP_RUNNER_ENDINGS
+                if qualified_names(owner, call.func, ending=ending) & EVENT_LOOP_RUNNERS:
                     return False  # ``asyncio.run(main())`` runs its own event loop
                 if not found and owner._awaits(call) is not None:
                     found = True

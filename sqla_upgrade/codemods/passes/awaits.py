@@ -2153,25 +2153,7 @@ def _awaits_in(node: cst.CSTNode) -> bool:
 def _is_async_comprehension(node: cst.GeneratorExp) -> bool:
     """Is ``node`` an async generator expression: an ``async for`` or an ``await`` in it
     (outside nested functions and lambdas)?"""
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_CompFor(self, comp: cst.CompFor) -> None:
-            nonlocal found
-            found = found or comp.asynchronous is not None
-
-        def visit_Await(self, await_: cst.Await) -> None:
-            nonlocal found
-            found = True
-
-        def visit_Lambda(self, lambda_: cst.Lambda) -> bool:
-            return False
-
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
-            return False
-
-    node.visit(Finder())
-    return found
+    return _awaits_in(node)
 
 
 def _replace_node(

@@ -57,7 +57,7 @@ from libcst.metadata import Assignment, BaseMetadataProvider, ParentNodeProvider
 
 from sqla_upgrade.codemods.analysis.connectables import ConnectableResolver
 from sqla_upgrade.codemods.analysis.sessions import Evidence
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, Pass, simple_statements
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.names import assigned_values, qualified_names
 
@@ -147,7 +147,13 @@ class ConnectionAutocommitPass(Pass):
             if conn is not None and conn not in planned:
                 planned.add(conn)
                 self._plan_block(node.body, conn)
-        for statement in _nested_statements(node.body):
+        nested = [
+            line
+            for statement in node.body.body
+            if not isinstance(statement, cst.SimpleStatementLine)
+            for line in simple_statements(statement)
+        ]
+        for statement in nested:
             conn = self._connection_assigned(statement)
             if conn is not None and conn not in planned:
                 planned.add(conn)
@@ -523,28 +529,6 @@ def _begins_after_statements(
             return False
 
     body.visit(Finder())
-    return found
-
-
-def _nested_statements(body: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
-    """The simple statements inside the compound statements of a function's body (but
-    not in nested functions or classes)."""
-    found: list[cst.SimpleStatementLine] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            found.append(node)
-            return False
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-    for statement in body.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            statement.visit(Finder())
     return found
 
 

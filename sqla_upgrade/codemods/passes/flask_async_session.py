@@ -74,7 +74,7 @@ from sqla_upgrade.codemods.analysis.async_plan import (
 )
 from sqla_upgrade.codemods.analysis.io_calls import FLASK_IO_HELPERS, SCOPED_REGISTRY_IO
 from sqla_upgrade.codemods.analysis.sessions import SessionResolver
-from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet
+from sqla_upgrade.codemods.base import ANALYSIS_METADATA, in_sync_greenlet, simple_statements
 from sqla_upgrade.codemods.codegen import node_code
 from sqla_upgrade.codemods.discovery import resolve_relative
 from sqla_upgrade.codemods.index.builder import CONSTRUCTOR_KINDS
@@ -993,7 +993,7 @@ class FlaskAsyncSessionPass(ScopeTracking):
         function = self.enclosing_function()
         if not isinstance(value, cst.Name) or function is None:
             return False
-        return any(_assigns_awaited(s, value.value) for s in _statements_of(function.body))
+        return any(_assigns_awaited(s, value.value) for s in simple_statements(function.body))
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
@@ -1291,26 +1291,6 @@ def _awaits(node: cst.CSTNode) -> bool:
             return False
 
     node.visit(Finder())
-    return found
-
-
-def _statements_of(block: cst.BaseSuite) -> list[cst.SimpleStatementLine]:
-    """The simple statements of a function body, nested blocks included (not nested
-    functions or classes)."""
-    found: list[cst.SimpleStatementLine] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            found.append(node)
-            return False
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            return False
-
-    block.visit(Finder())
     return found
 
 
